@@ -1,0 +1,149 @@
+"""The one configuration object, read from the environment once at each entry point.
+
+The worker, the bot and the sandbox all take a ``Settings``; nothing else reads
+``os.environ``. Workflows never see it: they get a ``WorkflowSettings`` in their
+input or from the ``load_worker_settings`` activity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from workflows.models import (
+    DEFAULT_TASK_QUEUE,
+    AgentModels,
+    ApprovalPolicy,
+    WorkflowSettings,
+)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+
+
+def parse_duration(name: str, raw: str) -> timedelta:
+    """'90s', '1m', '24h', '7d' or plain seconds."""
+    match = _DURATION.match(raw)
+    if not match:
+        raise SettingsError(f"{name}={raw!r} is not a duration like 60s, 1m, 24h or 7d")
+    value = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return timedelta(seconds=value)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _slack_ids(name: str, raw: str) -> list[str]:
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    for slack_id in ids:
+        if not _SLACK_ID.match(slack_id):
+            raise SettingsError(f"{name}: {slack_id!r} is not a Slack user id like U0123ABCD")
+    return ids
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = DEFAULT_TASK_QUEUE
+    temporal_ui_url: str | None = None
+
+    # Secrets are kept out of repr so they never reach a log line.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+
+    workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
+
+    @property
+    def offline_model(self) -> bool:
+        """No key: the deterministic offline model serves every agent."""
+        return not self.openai_api_key
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        deadline_raw = env.get("SIGNOFF_DECISION_DEADLINE", "7d").strip().lower()
+        escalation = _optional(env, "SIGNOFF_ESCALATION")
+        if escalation is not None:
+            _slack_ids("SIGNOFF_ESCALATION", escalation)
+        policy = ApprovalPolicy(
+            approvers=_slack_ids("SIGNOFF_APPROVERS", env.get("SIGNOFF_APPROVERS", "")),
+            required_approvals=_int(env, "SIGNOFF_REQUIRED_APPROVALS", 1, 1),
+            reminder_interval=parse_duration(
+                "SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "24h")
+            ),
+            max_reminders=_int(env, "SIGNOFF_MAX_REMINDERS", 3, 0),
+            escalation_to=escalation,
+            decision_deadline=None
+            if deadline_raw in ("none", "never", "0")
+            else parse_duration("SIGNOFF_DECISION_DEADLINE", deadline_raw),
+        )
+        if policy.approvers and policy.required_approvals > len(policy.approvers):
+            raise SettingsError(
+                f"SIGNOFF_REQUIRED_APPROVALS={policy.required_approvals} but only "
+                f"{len(policy.approvers)} approvers are listed in SIGNOFF_APPROVERS"
+            )
+        default_model = env.get("SIGNOFF_MODEL", "").strip() or "gpt-4.1"
+        models = AgentModels(
+            **{
+                role: env.get(f"SIGNOFF_MODEL_{role.upper()}", "").strip() or default_model
+                for role in ("research", "writer", "reviewer", "planner", "executor")
+            }
+        )
+        return cls(
+            temporal_address=env.get("TEMPORAL_ADDRESS", "").strip() or "localhost:7233",
+            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",
+            task_queue=env.get("SIGNOFF_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE,
+            temporal_ui_url=_optional(env, "TEMPORAL_UI_URL"),
+            slack_bot_token=_optional(env, "SLACK_BOT_TOKEN"),
+            slack_signing_secret=_optional(env, "SLACK_SIGNING_SECRET"),
+            slack_app_token=_optional(env, "SLACK_APP_TOKEN"),
+            slack_api_url=_optional(env, "SLACK_API_URL"),
+            openai_api_key=_optional(env, "OPENAI_API_KEY"),
+            openai_base_url=_optional(env, "OPENAI_BASE_URL"),
+            workflow=WorkflowSettings(
+                policy=policy,
+                models=models,
+                max_review_rounds=_int(env, "SIGNOFF_MAX_REVIEW_ROUNDS", 3, 1),
+                default_channel=_optional(env, "SIGNOFF_DEFAULT_CHANNEL"),
+            ),
+        )
+
+    def require(self, *names: str) -> None:
+        """Fail with one clear message naming every missing setting."""
+        missing = [name for name in names if not getattr(self, name.lower(), None)]
+        if missing:
+            raise SettingsError("missing settings: " + ", ".join(missing))

@@ -1,0 +1,1 @@
+"""Shared fixtures live in tests/support; this file only wires them in."""

@@ -1,0 +1,217 @@
+"""Data that crosses the workflow boundary: inputs, update payloads, progress.
+
+Everything here is plain data (dataclasses and enums) so that the workflow
+sandbox, the bot and the activities can share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MAX_TOPIC_CHARS = 500
+MAX_NOTES_CHARS = 3000
+DEFAULT_TASK_QUEUE = "agent-workflows"
+
+
+class WorkflowKind(StrEnum):
+    REPORT = "report"
+    PLAN = "plan"
+
+
+class Phase(StrEnum):
+    """What a workflow is doing now; ``get_status`` returns these values."""
+
+    STARTING = "starting"
+    RESEARCHING = "researching"
+    WRITING = "writing"
+    REVIEWING = "reviewing"
+    PLANNING = "planning"
+    PENDING_APPROVAL = "pending_approval"
+    REVISING = "revising"
+    EXECUTING = "executing"
+    APPROVED = "approved"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_PHASES
+
+
+TERMINAL_PHASES = frozenset(
+    {
+        Phase.APPROVED,
+        Phase.COMPLETED,
+        Phase.REJECTED,
+        Phase.EXPIRED,
+        Phase.CANCELLED,
+        Phase.FAILED,
+    }
+)
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    REQUEST_REVISION = "request_revision"
+    REJECT = "reject"
+
+
+class DraftState(StrEnum):
+    """How a posted draft message is shown; only OPEN carries buttons."""
+
+    OPEN = "open"
+    SUPERSEDED = "superseded"
+    APPROVED = "approved"
+    REVISION_REQUESTED = "revision_requested"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class SlackOrigin:
+    """Where a request came from in Slack; the thread is created by the workflow."""
+
+    team_id: str
+    channel_id: str
+    requester_id: str
+
+
+@dataclass
+class ApprovalPolicy:
+    """Who may decide, how many must agree, and how long the workflow waits."""
+
+    # Slack user ids allowed to decide; empty means anyone but the requester.
+    approvers: list[str] = field(default_factory=list)
+    required_approvals: int = 1
+    reminder_interval: timedelta = timedelta(hours=24)
+    max_reminders: int = 3
+    # A Slack user ("U…") or user group ("S…") mentioned on escalation.
+    escalation_to: str | None = None
+    # None waits forever.
+    decision_deadline: timedelta | None = timedelta(days=7)
+
+
+@dataclass
+class AgentModels:
+    """Model name per agent; resolved by the worker's model provider."""
+
+    research: str = "gpt-4.1"
+    writer: str = "gpt-4.1"
+    reviewer: str = "gpt-4.1"
+    planner: str = "gpt-4.1"
+    executor: str = "gpt-4.1"
+
+
+@dataclass
+class WorkflowSettings:
+    """Everything a workflow needs to know about its deployment, passed in, never read from env."""
+
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    models: AgentModels = field(default_factory=AgentModels)
+    max_review_rounds: int = 3
+    # Where to post when a workflow was started without a Slack origin.
+    default_channel: str | None = None
+
+
+@dataclass
+class ReportRequest:
+    topic: str
+    origin: SlackOrigin | None = None
+    # None: the worker's settings are loaded once at start by an activity.
+    settings: WorkflowSettings | None = None
+
+
+@dataclass
+class PlanRequest:
+    task: str
+    origin: SlackOrigin | None = None
+    settings: WorkflowSettings | None = None
+
+
+@dataclass
+class ApproveInput:
+    revision: int
+    user_id: str
+    team_id: str | None = None
+
+
+@dataclass
+class RevisionInput:
+    revision: int
+    user_id: str
+    notes: str
+    team_id: str | None = None
+
+
+@dataclass
+class RejectInput:
+    revision: int
+    user_id: str
+    reason: str = ""
+    team_id: str | None = None
+
+
+@dataclass
+class DecisionReceipt:
+    """What an accepted decision update returns to the clicker."""
+
+    kind: DecisionKind
+    revision: int
+    approvals: list[str]
+    required_approvals: int
+    phase: Phase
+
+    @property
+    def quorum_met(self) -> bool:
+        return len(self.approvals) >= self.required_approvals
+
+
+@dataclass
+class DecisionRecord:
+    kind: DecisionKind
+    user_id: str
+    revision: int
+    at: datetime
+    notes: str = ""
+
+
+@dataclass
+class ReviewRound:
+    revision: int
+    round: int
+    approved: bool
+    feedback: str
+
+
+@dataclass
+class MessageRef:
+    channel_id: str
+    ts: str
+
+
+@dataclass
+class Progress:
+    """The structured status the Slack commands and App Home show."""
+
+    workflow_id: str
+    kind: WorkflowKind
+    subject: str
+    phase: Phase
+    requester_id: str | None
+    approvers: list[str]
+    required_approvals: int
+    revision: int = 0
+    review_rounds: list[ReviewRound] = field(default_factory=list)
+    waiting_since: datetime | None = None
+    reminders_sent: int = 0
+    escalated: bool = False
+    approvals: list[str] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    thread: MessageRef | None = None
+    outcome: str | None = None
