@@ -1,0 +1,36 @@
+"""Pure helpers for Slack mrkdwn text, safe to call inside workflow code.
+
+User and model text is always passed through ``escape`` before it is shown, so a
+topic like ``<!channel>`` or ``<@U123>`` is displayed literally and pings nobody.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SLACK_ID = re.compile(r"^[UWBS][A-Z0-9]{2,}$")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control characters in mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(slack_id: str) -> str:
+    """A real mention of a user ("U…"/"W…") or a user group ("S…"); anything else is escaped."""
+    if not _SLACK_ID.match(slack_id):
+        return escape(slack_id)
+    if slack_id.startswith("S"):
+        return f"<!subteam^{slack_id}>"
+    return f"<@{slack_id}>"
+
+
+def mentions(slack_ids: list[str]) -> str:
+    return ", ".join(mention(slack_id) for slack_id in slack_ids)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + "…"
