@@ -61,6 +61,13 @@ def _slack_ids(name: str, raw: str) -> list[str]:
     return ids
 
 
+def _api_style(raw: str) -> str:
+    style = raw.strip().lower() or "responses"
+    if style not in ("responses", "chat"):
+        raise SettingsError(f"SIGNOFF_OPENAI_API={raw!r} must be 'responses' or 'chat'")
+    return style
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -81,6 +88,8 @@ class Settings:
 
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
+    # "responses" (OpenAI's Responses API) or "chat" (Chat Completions, for most compatible servers).
+    openai_api_style: str = "responses"
 
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
 
@@ -134,6 +143,7 @@ class Settings:
             slack_api_url=_optional(env, "SLACK_API_URL"),
             openai_api_key=_optional(env, "OPENAI_API_KEY"),
             openai_base_url=_optional(env, "OPENAI_BASE_URL"),
+            openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "responses")),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,

@@ -1,0 +1,114 @@
+"""The ``signoff`` command: the entry point that loads settings once and starts a component."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from signoff.settings import Settings, SettingsError
+
+log = logging.getLogger("signoff")
+DATA_DIR = Path(".data")
+
+
+def load_settings(env_file: str | None) -> Settings:
+    # Values already in the environment win over .env (no override), so CI and shells stay in charge.
+    load_dotenv(env_file or ".env", override=False)
+    return Settings.from_env(os.environ)
+
+
+async def _worker(settings: Settings) -> None:
+    from workflows.worker import run_worker
+
+    await run_worker(settings)
+
+
+async def _terminal_demo(settings: Settings, topic: str) -> None:
+    """Embedded dev server + worker; one report end to end, approved from this terminal."""
+    from signoff.devserver import DevServer
+    from workflows import ReportGenerationWorkflow
+    from workflows.worker import build_worker, connect_worker_client, slack_client
+
+    server = DevServer(DATA_DIR / "temporal.sqlite3", port=7233, ui_port=8233, headless=False)
+    print(f"Starting the Temporal dev server (UI: {server.ui_url}) …", flush=True)
+    await server.start()
+    try:
+        settings = _replace_address(settings, server.address)
+        client = await connect_worker_client(settings)
+        async with build_worker(client, settings, slack_client(settings)):
+            handle = await client.start_workflow(
+                ReportGenerationWorkflow.run,
+                topic,
+                id=f"report-demo-{uuid.uuid4().hex[:8]}",
+                task_queue=settings.task_queue,
+            )
+            print(f"Started {handle.id} ({'offline model' if settings.offline_model else 'OpenAI'})", flush=True)
+            status = ""
+            while status != "pending_approval":
+                new_status = await handle.query(ReportGenerationWorkflow.get_status)
+                if new_status != status:
+                    print(f"  status: {new_status}", flush=True)
+                    status = new_status
+                await asyncio.sleep(0.2)
+            draft = await handle.query(ReportGenerationWorkflow.current_draft)
+            print("\n" + draft + "\n")
+            answer = await asyncio.to_thread(_ask, "Approve this report? [Y/n] ")
+            if answer in ("", "y", "yes"):
+                await handle.signal(ReportGenerationWorkflow.approve)
+                report = await handle.result()
+                print(f"Approved. Final status: {await handle.query(ReportGenerationWorkflow.get_status)}")
+                print(f"Final report: {len(report)} characters.")
+            else:
+                await handle.cancel()
+                print("Not approved: the workflow was cancelled.")
+    finally:
+        server.stop()
+
+
+def _ask(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        print(prompt + "y (stdin is not a terminal)")
+        return "y"
+    return input(prompt).strip().lower()
+
+
+def _replace_address(settings: Settings, address: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, temporal_address=address)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="signoff", description=__doc__)
+    parser.add_argument("--env-file", help="settings file (default: .env)")
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("worker", help="run the Temporal worker")
+    demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
+    demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsError as err:
+        print(f"signoff: {err}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "worker":
+            asyncio.run(_worker(settings))
+        elif args.command == "demo-terminal":
+            asyncio.run(_terminal_demo(settings, args.topic))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""The report workflow on the time-skipping test server, with real Slack activities against the sandbox."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import CancelledError
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox import SlackSandbox
+from signoff.settings import Settings
+from tests.support.models import RecordingModelProvider
+from tests.support.temporal import eventually, running_worker, wait_for_phase, with_agents_plugin
+from workflows import ReportGenerationWorkflow
+from workflows.models import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    RejectInput,
+    ReportRequest,
+    RevisionInput,
+    SlackOrigin,
+    WorkflowSettings,
+)
+
+CHANNEL = "C0GENERAL"
+REQUESTER = "U0REQUEST"
+APPROVER_1 = "U0APPROV1"
+APPROVER_2 = "U0APPROV2"
+APPROVER_3 = "U0APPROV3"
+OUTSIDER = "U0OUTSIDE"
+ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id=CHANNEL, requester_id=REQUESTER)
+
+
+def make_settings(slack: SlackSandbox, **policy: object) -> Settings:
+    return Settings(
+        task_queue=f"reports-{uuid.uuid4()}",
+        slack_bot_token=slack.bot_token,
+        slack_api_url=slack.api_url,
+        workflow=WorkflowSettings(policy=ApprovalPolicy(**policy)),  # type: ignore[arg-type]
+    )
+
+
+async def start_report(client: Client, settings: Settings, topic: str = "Solar panels for farms") -> WorkflowHandle:
+    return await client.start_workflow(
+        ReportGenerationWorkflow.run,
+        ReportRequest(topic=topic, origin=ORIGIN, settings=settings.workflow),
+        id=f"report-test-{uuid.uuid4()}",
+        task_queue=settings.task_queue,
+    )
+
+
+def thread_texts(slack: SlackSandbox, handle_thread_ts: str) -> list[str]:
+    return [message["text"] for message in slack.replies(CHANNEL, handle_thread_ts)]
+
+
+async def progress(handle: WorkflowHandle):
+    return await handle.query(ReportGenerationWorkflow.progress)
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def draft_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
+    """Control messages of drafts, oldest first (those with or once with buttons)."""
+    return [
+        message
+        for message in slack.replies(CHANNEL, thread_ts)
+        if any(block["type"] == "header" and "Draft revision" in block["text"]["text"] for block in message.get("blocks", []))
+    ]
+
+
+async def test_reminders_then_escalation_then_expiry(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack, escalation_to="S0LEADS")
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        started = time.monotonic()
+        result = await handle.result()
+        wall = time.monotonic() - started
+
+    assert result == "Report expired: no decision before the deadline"
+    state = await progress_after(time_env, settings, handle)
+    assert state.phase is Phase.EXPIRED
+    # 24 h interval, 7-day deadline: reminders at days 1-3, escalations at days 4-6, expiry at day 7.
+    assert state.reminders_sent == 6 and state.escalated
+    texts = thread_texts(slack, state.thread.ts)
+    reminders = [text for text in texts if "Reminder" in text]
+    escalations = [text for text in texts if "Escalated" in text]
+    assert len(reminders) == 3 and len(escalations) == 3
+    assert all("<!subteam^S0LEADS>" in text for text in escalations)
+    assert "1 day" in reminders[0] and "3 days" in reminders[2]
+    assert any("expired" in text for text in texts)
+    [draft] = draft_messages(slack, state.thread.ts)
+    assert buttons(draft) == []
+    # Seven days of waiting took seconds: the test server skipped the time.
+    assert wall < 30
+
+
+async def progress_after(time_env: WorkflowEnvironment, settings: Settings, handle: WorkflowHandle):
+    """Query a closed workflow (needs a worker to replay it)."""
+    async with running_worker(time_env.client, settings):
+        return await progress(handle)
+
+
+async def test_approve_after_second_reminder(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        await time_env.sleep(timedelta(hours=49))
+        state = await progress(handle)
+        assert state.reminders_sent == 2 and state.phase is Phase.PENDING_APPROVAL
+        receipt = await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=state.revision, user_id=APPROVER_1)
+        )
+        assert receipt.quorum_met
+        report = await handle.result()
+        assert "## Summary" in report
+        assert await handle.query(ReportGenerationWorkflow.get_status) == "approved"
+        final = await progress(handle)
+    assert [decision.user_id for decision in final.decisions] == [APPROVER_1]
+    [draft] = draft_messages(slack, final.thread.ts)
+    assert buttons(draft) == [] and "Approved by <@U0APPROV1>" in str(draft["blocks"])
+
+
+async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack, approvers=[APPROVER_1, APPROVER_2, APPROVER_3], required_approvals=2)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        revision = (await progress(handle)).revision
+        first = await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_1)
+        )
+        assert first.approvals == [APPROVER_1] and not first.quorum_met
+        thread_ts = (await progress(handle)).thread.ts
+
+        async def draft_shows_one_of_two() -> bool:
+            [draft] = draft_messages(slack, thread_ts)
+            return "1 of 2" in str(draft["blocks"]) and bool(buttons(draft))
+
+        await eventually(draft_shows_one_of_two)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_1)
+            )
+        assert "already approved" in str(refused.value.cause)
+        assert await handle.query(ReportGenerationWorkflow.get_status) == "pending_approval"
+        second = await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_3)
+        )
+        assert second.quorum_met
+        await handle.result()
+        final = await progress(handle)
+    assert final.phase is Phase.APPROVED
+    texts = thread_texts(slack, thread_ts)
+    assert any("approved revision 1 (1 of 2)" in text for text in texts)
+    assert any("approved revision 1 (2 of 2)" in text for text in texts)
+
+
+async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack)
+    client = with_agents_plugin(time_env.client, settings)
+    models = RecordingModelProvider()
+    notes = "Add a section on maintenance costs for dairy farms"
+    async with running_worker(time_env.client, settings, models):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        writer_calls_before = len(models.inputs_for("writer"))
+        await handle.execute_update(
+            ReportGenerationWorkflow.request_draft_revision,
+            RevisionInput(revision=1, user_id=APPROVER_1, notes=notes),
+        )
+
+        async def revision_two_waiting() -> bool:
+            state = await progress(handle)
+            return state.revision == 2 and state.phase is Phase.PENDING_APPROVAL
+
+        await eventually(revision_two_waiting)
+        new_writer_inputs = models.inputs_for("writer")[writer_calls_before:]
+        assert new_writer_inputs and f"Human revision notes:\n{notes}" in new_writer_inputs[0]
+        state = await progress(handle)
+        first, second = draft_messages(slack, state.thread.ts)
+        assert buttons(first) == [] and "Superseded by revision 2" in str(first["blocks"])
+        assert len(buttons(second)) == 3
+
+        # A click on revision 1's (now removed) button is refused and changes nothing.
+        with pytest.raises(WorkflowUpdateFailedError) as stale:
+            await handle.execute_update(
+                ReportGenerationWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1)
+            )
+        assert "revision 2 is the current draft" in str(stale.value.cause)
+        assert asdict(await progress(handle)) == asdict(state)
+
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(revision=2, user_id=APPROVER_2))
+        report = await handle.result()
+    assert "maintenance costs" in report
+
+
+async def test_reject_with_reason(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        await handle.execute_update(
+            ReportGenerationWorkflow.reject_draft, RejectInput(revision=1, user_id=APPROVER_1, reason="Out of scope")
+        )
+        result = await handle.result()
+        state = await progress(handle)
+    assert result == "Report rejected: Out of scope"
+    assert state.phase is Phase.REJECTED
+    [draft] = draft_messages(slack, state.thread.ts)
+    assert buttons(draft) == [] and "Rejected by <@U0APPROV1>" in str(draft["blocks"])
+    assert any("rejected revision 1: Out of scope" in text for text in thread_texts(slack, state.thread.ts))
+
+
+async def test_cancel_ends_cleanly_with_a_thread_message(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        assert isinstance(failure.value.cause, CancelledError)
+        state = await progress(handle)
+    assert state.phase is Phase.CANCELLED
+    assert any("cancelled" in text for text in thread_texts(slack, state.thread.ts))
+    [draft] = draft_messages(slack, state.thread.ts)
+    assert buttons(draft) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "update", "payload", "reason"),
+    [
+        ({"approvers": [APPROVER_1]}, "approve_draft", ApproveInput(1, OUTSIDER), "not one of the approvers"),
+        ({}, "approve_draft", ApproveInput(1, REQUESTER), "someone else has to decide"),
+        ({}, "approve_draft", ApproveInput(7, APPROVER_1), "revision 1 is the current draft"),
+        ({}, "approve_draft", ApproveInput(1, APPROVER_1, team_id="T0OTHER"), "another Slack workspace"),
+        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "   "), "cannot be empty"),
+        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "x" * 3001), "limit is 3,000"),
+        ({}, "reject_draft", RejectInput(1, OUTSIDER, "y" * 5000), "limit is 3,000"),
+    ],
+)
+async def test_validator_refusals_leave_state_unchanged(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, policy: dict, update: str, payload: object, reason: str
+) -> None:
+    settings = make_settings(slack, **policy)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        before = asdict(await progress(handle))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(getattr(ReportGenerationWorkflow, update), payload)
+        assert reason in str(refused.value.cause)
+        assert asdict(await progress(handle)) == before
+        await handle.cancel()
+
+
+async def test_decision_after_the_end_is_refused(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = make_settings(slack)
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(client, settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        await handle.result()
+        before = asdict(await progress(handle))
+        with pytest.raises(Exception) as refused:
+            await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_2))
+        assert "completed" in str(refused.value).lower()
+        assert asdict(await progress(handle)) == before

@@ -1,0 +1,224 @@
+"""The human decision both workflows wait for: who may decide, quorum, reminders, deadline.
+
+``ApprovalGate`` is plain workflow-side state plus one ``wait`` coroutine. It
+never talks to Slack itself; it calls back into ``GateHooks`` (implemented by
+the workflow with activities) so that reminder and decision messages are
+durable side effects in the workflow's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from temporalio import workflow
+
+from workflows.models import (
+    MAX_NOTES_CHARS,
+    ApprovalPolicy,
+    DecisionKind,
+    DecisionReceipt,
+    DecisionRecord,
+    Phase,
+)
+
+# Decisions that arrive through the article's signals carry no Slack user.
+OPERATOR = "temporal-operator"
+
+
+class GateOutcome(StrEnum):
+    APPROVED = "approved"
+    REVISION_REQUESTED = "revision_requested"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass
+class GateResult:
+    outcome: GateOutcome
+    revision: int
+    decided_by: list[str] = field(default_factory=list)
+    notes: str = ""
+
+
+class DecisionRefused(ValueError):
+    """Raised by update validators; the message is shown to the clicker as is."""
+
+
+class GateHooks(Protocol):
+    async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None: ...
+
+    async def on_reminder(self, reminder_number: int, escalate: bool) -> None: ...
+
+
+class ApprovalGate:
+    def __init__(self, policy: ApprovalPolicy, requester_id: str | None, team_id: str | None):
+        self.policy = policy
+        self.requester_id = requester_id
+        self.team_id = team_id
+        self.open_revision: int | None = None
+        self.approvals: list[str] = []
+        self.decisions: list[DecisionRecord] = []
+        self.waiting_since: datetime | None = None
+        self.reminders_sent = 0
+        self.escalated = False
+        self._result: GateResult | None = None
+        self._unannounced: list[DecisionRecord] = []
+        # Signals (the article's API) may arrive before a draft is open; they apply to the next one.
+        self._queued_operator_decision: tuple[DecisionKind, str] | None = None
+
+    # --- validation: raises DecisionRefused, never changes state -------------------------
+
+    def check(
+        self,
+        kind: DecisionKind,
+        user_id: str,
+        revision: int,
+        team_id: str | None,
+        notes: str,
+        phase: Phase,
+    ) -> None:
+        if phase.is_terminal:
+            raise DecisionRefused(f"This was already decided: it is {phase.value.replace('_', ' ')}.")
+        if self.open_revision is None:
+            raise DecisionRefused(
+                "No draft is waiting for a decision right now; a new revision is being prepared."
+            )
+        if self._result is not None:
+            raise DecisionRefused(
+                f"Revision {self.open_revision} was already decided ({self._result.outcome.value.replace('_', ' ')})."
+            )
+        if revision != self.open_revision:
+            raise DecisionRefused(
+                f"That button is for revision {revision}, but revision {self.open_revision} "
+                "is the current draft. Use the buttons on the latest draft."
+            )
+        if team_id and self.team_id and team_id != self.team_id:
+            raise DecisionRefused("This request belongs to another Slack workspace.")
+        if user_id == self.requester_id:
+            raise DecisionRefused(
+                "You requested this, so someone else has to decide on it."
+            )
+        if self.policy.approvers and user_id not in self.policy.approvers:
+            raise DecisionRefused("You are not one of the approvers for this request.")
+        if kind is DecisionKind.APPROVE and user_id in self.approvals:
+            raise DecisionRefused(
+                f"You already approved revision {revision} "
+                f"({len(self.approvals)} of {self.policy.required_approvals})."
+            )
+        if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
+            raise DecisionRefused("Revision notes cannot be empty: say what should change.")
+        if len(notes) > MAX_NOTES_CHARS:
+            raise DecisionRefused(
+                f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}."
+            )
+
+    # --- applying an accepted decision ---------------------------------------------------
+
+    def apply(self, kind: DecisionKind, user_id: str, revision: int, notes: str, phase: Phase) -> DecisionReceipt:
+        record = DecisionRecord(kind=kind, user_id=user_id, revision=revision, at=workflow.now(), notes=notes.strip())
+        self.decisions.append(record)
+        self._unannounced.append(record)
+        if kind is DecisionKind.APPROVE:
+            self.approvals.append(user_id)
+            if len(self.approvals) >= self.policy.required_approvals:
+                self._result = GateResult(GateOutcome.APPROVED, revision, list(self.approvals))
+        elif kind is DecisionKind.REQUEST_REVISION:
+            self._result = GateResult(GateOutcome.REVISION_REQUESTED, revision, [user_id], record.notes)
+        else:
+            self._result = GateResult(GateOutcome.REJECTED, revision, [user_id], record.notes)
+        return DecisionReceipt(
+            kind=kind,
+            revision=revision,
+            approvals=list(self.approvals),
+            required_approvals=self.policy.required_approvals,
+            phase=phase,
+        )
+
+    def operator_decision(self, kind: DecisionKind, notes: str = "") -> None:
+        """A signal from the Temporal CLI or an old client: trusted, no quorum, current or next draft."""
+        if self.open_revision is None or self._result is not None:
+            self._queued_operator_decision = (kind, notes)
+            return
+        self._apply_operator(kind, notes)
+
+    def _apply_operator(self, kind: DecisionKind, notes: str) -> None:
+        assert self.open_revision is not None
+        revision = self.open_revision
+        self.apply(kind, OPERATOR, revision, notes, Phase.PENDING_APPROVAL)
+        if kind is DecisionKind.APPROVE:
+            # The operator's approval is final whatever the quorum.
+            self._result = GateResult(GateOutcome.APPROVED, revision, list(self.approvals))
+
+    # --- waiting ---------------------------------------------------------------------
+
+    async def wait(self, revision: int, hooks: GateHooks) -> GateResult:
+        """Wait for a decision on ``revision``, reminding and escalating on a fixed schedule."""
+        self.open_revision = revision
+        self.approvals = []
+        self._result = None
+        # Each draft gets its own clock: a revision request is a decision, so the
+        # reminders and the deadline start again for the new draft.
+        self.waiting_since = workflow.now()
+        self.reminders_sent = 0
+        self.escalated = False
+        if self._queued_operator_decision is not None:
+            kind, notes = self._queued_operator_decision
+            self._queued_operator_decision = None
+            self._apply_operator(kind, notes)
+        try:
+            while True:
+                while self._unannounced:
+                    record = self._unannounced.pop(0)
+                    await hooks.on_decision(record, list(self.approvals))
+                if self._result is not None:
+                    return self._result
+                timeout = self._time_to_next_deadline()
+                if timeout is None:
+                    await workflow.wait_condition(self._has_news)
+                    continue
+                try:
+                    await workflow.wait_condition(self._has_news, timeout=timeout)
+                except TimeoutError:
+                    expired = await self._on_timeout(hooks)
+                    if expired:
+                        return GateResult(GateOutcome.EXPIRED, revision)
+        finally:
+            self.open_revision = None
+
+    def _has_news(self) -> bool:
+        return bool(self._unannounced) or self._result is not None
+
+    def _deadline(self) -> datetime | None:
+        if self.policy.decision_deadline is None or self.waiting_since is None:
+            return None
+        return self.waiting_since + self.policy.decision_deadline
+
+    def _next_reminder_at(self) -> datetime:
+        assert self.waiting_since is not None
+        return self.waiting_since + self.policy.reminder_interval * (self.reminders_sent + 1)
+
+    def _time_to_next_deadline(self) -> timedelta | None:
+        candidates = [self._next_reminder_at()]
+        deadline = self._deadline()
+        if deadline is not None:
+            candidates.append(deadline)
+        due = min(candidates)
+        # A timer of zero would not fire; anything overdue fires at once.
+        return max(due - workflow.now(), timedelta(milliseconds=1))
+
+    async def _on_timeout(self, hooks: GateHooks) -> bool:
+        """Returns True when the deadline has passed."""
+        now = workflow.now()
+        deadline = self._deadline()
+        if deadline is not None and now >= deadline:
+            return True
+        if now >= self._next_reminder_at():
+            self.reminders_sent += 1
+            escalate = self.reminders_sent > self.policy.max_reminders
+            if escalate:
+                self.escalated = True
+            await hooks.on_reminder(self.reminders_sent, escalate)
+        return False

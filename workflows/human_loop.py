@@ -1,0 +1,390 @@
+"""What the report and plan workflows share: the decision updates, status queries and thread.
+
+A subclass produces a draft (a report or a plan) and calls ``ask_human``; this
+base class posts it, waits on the ``ApprovalGate`` and keeps the thread and the
+draft message in step with every decision, reminder and terminal state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
+from workflows.models import (
+    ApproveInput,
+    DecisionKind,
+    DecisionReceipt,
+    DecisionRecord,
+    DraftState,
+    MessageRef,
+    Phase,
+    Progress,
+    RejectInput,
+    ReviewRound,
+    RevisionInput,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
+from workflows.mrkdwn import escape, mention, mentions, truncate
+from workflows.thread import SlackThread
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, Runner
+    from agents.exceptions import AgentsException
+    from temporalio.openai_agents import AgentsWorkflowError
+
+    from bot.blocks import DraftView
+    from workflows.worker_settings import WorkerSettingsActivities
+
+SETTINGS_TIMEOUT = timedelta(seconds=30)
+SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
+# A malformed structured answer is a model behaviour problem, not a transport one:
+# ask again a couple of times, then give up and say so in the thread.
+AGENT_RUN_ATTEMPTS = 3
+NOTE_EXCERPT_CHARS = 1500
+
+_DRAFT_STATE_FOR_OUTCOME = {
+    GateOutcome.APPROVED: DraftState.APPROVED,
+    GateOutcome.REVISION_REQUESTED: DraftState.REVISION_REQUESTED,
+    GateOutcome.REJECTED: DraftState.REJECTED,
+    GateOutcome.EXPIRED: DraftState.EXPIRED,
+}
+
+
+class PipelineFailed(Exception):
+    """An agent step failed for good (after its retries); the reason is safe to show."""
+
+
+class HumanReviewedWorkflow:
+    KIND: ClassVar[WorkflowKind]
+
+    def __init__(self) -> None:
+        self._phase = Phase.STARTING
+        self._subject = ""
+        self._origin: SlackOrigin | None = None
+        self._settings = WorkflowSettings()
+        self._gate: ApprovalGate | None = None
+        self._thread: SlackThread | None = None
+        self._revision = 0
+        self._review_rounds: list[ReviewRound] = []
+        self._draft = ""
+        self._draft_message: MessageRef | None = None
+        self._outcome: str | None = None
+        # The article's signals may arrive before the gate exists (right after start).
+        self._early_operator_decisions: list[tuple[DecisionKind, str]] = []
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query
+    def get_status(self) -> str:
+        """One of the ``Phase`` values, e.g. ``pending_approval`` or ``approved``."""
+        return self._phase.value
+
+    @workflow.query
+    def current_draft(self) -> str:
+        """The latest draft (report or plan) text, empty before the first one."""
+        return self._draft
+
+    @workflow.query
+    def progress(self) -> Progress:
+        gate = self._gate
+        policy = self._settings.policy
+        return Progress(
+            workflow_id=workflow.info().workflow_id,
+            kind=self.KIND,
+            subject=self._subject,
+            phase=self._phase,
+            requester_id=self._origin.requester_id if self._origin else None,
+            approvers=list(policy.approvers),
+            required_approvals=policy.required_approvals,
+            revision=self._revision,
+            review_rounds=list(self._review_rounds),
+            waiting_since=gate.waiting_since if gate and gate.open_revision else None,
+            reminders_sent=gate.reminders_sent if gate else 0,
+            escalated=gate.escalated if gate else False,
+            approvals=list(gate.approvals) if gate else [],
+            decisions=list(gate.decisions) if gate else [],
+            thread=self._thread.parent if self._thread else None,
+            outcome=self._outcome,
+        )
+
+    # ------------------------------------------------------------------ decision updates
+
+    @workflow.update
+    async def approve_draft(self, decision: ApproveInput) -> DecisionReceipt:
+        return self._require_gate().apply(
+            DecisionKind.APPROVE, decision.user_id, decision.revision, "", self._phase
+        )
+
+    @approve_draft.validator
+    def _check_approve(self, decision: ApproveInput) -> None:
+        self._check(DecisionKind.APPROVE, decision.user_id, decision.revision, decision.team_id, "")
+
+    @workflow.update
+    async def request_draft_revision(self, decision: RevisionInput) -> DecisionReceipt:
+        return self._require_gate().apply(
+            DecisionKind.REQUEST_REVISION, decision.user_id, decision.revision, decision.notes, self._phase
+        )
+
+    @request_draft_revision.validator
+    def _check_revision(self, decision: RevisionInput) -> None:
+        self._check(
+            DecisionKind.REQUEST_REVISION, decision.user_id, decision.revision, decision.team_id, decision.notes
+        )
+
+    @workflow.update
+    async def reject_draft(self, decision: RejectInput) -> DecisionReceipt:
+        return self._require_gate().apply(
+            DecisionKind.REJECT, decision.user_id, decision.revision, decision.reason, self._phase
+        )
+
+    @reject_draft.validator
+    def _check_reject(self, decision: RejectInput) -> None:
+        self._check(DecisionKind.REJECT, decision.user_id, decision.revision, decision.team_id, decision.reason)
+
+    def _check(self, kind: DecisionKind, user_id: str, revision: int, team_id: str | None, notes: str) -> None:
+        if self._gate is None:
+            raise DecisionRefused("Nothing is waiting for a decision yet.")
+        self._gate.check(kind, user_id, revision, team_id, notes, self._phase)
+
+    def _require_gate(self) -> ApprovalGate:
+        assert self._gate is not None, "validators run first and refuse without a gate"
+        return self._gate
+
+    def _operator_decision(self, kind: DecisionKind, notes: str = "") -> None:
+        if self._phase.is_terminal:
+            workflow.logger.warning("Ignoring %s signal: the workflow is already %s", kind, self._phase)
+            return
+        if self._gate is None:
+            self._early_operator_decisions.append((kind, notes))
+        else:
+            self._gate.operator_decision(kind, notes)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def begin(self, subject: str, origin: SlackOrigin | None, settings: WorkflowSettings | None) -> None:
+        self._subject = subject
+        self._origin = origin
+        if settings is None:
+            settings = await workflow.execute_activity_method(
+                WorkerSettingsActivities.load_worker_settings,
+                start_to_close_timeout=SETTINGS_TIMEOUT,
+                retry_policy=SETTINGS_RETRY_POLICY,
+            )
+        self._settings = settings
+        requester = origin.requester_id if origin else None
+        self._gate = ApprovalGate(settings.policy, requester, origin.team_id if origin else None)
+        for kind, notes in self._early_operator_decisions:
+            self._gate.operator_decision(kind, notes)
+        self._early_operator_decisions.clear()
+        channel = origin.channel_id if origin else settings.default_channel
+        self._thread = SlackThread(channel, self.KIND, subject, requester)
+        await self._thread.open(self._phase)
+
+    @property
+    def thread(self) -> SlackThread:
+        assert self._thread is not None
+        return self._thread
+
+    async def set_phase(self, phase: Phase, note: str | None = None) -> None:
+        self._phase = phase
+        if note:
+            await self.thread.note(note)
+
+    async def run_agent(self, agent: Agent, prompt: str) -> object:
+        """Run one agent; each model call inside is a durable activity."""
+        last_error = ""
+        for _ in range(AGENT_RUN_ATTEMPTS):
+            try:
+                result = await Runner.run(agent, input=prompt)
+            except AgentsWorkflowError as err:
+                # The model activity failed after its retry policy: nothing more to try here.
+                raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    raise
+                raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
+            except AgentsException as err:
+                last_error = str(err)
+                workflow.logger.warning("%s gave an unusable answer: %s", agent.name, err)
+                continue
+            return result.final_output
+        raise PipelineFailed(f"{agent.name} gave no usable answer after {AGENT_RUN_ATTEMPTS} tries: {last_error}")
+
+    async def ask_human(self, draft: str) -> GateResult:
+        """Post ``draft`` as a new revision, retire the previous one, and wait for a decision."""
+        previous = self._draft_message
+        self._revision += 1
+        self._draft = draft
+        if previous is not None:
+            await self.thread.update_draft(
+                previous, self._view(self._revision - 1, DraftState.SUPERSEDED, f"Superseded by revision {self._revision}.")
+            )
+        self._phase = Phase.PENDING_APPROVAL
+        self._draft_message = await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
+        await self.thread.show_phase(self._phase)
+        await self.thread.note(
+            f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}"
+        )
+        result = await self._require_gate().wait(self._revision, _ThreadHooks(self))
+        state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
+        await self.thread.update_draft(self._draft_message, self._view(self._revision, state, _describe(result)))
+        return result
+
+    async def finish(self, phase: Phase, outcome: str, note: str) -> None:
+        self._phase = phase
+        self._outcome = outcome
+        await self.thread.note(note)
+        await self.thread.show_phase(phase)
+
+    async def finish_cancelled(self) -> None:
+        """Cancellation was requested: say so, remove the buttons, end as cancelled."""
+        self._phase = Phase.CANCELLED
+        self._outcome = "cancelled"
+        if self._thread is None:
+            return
+        if self._draft_message is not None:
+            await self.thread.update_draft(
+                self._draft_message, self._view(self._revision, DraftState.CANCELLED, "Cancelled.")
+            )
+        await self.thread.note(":no_entry_sign: This request was cancelled.")
+        await self.thread.show_phase(Phase.CANCELLED)
+
+    async def finish_failed(self, reason: str) -> None:
+        self._phase = Phase.FAILED
+        self._outcome = reason
+        if self._thread is not None:
+            await self.thread.note(f":x: This request failed: {escape(truncate(reason, NOTE_EXCERPT_CHARS))}")
+            await self.thread.show_phase(Phase.FAILED)
+
+    async def guarded(self, body) -> str:  # type: ignore[no-untyped-def]
+        """Run ``body`` and turn cancellation and agent failures into terminal states."""
+        try:
+            return await body()
+        except PipelineFailed as err:
+            await self.finish_failed(str(err))
+            raise ApplicationError(str(err), type="PipelineFailed", non_retryable=True) from err
+        except ActivityError as err:
+            if not isinstance(err.cause, CancelledError):
+                await self.finish_failed(_root_cause(err))
+                raise
+            await self.finish_cancelled()
+            raise
+        except (CancelledError, asyncio.CancelledError):
+            await self.finish_cancelled()
+            raise
+
+    # ------------------------------------------------------------------ views and texts
+
+    def _view(self, revision: int, state: DraftState, status_note: str = "") -> DraftView:
+        gate = self._gate
+        return DraftView(
+            workflow_id=workflow.info().workflow_id,
+            kind=self.KIND,
+            subject=self._subject,
+            revision=revision,
+            body=self._draft,
+            state=state,
+            approvals=list(gate.approvals) if gate and revision == self._revision else [],
+            required_approvals=self._settings.policy.required_approvals,
+            status_note=status_note,
+        )
+
+    def _who_decides(self) -> str:
+        policy = self._settings.policy
+        needed = (
+            f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
+        )
+        if policy.approvers:
+            return f"Approvers: {mentions(policy.approvers)}{needed}"
+        requester = self._origin.requester_id if self._origin else None
+        if requester:
+            return f"Anyone here but {mention(requester)} can decide{needed}."
+        return f"Anyone here can decide{needed}."
+
+
+class _ThreadHooks:
+    """The gate's callbacks, posting to the thread through activities."""
+
+    def __init__(self, owner: HumanReviewedWorkflow):
+        self._owner = owner
+
+    async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None:
+        owner = self._owner
+        policy = owner._settings.policy
+        who = "A Temporal operator" if record.user_id == OPERATOR else mention(record.user_id)
+        if record.kind is DecisionKind.APPROVE:
+            count = f" ({len(approvals)} of {policy.required_approvals})" if policy.required_approvals > 1 else ""
+            await owner.thread.note(f":white_check_mark: {who} approved revision {record.revision}{count}.")
+            if len(approvals) < policy.required_approvals:
+                await owner.thread.update_draft(
+                    owner._draft_message, owner._view(owner._revision, DraftState.OPEN)
+                )
+        elif record.kind is DecisionKind.REQUEST_REVISION:
+            await owner.thread.note(
+                f":repeat: {who} requested a revision of revision {record.revision}:\n>"
+                + escape(truncate(record.notes, NOTE_EXCERPT_CHARS)).replace("\n", "\n>")
+            )
+        else:
+            reason = f": {escape(truncate(record.notes, NOTE_EXCERPT_CHARS))}" if record.notes else "."
+            await owner.thread.note(f":no_entry: {who} rejected revision {record.revision}{reason}")
+
+    async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
+        owner = self._owner
+        gate = owner._require_gate()
+        waited = _humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
+        text = (
+            f":alarm_clock: Reminder {reminder_number}: revision {owner._revision} has been waiting "
+            f"{waited} for a decision. {owner._who_decides()}"
+        )
+        escalation_to = owner._settings.policy.escalation_to
+        if escalate:
+            target = mention(escalation_to) if escalation_to else "the channel"
+            text = f":rotating_light: Escalated to {target}: no decision after {waited}. {owner._who_decides()}"
+        await owner.thread.note(text)
+
+
+def _describe(result: GateResult) -> str:
+    people = ", ".join(
+        "a Temporal operator" if user == OPERATOR else mention(user) for user in result.decided_by
+    )
+    when = workflow.now().strftime("%Y-%m-%d %H:%M UTC")
+    match result.outcome:
+        case GateOutcome.APPROVED:
+            return f"Approved by {people} on {when}."
+        case GateOutcome.REVISION_REQUESTED:
+            return f"Revision requested by {people} on {when}."
+        case GateOutcome.REJECTED:
+            return f"Rejected by {people} on {when}."
+        case GateOutcome.EXPIRED:
+            return f"Expired on {when}: no decision before the deadline."
+
+
+def _humanize(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds % 86400 == 0 and seconds >= 86400:
+        days = seconds // 86400
+        return f"{days} day{'s' if days > 1 else ''}"
+    if seconds % 3600 == 0 and seconds >= 3600:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours > 1 else ''}"
+    if seconds % 60 == 0 and seconds >= 60:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def _root_cause(err: BaseException) -> str:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err) or type(err).__name__
+
+
+__all__ = ["HumanReviewedWorkflow", "PipelineFailed", "DecisionRefused", "GateOutcome"]

@@ -1,0 +1,127 @@
+"""ReportGenerationWorkflow: research → write → AI review loop → a human's decision.
+
+Keeps the article's interface (``run(topic)``, signals ``approve`` and
+``request_revision``, query ``get_status``) and adds validated decision updates,
+human revisions that reach the writer, quorum, reminders and a deadline.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.human_loop import HumanReviewedWorkflow
+from workflows.approval import GateOutcome
+from workflows.models import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
+from workflows.mrkdwn import escape, truncate
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import agents
+    from workflows.agents import ReviewVerdict
+
+
+@workflow.defn
+class ReportGenerationWorkflow(HumanReviewedWorkflow):
+    KIND = WorkflowKind.REPORT
+
+    @workflow.run
+    async def run(self, request: ReportRequest | str) -> str:
+        """Returns the approved report, or a sentence saying how it ended otherwise."""
+        if isinstance(request, str):
+            request = ReportRequest(topic=request)
+        return await self.guarded(lambda: self._produce(request))
+
+    async def _produce(self, request: ReportRequest) -> str:
+        await self.begin(request.topic, request.origin, request.settings)
+        topic = request.topic
+        models = self._settings.models
+
+        await self.set_phase(Phase.RESEARCHING, ":mag: Researching the topic…")
+        research = str(await self.run_agent(agents.research_agent(models), agents.research_prompt(topic)))
+
+        await self.set_phase(Phase.WRITING, ":writing_hand: Writing the first draft…")
+        draft = str(await self.run_agent(agents.writer_agent(models), agents.writer_prompt(topic, research)))
+        draft = await self._ai_review(topic, research, draft)
+
+        while True:
+            decision = await self.ask_human(draft)
+            match decision.outcome:
+                case GateOutcome.APPROVED:
+                    await self.finish(
+                        Phase.APPROVED, "approved", f":tada: Revision {decision.revision} is approved. The report is final."
+                    )
+                    return draft
+                case GateOutcome.REVISION_REQUESTED:
+                    await self.set_phase(
+                        Phase.REVISING, f":writing_hand: Rewriting revision {decision.revision} with the notes…"
+                    )
+                    draft = str(
+                        await self.run_agent(
+                            agents.writer_agent(models),
+                            agents.writer_prompt(topic, research, previous_draft=draft, human_notes=decision.notes),
+                        )
+                    )
+                    draft = await self._ai_review(topic, research, draft)
+                case GateOutcome.REJECTED:
+                    reason = f": {decision.notes}" if decision.notes else ""
+                    await self.finish(Phase.REJECTED, "rejected", ":no_entry: The report was rejected.")
+                    return f"Report rejected{reason}"
+                case GateOutcome.EXPIRED:
+                    await self.finish(
+                        Phase.EXPIRED,
+                        "expired",
+                        ":hourglass: No decision before the deadline: this report has expired.",
+                    )
+                    return "Report expired: no decision before the deadline"
+
+    async def _ai_review(self, topic: str, research: str, draft: str) -> str:
+        """The AI reviewer loop: at most ``max_review_rounds`` verdicts, rewriting after each 'no'."""
+        models = self._settings.models
+        rounds = self._settings.max_review_rounds
+        for round_number in range(1, rounds + 1):
+            await self.set_phase(Phase.REVIEWING)
+            verdict = await self.run_agent(agents.reviewer_agent(models), agents.reviewer_prompt(topic, draft))
+            assert isinstance(verdict, ReviewVerdict)
+            self._review_rounds.append(
+                ReviewRound(
+                    revision=self._revision + 1,
+                    round=round_number,
+                    approved=verdict.approved,
+                    feedback=verdict.feedback,
+                )
+            )
+            if verdict.approved:
+                await self.thread.note(f":white_check_mark: AI review round {round_number}: ready for a human.")
+                return draft
+            await self.thread.note(
+                f":mag_right: AI review round {round_number}: changes needed: "
+                + escape(truncate(verdict.feedback, 1000))
+            )
+            if round_number == rounds:
+                await self.thread.note(
+                    f":warning: The AI reviewer still has concerns after {rounds} rounds; "
+                    "the draft goes to a human with them noted above."
+                )
+                return draft
+            await self.set_phase(Phase.WRITING)
+            draft = str(
+                await self.run_agent(
+                    agents.writer_agent(models),
+                    agents.writer_prompt(topic, research, previous_draft=draft, reviewer_feedback=verdict.feedback),
+                )
+            )
+        return draft
+
+    # The article's signals, kept for the Temporal CLI and old clients.
+
+    @workflow.signal
+    async def approve(self) -> None:
+        """Approve the current (or next) draft as a trusted operator."""
+        self._operator_decision(DecisionKind.APPROVE)
+
+    @workflow.signal
+    async def request_revision(self, notes: str) -> None:
+        """Send the current (or next) draft back to the writer with ``notes``."""
+        if not notes.strip():
+            workflow.logger.warning("Ignoring request_revision signal with empty notes")
+            return
+        self._operator_decision(DecisionKind.REQUEST_REVISION, notes)

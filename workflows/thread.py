@@ -1,0 +1,109 @@
+"""The workflow's Slack thread: every message it posts goes through a Slack activity.
+
+Each post carries an idempotency key derived from the run id and a counter, so
+an activity retried after a crash finds its earlier post instead of posting twice.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.models import MessageRef, Phase, WorkflowKind
+
+with workflow.unsafe.imports_passed_through():
+    from bot.blocks import DraftView
+    from workflows.slack_activities import (
+        SLACK_RETRY_POLICY,
+        SLACK_START_TO_CLOSE,
+        DraftPostInput,
+        DraftUpdateInput,
+        SlackActivities,
+        ThreadNoteInput,
+        ThreadStartInput,
+        ThreadUpdateInput,
+    )
+
+
+class SlackThread:
+    """Posts to one channel thread; a no-op when the workflow has nowhere to post."""
+
+    def __init__(self, channel_id: str | None, kind: WorkflowKind, subject: str, requester_id: str | None):
+        self.channel_id = channel_id
+        self.kind = kind
+        self.subject = subject
+        self.requester_id = requester_id
+        self.parent: MessageRef | None = None
+        self._posts = 0
+
+    def _key(self) -> str:
+        self._posts += 1
+        return f"{workflow.info().run_id}:{self._posts}"
+
+    async def open(self, phase: Phase) -> None:
+        if self.channel_id is None:
+            return
+        self.parent = await workflow.execute_activity_method(
+            SlackActivities.start_thread,
+            ThreadStartInput(
+                channel_id=self.channel_id,
+                workflow_id=workflow.info().workflow_id,
+                kind=self.kind,
+                subject=self.subject,
+                requester_id=self.requester_id,
+                idempotency_key=self._key(),
+            ),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+        if phase is not Phase.STARTING:
+            await self.show_phase(phase)
+
+    async def show_phase(self, phase: Phase) -> None:
+        if self.parent is None:
+            return
+        await workflow.execute_activity_method(
+            SlackActivities.update_thread,
+            ThreadUpdateInput(
+                thread=self.parent,
+                kind=self.kind,
+                subject=self.subject,
+                requester_id=self.requester_id,
+                workflow_id=workflow.info().workflow_id,
+                phase=phase,
+            ),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+
+    async def note(self, text: str) -> None:
+        """Post ``text`` (mrkdwn; callers escape user and model text) in the thread."""
+        if self.parent is None:
+            return
+        await workflow.execute_activity_method(
+            SlackActivities.post_thread_note,
+            ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+
+    async def post_draft(self, view: DraftView) -> MessageRef | None:
+        """Post a draft; returns its control message (the one with the buttons)."""
+        if self.parent is None:
+            return None
+        messages = await workflow.execute_activity_method(
+            SlackActivities.post_draft,
+            DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+        return messages[-1]
+
+    async def update_draft(self, message: MessageRef | None, view: DraftView) -> None:
+        if message is None:
+            return
+        await workflow.execute_activity_method(
+            SlackActivities.update_draft,
+            DraftUpdateInput(message=message, view=view),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )

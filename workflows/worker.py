@@ -1,0 +1,114 @@
+"""The Temporal worker: both workflows, the Slack and settings activities, and model calls."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from agents import set_tracing_disabled
+from agents.models.interface import ModelProvider
+from agents.models.openai_provider import OpenAIProvider
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.converter import DataConverter
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
+from temporalio.worker import Worker
+
+from signoff.settings import Settings
+from workflows.offline_model import OfflineModelProvider
+from workflows.plan import ApprovalWorkflow
+from workflows.report import ReportGenerationWorkflow
+from workflows.slack_activities import SlackActivities
+from workflows.worker_settings import WorkerSettingsActivities
+
+log = logging.getLogger(__name__)
+
+# A model call may legitimately take minutes; a dead worker must be noticed in seconds,
+# which is what the heartbeat timeout is for (the plugin heartbeats at half of it).
+MODEL_START_TO_CLOSE = timedelta(minutes=5)
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+MODEL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+)
+# Parked workflows cost memory only while cached; the server holds them durably.
+MAX_CACHED_WORKFLOWS = 500
+
+
+def model_provider(settings: Settings) -> ModelProvider:
+    if settings.offline_model:
+        # Nothing to export traces to without a key; say so once instead of on every run.
+        set_tracing_disabled(True)
+        return OfflineModelProvider()
+    return OpenAIProvider(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        use_responses=settings.openai_api_style == "responses",
+    )
+
+
+def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> OpenAIAgentsPlugin:
+    return OpenAIAgentsPlugin(
+        model_params=ModelActivityParameters(
+            start_to_close_timeout=MODEL_START_TO_CLOSE,
+            heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
+            retry_policy=MODEL_RETRY_POLICY,
+        ),
+        model_provider=provider or model_provider(settings),
+    )
+
+
+def data_converter() -> DataConverter:
+    """The converter every client of these workflows uses (pydantic-aware JSON)."""
+    return DataConverter(payload_converter_class=OpenAIPayloadConverter)
+
+
+async def connect_worker_client(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        plugins=[agents_plugin(settings)],
+    )
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    if not settings.slack_bot_token:
+        log.warning("SLACK_BOT_TOKEN is not set: posting to Slack will fail with not_authed")
+    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+    # No retry handlers here: retries belong to Temporal, which knows what already happened.
+    return AsyncWebClient(token=settings.slack_bot_token, retry_handlers=[], **kwargs)
+
+
+def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> Worker:
+    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace)
+    settings_activities = WorkerSettingsActivities(settings.workflow)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
+        activities=[
+            slack_activities.start_thread,
+            slack_activities.update_thread,
+            slack_activities.post_thread_note,
+            slack_activities.post_draft,
+            slack_activities.update_draft,
+            slack_activities.post_ephemeral,
+            settings_activities.load_worker_settings,
+        ],
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect_worker_client(settings)
+    worker = build_worker(client, settings, slack_client(settings))
+    log.info(
+        "Worker listening on task queue %s at %s (%s model)",
+        settings.task_queue,
+        settings.temporal_address,
+        "offline" if settings.offline_model else "OpenAI",
+    )
+    await worker.run()

@@ -1,0 +1,21 @@
+"""The activity that hands a workflow the worker's settings.
+
+A workflow started with only a topic (Temporal CLI, UI, the article's client)
+reads the worker's configuration once, through this activity, so the
+workflow code itself stays deterministic and never touches the environment.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from workflows.models import WorkflowSettings
+
+
+class WorkerSettingsActivities:
+    def __init__(self, settings: WorkflowSettings):
+        self._settings = settings
+
+    @activity.defn
+    async def load_worker_settings(self) -> WorkflowSettings:
+        return self._settings
