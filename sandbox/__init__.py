@@ -1,0 +1,9 @@
+"""A local stand-in for the parts of Slack the signoff app uses, over Slack's real protocols."""
+
+from sandbox.delivery import DeliveryResult, NoRoute
+from sandbox.directory import Channel, User, UserGroup
+from sandbox.interactions import InteractionError
+from sandbox.recording import Call
+from sandbox.server import SlackSandbox
+
+__all__ = ["Call", "Channel", "DeliveryResult", "InteractionError", "NoRoute", "SlackSandbox", "User", "UserGroup"]

@@ -34,7 +34,8 @@ or over HTTP, for a worker running in another process (no auth on these)::
     POST /_control/reset     clears calls and faults, restores the starting delays
 
 A call's ``status`` is ``"pending"`` while it is being answered, then ``"ok"``,
-``"malformed"``, ``"hung"`` or ``"http_<code>"`` (``"http_500"``, ``"http_401"``...).
+``"malformed"``, ``"hung"``, ``"disconnected"`` (the client went away first) or
+``"http_<code>"`` (``"http_500"``, ``"http_401"``, ``"http_503"`` when stopped mid-call...).
 Faults are consumed in the order they were added, by the first matching request.
 Delays apply to answered calls (ok or malformed), not to injected failures.
 
@@ -246,7 +247,14 @@ class OpenAIStandIn:
         if self._runner is not None:
             raise RuntimeError("the OpenAI stand-in is already started")
         self._stopping = asyncio.Event()
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(
+            self.make_app(),
+            access_log=None,
+            shutdown_timeout=2.0,
+            # A client that goes away mid-call (a killed worker) cancels its handler, so
+            # the call is recorded as "disconnected" at once instead of staying "pending".
+            handler_cancellation=True,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host, port, shutdown_timeout=2.0)
         try:
@@ -451,59 +459,59 @@ class OpenAIStandIn:
         else:
             role_error = None
         index = self._record(role, parsed.model, parsed.user_text)
+        try:
+            response, status = await self._answer(request, parsed, role, role_error, index)
+        except (ConnectionError, asyncio.CancelledError):
+            # The client went away (e.g. its worker process was killed) before the answer.
+            self._settle(index, "disconnected")
+            raise
+        self._settle(index, status)
+        return response
 
+    async def _answer(
+        self,
+        request: web.Request,
+        parsed: _Request,
+        role: str,
+        role_error: str | None,
+        index: int,
+    ) -> tuple[web.StreamResponse, str]:
         if not self._authorized(request):
-            self._settle(index, "http_401")
-            return self._unauthorized()
+            return self._unauthorized(), "http_401"
         if role_error is not None:
-            self._settle(index, "http_400")
-            return self._error(400, role_error)
+            return self._error(400, role_error), "http_400"
 
         fault = self._take_fault(role)
         if fault is not None and fault.kind == "hang":
             self._settle(index, "hung")
             await self._wait_or_stop(None)
-            return self._error(_STOP_ANSWER_STATUS, "The OpenAI stand-in stopped.")
+            return self._error(_STOP_ANSWER_STATUS, "The OpenAI stand-in stopped."), "hung"
         if fault is not None and fault.kind == "fail":
-            self._settle(index, f"http_{fault.status}")
-            return self._error(
-                fault.status, f"Injected failure {fault.status} from the OpenAI stand-in."
-            )
+            message = f"Injected failure {fault.status} from the OpenAI stand-in."
+            return self._error(fault.status, message), f"http_{fault.status}"
 
         if not await self._wait_or_stop(self._delay_for(role)):
-            self._settle(index, f"http_{_STOP_ANSWER_STATUS}")
-            return self._error(_STOP_ANSWER_STATUS, "The OpenAI stand-in stopped.")
+            stopped = self._error(_STOP_ANSWER_STATUS, "The OpenAI stand-in stopped.")
+            return stopped, f"http_{_STOP_ANSWER_STATUS}"
 
         if fault is not None and fault.kind == "malformed":
             text, status = MALFORMED_TEXT, "malformed"
         else:
-            try:
-                text, status = offline_reply(role, parsed.user_text), "ok"
-            except OfflineModelError as exc:  # pragma: no cover - role already validated
-                self._settle(index, "http_400")
-                return self._error(400, str(exc))
+            text, status = offline_reply(role, parsed.user_text), "ok"
 
         usage_in = estimate_tokens(parsed.instructions or "") + estimate_tokens(parsed.user_text)
         usage_out = estimate_tokens(text)
         request_id = f"req_{uuid.uuid4().hex[:24]}"
-        try:
-            if parsed.api == "responses":
-                payload = self._response_object(parsed, text, usage_in, usage_out)
-                if parsed.stream:
-                    result = await self._stream_responses(request, payload, text, request_id)
-                else:
-                    result = web.json_response(payload, headers={"x-request-id": request_id})
-            else:
-                payload = self._chat_object(parsed, text, usage_in, usage_out)
-                if parsed.stream:
-                    result = await self._stream_chat(request, parsed, payload, text, request_id)
-                else:
-                    result = web.json_response(payload, headers={"x-request-id": request_id})
-        except (ConnectionError, asyncio.CancelledError):
-            self._settle(index, "disconnected")
-            raise
-        self._settle(index, status)
-        return result
+        headers = {"x-request-id": request_id}
+        if parsed.api == "responses":
+            payload = self._response_object(parsed, text, usage_in, usage_out)
+            if parsed.stream:
+                return await self._stream_responses(request, payload, text, request_id), status
+            return web.json_response(payload, headers=headers), status
+        payload = self._chat_object(parsed, text, usage_in, usage_out)
+        if parsed.stream:
+            return await self._stream_chat(request, parsed, payload, text, request_id), status
+        return web.json_response(payload, headers=headers), status
 
     # ------------------------------------------------------------------ payloads
 

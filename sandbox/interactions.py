@@ -1,0 +1,317 @@
+"""What a person does in Slack, turned into the requests Slack sends the app.
+
+Each action builds Slack's payload (slash command, block_actions,
+view_submission, view_closed, app_home_opened), delivers it, and then does
+what Slack does with the acknowledgement: a slash command's ack body becomes
+a message, a view submission's ``response_action`` updates, pushes, clears or
+keeps the modal.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sandbox import blocks as block_kit
+from sandbox.delivery import Delivery, DeliveryResult, Via
+from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, User
+from sandbox.response_url import ResponseUrls
+from sandbox.workspace import SlackError, Workspace, new_id
+
+VERIFICATION_TOKEN = "sandbox-verification-token"
+
+
+class InteractionError(LookupError):
+    """The interaction is impossible in Slack (no such button, view not open, ...)."""
+
+
+class Interactions:
+    def __init__(self, workspace: Workspace, delivery: Delivery, response_urls: ResponseUrls) -> None:
+        self.workspace = workspace
+        self.delivery = delivery
+        self.response_urls = response_urls
+
+    # -- slash commands ------------------------------------------------------------------
+
+    async def slash_command(
+        self, user_id: str, command: str, text: str = "", *, channel_id: str = "C0GENERAL", via: Via = "auto"
+    ) -> DeliveryResult:
+        user = self._user(user_id)
+        channel = self.workspace.channel(channel_id)
+        trigger_id = self.workspace.issue_trigger(user.id)
+        response_url = self.response_urls.issue(channel=channel.id, user=user.id)
+        payload = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.workspace.team_id,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel.id,
+            "channel_name": "directmessage" if channel.is_im else channel.name,
+            "user_id": user.id,
+            "user_name": user.name,
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+        result = await self.delivery.send("slash_commands", payload, accepts_response_payload=True, via=via)
+        result.trigger_id, result.response_url = trigger_id, response_url
+        if result.acked and result.payload:
+            self._show_command_response(channel.id, user.id, result.payload)
+        return result
+
+    def _show_command_response(self, channel_id: str, user_id: str, ack: dict) -> None:
+        """Slack shows a slash command's ack body: to the user, or to the channel if in_channel."""
+        blocks = ack.get("blocks")
+        if ack.get("response_type") == "in_channel":
+            self.workspace.post_message(channel_id, text=ack.get("text"), blocks=blocks)
+        else:
+            self.workspace.post_ephemeral(channel_id, user_id, text=ack.get("text"), blocks=blocks)
+
+    # -- buttons ------------------------------------------------------------------
+
+    async def click_button(
+        self,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        via: Via = "auto",
+    ) -> DeliveryResult:
+        """Click a button that is in the stored message (or in an ephemeral shown to this user)."""
+        user = self._user(user_id)
+        channel = self.workspace.channel(channel_id)
+        message = self.workspace.store.get_message(channel.id, message_ts)
+        ephemeral = None if message else self.workspace.store.get_ephemeral(channel.id, message_ts)
+        if message is not None:
+            found_blocks, rendered = message.blocks, self.workspace.render_message(message)
+        elif ephemeral is not None and ephemeral.recipient == user.id:
+            found_blocks, rendered = ephemeral.blocks, None
+        else:
+            raise InteractionError(f"no message {message_ts} in {channel.id} visible to {user.id}")
+        found = block_kit.find_button(found_blocks, action_id)
+        if found is None:
+            raise InteractionError(f"message {message_ts} in {channel.id} has no button with action_id {action_id!r}")
+        block_id, button = found
+        if value is not None and value != button.get("value"):
+            raise InteractionError(
+                f"button {action_id!r} carries value {button.get('value')!r}, not {value!r}; use click_button_raw to forge one"
+            )
+        return await self.click_button_raw(
+            user.id,
+            channel.id,
+            message_ts,
+            action_id,
+            value=button.get("value"),
+            block_id=block_id,
+            text=button.get("text"),
+            message=rendered,
+            is_ephemeral=message is None,
+            via=via,
+        )
+
+    async def click_button_raw(
+        self,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        block_id: str | None = None,
+        text: dict | None = None,
+        message: dict | None = None,
+        is_ephemeral: bool = False,
+        via: Via = "auto",
+    ) -> DeliveryResult:
+        """Deliver a block_actions payload as given, whether or not such a button exists."""
+        user = self._user(user_id)
+        channel = self.workspace.channel(channel_id)
+        trigger_id = self.workspace.issue_trigger(user.id)
+        response_url = self.response_urls.issue(
+            channel=channel.id, user=user.id, message_ts=message_ts, is_ephemeral=is_ephemeral
+        )
+        action: dict = {
+            "action_id": action_id,
+            "block_id": block_id or "sandbox",
+            "text": text or {"type": "plain_text", "text": action_id, "emoji": True},
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        payload: dict = {
+            "type": "block_actions",
+            "user": self._user_ref(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel.id,
+                "is_ephemeral": is_ephemeral,
+            },
+            "trigger_id": trigger_id,
+            "team": {"id": self.workspace.team_id, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel.id, "name": "directmessage" if channel.is_im else channel.name},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [action],
+        }
+        if message is not None:
+            payload["message"] = message
+        result = await self.delivery.send("interactive", payload, via=via)
+        result.trigger_id, result.response_url = trigger_id, response_url
+        return result
+
+    # -- modals ------------------------------------------------------------------
+
+    async def submit_view(
+        self, user_id: str, view_id: str, values: dict[str, dict[str, str]] | None = None, *, via: Via = "auto"
+    ) -> DeliveryResult:
+        """Submit the user's top modal with input values ``{block_id: {action_id: value}}``."""
+        user = self._user(user_id)
+        stack = self.workspace.store.open_views(user.id)
+        if not stack or stack[-1]["id"] != view_id:
+            raise InteractionError(f"view {view_id} is not the modal {user.id} has on top")
+        view = dict(stack[-1])
+        view["state"] = {"values": _state_values(view["blocks"], values or {})}
+        trigger_id = self.workspace.issue_trigger(user.id)
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.workspace.team_id, "domain": TEAM_DOMAIN},
+            "user": self._user_ref(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger_id,
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        result = await self.delivery.send("interactive", payload, accepts_response_payload=True, via=via)
+        result.trigger_id = trigger_id
+        if result.acked:
+            self._apply_response_action(user.id, result.payload or {})
+        return result
+
+    def _apply_response_action(self, user_id: str, ack: dict) -> None:
+        action = ack.get("response_action")
+        if action == "errors":
+            return
+        if action == "update":
+            self.workspace.replace_top_view(user_id, ack.get("view"))
+        elif action == "push":
+            self.workspace.push_view_for(user_id, ack.get("view"))
+        else:
+            self.workspace.close_views(user_id, all_views=action == "clear")
+
+    async def close_view(self, user_id: str, view_id: str, *, via: Via = "auto") -> DeliveryResult | None:
+        """The user closes their top modal; the app hears view_closed only if it asked (notify_on_close)."""
+        user = self._user(user_id)
+        stack = self.workspace.store.open_views(user.id)
+        if not stack or stack[-1]["id"] != view_id:
+            raise InteractionError(f"view {view_id} is not the modal {user.id} has on top")
+        top = stack[-1]
+        closed = self.workspace.close_views(user.id, all_views=bool(top.get("clear_on_close")))
+        if not top.get("notify_on_close"):
+            return None
+        payload = {
+            "type": "view_closed",
+            "team": {"id": self.workspace.team_id, "domain": TEAM_DOMAIN},
+            "user": self._user_ref(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "view": top,
+            "is_cleared": len(closed) > 1,
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return await self.delivery.send("interactive", payload, via=via)
+
+    # -- events ------------------------------------------------------------------
+
+    async def open_home(self, user_id: str, *, via: Via = "auto") -> DeliveryResult:
+        user = self._user(user_id)
+        event: dict = {
+            "type": "app_home_opened",
+            "user": user.id,
+            "channel": self.workspace.directory.im_with(user.id).id,
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        home = self.workspace.store.home_view(user.id)
+        if home is not None:
+            event["view"] = home
+        return await self.send_event(event, via=via)
+
+    async def send_event(self, event: dict, *, via: Via = "auto") -> DeliveryResult:
+        """Deliver any Events API event wrapped in Slack's event_callback envelope."""
+        body = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.workspace.team_id,
+            "context_team_id": self.workspace.team_id,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": new_id("Ev"),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.workspace.team_id,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return await self.delivery.send("events_api", body, via=via)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _user(self, user_id: str) -> User:
+        try:
+            return self.workspace.user(user_id)
+        except SlackError:
+            raise InteractionError(f"no user {user_id} in the sandbox") from None
+
+    def _user_ref(self, user: User) -> dict:
+        return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.workspace.team_id}
+
+
+def _state_values(view_blocks: list[dict], values: dict[str, dict[str, str]]) -> dict:
+    """Slack's view.state.values: every input in the view, filled from ``values``."""
+    state: dict[str, dict[str, dict]] = {}
+    known: set[tuple[str | None, str | None]] = set()
+    for block in view_blocks:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        block_id, action_id = block.get("block_id"), element.get("action_id")
+        known.add((block_id, action_id))
+        state.setdefault(block_id, {})[action_id] = _element_state(element, values.get(block_id, {}).get(action_id))
+    for block_id, actions in values.items():
+        for action_id in actions:
+            if (block_id, action_id) not in known:
+                raise InteractionError(f"the view has no input {block_id}/{action_id}")
+    return state
+
+
+def _element_state(element: dict, value: str | None) -> dict:
+    kind = element["type"]
+    if kind == "static_select":
+        options = {o["value"]: o for o in element.get("options", [])}
+        if value is not None and value not in options:
+            raise InteractionError(f"{element.get('action_id')} has no option {value!r}")
+        return {"type": kind, "selected_option": options.get(value) if value is not None else None}
+    if kind == "checkboxes":
+        options = {o["value"]: o for o in element.get("options", [])}
+        chosen = [options[v] for v in (value.split(",") if value else []) if v in options]
+        return {"type": kind, "selected_options": chosen}
+    return {"type": kind, "value": value}

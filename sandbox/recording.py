@@ -1,0 +1,67 @@
+"""What the sandbox saw, and what it was told to get wrong.
+
+``Call`` is one recorded request (Web API method or response_url); ``Faults``
+holds the failures tests queue up for the next calls to a method.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict
+    status: int
+    response: dict | str | None
+    time: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and isinstance(self.response, dict) and bool(self.response.get("ok"))
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One queued failure: an HTTP status with a non-JSON body, or ok:false with an error."""
+
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class Faults:
+    _queued: dict[str, deque[Fault]] = field(default_factory=dict)
+
+    def fail(self, method: str, times: int = 1, *, status: int | None = None, error: str | None = None) -> None:
+        """Make the next ``times`` calls to ``method`` fail.
+
+        With ``error`` the call answers HTTP 200 ``{"ok": false, "error": error}``;
+        otherwise it answers HTTP ``status`` (default 500) with a non-JSON body.
+        """
+        if error is not None and status is not None:
+            raise ValueError("give either status or error, not both")
+        fault = Fault(error=error) if error is not None else Fault(status=status or 500)
+        self._queue(method, fault, times)
+
+    def rate_limit(self, method: str, times: int = 1, *, retry_after: int = 1) -> None:
+        """Make the next ``times`` calls to ``method`` answer 429 with ``Retry-After``."""
+        self._queue(method, Fault(status=429, error="ratelimited", retry_after=retry_after), times)
+
+    def clear(self) -> None:
+        self._queued.clear()
+
+    def take(self, method: str) -> Fault | None:
+        """The next fault queued for ``method``, consuming it."""
+        queue = self._queued.get(method)
+        if not queue:
+            return None
+        return queue.popleft()
+
+    def _queue(self, method: str, fault: Fault, times: int) -> None:
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._queued.setdefault(method, deque()).extend([fault] * times)

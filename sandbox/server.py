@@ -1,0 +1,276 @@
+"""``SlackSandbox``: the sandbox's pieces wired to one aiohttp server.
+
+One port serves the Web API (``/api/<method>``), file uploads, response URLs
+and the Socket Mode WebSocket. Tests drive it through the methods here:
+recorded calls, stored state, fault injection, and acting as users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from aiohttp import web
+
+from sandbox.delivery import Delivery, DeliveryResult, Via
+from sandbox.directory import (
+    DEFAULT_CHANNELS,
+    DEFAULT_USERGROUPS,
+    DEFAULT_USERS,
+    Channel,
+    Directory,
+    User,
+    UserGroup,
+)
+from sandbox.interactions import Interactions
+from sandbox.ratelimit import RateLimiter
+from sandbox.recording import Call, Faults
+from sandbox.response_url import ResponseUrls
+from sandbox.socket_mode import SocketModeHub
+from sandbox.store import Store
+from sandbox.webapi import WebApi
+from sandbox.workspace import Workspace
+
+T = TypeVar("T")
+
+
+class SlackSandbox:
+    def __init__(
+        self,
+        db_path: str | None = None,
+        *,
+        bot_token: str = "xoxb-sandbox",
+        signing_secret: str = "sandbox-signing-secret",
+        app_token: str = "xapp-sandbox",
+        request_url: str | None = None,
+        team_id: str = "T0SANDBOX",
+        users: Sequence[User] = DEFAULT_USERS,
+        channels: Sequence[Channel] = DEFAULT_CHANNELS,
+        usergroups: Sequence[UserGroup] = DEFAULT_USERGROUPS,
+        post_rate_per_channel: float | None = None,
+        burst: int = 1,
+        ack_timeout: float = 3.0,
+        trigger_ttl: float | None = 3.0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.signing_secret = signing_secret
+        self.app_token = app_token
+        self.calls: list[Call] = []
+        self.deliveries: list[DeliveryResult] = []
+        self.faults = Faults()
+        self._host = "127.0.0.1"
+        self._port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+
+        self.store = Store(db_path)
+        self.directory = Directory.build(team_id, list(users), list(channels), list(usergroups))
+        self.workspace = Workspace(self.store, self.directory, lambda: self.url, trigger_ttl=trigger_ttl)
+        self.socket_mode = SocketModeHub(lambda: self.url.replace("http://", "ws://", 1))
+        self.delivery = Delivery(
+            self.socket_mode, signing_secret=signing_secret, request_url=request_url, ack_timeout=ack_timeout
+        )
+        self.response_urls = ResponseUrls(self.workspace, lambda: self.url, self.calls)
+        self.interactions = Interactions(self.workspace, self.delivery, self.response_urls)
+        limiter = RateLimiter(post_rate_per_channel, burst) if post_rate_per_channel else None
+        self.webapi = WebApi(
+            self.workspace,
+            bot_token=bot_token,
+            app_token=app_token,
+            faults=self.faults,
+            calls=self.calls,
+            socket_url=self.socket_mode.issue_url,
+            post_limiter=limiter,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the sandbox is not started")
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """What to pass as slack_sdk's ``base_url``."""
+        return self.url + "/api/"
+
+    @property
+    def request_url(self) -> str | None:
+        return self.delivery.request_url
+
+    @request_url.setter
+    def request_url(self, value: str | None) -> None:
+        self.delivery.request_url = value
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application()
+        app.add_routes(self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes())
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        self._host = host
+        await self._listen(port)
+
+    async def stop(self) -> None:
+        await self.socket_mode.close_all()
+        await self.delivery.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._site = None
+        self.store.close()
+
+    async def pause(self) -> None:
+        """Refuse connections (as if Slack were unreachable) until resume(); drops open connections."""
+        if self._site is None:
+            raise RuntimeError("the sandbox is not listening")
+        await self.socket_mode.close_all()
+        await self._site.stop()
+        self._site = None
+        assert self._runner is not None and self._runner.server is not None
+        for connection in list(self._runner.server.connections):
+            connection.close()
+
+    async def resume(self) -> None:
+        """Listen again on the same port."""
+        if self._site is not None:
+            return
+        assert self._port is not None
+        await self._listen(self._port)
+
+    async def _listen(self, port: int) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, self._host, port, reuse_address=True)
+        await self._site.start()
+        server = self._site._server
+        assert server is not None and server.sockets
+        self._port = server.sockets[0].getsockname()[1]
+
+    async def __aenter__(self) -> SlackSandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- what happened ------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[dict]:
+        """Top-level messages in a channel, oldest first, with metadata."""
+        channel_id = self.workspace.channel(channel).id
+        return [self.workspace.render_message(m) for m in self.store.top_level(channel_id)]
+
+    def replies(self, channel: str, thread_ts: str) -> list[dict]:
+        """Replies in a thread (without the parent), oldest first."""
+        channel_id = self.workspace.channel(channel).id
+        return [
+            self.workspace.render_message(m) for m in self.store.thread(channel_id, thread_ts) if m.ts != thread_ts
+        ]
+
+    def message(self, channel: str, ts: str) -> dict | None:
+        found = self.store.get_message(self.workspace.channel(channel).id, ts)
+        return self.workspace.render_message(found) if found else None
+
+    def ephemerals(self, user: str | None = None) -> list[dict]:
+        return [self.workspace.render_ephemeral(e) for e in self.store.ephemerals(user)]
+
+    def home_view(self, user: str) -> dict | None:
+        return self.store.home_view(user)
+
+    def open_views(self, user: str) -> list[dict]:
+        """The user's open modal stack, bottom first."""
+        return self.store.open_views(user)
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10, interval: float = 0.01) -> T:
+        """Poll ``predicate`` until it returns something truthy; return that, or raise TimeoutError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                recent = ", ".join(f"{c.method}->{c.status}" for c in self.calls[-10:]) or "none"
+                raise TimeoutError(
+                    f"{getattr(predicate, '__name__', predicate)!s} still {value!r} after {timeout}s; "
+                    f"last Web API calls: {recent}"
+                )
+            await asyncio.sleep(interval)
+
+    # -- acting as users ------------------------------------------------------------------
+
+    async def send_slash_command(
+        self, user_id: str, command: str, text: str = "", channel_id: str = "C0GENERAL", *, via: Via = "auto"
+    ) -> DeliveryResult:
+        return self._delivered(
+            await self.interactions.slash_command(user_id, command, text, channel_id=channel_id, via=via)
+        )
+
+    async def click_button(
+        self,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        via: Via = "auto",
+    ) -> DeliveryResult:
+        return self._delivered(
+            await self.interactions.click_button(user_id, channel_id, message_ts, action_id, value, via=via)
+        )
+
+    async def click_button_raw(
+        self,
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        block_id: str | None = None,
+        message: dict | None = None,
+        is_ephemeral: bool = False,
+        via: Via = "auto",
+    ) -> DeliveryResult:
+        return self._delivered(
+            await self.interactions.click_button_raw(
+                user_id,
+                channel_id,
+                message_ts,
+                action_id,
+                value,
+                block_id=block_id,
+                message=message,
+                is_ephemeral=is_ephemeral,
+                via=via,
+            )
+        )
+
+    async def submit_view(
+        self, user_id: str, view_id: str, values: dict[str, dict[str, str]] | None = None, *, via: Via = "auto"
+    ) -> DeliveryResult:
+        return self._delivered(await self.interactions.submit_view(user_id, view_id, values, via=via))
+
+    async def close_view(self, user_id: str, view_id: str, *, via: Via = "auto") -> DeliveryResult | None:
+        result = await self.interactions.close_view(user_id, view_id, via=via)
+        return self._delivered(result) if result is not None else None
+
+    async def open_home(self, user_id: str, *, via: Via = "auto") -> DeliveryResult:
+        return self._delivered(await self.interactions.open_home(user_id, via=via))
+
+    async def send_event(self, event: dict, *, via: Via = "auto") -> DeliveryResult:
+        return self._delivered(await self.interactions.send_event(event, via=via))
+
+    async def request_socket_reconnect(self) -> None:
+        """Send Slack's ``disconnect`` (refresh_requested) to connected Socket Mode clients."""
+        await self.socket_mode.request_reconnect()
+
+    def _delivered(self, result: DeliveryResult) -> DeliveryResult:
+        self.deliveries.append(result)
+        return result

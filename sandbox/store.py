@@ -1,0 +1,334 @@
+"""The sandbox's durable state in SQLite: messages, ephemerals, views, files.
+
+Every write is one small autocommitted statement, so a sandbox given a file
+path picks up where it left off after a restart. Rows come back as plain
+dataclasses; rendering them in Slack's shapes is the caller's job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    thread_ts TEXT,
+    user TEXT NOT NULL,
+    bot_id TEXT,
+    text TEXT NOT NULL,
+    blocks TEXT,
+    metadata TEXT,
+    files TEXT,
+    edited_ts TEXT,
+    PRIMARY KEY (channel, ts)
+);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages (channel, thread_ts, ts);
+CREATE TABLE IF NOT EXISTS ephemerals (
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    thread_ts TEXT,
+    user TEXT NOT NULL,
+    bot_id TEXT,
+    text TEXT NOT NULL,
+    blocks TEXT,
+    PRIMARY KEY (channel, ts)
+);
+CREATE TABLE IF NOT EXISTS views (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    external_id TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS views_user ON views (user, kind, open, seq);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    title TEXT,
+    length INTEGER NOT NULL,
+    content BLOB,
+    created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS response_urls (
+    token TEXT PRIMARY KEY,
+    context TEXT NOT NULL,
+    uses INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _loads(raw: str | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    thread_ts: str | None
+    user: str
+    bot_id: str | None
+    text: str
+    blocks: list | None
+    metadata: dict | None
+    files: list | None
+    edited_ts: str | None
+
+
+@dataclass
+class Ephemeral:
+    channel: str
+    ts: str
+    recipient: str
+    thread_ts: str | None
+    user: str
+    bot_id: str | None
+    text: str
+    blocks: list | None
+
+
+@dataclass
+class ThreadSummary:
+    reply_count: int
+    reply_users: list[str]
+    latest_reply: str | None
+
+
+@dataclass
+class StoredFile:
+    id: str
+    name: str
+    title: str | None
+    length: int
+    content: bytes | None
+    created: int
+
+
+@dataclass
+class ResponseUrl:
+    token: str
+    context: dict
+    uses: int
+    created: float
+
+
+class Store:
+    def __init__(self, path: str | None) -> None:
+        self._db = sqlite3.connect(path or ":memory:", isolation_level=None)
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- ids and timestamps ------------------------------------------------
+
+    def next_ts(self) -> str:
+        """A message ts like Slack's ("1732680000.000100"), strictly increasing, even across restarts."""
+        now_us = int(time.time() * 1_000_000)
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'ts'").fetchone()
+        value = max(now_us, row[0] + 1) if row else now_us
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES ('ts', ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (value,),
+        )
+        return f"{value // 1_000_000}.{value % 1_000_000:06d}"
+
+    def next_seq(self, name: str) -> int:
+        row = self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return row[0]
+
+    # -- messages ------------------------------------------------------------
+
+    def insert_message(self, m: Message) -> None:
+        self._db.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.channel,
+                m.ts,
+                m.thread_ts,
+                m.user,
+                m.bot_id,
+                m.text,
+                _dumps(m.blocks),
+                _dumps(m.metadata),
+                _dumps(m.files),
+                m.edited_ts,
+            ),
+        )
+
+    def update_message(self, m: Message) -> None:
+        self._db.execute(
+            "UPDATE messages SET text = ?, blocks = ?, metadata = ?, files = ?, edited_ts = ? "
+            "WHERE channel = ? AND ts = ?",
+            (m.text, _dumps(m.blocks), _dumps(m.metadata), _dumps(m.files), m.edited_ts, m.channel, m.ts),
+        )
+
+    def delete_message(self, channel: str, ts: str) -> bool:
+        cur = self._db.execute("DELETE FROM messages WHERE channel = ? AND ts = ?", (channel, ts))
+        return cur.rowcount > 0
+
+    def get_message(self, channel: str, ts: str) -> Message | None:
+        row = self._db.execute("SELECT * FROM messages WHERE channel = ? AND ts = ?", (channel, ts)).fetchone()
+        return _message(row) if row else None
+
+    def top_level(
+        self, channel: str, *, oldest: str | None = None, latest: str | None = None, inclusive: bool = False
+    ) -> list[Message]:
+        """Messages that are not thread replies, oldest first, within (oldest, latest)."""
+        lower, upper = (">=", "<=") if inclusive else (">", "<")
+        sql = "SELECT * FROM messages WHERE channel = ? AND (thread_ts IS NULL OR thread_ts = ts)"
+        args: list[Any] = [channel]
+        if oldest is not None:
+            sql += f" AND CAST(ts AS REAL) {lower} CAST(? AS REAL)"
+            args.append(oldest)
+        if latest is not None:
+            sql += f" AND CAST(ts AS REAL) {upper} CAST(? AS REAL)"
+            args.append(latest)
+        sql += " ORDER BY ts"
+        return [_message(r) for r in self._db.execute(sql, args)]
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """The parent (if it still exists) then its replies, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM messages WHERE channel = ? AND (ts = ? OR thread_ts = ?) ORDER BY ts",
+            (channel, thread_ts, thread_ts),
+        )
+        return [_message(r) for r in rows]
+
+    def thread_summary(self, channel: str, thread_ts: str) -> ThreadSummary:
+        rows = self._db.execute(
+            "SELECT user, ts FROM messages WHERE channel = ? AND thread_ts = ? AND ts != ? ORDER BY ts",
+            (channel, thread_ts, thread_ts),
+        ).fetchall()
+        users = list(dict.fromkeys(user for user, _ in rows))
+        return ThreadSummary(len(rows), users, rows[-1][1] if rows else None)
+
+    # -- ephemerals ------------------------------------------------------------
+
+    def insert_ephemeral(self, e: Ephemeral) -> None:
+        self._db.execute(
+            "INSERT INTO ephemerals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.channel, e.ts, e.recipient, e.thread_ts, e.user, e.bot_id, e.text, _dumps(e.blocks)),
+        )
+
+    def replace_ephemeral(self, e: Ephemeral) -> None:
+        self._db.execute(
+            "UPDATE ephemerals SET text = ?, blocks = ? WHERE channel = ? AND ts = ?",
+            (e.text, _dumps(e.blocks), e.channel, e.ts),
+        )
+
+    def delete_ephemeral(self, channel: str, ts: str) -> bool:
+        cur = self._db.execute("DELETE FROM ephemerals WHERE channel = ? AND ts = ?", (channel, ts))
+        return cur.rowcount > 0
+
+    def get_ephemeral(self, channel: str, ts: str) -> Ephemeral | None:
+        row = self._db.execute("SELECT * FROM ephemerals WHERE channel = ? AND ts = ?", (channel, ts)).fetchone()
+        return _ephemeral(row) if row else None
+
+    def ephemerals(self, recipient: str | None = None) -> list[Ephemeral]:
+        if recipient is None:
+            rows = self._db.execute("SELECT * FROM ephemerals ORDER BY ts")
+        else:
+            rows = self._db.execute("SELECT * FROM ephemerals WHERE recipient = ? ORDER BY ts", (recipient,))
+        return [_ephemeral(r) for r in rows]
+
+    # -- views ------------------------------------------------------------------
+
+    def save_view(self, view_id: str, user: str, kind: str, is_open: bool, body: dict) -> None:
+        """Insert or replace a view; a new view goes on top of the user's stack."""
+        seq = self.next_seq("view")
+        self._db.execute(
+            "INSERT INTO views VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "open = excluded.open, external_id = excluded.external_id, body = excluded.body",
+            (view_id, user, kind, int(is_open), seq, body.get("external_id") or None, _dumps(body)),
+        )
+
+    def set_view_open(self, view_id: str, is_open: bool) -> None:
+        self._db.execute("UPDATE views SET open = ? WHERE id = ?", (int(is_open), view_id))
+
+    def get_view(self, view_id: str) -> tuple[str, str, bool, dict] | None:
+        """(user, kind, open, body) of a view."""
+        row = self._db.execute("SELECT user, kind, open, body FROM views WHERE id = ?", (view_id,)).fetchone()
+        return (row[0], row[1], bool(row[2]), _loads(row[3])) if row else None
+
+    def find_view_by_external_id(self, external_id: str) -> str | None:
+        row = self._db.execute("SELECT id FROM views WHERE external_id = ?", (external_id,)).fetchone()
+        return row[0] if row else None
+
+    def open_views(self, user: str) -> list[dict]:
+        """The user's open modal stack, bottom first."""
+        rows = self._db.execute(
+            "SELECT body FROM views WHERE user = ? AND kind = 'modal' AND open = 1 ORDER BY seq", (user,)
+        )
+        return [_loads(r[0]) for r in rows]
+
+    def home_view(self, user: str) -> dict | None:
+        row = self._db.execute(
+            "SELECT body FROM views WHERE user = ? AND kind = 'home' ORDER BY seq DESC LIMIT 1", (user,)
+        ).fetchone()
+        return _loads(row[0]) if row else None
+
+    # -- files ------------------------------------------------------------------
+
+    def insert_file(self, f: StoredFile) -> None:
+        self._db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", (f.id, f.name, f.title, f.length, f.content, f.created)
+        )
+
+    def set_file_content(self, file_id: str, content: bytes) -> bool:
+        cur = self._db.execute("UPDATE files SET content = ? WHERE id = ?", (content, file_id))
+        return cur.rowcount > 0
+
+    def set_file_title(self, file_id: str, title: str) -> None:
+        self._db.execute("UPDATE files SET title = ? WHERE id = ?", (title, file_id))
+
+    def get_file(self, file_id: str) -> StoredFile | None:
+        row = self._db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+        return StoredFile(*row) if row else None
+
+    # -- response URLs ------------------------------------------------------------
+
+    def insert_response_url(self, token: str, context: dict) -> None:
+        self._db.execute(
+            "INSERT INTO response_urls VALUES (?, ?, 0, ?)", (token, _dumps(context), time.time())
+        )
+
+    def use_response_url(self, token: str) -> ResponseUrl | None:
+        """Count one use of a response URL and return it (with the new count)."""
+        row = self._db.execute(
+            "UPDATE response_urls SET uses = uses + 1 WHERE token = ? RETURNING token, context, uses, created",
+            (token,),
+        ).fetchone()
+        return ResponseUrl(row[0], _loads(row[1]), row[2], row[3]) if row else None
+
+
+def _message(row: tuple) -> Message:
+    channel, ts, thread_ts, user, bot_id, text, blocks, metadata, files, edited_ts = row
+    return Message(channel, ts, thread_ts, user, bot_id, text, _loads(blocks), _loads(metadata), _loads(files), edited_ts)
+
+
+def _ephemeral(row: tuple) -> Ephemeral:
+    channel, ts, recipient, thread_ts, user, bot_id, text, blocks = row
+    return Ephemeral(channel, ts, recipient, thread_ts, user, bot_id, text, _loads(blocks))

@@ -1,0 +1,545 @@
+"""Slack's behaviour, independent of transport: what posting, editing, viewing does.
+
+The Web API handlers, the response_url endpoint and event delivery all act on
+the workspace through this class. Failures are ``SlackError`` carrying Slack's
+error code; rendering follows the shapes Slack's Web API returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox import blocks as block_kit
+from sandbox.directory import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory, User
+from sandbox.store import Ephemeral, Message, StoredFile, Store
+
+MAX_TEXT = 40_000
+MAX_MODAL_STACK = 3
+MAX_VIEW_TITLE = 24
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class SlackError(Exception):
+    """A Slack API error: ``{"ok": false, "error": code, **extra}``."""
+
+    def __init__(self, code: str, **extra: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.extra = extra
+
+
+def new_id(prefix: str, length: int = 10) -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def _block_id() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(5))
+
+
+@dataclass
+class _Trigger:
+    user: str
+    issued: float
+    used: bool = False
+
+
+class Workspace:
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        base_url: Callable[[], str],
+        trigger_ttl: float | None = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self._base_url = base_url
+        self._trigger_ttl = trigger_ttl
+        self._clock = clock
+        self._triggers: dict[str, _Trigger] = {}
+
+    @property
+    def team_id(self) -> str:
+        return self.directory.team_id
+
+    # -- lookups ------------------------------------------------------------------
+
+    def channel(self, id_or_name: object) -> Channel:
+        channel = self.directory.conversation(id_or_name) if isinstance(id_or_name, str) and id_or_name else None
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def user(self, user_id: object) -> User:
+        user = self.directory.users.get(user_id) if isinstance(user_id, str) else None
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
+    def message(self, channel_id: str, ts: object) -> Message:
+        message = self.store.get_message(channel_id, ts) if isinstance(ts, str) else None
+        if message is None:
+            raise SlackError("message_not_found")
+        return message
+
+    # -- messages ------------------------------------------------------------------
+
+    def post_message(
+        self,
+        channel_ref: object,
+        *,
+        text: object = None,
+        blocks: object = None,
+        thread_ts: object = None,
+        metadata: object = None,
+        files: list | None = None,
+        user: str = BOT_USER_ID,
+    ) -> Message:
+        channel = self.channel(channel_ref)
+        if channel.is_private and user not in channel.members:
+            raise SlackError("not_in_channel")
+        text_value, block_list = self._content(text, blocks, required=not files)
+        if thread_ts is not None and thread_ts != "":
+            thread_ts = self._thread_root(channel.id, str(thread_ts))
+        else:
+            thread_ts = None
+        message = Message(
+            channel=channel.id,
+            ts=self.store.next_ts(),
+            thread_ts=thread_ts,
+            user=user,
+            bot_id=BOT_ID if user == BOT_USER_ID else None,
+            text=text_value,
+            blocks=block_list,
+            metadata=_metadata(metadata),
+            files=files,
+            edited_ts=None,
+        )
+        self.store.insert_message(message)
+        return message
+
+    def update_message(
+        self, channel_ref: object, ts: object, *, text: object = None, blocks: object = None, metadata: object = None
+    ) -> Message:
+        channel = self.channel(channel_ref)
+        message = self.message(channel.id, ts)
+        if message.user != BOT_USER_ID:
+            raise SlackError("cant_update_message")
+        if text is None and blocks is None and metadata is None:
+            raise SlackError("no_text")
+        if text is not None:
+            message.text = _text(text)
+        if blocks is not None:
+            message.blocks = self._blocks(blocks)
+        if metadata is not None:
+            message.metadata = _metadata(metadata)
+        message.edited_ts = self.store.next_ts()
+        self.store.update_message(message)
+        return message
+
+    def delete_message(self, channel_ref: object, ts: object) -> Message:
+        channel = self.channel(channel_ref)
+        message = self.message(channel.id, ts)
+        if message.user != BOT_USER_ID:
+            raise SlackError("cant_delete_message")
+        self.store.delete_message(channel.id, message.ts)
+        return message
+
+    def post_ephemeral(
+        self,
+        channel_ref: object,
+        recipient: object,
+        *,
+        text: object = None,
+        blocks: object = None,
+        thread_ts: object = None,
+        user: str = BOT_USER_ID,
+    ) -> Ephemeral:
+        channel = self.channel(channel_ref)
+        target = self.user(recipient)
+        if target.id not in channel.members:
+            raise SlackError("user_not_in_channel")
+        text_value, block_list = self._content(text, blocks, required=True)
+        ephemeral = Ephemeral(
+            channel=channel.id,
+            ts=self.store.next_ts(),
+            recipient=target.id,
+            thread_ts=str(thread_ts) if thread_ts else None,
+            user=user,
+            bot_id=BOT_ID if user == BOT_USER_ID else None,
+            text=text_value,
+            blocks=block_list,
+        )
+        self.store.insert_ephemeral(ephemeral)
+        return ephemeral
+
+    def replace_ephemeral(self, ephemeral: Ephemeral, *, text: object, blocks: object) -> Ephemeral:
+        ephemeral.text, ephemeral.blocks = self._content(text, blocks, required=True)
+        self.store.replace_ephemeral(ephemeral)
+        return ephemeral
+
+    def permalink(self, channel_id: str, message: Message) -> str:
+        link = f"{self._base_url()}/archives/{channel_id}/p{message.ts.replace('.', '')}"
+        if message.thread_ts and message.thread_ts != message.ts:
+            link += f"?thread_ts={message.thread_ts}&cid={channel_id}"
+        return link
+
+    def _thread_root(self, channel_id: str, thread_ts: str) -> str:
+        # Slack threads a reply to a reply under the original parent, and accepts a
+        # thread_ts that names no message at all (the reply is then unreachable from history).
+        target = self.store.get_message(channel_id, thread_ts)
+        if target is not None and target.thread_ts:
+            return target.thread_ts
+        return thread_ts
+
+    def _content(self, text: object, blocks: object, *, required: bool) -> tuple[str, list | None]:
+        block_list = self._blocks(blocks) if blocks is not None else None
+        text_value = _text(text) if text is not None else ""
+        if required and not text_value and not block_list:
+            raise SlackError("no_text")
+        return text_value, block_list
+
+    def _blocks(self, blocks: object, *, max_blocks: int = block_kit.MAX_MESSAGE_BLOCKS) -> list:
+        try:
+            valid = block_kit.validate(blocks, max_blocks=max_blocks)
+        except block_kit.InvalidBlocks as e:
+            raise SlackError("invalid_blocks", errors=[str(e)], response_metadata={"messages": [f"[ERROR] {e}"]})
+        return block_kit.with_block_ids(valid, _block_id) or []
+
+    # -- rendering ------------------------------------------------------------------
+
+    def render_message(self, message: Message, *, include_metadata: bool = True) -> dict:
+        out: dict = {"type": "message", "user": message.user, "text": message.text, "ts": message.ts}
+        if message.bot_id:
+            out["bot_id"] = message.bot_id
+            out["app_id"] = APP_ID
+        out["team"] = self.team_id
+        if message.blocks is not None:
+            out["blocks"] = message.blocks
+        if message.files:
+            out["files"] = [self.render_file(f) for f in message.files if self.store.get_file(f)]
+            out["upload"] = False
+        if message.thread_ts and message.thread_ts != message.ts:
+            out["thread_ts"] = message.thread_ts
+            parent = self.store.get_message(message.channel, message.thread_ts)
+            if parent is not None:
+                out["parent_user_id"] = parent.user
+        else:
+            summary = self.store.thread_summary(message.channel, message.ts)
+            if summary.reply_count:
+                out["thread_ts"] = message.ts
+                out["reply_count"] = summary.reply_count
+                out["reply_users"] = summary.reply_users
+                out["reply_users_count"] = len(summary.reply_users)
+                out["latest_reply"] = summary.latest_reply
+        if message.edited_ts:
+            out["edited"] = {"user": message.user, "ts": message.edited_ts}
+        if include_metadata and message.metadata:
+            out["metadata"] = message.metadata
+        return out
+
+    def render_ephemeral(self, ephemeral: Ephemeral) -> dict:
+        out: dict = {
+            "type": "message",
+            "subtype": "ephemeral",
+            "channel": ephemeral.channel,
+            "recipient": ephemeral.recipient,
+            "user": ephemeral.user,
+            "text": ephemeral.text,
+            "ts": ephemeral.ts,
+        }
+        if ephemeral.bot_id:
+            out["bot_id"] = ephemeral.bot_id
+        if ephemeral.blocks is not None:
+            out["blocks"] = ephemeral.blocks
+        if ephemeral.thread_ts:
+            out["thread_ts"] = ephemeral.thread_ts
+        return out
+
+    # -- reading ------------------------------------------------------------------
+
+    def history(
+        self,
+        channel_ref: object,
+        *,
+        limit: int,
+        oldest: str | None,
+        latest: str | None,
+        inclusive: bool,
+        cursor: str | None,
+        include_metadata: bool,
+    ) -> dict:
+        channel = self.channel(channel_ref)
+        messages = self.store.top_level(channel.id, oldest=oldest, latest=latest, inclusive=inclusive)
+        messages.reverse()
+        if cursor:
+            before = _decode_cursor(cursor)
+            messages = [m for m in messages if float(m.ts) < float(before)]
+        page = messages[:limit]
+        has_more = len(messages) > limit
+        return {
+            "messages": [self.render_message(m, include_metadata=include_metadata) for m in page],
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": _encode_cursor(page[-1].ts) if has_more else ""},
+        }
+
+    def replies(
+        self, channel_ref: object, ts: object, *, limit: int, cursor: str | None, include_metadata: bool
+    ) -> dict:
+        channel = self.channel(channel_ref)
+        if not isinstance(ts, str) or not ts:
+            raise SlackError("invalid_arguments")
+        root = self._thread_root(channel.id, ts)
+        thread = self.store.thread(channel.id, root)
+        if not thread or thread[0].ts != root:
+            raise SlackError("thread_not_found")
+        if cursor:
+            after = _decode_cursor(cursor)
+            thread = [m for m in thread if float(m.ts) > float(after)]
+        page = thread[:limit]
+        has_more = len(thread) > limit
+        return {
+            "messages": [self.render_message(m, include_metadata=include_metadata) for m in page],
+            "has_more": has_more,
+            "response_metadata": {"next_cursor": _encode_cursor(page[-1].ts) if has_more else ""},
+        }
+
+    # -- triggers and views ------------------------------------------------------------------
+
+    def issue_trigger(self, user_id: str) -> str:
+        trigger_id = f"{self.store.next_seq('trigger')}.{int(time.time())}.{secrets.token_hex(16)}"
+        self._triggers[trigger_id] = _Trigger(user_id, self._clock())
+        return trigger_id
+
+    def _exchange_trigger(self, trigger_id: object) -> str:
+        trigger = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise SlackError("exchanged_trigger_id")
+        if self._trigger_ttl is not None and self._clock() - trigger.issued > self._trigger_ttl:
+            raise SlackError("expired_trigger_id")
+        trigger.used = True
+        return trigger.user
+
+    def open_view(self, trigger_id: object, view: object) -> dict:
+        spec = self._view_spec(view, "modal")
+        user = self._exchange_trigger(trigger_id)
+        for stale in self.store.open_views(user):
+            self.store.set_view_open(stale["id"], False)
+        return self._save_new_view(user, spec, previous=None)
+
+    def push_view(self, trigger_id: object, view: object) -> dict:
+        spec = self._view_spec(view, "modal")
+        user = self._exchange_trigger(trigger_id)
+        stack = self.store.open_views(user)
+        if len(stack) >= MAX_MODAL_STACK:
+            raise SlackError("push_limit_reached")
+        return self._save_new_view(user, spec, previous=stack[-1] if stack else None)
+
+    def update_view(self, view: object, *, view_id: object = None, external_id: object = None, hash: object = None) -> dict:
+        if view_id is None and isinstance(external_id, str):
+            view_id = self.store.find_view_by_external_id(external_id)
+        found = self.store.get_view(view_id) if isinstance(view_id, str) else None
+        if found is None or not found[2]:
+            raise SlackError("not_found")
+        user, kind, _, current = found
+        spec = self._view_spec(view, kind)
+        if hash is not None and hash != current["hash"]:
+            raise SlackError("hash_conflict")
+        updated = self._render_view(current["id"], spec, root=current["root_view_id"], previous=current["previous_view_id"])
+        self.store.save_view(current["id"], user, kind, True, updated)
+        return updated
+
+    def publish_home(self, user_ref: object, view: object, *, hash: object = None) -> dict:
+        user = self.user(user_ref)
+        spec = self._view_spec(view, "home")
+        current = self.store.home_view(user.id)
+        if current is not None and hash is not None and hash != current["hash"]:
+            raise SlackError("hash_conflict")
+        view_id = current["id"] if current else new_id("V")
+        rendered = self._render_view(view_id, spec, root=view_id, previous=None)
+        self.store.save_view(view_id, user.id, "home", True, rendered)
+        return rendered
+
+    def close_views(self, user_id: str, *, all_views: bool) -> list[dict]:
+        """Close the top modal of a user's stack (or the whole stack); returns the closed views."""
+        stack = self.store.open_views(user_id)
+        closing = stack if all_views else stack[-1:]
+        for view in closing:
+            self.store.set_view_open(view["id"], False)
+        return closing
+
+    def replace_top_view(self, user_id: str, view: object) -> dict:
+        """A view_submission answered with response_action "update"."""
+        top = self.store.open_views(user_id)[-1]
+        spec = self._view_spec(view, "modal")
+        updated = self._render_view(top["id"], spec, root=top["root_view_id"], previous=top["previous_view_id"])
+        self.store.save_view(top["id"], user_id, "modal", True, updated)
+        return updated
+
+    def push_view_for(self, user_id: str, view: object) -> dict:
+        """A view_submission answered with response_action "push"."""
+        stack = self.store.open_views(user_id)
+        if len(stack) >= MAX_MODAL_STACK:
+            raise SlackError("push_limit_reached")
+        return self._save_new_view(user_id, self._view_spec(view, "modal"), previous=stack[-1] if stack else None)
+
+    def _save_new_view(self, user: str, spec: dict, previous: dict | None) -> dict:
+        view_id = new_id("V")
+        root = previous["root_view_id"] if previous else view_id
+        rendered = self._render_view(view_id, spec, root=root, previous=previous["id"] if previous else None)
+        self.store.save_view(view_id, user, "modal", True, rendered)
+        return rendered
+
+    def _view_spec(self, view: object, kind: str) -> dict:
+        if not isinstance(view, dict):
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] view must be an object"]})
+        if view.get("type") != kind:
+            raise SlackError(
+                "invalid_arguments", response_metadata={"messages": [f"[ERROR] view type must be {kind} [json-pointer:/view/type]"]}
+            )
+        if kind == "modal":
+            title = view.get("title")
+            if not isinstance(title, dict) or title.get("type") != "plain_text" or not title.get("text"):
+                raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: title [json-pointer:/view/title]"]})
+            if len(title["text"]) > MAX_VIEW_TITLE:
+                raise SlackError(
+                    "invalid_arguments",
+                    response_metadata={"messages": [f"[ERROR] must be less than {MAX_VIEW_TITLE + 1} characters [json-pointer:/view/title/text]"]},
+                )
+        view = dict(view)
+        view["blocks"] = self._blocks(view.get("blocks", []), max_blocks=block_kit.MAX_VIEW_BLOCKS)
+        return view
+
+    def _render_view(self, view_id: str, spec: dict, *, root: str, previous: str | None) -> dict:
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": spec["type"],
+            "blocks": spec["blocks"],
+            "private_metadata": spec.get("private_metadata", ""),
+            "callback_id": spec.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "title": spec.get("title"),
+            "clear_on_close": bool(spec.get("clear_on_close", False)),
+            "notify_on_close": bool(spec.get("notify_on_close", False)),
+            "close": spec.get("close"),
+            "submit": spec.get("submit"),
+            "previous_view_id": previous,
+            "root_view_id": root,
+            "app_id": APP_ID,
+            "external_id": spec.get("external_id", ""),
+            "app_installed_team_id": self.team_id,
+            "bot_id": BOT_ID,
+        }
+
+    # -- files ------------------------------------------------------------------
+
+    def start_upload(self, filename: object, length: object) -> tuple[str, str]:
+        if not isinstance(filename, str) or not filename:
+            raise SlackError("invalid_arguments")
+        try:
+            size = int(length)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise SlackError("invalid_arguments") from None
+        file_id = new_id("F")
+        self.store.insert_file(StoredFile(file_id, filename, None, size, None, int(time.time())))
+        return file_id, f"{self._base_url()}/upload/v1/{file_id}"
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        return self.store.set_file_content(file_id, content)
+
+    def complete_upload(
+        self, files: object, *, channel: object = None, initial_comment: object = None, thread_ts: object = None
+    ) -> list[dict]:
+        if not isinstance(files, list) or not files:
+            raise SlackError("invalid_arguments")
+        ids = []
+        for item in files:
+            stored = self.store.get_file(item.get("id")) if isinstance(item, dict) else None
+            if stored is None or stored.content is None:
+                raise SlackError("file_not_found")
+            if item.get("title"):
+                self.store.set_file_title(stored.id, item["title"])
+            ids.append(stored.id)
+        if channel:
+            self.post_message(channel, text=initial_comment or "", thread_ts=thread_ts, files=ids)
+        return [self.render_file(file_id) for file_id in ids]
+
+    def render_file(self, file_id: str) -> dict:
+        stored = self.store.get_file(file_id)
+        if stored is None:
+            raise SlackError("file_not_found")
+        base = self._base_url()
+        return {
+            "id": stored.id,
+            "created": stored.created,
+            "timestamp": stored.created,
+            "name": stored.name,
+            "title": stored.title or stored.name,
+            "mimetype": "application/octet-stream",
+            "filetype": stored.name.rsplit(".", 1)[-1] if "." in stored.name else "binary",
+            "user": BOT_USER_ID,
+            "size": len(stored.content or b""),
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": f"{base}/files/{stored.id}/{stored.name}",
+            "permalink": f"{base}/files/{BOT_USER_ID}/{stored.id}/{stored.name}",
+        }
+
+    # -- identity ------------------------------------------------------------------
+
+    def auth_test(self) -> dict:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Signoff Sandbox",
+            "user": "signoff",
+            "team_id": self.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+
+def _text(text: object) -> str:
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) > MAX_TEXT:
+        raise SlackError("msg_too_long")
+    return text
+
+
+def _metadata(metadata: object) -> dict | None:
+    if metadata is None or metadata == "":
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str):
+        raise SlackError("invalid_metadata_format")
+    payload = metadata.get("event_payload", {})
+    if not isinstance(payload, dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": payload}
+
+
+def _encode_cursor(ts: str) -> str:
+    return base64.urlsafe_b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        kind, _, ts = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        float(ts)
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    if kind != "next_ts":
+        raise SlackError("invalid_cursor")
+    return ts
+
