@@ -67,7 +67,8 @@ ROLES = ("research", "writer", "reviewer", "planner", "executor")
 REQUIRED_REPORT_SECTIONS = ("Summary", "Key findings", "Risks", "Recommendations")
 
 # Guards: the model echoes parts of its input, so everything it echoes is capped.
-MAX_INPUT_CHARS = 200_000  # what is parsed at all
+MAX_INPUT_CHARS = 2_000_000  # what is parsed at all
+MAX_SECTION_CHARS = 200_000  # what is kept of each prompt section
 MAX_SUBJECT_CHARS = 500  # topic / task text used for key terms (matches MAX_TOPIC_CHARS)
 MAX_TITLE_CHARS = 120  # topic / task shown in a heading
 MAX_QUOTED_NOTES_CHARS = 3000  # human notes quoted verbatim (matches MAX_NOTES_CHARS)
@@ -295,10 +296,10 @@ def _parse_prompt(user_input: str) -> tuple[str, dict[str, str]]:
     lead = _LEAD_RE.match(text)
     body = text[lead.end() :] if lead else text
     pieces = _SECTION_RE.split(body)
-    subject = pieces[0].strip()
+    subject = pieces[0][:MAX_SECTION_CHARS].strip()
     sections: dict[str, str] = {}
     for label, content in zip(pieces[1::2], pieces[2::2]):
-        sections.setdefault(label, content.strip())
+        sections.setdefault(label, content[:MAX_SECTION_CHARS].strip())
     return subject, sections
 
 
