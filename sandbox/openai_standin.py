@@ -256,7 +256,7 @@ class OpenAIStandIn:
             handler_cancellation=True,
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, shutdown_timeout=2.0)
+        site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except BaseException:
