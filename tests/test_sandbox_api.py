@@ -137,6 +137,7 @@ async def test_permalink(sb: SlackSandbox, client: AsyncWebClient):
     assert link["permalink"] == f"{sb.url}/archives/C0GENERAL/p{posted['ts'].replace('.', '')}"
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
