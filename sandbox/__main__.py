@@ -1,0 +1,59 @@
+"""Run the Slack sandbox standalone: ``python -m sandbox --port 8080 --db .data/sandbox.sqlite3``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from sandbox.server import SlackSandbox
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="A local Slack stand-in for signoff.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--db", help="SQLite file to keep state in (default: in memory)")
+    parser.add_argument("--request-url", help="where to POST signed requests when no Socket Mode client is connected")
+    parser.add_argument("--bot-token", default="xoxb-sandbox")
+    parser.add_argument("--app-token", default="xapp-sandbox")
+    parser.add_argument("--signing-secret", default="sandbox-signing-secret")
+    parser.add_argument("--post-rate", type=float, help="chat.postMessage messages per second per channel")
+    parser.add_argument("--burst", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    if args.db:
+        Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    sandbox = SlackSandbox(
+        args.db,
+        bot_token=args.bot_token,
+        app_token=args.app_token,
+        signing_secret=args.signing_secret,
+        request_url=args.request_url,
+        post_rate_per_channel=args.post_rate,
+        burst=args.burst,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await sandbox.start(args.host, args.port)
+    print(f"Slack sandbox on {sandbox.url} (Web API base_url {sandbox.api_url})", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await sandbox.stop()
+        print("Slack sandbox stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
