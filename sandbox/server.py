@@ -145,9 +145,7 @@ class SlackSandbox:
         assert self._runner is not None
         self._site = web.TCPSite(self._runner, self._host, port, reuse_address=True)
         await self._site.start()
-        server = self._site._server
-        assert server is not None and server.sockets
-        self._port = server.sockets[0].getsockname()[1]
+        self._port = self._runner.addresses[0][1]
 
     async def __aenter__(self) -> SlackSandbox:
         await self.start()
