@@ -1,0 +1,464 @@
+"""Temporal activities that talk to Slack's Web API for the workflows.
+
+Retries belong to Temporal, not to the HTTP client: a retry that happens inside
+the worker is invisible to the workflow history and, for chat.postMessage, can
+post the same message twice. So the Slack client must have no retry handlers
+(``slack_client`` builds one that way, and ``SlackActivities`` refuses one that
+has them), and every Slack failure is turned into an ``ApplicationError`` that
+tells Temporal what to do:
+
+* HTTP 429 → ``SlackRateLimited`` with ``next_retry_delay`` = ``Retry-After``, so
+  the next attempt waits exactly what Slack asked, durably on the server rather
+  than sleeping in the worker.
+* HTTP 5xx, Slack's documented transient errors, connection failures and
+  timeouts → ``SlackTransientError``, retried with ``SLACK_RETRY_POLICY``'s backoff.
+* Any other ``ok: false`` (invalid_auth, channel_not_found, not_in_channel,
+  invalid_blocks, missing_scope, ...) → non-retryable ``SlackPermanentError``:
+  Slack answered deliberately, and the same request gets the same answer. The
+  message names the method and the Slack error code, never the token.
+
+Posting is made idempotent across attempts: every message carries Slack message
+metadata ``{"event_type": "signoff_post", "event_payload": {"key": ...}}``, and
+an attempt after the first looks for a message with its key before posting, so a
+post whose response was lost (timeout, worker crash) is found, not repeated.
+Reading metadata back needs the ``channels:history`` / ``groups:history`` scopes.
+
+Workflows import this module for the retry constants and the input types; do it
+inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from temporalio import activity
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from bot.blocks import DraftView, cut_mrkdwn, draft_messages, thread_parent
+from workflows.models import MessageRef, Phase, WorkflowKind
+
+# Error types the workflow (and the retry policy) can match on.
+SLACK_RATE_LIMITED = "SlackRateLimited"
+SLACK_TRANSIENT_ERROR = "SlackTransientError"
+SLACK_PERMANENT_ERROR = "SlackPermanentError"
+
+# One Slack call, or a long draft's few calls, comfortably fits; a hung
+# connection is cut and retried instead of holding the activity slot.
+SLACK_START_TO_CLOSE = timedelta(seconds=30)
+# Bounded: about a quarter of an hour of retrying (1+2+4+...+60 s, then 60 s
+# steps) before the workflow sees the failure and can tell someone.
+SLACK_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=20,
+    non_retryable_error_types=[SLACK_PERMANENT_ERROR],
+)
+
+# Slack error codes that say "try again later" rather than "this request is wrong".
+TRANSIENT_ERRORS = frozenset(
+    {
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+# HTTP statuses worth retrying besides 5xx (and 429, handled on its own).
+_TRANSIENT_STATUSES = frozenset({408})
+# When a 429 carries no usable Retry-After: Slack's rate-limit windows are a minute.
+DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+
+POST_EVENT_TYPE = "signoff_post"
+# How far back an attempt searches for its own earlier post.
+LOOKUP_PAGE_SIZE = 200
+LOOKUP_MAX_PAGES = 10
+# Slack's clock and ours disagree a little; look a bit before the first attempt.
+_LOOKUP_CLOCK_SKEW = timedelta(minutes=2)
+# Slack truncates message text past 40,000 characters; notes are much shorter,
+# this only keeps a runaway note from failing with msg_too_long.
+MAX_NOTE_CHARS = 39_000
+
+
+def slack_client(token: str, base_url: str | None = None) -> AsyncWebClient:
+    """An AsyncWebClient without built-in retries, pointed at ``base_url`` when given.
+
+    ``base_url`` is ``settings.slack_api_url`` (the sandbox in tests and demos).
+    """
+    kwargs: dict[str, Any] = {"token": token, "retry_handlers": []}
+    if base_url:
+        # slack_sdk joins method names onto base_url with urljoin, which drops
+        # the last path segment unless the URL ends with "/".
+        kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
+    return AsyncWebClient(**kwargs)
+
+
+def workflow_url(temporal_ui_url: str, namespace: str, workflow_id: str) -> str:
+    return (
+        f"{temporal_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}"
+        f"/workflows/{quote(workflow_id, safe='')}"
+    )
+
+
+def post_metadata(key: str) -> dict[str, Any]:
+    return {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}}
+
+
+def draft_part_key(idempotency_key: str, index: int) -> str:
+    return f"{idempotency_key}/part{index}"
+
+
+# ---------------------------------------------------------------------------
+# Inputs (one dataclass each, so fields can be added without breaking histories)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ThreadStartInput:
+    channel_id: str
+    workflow_id: str
+    kind: WorkflowKind
+    subject: str
+    requester_id: str | None
+    idempotency_key: str
+    phase: Phase = Phase.STARTING
+
+
+@dataclass
+class ThreadUpdateInput:
+    thread: MessageRef
+    kind: WorkflowKind
+    subject: str
+    requester_id: str | None
+    workflow_id: str
+    phase: Phase
+
+
+@dataclass
+class ThreadNoteInput:
+    thread: MessageRef
+    # Slack mrkdwn the workflow already made safe (escape / mention).
+    text: str
+    idempotency_key: str
+
+
+@dataclass
+class DraftPostInput:
+    thread: MessageRef
+    view: DraftView
+    idempotency_key: str
+
+
+@dataclass
+class DraftUpdateInput:
+    # The control message: the last ref ``post_draft`` returned.
+    message: MessageRef
+    view: DraftView
+
+
+@dataclass
+class EphemeralInput:
+    channel_id: str
+    user_id: str
+    # Slack mrkdwn, already safe.
+    text: str
+
+
+# ---------------------------------------------------------------------------
+# Error translation
+# ---------------------------------------------------------------------------
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> timedelta:
+    value = None
+    for name, raw in (headers or {}).items():
+        if name.lower() == "retry-after":
+            value = raw
+            break
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        seconds = None
+    if seconds is None or seconds <= 0:
+        return DEFAULT_RETRY_AFTER
+    return timedelta(seconds=seconds)
+
+
+def slack_api_error(method: str, err: SlackApiError) -> ApplicationError:
+    """The ApplicationError that tells Temporal how to handle a failed Slack call."""
+    response = err.response
+    status = getattr(response, "status_code", None) or 0
+    data = getattr(response, "data", None)
+    body: dict[str, Any] = data if isinstance(data, dict) else {}
+    code = str(body.get("error") or f"http_{status}")
+    if status == 429 or code == "ratelimited":
+        delay = _retry_after(getattr(response, "headers", None))
+        return ApplicationError(
+            f"{method}: rate limited by Slack; retrying in {delay.total_seconds():g}s",
+            type=SLACK_RATE_LIMITED,
+            next_retry_delay=delay,
+        )
+    if status >= 500 or status in _TRANSIENT_STATUSES or code in TRANSIENT_ERRORS:
+        return ApplicationError(
+            f"{method}: Slack is unavailable ({code}, HTTP {status})",
+            type=SLACK_TRANSIENT_ERROR,
+        )
+    # invalid_blocks and friends explain themselves in response_metadata.messages.
+    details = body.get("response_metadata", {}).get("messages") if isinstance(
+        body.get("response_metadata"), dict
+    ) else None
+    message = f"{method} failed: {code}"
+    if details:
+        message += " (" + "; ".join(str(d) for d in details[:5]) + ")"
+    return ApplicationError(message, type=SLACK_PERMANENT_ERROR, non_retryable=True)
+
+
+async def _call(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+    try:
+        return await call
+    except SlackApiError as err:
+        # "from None": the SlackApiError carries the request (and its
+        # Authorization header) on .response; nothing of it should travel
+        # into the workflow history as a failure cause.
+        raise slack_api_error(method, err) from None
+    except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        raise ApplicationError(
+            f"{method}: could not reach Slack ({type(err).__name__})",
+            type=SLACK_TRANSIENT_ERROR,
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Activities
+# ---------------------------------------------------------------------------
+
+
+class SlackActivities:
+    """Slack side effects of the workflows, registered on the worker as bound methods."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        temporal_ui_url: str | None = None,
+        namespace: str = "default",
+    ) -> None:
+        if client.retry_handlers:
+            raise ValueError(
+                "the Slack client has built-in retry handlers, which retry outside "
+                "Temporal and can post a message twice; build it with "
+                "workflows.slack_activities.slack_client() or retry_handlers=[]"
+            )
+        self._client = client
+        self._temporal_ui_url = temporal_ui_url
+        self._namespace = namespace
+
+    def _workflow_url(self, workflow_id: str) -> str | None:
+        if not self._temporal_ui_url:
+            return None
+        return workflow_url(self._temporal_ui_url, self._namespace, workflow_id)
+
+    def _with_url(self, view: DraftView) -> DraftView:
+        if view.workflow_url or not self._temporal_ui_url:
+            return view
+        return dataclasses.replace(view, workflow_url=self._workflow_url(view.workflow_id))
+
+    # -- idempotent posting -------------------------------------------------
+
+    async def _find_posted(
+        self, channel_id: str, thread_ts: str | None, keys: list[str]
+    ) -> dict[str, str]:
+        """ts of the messages already posted with one of ``keys`` (in a thread, or top level)."""
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        # Only top-level lookups need a window: a thread is bounded already.
+        oldest = activity.info().scheduled_time - _LOOKUP_CLOCK_SKEW
+        for _ in range(LOOKUP_MAX_PAGES):
+            if thread_ts is not None:
+                response = await _call(
+                    "conversations.replies",
+                    self._client.conversations_replies(
+                        channel=channel_id,
+                        ts=thread_ts,
+                        include_all_metadata=True,
+                        limit=LOOKUP_PAGE_SIZE,
+                        cursor=cursor,
+                    ),
+                )
+            else:
+                response = await _call(
+                    "conversations.history",
+                    self._client.conversations_history(
+                        channel=channel_id,
+                        include_all_metadata=True,
+                        limit=LOOKUP_PAGE_SIZE,
+                        oldest=f"{max(0.0, oldest.timestamp()):.6f}",
+                        cursor=cursor,
+                    ),
+                )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") != POST_EVENT_TYPE:
+                    continue
+                key = (metadata.get("event_payload") or {}).get("key")
+                if key in wanted and key not in found:
+                    found[key] = message["ts"]
+            if len(found) == len(wanted):
+                break
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return found
+
+    async def _post(
+        self,
+        channel_id: str,
+        key: str,
+        *,
+        text: str,
+        blocks: list | None = None,
+        thread_ts: str | None = None,
+    ) -> MessageRef:
+        response = await _call(
+            "chat.postMessage",
+            self._client.chat_postMessage(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=blocks,
+                metadata=post_metadata(key),
+                # The workflow link and model-written URLs would each unfurl
+                # into a preview card, burying the draft.
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return MessageRef(channel_id=response["channel"], ts=response["ts"])
+
+    async def _post_once(
+        self,
+        channel_id: str,
+        key: str,
+        *,
+        text: str,
+        blocks: list | None = None,
+        thread_ts: str | None = None,
+    ) -> MessageRef:
+        if activity.info().attempt > 1:
+            found = await self._find_posted(channel_id, thread_ts, [key])
+            if key in found:
+                activity.logger.info("Slack message %s was posted by an earlier attempt", key)
+                return MessageRef(channel_id=channel_id, ts=found[key])
+        return await self._post(channel_id, key, text=text, blocks=blocks, thread_ts=thread_ts)
+
+    # -- activities ---------------------------------------------------------
+
+    @activity.defn(name="slack_start_thread")
+    async def start_thread(self, input: ThreadStartInput) -> MessageRef:
+        """Post the thread's parent message; the workflow posts everything else under it."""
+        text, blocks = thread_parent(
+            input.kind,
+            input.subject,
+            input.requester_id,
+            input.workflow_id,
+            input.phase,
+            self._workflow_url(input.workflow_id),
+        )
+        return await self._post_once(
+            input.channel_id, input.idempotency_key, text=text, blocks=blocks
+        )
+
+    @activity.defn(name="slack_update_thread")
+    async def update_thread(self, input: ThreadUpdateInput) -> None:
+        """Show the new phase on the parent message (chat.update is idempotent)."""
+        text, blocks = thread_parent(
+            input.kind,
+            input.subject,
+            input.requester_id,
+            input.workflow_id,
+            input.phase,
+            self._workflow_url(input.workflow_id),
+        )
+        await _call(
+            "chat.update",
+            self._client.chat_update(
+                channel=input.thread.channel_id, ts=input.thread.ts, text=text, blocks=blocks
+            ),
+        )
+
+    @activity.defn(name="slack_post_thread_note")
+    async def post_thread_note(self, input: ThreadNoteInput) -> MessageRef:
+        return await self._post_once(
+            input.thread.channel_id,
+            input.idempotency_key,
+            text=cut_mrkdwn(input.text, MAX_NOTE_CHARS),
+            thread_ts=input.thread.ts,
+        )
+
+    @activity.defn(name="slack_post_draft")
+    async def post_draft(self, input: DraftPostInput) -> list[MessageRef]:
+        """Post a draft as one or more thread replies; the last one holds the buttons.
+
+        A retry resumes where the earlier attempt stopped: parts it already
+        posted are found by their key and not posted again.
+        """
+        messages = draft_messages(self._with_url(input.view))
+        keys = [draft_part_key(input.idempotency_key, i) for i in range(len(messages))]
+        channel_id, thread_ts = input.thread.channel_id, input.thread.ts
+        found: dict[str, str] = {}
+        if activity.info().attempt > 1:
+            found = await self._find_posted(channel_id, thread_ts, keys)
+            if found:
+                activity.logger.info(
+                    "%d of %d draft messages were posted by an earlier attempt",
+                    len(found),
+                    len(keys),
+                )
+        refs: list[MessageRef] = []
+        for key, message in zip(keys, messages, strict=True):
+            if key in found:
+                refs.append(MessageRef(channel_id=channel_id, ts=found[key]))
+                continue
+            refs.append(
+                await self._post(
+                    channel_id, key, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                )
+            )
+        return refs
+
+    @activity.defn(name="slack_update_draft")
+    async def update_draft(self, input: DraftUpdateInput) -> None:
+        """Rebuild the control message for the draft's new state (buttons only when OPEN)."""
+        control = draft_messages(self._with_url(input.view))[-1]
+        await _call(
+            "chat.update",
+            self._client.chat_update(
+                channel=input.message.channel_id,
+                ts=input.message.ts,
+                text=control.text,
+                blocks=control.blocks,
+            ),
+        )
+
+    @activity.defn(name="slack_post_ephemeral")
+    async def post_ephemeral(self, input: EphemeralInput) -> None:
+        # Ephemeral messages can't be read back, so a retry may show the user
+        # the same note twice; that is harmless and better than none.
+        await _call(
+            "chat.postEphemeral",
+            self._client.chat_postEphemeral(
+                channel=input.channel_id, user=input.user_id, text=input.text
+            ),
+        )
