@@ -1,0 +1,62 @@
+"""The Slack app: one ``AsyncApp`` built from injected settings and a Temporal client.
+
+Both transports (HTTP in ``bot.server`` and Socket Mode) serve the app this
+factory builds, and so do the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+
+from bot.deps import Deps
+from bot.gateway import TemporalGateway
+from bot.listeners import register_listeners
+from signoff.settings import Settings, SettingsError
+from workflows.slack_activities import slack_client
+
+log = logging.getLogger(__name__)
+
+
+def build_web_client(settings: Settings) -> AsyncWebClient:
+    """The bot's Web API client: the sandbox when SLACK_API_URL is set, no built-in retries."""
+    return slack_client(settings.slack_bot_token or "", settings.slack_api_url)
+
+
+def build_gateway(settings: Settings, temporal_client: Client) -> TemporalGateway:
+    return TemporalGateway(
+        temporal_client,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        temporal_ui_url=settings.temporal_ui_url,
+        workflow_settings=settings.workflow,
+    )
+
+
+def build_app(
+    settings: Settings,
+    temporal_client: Client,
+    *,
+    web_client: AsyncWebClient | None = None,
+    gateway: TemporalGateway | None = None,
+    deps: Deps | None = None,
+) -> AsyncApp:
+    if not settings.slack_bot_token:
+        raise SettingsError("missing settings: SLACK_BOT_TOKEN")
+    if not settings.slack_signing_secret and not settings.socket_mode:
+        raise SettingsError("missing settings: SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+    client = web_client or build_web_client(settings)
+    if deps is None:
+        deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal_client))
+    app = AsyncApp(
+        client=client,
+        # Passed explicitly (even when empty, in Socket Mode) so Bolt never reads the environment.
+        signing_secret=settings.slack_signing_secret or "",
+        # Ack first, then run the listener's slow part after the response is sent.
+        process_before_response=False,
+    )
+    register_listeners(app, deps)
+    return app

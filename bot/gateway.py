@@ -1,0 +1,427 @@
+"""The bot's one way to talk to Temporal: typed calls, bounded in time, errors in plain words.
+
+Every call here has a deadline (an RPC timeout and an overall ``asyncio``
+bound), and every failure a listener can meet is turned into a ``GatewayError``
+whose message can be shown to the person who clicked or typed, as is:
+
+* ``Refused``: the workflow's update validator said no (not an approver, stale
+  revision, already decided); its reason is passed on word for word.
+* ``Finished``: the workflow is no longer running.
+* ``NotFound``: no such workflow.
+* ``Unreachable``: Temporal did not answer in time or refused the connection.
+* ``NotRecorded``: an update was sent but no worker confirmed it in time.
+* ``AlreadyRunning``: a start with a workflow id already in use (duplicate delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.models import (
+    ApproveInput,
+    DecisionReceipt,
+    PlanRequest,
+    Progress,
+    RejectInput,
+    ReportRequest,
+    RevisionInput,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
+from workflows.plan import ApprovalWorkflow
+from workflows.report import ReportGenerationWorkflow
+from workflows.slack_activities import workflow_url
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long one Temporal RPC may take before we tell the user Temporal is slow.
+DEFAULT_RPC_TIMEOUT = timedelta(seconds=5)
+# How long a worker has to accept (validate and run) a decision update.
+DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
+# Visibility listings are cut at this many workflows.
+MAX_LISTED = 50
+
+WORKFLOW_TYPES = {
+    WorkflowKind.REPORT: "ReportGenerationWorkflow",
+    WorkflowKind.PLAN: "ApprovalWorkflow",
+}
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+UNREACHABLE = "Temporal is unreachable right now; nothing was changed. Try again in a minute."
+
+
+class GatewayError(Exception):
+    """A failure whose message is safe and useful to show to the user."""
+
+
+class Refused(GatewayError):
+    pass
+
+
+class Finished(GatewayError):
+    pass
+
+
+class NotFound(GatewayError):
+    pass
+
+
+class Unreachable(GatewayError):
+    pass
+
+
+class NotRecorded(GatewayError):
+    pass
+
+
+class AlreadyRunning(GatewayError):
+    def __init__(self, workflow_id: str):
+        super().__init__(f"That request is already running as `{workflow_id}`; nothing new was started.")
+        self.workflow_id = workflow_id
+
+
+@dataclass(frozen=True)
+class Started:
+    workflow_id: str
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One workflow from visibility, with what the memo says about it."""
+
+    workflow_id: str
+    kind: WorkflowKind
+    running: bool
+    subject: str
+    requester_id: str | None
+    channel_id: str | None
+    started_at: object | None
+
+
+def workflow_id_for(kind: WorkflowKind, team_id: str, channel_id: str, request_key: str) -> str:
+    """A workflow id derived from the Slack request: the same delivery gives the same id."""
+    digest = hashlib.sha256(request_key.encode()).hexdigest()[:16]
+    team = _UNSAFE_ID_CHARS.sub("", team_id)[:20]
+    channel = _UNSAFE_ID_CHARS.sub("", channel_id)[:20]
+    return f"{kind.value}-{team}-{channel}-{digest}"
+
+
+def channel_prefix(kind: WorkflowKind, team_id: str, channel_id: str) -> str:
+    return workflow_id_for(kind, team_id, channel_id, "").rsplit("-", 1)[0] + "-"
+
+
+def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str:
+    """One update id per (decision, revision, person): a double click is one decision."""
+    return f"{action}-{revision}-{user_id}"
+
+
+class TemporalGateway:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        namespace: str = "default",
+        temporal_ui_url: str | None = None,
+        workflow_settings: WorkflowSettings | None = None,
+        rpc_timeout: timedelta = DEFAULT_RPC_TIMEOUT,
+        update_timeout: timedelta = DEFAULT_UPDATE_TIMEOUT,
+    ) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.namespace = namespace
+        self.temporal_ui_url = temporal_ui_url
+        self.workflow_settings = workflow_settings
+        self.rpc_timeout = rpc_timeout
+        self.update_timeout = update_timeout
+
+    # ------------------------------------------------------------------ helpers
+
+    def ui_url(self, workflow_id: str) -> str | None:
+        if not self.temporal_ui_url:
+            return None
+        return workflow_url(self.temporal_ui_url, self.namespace, workflow_id)
+
+    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
+        """Run one Temporal call under an overall deadline, mapping transport failures."""
+        limit = (timeout or self.rpc_timeout).total_seconds() + 1
+        try:
+            async with asyncio.timeout(limit):
+                return await call()
+        except TimeoutError:
+            raise Unreachable(
+                f"Temporal did not answer within {limit:g} s; nothing was changed. Try again in a minute."
+            ) from None
+        except RPCError as err:
+            raise _map_rpc_error(err) from None
+        except RuntimeError as err:
+            # A lazily connected client reports a failed (re)connect this way.
+            if str(err).startswith("Failed client connect"):
+                log.warning("Temporal connection failed: %s", err)
+                raise Unreachable(UNREACHABLE) from None
+            raise
+
+    # ------------------------------------------------------------------ starting
+
+    async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started:
+        workflow_id = workflow_id_for(WorkflowKind.REPORT, origin.team_id, origin.channel_id, request_key)
+        request = ReportRequest(topic=topic, origin=origin, settings=self.workflow_settings)
+        return await self._start(ReportGenerationWorkflow.run, request, workflow_id, WorkflowKind.REPORT, topic, origin)
+
+    async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started:
+        workflow_id = workflow_id_for(WorkflowKind.PLAN, origin.team_id, origin.channel_id, request_key)
+        request = PlanRequest(task=task, origin=origin, settings=self.workflow_settings)
+        return await self._start(ApprovalWorkflow.run, request, workflow_id, WorkflowKind.PLAN, task, origin)
+
+    async def _start(
+        self, run, request, workflow_id: str, kind: WorkflowKind, subject: str, origin: SlackOrigin
+    ) -> Started:  # type: ignore[no-untyped-def]
+        async def start() -> WorkflowHandle:
+            return await self.client.start_workflow(
+                run,
+                request,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                # A duplicate delivery of the same command must never start a second run,
+                # not even after the first one finished.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={
+                    "kind": kind.value,
+                    "subject": subject[:200],
+                    "team_id": origin.team_id,
+                    "channel_id": origin.channel_id,
+                    "requester_id": origin.requester_id,
+                },
+                rpc_timeout=self.rpc_timeout,
+            )
+
+        try:
+            handle = await self._bounded(start)
+        except WorkflowAlreadyStartedError:
+            raise AlreadyRunning(workflow_id) from None
+        return Started(workflow_id=handle.id, run_id=handle.result_run_id)
+
+    # ------------------------------------------------------------------ queries
+
+    async def progress(self, workflow_id: str) -> Progress:
+        handle = self.client.get_workflow_handle_for(ReportGenerationWorkflow.run, workflow_id)
+
+        async def query() -> Progress:
+            return await handle.query(ReportGenerationWorkflow.progress, rpc_timeout=self.rpc_timeout)
+
+        try:
+            return await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"Could not read the status of `{workflow_id}`: {err}") from None
+
+    async def wait_for_thread(self, workflow_id: str, within: float) -> Progress | None:
+        """Poll ``progress`` until the workflow has posted its thread, for at most ``within`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                state = await self.progress(workflow_id)
+            except GatewayError:
+                state = None
+            if state is not None and state.thread is not None:
+                return state
+            if loop.time() + 0.2 > deadline:
+                return state
+            await asyncio.sleep(0.2)
+
+    # ------------------------------------------------------------------ decisions
+
+    async def approve(self, workflow_id: str, revision: int, user_id: str, team_id: str | None) -> DecisionReceipt:
+        return await self._update(
+            workflow_id,
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=revision, user_id=user_id, team_id=team_id),
+            update_id("approve", workflow_id, revision, user_id),
+        )
+
+    async def request_revision(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
+    ) -> DecisionReceipt:
+        return await self._update(
+            workflow_id,
+            ReportGenerationWorkflow.request_draft_revision,
+            RevisionInput(revision=revision, user_id=user_id, notes=notes, team_id=team_id),
+            update_id("revise", workflow_id, revision, user_id),
+        )
+
+    async def reject(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt:
+        return await self._update(
+            workflow_id,
+            ReportGenerationWorkflow.reject_draft,
+            RejectInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id),
+            update_id("reject", workflow_id, revision, user_id),
+        )
+
+    async def _update(self, workflow_id: str, update, arg, update_id_: str) -> DecisionReceipt:  # type: ignore[no-untyped-def]
+        # The decision updates live on the shared base class; both workflow types have them.
+        handle = self.client.get_workflow_handle(workflow_id)
+        seconds = self.update_timeout.total_seconds()
+
+        async def send() -> DecisionReceipt:
+            return await handle.execute_update(
+                update, arg, id=update_id_, result_type=DecisionReceipt, rpc_timeout=self.update_timeout
+            )
+
+        try:
+            return await self._bounded(send, self.update_timeout)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = getattr(cause, "message", None) or str(cause or err)
+            raise Refused(message) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise NotRecorded(_not_recorded(seconds)) from None
+        except NotFound:
+            raise await self._explain_not_found(workflow_id) from None
+        except Unreachable as err:
+            if "did not answer" in str(err):
+                # The server took the update but no worker ran it before our deadline.
+                raise NotRecorded(_not_recorded(seconds)) from None
+            raise
+
+    async def _explain_not_found(self, workflow_id: str) -> GatewayError:
+        """NOT_FOUND on an update means "closed" on some servers: tell the two apart."""
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe():  # type: ignore[no-untyped-def]
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
+
+        try:
+            description = await self._bounded(describe)
+        except GatewayError as err:
+            return err
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return Finished("This workflow has already finished; nothing was changed.")
+        return NotFound("Temporal could not find a waiting draft for that button; nothing was changed.")
+
+    # ------------------------------------------------------------------ cancel
+
+    async def cancel(self, workflow_id: str) -> None:
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def cancel() -> None:
+            await handle.cancel(rpc_timeout=self.rpc_timeout)
+
+        await self._bounded(cancel)
+
+    # ------------------------------------------------------------------ visibility
+
+    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
+        """Workflows of both kinds matching ``query`` (newest first), at most ``limit``."""
+        types = " OR ".join(f"WorkflowType = '{name}'" for name in WORKFLOW_TYPES.values())
+        full = f"({types})" + (f" AND ({query})" if query else "")
+
+        async def collect() -> list[WorkflowExecution]:
+            found = []
+            async for execution in self.client.list_workflows(
+                full, limit=limit, page_size=limit, rpc_timeout=self.rpc_timeout
+            ):
+                found.append(execution)
+            return found
+
+        executions = await self._bounded(collect)
+        listed = []
+        for execution in executions:
+            try:
+                memo = await execution.memo()
+            except (ValueError, TypeError, RuntimeError) as err:
+                # A memo we can't decode only costs the subject line.
+                log.info("memo of %s unreadable: %s", execution.id, err)
+                memo = {}
+            kind = WorkflowKind.PLAN if execution.workflow_type == WORKFLOW_TYPES[WorkflowKind.PLAN] else WorkflowKind.REPORT
+            listed.append(
+                Listed(
+                    workflow_id=execution.id,
+                    kind=kind,
+                    running=execution.status == WorkflowExecutionStatus.RUNNING,
+                    subject=str(memo.get("subject", "")),
+                    requester_id=memo.get("requester_id"),
+                    channel_id=memo.get("channel_id"),
+                    started_at=execution.start_time,
+                )
+            )
+        return listed
+
+    async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None:
+        candidates = [
+            item
+            for item in await self.list_workflows("", limit=MAX_LISTED)
+            if item.channel_id == channel_id
+            or any(item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind)
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda item: item.started_at or 0).workflow_id  # type: ignore[arg-type,return-value]
+
+    async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]:
+        """Progress of each workflow that answers within ``within`` seconds overall (others are skipped)."""
+        tasks = [asyncio.ensure_future(self.progress(workflow_id)) for workflow_id in workflow_ids]
+        if not tasks:
+            return []
+        done, pending = await asyncio.wait(tasks, timeout=within)
+        for task in pending:
+            task.cancel()
+        results = []
+        for task in tasks:
+            if task in done and task.exception() is None:
+                results.append(task.result())
+            elif task in done:
+                log.info("progress query failed: %s", task.exception())
+        return results
+
+
+def _not_recorded(seconds: float) -> str:
+    return (
+        f"Your decision was not recorded: no worker confirmed it within {seconds:g} s. "
+        "The signoff worker may be down; try again once it is back."
+    )
+
+
+def _map_rpc_error(err: RPCError) -> GatewayError:
+    status = err.status
+    if status == RPCStatusCode.NOT_FOUND:
+        message = str(err.message).lower()
+        if "completed" in message or "closed" in message or "finished" in message:
+            return Finished("This workflow has already finished; nothing was changed.")
+        return NotFound("No such workflow (it may have been deleted); nothing was changed.")
+    if status == RPCStatusCode.FAILED_PRECONDITION:
+        return Finished("This workflow has already finished; nothing was changed.")
+    if status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return Unreachable(UNREACHABLE)
+    if status == RPCStatusCode.INVALID_ARGUMENT:
+        return GatewayError(f"Temporal refused the request: {err.message}")
+    if status == RPCStatusCode.UNIMPLEMENTED:
+        return GatewayError("This Temporal server has no workflow visibility (listing); use `/report status <id>`.")
+    log.warning("Temporal call failed: %s", err)
+    return Unreachable(f"Temporal answered with an error ({status.name if status else 'unknown'}); nothing was changed.")

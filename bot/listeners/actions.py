@@ -1,0 +1,113 @@
+"""The decision buttons: Approve sends the update; Request revision and Reject open modals.
+
+The same buttons appear on the draft in the thread and on the App Home
+(container type ``view``); the answer goes where the click came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import action_ids
+from bot.action_ids import ButtonValue
+from bot.blocks import reject_modal, revision_modal
+from bot.deps import Deps
+from bot.gateway import GatewayError
+from bot.listeners.home import refresh_home
+from bot.replies import Where, tell
+from workflows.models import DecisionReceipt, DecisionKind
+
+log = logging.getLogger(__name__)
+
+# How long opening a modal may spend looking up the subject: the trigger_id lives 3 s.
+SUBJECT_LOOKUP_SECONDS = 1.0
+BROKEN_BUTTON = ":warning: That button is damaged or out of date; nothing was changed. Use the buttons on the latest draft."
+
+
+def confirmation(receipt: DecisionReceipt) -> str:
+    if receipt.kind is DecisionKind.APPROVE:
+        if receipt.required_approvals > 1:
+            count = f"({len(receipt.approvals)} of {receipt.required_approvals})"
+            rest = "" if receipt.quorum_met else "; waiting for more approvals"
+            return f":white_check_mark: Recorded your approval of revision {receipt.revision} {count}{rest}."
+        return f":white_check_mark: Recorded your approval of revision {receipt.revision}."
+    if receipt.kind is DecisionKind.REQUEST_REVISION:
+        return f":repeat: Sent revision {receipt.revision} back to the writer with your notes."
+    return f":no_entry: Rejected revision {receipt.revision}."
+
+
+def _team(body: dict[str, Any]) -> str | None:
+    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+
+
+def _button(body: dict[str, Any]) -> ButtonValue | None:
+    actions = body.get("actions") or []
+    if not actions:
+        return None
+    try:
+        return ButtonValue.decode(actions[0].get("value"))
+    except ValueError as err:
+        log.info("undecodable button value: %s", err)
+        return None
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    gateway = deps.gateway
+
+    @app.action(action_ids.APPROVE)
+    async def approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        where = Where.of_action(body)
+        value = _button(body)
+        if value is None:
+            await tell(client, where, BROKEN_BUTTON)
+            return
+        try:
+            receipt = await gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
+        except GatewayError as err:
+            await tell(client, where, f":no_entry_sign: {err}")
+            return
+        await tell(client, where, confirmation(receipt))
+        if where.home:
+            await refresh_home(deps, client, where.user_id)
+
+    async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
+        where = Where.of_action(body)
+        value = _button(body)
+        if value is None:
+            await tell(client, where, BROKEN_BUTTON)
+            return
+        subject = value.workflow_id
+        try:
+            async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
+                subject = (await gateway.progress(value.workflow_id)).subject or subject
+        except (TimeoutError, GatewayError) as err:
+            # The modal still opens; the validator decides when it is submitted.
+            log.info("subject lookup for the modal skipped: %s", err)
+        metadata = where.modal_metadata(value.workflow_id, value.revision)
+        view = (revision_modal if kind is DecisionKind.REQUEST_REVISION else reject_modal)(metadata, subject)
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as err:
+            error = err.response.get("error")
+            log.warning("views.open failed: %s", error)
+            await tell(client, where, f":warning: Slack did not open the form ({error}); click the button again.")
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.warning("views.open unreachable: %s", err)
+
+    @app.action(action_ids.REQUEST_REVISION)
+    async def request_revision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, client, DecisionKind.REQUEST_REVISION)
+
+    @app.action(action_ids.REJECT)
+    async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, client, DecisionKind.REJECT)

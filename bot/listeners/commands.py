@@ -1,0 +1,264 @@
+"""Slash commands: ``/report`` (start, status, list, cancel, help) and ``/plan``.
+
+Each handler acks at once (with the answer itself when it needs no I/O, such
+as help or a too-long topic) and does the Temporal and Slack calls after.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import WorkflowRow, help_blocks, report_list_blocks, status_blocks
+from bot.deps import Deps
+from bot.gateway import AlreadyRunning, GatewayError, Started
+from workflows.models import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
+from workflows.mrkdwn import escape, truncate
+
+log = logging.getLogger(__name__)
+
+REPORT = "/report"
+PLAN = "/plan"
+COMMANDS = (REPORT, PLAN)
+
+# How many running workflows /report list asks for their phase.
+MAX_LIST_QUERIES = 20
+_ECHO_CHARS = 200
+_ID = re.compile(r"^\S+$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    action: str  # "start", "status", "list", "cancel", "help"
+    arg: str = ""
+
+
+def parse_report(text: str) -> Parsed:
+    """``/report`` text → what to do. A topic that merely starts with a keyword stays a topic."""
+    text = text.strip()
+    if not text:
+        return Parsed("help")
+    word, _, rest = text.partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word in ("help", "list") and not rest:
+        return Parsed(word)
+    if word == "status" and (not rest or _ID.match(rest)):
+        return Parsed("status", rest)
+    if word == "cancel" and _ID.match(rest or " "):
+        return Parsed("cancel", rest)
+    if word == "cancel" and not rest:
+        return Parsed("usage_cancel")
+    return Parsed("start", text)
+
+
+def _blocks(blocks: list) -> list[dict]:
+    return [block.to_dict() for block in blocks]
+
+
+def _echo(text: str) -> str:
+    return escape(truncate(text, _ECHO_CHARS))
+
+
+def _usage(command: str) -> str:
+    what = "topic" if command == REPORT else "task"
+    return f"Usage: `{command} &lt;{what}&gt;`, e.g. `{command} The state of solar power in Europe`. Try `/report help`."
+
+
+def _too_long(text: str, command: str) -> str:
+    what = "topic" if command == REPORT else "task"
+    return (
+        f":warning: That {what} is {len(text):,} characters; the limit is {MAX_TOPIC_CHARS:,}. "
+        "Shorten it and try again."
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command(REPORT)
+    async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        parsed = parse_report(command.get("text") or "")
+        if parsed.action == "help":
+            await ack(text="Signoff commands", blocks=_blocks(help_blocks()))
+            return
+        if parsed.action == "usage_cancel":
+            await ack(text="Usage: `/report cancel &lt;workflow id&gt;` (the id is in `/report list` and the thread).")
+            return
+        if parsed.action == "start":
+            if len(parsed.arg) > MAX_TOPIC_CHARS:
+                await ack(text=_too_long(parsed.arg, REPORT))
+                return
+            await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_…")
+            await _start(deps, client, respond, command, WorkflowKind.REPORT, parsed.arg)
+            return
+        await ack()
+        if parsed.action == "status":
+            await _status(deps, respond, command, parsed.arg)
+        elif parsed.action == "list":
+            await _list(deps, respond)
+        elif parsed.action == "cancel":
+            await _cancel(deps, respond, command, parsed.arg)
+
+    @app.command(PLAN)
+    async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        task = (command.get("text") or "").strip()
+        if not task or task.lower() == "help":
+            await ack(text=_usage(PLAN))
+            return
+        if len(task) > MAX_TOPIC_CHARS:
+            await ack(text=_too_long(task, PLAN))
+            return
+        await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_…")
+        await _start(deps, client, respond, command, WorkflowKind.PLAN, task)
+
+
+
+def _origin(command: dict[str, Any]) -> SlackOrigin:
+    return SlackOrigin(team_id=command["team_id"], channel_id=command["channel_id"], requester_id=command["user_id"])
+
+
+def _request_key(command: dict[str, Any]) -> str:
+    # trigger_id is unique per invocation and the same on a redelivery of it.
+    return f"{command['command']}:{command.get('trigger_id') or command.get('response_url')}"
+
+
+async def _start(
+    deps: Deps,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    command: dict[str, Any],
+    kind: WorkflowKind,
+    subject: str,
+) -> None:
+    gateway = deps.gateway
+    origin = _origin(command)
+    noun = "report" if kind is WorkflowKind.REPORT else "plan"
+    try:
+        if kind is WorkflowKind.REPORT:
+            started: Started = await gateway.start_report(subject, origin, _request_key(command))
+        else:
+            started = await gateway.start_plan(subject, origin, _request_key(command))
+    except AlreadyRunning as err:
+        await respond(text=f":information_source: {err}")
+        return
+    except GatewayError as err:
+        await respond(text=f":warning: Your {noun} was not started. {err}")
+        return
+    links = []
+    state = await gateway.wait_for_thread(started.workflow_id, deps.thread_wait)
+    if state is not None and state.thread is not None:
+        permalink = await _permalink(client, state.thread.channel_id, state.thread.ts)
+        if permalink:
+            links.append(f"<{permalink}|Follow it in the thread>")
+        else:
+            links.append("Follow it in the thread in this channel")
+    else:
+        links.append("Its thread will appear in this channel shortly")
+    ui = gateway.ui_url(started.workflow_id)
+    if ui:
+        links.append(f"<{ui}|Temporal UI>")
+    await respond(
+        text=(
+            f":white_check_mark: Started your {noun} on _{_echo(subject)}_ (`{started.workflow_id}`). "
+            + " · ".join(links)
+            + "."
+        )
+    )
+
+
+async def _permalink(client: AsyncWebClient, channel_id: str, ts: str) -> str | None:
+    try:
+        response = await client.chat_getPermalink(channel=channel_id, message_ts=ts)
+    except SlackApiError as err:
+        log.info("chat.getPermalink failed: %s", err.response.get("error"))
+        return None
+    except (aiohttp.ClientError, TimeoutError) as err:
+        log.info("chat.getPermalink unreachable: %s", err)
+        return None
+    return response.get("permalink")
+
+
+async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:
+    gateway = deps.gateway
+    try:
+        if not workflow_id:
+            latest = await gateway.latest_in_channel(command["team_id"], command["channel_id"])
+            if latest is None:
+                await respond(text="Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`.")
+                return
+            workflow_id = latest
+        progress = await gateway.progress(workflow_id)
+    except GatewayError as err:
+        await respond(text=f":warning: {err}")
+        return
+    blocks = status_blocks(progress)
+    ui = gateway.ui_url(workflow_id)
+    if ui:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"<{ui}|Open in the Temporal UI>")]))
+    await respond(text=f"Status of {_echo(progress.subject)}", blocks=_blocks(blocks[:50]))
+
+
+async def _list(deps: Deps, respond: AsyncRespond) -> None:
+    gateway = deps.gateway
+    try:
+        running = await gateway.list_workflows("ExecutionStatus = 'Running'")
+    except GatewayError as err:
+        await respond(text=f":warning: {err}")
+        return
+    asked = running[:MAX_LIST_QUERIES]
+    answered = {p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)}
+    rows: list[WorkflowRow] = []
+    for item in asked:
+        state = answered.get(item.workflow_id)
+        if state is None:
+            continue
+        rows.append(
+            WorkflowRow(
+                workflow_id=item.workflow_id,
+                kind=state.kind,
+                subject=state.subject,
+                phase=state.phase,
+                requester_id=state.requester_id,
+                started_at=item.started_at,  # type: ignore[arg-type]
+            )
+        )
+    blocks = report_list_blocks(rows)
+    missing = len(running) - len(rows)
+    if missing > 0:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=f"{missing} more running workflow(s) did not report their status in time.")]
+            )
+        )
+    await respond(text=f"{len(rows)} open workflow(s)", blocks=_blocks(blocks[:50]))
+
+
+async def _cancel(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:
+    gateway = deps.gateway
+    user_id = command["user_id"]
+    try:
+        progress = await gateway.progress(workflow_id)
+        if progress.phase.is_terminal:
+            await respond(text=f"`{escape(workflow_id)}` has already finished ({progress.phase.value}); nothing to cancel.")
+            return
+        allowed = user_id == progress.requester_id or user_id in progress.approvers
+        if not allowed:
+            await respond(
+                text=":no_entry: Only the person who requested it or one of its approvers can cancel "
+                f"`{escape(workflow_id)}`. Nothing was changed."
+            )
+            return
+        await gateway.cancel(workflow_id)
+    except GatewayError as err:
+        await respond(text=f":warning: {err}")
+        return
+    await respond(
+        text=f":no_entry_sign: Cancelling _{_echo(progress.subject)}_ (`{escape(workflow_id)}`); "
+        "the thread will say when it has stopped."
+    )

@@ -1,0 +1,75 @@
+"""Transports for the one app: HTTP (``POST /slack/events``) and Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from temporalio.client import Client
+
+from bot.app import build_app, build_web_client
+from signoff.settings import Settings
+from workflows.worker import data_converter
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def build_web_app(app: AsyncApp) -> web.Application:
+    """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt)."""
+
+    async def events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    web_app = web.Application()
+    web_app.add_routes([web.post(EVENTS_PATH, events), web.get("/healthz", health)])
+    return web_app
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    # Lazy: the bot starts (and answers "Temporal is unreachable") even while Temporal is down.
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(),
+        lazy=True,
+    )
+
+
+async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    app = build_app(settings, await connect_temporal(settings))
+    runner = web.AppRunner(build_web_app(app))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("Slack app listening on http://%s:%d%s", host, port, EVENTS_PATH)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
+    # apps.connections.open goes through a client on the same API URL as the bot's.
+    return AsyncSocketModeHandler(
+        app, app_token=settings.slack_app_token, web_client=build_web_client(settings)
+    )
+
+
+async def run_socket_mode(settings: Settings) -> None:
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    app = build_app(settings, await connect_temporal(settings))
+    handler = socket_mode_handler(app, settings)
+    log.info("Slack app connecting over Socket Mode")
+    await handler.start_async()

@@ -1,0 +1,142 @@
+"""The whole Slack flow: the sandbox delivers signed HTTP requests to the bot, which drives real workflows."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from bot import action_ids
+from bot.action_ids import ButtonValue
+from bot.gateway import TemporalGateway
+from sandbox import SlackSandbox
+from tests.support.block_checks import assert_valid_everything
+from tests.support.bot import bot_client, bot_settings, running_bot
+from tests.support.temporal import eventually, running_worker, wait_for_phase
+from workflows.human_loop import HumanReviewedWorkflow
+from workflows.models import Phase
+
+CHANNEL = "C0GENERAL"
+REQUESTER = "U0REQUEST"
+APPROVER_1 = "U0APPROV1"
+APPROVER_2 = "U0APPROV2"
+OUTSIDER = "U0OUTSIDE"
+APPROVERS = [APPROVER_1, APPROVER_2]
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.get("blocks") or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def draft_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
+    return [
+        message
+        for message in slack.replies(CHANNEL, thread_ts)
+        if any(
+            block["type"] == "header" and "Draft revision" in block["text"]["text"]
+            for block in message.get("blocks") or []
+        )
+    ]
+
+
+def ephemeral_texts(slack: SlackSandbox, user: str) -> list[str]:
+    return [str(e.get("text") or "") + json.dumps(e.get("blocks") or []) for e in slack.ephemerals(user)]
+
+
+async def told(slack: SlackSandbox, user: str, fragment: str) -> str:
+    def seen() -> str | None:
+        return next((t for t in ephemeral_texts(slack, user) if fragment in t), None)
+
+    try:
+        return await slack.wait_for(seen, timeout=15)
+    except TimeoutError:
+        raise AssertionError(f"{user} was not told {fragment!r}; they saw {ephemeral_texts(slack, user)}") from None
+
+
+async def start_via_slack(slack: SlackSandbox, client: Client, command: str, text: str) -> WorkflowHandle:
+    """Send the slash command, check the ack was quick, return the workflow it started."""
+    before = len(slack.ephemerals(REQUESTER))
+    result = await slack.send_slash_command(REQUESTER, command, text, channel_id=CHANNEL)
+    assert result.acked, result
+    confirmation = await told(slack, REQUESTER, "Started your")
+    assert len(slack.ephemerals(REQUESTER)) > before
+    workflow_id = confirmation.split("(`", 1)[1].split("`)", 1)[0]
+    return client.get_workflow_handle(workflow_id)
+
+
+async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        handle = await start_via_slack(slack, client, "/report", "Solar panels for <!channel> farms")
+        confirmation = await told(slack, REQUESTER, "Started your report")
+        # The topic is escaped where it is echoed; the confirmation links the thread and Temporal.
+        assert "&lt;!channel&gt;" in confirmation and "<!channel>" not in confirmation
+        assert "/archives/C0GENERAL/p" in confirmation and "http://temporal-ui.test/namespaces/default/workflows/" in confirmation
+
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        state = await handle.query(HumanReviewedWorkflow.progress)
+        parent = slack.message(CHANNEL, state.thread.ts)
+        assert parent is not None and "&lt;!channel&gt;" in json.dumps(parent["blocks"])
+        [draft1] = draft_messages(slack, state.thread.ts)
+        assert buttons(draft1) == list(action_ids.DECISION_ACTIONS)
+
+        # The requester may not approve their own request: acked, told why, nothing changes.
+        result = await slack.click_button(REQUESTER, CHANNEL, draft1["ts"], action_ids.APPROVE)
+        assert result.acked
+        await told(slack, REQUESTER, "someone else has to decide")
+        assert (await handle.query(HumanReviewedWorkflow.progress)).decisions == []
+
+        # Request revision → modal → empty notes refused inline → notes sent.
+        result = await slack.click_button(APPROVER_1, CHANNEL, draft1["ts"], action_ids.REQUEST_REVISION)
+        assert result.acked
+        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
+        assert modal["callback_id"] == action_ids.REVISION_MODAL
+        empty = await slack.submit_view(APPROVER_1, modal["id"], {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "  "}})
+        assert empty.payload and empty.payload["response_action"] == "errors"
+        assert action_ids.NOTES_BLOCK in empty.payload["errors"]
+        assert slack.open_views(APPROVER_1), "the modal stays open with the error"
+        sent = await slack.submit_view(
+            APPROVER_1, modal["id"], {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "Add maintenance costs"}}
+        )
+        assert sent.acked and not slack.open_views(APPROVER_1)
+        await told(slack, APPROVER_1, "Sent revision 1 back to the writer")
+
+        async def revision_two_waiting() -> bool:
+            progress = await handle.query(HumanReviewedWorkflow.progress)
+            return progress.revision == 2 and progress.phase is Phase.PENDING_APPROVAL
+
+        await eventually(revision_two_waiting)
+        first, second = await slack.wait_for(lambda: len(draft_messages(slack, state.thread.ts)) == 2 and draft_messages(slack, state.thread.ts))
+        assert buttons(first) == [] and buttons(second) == list(action_ids.DECISION_ACTIONS)
+
+        # A stale click on revision 1 (its buttons are gone, so the click is forged) is refused.
+        stale = ButtonValue(workflow_id=handle.id, revision=1).encode()
+        result = await slack.click_button_raw(APPROVER_2, CHANNEL, first["ts"], action_ids.APPROVE, stale)
+        assert result.acked
+        await told(slack, APPROVER_2, "revision 2 is the current draft")
+
+        # An outsider is refused; an approver's double click records one decision.
+        await slack.click_button(OUTSIDER, CHANNEL, second["ts"], action_ids.APPROVE)
+        await told(slack, OUTSIDER, "not one of the approvers")
+        await slack.click_button(APPROVER_2, CHANNEL, second["ts"], action_ids.APPROVE)
+        await told(slack, APPROVER_2, "Recorded your approval of revision 2")
+        report = await handle.result()
+        assert "maintenance" in report.lower()
+        final = await handle.query(HumanReviewedWorkflow.progress)
+        assert final.phase is Phase.APPROVED
+        assert [d.user_id for d in final.decisions] == [APPROVER_1, APPROVER_2]
+        updated = slack.message(CHANNEL, second["ts"])
+        assert buttons(updated) == [] and "Approved by <@U0APPROV2>" in json.dumps(updated["blocks"])
+
+        # Clicking after the end: acked and told it is over.
+        await slack.click_button_raw(APPROVER_1, CHANNEL, second["ts"], action_ids.APPROVE, ButtonValue(handle.id, 2).encode())
+        await told(slack, APPROVER_1, "already finished")
+    assert_valid_everything(slack)
