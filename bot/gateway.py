@@ -240,19 +240,20 @@ class TemporalGateway:
             raise GatewayError(f"Could not read the status of `{workflow_id}`: {err}") from None
 
     async def wait_for_thread(self, workflow_id: str, within: float) -> Progress | None:
-        """Poll ``progress`` until the workflow has posted its thread, for at most ``within`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            try:
-                state = await self.progress(workflow_id)
-            except GatewayError:
-                state = None
-            if state is not None and state.thread is not None:
-                return state
-            if loop.time() + 0.2 > deadline:
-                return state
-            await asyncio.sleep(0.2)
+        """Poll ``progress`` until the workflow has posted its thread, for at most ``within`` seconds in all."""
+        state: Progress | None = None
+        try:
+            async with asyncio.timeout(within):
+                while state is None or state.thread is None:
+                    try:
+                        state = await self.progress(workflow_id)
+                    except GatewayError as err:
+                        log.debug("no progress yet for %s: %s", workflow_id, err)
+                    if state is None or state.thread is None:
+                        await asyncio.sleep(0.2)
+        except TimeoutError:
+            pass
+        return state
 
     # ------------------------------------------------------------------ decisions
 

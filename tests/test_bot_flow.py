@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bot import action_ids
 from bot.action_ids import ButtonValue
-from bot.gateway import TemporalGateway
+from bot.gateway import AlreadyRunning, TemporalGateway
+from bot.listeners.commands import _origin, _request_key
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.temporal import eventually, running_worker, wait_for_phase
 from workflows.human_loop import HumanReviewedWorkflow
 from workflows.models import Phase
+from workflows.worker import data_converter
 
 CHANNEL = "C0GENERAL"
 REQUESTER = "U0REQUEST"
@@ -50,9 +53,11 @@ def ephemeral_texts(slack: SlackSandbox, user: str) -> list[str]:
     return [str(e.get("text") or "") + json.dumps(e.get("blocks") or []) for e in slack.ephemerals(user)]
 
 
-async def told(slack: SlackSandbox, user: str, fragment: str) -> str:
+async def told(slack: SlackSandbox, user: str, fragment: str, after: int = 0) -> str:
+    """Wait until ``user`` has been shown a message containing ``fragment`` (among those after the first ``after``)."""
+
     def seen() -> str | None:
-        return next((t for t in ephemeral_texts(slack, user) if fragment in t), None)
+        return next((t for t in ephemeral_texts(slack, user)[after:] if fragment in t), None)
 
     try:
         return await slack.wait_for(seen, timeout=15)
@@ -60,13 +65,18 @@ async def told(slack: SlackSandbox, user: str, fragment: str) -> str:
         raise AssertionError(f"{user} was not told {fragment!r}; they saw {ephemeral_texts(slack, user)}") from None
 
 
+async def finished(handle: WorkflowHandle) -> None:
+    """Wait for the workflow to close, so nothing of it is left running when its worker stops."""
+    with contextlib.suppress(WorkflowFailureError):
+        await handle.result()
+
+
 async def start_via_slack(slack: SlackSandbox, client: Client, command: str, text: str) -> WorkflowHandle:
     """Send the slash command, check the ack was quick, return the workflow it started."""
     before = len(slack.ephemerals(REQUESTER))
     result = await slack.send_slash_command(REQUESTER, command, text, channel_id=CHANNEL)
     assert result.acked, result
-    confirmation = await told(slack, REQUESTER, "Started your")
-    assert len(slack.ephemerals(REQUESTER)) > before
+    confirmation = await told(slack, REQUESTER, "Started your", after=before)
     workflow_id = confirmation.split("(`", 1)[1].split("`)", 1)[0]
     return client.get_workflow_handle(workflow_id)
 
@@ -140,3 +150,143 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         await slack.click_button_raw(APPROVER_1, CHANNEL, second["ts"], action_ids.APPROVE, ButtonValue(handle.id, 2).encode())
         await told(slack, APPROVER_1, "already finished")
     assert_valid_everything(slack)
+
+
+async def test_reject_with_a_reason_through_the_modal(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        handle = await start_via_slack(slack, client, "/report", "Wind farms")
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
+        [draft] = draft_messages(slack, thread.ts)
+        await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.REJECT)
+        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
+        assert modal["callback_id"] == action_ids.REJECT_MODAL
+        await slack.submit_view(
+            APPROVER_1, modal["id"], {action_ids.REASON_BLOCK: {action_ids.REASON_INPUT: "Out of scope"}}
+        )
+        await told(slack, APPROVER_1, "Rejected revision 1")
+        assert await handle.result() == "Report rejected: Out of scope"
+        updated = slack.message(CHANNEL, draft["ts"])
+        assert buttons(updated) == [] and "Rejected by <@U0APPROV1>" in json.dumps(updated["blocks"])
+    assert_valid_everything(slack)
+
+
+async def test_cancel_by_requester_but_not_by_an_outsider(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        handle = await start_via_slack(slack, client, "/report", "Tidal power")
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+
+        await slack.send_slash_command(OUTSIDER, "/report", f"cancel {handle.id}", channel_id=CHANNEL)
+        await told(slack, OUTSIDER, "Only the person who requested it or one of its approvers")
+        assert await handle.query(HumanReviewedWorkflow.get_status) == Phase.PENDING_APPROVAL.value
+
+        await slack.send_slash_command(REQUESTER, "/report", f"status {handle.id}", channel_id=CHANNEL)
+        await told(slack, REQUESTER, "Waiting for approval")
+
+        await slack.send_slash_command(REQUESTER, "/report", f"cancel {handle.id}", channel_id=CHANNEL)
+        await told(slack, REQUESTER, "Cancelling")
+        await wait_for_phase(handle, Phase.CANCELLED)
+        await finished(handle)
+        thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
+        [draft] = draft_messages(slack, thread.ts)
+        assert buttons(draft) == []
+        assert any("cancelled" in (m.get("text") or "") for m in slack.replies(CHANNEL, thread.ts))
+    assert_valid_everything(slack)
+
+
+async def test_plan_approved_and_plan_declined(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        approved = await start_via_slack(slack, client, "/plan", "Migrate the billing database")
+        await wait_for_phase(approved, Phase.PENDING_APPROVAL)
+        thread = (await approved.query(HumanReviewedWorkflow.progress)).thread
+        [draft] = draft_messages(slack, thread.ts)
+        await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+        await told(slack, APPROVER_1, "Recorded your approval of revision 1")
+        await approved.result()
+        assert await approved.query(HumanReviewedWorkflow.get_status) == Phase.COMPLETED.value
+
+        declined = await start_via_slack(slack, client, "/plan", "Delete the staging cluster")
+        await wait_for_phase(declined, Phase.PENDING_APPROVAL)
+        thread = (await declined.query(HumanReviewedWorkflow.progress)).thread
+        [draft] = draft_messages(slack, thread.ts)
+        await slack.click_button(APPROVER_2, CHANNEL, draft["ts"], action_ids.REJECT)
+        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_2))
+        await slack.submit_view(APPROVER_2, modal["id"], {})
+        await told(slack, APPROVER_2, "Rejected revision 1")
+        assert await declined.result() == "Workflow cancelled: plan not approved"
+    assert_valid_everything(slack)
+
+
+async def test_reminder_reaches_the_thread(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        handle = await start_via_slack(slack, client, "/report", "Geothermal heating")
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
+        await time_env.sleep(timedelta(hours=25))
+
+        def reminder() -> str | None:
+            return next(
+                (m["text"] for m in slack.replies(CHANNEL, thread.ts) if "Reminder 1" in (m.get("text") or "")), None
+            )
+
+        text = await slack.wait_for(reminder, timeout=15)
+        assert "<@U0APPROV1>" in text and "<@U0APPROV2>" in text
+        await handle.cancel()
+        await finished(handle)
+
+
+async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_bot(slack, settings, client, thread_wait=0.2) as running:
+        command = {
+            "team_id": "T0SANDBOX",
+            "channel_id": CHANNEL,
+            "user_id": REQUESTER,
+            "command": "/report",
+            "trigger_id": "123.456.deadbeef",
+        }
+        gateway = running.deps.gateway
+        first = await gateway.start_report("Hydrogen", _origin(command), _request_key(command))
+        try:
+            await gateway.start_report("Hydrogen", _origin(command), _request_key(command))
+        except AlreadyRunning as err:
+            assert err.workflow_id == first.workflow_id
+        else:
+            raise AssertionError("the duplicate delivery started a second workflow")
+        await client.get_workflow_handle(first.workflow_id).terminate()
+
+
+async def test_temporal_unreachable_when_report_arrives(slack: SlackSandbox) -> None:
+    settings = bot_settings(slack)
+    # Nothing listens on port 1: every Temporal call fails at once.
+    client = await Client.connect("127.0.0.1:1", lazy=True, data_converter=data_converter())
+    async with running_bot(slack, settings, client):
+        result = await slack.send_slash_command(REQUESTER, "/report", "Solar panels", channel_id=CHANNEL)
+        assert result.acked
+        message = await told(slack, REQUESTER, "was not started")
+        assert "Temporal is unreachable right now; nothing was changed" in message
+
+
+async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    gateway = TemporalGateway(client, task_queue=settings.task_queue, update_timeout=timedelta(seconds=1))
+    async with running_bot(slack, settings, client, gateway=gateway, thread_wait=0.2):
+        # Started with no worker on its task queue: nobody can validate an update.
+        handle = await start_via_slack(slack, client, "/report", "Nuclear fusion")
+        value = ButtonValue(workflow_id=handle.id, revision=1).encode()
+        posted = slack.workspace.post_message(CHANNEL, text="a stand-in draft")
+        result = await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.APPROVE, value)
+        assert result.acked
+        message = await told(slack, APPROVER_1, "not recorded")
+        assert "no worker confirmed it within 1 s" in message
+        await handle.terminate()
