@@ -34,7 +34,7 @@ async def _terminal_demo(settings: Settings, topic: str) -> None:
     """Embedded dev server + worker; one report end to end, approved from this terminal."""
     from signoff.devserver import DevServer
     from workflows import ReportGenerationWorkflow
-    from workflows.worker import build_worker, connect_worker_client, slack_client
+    from workflows.worker import build_worker, connect_worker_client, worker_slack_client
 
     server = DevServer(DATA_DIR / "temporal.sqlite3", port=7233, ui_port=8233, headless=False)
     print(f"Starting the Temporal dev server (UI: {server.ui_url}) …", flush=True)
@@ -42,7 +42,7 @@ async def _terminal_demo(settings: Settings, topic: str) -> None:
     try:
         settings = _replace_address(settings, server.address)
         client = await connect_worker_client(settings)
-        async with build_worker(client, settings, slack_client(settings)):
+        async with build_worker(client, settings, worker_slack_client(settings)):
             handle = await client.start_workflow(
                 ReportGenerationWorkflow.run,
                 topic,
@@ -72,6 +72,23 @@ async def _terminal_demo(settings: Settings, topic: str) -> None:
         server.stop()
 
 
+async def _bot(settings: Settings, port: int) -> None:
+    from bot.server import run_http, run_socket_mode
+
+    if settings.socket_mode:
+        await run_socket_mode(settings)
+    else:
+        await run_http(settings, port)
+
+
+def _check_bot_settings(settings: Settings) -> None:
+    """Fail before starting anything when the Slack credentials for the chosen transport are missing."""
+    if settings.socket_mode:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    else:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
 def _ask(prompt: str) -> str:
     if not sys.stdin.isatty():
         print(prompt + "y (stdin is not a terminal)")
@@ -91,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("worker", help="run the Temporal worker")
+    bot = commands.add_parser(
+        "bot", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port)"
+    )
+    bot.add_argument("--port", type=int, default=3000, help="HTTP port for POST /slack/events (default 3000)")
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
     demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
     args = parser.parse_args(argv)
@@ -100,8 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"signoff: {err}", file=sys.stderr)
         return 2
+    if args.command == "bot":
+        try:
+            _check_bot_settings(settings)
+        except SettingsError as err:
+            print(f"signoff bot: {err}", file=sys.stderr)
+            return 2
     try:
-        if args.command == "worker":
+        if args.command == "bot":
+            asyncio.run(_bot(settings, args.port))
+        elif args.command == "worker":
             asyncio.run(_worker(settings))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
