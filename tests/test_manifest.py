@@ -1,0 +1,113 @@
+"""manifest.yml matches the code: commands, events, interactivity, transports and the least bot scopes."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from bot import action_ids
+from bot.listeners import register_listeners
+from bot.server import EVENTS_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+# Every file that calls Slack's Web API with the bot token.
+SLACK_CALLERS = [*sorted((ROOT / "bot").rglob("*.py")), ROOT / "workflows" / "slack_activities.py"]
+
+# Bot scopes each Web API method needs (api.slack.com/methods). Methods needing none map to an empty set.
+HISTORY = {"channels:history", "groups:history", "im:history"}
+SCOPES_BY_METHOD: dict[str, set[str]] = {
+    "chat.postMessage": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
+    "chat.getPermalink": set(),
+    "conversations.history": HISTORY,
+    "conversations.replies": HISTORY,
+    "views.open": set(),
+    "views.publish": set(),
+    "views.update": set(),
+    "views.push": set(),
+    # Bolt's one-time token check.
+    "auth.test": set(),
+}
+# slack_sdk method names: chat_postMessage → chat.postMessage.
+_SDK_METHOD = re.compile(r"^(chat|conversations|views|users|usergroups|reactions|files|pins|auth)_([a-zA-Z]+)$")
+
+
+class RecordingApp:
+    """Stands in for AsyncApp: records what the listener modules register."""
+
+    def __init__(self) -> None:
+        self.registered: dict[str, list[Any]] = {"command": [], "action": [], "view": [], "event": []}
+
+    def __getattr__(self, kind: str):  # type: ignore[no-untyped-def]
+        if kind not in self.registered:
+            raise AttributeError(kind)
+
+        def decorator_factory(constraint: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+            self.registered[kind].append(constraint)
+            return lambda function: function
+
+        return decorator_factory
+
+
+def registered() -> dict[str, list[Any]]:
+    app = RecordingApp()
+    register_listeners(app, SimpleNamespace(gateway=None, settings=None))  # type: ignore[arg-type]
+    return app.registered
+
+
+def web_api_methods() -> set[str]:
+    methods = set()
+    for path in SLACK_CALLERS:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                match = _SDK_METHOD.match(node.func.attr)
+                if match:
+                    methods.add(f"{match.group(1)}.{match.group(2)}")
+    return methods
+
+
+def test_slash_commands_match_the_listeners() -> None:
+    in_manifest = {command["command"] for command in MANIFEST["features"]["slash_commands"]}
+    assert in_manifest == set(registered()["command"]) == {"/report", "/plan"}
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert command["description"] and command["usage_hint"]
+        assert command["url"].endswith(EVENTS_PATH)
+        assert command["should_escape"] is False, "the bot parses raw text and escapes it itself"
+
+
+def test_events_and_interactivity_match_the_listeners() -> None:
+    settings = MANIFEST["settings"]
+    listeners = registered()
+    assert set(settings["event_subscriptions"]["bot_events"]) == set(listeners["event"])
+    assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    # Buttons and modals need interactivity; their ids are the shared constants.
+    assert set(listeners["action"]) == set(action_ids.DECISION_ACTIONS)
+    assert set(listeners["view"]) == {action_ids.REVISION_MODAL, action_ids.REJECT_MODAL}
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
+    home = MANIFEST["features"]["app_home"]
+    assert home["home_tab_enabled"] is True and home["messages_tab_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+
+
+def test_bot_scopes_are_exactly_what_the_calls_need() -> None:
+    methods = web_api_methods()
+    assert {"chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.publish"} <= methods
+    unknown = methods - SCOPES_BY_METHOD.keys()
+    assert not unknown, f"add the scopes of {sorted(unknown)} to SCOPES_BY_METHOD (and manifest.yml if needed)"
+    needed = {"commands"} | set().union(*(SCOPES_BY_METHOD[m] for m in methods))
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_app_is_named_and_described() -> None:
+    info = MANIFEST["display_information"]
+    assert info["name"] and 10 <= len(info["description"]) <= 139
+    assert MANIFEST["features"]["bot_user"]["display_name"]
