@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import CancelledError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
@@ -284,7 +285,7 @@ async def test_decision_after_the_end_is_refused(time_env: WorkflowEnvironment, 
         await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
         await handle.result()
         before = asdict(await progress(handle))
-        with pytest.raises(Exception) as refused:
+        # The server refuses updates to a closed workflow; no worker code runs.
+        with pytest.raises(RPCError):
             await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_2))
-        assert "completed" in str(refused.value).lower()
         assert asdict(await progress(handle)) == before

@@ -154,8 +154,9 @@ class ApprovalGate:
 
     # --- waiting ---------------------------------------------------------------------
 
-    async def wait(self, revision: int, hooks: GateHooks) -> GateResult:
-        """Wait for a decision on ``revision``, reminding and escalating on a fixed schedule."""
+    def open(self, revision: int) -> None:
+        """Start accepting decisions on ``revision``; called before its draft is posted,
+        so a click that races the post is already valid."""
         self.open_revision = revision
         self.approvals = []
         self._result = None
@@ -168,6 +169,11 @@ class ApprovalGate:
             kind, notes = self._queued_operator_decision
             self._queued_operator_decision = None
             self._apply_operator(kind, notes)
+
+    async def wait(self, hooks: GateHooks) -> GateResult:
+        """Wait for a decision on the open revision, reminding and escalating on a fixed schedule."""
+        revision = self.open_revision
+        assert revision is not None, "open() a revision before waiting on it"
         try:
             while True:
                 while self._unannounced:
@@ -175,12 +181,8 @@ class ApprovalGate:
                     await hooks.on_decision(record, list(self.approvals))
                 if self._result is not None:
                     return self._result
-                timeout = self._time_to_next_deadline()
-                if timeout is None:
-                    await workflow.wait_condition(self._has_news)
-                    continue
                 try:
-                    await workflow.wait_condition(self._has_news, timeout=timeout)
+                    await workflow.wait_condition(self._has_news, timeout=self._time_to_next_deadline())
                 except TimeoutError:
                     expired = await self._on_timeout(hooks)
                     if expired:
@@ -200,7 +202,7 @@ class ApprovalGate:
         assert self.waiting_since is not None
         return self.waiting_since + self.policy.reminder_interval * (self.reminders_sent + 1)
 
-    def _time_to_next_deadline(self) -> timedelta | None:
+    def _time_to_next_deadline(self) -> timedelta:
         candidates = [self._next_reminder_at()]
         deadline = self._deadline()
         if deadline is not None:

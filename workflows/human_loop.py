@@ -227,13 +227,15 @@ class HumanReviewedWorkflow:
             await self.thread.update_draft(
                 previous, self._view(self._revision - 1, DraftState.SUPERSEDED, f"Superseded by revision {self._revision}.")
             )
+        gate = self._require_gate()
+        gate.open(self._revision)
         self._phase = Phase.PENDING_APPROVAL
         self._draft_message = await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
         await self.thread.note(
             f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}"
         )
-        result = await self._require_gate().wait(self._revision, _ThreadHooks(self))
+        result = await gate.wait(_ThreadHooks(self))
         state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
         await self.thread.update_draft(self._draft_message, self._view(self._revision, state, _describe(result)))
         return result

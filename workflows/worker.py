@@ -19,7 +19,7 @@ from signoff.settings import Settings
 from workflows.offline_model import OfflineModelProvider
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.slack_activities import SlackActivities
+from workflows.slack_activities import SlackActivities, slack_client
 from workflows.worker_settings import WorkerSettingsActivities
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,11 @@ async def connect_worker_client(settings: Settings) -> Client:
     )
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def worker_slack_client(settings: Settings) -> AsyncWebClient:
     if not settings.slack_bot_token:
         log.warning("SLACK_BOT_TOKEN is not set: posting to Slack will fail with not_authed")
-    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-    # No retry handlers here: retries belong to Temporal, which knows what already happened.
-    return AsyncWebClient(token=settings.slack_bot_token, retry_handlers=[], **kwargs)
+    # No retry handlers: retries belong to Temporal, which knows what already happened.
+    return slack_client(settings.slack_bot_token or "", settings.slack_api_url)
 
 
 def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> Worker:
@@ -104,7 +103,7 @@ def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> W
 
 async def run_worker(settings: Settings) -> None:
     client = await connect_worker_client(settings)
-    worker = build_worker(client, settings, slack_client(settings))
+    worker = build_worker(client, settings, worker_slack_client(settings))
     log.info(
         "Worker listening on task queue %s at %s (%s model)",
         settings.task_queue,

@@ -27,9 +27,16 @@ class _RecordingModel(Model):
         self._requests = requests
 
     async def get_response(self, system_instructions: str | None, input: Any, *args: Any, **kwargs: Any) -> Any:
-        text = input if isinstance(input, str) else str(input)
+        text = input if isinstance(input, str) else "\n".join(_content_of(item) for item in input)
         self._requests.append(((system_instructions or "").splitlines()[0] if system_instructions else "", text))
         return await self._inner.get_response(system_instructions, input, *args, **kwargs)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> Any:
         return self._inner.stream_response(*args, **kwargs)
+
+
+def _content_of(item: Any) -> str:
+    content = item.get("content", "") if isinstance(item, dict) else getattr(item, "content", "")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from agents.models.interface import ModelProvider
-from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from signoff.settings import Settings
 from workflows.models import Phase
-from workflows.worker import agents_plugin, build_worker
+from workflows.worker import agents_plugin, build_worker, worker_slack_client
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -41,9 +40,7 @@ def with_agents_plugin(client: Client, settings: Settings, provider: ModelProvid
 async def running_worker(
     client: Client, settings: Settings, provider: ModelProvider | None = None
 ) -> AsyncIterator[Worker]:
-    kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-    slack = AsyncWebClient(token=settings.slack_bot_token, retry_handlers=[], **kwargs)
-    worker = build_worker(with_agents_plugin(client, settings, provider), settings, slack)
+    worker = build_worker(with_agents_plugin(client, settings, provider), settings, worker_slack_client(settings))
     async with worker:
         yield worker
 
