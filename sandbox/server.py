@@ -30,6 +30,7 @@ from sandbox.recording import Call, Faults
 from sandbox.response_url import ResponseUrls
 from sandbox.socket_mode import SocketModeHub
 from sandbox.store import Store
+from sandbox.web import SandboxUI
 from sandbox.webapi import WebApi
 from sandbox.workspace import Workspace
 
@@ -84,6 +85,7 @@ class SlackSandbox:
             socket_url=self.socket_mode.issue_url,
             post_limiter=limiter,
         )
+        self.ui = SandboxUI(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -108,13 +110,16 @@ class SlackSandbox:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application()
-        app.add_routes(self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes())
+        app.add_routes(
+            self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes() + self.ui.routes()
+        )
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         self._host = host
         await self._listen(port)
 
     async def stop(self) -> None:
+        await self.ui.close()
         await self.socket_mode.close_all()
         await self.delivery.close()
         if self._runner is not None:
@@ -127,6 +132,7 @@ class SlackSandbox:
         """Refuse connections (as if Slack were unreachable) until resume(); drops open connections."""
         if self._site is None:
             raise RuntimeError("the sandbox is not listening")
+        await self.ui.close()
         await self.socket_mode.close_all()
         await self._site.stop()
         self._site = None

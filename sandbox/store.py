@@ -8,10 +8,18 @@ dataclasses; rendering them in Slack's shapes is the caller's job.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+# A change listener gets (kind, details): kind is "message", "ephemeral" or "view";
+# details say where ({"channel", "ts", "thread_ts"}, {"channel", "recipient", ...}, {"user", "view_id"}).
+Listener = Callable[[str, dict], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -133,6 +141,15 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self.listeners: list[Listener] = []
+
+    def _changed(self, kind: str, **details: Any) -> None:
+        """Tell listeners (the web page's live updates) about a committed write; they must not raise."""
+        for listener in list(self.listeners):
+            try:
+                listener(kind, details)
+            except Exception:  # a broken listener must not break a write
+                log.exception("store change listener failed")
 
     def close(self) -> None:
         self._db.close()
@@ -177,6 +194,7 @@ class Store:
                 m.edited_ts,
             ),
         )
+        self._changed("message", channel=m.channel, ts=m.ts, thread_ts=m.thread_ts)
 
     def update_message(self, m: Message) -> None:
         self._db.execute(
@@ -184,9 +202,12 @@ class Store:
             "WHERE channel = ? AND ts = ?",
             (m.text, _dumps(m.blocks), _dumps(m.metadata), _dumps(m.files), m.edited_ts, m.channel, m.ts),
         )
+        self._changed("message", channel=m.channel, ts=m.ts, thread_ts=m.thread_ts)
 
     def delete_message(self, channel: str, ts: str) -> bool:
         cur = self._db.execute("DELETE FROM messages WHERE channel = ? AND ts = ?", (channel, ts))
+        if cur.rowcount:
+            self._changed("message", channel=channel, ts=ts, thread_ts=None, deleted=True)
         return cur.rowcount > 0
 
     def get_message(self, channel: str, ts: str) -> Message | None:
@@ -232,16 +253,22 @@ class Store:
             "INSERT INTO ephemerals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (e.channel, e.ts, e.recipient, e.thread_ts, e.user, e.bot_id, e.text, _dumps(e.blocks)),
         )
+        self._changed("ephemeral", channel=e.channel, ts=e.ts, recipient=e.recipient, thread_ts=e.thread_ts)
 
     def replace_ephemeral(self, e: Ephemeral) -> None:
         self._db.execute(
             "UPDATE ephemerals SET text = ?, blocks = ? WHERE channel = ? AND ts = ?",
             (e.text, _dumps(e.blocks), e.channel, e.ts),
         )
+        self._changed("ephemeral", channel=e.channel, ts=e.ts, recipient=e.recipient, thread_ts=e.thread_ts)
 
     def delete_ephemeral(self, channel: str, ts: str) -> bool:
-        cur = self._db.execute("DELETE FROM ephemerals WHERE channel = ? AND ts = ?", (channel, ts))
-        return cur.rowcount > 0
+        row = self._db.execute(
+            "DELETE FROM ephemerals WHERE channel = ? AND ts = ? RETURNING recipient, thread_ts", (channel, ts)
+        ).fetchone()
+        if row:
+            self._changed("ephemeral", channel=channel, ts=ts, recipient=row[0], thread_ts=row[1], deleted=True)
+        return row is not None
 
     def get_ephemeral(self, channel: str, ts: str) -> Ephemeral | None:
         row = self._db.execute("SELECT * FROM ephemerals WHERE channel = ? AND ts = ?", (channel, ts)).fetchone()
@@ -264,9 +291,14 @@ class Store:
             "open = excluded.open, external_id = excluded.external_id, body = excluded.body",
             (view_id, user, kind, int(is_open), seq, body.get("external_id") or None, _dumps(body)),
         )
+        self._changed("view", user=user, view_id=view_id, view_kind=kind)
 
     def set_view_open(self, view_id: str, is_open: bool) -> None:
-        self._db.execute("UPDATE views SET open = ? WHERE id = ?", (int(is_open), view_id))
+        row = self._db.execute(
+            "UPDATE views SET open = ? WHERE id = ? RETURNING user, kind", (int(is_open), view_id)
+        ).fetchone()
+        if row:
+            self._changed("view", user=row[0], view_id=view_id, view_kind=row[1])
 
     def get_view(self, view_id: str) -> tuple[str, str, bool, dict] | None:
         """(user, kind, open, body) of a view."""
