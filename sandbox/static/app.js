@@ -112,7 +112,9 @@ function setUser(user) {
   state.views = { modals: [], home: null };
   notice(null);
   $("user-switch").value = user;
-  go(state.place === "home" || canSeeAs(user, state.place) ? state.place : "C0GENERAL", null);
+  const stays = state.place === "home" || canSeeAs(user, state.place);
+  // Someone else looking at the same channel keeps the open thread, as a shared screen would.
+  go(stays ? state.place : "C0GENERAL", stays ? state.thread : null);
 }
 
 function canSeeAs(user, place) {

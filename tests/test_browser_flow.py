@@ -1,0 +1,111 @@
+"""The whole signoff flow clicked through the sandbox page in a real browser.
+
+The real bot (signed HTTP from the sandbox) and worker run against the
+time-skipping Temporal test server. A requester types ``/report …`` in the
+composer and watches the thread fill in; an approver sends the draft back
+through the modal (first refused inline); a reminder arrives when time moves
+on; the outsider is refused; another approver approves revision 2.
+
+The final thread is saved as ``thread.png`` in the test's tmp_path; with
+``SIGNOFF_UPDATE_SCREENSHOT=1`` it also replaces docs/screenshot-thread.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox import SlackSandbox
+from tests.support.bot import bot_client, bot_settings, running_bot
+from tests.support.browser import browser, open_sandbox, page, requires_chromium, send, switch_user  # noqa: F401
+from tests.support.temporal import running_worker
+from workflows.human_loop import HumanReviewedWorkflow
+from workflows.models import Phase
+
+pytestmark = requires_chromium
+
+REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0APPROV2", "U0OUTSIDE"
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-thread.png"
+SLOW_MS = 20_000  # the agents and the workflow between two clicks
+
+
+async def test_report_revise_remind_refuse_and_approve_in_the_browser(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, page: Page, tmp_path: Path
+) -> None:
+    settings = bot_settings(slack, approvers=[APPROVER_1, APPROVER_2])
+    client = bot_client(time_env.client)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        # The requester asks for a report from the composer, as a slash command.
+        await open_sandbox(page, slack.url, REQUESTER)
+        await send(page, "/report Solar panels for farms")
+        started = page.get_by_test_id("ephemeral").filter(has_text="Started your report")
+        await expect(started).to_be_visible(timeout=SLOW_MS)
+        await expect(started.get_by_test_id("only-you")).to_be_visible()
+        workflow_id = re.search(r"\(([^()\s]+)\)", await started.inner_text())
+        assert workflow_id, await started.inner_text()
+        handle = client.get_workflow_handle(workflow_id.group(1))
+
+        # The thread fills in live: the parent, then draft 1 with its decision buttons.
+        channel = page.get_by_test_id("messages")
+        parent = channel.get_by_test_id("message").filter(has_text="Solar panels for farms").first
+        await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
+        thread = page.get_by_test_id("thread")
+        draft_1 = thread.get_by_test_id("message").filter(has_text="Draft revision 1")
+        await expect(draft_1.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
+
+        # An approver sends it back through the modal: blank notes are refused inline.
+        await switch_user(page, APPROVER_1)
+        await draft_1.get_by_role("button", name="Request revision").click()
+        modal = page.get_by_test_id("modal")
+        notes = modal.locator("textarea, input[type=text]").first
+        await notes.fill("   ")
+        await modal.get_by_test_id("modal-submit").click()
+        await expect(modal.get_by_test_id("input-error")).not_to_be_empty()
+        await expect(modal.get_by_test_id("input-error")).to_be_visible()
+        await notes.fill("Add maintenance costs")
+        await modal.get_by_test_id("modal-submit").click()
+        await expect(modal).to_have_count(0)
+        await expect(page.get_by_test_id("ephemeral").filter(has_text="Sent revision 1 back")).to_be_visible()
+
+        # Revision 2 arrives live; revision 1 loses its buttons.
+        draft_2 = thread.get_by_test_id("message").filter(has_text="Draft revision 2")
+        await expect(draft_2.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
+        await expect(draft_1.get_by_role("button")).to_have_count(0)
+
+        # Nobody decides for a day: a reminder lands in the thread.
+        await time_env.sleep(timedelta(hours=25))
+        reminder = thread.get_by_test_id("message").filter(has_text="Reminder 1")
+        await expect(reminder).to_be_visible(timeout=SLOW_MS)
+        await expect(reminder.get_by_test_id("mention")).to_have_text(["@Avery Approver", "@Blake Approver"])
+
+        # The outsider sees the thread but may not approve: only they are told so.
+        await switch_user(page, OUTSIDER)
+        await draft_2.get_by_role("button", name="Approve").click()
+        refusal = page.get_by_test_id("ephemeral").filter(has_text="not one of the approvers")
+        await expect(refusal).to_be_visible()
+        assert await handle.query(HumanReviewedWorkflow.get_status) == Phase.PENDING_APPROVAL.value
+
+        # The second approver approves revision 2; everyone sees the final state.
+        await switch_user(page, APPROVER_2)
+        await expect(page.get_by_test_id("ephemeral")).to_have_count(0)
+        await draft_2.get_by_role("button", name="Approve").click()
+        await expect(page.get_by_test_id("ephemeral").filter(has_text="Recorded your approval of revision 2")).to_be_visible()
+        await expect(draft_2).to_contain_text("Approved by @Blake Approver", timeout=SLOW_MS)
+        await expect(draft_2.get_by_role("button")).to_have_count(0)
+        report = await handle.result()
+        assert "maintenance" in report.lower()
+
+        await switch_user(page, REQUESTER)
+        await expect(draft_2).to_contain_text("Approved by @Blake Approver")
+        await expect(draft_2.get_by_role("button")).to_have_count(0)
+        shot = tmp_path / "thread.png"
+        await page.screenshot(path=str(shot))
+        if os.environ.get("SIGNOFF_UPDATE_SCREENSHOT"):
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            shutil.copyfile(shot, DOCS_SCREENSHOT)
