@@ -1,0 +1,177 @@
+"""Record one workflow history per path into tests/histories/, for the replay test.
+
+Run after an intended change to workflow code (and commit the new files):
+
+    .venv/bin/python -m tests.support.record_histories
+
+A replay failure against the committed histories means a change would break
+workflows already running in production: version it with ``workflow.patched``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox import SlackSandbox
+from signoff.settings import Settings
+from tests.support.temporal import running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
+from workflows import ApprovalWorkflow, ReportGenerationWorkflow
+from workflows.models import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    PlanRequest,
+    RejectInput,
+    ReportRequest,
+    RevisionInput,
+    SlackOrigin,
+    WorkflowSettings,
+)
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")
+A1, A2 = "U0APPROV1", "U0APPROV2"
+
+Scenario = Callable[[Client, WorkflowEnvironment, WorkflowSettings, str], Awaitable[WorkflowHandle]]
+
+
+async def _report(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
+    handle = await client.start_workflow(
+        ReportGenerationWorkflow.run,
+        ReportRequest(topic="Replay coverage for signoff", origin=ORIGIN, settings=settings),
+        id=f"replay-{uuid.uuid4()}",
+        task_queue=queue,
+    )
+    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    return handle
+
+
+async def report_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A1))
+    return handle
+
+
+async def report_revise_then_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    await handle.execute_update(
+        ReportGenerationWorkflow.request_draft_revision, RevisionInput(1, A1, "Cover the costs too")
+    )
+
+    async def revision_two() -> bool:
+        return (await handle.query(ReportGenerationWorkflow.progress)).revision == 2
+
+    from tests.support.temporal import eventually
+
+    await eventually(revision_two)
+    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(2, A2))
+    return handle
+
+
+async def report_reject(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, A1, "Not now"))
+    return handle
+
+
+async def report_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    return await _report(client, settings, queue)  # the time-skipping server runs it to the deadline
+
+
+async def report_cancel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    await handle.cancel()
+    return handle
+
+
+async def report_quorum(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A1))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A2))
+    return handle
+
+
+async def report_article_signal(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await client.start_workflow(
+        ReportGenerationWorkflow.run, "Article topic", id=f"replay-{uuid.uuid4()}", task_queue=queue
+    )
+    await handle.signal(ReportGenerationWorkflow.approve)
+    return handle
+
+
+async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await client.start_workflow(
+        ApprovalWorkflow.run,
+        PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings),
+        id=f"replay-{uuid.uuid4()}",
+        task_queue=queue,
+    )
+    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, A1))
+    return handle
+
+
+async def plan_decline(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await client.start_workflow(
+        ApprovalWorkflow.run,
+        PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings),
+        id=f"replay-{uuid.uuid4()}",
+        task_queue=queue,
+    )
+    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    await handle.signal(ApprovalWorkflow.decide, args=["plan_approval", "declined"])
+    return handle
+
+
+SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
+    "report_approve": (report_approve, ApprovalPolicy()),
+    "report_revise_then_approve": (report_revise_then_approve, ApprovalPolicy()),
+    "report_reject": (report_reject, ApprovalPolicy()),
+    "report_expire": (report_expire, ApprovalPolicy(escalation_to="S0LEADS")),
+    "report_cancel": (report_cancel, ApprovalPolicy()),
+    "report_quorum": (report_quorum, ApprovalPolicy(approvers=[A1, A2], required_approvals=2)),
+    "report_article_signal": (report_article_signal, ApprovalPolicy()),
+    "plan_approve": (plan_approve, ApprovalPolicy()),
+    "plan_decline": (plan_decline, ApprovalPolicy()),
+}
+
+
+async def record() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    env = await start_time_skipping()
+    slack = SlackSandbox()
+    await slack.start(port=0)
+    try:
+        for name, (scenario, policy) in SCENARIOS.items():
+            workflow_settings = WorkflowSettings(policy=policy, default_channel="C0GENERAL")
+            settings = Settings(
+                task_queue=f"replay-{name}",
+                slack_bot_token=slack.bot_token,
+                slack_api_url=slack.api_url,
+                workflow=workflow_settings,
+            )
+            client = with_agents_plugin(env.client, settings)
+            async with running_worker(env.client, settings):
+                handle = await scenario(client, env, workflow_settings, settings.task_queue)
+                try:
+                    await handle.result()
+                except Exception:  # noqa: BLE001 - cancelled/failed endings are histories too
+                    pass
+                history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+            print(f"recorded {name}: {len(history.events)} events")
+    finally:
+        await slack.stop()
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
