@@ -8,6 +8,7 @@ from datetime import timedelta
 from agents import set_tracing_disabled
 from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
+from openai import AsyncOpenAI
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -43,11 +44,13 @@ def model_provider(settings: Settings) -> ModelProvider:
         # Nothing to export traces to without a key; say so once instead of on every run.
         set_tracing_disabled(True)
         return OfflineModelProvider()
-    return OpenAIProvider(
-        api_key=settings.openai_api_key,
-        base_url=settings.openai_base_url,
-        use_responses=settings.openai_api_style == "responses",
-    )
+    if settings.openai_base_url:
+        # Traces would go to api.openai.com, not to the endpoint the user chose.
+        set_tracing_disabled(True)
+    # Retries belong to Temporal (MODEL_RETRY_POLICY), which records each attempt; the
+    # client's own hidden retries would multiply them.
+    client = AsyncOpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url, max_retries=0)
+    return OpenAIProvider(openai_client=client, use_responses=settings.openai_api_style == "responses")
 
 
 def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> OpenAIAgentsPlugin:
