@@ -22,7 +22,6 @@ from workflows.models import (
     DecisionReceipt,
     DecisionRecord,
     DraftState,
-    MessageRef,
     Phase,
     Progress,
     RejectInput,
@@ -75,7 +74,6 @@ class HumanReviewedWorkflow:
         self._revision = 0
         self._review_rounds: list[ReviewRound] = []
         self._draft = ""
-        self._draft_message: MessageRef | None = None
         self._outcome: str | None = None
         # The article's signals may arrive before the gate exists (right after start).
         self._early_operator_decisions: list[tuple[DecisionKind, str]] = []
@@ -220,24 +218,29 @@ class HumanReviewedWorkflow:
 
     async def ask_human(self, draft: str) -> GateResult:
         """Post ``draft`` as a new revision, retire the previous one, and wait for a decision."""
-        previous = self._draft_message
+        previous_draft = self._draft
         self._revision += 1
-        self._draft = draft
-        if previous is not None:
+        if self._revision > 1:
             await self.thread.update_draft(
-                previous, self._view(self._revision - 1, DraftState.SUPERSEDED, f"Superseded by revision {self._revision}.")
+                self._view(
+                    self._revision - 1,
+                    DraftState.SUPERSEDED,
+                    f"Superseded by revision {self._revision}.",
+                    body=previous_draft,
+                )
             )
+        self._draft = draft
         gate = self._require_gate()
         gate.open(self._revision)
         self._phase = Phase.PENDING_APPROVAL
-        self._draft_message = await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
+        await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
         await self.thread.note(
             f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}"
         )
         result = await gate.wait(_ThreadHooks(self))
         state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
-        await self.thread.update_draft(self._draft_message, self._view(self._revision, state, _describe(result)))
+        await self.thread.update_draft(self._view(self._revision, state, _describe(result)))
         return result
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
@@ -252,10 +255,8 @@ class HumanReviewedWorkflow:
         self._outcome = "cancelled"
         if self._thread is None:
             return
-        if self._draft_message is not None:
-            await self.thread.update_draft(
-                self._draft_message, self._view(self._revision, DraftState.CANCELLED, "Cancelled.")
-            )
+        if self._revision:
+            await self.thread.update_draft(self._view(self._revision, DraftState.CANCELLED, "Cancelled."))
         await self.thread.note(":no_entry_sign: This request was cancelled.")
         await self.thread.show_phase(Phase.CANCELLED)
 
@@ -285,14 +286,14 @@ class HumanReviewedWorkflow:
 
     # ------------------------------------------------------------------ views and texts
 
-    def _view(self, revision: int, state: DraftState, status_note: str = "") -> DraftView:
+    def _view(self, revision: int, state: DraftState, status_note: str = "", body: str | None = None) -> DraftView:
         gate = self._gate
         return DraftView(
             workflow_id=workflow.info().workflow_id,
             kind=self.KIND,
             subject=self._subject,
             revision=revision,
-            body=self._draft,
+            body=self._draft if body is None else body,
             state=state,
             approvals=list(gate.approvals) if gate and revision == self._revision else [],
             required_approvals=self._settings.policy.required_approvals,
@@ -326,9 +327,7 @@ class _ThreadHooks:
             count = f" ({len(approvals)} of {policy.required_approvals})" if policy.required_approvals > 1 else ""
             await owner.thread.note(f":white_check_mark: {who} approved revision {record.revision}{count}.")
             if len(approvals) < policy.required_approvals:
-                await owner.thread.update_draft(
-                    owner._draft_message, owner._view(owner._revision, DraftState.OPEN)
-                )
+                await owner.thread.update_draft(owner._view(owner._revision, DraftState.OPEN))
         elif record.kind is DecisionKind.REQUEST_REVISION:
             await owner.thread.note(
                 f":repeat: {who} requested a revision of revision {record.revision}:\n>"

@@ -6,6 +6,10 @@ an activity retried after a crash finds its earlier post instead of posting twic
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from temporalio import workflow
 
 from workflows.models import MessageRef, Phase, WorkflowKind
@@ -24,6 +28,24 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+T = TypeVar("T")
+
+
+async def _finish_even_if_cancelled(call: Awaitable[T]) -> T:
+    """Let a Slack call in flight complete when the workflow is cancelled, then cancel.
+
+    Cancelling a half-done post would leave the thread in an unknown state (was the
+    draft with its buttons posted or not?); a Slack call takes moments, so we wait for
+    it and clean up knowing exactly what was posted.
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
 class SlackThread:
     """Posts to one channel thread; a no-op when the workflow has nowhere to post."""
 
@@ -33,6 +55,8 @@ class SlackThread:
         self.subject = subject
         self.requester_id = requester_id
         self.parent: MessageRef | None = None
+        # The control message (with the buttons) of the latest draft.
+        self.draft_message: MessageRef | None = None
         self._posts = 0
 
     def _key(self) -> str:
@@ -42,7 +66,7 @@ class SlackThread:
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
-        self.parent = await workflow.execute_activity_method(
+        self.parent = await _finish_even_if_cancelled(workflow.execute_activity_method(
             SlackActivities.start_thread,
             ThreadStartInput(
                 channel_id=self.channel_id,
@@ -54,14 +78,14 @@ class SlackThread:
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,
-        )
+        ))
         if phase is not Phase.STARTING:
             await self.show_phase(phase)
 
     async def show_phase(self, phase: Phase) -> None:
         if self.parent is None:
             return
-        await workflow.execute_activity_method(
+        await _finish_even_if_cancelled(workflow.execute_activity_method(
             SlackActivities.update_thread,
             ThreadUpdateInput(
                 thread=self.parent,
@@ -73,37 +97,39 @@ class SlackThread:
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,
-        )
+        ))
 
     async def note(self, text: str) -> None:
         """Post ``text`` (mrkdwn; callers escape user and model text) in the thread."""
         if self.parent is None:
             return
-        await workflow.execute_activity_method(
+        await _finish_even_if_cancelled(workflow.execute_activity_method(
             SlackActivities.post_thread_note,
             ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,
-        )
+        ))
 
-    async def post_draft(self, view: DraftView) -> MessageRef | None:
-        """Post a draft; returns its control message (the one with the buttons)."""
+    async def post_draft(self, view: DraftView) -> None:
+        """Post a draft; its control message (the one with the buttons) becomes ``draft_message``."""
         if self.parent is None:
-            return None
-        messages = await workflow.execute_activity_method(
+            return
+        messages = await _finish_even_if_cancelled(workflow.execute_activity_method(
             SlackActivities.post_draft,
             DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,
-        )
-        return messages[-1]
+        ))
+        self.draft_message = messages[-1]
 
-    async def update_draft(self, message: MessageRef | None, view: DraftView) -> None:
+    async def update_draft(self, view: DraftView) -> None:
+        """Re-render the latest draft's control message (buttons, approvals, outcome)."""
+        message = self.draft_message
         if message is None:
             return
-        await workflow.execute_activity_method(
+        await _finish_even_if_cancelled(workflow.execute_activity_method(
             SlackActivities.update_draft,
             DraftUpdateInput(message=message, view=view),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,
-        )
+        ))
