@@ -1,0 +1,118 @@
+"""``signoff dev``: the whole system on one machine, for the demo and for trying it out.
+
+Temporal's dev server (a child process, SQLite under .data/), the worker, the bot
+and, unless ``--slack`` is given, the local Slack sandbox with its web page. All
+of it stops on Ctrl-C; the data stays in .data/ so the next run shows the same reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from signoff.devserver import DevServer
+from signoff.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TEMPORAL_PORT = 7233
+TEMPORAL_UI_PORT = 8233
+SANDBOX_PORT = 8080
+BOT_PORT = 3000
+# Demo defaults: reminders you can watch arrive, and people in the sandbox to play each role.
+DEMO_REMINDER_INTERVAL = timedelta(minutes=1)
+DEMO_APPROVERS = ["U0APPROV1", "U0APPROV2"]
+
+
+def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
+    """Demo policy unless the user configured their own in the environment."""
+    policy = settings.workflow.policy
+    if "SIGNOFF_REMINDER_INTERVAL" not in env_overrides:
+        policy = replace(policy, reminder_interval=DEMO_REMINDER_INTERVAL)
+    if "SIGNOFF_APPROVERS" not in env_overrides:
+        policy = replace(policy, approvers=list(DEMO_APPROVERS))
+    if "SIGNOFF_ESCALATION" not in env_overrides:
+        policy = replace(policy, escalation_to="S0LEADS")
+    return replace(settings, workflow=replace(settings.workflow, policy=policy))
+
+
+async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
+    from sandbox import SlackSandbox
+    from workflows.worker import build_worker, connect_worker_client, worker_slack_client
+
+    from bot.app import build_app
+    from bot.server import build_web_app, connect_temporal, socket_mode_handler
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
+    sandbox: SlackSandbox | None = None
+    bot_runner: web.AppRunner | None = None
+    print("Starting the Temporal dev server …", flush=True)
+    await server.start()
+    try:
+        settings = replace(
+            settings,
+            temporal_address=server.address,
+            temporal_ui_url=settings.temporal_ui_url or server.ui_url,
+        )
+        if real_slack:
+            settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+        else:
+            sandbox = SlackSandbox(
+                db_path=str(data_dir / "sandbox.sqlite3"),
+                request_url=f"http://127.0.0.1:{BOT_PORT}/slack/events",
+            )
+            await sandbox.start(port=SANDBOX_PORT)
+            settings = demo_settings(
+                replace(
+                    settings,
+                    slack_bot_token=sandbox.bot_token,
+                    slack_signing_secret=sandbox.signing_secret,
+                    slack_app_token=None,
+                    slack_api_url=sandbox.api_url,
+                ),
+                env_overrides,
+            )
+
+        worker = build_worker(await connect_worker_client(settings), settings, worker_slack_client(settings))
+        app = build_app(settings, await connect_temporal(settings))
+        async with worker, contextlib.AsyncExitStack() as stack:
+            if real_slack:
+                handler = socket_mode_handler(app, settings)
+                await handler.connect_async()
+                stack.push_async_callback(handler.close_async)
+            else:
+                bot_runner = web.AppRunner(build_web_app(app))
+                await bot_runner.setup()
+                await web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT).start()
+                stack.push_async_callback(bot_runner.cleanup)
+            _print_banner(settings, sandbox)
+            await asyncio.Event().wait()
+    finally:
+        if sandbox is not None:
+            await sandbox.stop()
+        server.stop()
+        print("Stopped. Data kept in .data/ for the next run.", flush=True)
+
+
+def _print_banner(settings: Settings, sandbox: object | None) -> None:
+    model = "offline model" if settings.offline_model else "OpenAI"
+    lines = ["", "signoff is running:"]
+    if sandbox is not None:
+        lines.append(f"  Slack sandbox:  {sandbox.url}   (type /report <topic> in #general)")  # type: ignore[attr-defined]
+    else:
+        lines.append("  Slack:          connected over Socket Mode; use /report in your workspace")
+    lines += [
+        f"  Temporal UI:    {settings.temporal_ui_url}",
+        f"  Models:         {model}",
+        f"  Reminders every {settings.workflow.policy.reminder_interval}",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
