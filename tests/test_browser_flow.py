@@ -18,7 +18,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
@@ -33,6 +33,15 @@ pytestmark = requires_chromium
 REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0APPROV2", "U0OUTSIDE"
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-thread.png"
 SLOW_MS = 20_000  # the agents and the workflow between two clicks
+
+
+async def draft(page: Page, revision: int) -> Locator:
+    """The thread message whose header names this revision (it keeps its place when edited)."""
+    header = page.get_by_role("heading", name=re.compile(rf"^Draft revision {revision}\b"))
+    found = page.get_by_test_id("thread").get_by_test_id("message").filter(has=header)
+    await expect(found).to_have_count(1, timeout=SLOW_MS)
+    ts = await found.get_attribute("data-ts")
+    return page.get_by_test_id("thread").locator(f'[data-testid="message"][data-ts="{ts}"]')
 
 
 async def test_report_revise_remind_refuse_and_approve_in_the_browser(
@@ -56,7 +65,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         parent = channel.get_by_test_id("message").filter(has_text="Solar panels for farms").first
         await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
         thread = page.get_by_test_id("thread")
-        draft_1 = thread.get_by_test_id("message").filter(has_text="Draft revision 1")
+        draft_1 = await draft(page, 1)
         await expect(draft_1.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
 
         # An approver sends it back through the modal: blank notes are refused inline.
@@ -74,7 +83,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         await expect(page.get_by_test_id("ephemeral").filter(has_text="Sent revision 1 back")).to_be_visible()
 
         # Revision 2 arrives live; revision 1 loses its buttons.
-        draft_2 = thread.get_by_test_id("message").filter(has_text="Draft revision 2")
+        draft_2 = await draft(page, 2)
         await expect(draft_2.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
         await expect(draft_1.get_by_role("button")).to_have_count(0)
 
