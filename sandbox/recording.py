@@ -7,6 +7,7 @@ holds the failures tests queue up for the next calls to a method.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -32,9 +33,18 @@ class Fault:
     retry_after: int | None = None
 
 
+@dataclass(frozen=True)
+class Slow:
+    """One queued slow answer: the call takes effect at once, its answer comes ``seconds`` later."""
+
+    seconds: float
+    match: Callable[[dict], bool] | None = None
+
+
 @dataclass
 class Faults:
     _queued: dict[str, deque[Fault]] = field(default_factory=dict)
+    _slow: dict[str, list[Slow]] = field(default_factory=dict)
 
     def fail(self, method: str, times: int = 1, *, status: int | None = None, error: str | None = None) -> None:
         """Make the next ``times`` calls to ``method`` fail.
@@ -51,8 +61,32 @@ class Faults:
         """Make the next ``times`` calls to ``method`` answer 429 with ``Retry-After``."""
         self._queue(method, Fault(status=429, error="ratelimited", retry_after=retry_after), times)
 
+    def slow(
+        self, method: str, seconds: float, times: int = 1, *, match: Callable[[dict], bool] | None = None
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` (those whose params ``match``, if given) ``seconds`` late.
+
+        The call takes effect and is recorded at once; only the answer waits, as when Slack
+        is slow to answer, or the caller dies before the answer arrives.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        if seconds <= 0:
+            raise ValueError("seconds must be positive")
+        self._slow.setdefault(method, []).extend([Slow(seconds, match)] * times)
+
+    def take_slow(self, method: str, params: dict) -> float | None:
+        """Seconds to hold the answer to this call (consuming the first matching slow fault), else None."""
+        queue = self._slow.get(method) or []
+        for index, slow in enumerate(queue):
+            if slow.match is None or slow.match(params):
+                del queue[index]
+                return slow.seconds
+        return None
+
     def clear(self) -> None:
         self._queued.clear()
+        self._slow.clear()
 
     def take(self, method: str) -> Fault | None:
         """The next fault queued for ``method``, consuming it."""

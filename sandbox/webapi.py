@@ -9,6 +9,7 @@ call. Answers use Slack's shapes: HTTP 200 with ``{"ok": ...}``, or 429 with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -147,7 +148,11 @@ class WebApi:
             body = {"ok": True, **handler(params)}
         except SlackError as e:
             body = {"ok": False, "error": e.code, **e.extra}
-        return self._answer(method, params, 200, body)
+        response = self._answer(method, params, 200, body)
+        delay = self._faults.take_slow(method, params)
+        if delay is not None:
+            await asyncio.sleep(delay)
+        return response
 
     async def handle_upload(self, request: web.Request) -> web.Response:
         """The upload URL from files.getUploadURLExternal: raw bytes or a multipart ``file`` field."""
