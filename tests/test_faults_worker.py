@@ -1,0 +1,93 @@
+"""Worker SIGKILLed while a Slack post is in flight: the restarted worker finishes it without posting twice.
+
+(The model-call crash is tests/test_crash_recovery.py.) The sandbox stores the draft
+post and holds its answer; the worker dies waiting for it. The activity times out
+(start-to-close, 30 s: Slack activities have no heartbeat), the next attempt on the
+restarted worker looks the post up by its idempotency key in the message metadata,
+finds it and returns it instead of posting again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+
+from sandbox import SlackSandbox
+from signoff.devserver import DevServer
+from tests.support.faults import (
+    APPROVER_1,
+    CHANNEL,
+    ORIGIN_TEAM,
+    assert_nothing_doubled,
+    buttons,
+    draft_messages,
+    draft_posts,
+    is_draft,
+    thread_texts,
+)
+from tests.support.processes import ChildProcess
+from workflows import ReportGenerationWorkflow
+from workflows.models import ApprovalPolicy, ApproveInput, Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from workflows.slack_activities import SLACK_START_TO_CLOSE
+from workflows.worker import data_converter
+
+
+async def test_worker_killed_while_the_draft_post_is_in_flight(
+    dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
+) -> None:
+    task_queue = f"crash-slack-{uuid.uuid4()}"
+    env = {
+        "TEMPORAL_ADDRESS": dev_server.address,
+        "SIGNOFF_TASK_QUEUE": task_queue,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_API_URL": slack.api_url,
+    }
+    # The draft post takes effect at once; its answer would come 5 s later, long after the kill.
+    slack.faults.slow("chat.postMessage", 5, match=is_draft)
+    worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
+    worker.start()
+    try:
+        client = await Client.connect(dev_server.address, data_converter=data_converter())
+        handle = await client.start_workflow(
+            ReportGenerationWorkflow.run,
+            ReportRequest(
+                topic="Heat pumps in old houses",
+                origin=SlackOrigin(team_id=ORIGIN_TEAM, channel_id=CHANNEL, requester_id="U0REQUEST"),
+                settings=WorkflowSettings(policy=ApprovalPolicy(approvers=[APPROVER_1])),
+            ),
+            id=f"report-crash-slack-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        await slack.wait_for(lambda: draft_posts(slack), timeout=60)
+        worker.kill()
+        [posted] = draft_posts(slack)
+        assert posted.ok, "the post took effect before the worker died"
+
+        worker.start()
+        state = await handle.query(ReportGenerationWorkflow.progress)
+        assert state.phase is Phase.PENDING_APPROVAL and state.thread is not None
+        # The note after the draft is posted only once post_draft has completed: up to start-to-close
+        # for the dead attempt to time out, then the retry's own backoff.
+        await slack.wait_for(
+            lambda: any("is ready for a decision" in t for t in thread_texts(slack, state.thread.ts)),
+            timeout=SLACK_START_TO_CLOSE.total_seconds() + 30,
+        )
+
+        # The retry looked the draft up and found it: one draft post in all, one draft in the thread.
+        assert len(draft_posts(slack)) == 1
+        assert slack.calls_to("conversations.replies"), "the retry did not look for its earlier post"
+        [draft] = draft_messages(slack, state.thread.ts)
+        assert draft["ts"] == posted.response["ts"]
+        assert buttons(draft), "the draft that was found is the one with the buttons"
+
+        # And the workflow goes on from there as if nothing happened.
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        await handle.result()
+        assert buttons(slack.message(CHANNEL, draft["ts"])) == []
+    finally:
+        worker.stop()
+    keys = assert_nothing_doubled(slack)
+    parents = [m for m in slack.messages(CHANNEL)]
+    assert len(parents) == 1 and sum(keys.values()) == len(keys)
