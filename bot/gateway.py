@@ -240,16 +240,20 @@ class TemporalGateway:
             raise GatewayError(f"Could not read the status of `{workflow_id}`: {err}") from None
 
     async def wait_for_thread(self, workflow_id: str, within: float) -> Progress | None:
-        """Poll ``progress`` until the workflow has posted its thread, for at most ``within`` seconds in all."""
+        """Poll ``progress`` until the workflow has posted its thread or ended, for at most ``within`` seconds in all."""
         state: Progress | None = None
+
+        def waiting() -> bool:
+            return state is None or (state.thread is None and not state.phase.is_terminal)
+
         try:
             async with asyncio.timeout(within):
-                while state is None or state.thread is None:
+                while waiting():
                     try:
                         state = await self.progress(workflow_id)
                     except GatewayError as err:
                         log.debug("no progress yet for %s: %s", workflow_id, err)
-                    if state is None or state.thread is None:
+                    if waiting():
                         await asyncio.sleep(0.2)
         except TimeoutError:
             pass

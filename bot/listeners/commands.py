@@ -152,6 +152,15 @@ async def _start(
         return
     links = []
     state = await gateway.wait_for_thread(started.workflow_id, deps.thread_wait)
+    if state is not None and state.thread is None and state.phase.is_terminal:
+        # It ended before it could post anything here (e.g. Slack refused the thread for good):
+        # the requester is the only one who can be told, and only through this response.
+        why = escape(truncate(state.outcome or state.phase.value, _ECHO_CHARS))
+        await respond(
+            text=f":x: Your {noun} on _{_echo(subject)}_ (`{started.workflow_id}`) could not post "
+            f"in this channel and has stopped: {why}."
+        )
+        return
     if state is not None and state.thread is not None:
         permalink = await _permalink(client, state.thread.channel_id, state.thread.ts)
         if permalink:

@@ -1,0 +1,206 @@
+"""Slack failing under the workflows: 429, 500s and an outage delay messages but lose and double none;
+permanent errors are not retried and are told to someone.
+
+The activity-level error mapping is tests/test_slack_activities.py; here the real workflows
+run on a real-time Temporal dev server (so Retry-After is honoured in seconds of wall clock)
+against the sandbox, and every message is counted by its idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from sandbox import SlackSandbox
+from signoff.devserver import DevServer
+from signoff.settings import Settings
+from tests.support.bot import bot_client, bot_settings, running_bot
+from tests.support.faults import (
+    APPROVER_1,
+    CHANNEL,
+    ORIGIN_TEAM,
+    REQUESTER,
+    assert_nothing_doubled,
+    buttons,
+    draft_messages,
+    thread_texts,
+)
+from tests.support.temporal import eventually, running_worker, with_agents_plugin
+from workflows import ReportGenerationWorkflow
+from workflows.models import ApprovalPolicy, ApproveInput, Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from workflows.slack_activities import SLACK_RETRY_POLICY
+
+ORIGIN = SlackOrigin(team_id=ORIGIN_TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
+
+
+def settings_for(slack: SlackSandbox) -> Settings:
+    return Settings(
+        task_queue=f"slack-faults-{uuid.uuid4()}",
+        slack_bot_token=slack.bot_token,
+        slack_api_url=slack.api_url,
+        workflow=WorkflowSettings(policy=ApprovalPolicy(approvers=[APPROVER_1])),
+    )
+
+
+async def start(client: Client, settings: Settings, topic: str = "Solar panels for farms") -> WorkflowHandle:
+    return await client.start_workflow(
+        ReportGenerationWorkflow.run,
+        ReportRequest(topic=topic, origin=ORIGIN, settings=settings.workflow),
+        id=f"report-slack-faults-{uuid.uuid4()}",
+        task_queue=settings.task_queue,
+    )
+
+
+async def ready_for_a_decision(slack: SlackSandbox, handle: WorkflowHandle, timeout: float = 30) -> str:
+    """The thread ts, once the draft and the note after it are posted."""
+    async def thread_ts() -> str | None:
+        state = await handle.query(ReportGenerationWorkflow.progress)
+        return state.thread.ts if state.thread else None
+
+    ts = await eventually(thread_ts, timeout=timeout)
+    await slack.wait_for(lambda: any("ready for a decision" in t for t in thread_texts(slack, ts)), timeout=timeout)
+    return ts
+
+
+async def retrying_activity(handle: WorkflowHandle, activity: str, attempts: int) -> str:
+    """Wait until Temporal is retrying ``activity`` and has made at least ``attempts`` attempts; its last failure."""
+
+    async def pending() -> str | None:
+        description = await handle.describe()
+        for info in description.raw_description.pending_activities:
+            if info.activity_type.name == activity and info.attempt > attempts:
+                return info.last_failure.message
+        return None
+
+    return await eventually(pending, timeout=30)
+
+
+async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
+    dev_server: DevServer, slack: SlackSandbox
+) -> None:
+    settings = settings_for(slack)
+    client = await Client.connect(dev_server.address)
+    # The thread's first post is answered 429 Retry-After: 2; the first two chat.update calls 500.
+    slack.faults.rate_limit("chat.postMessage", retry_after=2)
+    slack.faults.fail("chat.update", times=2, status=500)
+    async with running_worker(client, settings):
+        handle = await start(with_agents_plugin(client, settings), settings)
+        thread_ts = await ready_for_a_decision(slack, handle)
+
+        # 429: the retried post came no earlier than Retry-After, and is the same post (same key).
+        limited, retried = slack.calls_to("chat.postMessage")[:2]
+        assert limited.status == 429 and retried.ok
+        waited = retried.time - limited.time
+        assert 2.0 <= waited < 2.0 + 5, f"retried {waited:.2f}s after a 429 with Retry-After: 2"
+        assert limited.params["metadata"] == retried.params["metadata"]
+
+        # 500, 500, then the phase update went through, with the policy's backoff (1 s, then 2 s).
+        updates = slack.calls_to("chat.update")
+        assert [c.status for c in updates[:3]] == [500, 500, 200]
+        assert updates[1].time - updates[0].time >= SLACK_RETRY_POLICY.initial_interval.total_seconds()
+        assert "Waiting for approval" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])
+
+        # Slack refuses connections while an approver approves: the decision is recorded at once
+        # (it never waited on Slack), its note waits for Slack to come back.
+        await slack.pause()
+        try:
+            receipt = await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+            assert receipt.quorum_met
+            failure = await retrying_activity(handle, "slack_post_thread_note", attempts=2)
+            assert "could not reach Slack" in failure
+        finally:
+            back = time.time()
+            await slack.resume()
+        assert await handle.result()
+
+    texts = thread_texts(slack, thread_ts)
+    approved_notes = [t for t in texts if "approved revision 1" in t]
+    assert len(approved_notes) == 1
+    [note_call] = [c for c in slack.calls_to("chat.postMessage") if "approved revision 1" in (c.params.get("text") or "")]
+    assert note_call.time >= back, "the note was delayed until Slack was back"
+    assert sum("is approved. The report is final" in t for t in texts) == 1
+    [draft] = draft_messages(slack, thread_ts)
+    assert buttons(draft) == [] and "Approved by" in json.dumps(draft["blocks"])
+    assert_nothing_doubled(slack)
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "invalid_auth"])
+async def test_permanent_error_mid_flow_is_not_retried_and_the_thread_is_told(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, error: str
+) -> None:
+    settings = settings_for(slack)
+    async with running_worker(time_env.client, settings):
+        handle = await start(with_agents_plugin(time_env.client, settings), settings)
+        thread_ts = await ready_for_a_decision(slack, handle)
+        posts_before = len(slack.calls_to("chat.postMessage"))
+        # The approval note is refused for good, once; the thread is still there for the failure note.
+        slack.faults.fail("chat.postMessage", error=error)
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await handle.query(ReportGenerationWorkflow.progress)
+
+    assert state.phase is Phase.FAILED
+    posts = slack.calls_to("chat.postMessage")[posts_before:]
+    # One refused attempt, then the failure note: no retry of a permanent error.
+    assert [c.response.get("error") for c in posts] == [error, None]
+    [failure] = [t for t in thread_texts(slack, thread_ts) if "This request failed" in t]
+    assert f"chat.postMessage failed: {error}" in failure
+    assert "Failed" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])
+
+
+async def test_token_revoked_mid_flow_ends_the_workflow_after_one_try_each(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    settings = settings_for(slack)
+    async with running_worker(time_env.client, settings):
+        handle = await start(with_agents_plugin(time_env.client, settings), settings)
+        await ready_for_a_decision(slack, handle)
+        before = len(slack.calls)
+        # Every later Slack call is refused: nothing can be told through Slack any more.
+        for method in ("chat.postMessage", "chat.update", "conversations.replies", "chat.postEphemeral"):
+            slack.faults.fail(method, times=50, error="invalid_auth")
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await handle.query(ReportGenerationWorkflow.progress)
+    assert state.phase is Phase.FAILED and "invalid_auth" in (state.outcome or "")
+    # The approval note, then the failure note: each tried once; the workflow is closed, so nothing more.
+    assert [(c.method, c.response.get("error")) for c in slack.calls[before:]] == [
+        ("chat.postMessage", "invalid_auth"),
+        ("chat.postMessage", "invalid_auth"),
+    ]
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "channel_not_found"])
+async def test_thread_that_cannot_be_created_is_told_to_the_requester(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, error: str
+) -> None:
+    settings = bot_settings(slack, approvers=[APPROVER_1])
+    client = bot_client(time_env.client)
+    slack.faults.fail("chat.postMessage", error=error)
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        started = time.monotonic()
+        result = await slack.send_slash_command(REQUESTER, "/report", "Wind farms", channel_id=CHANNEL)
+        assert result.acked
+
+        def told() -> str | None:
+            return next((e["text"] for e in slack.ephemerals(REQUESTER) if "could not post" in (e.get("text") or "")), None)
+
+        message = await slack.wait_for(told, timeout=15)
+        # Told as soon as the workflow failed, not after the bot's wait for the thread ran out.
+        assert time.monotonic() - started < 4
+        assert f"chat.postMessage failed: {error}" in message
+        workflow_id = message.split("(`", 1)[1].split("`)", 1)[0]
+        handle = client.get_workflow_handle(workflow_id)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    # One attempt at the thread, no retries, nothing posted.
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert slack.messages(CHANNEL) == []
+    assert not any("will appear" in (e.get("text") or "") for e in slack.ephemerals(REQUESTER))
