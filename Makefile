@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-terminal test bench worker bot sandbox clean
+.PHONY: install demo run test bench worker bot sandbox demo-terminal clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,33 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The whole system here, Slack included: the sandbox at http://127.0.0.1:8080.
 demo: $(STAMP)
-	$(VENV)/bin/signoff demo-terminal
+	$(VENV)/bin/signoff dev
+
+# The same stack against real Slack over Socket Mode (tokens in .env).
+run: $(STAMP)
+	$(VENV)/bin/signoff dev --slack
 
 test: $(STAMP)
+	sh scripts/ensure-chromium.sh
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
 
 worker: $(STAMP)
 	$(VENV)/bin/signoff worker
+
+bot: $(STAMP)
+	$(VENV)/bin/signoff bot
+
+sandbox: $(STAMP)
+	$(VENV)/bin/signoff sandbox
+
+# One report end to end with the embedded dev server, approved from the terminal.
+demo-terminal: $(STAMP)
+	$(VENV)/bin/signoff demo-terminal
 
 clean:
 	rm -rf .data .pytest_cache

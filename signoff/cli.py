@@ -112,10 +112,21 @@ def main(argv: list[str] | None = None) -> int:
         "bot", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port)"
     )
     bot.add_argument("--port", type=int, default=3000, help="HTTP port for POST /slack/events (default 3000)")
+    dev = commands.add_parser(
+        "dev", help="the whole stack here: Temporal dev server, worker, bot and the Slack sandbox"
+    )
+    dev.add_argument("--slack", action="store_true", help="use real Slack over Socket Mode instead of the sandbox")
+    sandbox = commands.add_parser("sandbox", help="run the local Slack sandbox alone (see python -m sandbox --help)")
+    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
     demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "sandbox":
+        from sandbox.__main__ import main as sandbox_main
+
+        sandbox_main(args.sandbox_args)
+        return 0
     try:
         settings = load_settings(args.env_file)
     except SettingsError as err:
@@ -132,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_bot(settings, args.port))
         elif args.command == "worker":
             asyncio.run(_worker(settings))
+        elif args.command == "dev":
+            from signoff.dev import run_dev
+
+            asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=set(os.environ)))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
     except KeyboardInterrupt:

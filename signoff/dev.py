@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +50,8 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
     from bot.app import build_app
     from bot.server import build_web_app, connect_temporal, socket_mode_handler
 
+    # One line per Slack API call from the sandbox would drown what the demo prints.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
     sandbox: SlackSandbox | None = None
@@ -93,12 +96,25 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
                 await web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT).start()
                 stack.push_async_callback(bot_runner.cleanup)
             _print_banner(settings, sandbox)
-            await asyncio.Event().wait()
+            await _until_stopped()
     finally:
         if sandbox is not None:
             await sandbox.stop()
         server.stop()
         print("Stopped. Data kept in .data/ for the next run.", flush=True)
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C (SIGINT) or SIGTERM, then return so everything shuts down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def _print_banner(settings: Settings, sandbox: object | None) -> None:

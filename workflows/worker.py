@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from agents import set_tracing_disabled
+from agents import set_trace_processors
 from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
@@ -41,12 +41,12 @@ MAX_CACHED_WORKFLOWS = 500
 
 def model_provider(settings: Settings) -> ModelProvider:
     if settings.offline_model:
-        # Nothing to export traces to without a key; say so once instead of on every run.
-        set_tracing_disabled(True)
+        # No key, nowhere to export traces to: drop the exporter rather than warn on every run.
+        set_trace_processors([])
         return OfflineModelProvider()
     if settings.openai_base_url:
         # Traces would go to api.openai.com, not to the endpoint the user chose.
-        set_tracing_disabled(True)
+        set_trace_processors([])
     # Retries belong to Temporal (MODEL_RETRY_POLICY), which records each attempt; the
     # client's own hidden retries would multiply them.
     client = AsyncOpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url, max_retries=0)
