@@ -289,3 +289,31 @@ async def test_decision_after_the_end_is_refused(time_env: WorkflowEnvironment, 
         with pytest.raises(RPCError):
             await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_2))
         assert asdict(await progress(handle)) == before
+
+
+async def test_bare_topic_takes_the_worker_settings_and_default_channel(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    base = make_settings(slack, approvers=[APPROVER_2])
+    settings = Settings(
+        task_queue=base.task_queue,
+        slack_bot_token=base.slack_bot_token,
+        slack_api_url=base.slack_api_url,
+        workflow=WorkflowSettings(policy=base.workflow.policy, default_channel="C0APPROVE"),
+    )
+    client = with_agents_plugin(time_env.client, settings)
+    async with running_worker(time_env.client, settings):
+        handle = await client.start_workflow(
+            ReportGenerationWorkflow.run, "Bare topic from the Temporal CLI", id=f"bare-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        state = await progress(handle)
+        # The worker's approver list applies: anyone else is refused.
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2))
+        await handle.result()
+    assert state.approvers == [APPROVER_2] and state.requester_id is None
+    assert state.thread is not None and state.thread.channel_id == "C0APPROVE"
+    assert slack.messages("C0APPROVE")[0]["ts"] == state.thread.ts
