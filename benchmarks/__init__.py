@@ -1,0 +1,1 @@
+"""``python -m benchmarks``: signoff under load, each figure against a baseline from the same run."""

@@ -1,0 +1,101 @@
+"""Run the benchmarks and print one table; write it to benchmarks/results/.
+
+    python -m benchmarks                 # the full run (≈ 20 minutes on 2 cores)
+    python -m benchmarks --quick         # small counts, a smoke run (≈ 3 minutes)
+    python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from benchmarks.harness import RESULTS_DIR, Figure, machine, notes, table, write_results
+
+# name -> module; run in this order.
+BENCHMARKS = {
+    "ack": "benchmarks.ack_latency",
+    "click": "benchmarks.click_applied",
+    "throughput": "benchmarks.start_throughput",
+    "pending": "benchmarks.pending_scale",
+    "crash": "benchmarks.crash_resume",
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME", help=f"run only these ({', '.join(BENCHMARKS)})")
+    parser.add_argument("--out", type=Path, default=None, help="results directory (default benchmarks/results)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory with logs and SQLite files")
+    args = parser.parse_args(argv)
+    selected = [name.strip() for item in args.only for name in item.split(",") if name.strip()]
+    unknown = [name for name in selected if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    args.selected = selected or list(BENCHMARKS)
+    return args
+
+
+async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Figure], list[str]]:
+    figures: list[Figure] = []
+    errors: list[str] = []
+    for name in args.selected:
+        print(f"== {name}", flush=True)
+        directory = tmp / name
+        directory.mkdir()
+        started = time.monotonic()
+        try:
+            module = importlib.import_module(BENCHMARKS[name])
+            figures += await module.run(directory, args.quick)
+        except Exception as err:  # noqa: BLE001 - one failing benchmark must not hide the others
+            traceback.print_exc()
+            errors.append(f"{name}: {type(err).__name__}: {err}")
+            figures.append(Figure(bench=name, name="(failed)", unit="", met=False, note=f"{type(err).__name__}: {err}"))
+        print(f"   {name} took {time.monotonic() - started:.0f} s", flush=True)
+    return figures, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.time()
+    keep = tempfile.mkdtemp(prefix="signoff-bench-") if args.keep else None
+    with tempfile.TemporaryDirectory(prefix="signoff-bench-") as scratch:
+        tmp = Path(keep or scratch)
+        figures, errors = asyncio.run(run_all(args, tmp))
+    meta = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),
+        "seconds": time.time() - started,
+        "quick": args.quick,
+        "benchmarks": args.selected,
+        "machine": machine(),
+        "errors": errors,
+    }
+    stem = "results-quick" if args.quick else "results"
+    if args.selected != list(BENCHMARKS):
+        stem += "-" + "-".join(args.selected)
+    json_path, md_path = write_results(figures, meta, args.out or RESULTS_DIR, stem)
+    print()
+    print(table(figures))
+    print()
+    print(notes(figures))
+    print(f"\nWritten {json_path} and {md_path} ({meta['seconds']:.0f} s).")
+    if keep:
+        print(f"Logs and databases kept in {keep}")
+    missed = [f for f in figures if f.met is False]
+    if errors:
+        print("Errors: " + "; ".join(errors), file=sys.stderr)
+        return 1
+    if missed:
+        print(f"{len(missed)} target(s) missed; see the notes.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Ack latency: signed ``/report`` and Approve clicks against the real bot and a bare ack-only Bolt app.
+
+Both apps run at the same time as child processes (same Bolt version and settings, same aiohttp
+adapter, signing verified), and requests alternate between them, so both see the same machine
+load. A stream of ``/report`` commands keeps the real bot, the worker and Temporal busy meanwhile.
+Every measured ``/report`` to the real bot starts a real workflow, and every click sends a real
+``approve_draft`` update (the policy asks for 1,000 approvals so drafts stay pending and clicks
+by new people are applied, repeated ones refused by the validator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.drafts import draft_of, wait_pending
+from benchmarks.harness import (
+    Child,
+    Draft,
+    Figure,
+    SignedClient,
+    bare_child,
+    bot_child,
+    children,
+    click_body,
+    dev_server,
+    log,
+    new_trigger_id,
+    ratio,
+    response_sink,
+    slash_body,
+    summary,
+    temporal_client,
+    wait_http,
+    worker_child,
+)
+from bot.gateway import workflow_id_for
+from signoff.devserver import free_port
+from workflows.models import WorkflowKind
+
+NAME = "ack"
+CLICKERS = ("U0APPROV1", "U0APPROV2", "U0OUTSIDE")
+STREAM_PER_SECOND = 4
+
+
+async def run(tmp: Path, quick: bool) -> list[Figure]:
+    n1 = 20 if quick else 100  # per (kind, app) at concurrency 1
+    n50 = 100 if quick else 500  # per (kind, app) at concurrency 50
+    pending = 3 if quick else 8
+    task_queue = f"bench-ack-{uuid.uuid4().hex[:6]}"
+    sandbox_port, bot_port, bare_port = free_port(), free_port(), free_port()
+    api_url = f"http://127.0.0.1:{sandbox_port}/api/"
+    async with dev_server(tmp) as server, response_sink() as sink:
+        sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port)], {}, tmp)
+        worker = worker_child(tmp, server.address, task_queue, api_url)
+        bot = bot_child(
+            tmp, bot_port, server.address, task_queue, api_url,
+            {"SIGNOFF_MAX_REVIEW_ROUNDS": "1", "SIGNOFF_REQUIRED_APPROVALS": "1000"},
+        )
+        bare = bare_child(tmp, bare_port, api_url)
+        async with children(sandbox, worker, bot, bare):
+            await wait_http(f"http://127.0.0.1:{sandbox_port}/", sandbox)
+            await wait_http(f"http://127.0.0.1:{bot_port}/healthz", bot)
+            await wait_http(f"http://127.0.0.1:{bare_port}/healthz", bare)
+            urls = {
+                "bot": f"http://127.0.0.1:{bot_port}/slack/events",
+                "bare": f"http://127.0.0.1:{bare_port}/slack/events",
+            }
+            client = await temporal_client(server.address)
+            http = SignedClient(limit=200)
+            try:
+                # Drafts to click on, started through the bot's /report like a user would.
+                ids = []
+                for i in range(pending):
+                    trigger = new_trigger_id()
+                    latency, status = await http.post(
+                        urls["bot"], slash_body(f"Pending draft {i}", trigger_id=trigger, response_url=sink + "p")
+                    )
+                    assert status == 200, f"/report answered {status}"
+                    ids.append(workflow_id_for(WorkflowKind.REPORT, "T0SANDBOX", "C0GENERAL", f"/report:{trigger}"))
+                await wait_pending(client, ids, timeout=180)
+                drafts = [await draft_of(client, api_url, workflow_id) for workflow_id in ids]
+                log(f"ack: {len(drafts)} drafts pending; measuring")
+
+                stop = asyncio.Event()
+                stream_sent = [0]
+
+                async def stream() -> None:
+                    while not stop.is_set() and stream_sent[0] < 2000:
+                        body = slash_body(f"Stream report {stream_sent[0]}", trigger_id=new_trigger_id(), response_url=sink + "s")
+                        asyncio.ensure_future(http.post(urls["bot"], body))
+                        stream_sent[0] += 1
+                        await asyncio.sleep(1 / STREAM_PER_SECOND)
+
+                stream_task = asyncio.create_task(stream())
+                await asyncio.sleep(2)
+                results: dict[tuple[str, str, int], list[float]] = {}
+                failures: dict[tuple[str, str, int], int] = {}
+                users = itertools.cycle(CLICKERS)
+
+                def body_for(kind: str, serial: int) -> str:
+                    if kind == "report":
+                        return slash_body(f"Measured report {serial}", trigger_id=new_trigger_id(), response_url=sink + "m")
+                    draft: Draft = drafts[serial % len(drafts)]
+                    return click_body(draft, user_id=next(users), response_url=sink + "c")
+
+                async def measure(kind: str, app: str, concurrency: int, serial: int) -> None:
+                    seconds, status = await http.post(urls[app], body_for(kind, serial))
+                    key = (kind, app, concurrency)
+                    if status == 200:
+                        results.setdefault(key, []).append(seconds * 1000)
+                    else:
+                        failures[key] = failures.get(key, 0) + 1
+
+                # Concurrency 1: one request at a time, alternating app and kind.
+                started = time.monotonic()
+                for i in range(n1):
+                    for kind in ("report", "click"):
+                        apps = ("bot", "bare") if i % 2 == 0 else ("bare", "bot")
+                        for app in apps:
+                            await measure(kind, app, 1, i)
+                log(f"ack: concurrency 1 done in {time.monotonic() - started:.1f} s")
+
+                # Concurrency 50: 50 clients taking interleaved jobs from one queue.
+                jobs: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue()
+                serial = 0
+                for i in range(n50):
+                    for kind in ("report", "click"):
+                        for app in ("bot", "bare") if i % 2 == 0 else ("bare", "bot"):
+                            jobs.put_nowait((kind, app, serial))
+                            serial += 1
+
+                async def client_loop() -> None:
+                    while True:
+                        try:
+                            kind, app, number = jobs.get_nowait()
+                        except asyncio.QueueEmpty:
+                            return
+                        await measure(kind, app, 50, number)
+
+                started = time.monotonic()
+                await asyncio.wait_for(asyncio.gather(*(client_loop() for _ in range(50))), timeout=300)
+                log(f"ack: concurrency 50 done in {time.monotonic() - started:.1f} s; {stream_sent[0]} stream reports sent")
+                stop.set()
+                await stream_task
+            finally:
+                await http.close()
+
+    figures = []
+    for concurrency in (1, 50):
+        for kind, label in (("report", "/report"), ("click", "Approve click")):
+            bot_stats = summary(results.get((kind, "bot", concurrency), []))
+            base_stats = summary(results.get((kind, "bare", concurrency), []))
+            r = ratio(bot_stats["p99"], base_stats["p99"])
+            met = r <= 1.5
+            target = "p99 ≤ 1.5× baseline"
+            if concurrency == 50:
+                met = met and bot_stats["p99"] <= 300
+                target += ", ≤ 300 ms"
+            failed = failures.get((kind, "bot", concurrency), 0) + failures.get((kind, "bare", concurrency), 0)
+            figures.append(
+                Figure(
+                    bench=NAME,
+                    name=f"{label} ack, concurrency {concurrency}",
+                    unit="ms",
+                    p50=bot_stats["p50"],
+                    p99=bot_stats["p99"],
+                    base_p50=base_stats["p50"],
+                    base_p99=base_stats["p99"],
+                    ratio=r,
+                    ratio_of="p99",
+                    target=target,
+                    met=met and failed == 0,
+                    n=bot_stats["n"],
+                    note=(
+                        f"{bot_stats['n']} requests to each app; baseline = bare Bolt ack-only app; "
+                        f"median ratio {ratio(bot_stats['p50'], base_stats['p50']):.2f}×; "
+                        f"{failed} non-200 answers; {stream_sent[0]} background /report at {STREAM_PER_SECOND}/s"
+                    )
+                    if concurrency == 50 and kind == "click"
+                    else f"{bot_stats['n']} requests to each app; median ratio {ratio(bot_stats['p50'], base_stats['p50']):.2f}×; {failed} non-200 answers",
+                    extra={"bot": bot_stats, "bare": base_stats},
+                )
+            )
+    return figures
+

@@ -1,0 +1,91 @@
+"""Getting drafts to the point where they wait for a human, and finding their Approve buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+from temporalio.client import Client
+
+from benchmarks.harness import BOT_TOKEN, TEAM_ID, Draft, find_draft, log
+from workflows import ReportGenerationWorkflow
+from workflows.models import Phase, ReportRequest, SlackOrigin, WorkflowSettings
+
+
+async def start_reports(
+    client: Client,
+    task_queue: str,
+    ids: list[str],
+    settings: WorkflowSettings,
+    *,
+    channels: list[str] | None = None,
+    concurrency: int = 20,
+    requester: str = "U0REQUEST",
+) -> None:
+    """Start report workflows directly (as the bot's gateway does, without Slack in front)."""
+    semaphore = asyncio.Semaphore(concurrency)
+    channels = channels or ["C0GENERAL"]
+
+    async def one(index: int, workflow_id: str) -> None:
+        origin = SlackOrigin(team_id=TEAM_ID, channel_id=channels[index % len(channels)], requester_id=requester)
+        async with semaphore:
+            await client.start_workflow(
+                ReportGenerationWorkflow.run,
+                ReportRequest(topic=f"Benchmark topic {index}", origin=origin, settings=settings),
+                id=workflow_id,
+                task_queue=task_queue,
+            )
+
+    await asyncio.gather(*(one(i, wid) for i, wid in enumerate(ids)))
+
+
+async def wait_pending(client: Client, ids: list[str], timeout: float) -> dict[str, float]:
+    """Poll until every workflow is pending approval; returns when each was first seen so."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while len(seen) < len(ids):
+        for workflow_id in ids:
+            if workflow_id in seen:
+                continue
+            handle = client.get_workflow_handle(workflow_id)
+            try:
+                phase = await handle.query(ReportGenerationWorkflow.get_status)
+            except Exception:  # noqa: BLE001 - not started on a worker yet
+                continue
+            if phase == Phase.PENDING_APPROVAL.value:
+                seen[workflow_id] = time.time()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(seen)} of {len(ids)} drafts pending after {timeout:g} s")
+        if len(seen) < len(ids):
+            await asyncio.sleep(0.5)
+    return seen
+
+
+async def draft_of(client: Client, api_url: str, workflow_id: str) -> Draft:
+    """The pending draft's control message, read back from the Slack stand-in like a user would see it."""
+    progress = await client.get_workflow_handle(workflow_id).query(ReportGenerationWorkflow.progress)
+    assert progress.thread is not None, f"{workflow_id} has no thread"
+    channel, ts = progress.thread.channel_id, progress.thread.ts
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            api_url.rstrip("/") + "/conversations.replies",
+            data={"channel": channel, "ts": ts, "limit": "1000"},
+            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        ) as response:
+            body = await response.json()
+    draft = find_draft(body.get("messages") or [], workflow_id, channel, ts)
+    if draft is None:
+        raise RuntimeError(f"no Approve button found for {workflow_id}")
+    return draft
+
+
+async def park_drafts(
+    client: Client, api_url: str, task_queue: str, prefix: str, count: int, settings: WorkflowSettings, timeout: float
+) -> list[Draft]:
+    ids = [f"{prefix}-{i}" for i in range(count)]
+    started = time.monotonic()
+    await start_reports(client, task_queue, ids, settings)
+    await wait_pending(client, ids, timeout)
+    log(f"{count} drafts pending approval after {time.monotonic() - started:.1f} s")
+    return [await draft_of(client, api_url, workflow_id) for workflow_id in ids]
