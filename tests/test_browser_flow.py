@@ -3,8 +3,9 @@
 The real bot (signed HTTP from the sandbox) and worker run against the
 time-skipping Temporal test server. A requester types ``/report …`` in the
 composer and watches the thread fill in; an approver sends the draft back
-through the modal (first refused inline); a reminder arrives when time moves
-on; the outsider is refused; another approver approves revision 2.
+through the modal (first refused inline); a reminder arrives (the interval is
+shortened to seconds); the outsider is refused; another approver approves
+revision 2.
 
 The final thread is saved as ``thread.png`` in the test's tmp_path; with
 ``SIGNOFF_UPDATE_SCREENSHOT=1`` it also replaces docs/screenshot-thread.png.
@@ -32,7 +33,8 @@ pytestmark = requires_chromium
 
 REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0APPROV2", "U0OUTSIDE"
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot-thread.png"
-SLOW_MS = 20_000  # the agents and the workflow between two clicks
+SLOW_MS = 20_000
+REMINDER = timedelta(seconds=3)  # the agents and the workflow between two clicks
 
 
 async def draft(page: Page, revision: int) -> Locator:
@@ -47,7 +49,11 @@ async def draft(page: Page, revision: int) -> Locator:
 async def test_report_revise_remind_refuse_and_approve_in_the_browser(
     time_env: WorkflowEnvironment, slack: SlackSandbox, page: Page, tmp_path: Path
 ) -> None:
-    settings = bot_settings(slack, approvers=[APPROVER_1, APPROVER_2])
+    # Reminders every few seconds of real time (the time-skipping server's clock runs in real
+    # time unless a client waits on a result), never an escalation or a deadline mid-test.
+    settings = bot_settings(
+        slack, approvers=[APPROVER_1, APPROVER_2], reminder_interval=REMINDER, max_reminders=1000, decision_deadline=None
+    )
     client = bot_client(time_env.client)
     async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
         # The requester asks for a report from the composer, as a slash command.
@@ -87,9 +93,8 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         await expect(draft_2.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
         await expect(draft_1.get_by_role("button")).to_have_count(0)
 
-        # Nobody decides for a day: a reminder lands in the thread.
-        await time_env.sleep(timedelta(hours=25))
-        reminder = thread.get_by_test_id("message").filter(has_text="Reminder 1")
+        # Nobody decides for a while (the interval is shortened): a reminder lands in the thread.
+        reminder = thread.get_by_test_id("message").filter(has_text=re.compile(r"Reminder \d+: revision 2")).first
         await expect(reminder).to_be_visible(timeout=SLOW_MS)
         await expect(reminder.get_by_test_id("mention")).to_have_text(["@Avery Approver", "@Blake Approver"])
 
