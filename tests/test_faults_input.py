@@ -105,7 +105,8 @@ async def open_draft(slack: SlackSandbox, handle: WorkflowHandle) -> tuple[str, 
 
 
 @pytest.fixture(scope="module")
-async def stack(time_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+async def stack(module_time_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    time_env = module_time_env
     slack = SlackSandbox(trigger_ttl=None)
     await slack.start(port=0)
     # No reminder or deadline fires while the module runs, whatever time the test server skips.
