@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bot import action_ids
-from bot.action_ids import ButtonValue, ModalMetadata
+from bot.action_ids import ModalMetadata
 from bot.app import build_gateway
 from bot.gateway import Started, TemporalGateway
 from sandbox import SlackSandbox

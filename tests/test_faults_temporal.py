@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
