@@ -55,16 +55,19 @@ SLACK_RATE_LIMITED = "SlackRateLimited"
 SLACK_TRANSIENT_ERROR = "SlackTransientError"
 SLACK_PERMANENT_ERROR = "SlackPermanentError"
 
-# One Slack call, or a long draft's few calls, comfortably fits; a hung
-# connection is cut and retried instead of holding the activity slot.
-SLACK_START_TO_CLOSE = timedelta(seconds=30)
-# Bounded: about a quarter of an hour of retrying (1+2+4+...+60 s, then 60 s
-# steps) before the workflow sees the failure and can tell someone.
+# One Slack call, or a long draft's few calls, comfortably fits; a hung connection
+# (or a worker that died mid-call: these activities don't heartbeat) is cut and
+# retried quickly instead of holding the thread up.
+SLACK_START_TO_CLOSE = timedelta(seconds=10)
+# Transient failures are retried until Slack is back (every 2 minutes at most): a
+# workflow that waits days for a human must not fail because Slack was down for an
+# hour, and a failure could not be told to anyone through Slack anyway. Permanent
+# errors (bad token, unknown channel) are never retried.
 SLACK_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=60),
-    maximum_attempts=20,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=0,
     non_retryable_error_types=[SLACK_PERMANENT_ERROR],
 )
 
