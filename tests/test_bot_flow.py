@@ -246,7 +246,7 @@ async def test_reminder_reaches_the_thread(time_env: WorkflowEnvironment, slack:
 async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
     settings = bot_settings(slack, approvers=APPROVERS)
     client = bot_client(time_env.client)
-    async with running_bot(slack, settings, client, thread_wait=0.2) as running:
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client, thread_wait=0.2) as running:
         command = {
             "team_id": "T0SANDBOX",
             "channel_id": CHANNEL,
@@ -262,7 +262,9 @@ async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnviron
             assert err.workflow_id == first.workflow_id
         else:
             raise AssertionError("the duplicate delivery started a second workflow")
-        await client.get_workflow_handle(first.workflow_id).terminate()
+        handle = client.get_workflow_handle(first.workflow_id)
+        await handle.cancel()
+        await finished(handle)
 
 
 async def test_temporal_unreachable_when_report_arrives(slack: SlackSandbox) -> None:
@@ -289,4 +291,9 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
         assert result.acked
         message = await told(slack, APPROVER_1, "not recorded")
         assert "no worker confirmed it within 1 s" in message
-        await handle.terminate()
+    # A worker comes back: the workflow goes on (and is closed, so nothing is left behind on the shared server).
+    async with running_worker(time_env.client, settings):
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        assert (await handle.query(HumanReviewedWorkflow.progress)).decisions == []
+        await handle.cancel()
+        await finished(handle)
