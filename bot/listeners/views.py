@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -15,7 +16,7 @@ from bot.gateway import GatewayError
 from bot.listeners.actions import confirmation
 from bot.listeners.home import refresh_home
 from bot.replies import Where, tell
-from workflows.models import MAX_NOTES_CHARS
+from workflows.models import MAX_NOTES_CHARS, DecisionReceipt
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,43 @@ log = logging.getLogger(__name__)
 def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     state = ((view.get("state") or {}).get("values") or {}).get(block_id) or {}
     return ((state.get(action_id) or {}).get("value") or "").strip()
+
+
+OUT_OF_DATE = "This form is out of date; close it and click the button again."
+
+# Sends one decision for the modal's draft: (metadata, user id, team id, text) -> receipt.
+Decide = Callable[[ModalMetadata, str, "str | None", str], Awaitable[DecisionReceipt]]
+
+
+async def _submit(
+    deps: Deps,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    *,
+    error_block: str,
+    text: str,
+    decide: Decide,
+) -> None:
+    """Ack the submission, send the decision, and tell the user what happened."""
+    try:
+        metadata = ModalMetadata.decode(view.get("private_metadata") or "")
+    except ValueError as err:
+        log.info("undecodable modal metadata: %s", err)
+        await ack(response_action="errors", errors={error_block: OUT_OF_DATE})
+        return
+    await ack()
+    where = Where.of_modal(body["user"]["id"], metadata)
+    team = (body.get("team") or {}).get("id")
+    try:
+        receipt = await decide(metadata, where.user_id, team, text)
+    except GatewayError as err:
+        await tell(client, where, f":no_entry_sign: {err}")
+        return
+    await tell(client, where, confirmation(receipt))
+    if where.home:
+        await refresh_home(deps, client, where.user_id)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -41,23 +79,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 errors={action_ids.NOTES_BLOCK: f"Notes are limited to {MAX_NOTES_CHARS:,} characters."},
             )
             return
-        try:
-            metadata = ModalMetadata.decode(view.get("private_metadata") or "")
-        except ValueError as err:
-            log.info("undecodable modal metadata: %s", err)
-            await ack(response_action="errors", errors={action_ids.NOTES_BLOCK: "This form is out of date; close it and click the button again."})
-            return
-        await ack()
-        where = Where.of_modal(body["user"]["id"], metadata)
-        team = (body.get("team") or {}).get("id")
-        try:
-            receipt = await gateway.request_revision(metadata.workflow_id, metadata.revision, where.user_id, team, notes)
-        except GatewayError as err:
-            await tell(client, where, f":no_entry_sign: {err}")
-            return
-        await tell(client, where, confirmation(receipt))
-        if where.home:
-            await refresh_home(deps, client, where.user_id)
+        await _submit(
+            deps, ack, body, view, client,
+            error_block=action_ids.NOTES_BLOCK,
+            text=notes,
+            decide=lambda draft, user, team, text: gateway.request_revision(
+                draft.workflow_id, draft.revision, user, team, text
+            ),
+        )
 
     @app.view(action_ids.REJECT_MODAL)
     async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
@@ -68,20 +97,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 errors={action_ids.REASON_BLOCK: f"The reason is limited to {MAX_NOTES_CHARS:,} characters."},
             )
             return
-        try:
-            metadata = ModalMetadata.decode(view.get("private_metadata") or "")
-        except ValueError as err:
-            log.info("undecodable modal metadata: %s", err)
-            await ack(response_action="errors", errors={action_ids.REASON_BLOCK: "This form is out of date; close it and click the button again."})
-            return
-        await ack()
-        where = Where.of_modal(body["user"]["id"], metadata)
-        team = (body.get("team") or {}).get("id")
-        try:
-            receipt = await gateway.reject(metadata.workflow_id, metadata.revision, where.user_id, team, reason)
-        except GatewayError as err:
-            await tell(client, where, f":no_entry_sign: {err}")
-            return
-        await tell(client, where, confirmation(receipt))
-        if where.home:
-            await refresh_home(deps, client, where.user_id)
+        await _submit(
+            deps, ack, body, view, client,
+            error_block=action_ids.REASON_BLOCK,
+            text=reason,
+            decide=lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
+        )
