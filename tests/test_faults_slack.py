@@ -100,7 +100,8 @@ async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
         assert limited.params["metadata"] == retried.params["metadata"]
 
         # 500, 500, then the phase update went through, with the policy's backoff (1 s, then 2 s).
-        updates = slack.calls_to("chat.update")
+        # (The parent's phase update follows the "ready for a decision" note.)
+        updates = await slack.wait_for(lambda: len(slack.calls_to("chat.update")) >= 3 and slack.calls_to("chat.update"))
         assert [c.status for c in updates[:3]] == [500, 500, 200]
         assert updates[1].time - updates[0].time >= SLACK_RETRY_POLICY.initial_interval.total_seconds()
         assert "Waiting for approval" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])

@@ -193,6 +193,9 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
             return state.revision == 2 and state.phase is Phase.PENDING_APPROVAL
 
         await eventually(revision_two_waiting)
+        state = await progress(handle)
+        # The status turns pending_approval as the draft is posted; wait for the post itself.
+        await slack.wait_for(lambda: len(draft_messages(slack, state.thread.ts)) == 2)
         new_writer_inputs = models.inputs_for("writer")[writer_calls_before:]
         assert new_writer_inputs and f"Human revision notes:\n{notes}" in new_writer_inputs[0]
         state = await progress(handle)
