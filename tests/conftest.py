@@ -11,6 +11,9 @@ from signoff.devserver import DevServer
 from tests.support.temporal import start_time_skipping
 from temporalio.testing import WorkflowEnvironment
 
+# The browser fixtures (a shared Chromium, a page per test) for the browser tests.
+pytest_plugins = ("tests.support.browser",)
+
 
 async def _time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()

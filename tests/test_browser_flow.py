@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.browser import browser, open_sandbox, page, requires_chromium, send, switch_user  # noqa: F401
+from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
 from tests.support.temporal import running_worker
 from workflows.human_loop import HumanReviewedWorkflow
 from workflows.models import Phase

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
-from tests.support.browser import browser, open_sandbox, page, requires_chromium, send, switch_user  # noqa: F401
+from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
 
 pytestmark = requires_chromium
 

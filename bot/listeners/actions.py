@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -43,6 +44,20 @@ def confirmation(receipt: DecisionReceipt) -> str:
     return f":no_entry: Rejected revision {receipt.revision}."
 
 
+async def send_decision(
+    deps: Deps, client: AsyncWebClient, where: Where, decide: Callable[[], Awaitable[DecisionReceipt]]
+) -> None:
+    """Send one decision update and tell the clicker the outcome (and refresh their Home)."""
+    try:
+        receipt = await decide()
+    except GatewayError as err:
+        await tell(client, where, f":no_entry_sign: {err}")
+        return
+    await tell(client, where, confirmation(receipt))
+    if where.home:
+        await refresh_home(deps, client, where.user_id)
+
+
 def _team(body: dict[str, Any]) -> str | None:
     return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
 
@@ -69,14 +84,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if value is None:
             await tell(client, where, BROKEN_BUTTON)
             return
-        try:
-            receipt = await gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
-        except GatewayError as err:
-            await tell(client, where, f":no_entry_sign: {err}")
-            return
-        await tell(client, where, confirmation(receipt))
-        if where.home:
-            await refresh_home(deps, client, where.user_id)
+        await send_decision(
+            deps, client, where, lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
+        )
 
     async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
         where = Where.of_action(body)

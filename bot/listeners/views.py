@@ -12,10 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import action_ids
 from bot.action_ids import ModalMetadata
 from bot.deps import Deps
-from bot.gateway import GatewayError
-from bot.listeners.actions import confirmation
-from bot.listeners.home import refresh_home
-from bot.replies import Where, tell
+from bot.listeners.actions import send_decision
+from bot.replies import Where
 from workflows.models import MAX_NOTES_CHARS, DecisionReceipt
 
 log = logging.getLogger(__name__)
@@ -53,14 +51,7 @@ async def _submit(
     await ack()
     where = Where.of_modal(body["user"]["id"], metadata)
     team = (body.get("team") or {}).get("id")
-    try:
-        receipt = await decide(metadata, where.user_id, team, text)
-    except GatewayError as err:
-        await tell(client, where, f":no_entry_sign: {err}")
-        return
-    await tell(client, where, confirmation(receipt))
-    if where.home:
-        await refresh_home(deps, client, where.user_id)
+    await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
