@@ -106,8 +106,9 @@ async def test_reminders_then_escalation_then_expiry(time_env: WorkflowEnvironme
     assert any("expired" in text for text in texts)
     [draft] = draft_messages(slack, state.thread.ts)
     assert buttons(draft) == []
-    # Seven days of waiting took seconds: the test server skipped the time.
-    assert wall < 30
+    # Seven days of waiting (six posts, expiry) take ~0.2 s here: the test server skipped the
+    # time. The bound is loose for loaded CI machines; it fails only if time was not skipped.
+    assert wall < 5
 
 
 async def progress_after(time_env: WorkflowEnvironment, settings: Settings, handle: WorkflowHandle):
