@@ -1,7 +1,7 @@
 """Run the benchmarks and print one table; write it to benchmarks/results/.
 
-    python -m benchmarks                 # the full run (≈ 20 minutes on 2 cores)
-    python -m benchmarks --quick         # small counts, a smoke run (≈ 3 minutes)
+    python -m benchmarks                 # the full run (≈ 25-35 minutes on 2 cores)
+    python -m benchmarks --quick         # small counts, a smoke run (≈ 6 minutes)
     python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
 """
 
