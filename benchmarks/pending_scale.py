@@ -93,8 +93,8 @@ def _rate_violations(sandbox: SlackSandbox) -> int:
 async def run(tmp: Path, quick: bool) -> list[Figure]:
     count = 60 if quick else 600
     # The reminder interval should outlast parking, so that no reminder falls due before all are
-    # pending; parking runs at roughly 2.5-4 drafts/s here.
-    interval = timedelta(seconds=30 if quick else 240)
+    # pending; parking runs at roughly 2-3 drafts/s here (quick: it does not, on purpose: short).
+    interval = timedelta(seconds=30 if quick else 300)
     channels_n = max(3, count // PER_CHANNEL)
     members = frozenset({u.id for u in DEFAULT_USERS} | {BOT_USER_ID})
     channels = [Channel(f"C0BENCH{i:03d}", f"bench-{i}", members) for i in range(channels_n)]
@@ -114,8 +114,14 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
         db_idle = sqlite_mb(server.db_file)
         worker = worker_child(tmp, server.address, task_queue, sandbox.api_url)
         async with children(worker):
-            await asyncio.sleep(1.5)
-            worker_rss_idle = rss_mb(worker.pid)
+            # Idle = imports done and polling; RSS is read once it stops growing.
+            previous = -1.0
+            for _ in range(30):
+                await asyncio.sleep(1)
+                worker_rss_idle = rss_mb(worker.pid)
+                if abs(worker_rss_idle - previous) < 1:
+                    break
+                previous = worker_rss_idle
             started = time.time()
             await start_reports(client, task_queue, ids, settings, channels=[c.id for c in channels])
             start_seconds = time.time() - started
@@ -158,10 +164,13 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             def reminded() -> int:
                 return len({_thread(c) for c in _ok_posts(sandbox, "Reminder 1:")})
 
-            await wait_until(lambda: reminded() >= count, timeout=900 if not quick else 300, interval=1.0, what="all reminders posted")
+            try:
+                await wait_until(lambda: reminded() >= count, timeout=600 if not quick else 300, interval=1.0, what="all reminders posted")
+            except TimeoutError:
+                log(f"pending: only {reminded()} of {count} reminders posted within the bound; reporting what was")
             await asyncio.sleep(3)  # anything doubled would show up now
             reminders = _ok_posts(sandbox, "Reminder 1:")
-            fanout_end = max(c.time for c in reminders)
+            fanout_end = max(c.time for c in reminders) if reminders else time.time()
             fanout_seconds = fanout_end - restart
             worker_rss_after = rss_mb(worker.pid)
             server_rss_after = rss_mb(server.process.pid)
