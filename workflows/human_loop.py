@@ -8,6 +8,7 @@ draft message in step with every decision, reminder and terminal state.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import ClassVar
 
@@ -267,7 +268,7 @@ class HumanReviewedWorkflow:
             await self.thread.note(f":x: This request failed: {escape(truncate(reason, NOTE_EXCERPT_CHARS))}")
             await self.thread.show_phase(Phase.FAILED)
 
-    async def guarded(self, body) -> str:  # type: ignore[no-untyped-def]
+    async def guarded(self, body: Callable[[], Awaitable[str]]) -> str:
         """Run ``body`` and turn cancellation and agent failures into terminal states."""
         try:
             return await body()
