@@ -49,7 +49,8 @@ async def connect_temporal(settings: Settings) -> Client:
 async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     app = build_app(settings, await connect_temporal(settings))
-    runner = web.AppRunner(build_web_app(app))
+    # No access log: a line per Slack request costs the event loop that must ack within 3 s.
+    runner = web.AppRunner(build_web_app(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

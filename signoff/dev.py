@@ -91,7 +91,7 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
                 await handler.connect_async()
                 stack.push_async_callback(handler.close_async)
             else:
-                bot_runner = web.AppRunner(build_web_app(app))
+                bot_runner = web.AppRunner(build_web_app(app), access_log=None)
                 await bot_runner.setup()
                 await web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT).start()
                 stack.push_async_callback(bot_runner.cleanup)
