@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=set(os.environ)))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
+    except SettingsError as err:
+        # Raised where a component checks what it needs (e.g. the worker's Slack token).
+        print(f"signoff {args.command}: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return 0

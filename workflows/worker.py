@@ -16,7 +16,7 @@ from temporalio.converter import DataConverter
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
 from temporalio.worker import Worker
 
-from signoff.settings import Settings
+from signoff.settings import Settings, SettingsError
 from workflows.offline_model import OfflineModelProvider
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
@@ -83,7 +83,10 @@ async def connect_worker_client(settings: Settings) -> Client:
 
 def worker_slack_client(settings: Settings) -> AsyncWebClient:
     if not settings.slack_bot_token:
-        log.warning("SLACK_BOT_TOKEN is not set: posting to Slack will fail with not_authed")
+        if settings.workflow.default_channel:
+            # Every workflow would fail on its first post; say so now, not in each workflow.
+            raise SettingsError("SIGNOFF_DEFAULT_CHANNEL is set but SLACK_BOT_TOKEN is missing")
+        log.warning("SLACK_BOT_TOKEN is not set: only workflows without a Slack thread can run")
     # No retry handlers: retries belong to Temporal, which knows what already happened.
     return slack_client(settings.slack_bot_token or "", settings.slack_api_url)
 
@@ -110,8 +113,16 @@ def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> W
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect_worker_client(settings)
-    worker = build_worker(client, settings, worker_slack_client(settings))
+    slack = worker_slack_client(settings)
+    try:
+        client = await connect_worker_client(settings)
+    except RuntimeError as err:
+        if not str(err).startswith("Failed client connect"):
+            raise
+        raise SettingsError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS); is the server running?"
+        ) from None
+    worker = build_worker(client, settings, slack)
     log.info(
         "Worker listening on task queue %s at %s (%s model)",
         settings.task_queue,

@@ -1,0 +1,86 @@
+"""The one settings object: parsing, clear errors, and secrets kept out of logs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from signoff.devserver import free_port
+from signoff.settings import Settings, SettingsError
+
+
+def test_defaults_match_the_article_and_the_issue() -> None:
+    settings = Settings.from_env({})
+    policy = settings.workflow.policy
+    assert settings.task_queue == "agent-workflows" and settings.temporal_address == "localhost:7233"
+    assert policy.reminder_interval == timedelta(hours=24) and policy.max_reminders == 3
+    assert policy.decision_deadline == timedelta(days=7) and policy.required_approvals == 1
+    assert policy.approvers == [] and settings.offline_model and settings.workflow.max_review_rounds == 3
+
+
+def test_policy_and_models_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "SIGNOFF_APPROVERS": "U0APPROV1, U0APPROV2",
+            "SIGNOFF_REQUIRED_APPROVALS": "2",
+            "SIGNOFF_REMINDER_INTERVAL": "90s",
+            "SIGNOFF_DECISION_DEADLINE": "none",
+            "SIGNOFF_ESCALATION": "S0LEADS",
+            "SIGNOFF_MODEL": "gpt-4.1-mini",
+            "SIGNOFF_MODEL_REVIEWER": "gpt-5",
+            "OPENAI_API_KEY": "sk-secret-value",
+        }
+    )
+    policy = settings.workflow.policy
+    assert policy.approvers == ["U0APPROV1", "U0APPROV2"] and policy.required_approvals == 2
+    assert policy.reminder_interval == timedelta(seconds=90) and policy.decision_deadline is None
+    assert policy.escalation_to == "S0LEADS"
+    assert settings.workflow.models.writer == "gpt-4.1-mini" and settings.workflow.models.reviewer == "gpt-5"
+    assert not settings.offline_model
+    assert "sk-secret-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SIGNOFF_REMINDER_INTERVAL": "soon"}, "SIGNOFF_REMINDER_INTERVAL='soon' is not a duration"),
+        ({"SIGNOFF_REMINDER_INTERVAL": "0s"}, "must be positive"),
+        ({"SIGNOFF_APPROVERS": "bob"}, "'bob' is not a Slack user id"),
+        ({"SIGNOFF_APPROVERS": "U0APPROV1", "SIGNOFF_REQUIRED_APPROVALS": "2"}, "only 1 approvers"),
+        ({"SIGNOFF_REQUIRED_APPROVALS": "0"}, "must be at least 1"),
+        ({"SIGNOFF_MAX_REMINDERS": "three"}, "not a whole number"),
+        ({"SIGNOFF_ESCALATION": "<!channel>"}, "is not a Slack user id"),
+        ({"SIGNOFF_OPENAI_API": "grpc"}, "must be 'responses' or 'chat'"),
+    ],
+)
+def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+def _signoff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "signoff.cli", "--env-file", "/dev/null", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_worker_refuses_to_start_without_what_it_needs() -> None:
+    no_token = _signoff("worker", env={"SIGNOFF_DEFAULT_CHANNEL": "C0GENERAL"})
+    assert no_token.returncode == 2
+    assert "SIGNOFF_DEFAULT_CHANNEL is set but SLACK_BOT_TOKEN is missing" in no_token.stderr
+
+    nowhere = _signoff("worker", env={"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"})
+    assert nowhere.returncode == 2
+    assert "cannot reach Temporal at 127.0.0.1:" in nowhere.stderr and "Traceback" not in nowhere.stderr
+
+    bad = _signoff("worker", env={"SIGNOFF_APPROVERS": "bob", "SLACK_BOT_TOKEN": "xoxb-not-printed"})
+    assert bad.returncode == 2 and "'bob' is not a Slack user id" in bad.stderr
+    assert "xoxb-not-printed" not in bad.stderr + bad.stdout
