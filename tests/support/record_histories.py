@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
@@ -163,7 +163,7 @@ async def record() -> None:
                 handle = await scenario(client, env, workflow_settings, settings.task_queue)
                 try:
                     await handle.result()
-                except Exception:  # noqa: BLE001 - cancelled/failed endings are histories too
+                except WorkflowFailureError:  # cancelled and failed endings are histories too
                     pass
                 history = await handle.fetch_history()
             (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
