@@ -37,10 +37,9 @@ MODEL_RETRY_POLICY = RetryPolicy(
 )
 # Parked workflows cost memory only while cached (~0.7 MB each, measured by `make bench`);
 # the server holds them durably and an evicted one is replayed when it is next needed.
-MAX_CACHED_WORKFLOWS = 150
-# Bounded so that a restarted worker facing thousands of due timers replays a few
-# histories at a time instead of starving them all past the workflow task timeout.
-MAX_CONCURRENT_WORKFLOW_TASKS = 16
+# A smaller cache saves memory but makes a burst of *active* workflows replay their
+# histories over and over; 500 is the size measured by `make bench` (benchmarks/README.md).
+MAX_CACHED_WORKFLOWS = 500
 
 
 def model_provider(settings: Settings) -> ModelProvider:
@@ -108,7 +107,6 @@ def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> W
             settings_activities.load_worker_settings,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
-        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
     )
 
 
