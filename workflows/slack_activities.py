@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from temporalio import activity
@@ -385,12 +386,9 @@ class SlackActivities:
                 return MessageRef(channel_id=channel_id, ts=found[key])
         return await self._post(channel_id, key, text=text, blocks=blocks, thread_ts=thread_ts)
 
-    # -- activities ---------------------------------------------------------
-
-    @activity.defn(name="slack_start_thread")
-    async def start_thread(self, input: ThreadStartInput) -> MessageRef:
-        """Post the thread's parent message; the workflow posts everything else under it."""
-        text, blocks = thread_parent(
+    def _parent_message(self, input: ThreadStartInput | ThreadUpdateInput) -> tuple[str, list[Block]]:
+        """The thread's parent message for the input's phase: posted once, then updated in place."""
+        return thread_parent(
             input.kind,
             input.subject,
             input.requester_id,
@@ -398,6 +396,13 @@ class SlackActivities:
             input.phase,
             self._workflow_url(input.workflow_id),
         )
+
+    # -- activities ---------------------------------------------------------
+
+    @activity.defn(name="slack_start_thread")
+    async def start_thread(self, input: ThreadStartInput) -> MessageRef:
+        """Post the thread's parent message; the workflow posts everything else under it."""
+        text, blocks = self._parent_message(input)
         return await self._post_once(
             input.channel_id, input.idempotency_key, text=text, blocks=blocks
         )
@@ -405,14 +410,7 @@ class SlackActivities:
     @activity.defn(name="slack_update_thread")
     async def update_thread(self, input: ThreadUpdateInput) -> None:
         """Show the new phase on the parent message (chat.update is idempotent)."""
-        text, blocks = thread_parent(
-            input.kind,
-            input.subject,
-            input.requester_id,
-            input.workflow_id,
-            input.phase,
-            self._workflow_url(input.workflow_id),
-        )
+        text, blocks = self._parent_message(input)
         await _call(
             "chat.update",
             self._client.chat_update(
