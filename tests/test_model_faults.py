@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
 import pytest
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
 from sandbox.openai_standin import OpenAIStandIn
-from signoff.settings import Settings
 from tests.support.temporal import running_worker, wait_for_phase, with_agents_plugin
 from tests.test_report_workflow import make_settings, start_report, thread_texts
 from workflows import ReportGenerationWorkflow
@@ -22,25 +25,23 @@ async def models() -> OpenAIStandIn:
         yield standin
 
 
-def with_models(slack: SlackSandbox, models: OpenAIStandIn) -> Settings:
-    base = make_settings(slack)
-    return Settings(
-        task_queue=base.task_queue,
-        slack_bot_token=base.slack_bot_token,
-        slack_api_url=base.slack_api_url,
-        openai_api_key=models.api_key,
-        openai_base_url=models.base_url,
-        workflow=base.workflow,
+@contextlib.asynccontextmanager
+async def report_on(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
+) -> AsyncIterator[WorkflowHandle]:
+    """A report whose agents call the OpenAI stand-in over HTTP (the real openai client path)."""
+    settings = replace(
+        make_settings(slack), openai_api_key=models.api_key, openai_base_url=models.base_url
     )
+    async with running_worker(time_env.client, settings, model_provider(settings)):
+        yield await start_report(with_agents_plugin(time_env.client, settings), settings)
 
 
 async def test_server_errors_are_retried_within_policy(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
 ) -> None:
-    settings = with_models(slack, models)
     models.fail(role="research", times=2, status=500)
-    async with running_worker(time_env.client, settings, model_provider(settings)):
-        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+    async with report_on(time_env, slack, models) as handle:
         await wait_for_phase(handle, Phase.PENDING_APPROVAL, timeout=30)
         await handle.cancel()
     assert models.count("research", status="http_500") == 2
@@ -50,10 +51,8 @@ async def test_server_errors_are_retried_within_policy(
 async def test_a_provider_that_keeps_failing_fails_the_report_and_says_why(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
 ) -> None:
-    settings = with_models(slack, models)
     models.fail(role="research", times=100, status=500)
-    async with running_worker(time_env.client, settings, model_provider(settings)):
-        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+    async with report_on(time_env, slack, models) as handle:
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         state = await handle.query(ReportGenerationWorkflow.progress)
@@ -66,10 +65,8 @@ async def test_a_provider_that_keeps_failing_fails_the_report_and_says_why(
 async def test_malformed_structured_output_is_asked_again(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
 ) -> None:
-    settings = with_models(slack, models)
     models.malformed(role="reviewer", times=1)
-    async with running_worker(time_env.client, settings, model_provider(settings)):
-        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+    async with report_on(time_env, slack, models) as handle:
         await wait_for_phase(handle, Phase.PENDING_APPROVAL, timeout=30)
         await handle.cancel()
     assert models.count("reviewer", status="malformed") == 1
@@ -79,10 +76,8 @@ async def test_malformed_structured_output_is_asked_again(
 async def test_always_malformed_output_fails_the_report(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
 ) -> None:
-    settings = with_models(slack, models)
     models.malformed(role="reviewer", times=100)
-    async with running_worker(time_env.client, settings, model_provider(settings)):
-        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+    async with report_on(time_env, slack, models) as handle:
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         state = await handle.query(ReportGenerationWorkflow.progress)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from agents.models.interface import ModelProvider
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -16,7 +24,12 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox import SlackSandbox
 from signoff.settings import Settings
 from tests.support.models import RecordingModelProvider
-from tests.support.temporal import eventually, running_worker, wait_for_phase, with_agents_plugin
+from tests.support.temporal import (
+    eventually,
+    running_worker,
+    wait_for_phase,
+    with_agents_plugin,
+)
 from workflows import ReportGenerationWorkflow
 from workflows.models import (
     ApprovalPolicy,
@@ -56,6 +69,18 @@ async def start_report(client: Client, settings: Settings, topic: str = "Solar p
     )
 
 
+@contextlib.asynccontextmanager
+async def pending_report(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, models: ModelProvider | None = None, **policy: object
+) -> AsyncIterator[WorkflowHandle]:
+    """A worker, and a report started from Slack that waits for a decision on revision 1."""
+    settings = make_settings(slack, **policy)
+    async with running_worker(time_env.client, settings, models):
+        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        yield handle
+
+
 def thread_texts(slack: SlackSandbox, handle_thread_ts: str) -> list[str]:
     return [message["text"] for message in slack.replies(CHANNEL, handle_thread_ts)]
 
@@ -83,17 +108,13 @@ def draft_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
 
 
 async def test_reminders_then_escalation_then_expiry(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack, escalation_to="S0LEADS")
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack, escalation_to="S0LEADS") as handle:
         started = time.monotonic()
         result = await handle.result()
         wall = time.monotonic() - started
+        state = await progress(handle)
 
     assert result == "Report expired: no decision before the deadline"
-    state = await progress_after(time_env, settings, handle)
     assert state.phase is Phase.EXPIRED
     # 24 h interval, 7-day deadline: reminders at days 1-3, escalations at days 4-6, expiry at day 7.
     assert state.reminders_sent == 6 and state.escalated
@@ -111,18 +132,8 @@ async def test_reminders_then_escalation_then_expiry(time_env: WorkflowEnvironme
     assert wall < 5
 
 
-async def progress_after(time_env: WorkflowEnvironment, settings: Settings, handle: WorkflowHandle):
-    """Query a closed workflow (needs a worker to replay it)."""
-    async with running_worker(time_env.client, settings):
-        return await progress(handle)
-
-
 async def test_approve_after_second_reminder(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack) as handle:
         await time_env.sleep(timedelta(hours=49))
         state = await progress(handle)
         assert state.reminders_sent == 2 and state.phase is Phase.PENDING_APPROVAL
@@ -140,11 +151,8 @@ async def test_approve_after_second_reminder(time_env: WorkflowEnvironment, slac
 
 
 async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack, approvers=[APPROVER_1, APPROVER_2, APPROVER_3], required_approvals=2)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    quorum = {"approvers": [APPROVER_1, APPROVER_2, APPROVER_3], "required_approvals": 2}
+    async with pending_report(time_env, slack, **quorum) as handle:
         revision = (await progress(handle)).revision
         first = await handle.execute_update(
             ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_1)
@@ -176,13 +184,9 @@ async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSa
 
 
 async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack)
-    client = with_agents_plugin(time_env.client, settings)
     models = RecordingModelProvider()
     notes = "Add a section on maintenance costs for dairy farms"
-    async with running_worker(time_env.client, settings, models):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack, models=models) as handle:
         writer_calls_before = len(models.inputs_for("writer"))
         await handle.execute_update(
             ReportGenerationWorkflow.request_draft_revision,
@@ -218,11 +222,7 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
 
 
 async def test_reject_with_reason(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack) as handle:
         await handle.execute_update(
             ReportGenerationWorkflow.reject_draft, RejectInput(revision=1, user_id=APPROVER_1, reason="Out of scope")
         )
@@ -236,11 +236,7 @@ async def test_reject_with_reason(time_env: WorkflowEnvironment, slack: SlackSan
 
 
 async def test_cancel_ends_cleanly_with_a_thread_message(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack) as handle:
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
@@ -267,11 +263,7 @@ async def test_cancel_ends_cleanly_with_a_thread_message(time_env: WorkflowEnvir
 async def test_validator_refusals_leave_state_unchanged(
     time_env: WorkflowEnvironment, slack: SlackSandbox, policy: dict, update: str, payload: object, reason: str
 ) -> None:
-    settings = make_settings(slack, **policy)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack, **policy) as handle:
         before = asdict(await progress(handle))
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(getattr(ReportGenerationWorkflow, update), payload)
@@ -281,11 +273,7 @@ async def test_validator_refusals_leave_state_unchanged(
 
 
 async def test_decision_after_the_end_is_refused(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = make_settings(slack)
-    client = with_agents_plugin(time_env.client, settings)
-    async with running_worker(time_env.client, settings):
-        handle = await start_report(client, settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    async with pending_report(time_env, slack) as handle:
         await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
         await handle.result()
         before = asdict(await progress(handle))
