@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
@@ -21,9 +22,13 @@ from workflows.slack_activities import slack_client
 log = logging.getLogger(__name__)
 
 
-def build_web_client(settings: Settings) -> AsyncWebClient:
-    """The bot's Web API client: the sandbox when SLACK_API_URL is set, no built-in retries."""
-    return slack_client(settings.slack_bot_token or "", settings.slack_api_url)
+def build_web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The bot's Web API client: the sandbox when SLACK_API_URL is set, no built-in retries.
+
+    Pass a ``slack_session()``: Bolt gives the app client's session to the client it makes
+    for each request, so every listener's calls share its connections.
+    """
+    return slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
 
 
 def build_gateway(settings: Settings, temporal_client: Client) -> TemporalGateway:
@@ -43,12 +48,13 @@ def build_app(
     web_client: AsyncWebClient | None = None,
     gateway: TemporalGateway | None = None,
     deps: Deps | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncApp:
     if not settings.slack_bot_token:
         raise SettingsError("missing settings: SLACK_BOT_TOKEN")
     if not settings.slack_signing_secret and not settings.socket_mode:
         raise SettingsError("missing settings: SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
-    client = web_client or build_web_client(settings)
+    client = web_client or build_web_client(settings, session)
     if deps is None:
         deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal_client))
     app = AsyncApp(

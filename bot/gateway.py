@@ -64,9 +64,6 @@ T = TypeVar("T")
 DEFAULT_RPC_TIMEOUT = timedelta(seconds=5)
 # How long a worker has to accept (validate and run) a decision update.
 DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
-# Polling for a new workflow's thread: first pause, doubling up to this.
-THREAD_POLL_FIRST = 0.25
-THREAD_POLL_MAX = 1.0
 # Visibility listings are cut at this many workflows.
 MAX_LISTED = 50
 # Workflow starts in flight at once from one bot process. /report acks first, so a burst of
@@ -252,30 +249,6 @@ class TemporalGateway:
             return await self._bounded(query)
         except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
             raise GatewayError(f"Could not read the status of `{workflow_id}`: {err}") from None
-
-    async def wait_for_thread(self, workflow_id: str, within: float) -> Progress | None:
-        """Poll ``progress`` until the workflow has posted its thread or ended, for at most ``within`` seconds in all."""
-        state: Progress | None = None
-
-        def waiting() -> bool:
-            return state is None or (state.thread is None and not state.phase.is_terminal)
-
-        # Each query is a round trip through the server and a workflow task on a worker:
-        # start soon (the thread usually exists within a second) and back off from there.
-        pause = THREAD_POLL_FIRST
-        try:
-            async with asyncio.timeout(within):
-                while waiting():
-                    try:
-                        state = await self.progress(workflow_id)
-                    except GatewayError as err:
-                        log.debug("no progress yet for %s: %s", workflow_id, err)
-                    if waiting():
-                        await asyncio.sleep(pause)
-                        pause = min(pause * 2, THREAD_POLL_MAX)
-        except TimeoutError:
-            pass
-        return state
 
     # ------------------------------------------------------------------ decisions
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -13,6 +14,7 @@ from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
 from signoff.settings import Settings
+from workflows.slack_activities import slack_session
 from workflows.worker import data_converter
 
 log = logging.getLogger(__name__)
@@ -48,29 +50,33 @@ async def connect_temporal(settings: Settings) -> Client:
 
 async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    app = build_app(settings, await connect_temporal(settings))
-    # No access log: a line per Slack request costs the event loop that must ack within 3 s.
-    runner = web.AppRunner(build_web_app(app), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    log.info("Slack app listening on http://%s:%d%s", host, port, EVENTS_PATH)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
+    async with slack_session() as session:
+        app = build_app(settings, await connect_temporal(settings), session=session)
+        # No access log: a line per Slack request costs the event loop that must ack within 3 s.
+        runner = web.AppRunner(build_web_app(app), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info("Slack app listening on http://%s:%d%s", host, port, EVENTS_PATH)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
 
 
-def socket_mode_handler(app: AsyncApp, settings: Settings) -> AsyncSocketModeHandler:
+def socket_mode_handler(
+    app: AsyncApp, settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncSocketModeHandler:
     # apps.connections.open goes through a client on the same API URL as the bot's.
     return AsyncSocketModeHandler(
-        app, app_token=settings.slack_app_token, web_client=build_web_client(settings)
+        app, app_token=settings.slack_app_token, web_client=build_web_client(settings, session)
     )
 
 
 async def run_socket_mode(settings: Settings) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    app = build_app(settings, await connect_temporal(settings))
-    handler = socket_mode_handler(app, settings)
-    log.info("Slack app connecting over Socket Mode")
-    await handler.start_async()
+    async with slack_session() as session:
+        app = build_app(settings, await connect_temporal(settings), session=session)
+        handler = socket_mode_handler(app, settings, session)
+        log.info("Slack app connecting over Socket Mode")
+        await handler.start_async()

@@ -45,6 +45,7 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
     from sandbox import SlackSandbox
+    from workflows.slack_activities import slack_session
     from workflows.worker import build_worker, connect_worker_client, worker_slack_client
 
     from bot.app import build_app
@@ -84,10 +85,11 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
             )
 
         worker = build_worker(await connect_worker_client(settings), settings, worker_slack_client(settings))
-        app = build_app(settings, await connect_temporal(settings))
         async with worker, contextlib.AsyncExitStack() as stack:
+            session = await stack.enter_async_context(slack_session())
+            app = build_app(settings, await connect_temporal(settings), session=session)
             if real_slack:
-                handler = socket_mode_handler(app, settings)
+                handler = socket_mode_handler(app, settings, session)
                 await handler.connect_async()
                 stack.push_async_callback(handler.close_async)
             else:

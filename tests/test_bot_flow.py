@@ -11,14 +11,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot import action_ids
 from bot.action_ids import ButtonValue
-from bot.gateway import AlreadyRunning, TemporalGateway
+from bot.gateway import AlreadyRunning, TemporalGateway, workflow_id_for
 from bot.listeners.commands import _origin, _request_key
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.temporal import eventually, running_worker, wait_for_phase
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import Phase
+from workflows.models import Phase, WorkflowKind
 from workflows.worker import data_converter
 
 CHANNEL = "C0GENERAL"
@@ -71,13 +71,22 @@ async def finished(handle: WorkflowHandle) -> None:
         await handle.result()
 
 
-async def start_via_slack(slack: SlackSandbox, client: Client, command: str, text: str) -> WorkflowHandle:
-    """Send the slash command, check the ack was quick, return the workflow it started."""
+async def start_via_slack(
+    slack: SlackSandbox, client: Client, command: str, text: str, *, confirmed: bool = True
+) -> WorkflowHandle:
+    """Send the slash command, check the ack was quick, return the workflow it started.
+
+    ``confirmed``: wait for the workflow's own "Started your …" ephemeral (it needs a worker).
+    """
     before = len(slack.ephemerals(REQUESTER))
     result = await slack.send_slash_command(REQUESTER, command, text, channel_id=CHANNEL)
     assert result.acked, result
-    confirmation = await told(slack, REQUESTER, "Started your", after=before)
-    workflow_id = confirmation.split("(`", 1)[1].split("`)", 1)[0]
+    assert "I'll send you the link to its thread here" in (result.body or ""), result
+    kind = WorkflowKind.REPORT if command == "/report" else WorkflowKind.PLAN
+    workflow_id = workflow_id_for(kind, slack.workspace.team_id, CHANNEL, f"{command}:{result.trigger_id}")
+    if confirmed:
+        confirmation = await told(slack, REQUESTER, "Started your", after=before)
+        assert f"(`{workflow_id}`)" in confirmation
     return client.get_workflow_handle(workflow_id)
 
 
@@ -246,7 +255,7 @@ async def test_reminder_reaches_the_thread(time_env: WorkflowEnvironment, slack:
 async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
     settings = bot_settings(slack, approvers=APPROVERS)
     client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client, thread_wait=0.2) as running:
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client) as running:
         command = {
             "team_id": "T0SANDBOX",
             "channel_id": CHANNEL,
@@ -282,9 +291,9 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
     settings = bot_settings(slack, approvers=APPROVERS)
     client = bot_client(time_env.client)
     gateway = TemporalGateway(client, task_queue=settings.task_queue, update_timeout=timedelta(seconds=1))
-    async with running_bot(slack, settings, client, gateway=gateway, thread_wait=0.2):
+    async with running_bot(slack, settings, client, gateway=gateway):
         # Started with no worker on its task queue: nobody can validate an update.
-        handle = await start_via_slack(slack, client, "/report", "Nuclear fusion")
+        handle = await start_via_slack(slack, client, "/report", "Nuclear fusion", confirmed=False)
         value = ButtonValue(workflow_id=handle.id, revision=1).encode()
         posted = slack.workspace.post_message(CHANNEL, text="a stand-in draft")
         result = await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.APPROVE, value)

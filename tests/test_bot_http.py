@@ -107,7 +107,7 @@ async def test_bad_signatures_are_refused_and_start_nothing(slack: SlackSandbox)
     settings = settings_for(slack)
     async with silent_tcp_server() as address:
         gateway = RecordingGateway(await lazy_client(address))
-        app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway, thread_wait=0.1))
+        app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             body = slash_body("Solar panels")
             forged = signed_headers(body, secret="not-the-secret")
@@ -134,7 +134,7 @@ async def test_report_acks_fast_while_temporal_hangs(slack: SlackSandbox) -> Non
     async with silent_tcp_server() as address:
         client = await lazy_client(address)
         gateway = TemporalGateway(client, task_queue="unused", rpc_timeout=timedelta(seconds=1))
-        app = build_app(settings, client, deps=Deps(settings=settings, gateway=gateway, thread_wait=0.1))
+        app = build_app(settings, client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             slack.request_url = url
             result_started = time.monotonic()
@@ -153,7 +153,7 @@ async def test_report_acks_fast_while_the_start_is_slow(slack: SlackSandbox) -> 
     settings = settings_for(slack)
     async with silent_tcp_server() as address:
         gateway = RecordingGateway(await lazy_client(address), delay=10)
-        app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway, thread_wait=0.1))
+        app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             body = slash_body("Solar panels", response_url=slack.url + "/response/unused")
             status, _, seconds = await post(url, body, signed_headers(body))

@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from bot.gateway import workflow_id_for
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from signoff.settings import Settings
@@ -32,7 +33,15 @@ from tests.support.faults import (
 )
 from tests.support.temporal import eventually, running_worker, with_agents_plugin
 from workflows import ReportGenerationWorkflow
-from workflows.models import ApprovalPolicy, ApproveInput, Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from workflows.models import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
 from workflows.slack_activities import SLACK_RETRY_POLICY
 
 ORIGIN = SlackOrigin(team_id=ORIGIN_TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
@@ -178,6 +187,21 @@ async def test_token_revoked_mid_flow_ends_the_workflow_after_one_try_each(
     ]
 
 
+async def start_from_slack_and_fail(slack: SlackSandbox, client: Client) -> tuple[str, float]:
+    """/report through the bot while the thread's post is refused: (workflow id, seconds from the command to its end)."""
+    started = time.monotonic()
+    result = await slack.send_slash_command(REQUESTER, "/report", "Wind farms", channel_id=CHANNEL)
+    assert result.acked
+    workflow_id = workflow_id_for(WorkflowKind.REPORT, slack.workspace.team_id, CHANNEL, f"/report:{result.trigger_id}")
+    with pytest.raises(WorkflowFailureError):
+        await client.get_workflow_handle(workflow_id).result()
+    return workflow_id, time.monotonic() - started
+
+
+def stopped_notice(text: str | None) -> bool:
+    return "has stopped before it could post its thread" in (text or "")
+
+
 @pytest.mark.parametrize("error", ["invalid_auth", "channel_not_found"])
 async def test_thread_that_cannot_be_created_is_told_to_the_requester(
     time_env: WorkflowEnvironment, slack: SlackSandbox, error: str
@@ -186,22 +210,29 @@ async def test_thread_that_cannot_be_created_is_told_to_the_requester(
     client = bot_client(time_env.client)
     slack.faults.fail("chat.postMessage", error=error)
     async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        started = time.monotonic()
-        result = await slack.send_slash_command(REQUESTER, "/report", "Wind farms", channel_id=CHANNEL)
-        assert result.acked
-
-        def told() -> str | None:
-            return next((e["text"] for e in slack.ephemerals(REQUESTER) if "could not post" in (e.get("text") or "")), None)
-
-        message = await slack.wait_for(told, timeout=15)
-        # Told as soon as the workflow failed, not after the bot's wait for the thread ran out.
-        assert time.monotonic() - started < 4
-        assert f"chat.postMessage failed: {error}" in message
-        workflow_id = message.split("(`", 1)[1].split("`)", 1)[0]
-        handle = client.get_workflow_handle(workflow_id)
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
+        workflow_id, seconds = await start_from_slack_and_fail(slack, client)
+        # The workflow told the requester itself before it ended, at once.
+        [message] = [e["text"] for e in slack.ephemerals(REQUESTER) if stopped_notice(e.get("text"))]
+        assert seconds < 4
+        assert f"(`{workflow_id}`)" in message and f"chat.postMessage failed: {error}" in message
     # One attempt at the thread, no retries, nothing posted.
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert slack.messages(CHANNEL) == []
-    assert not any("will appear" in (e.get("text") or "") for e in slack.ephemerals(REQUESTER))
+    assert not any("Started your" in (e.get("text") or "") for e in slack.ephemerals(REQUESTER))
+
+
+async def test_requester_is_told_by_dm_when_the_channel_refuses_the_ephemeral_too(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    settings = bot_settings(slack, approvers=[APPROVER_1])
+    client = bot_client(time_env.client)
+    slack.faults.fail("chat.postMessage", error="not_in_channel")
+    slack.faults.fail("chat.postEphemeral", error="channel_not_found")
+    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
+        workflow_id, _ = await start_from_slack_and_fail(slack, client)
+    [dm] = [m["text"] for m in slack.messages(REQUESTER) if stopped_notice(m.get("text"))]
+    assert f"(`{workflow_id}`)" in dm and "chat.postMessage failed: not_in_channel" in dm
+    # The thread and the DM; the refused ephemeral once; nothing in the channel.
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [CHANNEL, REQUESTER]
+    assert [c.response.get("error") for c in slack.calls_to("chat.postEphemeral")] == ["channel_not_found"]
+    assert slack.messages(CHANNEL) == []

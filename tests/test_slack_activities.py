@@ -215,6 +215,46 @@ async def test_thread_note_and_ephemeral(sb, acts):
     assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["Only you"]
 
 
+async def test_ephemeral_links_the_thread_and_the_workflow(sb, acts):
+    thread = await _thread(acts)
+    link = EphemeralInput(
+        channel_id=CHANNEL, user_id="U0REQUEST", text="Started.", thread=thread, workflow_id="report-q3"
+    )
+    assert await env().run(acts.post_ephemeral, link) == "ephemeral"
+    permalink = (await acts._client.chat_getPermalink(channel=CHANNEL, message_ts=thread.ts))["permalink"]
+    expected = f"Started. <{permalink}|Follow it in the thread> · <{UI_URL}/namespaces/default/workflows/report-q3|Temporal UI>."
+    assert [e["text"] for e in sb.ephemerals("U0REQUEST")] == [expected]
+
+    # No permalink (Slack failing, even transiently): the text says where the thread is, no retry.
+    sb.faults.fail("chat.getPermalink", status=500)
+    no_ui = SlackActivities(slack_client(TOKEN, sb.api_url))
+    assert await env().run(no_ui.post_ephemeral, link) == "ephemeral"
+    assert sb.ephemerals("U0REQUEST")[-1]["text"] == f"Started. Follow it in the thread in <#{CHANNEL}>."
+
+
+async def test_refused_ephemeral_becomes_a_dm_only_when_asked(sb, acts):
+    told = EphemeralInput(channel_id=CHANNEL, user_id="U0REQUEST", text="It stopped.", dm_if_refused=True)
+    sb.faults.fail("chat.postEphemeral", error="channel_not_found")
+    assert await env().run(acts.post_ephemeral, told) == "dm"
+    assert [m["text"] for m in sb.messages("U0REQUEST")] == ["It stopped."]
+
+    # Both refused for good: given up without failing (nobody else could be told).
+    sb.faults.fail("chat.postEphemeral", error="channel_not_found")
+    sb.faults.fail("chat.postMessage", error="invalid_auth")
+    assert await env().run(acts.post_ephemeral, told) == "undelivered"
+
+    # A transient failure is retried by Temporal, not turned into a DM; without the flag a refusal fails.
+    sb.faults.fail("chat.postEphemeral", status=503)
+    with pytest.raises(ApplicationError) as transient:
+        await env().run(acts.post_ephemeral, told)
+    assert transient.value.type == SLACK_TRANSIENT_ERROR
+    sb.faults.fail("chat.postEphemeral", error="channel_not_found")
+    with pytest.raises(ApplicationError) as refused:
+        await env().run(acts.post_ephemeral, dataclasses.replace(told, dm_if_refused=False))
+    assert refused.value.type == SLACK_PERMANENT_ERROR
+    assert len(sb.messages("U0REQUEST")) == 1
+
+
 # ---------------------------------------------------------------------------
 # No double post on retry
 # ---------------------------------------------------------------------------

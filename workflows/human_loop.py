@@ -33,7 +33,7 @@ from workflows.models import (
     WorkflowSettings,
 )
 from workflows.mrkdwn import escape, mention, mentions, truncate
-from workflows.thread import SlackThread
+from workflows.thread import SlackThread, tell_requester
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner
@@ -49,6 +49,11 @@ SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
 # ask again a couple of times, then give up and say so in the thread.
 AGENT_RUN_ATTEMPTS = 3
 NOTE_EXCERPT_CHARS = 1500
+# The subject as echoed to the requester (the thread shows it whole).
+SUBJECT_ECHO_CHARS = 200
+# Workflows started before the requester was told by the workflow (the bot polled and told
+# them) must replay without these ephemerals.
+TELL_REQUESTER_PATCH = "tell-requester"
 
 _DRAFT_STATE_FOR_OUTCOME = {
     GateOutcome.APPROVED: DraftState.APPROVED,
@@ -186,6 +191,14 @@ class HumanReviewedWorkflow:
         channel = origin.channel_id if origin else settings.default_channel
         self._thread = SlackThread(channel, self.KIND, subject, requester)
         await self._thread.open(self._phase)
+        if origin is not None and self._thread.parent is not None and workflow.patched(TELL_REQUESTER_PATCH):
+            await tell_requester(
+                origin.channel_id,
+                origin.requester_id,
+                f":white_check_mark: Started your {self.KIND.value} on _{self._echo_subject()}_ "
+                f"(`{workflow.info().workflow_id}`).",
+                thread=self._thread.parent,
+            )
 
     @property
     def thread(self) -> SlackThread:
@@ -264,9 +277,20 @@ class HumanReviewedWorkflow:
     async def finish_failed(self, reason: str) -> None:
         self._phase = Phase.FAILED
         self._outcome = reason
-        if self._thread is not None:
-            await self.thread.note(f":x: This request failed: {escape(truncate(reason, NOTE_EXCERPT_CHARS))}")
+        why = escape(truncate(reason, NOTE_EXCERPT_CHARS))
+        origin = self._origin
+        if self._thread is not None and self._thread.parent is not None:
+            await self.thread.note(f":x: This request failed: {why}")
             await self.thread.show_phase(Phase.FAILED)
+        elif origin is not None and workflow.patched(TELL_REQUESTER_PATCH):
+            # No thread to say it in (Slack refused it for good, or it failed before):
+            # the requester is the one person who can still be told.
+            await tell_requester(
+                origin.channel_id,
+                origin.requester_id,
+                f":x: Your {self.KIND.value} on _{self._echo_subject()}_ (`{workflow.info().workflow_id}`) "
+                f"has stopped before it could post its thread in <#{origin.channel_id}>: {why}",
+            )
 
     async def guarded(self, body: Callable[[], Awaitable[str]]) -> str:
         """Run ``body`` and turn cancellation and agent failures into terminal states."""
@@ -300,6 +324,9 @@ class HumanReviewedWorkflow:
             required_approvals=self._settings.policy.required_approvals,
             status_note=status_note,
         )
+
+    def _echo_subject(self) -> str:
+        return escape(truncate(self._subject, SUBJECT_ECHO_CHARS))
 
     def _who_decides(self) -> str:
         policy = self._settings.policy

@@ -31,9 +31,10 @@ inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -98,17 +99,33 @@ LOOKUP_PAGE_SIZE = 200
 LOOKUP_MAX_PAGES = 10
 # Slack's clock and ours disagree a little; look a bit before the first attempt.
 _LOOKUP_CLOCK_SKEW = timedelta(minutes=2)
+# slack_sdk's own default per call; with a shared session the session's timeout applies instead.
+SLACK_HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 # Slack truncates message text past 40,000 characters; notes are much shorter,
 # this only keeps a runaway note from failing with msg_too_long.
 MAX_NOTE_CHARS = 39_000
 
 
-def slack_client(token: str, base_url: str | None = None) -> AsyncWebClient:
+@contextlib.asynccontextmanager
+async def slack_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """One connection pool (and one SSL context) for every Web API call of a process.
+
+    Without a session, slack_sdk opens a new ClientSession (and TLS context and connection)
+    for each call. Create it inside the running loop; it is closed on exit.
+    """
+    async with aiohttp.ClientSession(timeout=SLACK_HTTP_TIMEOUT) as session:
+        yield session
+
+
+def slack_client(
+    token: str, base_url: str | None = None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """An AsyncWebClient without built-in retries, pointed at ``base_url`` when given.
 
-    ``base_url`` is ``settings.slack_api_url`` (the sandbox in tests and demos).
+    ``base_url`` is ``settings.slack_api_url`` (the sandbox in tests and demos); ``session``
+    one from ``slack_session()`` (without it, each call opens its own).
     """
-    kwargs: dict[str, Any] = {"token": token, "retry_handlers": []}
+    kwargs: dict[str, Any] = {"token": token, "retry_handlers": [], "session": session}
     if base_url:
         # slack_sdk joins method names onto base_url with urljoin, which drops
         # the last path segment unless the URL ends with "/".
@@ -185,6 +202,13 @@ class EphemeralInput:
     user_id: str
     # Slack mrkdwn, already safe.
     text: str
+    # Linked after the text: this message (its permalink) and, when the worker knows the
+    # Temporal UI, this workflow there.
+    thread: MessageRef | None = None
+    workflow_id: str | None = None
+    # When Slack refuses the ephemeral for good (channel gone, bot or user not in it), send
+    # the text as a direct message instead; when that is refused too, give up without failing.
+    dm_if_refused: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -473,12 +497,61 @@ class SlackActivities:
         )
 
     @activity.defn(name="slack_post_ephemeral")
-    async def post_ephemeral(self, input: EphemeralInput) -> None:
-        # Ephemeral messages can't be read back, so a retry may show the user
-        # the same note twice; that is harmless and better than none.
-        await _call(
-            "chat.postEphemeral",
-            self._client.chat_postEphemeral(
-                channel=input.channel_id, user=input.user_id, text=input.text
-            ),
-        )
+    async def post_ephemeral(self, input: EphemeralInput) -> str:
+        """Tell one person something only they see; "ephemeral", "dm" or "undelivered"."""
+        # Ephemeral messages (and DMs here: reading them back needs im:history) can't be
+        # found again, so a retry may show the user the same note twice; that is harmless
+        # and better than none.
+        text = await self._with_links(input)
+        try:
+            await _call(
+                "chat.postEphemeral",
+                self._client.chat_postEphemeral(
+                    channel=input.channel_id, user=input.user_id, text=text
+                ),
+            )
+            return "ephemeral"
+        except ApplicationError as err:
+            if not input.dm_if_refused or err.type != SLACK_PERMANENT_ERROR:
+                raise
+            activity.logger.info("Ephemeral to %s refused (%s); sending a DM", input.user_id, err)
+        try:
+            # A user id as the channel posts in the app's DM with that user (chat:write is enough).
+            await _call(
+                "chat.postMessage",
+                self._client.chat_postMessage(
+                    channel=input.user_id, text=text, unfurl_links=False, unfurl_media=False
+                ),
+            )
+            return "dm"
+        except ApplicationError as err:
+            if err.type != SLACK_PERMANENT_ERROR:
+                raise
+            # Nobody else can be told through Slack; the workflow goes on (or ends) regardless.
+            activity.logger.warning("Could not tell %s (%s): %s", input.user_id, err, input.text)
+            return "undelivered"
+
+    async def _with_links(self, input: EphemeralInput) -> str:
+        links = []
+        if input.thread is not None:
+            permalink = await self._permalink(input.thread)
+            if permalink:
+                links.append(f"<{permalink}|Follow it in the thread>")
+            else:
+                links.append(f"Follow it in the thread in <#{input.thread.channel_id}>")
+        url = self._workflow_url(input.workflow_id) if input.workflow_id else None
+        if url:
+            links.append(f"<{url}|Temporal UI>")
+        return f"{input.text} {' · '.join(links)}." if links else input.text
+
+    async def _permalink(self, message: MessageRef) -> str | None:
+        """The message's permalink, or None: a link is not worth retrying the whole activity for."""
+        try:
+            response = await _call(
+                "chat.getPermalink",
+                self._client.chat_getPermalink(channel=message.channel_id, message_ts=message.ts),
+            )
+        except ApplicationError as err:
+            activity.logger.info("No permalink for %s: %s", message.ts, err)
+            return None
+        return response.get("permalink")

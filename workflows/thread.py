@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         SLACK_START_TO_CLOSE,
         DraftPostInput,
         DraftUpdateInput,
+        EphemeralInput,
         SlackActivities,
         ThreadNoteInput,
         ThreadStartInput,
@@ -44,6 +45,29 @@ async def _finish_even_if_cancelled(call: Awaitable[T]) -> T:
     except asyncio.CancelledError:
         await task
         raise
+
+
+async def tell_requester(
+    channel_id: str, requester_id: str, text: str, *, thread: MessageRef | None = None
+) -> None:
+    """Tell the requester ``text`` (mrkdwn, already safe) in the channel, only they see it.
+
+    Linked to ``thread`` and to the workflow in the Temporal UI; sent as a DM when Slack
+    refuses the ephemeral for good (e.g. the channel could not take the thread either).
+    """
+    await _finish_even_if_cancelled(workflow.execute_activity_method(
+        SlackActivities.post_ephemeral,
+        EphemeralInput(
+            channel_id=channel_id,
+            user_id=requester_id,
+            text=text,
+            thread=thread,
+            workflow_id=workflow.info().workflow_id,
+            dm_if_refused=True,
+        ),
+        start_to_close_timeout=SLACK_START_TO_CLOSE,
+        retry_policy=SLACK_RETRY_POLICY,
+    ))
 
 
 class SlackThread:

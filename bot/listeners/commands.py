@@ -11,11 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import WorkflowRow, help_blocks, report_list_blocks, status_blocks
 from bot.deps import Deps
@@ -33,6 +30,7 @@ COMMANDS = (REPORT, PLAN)
 MAX_LIST_QUERIES = 20
 _ECHO_CHARS = 200
 _ID = re.compile(r"^\S+$")
+_LINK_PROMISE = "I'll send you the link to its thread here."
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def _too_long(text: str, command: str) -> str:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(REPORT)
-    async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         parsed = parse_report(command.get("text") or "")
         if parsed.action == "help":
             await ack(text="Signoff commands", blocks=_blocks(help_blocks()))
@@ -94,8 +92,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if len(parsed.arg) > MAX_TOPIC_CHARS:
                 await ack(text=_too_long(parsed.arg, REPORT))
                 return
-            await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_…")
-            await _start(deps, client, respond, command, WorkflowKind.REPORT, parsed.arg)
+            await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_… {_LINK_PROMISE}")
+            await _start(deps, respond, command, WorkflowKind.REPORT, parsed.arg)
             return
         await ack()
         if parsed.action == "status":
@@ -106,7 +104,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await _cancel(deps, respond, command, parsed.arg)
 
     @app.command(PLAN)
-    async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         task = (command.get("text") or "").strip()
         if not task or task.lower() == "help":
             await ack(text=_usage(PLAN))
@@ -114,8 +112,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if len(task) > MAX_TOPIC_CHARS:
             await ack(text=_too_long(task, PLAN))
             return
-        await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_…")
-        await _start(deps, client, respond, command, WorkflowKind.PLAN, task)
+        await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_… {_LINK_PROMISE}")
+        await _start(deps, respond, command, WorkflowKind.PLAN, task)
 
 
 
@@ -130,7 +128,6 @@ def _request_key(command: dict[str, Any]) -> str:
 
 async def _start(
     deps: Deps,
-    client: AsyncWebClient,
     respond: AsyncRespond,
     command: dict[str, Any],
     kind: WorkflowKind,
@@ -150,47 +147,9 @@ async def _start(
     except GatewayError as err:
         await respond(text=f":warning: Your {noun} was not started. {err}")
         return
-    links = []
-    state = await gateway.wait_for_thread(started.workflow_id, deps.thread_wait)
-    if state is not None and state.thread is None and state.phase.is_terminal:
-        # It ended before it could post anything here (e.g. Slack refused the thread for good):
-        # the requester is the only one who can be told, and only through this response.
-        why = escape(truncate(state.outcome or state.phase.value, _ECHO_CHARS))
-        await respond(
-            text=f":x: Your {noun} on _{_echo(subject)}_ (`{started.workflow_id}`) could not post "
-            f"in this channel and has stopped: {why}."
-        )
-        return
-    if state is not None and state.thread is not None:
-        permalink = await _permalink(client, state.thread.channel_id, state.thread.ts)
-        if permalink:
-            links.append(f"<{permalink}|Follow it in the thread>")
-        else:
-            links.append("Follow it in the thread in this channel")
-    else:
-        links.append("Its thread will appear in this channel shortly")
-    ui = gateway.ui_url(started.workflow_id)
-    if ui:
-        links.append(f"<{ui}|Temporal UI>")
-    await respond(
-        text=(
-            f":white_check_mark: Started your {noun} on _{_echo(subject)}_ (`{started.workflow_id}`). "
-            + " · ".join(links)
-            + "."
-        )
-    )
-
-
-async def _permalink(client: AsyncWebClient, channel_id: str, ts: str) -> str | None:
-    try:
-        response = await client.chat_getPermalink(channel=channel_id, message_ts=ts)
-    except SlackApiError as err:
-        log.info("chat.getPermalink failed: %s", err.response.get("error"))
-        return None
-    except (aiohttp.ClientError, TimeoutError) as err:
-        log.info("chat.getPermalink unreachable: %s", err)
-        return None
-    return response.get("permalink")
+    # On success the workflow itself sends the requester the link to its thread (or tells
+    # them why it could not post one): nothing more to wait for here.
+    log.debug("Started %s", started.workflow_id)
 
 
 async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:

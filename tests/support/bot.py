@@ -18,6 +18,7 @@ from bot.server import build_web_app
 from sandbox import SlackSandbox
 from signoff.settings import Settings
 from workflows.models import ApprovalPolicy, WorkflowSettings
+from workflows.slack_activities import slack_session
 from workflows.worker import data_converter
 
 
@@ -69,10 +70,10 @@ async def running_bot(
     temporal: Client,
     *,
     gateway: TemporalGateway | None = None,
-    thread_wait: float = 5.0,
 ) -> AsyncIterator[RunningBot]:
-    deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal), thread_wait=thread_wait)
-    app = build_app(settings, temporal, deps=deps)
-    async with serve(app) as url:
-        slack.request_url = url
-        yield RunningBot(app, url, deps)
+    deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal))
+    async with slack_session() as session:
+        app = build_app(settings, temporal, deps=deps, session=session)
+        async with serve(app) as url:
+            slack.request_url = url
+            yield RunningBot(app, url, deps)

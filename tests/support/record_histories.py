@@ -107,6 +107,17 @@ async def report_article_signal(client, env, settings, queue):  # type: ignore[n
     return handle
 
 
+async def report_thread_refused(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # A channel Slack does not know: no thread, so the requester is told (by DM) and the workflow fails.
+    nowhere = SlackOrigin(team_id=ORIGIN.team_id, channel_id="C0NOWHERE", requester_id=ORIGIN.requester_id)
+    return await client.start_workflow(
+        ReportGenerationWorkflow.run,
+        ReportRequest(topic="Replay coverage for signoff", origin=nowhere, settings=settings),
+        id=f"replay-{uuid.uuid4()}",
+        task_queue=queue,
+    )
+
+
 async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await client.start_workflow(
         ApprovalWorkflow.run,
@@ -139,6 +150,7 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_cancel": (report_cancel, ApprovalPolicy()),
     "report_quorum": (report_quorum, ApprovalPolicy(approvers=[A1, A2], required_approvals=2)),
     "report_article_signal": (report_article_signal, ApprovalPolicy()),
+    "report_thread_refused": (report_thread_refused, ApprovalPolicy()),
     "plan_approve": (plan_approve, ApprovalPolicy()),
     "plan_decline": (plan_decline, ApprovalPolicy()),
 }
