@@ -81,14 +81,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         where = Where.of_action(body)
         value = _button(body)
-        if value is None:
-            await tell(client, where, BROKEN_BUTTON)
-            return
-        await send_decision(
-            deps, client, where, lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
-        )
+        async with deps.follow_ups:
+            if value is None:
+                await tell(client, where, BROKEN_BUTTON)
+                return
+            await send_decision(
+                deps, client, where, lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
+            )
 
     async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
+        # Not queued behind other follow-ups (deps.follow_ups): the click's trigger_id expires
+        # 3 s after the click, and views.open must come before.
         where = Where.of_action(body)
         value = _button(body)
         if value is None:

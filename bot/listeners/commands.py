@@ -93,15 +93,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await ack(text=_too_long(parsed.arg, REPORT))
                 return
             await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_… {_LINK_PROMISE}")
-            await _start(deps, respond, command, WorkflowKind.REPORT, parsed.arg)
+            async with deps.follow_ups:
+                await _start(deps, respond, command, WorkflowKind.REPORT, parsed.arg)
             return
         await ack()
-        if parsed.action == "status":
-            await _status(deps, respond, command, parsed.arg)
-        elif parsed.action == "list":
-            await _list(deps, respond)
-        elif parsed.action == "cancel":
-            await _cancel(deps, respond, command, parsed.arg)
+        async with deps.follow_ups:
+            if parsed.action == "status":
+                await _status(deps, respond, command, parsed.arg)
+            elif parsed.action == "list":
+                await _list(deps, respond)
+            elif parsed.action == "cancel":
+                await _cancel(deps, respond, command, parsed.arg)
 
     @app.command(PLAN)
     async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -113,7 +115,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(text=_too_long(task, PLAN))
             return
         await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_… {_LINK_PROMISE}")
-        await _start(deps, respond, command, WorkflowKind.PLAN, task)
+        async with deps.follow_ups:
+            await _start(deps, respond, command, WorkflowKind.PLAN, task)
 
 
 

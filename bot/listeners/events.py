@@ -19,4 +19,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # Bolt acks events itself before this runs.
         if event.get("tab", "home") != "home":
             return
-        await refresh_home(deps, client, event["user"])
+        async with deps.follow_ups:
+            await refresh_home(deps, client, event["user"])

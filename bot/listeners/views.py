@@ -51,7 +51,8 @@ async def _submit(
     await ack()
     where = Where.of_modal(body["user"]["id"], metadata)
     team = (body.get("team") or {}).get("id")
-    await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text))
+    async with deps.follow_ups:
+        await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
