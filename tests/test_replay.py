@@ -11,7 +11,7 @@ from temporalio.worker import Replayer
 from signoff.settings import Settings
 from tests.support.record_histories import SCENARIOS
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
-from workflows.worker import agents_plugin
+from workflows.worker import agents_plugin, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -27,6 +27,7 @@ async def test_history_replays(name: str) -> None:
     replayer = Replayer(
         workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
         plugins=[agents_plugin(Settings())],
+        workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{name} no longer replays: {result.replay_failure}"

@@ -8,7 +8,7 @@ offline model relies on it.
 
 from __future__ import annotations
 
-from agents import Agent
+from agents import Agent, AgentOutputSchema
 from pydantic import BaseModel, Field
 
 from workflows.models import AgentModels
@@ -20,6 +20,11 @@ class ReviewVerdict(BaseModel):
     approved: bool = Field(description="True only if the draft is ready for a human to sign off.")
     feedback: str = Field(description="What to change, addressed to the writer.")
     issues: list[str] = Field(default_factory=list, description="Each concrete problem found.")
+
+
+# Built once: the SDK would otherwise generate the JSON schema again on every review call,
+# which is most of the CPU a review round costs a workflow (py-spy on a replay).
+REVIEW_VERDICT_SCHEMA = AgentOutputSchema(ReviewVerdict)
 
 
 RESEARCH_INSTRUCTIONS = """You are signoff's research agent.
@@ -59,7 +64,7 @@ def reviewer_agent(models: AgentModels) -> Agent[None]:
         name="ReviewerAgent",
         instructions=REVIEWER_INSTRUCTIONS,
         model=models.reviewer,
-        output_type=ReviewVerdict,
+        output_type=REVIEW_VERDICT_SCHEMA,
     )
 
 

@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.converter import DataConverter
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from signoff.settings import Settings, SettingsError
 from workflows.offline_model import OfflineModelProvider
@@ -40,6 +41,17 @@ MODEL_RETRY_POLICY = RetryPolicy(
 # A smaller cache saves memory but makes a burst of *active* workflows replay their
 # histories over and over; 500 is the size measured by `make bench` (benchmarks/README.md).
 MAX_CACHED_WORKFLOWS = 500
+# Pure data, text helpers and agent definitions: deterministic and without mutable global
+# state. The sandbox would otherwise import them afresh for every workflow instance, which
+# was most of the CPU of creating an instance and of the memory each cached one holds.
+SANDBOX_PASSTHROUGH_MODULES = ("workflows.models", "workflows.mrkdwn", "workflows.agents")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker and replayer of these workflows uses."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH_MODULES)
+    )
 
 
 def model_provider(settings: Settings) -> ModelProvider:
@@ -107,6 +119,7 @@ def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> W
             settings_activities.load_worker_settings,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        workflow_runner=workflow_runner(),
     )
 
 
