@@ -51,6 +51,7 @@ from temporalio.exceptions import ApplicationError
 
 from bot.blocks import DraftView, cut_mrkdwn, draft_messages, thread_parent
 from workflows.models import MessageRef, Phase, WorkflowKind
+from workflows.slack_pacing import ChannelBusy, ChannelPacer
 
 # Error types the workflow (and the retry policy) can match on.
 SLACK_RATE_LIMITED = "SlackRateLimited"
@@ -300,6 +301,7 @@ class SlackActivities:
         client: AsyncWebClient,
         temporal_ui_url: str | None = None,
         namespace: str = "default",
+        pacer: ChannelPacer | None = None,
     ) -> None:
         if client.retry_handlers:
             raise ValueError(
@@ -310,6 +312,8 @@ class SlackActivities:
         self._client = client
         self._temporal_ui_url = temporal_ui_url
         self._namespace = namespace
+        # None: post as fast as Slack answers (tests against the sandbox, which has no limit by default).
+        self._pacer = pacer
 
     def _workflow_url(self, workflow_id: str) -> str | None:
         if not self._temporal_ui_url:
@@ -378,6 +382,16 @@ class SlackActivities:
         blocks: list | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef:
+        try:
+            if self._pacer is not None:
+                await self._pacer.acquire(channel_id)
+        except ChannelBusy as busy:
+            # Not a failure of Slack's: come back when this worker's queue for the channel has room.
+            raise ApplicationError(
+                f"chat.postMessage: {busy}; retrying in {busy.retry_after:.1f}s",
+                type=SLACK_RATE_LIMITED,
+                next_retry_delay=timedelta(seconds=busy.retry_after),
+            ) from None
         response = await _call(
             "chat.postMessage",
             self._client.chat_postMessage(
