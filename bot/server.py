@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 import aiohttp
@@ -14,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
+from signoff.heap import freeze_startup_heap
 from signoff.settings import Settings
 from workflows.slack_activities import slack_session
 from workflows.worker import data_converter
@@ -37,17 +37,6 @@ def build_web_app(app: AsyncApp) -> web.Application:
     web_app = web.Application()
     web_app.add_routes([web.post(EVENTS_PATH, events), web.get("/healthz", health)])
     return web_app
-
-
-def freeze_startup_heap() -> None:
-    """Keep the ~200k objects of the imports (temporalio, the agents SDK, pydantic) out of GC.
-
-    Otherwise every full collection walks them all: ≈ 190 ms with the event loop stopped,
-    which under a burst of requests came every few hundred requests and set the ack p99.
-    Call once the app is built, before serving.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 async def connect_temporal(settings: Settings) -> Client:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import aiohttp
 from agents import set_trace_processors
 from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
@@ -17,11 +18,13 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from signoff.heap import freeze_startup_heap
 from signoff.settings import Settings, SettingsError
 from workflows.offline_model import OfflineModelProvider
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.slack_activities import SlackActivities, slack_client
+from workflows.slack_activities import SlackActivities, slack_client, slack_session
+from workflows.slack_pacing import ChannelPacer
 from workflows.worker_settings import WorkerSettingsActivities
 
 log = logging.getLogger(__name__)
@@ -92,18 +95,20 @@ async def connect_worker_client(settings: Settings) -> Client:
     )
 
 
-def worker_slack_client(settings: Settings) -> AsyncWebClient:
+def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     if not settings.slack_bot_token:
         if settings.workflow.default_channel:
             # Every workflow would fail on its first post; say so now, not in each workflow.
             raise SettingsError("SIGNOFF_DEFAULT_CHANNEL is set but SLACK_BOT_TOKEN is missing")
         log.warning("SLACK_BOT_TOKEN is not set: only workflows without a Slack thread can run")
     # No retry handlers: retries belong to Temporal, which knows what already happened.
-    return slack_client(settings.slack_bot_token or "", settings.slack_api_url)
+    return slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
 
 
-def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> Worker:
-    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace)
+def build_worker(
+    client: Client, settings: Settings, slack: AsyncWebClient, pacer: ChannelPacer | None = None
+) -> Worker:
+    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
     settings_activities = WorkerSettingsActivities(settings.workflow)
     return Worker(
         client,
@@ -124,7 +129,11 @@ def build_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> W
 
 
 async def run_worker(settings: Settings) -> None:
-    slack = worker_slack_client(settings)
+    async with slack_session() as session:
+        await _serve(settings, worker_slack_client(settings, session))
+
+
+async def _serve(settings: Settings, slack: AsyncWebClient) -> None:
     try:
         client = await connect_worker_client(settings)
     except RuntimeError as err:
@@ -133,11 +142,13 @@ async def run_worker(settings: Settings) -> None:
         raise SettingsError(
             f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS); is the server running?"
         ) from None
-    worker = build_worker(client, settings, slack)
+    # Keep to Slack's posting rate per channel here rather than collect 429s.
+    worker = build_worker(client, settings, slack, ChannelPacer())
     log.info(
         "Worker listening on task queue %s at %s (%s model)",
         settings.task_queue,
         settings.temporal_address,
         "offline" if settings.offline_model else "OpenAI",
     )
+    freeze_startup_heap()
     await worker.run()
