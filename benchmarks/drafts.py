@@ -62,22 +62,30 @@ async def wait_pending(client: Client, ids: list[str], timeout: float) -> dict[s
     return seen
 
 
-async def draft_of(client: Client, api_url: str, workflow_id: str) -> Draft:
-    """The pending draft's control message, read back from the Slack stand-in like a user would see it."""
+async def draft_of(client: Client, api_url: str, workflow_id: str, timeout: float = 30.0) -> Draft:
+    """The pending draft's control message, read back from the Slack stand-in like a user would see it.
+
+    The workflow is 'pending approval' as soon as its gate opens, just before the draft is posted
+    (a click racing the post is valid), and the worker paces its posts per channel: poll.
+    """
     progress = await client.get_workflow_handle(workflow_id).query(ReportGenerationWorkflow.progress)
     assert progress.thread is not None, f"{workflow_id} has no thread"
     channel, ts = progress.thread.channel_id, progress.thread.ts
+    deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
-        async with session.post(
-            api_url.rstrip("/") + "/conversations.replies",
-            data={"channel": channel, "ts": ts, "limit": "1000"},
-            headers={"Authorization": f"Bearer {BOT_TOKEN}"},
-        ) as response:
-            body = await response.json()
-    draft = find_draft(body.get("messages") or [], workflow_id, channel, ts)
-    if draft is None:
-        raise RuntimeError(f"no Approve button found for {workflow_id}")
-    return draft
+        while True:
+            async with session.post(
+                api_url.rstrip("/") + "/conversations.replies",
+                data={"channel": channel, "ts": ts, "limit": "1000"},
+                headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+            ) as response:
+                body = await response.json()
+            draft = find_draft(body.get("messages") or [], workflow_id, channel, ts)
+            if draft is not None:
+                return draft
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no Approve button found for {workflow_id} within {timeout:g} s")
+            await asyncio.sleep(0.2)
 
 
 async def park_drafts(
