@@ -14,6 +14,7 @@ message could still carry is rejected with a ``ValueError`` naming the problem.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ APPROVE = "signoff_approve"
 REQUEST_REVISION = "signoff_request_revision"
 REJECT = "signoff_reject"
 DECISION_ACTIONS = (APPROVE, REQUEST_REVISION, REJECT)
+# Any other action id: a button from another version of the app, or a forged one.
+ANY_OTHER_ACTION = re.compile(r".*", re.DOTALL)
 
 # The actions block holding those buttons; its block_id is suffixed with the
 # revision so Slack never merges the state of two drafts' controls.

@@ -89,7 +89,8 @@ def test_events_and_interactivity_match_the_listeners() -> None:
     assert set(settings["event_subscriptions"]["bot_events"]) == set(listeners["event"])
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     # Buttons and modals need interactivity; their ids are the shared constants.
-    assert set(listeners["action"]) == set(action_ids.DECISION_ACTIONS)
+    # The three decision buttons, then the fallback that answers any other action id.
+    assert listeners["action"] == [*action_ids.DECISION_ACTIONS, action_ids.ANY_OTHER_ACTION]
     assert set(listeners["view"]) == {action_ids.REVISION_MODAL, action_ids.REJECT_MODAL}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)

@@ -13,3 +13,5 @@ def register_listeners(app: AsyncApp, deps: Deps) -> None:
     actions.register(app, deps)
     views.register(app, deps)
     events.register(app, deps)
+    # Last: it takes any action id no listener above claimed.
+    actions.register_fallback(app, deps)

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # How long opening a modal may spend looking up the subject: the trigger_id lives 3 s.
 SUBJECT_LOOKUP_SECONDS = 1.0
 BROKEN_BUTTON = ":warning: That button is damaged or out of date; nothing was changed. Use the buttons on the latest draft."
+UNKNOWN_BUTTON = (
+    ":warning: signoff does not know that button (it may come from another version of the app); "
+    "nothing was changed. Use the buttons on the latest draft."
+)
 
 
 def confirmation(receipt: DecisionReceipt) -> str:
@@ -124,3 +128,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await open_modal(body, client, DecisionKind.REJECT)
+
+
+def register_fallback(app: AsyncApp, deps: Deps) -> None:
+    """Answer any other action id; register it after every other listener.
+
+    Bolt gives a request to the first listener that matches, and without this one an
+    unknown button gets a 404, which Slack shows as a bare error on the button.
+    """
+
+    @app.action(action_ids.ANY_OTHER_ACTION)
+    async def unknown_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action_id = ((body.get("actions") or [{}])[0]).get("action_id")
+        log.info("unknown action id %r", action_id)
+        async with deps.follow_ups:
+            await tell(client, Where.of_action(body), UNKNOWN_BUTTON)
