@@ -64,6 +64,8 @@ T = TypeVar("T")
 DEFAULT_RPC_TIMEOUT = timedelta(seconds=5)
 # How long a worker has to accept (validate and run) a decision update.
 DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
+# After an update's deadline passed: how long to ask the server whether it is there at all.
+SERVER_PROBE_TIMEOUT = timedelta(seconds=1)
 # Visibility listings are cut at this many workflows.
 MAX_LISTED = 50
 # Workflow starts in flight at once from one bot process. /report acks first, so a burst of
@@ -299,14 +301,32 @@ class TemporalGateway:
             message = getattr(cause, "message", None) or str(cause or err)
             raise Refused(message) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise NotRecorded(_not_recorded(seconds)) from None
+            raise await self._explain_deadline(workflow_id, seconds) from None
         except NotFound:
             raise await self._explain_not_found(workflow_id) from None
         except Unreachable as err:
             if "did not answer" in str(err):
-                # The server took the update but no worker ran it before our deadline.
-                raise NotRecorded(_not_recorded(seconds)) from None
+                raise await self._explain_deadline(workflow_id, seconds) from None
             raise
+
+    async def _explain_deadline(self, workflow_id: str, seconds: float) -> NotRecorded:
+        """The update's deadline passed: tell a silent worker from a silent server."""
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe():  # type: ignore[no-untyped-def]
+            return await handle.describe(rpc_timeout=SERVER_PROBE_TIMEOUT)
+
+        try:
+            async with asyncio.timeout(SERVER_PROBE_TIMEOUT.total_seconds()):
+                await describe()
+        except (TimeoutError, RPCError, RuntimeError):
+            # Whatever the reason the probe failed, the server did not answer it promptly either.
+            return NotRecorded(
+                f"Your decision was not recorded: Temporal did not answer within {seconds:g} s. "
+                "Nothing was changed; try again in a minute."
+            )
+        # The server answers, so it took the update and no worker ran it before our deadline.
+        return NotRecorded(_not_recorded(seconds))
 
     async def _explain_not_found(self, workflow_id: str) -> GatewayError:
         """NOT_FOUND on an update means "closed" on some servers: tell the two apart."""

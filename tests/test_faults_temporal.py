@@ -157,6 +157,8 @@ async def test_click_while_temporal_is_unreachable(slack: SlackSandbox, temporal
             assert result.acked and time.monotonic() - clicked < 3
             answer = await told(slack, APPROVER_1, "no_entry_sign")
             assert "not recorded" in answer or "nothing was changed" in answer, answer
+            # The cause named is Temporal, not the worker.
+            assert "Temporal" in answer and "worker" not in answer, answer
             assert time.monotonic() - clicked < 5
             # Revision and rejection open their modal without Temporal; the submission is refused the same way.
             await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.REJECT, value)
