@@ -39,11 +39,15 @@ MODEL_RETRY_POLICY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=4,
 )
-# Parked workflows cost memory only while cached (~0.7 MB each, measured by `make bench`);
-# the server holds them durably and an evicted one is replayed when it is next needed.
-# A smaller cache saves memory but makes a burst of *active* workflows replay their
-# histories over and over; 500 is the size measured by `make bench` (benchmarks/README.md).
-MAX_CACHED_WORKFLOWS = 500
+# Worker memory follows the cache, not the number of workflows parked: ≈ 150 MB with an empty
+# cache plus ≈ 0.5 MB per cached report (measured), so 200 keeps a worker near 250 MB however
+# many drafts wait. Parked workflows are evicted first (LRU) and replayed when next needed
+# (~0.1 s of CPU each); only a burst of more *active* workflows than this replays over and over.
+MAX_CACHED_WORKFLOWS = 200
+# Workflow tasks are CPU work under one GIL: more at once only makes each one slower. With 300
+# reminders due at once after a restart (cache 200), 16 posted them all in 34 s, the default
+# of 100 in 67 s; parking was the same 3.4 drafts/s with either.
+MAX_CONCURRENT_WORKFLOW_TASKS = 16
 # Pure data, text helpers and agent definitions: deterministic and without mutable global
 # state. The sandbox would otherwise import them afresh for every workflow instance, which
 # was most of the CPU of creating an instance and of the memory each cached one holds.
@@ -124,6 +128,7 @@ def build_worker(
             settings_activities.load_worker_settings,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=workflow_runner(),
     )
 
