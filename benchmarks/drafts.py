@@ -22,6 +22,7 @@ async def start_reports(
     channels: list[str] | None = None,
     concurrency: int = 20,
     requester: str = "U0REQUEST",
+    first_index: int = 0,
 ) -> None:
     """Start report workflows directly (as the bot's gateway does, without Slack in front)."""
     semaphore = asyncio.Semaphore(concurrency)
@@ -37,7 +38,7 @@ async def start_reports(
                 task_queue=task_queue,
             )
 
-    await asyncio.gather(*(one(i, wid) for i, wid in enumerate(ids)))
+    await asyncio.gather(*(one(i, wid) for i, wid in enumerate(ids, start=first_index)))
 
 
 async def wait_pending(client: Client, ids: list[str], timeout: float) -> dict[str, float]:

@@ -2,9 +2,9 @@
 
 Each round gets a fresh dev server (so neither path inherits the other's backlog) and no
 worker: a started workflow just waits for one, so the figure is the bot's start path and the
-server's start rate, not the pipeline (which the pending benchmark measures). Without a worker
-the bot's follow-up ``progress`` query waits its 5 s RPC timeout, one query per report, and the
-confirmation says the thread will appear shortly — that is in the measurement.
+server's start rate, not the pipeline (which the pending benchmark measures). After a start
+the bot sends nothing more (the workflow itself sends the requester the thread's link), so
+without a worker nothing else is asked of the server.
 
 Started workflows are counted on the server (visibility, by task queue); the rate is the
 count over the time from the first request sent to the last workflow's start time.
