@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.drafts import park_drafts
+from benchmarks.drafts import bench_channels, park_drafts
 from benchmarks.harness import (
     Draft,
     Figure,
@@ -36,6 +36,7 @@ from benchmarks.harness import (
     worker_child,
 )
 from sandbox import SlackSandbox
+from sandbox.directory import DEFAULT_CHANNELS
 from signoff.devserver import free_port
 from workflows import ReportGenerationWorkflow
 from workflows.models import ApprovalPolicy, ApproveInput, WorkflowSettings
@@ -78,7 +79,11 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     click_draft: list[float] = []
     raw_applied: list[float] = []
     raw_draft: list[float] = []
-    async with dev_server(tmp) as server, SlackSandbox() as sandbox, response_sink() as sink:
+    # One channel per draft: the worker paces its posts per channel, as Slack requires.
+    channels = bench_channels(2 * samples + 2)
+    async with dev_server(tmp) as server, SlackSandbox(
+        channels=[*DEFAULT_CHANNELS, *channels]
+    ) as sandbox, response_sink() as sink:
         worker = worker_child(tmp, server.address, task_queue, sandbox.api_url)
         bot = bot_child(tmp, bot_port, server.address, task_queue, sandbox.api_url, {"SIGNOFF_MAX_REVIEW_ROUNDS": "1"})
         async with children(worker, bot):
@@ -86,7 +91,8 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             url = f"http://127.0.0.1:{bot_port}/slack/events"
             client = await temporal_client(server.address)
             drafts = await park_drafts(
-                client, sandbox.api_url, task_queue, f"click-{uuid.uuid4().hex[:6]}", 2 * samples + 2, settings, timeout=300
+                client, sandbox.api_url, task_queue, f"click-{uuid.uuid4().hex[:6]}", 2 * samples + 2, settings, timeout=300,
+                channels=[c.id for c in channels],
             )
             http = SignedClient(limit=10)
             try:

@@ -9,8 +9,19 @@ import aiohttp
 from temporalio.client import Client
 
 from benchmarks.harness import BOT_TOKEN, TEAM_ID, Draft, find_draft, log
+from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
 from workflows import ReportGenerationWorkflow
 from workflows.models import Phase, ReportRequest, SlackOrigin, WorkflowSettings
+
+
+def bench_channels(count: int, prefix: str = "C0BENCH") -> list[Channel]:
+    """Channels everyone (and the bot) is in: drafts spread over them, as a team's would be.
+
+    The worker keeps to Slack's ~1 post/s per channel, so drafts crowded into one channel
+    park at that rate whatever else the system can do.
+    """
+    members = frozenset({u.id for u in DEFAULT_USERS} | {BOT_USER_ID})
+    return [Channel(f"{prefix}{i:03d}", f"bench-{i}", members) for i in range(count)]
 
 
 async def start_reports(
@@ -90,11 +101,18 @@ async def draft_of(client: Client, api_url: str, workflow_id: str, timeout: floa
 
 
 async def park_drafts(
-    client: Client, api_url: str, task_queue: str, prefix: str, count: int, settings: WorkflowSettings, timeout: float
+    client: Client,
+    api_url: str,
+    task_queue: str,
+    prefix: str,
+    count: int,
+    settings: WorkflowSettings,
+    timeout: float,
+    channels: list[str] | None = None,
 ) -> list[Draft]:
     ids = [f"{prefix}-{i}" for i in range(count)]
     started = time.monotonic()
-    await start_reports(client, task_queue, ids, settings)
+    await start_reports(client, task_queue, ids, settings, channels=channels)
     await wait_pending(client, ids, timeout)
     log(f"{count} drafts pending approval after {time.monotonic() - started:.1f} s")
     return [await draft_of(client, api_url, workflow_id) for workflow_id in ids]

@@ -25,7 +25,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.drafts import start_reports
+from benchmarks.drafts import bench_channels, start_reports
 from benchmarks.harness import (
     Figure,
     children,
@@ -39,7 +39,6 @@ from benchmarks.harness import (
     worker_child,
 )
 from sandbox import SlackSandbox
-from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
 from workflows.models import ApprovalPolicy, WorkflowSettings
 from workflows.worker import MAX_CACHED_WORKFLOWS
 
@@ -98,8 +97,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     # pending; parking runs at roughly 3 drafts/s here (quick: it does not, on purpose: short).
     interval = timedelta(seconds=30 if quick else 360)
     channels_n = max(3, count // PER_CHANNEL)
-    members = frozenset({u.id for u in DEFAULT_USERS} | {BOT_USER_ID})
-    channels = [Channel(f"C0BENCH{i:03d}", f"bench-{i}", members) for i in range(channels_n)]
+    channels = bench_channels(channels_n)
     settings = WorkflowSettings(
         policy=ApprovalPolicy(reminder_interval=interval, max_reminders=3, decision_deadline=None),
         max_review_rounds=0,
