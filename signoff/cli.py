@@ -152,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         # Raised where a component checks what it needs (e.g. the worker's Slack token).
         print(f"signoff {args.command}: {err}", file=sys.stderr)
-        return 2
+        sys.stderr.flush()
+        # A failed Temporal connect leaves the SDK's native threads running; interpreter
+        # finalization racing them aborted the process now and then (SIGABRT instead of
+        # exit code 2) on a loaded machine. Nothing else is open at this point.
+        os._exit(2)
     except KeyboardInterrupt:
         return 130
     return 0
