@@ -24,6 +24,10 @@ from workflows.models import (
     Phase,
 )
 
+# Reminders and the deadline follow their timer, not a later clock reading; workflows started
+# before this keep the old rule on replay.
+TIMER_DRIVEN_GATE_PATCH = "timer-driven-gate"
+
 # Decisions that arrive through the article's signals carry no Slack user.
 OPERATOR = "temporal-operator"
 
@@ -181,12 +185,24 @@ class ApprovalGate:
                     await hooks.on_decision(record, list(self.approvals))
                 if self._result is not None:
                     return self._result
+                due, expires = self._next_due()
                 try:
-                    await workflow.wait_condition(self._has_news, timeout=self._time_to_next_deadline())
+                    # A timer of zero would not fire; anything overdue fires at once.
+                    timeout = max(due - workflow.now(), timedelta(milliseconds=1))
+                    await workflow.wait_condition(self._has_news, timeout=timeout)
                 except TimeoutError:
-                    expired = await self._on_timeout(hooks)
-                    if expired:
+                    if not workflow.patched(TIMER_DRIVEN_GATE_PATCH):
+                        # Started before the patch: the clock decides, as it did then.
+                        due, expires = self._due_by_clock()
+                        if due is None:
+                            continue
+                    # The timer for `due` fired: act on it without comparing clocks again. An
+                    # activation's timestamp can trail the timer by a little, and a branch on it
+                    # then differed between the first run and a replay (nondeterminism, seen
+                    # after a server restart).
+                    if expires:
                         return GateResult(GateOutcome.EXPIRED, revision)
+                    await self._remind(hooks)
         finally:
             self.open_revision = None
 
@@ -202,25 +218,26 @@ class ApprovalGate:
         assert self.waiting_since is not None
         return self.waiting_since + self.policy.reminder_interval * (self.reminders_sent + 1)
 
-    def _time_to_next_deadline(self) -> timedelta:
-        candidates = [self._next_reminder_at()]
+    def _next_due(self) -> tuple[datetime, bool]:
+        """When the gate must act next, and whether that is the deadline (else a reminder)."""
+        reminder = self._next_reminder_at()
         deadline = self._deadline()
-        if deadline is not None:
-            candidates.append(deadline)
-        due = min(candidates)
-        # A timer of zero would not fire; anything overdue fires at once.
-        return max(due - workflow.now(), timedelta(milliseconds=1))
+        if deadline is not None and deadline <= reminder:
+            return deadline, True
+        return reminder, False
 
-    async def _on_timeout(self, hooks: GateHooks) -> bool:
-        """Returns True when the deadline has passed."""
+    def _due_by_clock(self) -> tuple[datetime | None, bool]:
+        """What is due at ``workflow.now()``: the deadline, a reminder, or (None) nothing yet."""
         now = workflow.now()
         deadline = self._deadline()
         if deadline is not None and now >= deadline:
-            return True
-        if now >= self._next_reminder_at():
-            self.reminders_sent += 1
-            escalate = self.reminders_sent > self.policy.max_reminders
-            if escalate:
-                self.escalated = True
-            await hooks.on_reminder(self.reminders_sent, escalate)
-        return False
+            return deadline, True
+        reminder = self._next_reminder_at()
+        return (reminder, False) if now >= reminder else (None, False)
+
+    async def _remind(self, hooks: GateHooks) -> None:
+        self.reminders_sent += 1
+        escalate = self.reminders_sent > self.policy.max_reminders
+        if escalate:
+            self.escalated = True
+        await hooks.on_reminder(self.reminders_sent, escalate)
