@@ -46,7 +46,7 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
     from sandbox import SlackSandbox
     from workflows.slack_activities import slack_session
-    from workflows.worker import build_worker, connect_worker_client, worker_slack_client
+    from workflows.worker import connect_worker_client, serving_worker, worker_slack_client
 
     from bot.app import build_app
     from bot.server import build_web_app, connect_temporal, socket_mode_handler
@@ -84,9 +84,12 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
                 env_overrides,
             )
 
-        worker = build_worker(await connect_worker_client(settings), settings, worker_slack_client(settings))
-        async with worker, contextlib.AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             session = await stack.enter_async_context(slack_session())
+            worker = serving_worker(
+                await connect_worker_client(settings), settings, worker_slack_client(settings, session)
+            )
+            await stack.enter_async_context(worker)
             app = build_app(settings, await connect_temporal(settings), session=session)
             if real_slack:
                 handler = socket_mode_handler(app, settings, session)

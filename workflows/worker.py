@@ -133,27 +133,29 @@ def build_worker(
     )
 
 
+def serving_worker(client: Client, settings: Settings, slack: AsyncWebClient) -> Worker:
+    """The worker as it runs for real (``signoff worker`` and ``signoff dev``): posts kept to
+    Slack's rate per channel here rather than collecting 429s."""
+    return build_worker(client, settings, slack, ChannelPacer())
+
+
 async def run_worker(settings: Settings) -> None:
     async with slack_session() as session:
-        await _serve(settings, worker_slack_client(settings, session))
-
-
-async def _serve(settings: Settings, slack: AsyncWebClient) -> None:
-    try:
-        client = await connect_worker_client(settings)
-    except RuntimeError as err:
-        if not str(err).startswith("Failed client connect"):
-            raise
-        raise SettingsError(
-            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS); is the server running?"
-        ) from None
-    # Keep to Slack's posting rate per channel here rather than collect 429s.
-    worker = build_worker(client, settings, slack, ChannelPacer())
-    log.info(
-        "Worker listening on task queue %s at %s (%s model)",
-        settings.task_queue,
-        settings.temporal_address,
-        "offline" if settings.offline_model else "OpenAI",
-    )
-    freeze_startup_heap()
-    await worker.run()
+        slack = worker_slack_client(settings, session)
+        try:
+            client = await connect_worker_client(settings)
+        except RuntimeError as err:
+            if not str(err).startswith("Failed client connect"):
+                raise
+            raise SettingsError(
+                f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS); is the server running?"
+            ) from None
+        worker = serving_worker(client, settings, slack)
+        log.info(
+            "Worker listening on task queue %s at %s (%s model)",
+            settings.task_queue,
+            settings.temporal_address,
+            "offline" if settings.offline_model else "OpenAI",
+        )
+        freeze_startup_heap()
+        await worker.run()
