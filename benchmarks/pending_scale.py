@@ -39,15 +39,15 @@ from benchmarks.harness import (
     worker_child,
 )
 from sandbox import SlackSandbox
+from signoff.settings import DEFAULT_WORKER_CACHE_SIZE
 from workflows.models import ApprovalPolicy, WorkflowSettings
-from workflows.worker import MAX_CACHED_WORKFLOWS
 
 NAME = "pending scale"
 RATE, BURST = 1.0, 3
 PER_CHANNEL = 10
 TARGET_N = 10_000
-# Below the worker's cache (MAX_CACHED_WORKFLOWS), so that parking does not thrash it.
-IN_FLIGHT = MAX_CACHED_WORKFLOWS * 3 // 4
+# Below the worker's cache (DEFAULT_WORKER_CACHE_SIZE), so that parking does not thrash it.
+IN_FLIGHT = DEFAULT_WORKER_CACHE_SIZE * 3 // 4
 
 
 def _ok_posts(sandbox: SlackSandbox, needle: str) -> list:
@@ -222,7 +222,7 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
         f"{park_rate:.1f}/s, server RSS ≈ {server_rss_idle + server_slope * TARGET_N:,.0f} MB, SQLite ≈ {db_idle + db_slope * TARGET_N:,.0f} MB, "
         f"reminder fan-out ≈ {TARGET_N / fanout_rate / 60:.1f} min at {fanout_rate:.1f}/s (needs ≥ {TARGET_N // PER_CHANNEL} channels: "
         f"Slack's 1/s per channel caps it at channels/s); worker RSS stays cache-bound "
-        f"(max_cached_workflows={MAX_CACHED_WORKFLOWS}) — N={count} {'fills' if count >= MAX_CACHED_WORKFLOWS else 'does not fill'} the cache."
+        f"(SIGNOFF_WORKER_CACHE_SIZE={DEFAULT_WORKER_CACHE_SIZE}) — N={count} {'fills' if count >= DEFAULT_WORKER_CACHE_SIZE else 'does not fill'} the cache."
     )
     why_n = (
         f"Measured at N={count}, not {TARGET_N:,}: each draft reaches 'pending' through ~7 activities "

@@ -28,6 +28,13 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 
+# Worker memory follows its workflow cache, not the number of workflows parked: ≈ 150 MB with an
+# empty cache plus ≈ 0.5 MB per cached report (measured), so 200 keeps a worker near 250 MB
+# however many drafts wait. Parked workflows are evicted first (LRU) and replayed when next
+# needed (~0.1 s of CPU each); only a burst of more *active* workflows than the cache replays
+# over and over, so a worker expecting such bursts trades memory for a larger cache.
+DEFAULT_WORKER_CACHE_SIZE = 200
+
 
 def parse_duration(name: str, raw: str) -> timedelta:
     """'90s', '1m', '24h', '7d' or plain seconds."""
@@ -92,6 +99,8 @@ class Settings:
     openai_api_style: str = "responses"
 
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
+    # Workflows a worker keeps in memory between their tasks (``max_cached_workflows``).
+    worker_cache_size: int = DEFAULT_WORKER_CACHE_SIZE
 
     @property
     def offline_model(self) -> bool:
@@ -144,6 +153,7 @@ class Settings:
             openai_api_key=_optional(env, "OPENAI_API_KEY"),
             openai_base_url=_optional(env, "OPENAI_BASE_URL"),
             openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "responses")),
+            worker_cache_size=_int(env, "SIGNOFF_WORKER_CACHE_SIZE", DEFAULT_WORKER_CACHE_SIZE, 1),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,

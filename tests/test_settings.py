@@ -8,9 +8,11 @@ import sys
 from datetime import timedelta
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from signoff.devserver import free_port
 from signoff.settings import Settings, SettingsError
+from workflows.worker import build_worker, worker_slack_client
 
 
 def test_defaults_match_the_article_and_the_issue() -> None:
@@ -20,6 +22,7 @@ def test_defaults_match_the_article_and_the_issue() -> None:
     assert policy.reminder_interval == timedelta(hours=24) and policy.max_reminders == 3
     assert policy.decision_deadline == timedelta(days=7) and policy.required_approvals == 1
     assert policy.approvers == [] and settings.offline_model and settings.workflow.max_review_rounds == 3
+    assert settings.worker_cache_size == 200
 
 
 def test_policy_and_models_from_the_environment() -> None:
@@ -33,6 +36,7 @@ def test_policy_and_models_from_the_environment() -> None:
             "SIGNOFF_MODEL": "gpt-4.1-mini",
             "SIGNOFF_MODEL_REVIEWER": "gpt-5",
             "OPENAI_API_KEY": "sk-secret-value",
+            "SIGNOFF_WORKER_CACHE_SIZE": "1000",
         }
     )
     policy = settings.workflow.policy
@@ -40,7 +44,7 @@ def test_policy_and_models_from_the_environment() -> None:
     assert policy.reminder_interval == timedelta(seconds=90) and policy.decision_deadline is None
     assert policy.escalation_to == "S0LEADS"
     assert settings.workflow.models.writer == "gpt-4.1-mini" and settings.workflow.models.reviewer == "gpt-5"
-    assert not settings.offline_model
+    assert not settings.offline_model and settings.worker_cache_size == 1000
     assert "sk-secret-value" not in repr(settings)
 
 
@@ -55,11 +59,19 @@ def test_policy_and_models_from_the_environment() -> None:
         ({"SIGNOFF_MAX_REMINDERS": "three"}, "not a whole number"),
         ({"SIGNOFF_ESCALATION": "<!channel>"}, "is not a Slack user id"),
         ({"SIGNOFF_OPENAI_API": "grpc"}, "must be 'responses' or 'chat'"),
+        ({"SIGNOFF_WORKER_CACHE_SIZE": "0"}, "SIGNOFF_WORKER_CACHE_SIZE must be at least 1"),
+        ({"SIGNOFF_WORKER_CACHE_SIZE": "lots"}, "SIGNOFF_WORKER_CACHE_SIZE='lots' is not a whole number"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env(env)
+
+
+async def test_the_worker_caches_as_many_workflows_as_configured(time_env: WorkflowEnvironment) -> None:
+    settings = Settings.from_env({"SIGNOFF_WORKER_CACHE_SIZE": "1000"})
+    worker = build_worker(time_env.client, settings, worker_slack_client(settings))
+    assert worker.config()["max_cached_workflows"] == 1000
 
 
 def _signoff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -39,11 +39,6 @@ MODEL_RETRY_POLICY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=4,
 )
-# Worker memory follows the cache, not the number of workflows parked: ≈ 150 MB with an empty
-# cache plus ≈ 0.5 MB per cached report (measured), so 200 keeps a worker near 250 MB however
-# many drafts wait. Parked workflows are evicted first (LRU) and replayed when next needed
-# (~0.1 s of CPU each); only a burst of more *active* workflows than this replays over and over.
-MAX_CACHED_WORKFLOWS = 200
 # Workflow tasks are CPU work under one GIL: more at once only makes each one slower. With 300
 # reminders due at once after a restart (cache 200), 16 posted them all in 34 s, the default
 # of 100 in 67 s; parking was the same 3.4 drafts/s with either.
@@ -127,7 +122,7 @@ def build_worker(
             slack_activities.post_ephemeral,
             settings_activities.load_worker_settings,
         ],
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_cached_workflows=settings.worker_cache_size,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=workflow_runner(),
     )
@@ -152,10 +147,11 @@ async def run_worker(settings: Settings) -> None:
             ) from None
         worker = serving_worker(client, settings, slack)
         log.info(
-            "Worker listening on task queue %s at %s (%s model)",
+            "Worker listening on task queue %s at %s (%s model, caching up to %d workflows)",
             settings.task_queue,
             settings.temporal_address,
             "offline" if settings.offline_model else "OpenAI",
+            settings.worker_cache_size,
         )
         freeze_startup_heap()
         await worker.run()
