@@ -1,4 +1,8 @@
-"""Recorded histories of every workflow path replay against the current code (determinism)."""
+"""Recorded histories of every workflow path replay against the current code (determinism).
+
+``histories/*.json`` are recorded with the current code; ``histories/before-<patch>/`` keep
+histories recorded before a ``workflow.patched`` change, standing for workflows that were
+already running when it was deployed: the patch's old branch must still replay them."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from temporalio.worker import Replayer
 from signoff.settings import Settings
 from tests.support.record_histories import SCENARIOS
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
+from workflows.approval import TIMER_DRIVEN_GATE_PATCH
+from workflows.human_loop import TELL_REQUESTER_PATCH
 from workflows.worker import agents_plugin, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -21,9 +27,27 @@ def test_every_path_has_a_recorded_history() -> None:
     assert recorded == set(SCENARIOS)
 
 
+BEFORE_PATCHES = sorted(HISTORIES.glob("before-*/*.json"))
+
+
+def test_histories_from_before_each_patch_are_kept() -> None:
+    kept = {path.parent.name for path in BEFORE_PATCHES}
+    assert kept == {f"before-{patch}" for patch in (TELL_REQUESTER_PATCH, TIMER_DRIVEN_GATE_PATCH)}
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_history_replays(name: str) -> None:
-    history = WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+    await _replays(HISTORIES / f"{name}.json")
+
+
+@pytest.mark.parametrize("path", BEFORE_PATCHES, ids=lambda path: f"{path.parent.name}/{path.stem}")
+async def test_history_from_before_a_patch_replays(path: Path) -> None:
+    await _replays(path)
+
+
+async def _replays(path: Path) -> None:
+    name = path.relative_to(HISTORIES).as_posix()
+    history = WorkflowHistory.from_json(name, path.read_text())
     replayer = Replayer(
         workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
         plugins=[agents_plugin(Settings())],

@@ -5,7 +5,10 @@ Run after an intended change to workflow code (and commit the new files):
     .venv/bin/python -m tests.support.record_histories
 
 A replay failure against the committed histories means a change would break
-workflows already running in production: version it with ``workflow.patched``.
+workflows already running in production: version it with ``workflow.patched``. Before
+re-recording after such a patch, copy the histories its old branch runs into
+``tests/histories/before-<patch id>/``: they stay, and keep proving that workflows started
+before the patch still replay.
 """
 
 from __future__ import annotations
