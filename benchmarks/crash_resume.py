@@ -16,7 +16,18 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.harness import TEAM_ID, Figure, dev_server, log, percentile, temporal_client, wait_until, worker_child
+from temporalio.service import RPCError
+
+from benchmarks.harness import (
+    TEAM_ID,
+    Figure,
+    dev_server,
+    log,
+    percentile,
+    temporal_client,
+    wait_until,
+    worker_child,
+)
 from benchmarks.pending_scale import _duplicate_posts
 from sandbox import SlackSandbox
 from sandbox.openai_standin import OpenAIStandIn
@@ -60,7 +71,10 @@ async def _one(tmp: Path, address: str, index: int) -> dict:
             writer_again = time.time()
 
             async def pending() -> bool:
-                return await handle.query(ReportGenerationWorkflow.get_status) == Phase.PENDING_APPROVAL.value
+                try:
+                    return await handle.query(ReportGenerationWorkflow.get_status) == Phase.PENDING_APPROVAL.value
+                except RPCError:  # the server gave up on the dead worker's sticky queue; not yet
+                    return False
 
             await wait_until(pending, timeout=120, interval=0.05, what="draft pending approval")
             resumed = time.time()

@@ -28,8 +28,16 @@ from tests.support.faults import (
     thread_texts,
 )
 from tests.support.processes import ChildProcess
+from tests.support.temporal import wait_for_phase
 from workflows import ReportGenerationWorkflow
-from workflows.models import ApprovalPolicy, ApproveInput, Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from workflows.models import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowSettings,
+)
 from workflows.slack_activities import SLACK_START_TO_CLOSE
 from workflows.worker import data_converter
 
@@ -66,6 +74,7 @@ async def test_worker_killed_while_the_draft_post_is_in_flight(
         assert posted.ok, "the post took effect before the worker died"
 
         worker.start()
+        await wait_for_phase(handle, Phase.PENDING_APPROVAL, timeout=60)  # queries wait out the dead worker
         state = await handle.query(ReportGenerationWorkflow.progress)
         assert state.phase is Phase.PENDING_APPROVAL and state.thread is not None
         # The note after the draft is posted only once post_draft has completed: up to start-to-close

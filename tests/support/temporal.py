@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from agents.models.interface import ModelProvider
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -61,8 +62,20 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0, i
 async def wait_for_phase(handle: WorkflowHandle, phase: Phase, timeout: float = 15.0) -> None:
     from workflows.human_loop import HumanReviewedWorkflow
 
+    last = ["no answer yet"]
+
     async def reached() -> bool:
-        status = await handle.query(HumanReviewedWorkflow.get_status)
+        try:
+            status = await handle.query(HumanReviewedWorkflow.get_status)
+        except RPCError as err:
+            # A query goes to the worker that last ran the workflow; while that worker is dead
+            # and no other has taken over, the server gives up on it ("context canceled").
+            last[0] = f"query failed: {err}"
+            return False
+        last[0] = status
         return status == phase.value
 
-    await eventually(reached, timeout)
+    try:
+        await eventually(reached, timeout)
+    except AssertionError:
+        raise AssertionError(f"{handle.id} not {phase.value} within {timeout}s; last: {last[0]}") from None
