@@ -28,6 +28,7 @@ from typing import TypeVar
 from temporalio.client import (
     Client,
     WorkflowExecution,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -105,6 +106,10 @@ class Unreachable(GatewayError):
 
 class NotRecorded(GatewayError):
     pass
+
+
+class NoWorker(GatewayError):
+    """Temporal answers but no worker does: the workflow is safe and goes on when one is back."""
 
 
 class AlreadyRunning(GatewayError):
@@ -251,6 +256,14 @@ class TemporalGateway:
             return await self._bounded(query)
         except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
             raise GatewayError(f"Could not read the status of `{workflow_id}`: {err}") from None
+        except (Unreachable, Finished) as err:
+            # Only a worker answers a query: with none running the server fails it as
+            # unavailable, timed out or "no poller", which would read as Temporal down or
+            # the workflow finished. Ask the server itself to tell which.
+            description = await self._server_description(workflow_id)
+            if description is None:
+                raise err from None
+            raise NoWorker(_no_worker(workflow_id, description)) from None
 
     # ------------------------------------------------------------------ decisions
 
@@ -311,22 +324,24 @@ class TemporalGateway:
 
     async def _explain_deadline(self, workflow_id: str, seconds: float) -> NotRecorded:
         """The update's deadline passed: tell a silent worker from a silent server."""
-        handle = self.client.get_workflow_handle(workflow_id)
-
-        async def describe():  # type: ignore[no-untyped-def]
-            return await handle.describe(rpc_timeout=SERVER_PROBE_TIMEOUT)
-
-        try:
-            async with asyncio.timeout(SERVER_PROBE_TIMEOUT.total_seconds()):
-                await describe()
-        except (TimeoutError, RPCError, RuntimeError):
-            # Whatever the reason the probe failed, the server did not answer it promptly either.
+        if await self._server_description(workflow_id) is None:
             return NotRecorded(
                 f"Your decision was not recorded: Temporal did not answer within {seconds:g} s. "
                 "Nothing was changed; try again in a minute."
             )
         # The server answers, so it took the update and no worker ran it before our deadline.
         return NotRecorded(_not_recorded(seconds))
+
+    async def _server_description(self, workflow_id: str) -> WorkflowExecutionDescription | None:
+        """The server's own record of the workflow (no worker involved), or None if it does not
+        answer within SERVER_PROBE_TIMEOUT."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            async with asyncio.timeout(SERVER_PROBE_TIMEOUT.total_seconds()):
+                return await handle.describe(rpc_timeout=SERVER_PROBE_TIMEOUT)
+        except (TimeoutError, RPCError, RuntimeError):
+            # Whatever the reason the probe failed, the server did not answer it promptly either.
+            return None
 
     async def _explain_not_found(self, workflow_id: str) -> GatewayError:
         """NOT_FOUND on an update means "closed" on some servers: tell the two apart."""
@@ -429,6 +444,18 @@ def _update_name(update: UpdateMethodMultiParam) -> str:
     (benchmarks, profiled with py-spy).
     """
     return update._defn.name
+
+
+def _no_worker(workflow_id: str, description: WorkflowExecutionDescription) -> str:
+    status = description.status
+    if status is None or status == WorkflowExecutionStatus.RUNNING:
+        state = "It is safe in Temporal and goes on when a worker is back."
+    else:
+        state = f"Temporal has it as {status.name.lower().replace('_', ' ')}."
+    return (
+        f"No signoff worker is answering right now, so `{workflow_id}` cannot show its status. "
+        f"{state} Nothing was changed; try again once a worker is running."
+    )
 
 
 def _not_recorded(seconds: float) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import json
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bot import action_ids
@@ -306,3 +306,21 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
         assert (await handle.query(HumanReviewedWorkflow.progress)).decisions == []
         await handle.cancel()
         await finished(handle)
+
+
+async def test_status_and_cancel_while_no_worker_runs_say_so(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    settings = bot_settings(slack, approvers=APPROVERS)
+    client = bot_client(time_env.client)
+    async with running_bot(slack, settings, client):
+        handle = await start_via_slack(slack, client, "/report", "Tidal power", confirmed=False)
+        # Only a worker can answer a query; without one the workflow is neither finished nor lost.
+        seen = len(ephemeral_texts(slack, REQUESTER))
+        await slack.send_slash_command(REQUESTER, "/report", f"status {handle.id}", channel_id=CHANNEL)
+        message = await told(slack, REQUESTER, "worker", after=seen)
+        assert "No signoff worker is answering" in message and "already finished" not in message
+        seen = len(ephemeral_texts(slack, REQUESTER))
+        await slack.send_slash_command(REQUESTER, "/report", f"cancel {handle.id}", channel_id=CHANNEL)
+        message = await told(slack, REQUESTER, "worker", after=seen)
+        assert "No signoff worker is answering" in message
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    await handle.terminate("test over")
