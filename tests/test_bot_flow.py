@@ -6,7 +6,12 @@ import contextlib
 import json
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from bot import action_ids
