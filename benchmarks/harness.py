@@ -200,6 +200,20 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat; None: this process)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return math.nan
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process from /proc (psutil is not a dependency)."""
     try:

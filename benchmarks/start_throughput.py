@@ -28,6 +28,7 @@ from benchmarks.harness import (
     SignedClient,
     bot_child,
     children,
+    cpu_seconds,
     dev_server,
     log,
     new_trigger_id,
@@ -45,6 +46,17 @@ from workflows.models import ReportRequest, SlackOrigin, WorkflowSettings
 
 NAME = "start throughput"
 CONCURRENCY = 50
+
+
+class CpuMeter:
+    """CPU seconds each named process (pid; None: this benchmark process) uses from now on."""
+
+    def __init__(self, **pids: int | None) -> None:
+        self.pids = pids
+        self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def used(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self.start[name] for name, pid in self.pids.items()}
 
 
 async def _started(client: Client, task_queue: str, expected: int, since: float, timeout: float = 90.0) -> tuple[int, float]:
@@ -100,11 +112,13 @@ async def _raw_round(tmp: Path, requests: int) -> dict:
                 except Exception:  # noqa: BLE001
                     failures += 1
 
+        assert server.process is not None
+        cpu = CpuMeter(server=server.process.pid, driver=None)
         since = time.time()
         await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(requests))), timeout=300)
         count, span = await _started(client, task_queue, requests, since)
         return {"count": count, "seconds": span, "rate": count / span, "failures": failures,
-                "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+                "cpu_s": cpu.used(), "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
 
 
 async def _bot_round(tmp: Path, requests: int) -> dict:
@@ -138,6 +152,8 @@ async def _bot_round(tmp: Path, requests: int) -> dict:
                     else:
                         failures += 1
 
+            assert server.process is not None
+            cpu = CpuMeter(server=server.process.pid, bot=bot.pid, driver=None)
             since = time.time()
             try:
                 await asyncio.wait_for(asyncio.gather(*(client_loop() for _ in range(CONCURRENCY))), timeout=300)
@@ -145,8 +161,10 @@ async def _bot_round(tmp: Path, requests: int) -> dict:
                 await http.close()
             acked = time.time() - since
             count, span = await _started(client, task_queue, requests, since)
+            cpu_s = cpu.used()
             await asyncio.sleep(1)
             return {"count": count, "seconds": span, "rate": count / span, "failures": failures, "acked_in": acked,
+                    "cpu_s": cpu_s,
                     "answers": sink.kinds(),
                     "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
 
@@ -183,14 +201,27 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 f"/report: {started:,} of {requests * rounds:,} workflows started, "
                 f"{sum(b['failures'] for b in bot)} non-200 acks, ack p50/p99 "
                 + ", ".join(f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f} ms" for b in bot)
-                + f"; raw start_workflow call p50/p99 "
+                + "; raw start_workflow call p50/p99 "
                 + ", ".join(f"{b['p50_ms']:.0f}/{b['p99_ms']:.0f} ms" for b in raw)
                 + f", {sum(b['count'] for b in raw):,} started. Rates per round: /report "
                 + ", ".join(f"{b['rate']:.0f}" for b in bot)
                 + "; raw "
                 + ", ".join(f"{b['rate']:.0f}" for b in raw)
+                + ". CPU seconds per 1,000 starts, median of rounds (2 cores shared by all): /report path "
+                + _cpu_per_thousand(bot)
+                + "; raw path "
+                + _cpu_per_thousand(raw)
                 + "."
             ),
             extra={"bot_rounds": bot, "raw_rounds": raw},
         )
     ]
+
+
+def _cpu_per_thousand(rounds: list[dict]) -> str:
+    names = list(rounds[0]["cpu_s"])
+    parts = []
+    for name in names:
+        per = [r["cpu_s"][name] * 1000 / max(r["count"], 1) for r in rounds]
+        parts.append(f"{name} {percentile(per, 50):.1f}")
+    return ", ".join(parts)
