@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test bench worker bot sandbox demo-terminal clean
+.PHONY: install demo run lint format test test-fast bench worker bot sandbox demo-terminal clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,21 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/signoff dev --slack
 
-test: $(STAMP)
+# The quality gate CI enforces: style, types and the import contracts (scripts/lint.sh).
+lint: $(STAMP)
+	sh scripts/lint.sh
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
 	sh scripts/ensure-chromium.sh
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The inner loop: no real processes, no browser, nothing marked slow (about a minute).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not process and not browser" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

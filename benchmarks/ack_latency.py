@@ -38,8 +38,8 @@ from benchmarks.harness import (
     worker_child,
 )
 from bot.gateway import workflow_id_for
+from core.contracts import WorkflowKind
 from signoff.devserver import free_port
-from workflows.models import WorkflowKind
 
 NAME = "ack"
 CLICKERS = ("U0APPROV1", "U0APPROV2", "U0OUTSIDE")

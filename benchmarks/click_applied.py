@@ -35,11 +35,11 @@ from benchmarks.harness import (
     wait_http,
     worker_child,
 )
+from core.contracts import ApprovalPolicy, ApproveInput, WorkflowSettings
 from sandbox import SlackSandbox
 from sandbox.directory import DEFAULT_CHANNELS
 from signoff.devserver import free_port
 from workflows import ReportGenerationWorkflow
-from workflows.models import ApprovalPolicy, ApproveInput, WorkflowSettings
 
 NAME = "click→applied"
 APPROVER = "U0APPROV1"

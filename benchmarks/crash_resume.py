@@ -1,6 +1,6 @@
 """Crash resume: SIGKILL the worker while the writer's model call is in flight, restart it at once.
 
-The worker runs as a child process against the OpenAI stand-in (``sandbox.openai_standin``),
+The worker runs as a child process against the OpenAI stand-in (``tests.doubles.openai_standin``),
 whose writer answers only after 30 s, so the kill lands mid-call. Measured from the kill:
 * the writer call made again by the restarted worker (the model activity's heartbeat timeout is
   10 s, then the retry policy's first interval of 2 s);
@@ -29,10 +29,10 @@ from benchmarks.harness import (
     worker_child,
 )
 from benchmarks.pending_scale import _duplicate_posts
+from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
-from sandbox.openai_standin import OpenAIStandIn
+from tests.doubles.openai_standin import OpenAIStandIn
 from workflows import ReportGenerationWorkflow
-from workflows.models import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 
 NAME = "crash resume"
 

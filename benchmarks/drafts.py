@@ -9,9 +9,9 @@ import aiohttp
 from temporalio.client import Client
 
 from benchmarks.harness import BOT_TOKEN, TEAM_ID, Draft, find_draft, log
+from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
 from workflows import ReportGenerationWorkflow
-from workflows.models import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 
 
 def bench_channels(count: int, prefix: str = "C0BENCH") -> list[Channel]:

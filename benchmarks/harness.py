@@ -522,7 +522,7 @@ async def dev_server(tmp: Path) -> AsyncIterator[DevServer]:
 async def temporal_client(address: str):  # noqa: ANN201
     from temporalio.client import Client
 
-    from workflows.worker import data_converter
+    from infra.temporal import data_converter
 
     return await Client.connect(address, data_converter=data_converter())
 

@@ -38,9 +38,9 @@ from benchmarks.harness import (
     wait_until,
     worker_child,
 )
+from core.contracts import ApprovalPolicy, WorkflowSettings
+from infra.settings import DEFAULT_WORKER_CACHE_SIZE
 from sandbox import SlackSandbox
-from signoff.settings import DEFAULT_WORKER_CACHE_SIZE
-from workflows.models import ApprovalPolicy, WorkflowSettings
 
 NAME = "pending scale"
 RATE, BURST = 1.0, 3

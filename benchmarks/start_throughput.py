@@ -39,10 +39,10 @@ from benchmarks.harness import (
     temporal_client,
     wait_http,
 )
+from core.contracts import ReportRequest, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
 from signoff.devserver import free_port
 from workflows import ReportGenerationWorkflow
-from workflows.models import ReportRequest, SlackOrigin, WorkflowSettings
 
 NAME = "start throughput"
 CONCURRENCY = 50

@@ -16,14 +16,14 @@ from temporalio.client import Client
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
 from bot.listeners import register_listeners
-from signoff.settings import Settings, SettingsError
-from workflows.slack_activities import slack_client
+from infra.settings import Settings, SettingsError
+from infra.slack import slack_client
 
 log = logging.getLogger(__name__)
 
 
 def build_web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The bot's Web API client: the sandbox when SLACK_API_URL is set, no built-in retries.
+    """The bot's Web API client: the Slack sandbox when SLACK_API_URL is set, no built-in retries.
 
     Pass a ``slack_session()``: Bolt gives the app client's session to the client it makes
     for each request, so every listener's calls share its connections.

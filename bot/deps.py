@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.gateway import TemporalGateway
-from signoff.settings import Settings
+from infra.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
 DEFAULT_LISTING_WAIT = 3.0

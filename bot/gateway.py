@@ -41,7 +41,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from workflows.models import (
+from core.contracts import (
     ApproveInput,
     DecisionReceipt,
     PlanRequest,
@@ -53,9 +53,9 @@ from workflows.models import (
     WorkflowKind,
     WorkflowSettings,
 )
+from infra.temporal import workflow_url
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.slack_activities import workflow_url
 
 log = logging.getLogger(__name__)
 

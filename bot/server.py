@@ -13,10 +13,10 @@ from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
-from signoff.heap import freeze_startup_heap
-from signoff.settings import Settings
-from workflows.slack_activities import slack_session
-from workflows.worker import data_converter
+from infra.heap import freeze_startup_heap
+from infra.settings import Settings
+from infra.slack import slack_session
+from infra.temporal import data_converter
 
 log = logging.getLogger(__name__)
 

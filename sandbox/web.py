@@ -17,19 +17,18 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from sandbox import blocks as block_kit
-from sandbox.delivery import DeliveryResult, NoRoute
-from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN
+from sandbox.delivery import Delivery, DeliveryResult, NoRoute
+from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, Directory
 from sandbox.interactions import VERIFICATION_TOKEN, InteractionError
-from sandbox.workspace import SlackError
-
-if TYPE_CHECKING:
-    from sandbox.server import SlackSandbox
+from sandbox.store import Store
+from sandbox.workspace import SlackError, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +38,42 @@ _CLOSE = object()
 KEEPALIVE_SECONDS = 15.0
 
 
+class SandboxActions(Protocol):
+    """What the page needs of a ``SlackSandbox``: its state, and acting as its people.
+
+    A protocol rather than an import so that the server (which builds the page) and the
+    page do not import each other.
+    """
+
+    directory: Directory
+    workspace: Workspace
+    store: Store
+    delivery: Delivery
+    deliveries: list[DeliveryResult]
+
+    def open_views(self, user: str) -> list[dict[str, Any]]: ...
+
+    def home_view(self, user: str) -> dict[str, Any] | None: ...
+
+    def send_slash_command(
+        self, user_id: str, command: str, text: str = ..., channel_id: str = ...
+    ) -> Awaitable[DeliveryResult]: ...
+
+    def click_button(self, user_id: str, channel_id: str, message_ts: str, action_id: str) -> Awaitable[DeliveryResult]: ...
+
+    def submit_view(
+        self, user_id: str, view_id: str, values: dict[str, dict[str, str]] | None = ...
+    ) -> Awaitable[DeliveryResult]: ...
+
+    def close_view(self, user_id: str, view_id: str) -> Awaitable[DeliveryResult | None]: ...
+
+    def open_home(self, user_id: str) -> Awaitable[DeliveryResult]: ...
+
+
 class SandboxUI:
     """Routes of the page, its JSON API and its event stream, for one ``SlackSandbox``."""
 
-    def __init__(self, sandbox: SlackSandbox) -> None:
+    def __init__(self, sandbox: SandboxActions) -> None:
         self.sandbox = sandbox
         self._streams: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sandbox import blocks as block_kit
 from sandbox.directory import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory, User
-from sandbox.store import Ephemeral, Message, StoredFile, Store
+from sandbox.store import Ephemeral, Message, Store, StoredFile
 
 MAX_TEXT = 40_000
 MAX_MODAL_STACK = 3

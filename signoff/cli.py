@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from signoff.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError
 
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
@@ -25,7 +25,7 @@ def load_settings(env_file: str | None) -> Settings:
 
 
 async def _worker(settings: Settings) -> None:
-    from workflows.worker import run_worker
+    from worker.worker import run_worker
 
     await run_worker(settings)
 
@@ -33,8 +33,8 @@ async def _worker(settings: Settings) -> None:
 async def _terminal_demo(settings: Settings, topic: str) -> None:
     """Embedded dev server + worker; one report end to end, approved from this terminal."""
     from signoff.devserver import DevServer
+    from worker.worker import build_worker, connect_worker_client, worker_slack_client
     from workflows import ReportGenerationWorkflow
-    from workflows.worker import build_worker, connect_worker_client, worker_slack_client
 
     server = DevServer(DATA_DIR / "temporal.sqlite3", port=7233, ui_port=8233, headless=False)
     print(f"Starting the Temporal dev server (UI: {server.ui_url}) …", flush=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from infra.settings import Settings
 from signoff.devserver import DevServer
-from signoff.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,11 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
-    from sandbox import SlackSandbox
-    from workflows.slack_activities import slack_session
-    from workflows.worker import connect_worker_client, serving_worker, worker_slack_client
-
     from bot.app import build_app
     from bot.server import build_web_app, connect_temporal, socket_mode_handler
+    from infra.slack import slack_session
+    from sandbox import SlackSandbox
+    from worker.worker import connect_worker_client, serving_worker, worker_slack_client
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

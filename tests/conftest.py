@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.support.temporal import start_time_skipping
-from temporalio.testing import WorkflowEnvironment
 
 # The browser fixtures (a shared Chromium, a page per test) for the browser tests.
 pytest_plugins = ("tests.support.browser",)

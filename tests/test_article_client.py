@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
+from core.contracts import DEFAULT_TASK_QUEUE
+from infra.settings import Settings
 from signoff.devserver import DevServer
-from signoff.settings import Settings
 from tests.support.temporal import running_worker
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
-from workflows.models import DEFAULT_TASK_QUEUE
 
 
 async def test_article_client_flow(dev_server: DevServer) -> None:

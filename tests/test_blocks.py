@@ -10,35 +10,29 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import action_ids
-from bot.action_ids import ButtonValue, ModalMetadata
-from bot.blocks import (
-    MAX_BLOCKS_PER_MESSAGE,
-    MAX_BLOCKS_PER_VIEW,
-    MAX_BODY_CHARS_PER_MESSAGE,
-    DraftView,
-    WorkflowRow,
-    draft_messages,
-    fit,
-    help_blocks,
-    home_view,
-    markdown_to_mrkdwn,
-    reject_modal,
-    report_list_blocks,
-    revision_modal,
-    split_mrkdwn,
-    status_blocks,
-    thread_parent,
-)
-from workflows.models import (
+from core import action_ids
+from core.action_ids import ButtonValue, ModalMetadata
+from core.contracts import (
     MAX_NOTES_CHARS,
     DecisionKind,
     DecisionRecord,
     DraftState,
+    DraftView,
     Phase,
     Progress,
     ReviewRound,
     WorkflowKind,
+)
+from core.rendering.drafts import draft_messages, thread_parent
+from core.rendering.lists import WorkflowRow, help_blocks, home_view, report_list_blocks, status_blocks
+from core.rendering.modals import reject_modal, revision_modal
+from core.rendering.text import (
+    MAX_BLOCKS_PER_MESSAGE,
+    MAX_BLOCKS_PER_VIEW,
+    MAX_BODY_CHARS_PER_MESSAGE,
+    fit,
+    markdown_to_mrkdwn,
+    split_mrkdwn,
 )
 
 # Slack's limits, written out here independently of the builders' constants.

@@ -14,17 +14,17 @@ from temporalio.client import (
 )
 from temporalio.testing import WorkflowEnvironment
 
-from bot import action_ids
-from bot.action_ids import ButtonValue
 from bot.gateway import AlreadyRunning, TemporalGateway, workflow_id_for
 from bot.listeners.commands import _origin, _request_key
+from core import action_ids
+from core.action_ids import ButtonValue
+from core.contracts import Phase, WorkflowKind
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.temporal import eventually, running_worker, wait_for_phase
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import Phase, WorkflowKind
-from workflows.worker import data_converter
 
 CHANNEL = "C0GENERAL"
 REQUESTER = "U0REQUEST"

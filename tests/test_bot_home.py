@@ -7,14 +7,14 @@ import time
 
 from temporalio.client import Client
 
-from bot import action_ids
-from bot.action_ids import ButtonValue
+from core import action_ids
+from core.action_ids import ButtonValue
+from core.contracts import Phase
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.temporal import running_worker, wait_for_phase
-from workflows.models import Phase
 
 CHANNEL = "C0APPROVE"
 REQUESTER = "U0REQUEST"

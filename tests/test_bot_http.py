@@ -18,11 +18,11 @@ from temporalio.client import Client
 from bot.app import build_app
 from bot.deps import Deps
 from bot.gateway import Started, TemporalGateway
+from core.contracts import SlackOrigin
+from infra.settings import Settings
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
-from signoff.settings import Settings
 from tests.support.bot import bot_settings, serve
-from workflows.models import SlackOrigin
-from workflows.worker import data_converter
 
 SECRET = "sandbox-signing-secret"
 

@@ -9,12 +9,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.app import build_app
 from bot.server import socket_mode_handler
+from core.contracts import Phase
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings
 from tests.support.temporal import running_worker, wait_for_phase
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import Phase
 
 
 async def test_report_over_socket_mode_reaches_the_workflow(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:

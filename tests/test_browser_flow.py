@@ -22,12 +22,12 @@ from pathlib import Path
 from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
+from core.contracts import Phase
 from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
 from tests.support.temporal import running_worker
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import Phase
 
 pytestmark = requires_chromium
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from core.contracts import Phase, ReportRequest, SlackOrigin
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
-from sandbox.openai_standin import OpenAIStandIn
 from signoff.devserver import DevServer
+from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.processes import ChildProcess
 from tests.support.temporal import eventually, wait_for_phase
 from workflows import ReportGenerationWorkflow
-from workflows.models import Phase, ReportRequest, SlackOrigin
-from workflows.worker import data_converter
 
 ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")
 

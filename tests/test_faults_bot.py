@@ -9,10 +9,12 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bot import action_ids
+from core import action_ids
+from core.contracts import ApprovalPolicy, Phase, WorkflowSettings
+from infra.settings import Settings
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
-from signoff.settings import Settings
 from tests.support.faults import (
     APPROVER_1,
     CHANNEL,
@@ -26,8 +28,6 @@ from tests.support.faults import (
 )
 from tests.support.temporal import eventually, running_worker
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import ApprovalPolicy, Phase, WorkflowSettings
-from workflows.worker import data_converter
 
 
 async def test_bot_restarted_between_draft_and_click(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:

@@ -23,12 +23,13 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from bot import action_ids
-from bot.action_ids import ModalMetadata
 from bot.app import build_gateway
 from bot.gateway import Started, TemporalGateway
+from core import action_ids
+from core.action_ids import ModalMetadata
+from core.contracts import MAX_TOPIC_CHARS, Phase, SlackOrigin
+from infra.settings import Settings
 from sandbox import SlackSandbox
-from signoff.settings import Settings
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.faults import (
     APPROVER_1,
@@ -40,12 +41,10 @@ from tests.support.faults import (
     buttons,
     deliver,
     draft_messages,
-    ephemeral_texts,
     told,
 )
 from tests.support.temporal import eventually, running_worker
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import MAX_TOPIC_CHARS, Phase, SlackOrigin
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U0APPROV1> <!subteam^S0LEADS>"
 UNICODE = "Énergie ☀️ 太陽光 مرحبا 👩🏽‍🔬 e\u0301 \u200b"

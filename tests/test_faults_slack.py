@@ -17,9 +17,19 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bot.gateway import workflow_id_for
+from core.activity_contracts import SLACK_RETRY_POLICY
+from core.contracts import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
+from infra.settings import Settings
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
-from signoff.settings import Settings
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.faults import (
     APPROVER_1,
@@ -33,16 +43,6 @@ from tests.support.faults import (
 )
 from tests.support.temporal import eventually, running_worker, with_agents_plugin
 from workflows import ReportGenerationWorkflow
-from workflows.models import (
-    ApprovalPolicy,
-    ApproveInput,
-    Phase,
-    ReportRequest,
-    SlackOrigin,
-    WorkflowKind,
-    WorkflowSettings,
-)
-from workflows.slack_activities import SLACK_RETRY_POLICY
 
 ORIGIN = SlackOrigin(team_id=ORIGIN_TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
 

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from bot import action_ids
-from bot.action_ids import ButtonValue
 from bot.gateway import TemporalGateway
+from core import action_ids
+from core.action_ids import ButtonValue
+from core.contracts import Phase
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer, free_port
 from tests.support.bot import bot_client, bot_settings, running_bot
@@ -38,8 +40,6 @@ from tests.support.faults import (
 from tests.support.temporal import eventually, running_worker
 from tests.test_bot_http import silent_tcp_server
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import Phase
-from workflows.worker import data_converter
 
 REMINDER = re.compile(r"Reminder (\d+):")
 

@@ -14,6 +14,16 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from core.activity_contracts import SLACK_START_TO_CLOSE
+from core.contracts import (
+    ApprovalPolicy,
+    ApproveInput,
+    Phase,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowSettings,
+)
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.support.faults import (
@@ -30,16 +40,6 @@ from tests.support.faults import (
 from tests.support.processes import ChildProcess
 from tests.support.temporal import wait_for_phase
 from workflows import ReportGenerationWorkflow
-from workflows.models import (
-    ApprovalPolicy,
-    ApproveInput,
-    Phase,
-    ReportRequest,
-    SlackOrigin,
-    WorkflowSettings,
-)
-from workflows.slack_activities import SLACK_START_TO_CLOSE
-from workflows.worker import data_converter
 
 
 async def test_worker_killed_while_the_draft_post_is_in_flight(

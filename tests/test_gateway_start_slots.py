@@ -6,7 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 from bot.gateway import TemporalGateway
-from workflows.models import SlackOrigin
+from core.contracts import SlackOrigin
 
 
 class SlowStarts:

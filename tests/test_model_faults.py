@@ -10,13 +10,13 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from core.contracts import Phase
 from sandbox import SlackSandbox
-from sandbox.openai_standin import OpenAIStandIn
+from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.temporal import running_worker, wait_for_phase, with_agents_plugin
 from tests.test_report_workflow import make_settings, start_report, thread_texts
+from worker.worker import MODEL_RETRY_POLICY, model_provider
 from workflows import ReportGenerationWorkflow
-from workflows.models import Phase
-from workflows.worker import MODEL_RETRY_POLICY, model_provider
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from agents import Agent, ModelSettings, ModelTracing, RunConfig, Runner
 from pydantic import BaseModel, Field
 
-from workflows.offline_model import (
+from worker.offline_model import (
     OFFLINE_LABEL,
     OfflineModel,
     OfflineModelProvider,

@@ -18,8 +18,8 @@ from agents import Agent, ModelBehaviorError, OpenAIProvider, RunConfig, Runner
 from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
 
-from sandbox.openai_standin import MALFORMED_TEXT, OpenAIStandIn, StandInCall
-from workflows.offline_model import OFFLINE_LABEL
+from tests.doubles.openai_standin import MALFORMED_TEXT, OpenAIStandIn, StandInCall
+from worker.offline_model import OFFLINE_LABEL
 
 try:
     from workflows.agents import ReviewVerdict
@@ -344,7 +344,7 @@ async def test_http_control_endpoints(standin: OpenAIStandIn) -> None:
 async def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)]))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.openai_standin", "--port", "0", "--delay", "writer=0.2"],
+        [sys.executable, "-m", "tests.doubles.openai_standin", "--port", "0", "--delay", "writer=0.2"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

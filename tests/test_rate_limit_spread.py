@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from workflows.slack_activities import MAX_RATE_LIMIT_SPREAD, rate_limit_delay
+from worker.slack_activities import MAX_RATE_LIMIT_SPREAD, rate_limit_delay
 
 
 def test_first_attempt_waits_exactly_retry_after() -> None:

@@ -12,12 +12,12 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from signoff.settings import Settings
+from infra.settings import Settings
 from tests.support.record_histories import SCENARIOS
+from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 from workflows.approval import TIMER_DRIVEN_GATE_PATCH
 from workflows.human_loop import TELL_REQUESTER_PATCH
-from workflows.worker import agents_plugin, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
 

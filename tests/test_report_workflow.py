@@ -21,17 +21,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox import SlackSandbox
-from signoff.settings import Settings
-from tests.support.models import RecordingModelProvider
-from tests.support.temporal import (
-    eventually,
-    running_worker,
-    wait_for_phase,
-    with_agents_plugin,
-)
-from workflows import ReportGenerationWorkflow
-from workflows.models import (
+from core.contracts import (
     ApprovalPolicy,
     ApproveInput,
     Phase,
@@ -41,6 +31,16 @@ from workflows.models import (
     SlackOrigin,
     WorkflowSettings,
 )
+from infra.settings import Settings
+from sandbox import SlackSandbox
+from tests.support.models import RecordingModelProvider
+from tests.support.temporal import (
+    eventually,
+    running_worker,
+    wait_for_phase,
+    with_agents_plugin,
+)
+from workflows import ReportGenerationWorkflow
 
 CHANNEL = "C0GENERAL"
 REQUESTER = "U0REQUEST"

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from infra.settings import Settings, SettingsError
 from signoff.devserver import free_port
-from signoff.settings import Settings, SettingsError
-from workflows.worker import build_worker, worker_slack_client
+from worker.worker import build_worker, worker_slack_client
 
 
 def test_defaults_match_the_article_and_the_issue() -> None:

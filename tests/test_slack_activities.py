@@ -18,12 +18,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bot import action_ids
-from bot.blocks import MAX_BODY_CHARS_PER_MESSAGE, DraftView
-from sandbox import SlackSandbox
-from tests.test_blocks import LIVE_MENTIONS, validate_blocks
-from workflows.models import DraftState, MessageRef, Phase, WorkflowKind
-from workflows.slack_activities import (
+from core import action_ids
+from core.activity_contracts import (
     SLACK_PERMANENT_ERROR,
     SLACK_RATE_LIMITED,
     SLACK_RETRY_POLICY,
@@ -32,15 +28,17 @@ from workflows.slack_activities import (
     DraftPostInput,
     DraftUpdateInput,
     EphemeralInput,
-    SlackActivities,
     ThreadNoteInput,
     ThreadStartInput,
     ThreadUpdateInput,
-    draft_part_key,
-    post_metadata,
-    slack_client,
 )
-from workflows.slack_pacing import ChannelPacer
+from core.contracts import DraftState, DraftView, MessageRef, Phase, WorkflowKind
+from core.rendering.text import MAX_BODY_CHARS_PER_MESSAGE
+from infra.slack import slack_client
+from sandbox import SlackSandbox
+from tests.test_blocks import LIVE_MENTIONS, validate_blocks
+from worker.slack_activities import SlackActivities, draft_part_key, post_metadata
+from worker.slack_pacing import ChannelPacer
 
 TOKEN = "xoxb-sandbox"
 CHANNEL = "C0GENERAL"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.slack_pacing import ChannelBusy, ChannelPacer
+from worker.slack_pacing import ChannelBusy, ChannelPacer
 
 
 class Clock:

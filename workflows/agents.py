@@ -11,7 +11,7 @@ from __future__ import annotations
 from agents import Agent, AgentOutputSchema
 from pydantic import BaseModel, Field
 
-from workflows.models import AgentModels
+from core.contracts import AgentModels
 
 
 class ReviewVerdict(BaseModel):

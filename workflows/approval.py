@@ -15,7 +15,7 @@ from typing import Protocol
 
 from temporalio import workflow
 
-from workflows.models import (
+from core.contracts import (
     MAX_NOTES_CHARS,
     ApprovalPolicy,
     DecisionKind,

@@ -16,13 +16,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
-from workflows.models import (
+from core.activity_contracts import LOAD_WORKER_SETTINGS
+from core.contracts import (
     ApproveInput,
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
     DraftState,
+    DraftView,
     Phase,
     Progress,
     RejectInput,
@@ -32,16 +33,14 @@ from workflows.models import (
     WorkflowKind,
     WorkflowSettings,
 )
-from workflows.mrkdwn import escape, mention, mentions, truncate
+from core.mrkdwn import escape, mention, mentions, truncate
+from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 from workflows.thread import SlackThread, tell_requester
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner
     from agents.exceptions import AgentsException
     from temporalio.openai_agents import AgentsWorkflowError
-
-    from bot.blocks import DraftView
-    from workflows.worker_settings import WorkerSettingsActivities
 
 SETTINGS_TIMEOUT = timedelta(seconds=30)
 SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
@@ -177,8 +176,9 @@ class HumanReviewedWorkflow:
         self._subject = subject
         self._origin = origin
         if settings is None:
-            settings = await workflow.execute_activity_method(
-                WorkerSettingsActivities.load_worker_settings,
+            settings = await workflow.execute_activity(
+                LOAD_WORKER_SETTINGS,
+                result_type=WorkflowSettings,
                 start_to_close_timeout=SETTINGS_TIMEOUT,
                 retry_policy=SETTINGS_RETRY_POLICY,
             )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from core.contracts import DecisionKind, Phase, PlanRequest, WorkflowKind
 from workflows.approval import GateOutcome
 from workflows.human_loop import HumanReviewedWorkflow
-from workflows.models import DecisionKind, Phase, PlanRequest, WorkflowKind
 
 with workflow.unsafe.imports_passed_through():
     from workflows import agents

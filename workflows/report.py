@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from workflows.human_loop import HumanReviewedWorkflow
+from core.contracts import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
+from core.mrkdwn import escape, truncate
 from workflows.approval import GateOutcome
-from workflows.models import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
-from workflows.mrkdwn import escape, truncate
+from workflows.human_loop import HumanReviewedWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import agents

@@ -12,22 +12,23 @@ from typing import TypeVar
 
 from temporalio import workflow
 
-from workflows.models import MessageRef, Phase, WorkflowKind
-
-with workflow.unsafe.imports_passed_through():
-    from bot.blocks import DraftView
-    from workflows.slack_activities import (
-        SLACK_RETRY_POLICY,
-        SLACK_START_TO_CLOSE,
-        DraftPostInput,
-        DraftUpdateInput,
-        EphemeralInput,
-        SlackActivities,
-        ThreadNoteInput,
-        ThreadStartInput,
-        ThreadUpdateInput,
-    )
-
+from core.activity_contracts import (
+    SLACK_POST_DRAFT,
+    SLACK_POST_EPHEMERAL,
+    SLACK_POST_THREAD_NOTE,
+    SLACK_RETRY_POLICY,
+    SLACK_START_THREAD,
+    SLACK_START_TO_CLOSE,
+    SLACK_UPDATE_DRAFT,
+    SLACK_UPDATE_THREAD,
+    DraftPostInput,
+    DraftUpdateInput,
+    EphemeralInput,
+    ThreadNoteInput,
+    ThreadStartInput,
+    ThreadUpdateInput,
+)
+from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
 
 T = TypeVar("T")
 
@@ -55,8 +56,8 @@ async def tell_requester(
     Linked to ``thread`` and to the workflow in the Temporal UI; sent as a DM when Slack
     refuses the ephemeral for good (e.g. the channel could not take the thread either).
     """
-    await _finish_even_if_cancelled(workflow.execute_activity_method(
-        SlackActivities.post_ephemeral,
+    await _finish_even_if_cancelled(workflow.execute_activity(
+        SLACK_POST_EPHEMERAL,
         EphemeralInput(
             channel_id=channel_id,
             user_id=requester_id,
@@ -66,6 +67,7 @@ async def tell_requester(
             dm_if_refused=True,
         ),
         start_to_close_timeout=SLACK_START_TO_CLOSE,
+        result_type=str,
         retry_policy=SLACK_RETRY_POLICY,
     ))
 
@@ -90,8 +92,8 @@ class SlackThread:
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
-        self.parent = await _finish_even_if_cancelled(workflow.execute_activity_method(
-            SlackActivities.start_thread,
+        self.parent = await _finish_even_if_cancelled(workflow.execute_activity(
+            SLACK_START_THREAD,
             ThreadStartInput(
                 channel_id=self.channel_id,
                 workflow_id=workflow.info().workflow_id,
@@ -101,6 +103,7 @@ class SlackThread:
                 idempotency_key=self._key(),
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
+            result_type=MessageRef,
             retry_policy=SLACK_RETRY_POLICY,
         ))
         if phase is not Phase.STARTING:
@@ -109,8 +112,8 @@ class SlackThread:
     async def show_phase(self, phase: Phase) -> None:
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity_method(
-            SlackActivities.update_thread,
+        await _finish_even_if_cancelled(workflow.execute_activity(
+            SLACK_UPDATE_THREAD,
             ThreadUpdateInput(
                 thread=self.parent,
                 kind=self.kind,
@@ -127,10 +130,11 @@ class SlackThread:
         """Post ``text`` (mrkdwn; callers escape user and model text) in the thread."""
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity_method(
-            SlackActivities.post_thread_note,
+        await _finish_even_if_cancelled(workflow.execute_activity(
+            SLACK_POST_THREAD_NOTE,
             ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
+            result_type=MessageRef,
             retry_policy=SLACK_RETRY_POLICY,
         ))
 
@@ -138,10 +142,11 @@ class SlackThread:
         """Post a draft; its control message (the one with the buttons) becomes ``draft_message``."""
         if self.parent is None:
             return
-        messages = await _finish_even_if_cancelled(workflow.execute_activity_method(
-            SlackActivities.post_draft,
+        messages = await _finish_even_if_cancelled(workflow.execute_activity(
+            SLACK_POST_DRAFT,
             DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
+            result_type=list[MessageRef],
             retry_policy=SLACK_RETRY_POLICY,
         ))
         self.draft_message = messages[-1]
@@ -151,8 +156,8 @@ class SlackThread:
         message = self.draft_message
         if message is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity_method(
-            SlackActivities.update_draft,
+        await _finish_even_if_cancelled(workflow.execute_activity(
+            SLACK_UPDATE_DRAFT,
             DraftUpdateInput(message=message, view=view),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=SLACK_RETRY_POLICY,

@@ -16,14 +16,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import action_ids
-from bot.action_ids import ButtonValue
-from bot.blocks import reject_modal, revision_modal
 from bot.deps import Deps
 from bot.gateway import GatewayError
 from bot.listeners.home import refresh_home
 from bot.replies import Where, tell
-from workflows.models import DecisionReceipt, DecisionKind
+from core import action_ids
+from core.action_ids import ButtonValue
+from core.contracts import DecisionKind, DecisionReceipt
+from core.rendering.modals import reject_modal, revision_modal
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
-from bot.blocks import WorkflowRow, help_blocks, report_list_blocks, status_blocks
 from bot.deps import Deps
 from bot.gateway import AlreadyRunning, GatewayError, Started
-from workflows.models import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
-from workflows.mrkdwn import escape, truncate
+from core.contracts import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
+from core.mrkdwn import escape, truncate
+from core.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
 
 log = logging.getLogger(__name__)
 

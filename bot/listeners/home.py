@@ -10,10 +10,11 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import MAX_BLOCKS_PER_VIEW, DraftView, home_view
 from bot.deps import Deps
 from bot.gateway import GatewayError
-from workflows.models import DraftState, Phase, Progress
+from core.contracts import DraftState, DraftView, Phase, Progress
+from core.rendering.lists import home_view
+from core.rendering.text import MAX_BLOCKS_PER_VIEW
 
 log = logging.getLogger(__name__)
 

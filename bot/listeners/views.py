@@ -9,12 +9,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import action_ids
-from bot.action_ids import ModalMetadata
 from bot.deps import Deps
 from bot.listeners.actions import send_decision
 from bot.replies import Where
-from workflows.models import MAX_NOTES_CHARS, DecisionReceipt
+from core import action_ids
+from core.action_ids import ModalMetadata
+from core.contracts import MAX_NOTES_CHARS, DecisionReceipt
 
 log = logging.getLogger(__name__)
 

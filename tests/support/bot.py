@@ -15,11 +15,11 @@ from bot.app import build_app, build_gateway
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
 from bot.server import build_web_app
+from core.contracts import ApprovalPolicy, WorkflowSettings
+from infra.settings import Settings
+from infra.slack import slack_session
+from infra.temporal import data_converter
 from sandbox import SlackSandbox
-from signoff.settings import Settings
-from workflows.models import ApprovalPolicy, WorkflowSettings
-from workflows.slack_activities import slack_session
-from workflows.worker import data_converter
 
 
 def bot_settings(slack: SlackSandbox, *, socket_mode: bool = False, **policy: object) -> Settings:

@@ -21,7 +21,7 @@ from sandbox import SlackSandbox
 from sandbox.delivery import DeliveryResult
 from signoff.devserver import free_port
 from tests.support.processes import ChildProcess
-from workflows.slack_activities import POST_EVENT_TYPE
+from worker.slack_activities import POST_EVENT_TYPE
 
 CHANNEL = "C0GENERAL"
 ORIGIN_TEAM = "T0SANDBOX"

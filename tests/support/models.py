@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.models.interface import Model, ModelProvider
 
-from workflows.offline_model import OfflineModelProvider
+from worker.offline_model import OfflineModelProvider
 
 
 class RecordingModelProvider(ModelProvider):

@@ -22,11 +22,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox import SlackSandbox
-from signoff.settings import Settings
-from tests.support.temporal import running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
-from workflows import ApprovalWorkflow, ReportGenerationWorkflow
-from workflows.models import (
+from core.contracts import (
     ApprovalPolicy,
     ApproveInput,
     Phase,
@@ -37,6 +33,10 @@ from workflows.models import (
     SlackOrigin,
     WorkflowSettings,
 )
+from infra.settings import Settings
+from sandbox import SlackSandbox
+from tests.support.temporal import running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
+from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")

@@ -16,9 +16,9 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from signoff.settings import Settings
-from workflows.models import Phase
-from workflows.worker import agents_plugin, build_worker, worker_slack_client
+from core.contracts import Phase
+from infra.settings import Settings
+from worker.worker import agents_plugin, build_worker, worker_slack_client
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"

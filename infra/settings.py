@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from workflows.models import (
+from core.contracts import (
     DEFAULT_TASK_QUEUE,
     AgentModels,
     ApprovalPolicy,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from workflows.models import WorkflowSettings
+from core.activity_contracts import LOAD_WORKER_SETTINGS
+from core.contracts import WorkflowSettings
 
 
 class WorkerSettingsActivities:
     def __init__(self, settings: WorkflowSettings):
         self._settings = settings
 
-    @activity.defn
+    @activity.defn(name=LOAD_WORKER_SETTINGS)
     async def load_worker_settings(self) -> WorkflowSettings:
         return self._settings

@@ -215,3 +215,21 @@ class Progress:
     decisions: list[DecisionRecord] = field(default_factory=list)
     thread: MessageRef | None = None
     outcome: str | None = None
+
+
+@dataclass
+class DraftView:
+    """Everything needed to render one draft revision and its decision controls."""
+
+    workflow_id: str
+    kind: WorkflowKind
+    subject: str
+    revision: int
+    # Model markdown; converted and escaped here.
+    body: str
+    state: DraftState
+    approvals: list[str] = field(default_factory=list)
+    required_approvals: int = 1
+    # Slack mrkdwn the caller made safe (e.g. "Approved by <@U1>").
+    status_note: str = ""
+    workflow_url: str | None = None

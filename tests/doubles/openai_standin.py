@@ -8,7 +8,7 @@ It speaks enough of the wire format for the real ``openai`` client and the Agent
 * ``GET /v1/models``
 
 The agent role comes from the instructions / system message (``You are signoff's <role>
-agent.``) and the text from :func:`workflows.offline_model.offline_reply`. Structured
+agent.``) and the text from :func:`worker.offline_model.offline_reply`. Structured
 output requests (``text.format`` / ``response_format`` of type ``json_schema``) get the
 reviewer's JSON as their output text, as the real API does.
 
@@ -41,7 +41,7 @@ Delays apply to answered calls (ok or malformed), not to injected failures.
 
 Standalone::
 
-    python -m sandbox.openai_standin --port 8100 --delay writer=5
+    python -m tests.doubles.openai_standin --port 8100 --delay writer=5
 
 prints its base URL on the first line of stdout and stops on SIGINT/SIGTERM.
 """
@@ -62,7 +62,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from workflows.offline_model import (
+from worker.offline_model import (
     OfflineModelError,
     detect_role,
     estimate_tokens,
@@ -726,7 +726,7 @@ def _parse_delay(value: str) -> tuple[str, float]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox.openai_standin",
+        prog="python -m tests.doubles.openai_standin",
         description="Serve signoff's offline model over the OpenAI HTTP API.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -31,14 +31,11 @@ inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Awaitable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -46,33 +43,30 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from temporalio import activity
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from bot.blocks import DraftView, cut_mrkdwn, draft_messages, thread_parent
-from workflows.models import MessageRef, Phase, WorkflowKind
-from workflows.slack_pacing import ChannelBusy, ChannelPacer
-
-# Error types the workflow (and the retry policy) can match on.
-SLACK_RATE_LIMITED = "SlackRateLimited"
-SLACK_TRANSIENT_ERROR = "SlackTransientError"
-SLACK_PERMANENT_ERROR = "SlackPermanentError"
-
-# One Slack call, or a long draft's few calls, comfortably fits; a hung connection
-# (or a worker that died mid-call: these activities don't heartbeat) is cut and
-# retried quickly instead of holding the thread up.
-SLACK_START_TO_CLOSE = timedelta(seconds=10)
-# Transient failures are retried until Slack is back (every 2 minutes at most): a
-# workflow that waits days for a human must not fail because Slack was down for an
-# hour, and a failure could not be told to anyone through Slack anyway. Permanent
-# errors (bad token, unknown channel) are never retried.
-SLACK_RETRY_POLICY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-    non_retryable_error_types=[SLACK_PERMANENT_ERROR],
+from core.activity_contracts import (
+    SLACK_PERMANENT_ERROR,
+    SLACK_POST_DRAFT,
+    SLACK_POST_EPHEMERAL,
+    SLACK_POST_THREAD_NOTE,
+    SLACK_RATE_LIMITED,
+    SLACK_START_THREAD,
+    SLACK_TRANSIENT_ERROR,
+    SLACK_UPDATE_DRAFT,
+    SLACK_UPDATE_THREAD,
+    DraftPostInput,
+    DraftUpdateInput,
+    EphemeralInput,
+    ThreadNoteInput,
+    ThreadStartInput,
+    ThreadUpdateInput,
 )
+from core.contracts import DraftView, MessageRef
+from core.rendering.drafts import draft_messages, thread_parent
+from core.rendering.text import cut_mrkdwn
+from infra.temporal import workflow_url
+from worker.slack_pacing import ChannelBusy, ChannelPacer
 
 # Slack error codes that say "try again later" rather than "this request is wrong".
 TRANSIENT_ERRORS = frozenset(
@@ -100,45 +94,9 @@ LOOKUP_PAGE_SIZE = 200
 LOOKUP_MAX_PAGES = 10
 # Slack's clock and ours disagree a little; look a bit before the first attempt.
 _LOOKUP_CLOCK_SKEW = timedelta(minutes=2)
-# slack_sdk's own default per call; with a shared session the session's timeout applies instead.
-SLACK_HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 # Slack truncates message text past 40,000 characters; notes are much shorter,
 # this only keeps a runaway note from failing with msg_too_long.
 MAX_NOTE_CHARS = 39_000
-
-
-@contextlib.asynccontextmanager
-async def slack_session() -> AsyncIterator[aiohttp.ClientSession]:
-    """One connection pool (and one SSL context) for every Web API call of a process.
-
-    Without a session, slack_sdk opens a new ClientSession (and TLS context and connection)
-    for each call. Create it inside the running loop; it is closed on exit.
-    """
-    async with aiohttp.ClientSession(timeout=SLACK_HTTP_TIMEOUT) as session:
-        yield session
-
-
-def slack_client(
-    token: str, base_url: str | None = None, session: aiohttp.ClientSession | None = None
-) -> AsyncWebClient:
-    """An AsyncWebClient without built-in retries, pointed at ``base_url`` when given.
-
-    ``base_url`` is ``settings.slack_api_url`` (the sandbox in tests and demos); ``session``
-    one from ``slack_session()`` (without it, each call opens its own).
-    """
-    kwargs: dict[str, Any] = {"token": token, "retry_handlers": [], "session": session}
-    if base_url:
-        # slack_sdk joins method names onto base_url with urljoin, which drops
-        # the last path segment unless the URL ends with "/".
-        kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
-    return AsyncWebClient(**kwargs)
-
-
-def workflow_url(temporal_ui_url: str, namespace: str, workflow_id: str) -> str:
-    return (
-        f"{temporal_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}"
-        f"/workflows/{quote(workflow_id, safe='')}"
-    )
 
 
 def post_metadata(key: str) -> dict[str, Any]:
@@ -147,69 +105,6 @@ def post_metadata(key: str) -> dict[str, Any]:
 
 def draft_part_key(idempotency_key: str, index: int) -> str:
     return f"{idempotency_key}/part{index}"
-
-
-# ---------------------------------------------------------------------------
-# Inputs (one dataclass each, so fields can be added without breaking histories)
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class ThreadStartInput:
-    channel_id: str
-    workflow_id: str
-    kind: WorkflowKind
-    subject: str
-    requester_id: str | None
-    idempotency_key: str
-    phase: Phase = Phase.STARTING
-
-
-@dataclass
-class ThreadUpdateInput:
-    thread: MessageRef
-    kind: WorkflowKind
-    subject: str
-    requester_id: str | None
-    workflow_id: str
-    phase: Phase
-
-
-@dataclass
-class ThreadNoteInput:
-    thread: MessageRef
-    # Slack mrkdwn the workflow already made safe (escape / mention).
-    text: str
-    idempotency_key: str
-
-
-@dataclass
-class DraftPostInput:
-    thread: MessageRef
-    view: DraftView
-    idempotency_key: str
-
-
-@dataclass
-class DraftUpdateInput:
-    # The control message: the last ref ``post_draft`` returned.
-    message: MessageRef
-    view: DraftView
-
-
-@dataclass
-class EphemeralInput:
-    channel_id: str
-    user_id: str
-    # Slack mrkdwn, already safe.
-    text: str
-    # Linked after the text: this message (its permalink) and, when the worker knows the
-    # Temporal UI, this workflow there.
-    thread: MessageRef | None = None
-    workflow_id: str | None = None
-    # When Slack refuses the ephemeral for good (channel gone, bot or user not in it), send
-    # the text as a direct message instead; when that is refused too, give up without failing.
-    dm_if_refused: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -307,12 +202,12 @@ class SlackActivities:
             raise ValueError(
                 "the Slack client has built-in retry handlers, which retry outside "
                 "Temporal and can post a message twice; build it with "
-                "workflows.slack_activities.slack_client() or retry_handlers=[]"
+                "worker.slack_activities.slack_client() or retry_handlers=[]"
             )
         self._client = client
         self._temporal_ui_url = temporal_ui_url
         self._namespace = namespace
-        # None: post as fast as Slack answers (tests against the sandbox, which has no limit by default).
+        # None: post as fast as Slack answers (tests against the Slack sandbox, which has no limit by default).
         self._pacer = pacer
 
     def _workflow_url(self, workflow_id: str) -> str | None:
@@ -437,7 +332,7 @@ class SlackActivities:
 
     # -- activities ---------------------------------------------------------
 
-    @activity.defn(name="slack_start_thread")
+    @activity.defn(name=SLACK_START_THREAD)
     async def start_thread(self, input: ThreadStartInput) -> MessageRef:
         """Post the thread's parent message; the workflow posts everything else under it."""
         text, blocks = self._parent_message(input)
@@ -445,7 +340,7 @@ class SlackActivities:
             input.channel_id, input.idempotency_key, text=text, blocks=blocks
         )
 
-    @activity.defn(name="slack_update_thread")
+    @activity.defn(name=SLACK_UPDATE_THREAD)
     async def update_thread(self, input: ThreadUpdateInput) -> None:
         """Show the new phase on the parent message (chat.update is idempotent)."""
         text, blocks = self._parent_message(input)
@@ -456,7 +351,7 @@ class SlackActivities:
             ),
         )
 
-    @activity.defn(name="slack_post_thread_note")
+    @activity.defn(name=SLACK_POST_THREAD_NOTE)
     async def post_thread_note(self, input: ThreadNoteInput) -> MessageRef:
         return await self._post_once(
             input.thread.channel_id,
@@ -465,7 +360,7 @@ class SlackActivities:
             thread_ts=input.thread.ts,
         )
 
-    @activity.defn(name="slack_post_draft")
+    @activity.defn(name=SLACK_POST_DRAFT)
     async def post_draft(self, input: DraftPostInput) -> list[MessageRef]:
         """Post a draft as one or more thread replies; the last one holds the buttons.
 
@@ -496,7 +391,7 @@ class SlackActivities:
             )
         return refs
 
-    @activity.defn(name="slack_update_draft")
+    @activity.defn(name=SLACK_UPDATE_DRAFT)
     async def update_draft(self, input: DraftUpdateInput) -> None:
         """Rebuild the control message for the draft's new state (buttons only when OPEN)."""
         control = draft_messages(self._with_url(input.view))[-1]
@@ -510,7 +405,7 @@ class SlackActivities:
             ),
         )
 
-    @activity.defn(name="slack_post_ephemeral")
+    @activity.defn(name=SLACK_POST_EPHEMERAL)
     async def post_ephemeral(self, input: EphemeralInput) -> str:
         """Tell one person something only they see; "ephemeral", "dm" or "undelivered"."""
         # Ephemeral messages (and DMs here: reading them back needs im:history) can't be

@@ -6,7 +6,7 @@ human sign-off loop runs without any AI service. Everything it writes is labelle
 offline sample text.
 
 The text logic is pure (no I/O, clock or randomness: the same input always gives the
-same output) and is exposed as plain functions so ``sandbox/openai_standin.py`` can
+same output) and is exposed as plain functions so ``tests/doubles/openai_standin.py`` can
 serve the same replies over the OpenAI HTTP API:
 
 * ``detect_role(instructions)`` – the agent role from the first instructions line,

@@ -13,19 +13,19 @@ from openai import AsyncOpenAI
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
-from temporalio.converter import DataConverter
-from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from signoff.heap import freeze_startup_heap
-from signoff.settings import Settings, SettingsError
-from workflows.offline_model import OfflineModelProvider
+from infra.heap import freeze_startup_heap
+from infra.settings import Settings, SettingsError
+from infra.slack import slack_client, slack_session
+from worker.offline_model import OfflineModelProvider
+from worker.settings_activity import WorkerSettingsActivities
+from worker.slack_activities import SlackActivities
+from worker.slack_pacing import ChannelPacer
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.slack_activities import SlackActivities, slack_client, slack_session
-from workflows.slack_pacing import ChannelPacer
-from workflows.worker_settings import WorkerSettingsActivities
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,15 @@ MODEL_RETRY_POLICY = RetryPolicy(
 # of 100 in 67 s; parking was the same 3.4 drafts/s with either.
 MAX_CONCURRENT_WORKFLOW_TASKS = 16
 # Pure data, text helpers and agent definitions: deterministic and without mutable global
-# state. The sandbox would otherwise import them afresh for every workflow instance, which
+# state. The workflow sandbox would otherwise import them afresh for every workflow instance, which
 # was most of the CPU of creating an instance and of the memory each cached one holds.
-SANDBOX_PASSTHROUGH_MODULES = ("workflows.models", "workflows.mrkdwn", "workflows.agents")
+WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = ("core.contracts", "core.activity_contracts", "core.mrkdwn", "workflows.agents")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every worker and replayer of these workflows uses."""
+    """The workflow sandbox every worker and replayer of these workflows uses."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH_MODULES)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*WORKFLOW_SANDBOX_PASSTHROUGH_MODULES)
     )
 
 
@@ -79,11 +79,6 @@ def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> 
         ),
         model_provider=provider or model_provider(settings),
     )
-
-
-def data_converter() -> DataConverter:
-    """The converter every client of these workflows uses (pydantic-aware JSON)."""
-    return DataConverter(payload_converter_class=OpenAIPayloadConverter)
 
 
 async def connect_worker_client(settings: Settings) -> Client:

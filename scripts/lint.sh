@@ -1,0 +1,16 @@
+#!/bin/sh
+# The quality gate (`make lint`, run first by `make test` and so by CI): ruff's lint and
+# format check, mypy in strict mode on the product packages, and the import-linter
+# contracts in pyproject.toml that keep the layers pointing one way.
+set -eu
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+echo "lint: ruff check"
+$BIN/ruff check .
+echo "lint: ruff format --check"
+$BIN/ruff format --check .
+echo "lint: mypy (strict)"
+$BIN/mypy
+echo "lint: import contracts"
+$BIN/lint-imports --no-cache
