@@ -1,8 +1,8 @@
 """Run the benchmarks and print one table; write it to benchmarks/results/.
 
-    python -m benchmarks                 # the full run (≈ 21 minutes on 2 cores)
-    python -m benchmarks --quick         # small counts, a smoke run (≈ 6 minutes)
-    python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
+python -m benchmarks                 # the full run (≈ 21 minutes on 2 cores)
+python -m benchmarks --quick         # small counts, a smoke run (≈ 6 minutes)
+python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
 """
 
 from __future__ import annotations
@@ -29,12 +29,19 @@ BENCHMARKS = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME", help=f"run only these ({', '.join(BENCHMARKS)})")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help=f"run only these ({', '.join(BENCHMARKS)})"
+    )
     parser.add_argument("--out", type=Path, default=None, help="results directory (default benchmarks/results)")
     parser.add_argument(
-        "--pending", type=int, default=None, metavar="N",
+        "--pending",
+        type=int,
+        default=None,
+        metavar="N",
         help="drafts for the pending-scale benchmark (default 1,000; 10,000 takes ≈ 2.5 h on 2 cores: parking, the reminder interval, the fan-out)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory with logs and SQLite files")
@@ -61,7 +68,7 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Figure], li
                 figures += await module.run(directory, args.quick, count=args.pending)
             else:
                 figures += await module.run(directory, args.quick)
-        except Exception as err:  # noqa: BLE001 - one failing benchmark must not hide the others
+        except Exception as err:
             traceback.print_exc()
             errors.append(f"{name}: {type(err).__name__}: {err}")
             figures.append(Figure(bench=name, name="(failed)", unit="", met=False, note=f"{type(err).__name__}: {err}"))

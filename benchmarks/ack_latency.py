@@ -57,7 +57,11 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
         sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port)], {}, tmp)
         worker = worker_child(tmp, server.address, task_queue, api_url)
         bot = bot_child(
-            tmp, bot_port, server.address, task_queue, api_url,
+            tmp,
+            bot_port,
+            server.address,
+            task_queue,
+            api_url,
             {"SIGNOFF_MAX_REVIEW_ROUNDS": "1", "SIGNOFF_REQUIRED_APPROVALS": "1000"},
         )
         bare = bare_child(tmp, bare_port, api_url)
@@ -90,7 +94,9 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 
                 async def stream() -> None:
                     while not stop.is_set() and stream_sent[0] < 2000:
-                        body = slash_body(f"Stream report {stream_sent[0]}", trigger_id=new_trigger_id(), response_url=sink + "s")
+                        body = slash_body(
+                            f"Stream report {stream_sent[0]}", trigger_id=new_trigger_id(), response_url=sink + "s"
+                        )
                         asyncio.ensure_future(http.post(urls["bot"], body))
                         stream_sent[0] += 1
                         await asyncio.sleep(1 / STREAM_PER_SECOND)
@@ -103,7 +109,9 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 
                 def body_for(kind: str, serial: int) -> str:
                     if kind == "report":
-                        return slash_body(f"Measured report {serial}", trigger_id=new_trigger_id(), response_url=sink + "m")
+                        return slash_body(
+                            f"Measured report {serial}", trigger_id=new_trigger_id(), response_url=sink + "m"
+                        )
                     draft: Draft = drafts[serial % len(drafts)]
                     return click_body(draft, user_id=next(users), response_url=sink + "c")
 
@@ -143,7 +151,9 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 
                 started = time.monotonic()
                 await asyncio.wait_for(asyncio.gather(*(client_loop() for _ in range(50))), timeout=300)
-                log(f"ack: concurrency 50 done in {time.monotonic() - started:.1f} s; {stream_sent[0]} stream reports sent")
+                log(
+                    f"ack: concurrency 50 done in {time.monotonic() - started:.1f} s; {stream_sent[0]} stream reports sent"
+                )
                 stop.set()
                 await stream_task
             finally:
@@ -186,4 +196,3 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 )
             )
     return figures
-

@@ -47,7 +47,11 @@ APPROVER = "U0APPROV1"
 
 def _draft_updated(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | None:
     for call in sandbox.calls[start_index:]:
-        if call.method == "chat.update" and call.params.get("ts") == draft.message_ts and "Approved by" in str(call.params.get("blocks")):
+        if (
+            call.method == "chat.update"
+            and call.params.get("ts") == draft.message_ts
+            and "Approved by" in str(call.params.get("blocks"))
+        ):
             return call.time
     return None
 
@@ -59,7 +63,7 @@ def _confirmed(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float |
     return None
 
 
-async def _observe(sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = 30.0) -> float:  # noqa: ANN001
+async def _observe(sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = 30.0) -> float:
     deadline = time.monotonic() + timeout
     while True:
         seen = check(sandbox, start_index, draft)
@@ -81,9 +85,11 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     raw_draft: list[float] = []
     # One channel per draft: the worker paces its posts per channel, as Slack requires.
     channels = bench_channels(2 * samples + 2)
-    async with dev_server(tmp) as server, SlackSandbox(
-        channels=[*DEFAULT_CHANNELS, *channels]
-    ) as sandbox, response_sink() as sink:
+    async with (
+        dev_server(tmp) as server,
+        SlackSandbox(channels=[*DEFAULT_CHANNELS, *channels]) as sandbox,
+        response_sink() as sink,
+    ):
         worker = worker_child(tmp, server.address, task_queue, sandbox.api_url)
         bot = bot_child(tmp, bot_port, server.address, task_queue, sandbox.api_url, {"SIGNOFF_MAX_REVIEW_ROUNDS": "1"})
         async with children(worker, bot):
@@ -91,7 +97,13 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             url = f"http://127.0.0.1:{bot_port}/slack/events"
             client = await temporal_client(server.address)
             drafts = await park_drafts(
-                client, sandbox.api_url, task_queue, f"click-{uuid.uuid4().hex[:6]}", 2 * samples + 2, settings, timeout=300,
+                client,
+                sandbox.api_url,
+                task_queue,
+                f"click-{uuid.uuid4().hex[:6]}",
+                2 * samples + 2,
+                settings,
+                timeout=300,
                 channels=[c.id for c in channels],
             )
             http = SignedClient(limit=10)
@@ -135,8 +147,15 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             bench=NAME,
             name="click → decision applied (bot's confirmation)",
             unit="ms",
-            p50=ca["p50"], p99=ca["p99"], base_p50=ra["p50"], base_p99=ra["p99"],
-            ratio=r1, ratio_of="p50", target="≤ 2× raw execute_update", met=r1 <= 2, n=ca["n"],
+            p50=ca["p50"],
+            p99=ca["p99"],
+            base_p50=ra["p50"],
+            base_p99=ra["p99"],
+            ratio=r1,
+            ratio_of="p50",
+            target="≤ 2× raw execute_update",
+            met=r1 <= 2,
+            n=ca["n"],
             note=(
                 f"{ca['n']} clicks and {ra['n']} raw updates, alternating, one at a time. The click figure "
                 "includes Bolt's ack, the bot's execute_update and its chat.postEphemeral to the clicker; "
@@ -148,8 +167,15 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             bench=NAME,
             name="click → draft message updated (chat.update)",
             unit="ms",
-            p50=cd["p50"], p99=cd["p99"], base_p50=rd["p50"], base_p99=rd["p99"],
-            ratio=r2, ratio_of="p50", target="≤ 2× raw update → chat.update", met=r2 <= 2, n=cd["n"],
+            p50=cd["p50"],
+            p99=cd["p99"],
+            base_p50=rd["p50"],
+            base_p99=rd["p99"],
+            ratio=r2,
+            ratio_of="p50",
+            target="≤ 2× raw update → chat.update",
+            met=r2 <= 2,
+            n=cd["n"],
             note=(
                 "Baseline: raw execute_update sent → the same workflow's chat.update of the draft. "
                 f"p99 ratio {ratio(cd['p99'], rd['p99']):.2f}×."

@@ -63,7 +63,7 @@ async def wait_pending(client: Client, ids: list[str], timeout: float) -> dict[s
             handle = client.get_workflow_handle(workflow_id)
             try:
                 phase = await handle.query(ReportGenerationWorkflow.get_status)
-            except Exception:  # noqa: BLE001 - not started on a worker yet
+            except Exception:
                 continue
             if phase == Phase.PENDING_APPROVAL.value:
                 seen[workflow_id] = time.time()

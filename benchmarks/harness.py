@@ -100,9 +100,7 @@ class Figure:
 def _num(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
-        text = f"{value:,.0f}"
-    elif abs(value) >= 100:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 100) or abs(value) >= 100:
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"
@@ -247,7 +245,9 @@ def sign(secret: str, timestamp: str, body: str) -> str:
     return f"v0={digest}"
 
 
-def signed_headers(body: str, content_type: str = "application/x-www-form-urlencoded", secret: str = SIGNING_SECRET) -> dict[str, str]:
+def signed_headers(
+    body: str, content_type: str = "application/x-www-form-urlencoded", secret: str = SIGNING_SECRET
+) -> dict[str, str]:
     timestamp = str(int(time.time()))
     return {
         "Content-Type": content_type,
@@ -256,7 +256,9 @@ def signed_headers(body: str, content_type: str = "application/x-www-form-urlenc
     }
 
 
-def slash_body(text: str, *, trigger_id: str, response_url: str, channel_id: str = "C0GENERAL", user_id: str = "U0REQUEST") -> str:
+def slash_body(
+    text: str, *, trigger_id: str, response_url: str, channel_id: str = "C0GENERAL", user_id: str = "U0REQUEST"
+) -> str:
     return urlencode(
         {
             "token": "sandbox-verification-token",
@@ -295,7 +297,12 @@ def click_body(draft: Draft, *, user_id: str, response_url: str, action_id: str 
         "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0SIGNOFF",
         "token": "sandbox-verification-token",
-        "container": {"type": "message", "message_ts": draft.message_ts, "channel_id": draft.channel_id, "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": draft.message_ts,
+            "channel_id": draft.channel_id,
+            "is_ephemeral": False,
+        },
         "trigger_id": new_trigger_id(),
         "team": {"id": TEAM_ID, "domain": "sandbox"},
         "enterprise": None,
@@ -337,7 +344,7 @@ class SignedClient:
             async with self.session.post(url, data=body.encode(), headers=headers) as response:
                 await response.read()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             status = 0
         return time.perf_counter() - started, status
 
@@ -357,7 +364,15 @@ def find_draft(messages: list[dict], workflow_id: str, channel_id: str, thread_t
                     continue
                 value = json.loads(element["value"])
                 if value.get("w") == workflow_id:
-                    found = Draft(workflow_id, int(value["r"]), channel_id, message["ts"], thread_ts, block["block_id"], element["value"])
+                    found = Draft(
+                        workflow_id,
+                        int(value["r"]),
+                        channel_id,
+                        message["ts"],
+                        thread_ts,
+                        block["block_id"],
+                        element["value"],
+                    )
     return found
 
 
@@ -463,7 +478,9 @@ class Child:
             return ""
 
 
-def worker_child(log_dir: Path, temporal: str, task_queue: str, slack_api_url: str, extra: Mapping[str, str] | None = None) -> Child:
+def worker_child(
+    log_dir: Path, temporal: str, task_queue: str, slack_api_url: str, extra: Mapping[str, str] | None = None
+) -> Child:
     env = {
         "TEMPORAL_ADDRESS": temporal,
         "SIGNOFF_TASK_QUEUE": task_queue,
@@ -471,10 +488,14 @@ def worker_child(log_dir: Path, temporal: str, task_queue: str, slack_api_url: s
         "SLACK_API_URL": slack_api_url,
         **(extra or {}),
     }
-    return Child("worker", ["-m", "signoff.cli", "--env-file", os.devnull, "--log-level", "WARNING", "worker"], env, log_dir)
+    return Child(
+        "worker", ["-m", "signoff.cli", "--env-file", os.devnull, "--log-level", "WARNING", "worker"], env, log_dir
+    )
 
 
-def bot_child(log_dir: Path, port: int, temporal: str, task_queue: str, slack_api_url: str, extra: Mapping[str, str] | None = None) -> Child:
+def bot_child(
+    log_dir: Path, port: int, temporal: str, task_queue: str, slack_api_url: str, extra: Mapping[str, str] | None = None
+) -> Child:
     env = {
         "TEMPORAL_ADDRESS": temporal,
         "SIGNOFF_TASK_QUEUE": task_queue,
@@ -502,7 +523,7 @@ async def wait_http(url: str, child: Child | None = None, timeout: float = 30.0)
                 async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as response:
                     if response.status < 500:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} not answering after {timeout:g} s")
@@ -519,7 +540,7 @@ async def dev_server(tmp: Path) -> AsyncIterator[DevServer]:
         server.stop()
 
 
-async def temporal_client(address: str):  # noqa: ANN201
+async def temporal_client(address: str):
     from temporalio.client import Client
 
     from infra.temporal import data_converter

@@ -58,7 +58,7 @@ def _ok_posts(sandbox: SlackSandbox, needle: str) -> list:
     ]
 
 
-def _thread(call) -> tuple[str, str]:  # noqa: ANN001
+def _thread(call) -> tuple[str, str]:
     return (str(call.params.get("channel")), str(call.params.get("thread_ts")))
 
 
@@ -107,9 +107,10 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
     task_queue = f"bench-pending-{uuid.uuid4().hex[:6]}"
     ids = [f"pending-{i:05d}" for i in range(count)]
     figures: list[Figure] = []
-    async with dev_server(tmp) as server, SlackSandbox(
-        channels=channels, post_rate_per_channel=RATE, burst=BURST
-    ) as sandbox:
+    async with (
+        dev_server(tmp) as server,
+        SlackSandbox(channels=channels, post_rate_per_channel=RATE, burst=BURST) as sandbox,
+    ):
         assert server.process is not None
         client = await temporal_client(server.address)
         server_rss_idle = rss_mb(server.process.pid)
@@ -129,8 +130,12 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
 
             def parked() -> int:
                 calls = sandbox.calls
-                for call in calls[scanned[0]:]:
-                    if call.method == "chat.postMessage" and call.ok and "is ready for a decision" in str(call.params.get("text", "")):
+                for call in calls[scanned[0] :]:
+                    if (
+                        call.method == "chat.postMessage"
+                        and call.ok
+                        and "is ready for a decision" in str(call.params.get("text", ""))
+                    ):
                         ready_threads.add(_thread(call))
                 scanned[0] = len(calls)
                 return len(ready_threads)
@@ -143,14 +148,20 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
                     await asyncio.sleep(0.2)
                     continue
                 await start_reports(
-                    client, task_queue, ids[launched:launched + room], settings,
-                    channels=[c.id for c in channels], first_index=launched,
+                    client,
+                    task_queue,
+                    ids[launched : launched + room],
+                    settings,
+                    channels=[c.id for c in channels],
+                    first_index=launched,
                 )
                 launched += room
                 if time.time() - started > phase_bound:
                     raise TimeoutError(f"only {launched} of {count} started within the bound")
             start_seconds = time.time() - started
-            log(f"pending: {count} workflows started in {start_seconds:.1f} s (≤ {IN_FLIGHT} in the pipeline at once); parking")
+            log(
+                f"pending: {count} workflows started in {start_seconds:.1f} s (≤ {IN_FLIGHT} in the pipeline at once); parking"
+            )
 
             last_report = [time.monotonic()]
 
@@ -187,7 +198,9 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
                 return len({_thread(c) for c in _ok_posts(sandbox, "Reminder 1:")})
 
             try:
-                await wait_until(lambda: reminded() >= count, timeout=phase_bound, interval=1.0, what="all reminders posted")
+                await wait_until(
+                    lambda: reminded() >= count, timeout=phase_bound, interval=1.0, what="all reminders posted"
+                )
             except TimeoutError:
                 log(f"pending: only {reminded()} of {count} reminders posted within the bound; reporting what was")
             await asyncio.sleep(3)  # anything doubled would show up now
@@ -234,16 +247,29 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
         projection = why_n = ""
     figures.append(
         Figure(
-            bench=NAME, name=f"worker RSS, {count:,} pending", unit="MB", p50=worker_rss_parked,
-            base_p50=worker_rss_idle, ratio=worker_rss_parked / worker_rss_idle, ratio_of="vs idle worker",
-            target="≤ 300 MB", met=worker_rss_parked <= 300 and worker_rss_after <= 300, n=count,
+            bench=NAME,
+            name=f"worker RSS, {count:,} pending",
+            unit="MB",
+            p50=worker_rss_parked,
+            base_p50=worker_rss_idle,
+            ratio=worker_rss_parked / worker_rss_idle,
+            ratio_of="vs idle worker",
+            target="≤ 300 MB",
+            met=worker_rss_parked <= 300 and worker_rss_after <= 300,
+            n=count,
             note=f"{why_n} Worker RSS after the reminder fan-out (cache refilled): {worker_rss_after:.0f} MB. {projection}".strip(),
         )
     )
     figures.append(
         Figure(
-            bench=NAME, name=f"server RSS / SQLite, {count:,} pending", unit="MB", p50=server_rss_parked,
-            p99=None, base_p50=server_rss_idle, ratio=server_rss_parked / server_rss_idle, ratio_of="vs idle server",
+            bench=NAME,
+            name=f"server RSS / SQLite, {count:,} pending",
+            unit="MB",
+            p50=server_rss_parked,
+            p99=None,
+            base_p50=server_rss_idle,
+            ratio=server_rss_parked / server_rss_idle,
+            ratio_of="vs idle server",
             n=count,
             note=(
                 f"Server RSS {server_rss_idle:.0f} → {server_rss_parked:.0f} MB (after fan-out {server_rss_after:.0f} MB); "
@@ -255,15 +281,23 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
     )
     figures.append(
         Figure(
-            bench=NAME, name=f"park rate (start → draft pending)", unit="/s", p50=park_rate, n=count,
+            bench=NAME,
+            name="park rate (start → draft pending)",
+            unit="/s",
+            p50=park_rate,
+            n=count,
             note=f"{count} workflows started in {start_seconds:.1f} s, all pending {park_seconds:.0f} s after the first start; "
             f"{http_429_parking} HTTP 429 from the sandbox while parking (retried after Retry-After).",
         )
     )
     figures.append(
         Figure(
-            bench=NAME, name=f"reminder fan-out, {count:,} due at once", unit="s", p50=percentile(lags, 50) if lags else math.nan,
-            p99=percentile(lags, 99) if lags else math.nan, n=count,
+            bench=NAME,
+            name=f"reminder fan-out, {count:,} due at once",
+            unit="s",
+            p50=percentile(lags, 50) if lags else math.nan,
+            p99=percentile(lags, 99) if lags else math.nan,
+            n=count,
             target="every reminder once, none lost, Slack rate respected",
             met=lost == 0 and doubled == 0 and duplicates == 0 and violations == 0,
             note=(

@@ -59,7 +59,9 @@ class CpuMeter:
         return {name: cpu_seconds(pid) - self.start[name] for name, pid in self.pids.items()}
 
 
-async def _started(client: Client, task_queue: str, expected: int, since: float, timeout: float = 90.0) -> tuple[int, float]:
+async def _started(
+    client: Client, task_queue: str, expected: int, since: float, timeout: float = 90.0
+) -> tuple[int, float]:
     """(count, seconds from ``since`` to the last start) from visibility, once the count stops growing."""
     deadline = time.monotonic() + timeout
     last_count, stable_since = -1, time.monotonic()
@@ -100,16 +102,23 @@ async def _raw_round(tmp: Path, requests: int) -> dict:
                 try:
                     await client.start_workflow(
                         ReportGenerationWorkflow.run,
-                        ReportRequest(topic=f"Throughput topic {i}", origin=origin, settings=WorkflowSettings(max_review_rounds=1)),
+                        ReportRequest(
+                            topic=f"Throughput topic {i}", origin=origin, settings=WorkflowSettings(max_review_rounds=1)
+                        ),
                         id=f"report-{TEAM_ID}-C0GENERAL-raw{i:06d}{uuid.uuid4().hex[:6]}",
                         task_queue=task_queue,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                        memo={"kind": "report", "subject": f"Throughput topic {i}", "team_id": TEAM_ID,
-                              "channel_id": "C0GENERAL", "requester_id": "U0REQUEST"},
+                        memo={
+                            "kind": "report",
+                            "subject": f"Throughput topic {i}",
+                            "team_id": TEAM_ID,
+                            "channel_id": "C0GENERAL",
+                            "requester_id": "U0REQUEST",
+                        },
                         rpc_timeout=timedelta(seconds=5),
                     )
                     latencies.append((time.perf_counter() - started) * 1000)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     failures += 1
 
         assert server.process is not None
@@ -117,8 +126,15 @@ async def _raw_round(tmp: Path, requests: int) -> dict:
         since = time.time()
         await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(requests))), timeout=300)
         count, span = await _started(client, task_queue, requests, since)
-        return {"count": count, "seconds": span, "rate": count / span, "failures": failures,
-                "cpu_s": cpu.used(), "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+        return {
+            "count": count,
+            "seconds": span,
+            "rate": count / span,
+            "failures": failures,
+            "cpu_s": cpu.used(),
+            "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99),
+        }
 
 
 async def _bot_round(tmp: Path, requests: int) -> dict:
@@ -163,10 +179,17 @@ async def _bot_round(tmp: Path, requests: int) -> dict:
             count, span = await _started(client, task_queue, requests, since)
             cpu_s = cpu.used()
             await asyncio.sleep(1)
-            return {"count": count, "seconds": span, "rate": count / span, "failures": failures, "acked_in": acked,
-                    "cpu_s": cpu_s,
-                    "answers": sink.kinds(),
-                    "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+            return {
+                "count": count,
+                "seconds": span,
+                "rate": count / span,
+                "failures": failures,
+                "acked_in": acked,
+                "cpu_s": cpu_s,
+                "answers": sink.kinds(),
+                "p50_ms": percentile(latencies, 50),
+                "p99_ms": percentile(latencies, 99),
+            }
 
 
 async def run(tmp: Path, quick: bool) -> list[Figure]:

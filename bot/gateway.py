@@ -392,7 +392,11 @@ class TemporalGateway:
                 # A memo we can't decode only costs the subject line.
                 log.info("memo of %s unreadable: %s", execution.id, err)
                 memo = {}
-            kind = WorkflowKind.PLAN if execution.workflow_type == WORKFLOW_TYPES[WorkflowKind.PLAN] else WorkflowKind.REPORT
+            kind = (
+                WorkflowKind.PLAN
+                if execution.workflow_type == WORKFLOW_TYPES[WorkflowKind.PLAN]
+                else WorkflowKind.REPORT
+            )
             listed.append(
                 Listed(
                     workflow_id=execution.id,
@@ -481,4 +485,6 @@ def _map_rpc_error(err: RPCError) -> GatewayError:
     if status == RPCStatusCode.UNIMPLEMENTED:
         return GatewayError("This Temporal server has no workflow visibility (listing); use `/report status <id>`.")
     log.warning("Temporal call failed: %s", err)
-    return Unreachable(f"Temporal answered with an error ({status.name if status else 'unknown'}); nothing was changed.")
+    return Unreachable(
+        f"Temporal answered with an error ({status.name if status else 'unknown'}); nothing was changed."
+    )

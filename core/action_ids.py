@@ -135,8 +135,7 @@ class ModalMetadata:
         )
         if len(raw) > MAX_PRIVATE_METADATA_CHARS:
             raise ValueError(
-                f"private_metadata is {len(raw)} characters, over Slack's limit of "
-                f"{MAX_PRIVATE_METADATA_CHARS}"
+                f"private_metadata is {len(raw)} characters, over Slack's limit of {MAX_PRIVATE_METADATA_CHARS}"
             )
         return raw
 

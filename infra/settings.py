@@ -120,9 +120,7 @@ class Settings:
         policy = ApprovalPolicy(
             approvers=_slack_ids("SIGNOFF_APPROVERS", env.get("SIGNOFF_APPROVERS", "")),
             required_approvals=_int(env, "SIGNOFF_REQUIRED_APPROVALS", 1, 1),
-            reminder_interval=parse_duration(
-                "SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "24h")
-            ),
+            reminder_interval=parse_duration("SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "24h")),
             max_reminders=_int(env, "SIGNOFF_MAX_REMINDERS", 3, 0),
             escalation_to=escalation,
             decision_deadline=None

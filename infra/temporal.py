@@ -19,6 +19,5 @@ def data_converter() -> DataConverter:
 
 def workflow_url(temporal_ui_url: str, namespace: str, workflow_id: str) -> str:
     return (
-        f"{temporal_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}"
-        f"/workflows/{quote(workflow_id, safe='')}"
+        f"{temporal_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
     )

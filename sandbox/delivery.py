@@ -8,7 +8,6 @@ the caller gets a ``DeliveryResult`` with the app's acknowledgement.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -53,9 +52,7 @@ def sign(signing_secret: str, timestamp: str, body: str) -> str:
 
 
 class Delivery:
-    def __init__(
-        self, hub: SocketModeHub, *, signing_secret: str, request_url: str | None, ack_timeout: float
-    ) -> None:
+    def __init__(self, hub: SocketModeHub, *, signing_secret: str, request_url: str | None, ack_timeout: float) -> None:
         self.hub = hub
         self.signing_secret = signing_secret
         self.request_url = request_url
@@ -120,7 +117,7 @@ class Delivery:
             ) as response:
                 text = await response.text()
                 return DeliveryResult(kind, "http", response.status, body=text, payload=_ack_payload(text))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return DeliveryResult(kind, "http", None, error="no response within the timeout")
         except aiohttp.ClientError as e:
             return DeliveryResult(kind, "http", None, error=f"{type(e).__name__}: {e}")

@@ -61,9 +61,7 @@ class Faults:
         """Make the next ``times`` calls to ``method`` answer 429 with ``Retry-After``."""
         self._queue(method, Fault(status=429, error="ratelimited", retry_after=retry_after), times)
 
-    def slow(
-        self, method: str, seconds: float, times: int = 1, *, match: Callable[[dict], bool] | None = None
-    ) -> None:
+    def slow(self, method: str, seconds: float, times: int = 1, *, match: Callable[[dict], bool] | None = None) -> None:
         """Answer the next ``times`` calls to ``method`` (those whose params ``match``, if given) ``seconds`` late.
 
         The call takes effect and is recorded at once; only the answer waits, as when Slack

@@ -173,9 +173,7 @@ class SlackSandbox:
     def replies(self, channel: str, thread_ts: str) -> list[dict]:
         """Replies in a thread (without the parent), oldest first."""
         channel_id = self.workspace.channel(channel).id
-        return [
-            self.workspace.render_message(m) for m in self.store.thread(channel_id, thread_ts) if m.ts != thread_ts
-        ]
+        return [self.workspace.render_message(m) for m in self.store.thread(channel_id, thread_ts) if m.ts != thread_ts]
 
     def message(self, channel: str, ts: str) -> dict | None:
         found = self.store.get_message(self.workspace.channel(channel).id, ts)

@@ -343,9 +343,7 @@ class Store:
     # -- response URLs ------------------------------------------------------------
 
     def insert_response_url(self, token: str, context: dict) -> None:
-        self._db.execute(
-            "INSERT INTO response_urls VALUES (?, ?, 0, ?)", (token, _dumps(context), time.time())
-        )
+        self._db.execute("INSERT INTO response_urls VALUES (?, ?, 0, ?)", (token, _dumps(context), time.time()))
 
     def use_response_url(self, token: str) -> ResponseUrl | None:
         """Count one use of a response URL and return it (with the new count)."""
@@ -358,7 +356,9 @@ class Store:
 
 def _message(row: tuple) -> Message:
     channel, ts, thread_ts, user, bot_id, text, blocks, metadata, files, edited_ts = row
-    return Message(channel, ts, thread_ts, user, bot_id, text, _loads(blocks), _loads(metadata), _loads(files), edited_ts)
+    return Message(
+        channel, ts, thread_ts, user, bot_id, text, _loads(blocks), _loads(metadata), _loads(files), edited_ts
+    )
 
 
 def _ephemeral(row: tuple) -> Ephemeral:

@@ -59,7 +59,9 @@ class SandboxActions(Protocol):
         self, user_id: str, command: str, text: str = ..., channel_id: str = ...
     ) -> Awaitable[DeliveryResult]: ...
 
-    def click_button(self, user_id: str, channel_id: str, message_ts: str, action_id: str) -> Awaitable[DeliveryResult]: ...
+    def click_button(
+        self, user_id: str, channel_id: str, message_ts: str, action_id: str
+    ) -> Awaitable[DeliveryResult]: ...
 
     def submit_view(
         self, user_id: str, view_id: str, values: dict[str, dict[str, str]] | None = ...
@@ -136,7 +138,7 @@ class SandboxUI:
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await response.write(b": keepalive\n\n")
                     continue
                 if event is _CLOSE:
@@ -183,7 +185,10 @@ class SandboxUI:
                 "team": {"id": directory.team_id, "domain": TEAM_DOMAIN},
                 "bot": {"id": BOT_USER_ID, "name": directory.users[BOT_USER_ID].real_name, "app_id": APP_ID},
                 "users": [{"id": u.id, "name": u.name, "real_name": u.real_name} for u in people],
-                "all_users": {u.id: {"name": u.name, "real_name": u.real_name, "is_bot": u.is_bot} for u in directory.users.values()},
+                "all_users": {
+                    u.id: {"name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
+                    for u in directory.users.values()
+                },
                 "channels": channels,
                 "usergroups": {g.id: {"handle": g.handle, "name": g.name} for g in directory.usergroups.values()},
                 "ims": {u.id: directory.im_with(u.id).id for u in people},
@@ -211,7 +216,9 @@ class SandboxUI:
             for e in self.sandbox.store.ephemerals(user)
             if e.channel == channel.id and e.thread_ts == ts
         ]
-        return web.json_response({"channel": channel.id, "thread_ts": ts, "messages": messages, "ephemerals": ephemerals})
+        return web.json_response(
+            {"channel": channel.id, "thread_ts": ts, "messages": messages, "ephemerals": ephemerals}
+        )
 
     async def views(self, request: web.Request) -> web.Response:
         user = self._user(request.query.get("user"))
@@ -245,7 +252,9 @@ class SandboxUI:
         action_id = str(body.get("action_id") or "")
         if body.get("view_id"):
             return await self._deliver(
-                lambda: self._click_in_view(user, str(body["view_id"]), body.get("block_id"), action_id, body.get("value"))
+                lambda: self._click_in_view(
+                    user, str(body["view_id"]), body.get("block_id"), action_id, body.get("value")
+                )
             )
         channel = self._channel(body.get("channel"), user)
         ts = str(body.get("ts") or "")
@@ -347,7 +356,9 @@ class SandboxUI:
         return user, self.sandbox.workspace.channel(channel_id)
 
 
-def _find_button(blocks: list | None, block_id: object, action_id: str, value: object) -> tuple[str | None, dict] | None:
+def _find_button(
+    blocks: list | None, block_id: object, action_id: str, value: object
+) -> tuple[str | None, dict] | None:
     candidates = [
         (bid, element)
         for bid, element in block_kit.interactive_elements(blocks)

@@ -344,7 +344,9 @@ class Workspace:
             raise SlackError("push_limit_reached")
         return self._save_new_view(user, spec, previous=stack[-1] if stack else None)
 
-    def update_view(self, view: object, *, view_id: object = None, external_id: object = None, hash: object = None) -> dict:
+    def update_view(
+        self, view: object, *, view_id: object = None, external_id: object = None, hash: object = None
+    ) -> dict:
         if view_id is None and isinstance(external_id, str):
             view_id = self.store.find_view_by_external_id(external_id)
         found = self.store.get_view(view_id) if isinstance(view_id, str) else None
@@ -354,7 +356,9 @@ class Workspace:
         spec = self._view_spec(view, kind)
         if hash is not None and hash != current["hash"]:
             raise SlackError("hash_conflict")
-        updated = self._render_view(current["id"], spec, root=current["root_view_id"], previous=current["previous_view_id"])
+        updated = self._render_view(
+            current["id"], spec, root=current["root_view_id"], previous=current["previous_view_id"]
+        )
         self.store.save_view(current["id"], user, kind, True, updated)
         return updated
 
@@ -404,16 +408,26 @@ class Workspace:
             raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] view must be an object"]})
         if view.get("type") != kind:
             raise SlackError(
-                "invalid_arguments", response_metadata={"messages": [f"[ERROR] view type must be {kind} [json-pointer:/view/type]"]}
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] view type must be {kind} [json-pointer:/view/type]"]},
             )
         if kind == "modal":
             title = view.get("title")
             if not isinstance(title, dict) or title.get("type") != "plain_text" or not title.get("text"):
-                raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: title [json-pointer:/view/title]"]})
+                raise SlackError(
+                    "invalid_arguments",
+                    response_metadata={
+                        "messages": ["[ERROR] missing required field: title [json-pointer:/view/title]"]
+                    },
+                )
             if len(title["text"]) > MAX_VIEW_TITLE:
                 raise SlackError(
                     "invalid_arguments",
-                    response_metadata={"messages": [f"[ERROR] must be less than {MAX_VIEW_TITLE + 1} characters [json-pointer:/view/title/text]"]},
+                    response_metadata={
+                        "messages": [
+                            f"[ERROR] must be less than {MAX_VIEW_TITLE + 1} characters [json-pointer:/view/title/text]"
+                        ]
+                    },
                 )
         view = dict(view)
         view["blocks"] = self._blocks(view.get("blocks", []), max_blocks=block_kit.MAX_VIEW_BLOCKS)
@@ -542,4 +556,3 @@ def _decode_cursor(cursor: str) -> str:
     if kind != "next_ts":
         raise SlackError("invalid_cursor")
     return ts
-

@@ -51,10 +51,21 @@ class DevServer:
     async def start(self, timeout: float = 60.0) -> None:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            temporal_cli(), "server", "start-dev",
-            "--ip", "127.0.0.1", "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.db_file), "--log-level", "error",
-            "--dynamic-config-value", FAST_TRANSFER,
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--db-filename",
+            str(self.db_file),
+            "--log-level",
+            "error",
+            "--dynamic-config-value",
+            FAST_TRANSFER,
         ]
         if self.headless:
             command.append("--headless")

@@ -320,9 +320,7 @@ def test_buttons_only_when_open(state):
 
 
 def test_quorum_line_shows_who_approved():
-    dicts = validate_blocks(
-        draft_messages(_view(approvals=["U0APPROVER1"], required_approvals=2))[-1].blocks
-    )
+    dicts = validate_blocks(draft_messages(_view(approvals=["U0APPROVER1"], required_approvals=2))[-1].blocks)
     assert "1 of 2 approvals: <@U0APPROVER1>" in _all_text(dicts)
     single = validate_blocks(draft_messages(_view())[-1].blocks)
     assert "approvals" not in _all_text(single)
@@ -400,9 +398,7 @@ def test_long_subject_header_fits():
 
 @pytest.mark.parametrize("phase", list(Phase))
 def test_thread_parent_every_phase(phase):
-    text, blocks = thread_parent(
-        WorkflowKind.PLAN, HOSTILE, "U0REQUESTER", "plan-1", phase, "http://ui/x"
-    )
+    text, blocks = thread_parent(WorkflowKind.PLAN, HOSTILE, "U0REQUESTER", "plan-1", phase, "http://ui/x")
     dicts = validate_blocks(blocks)
     _no_live_mentions(dicts, text)
     assert "<@U0REQUESTER>" in _all_text(dicts)
@@ -482,8 +478,7 @@ def test_status_blocks_long_logs_are_capped():
     at = datetime(2025, 3, 1, tzinfo=UTC)
     progress = _progress(
         decisions=[
-            DecisionRecord(DecisionKind.APPROVE, "U0APPROVER1", i + 1, at, notes="n" * 3000)
-            for i in range(500)
+            DecisionRecord(DecisionKind.APPROVE, "U0APPROVER1", i + 1, at, notes="n" * 3000) for i in range(500)
         ],
         review_rounds=[ReviewRound(i, 1, False, "f" * 5000) for i in range(500)],
     )
@@ -508,8 +503,14 @@ def test_report_list_blocks_rows_and_progress():
 def test_help_blocks_escape_placeholders():
     dicts = validate_blocks(help_blocks())
     text = _all_text(dicts)
-    for command in ("/report &lt;topic&gt;", "/report status [id]", "/report list",
-                    "/report cancel &lt;id&gt;", "/report help", "/plan &lt;task&gt;"):
+    for command in (
+        "/report &lt;topic&gt;",
+        "/report status [id]",
+        "/report list",
+        "/report cancel &lt;id&gt;",
+        "/report help",
+        "/plan &lt;task&gt;",
+    ):
         assert command in text
     assert "<topic>" not in text
 
@@ -517,8 +518,10 @@ def test_help_blocks_escape_placeholders():
 def test_home_view_pending_and_mine():
     pending = [
         (_progress(subject=HOSTILE), _view(approvals=["U0APPROVER2"], required_approvals=2)),
-        (_progress(workflow_id="plan-9", kind=WorkflowKind.PLAN),
-         _view(workflow_id="plan-9", kind=WorkflowKind.PLAN, revision=1)),
+        (
+            _progress(workflow_id="plan-9", kind=WorkflowKind.PLAN),
+            _view(workflow_id="plan-9", kind=WorkflowKind.PLAN, revision=1),
+        ),
     ]
     d = validate_view(home_view("U0APPROVER1", pending, [_progress(phase=Phase.COMPLETED)]))
     assert d["type"] == "home"
@@ -530,8 +533,10 @@ def test_home_view_pending_and_mine():
 
 def test_home_view_is_capped():
     pending = [
-        (_progress(workflow_id=f"r-{i}", subject="s" * 500),
-         _view(workflow_id=f"r-{i}", required_approvals=3, workflow_url="http://ui/x"))
+        (
+            _progress(workflow_id=f"r-{i}", subject="s" * 500),
+            _view(workflow_id=f"r-{i}", required_approvals=3, workflow_url="http://ui/x"),
+        )
         for i in range(300)
     ]
     mine = [_progress(workflow_id=f"m-{i}", subject="m" * 500) for i in range(300)]

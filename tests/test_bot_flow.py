@@ -103,7 +103,10 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         confirmation = await told(slack, REQUESTER, "Started your report")
         # The topic is escaped where it is echoed; the confirmation links the thread and Temporal.
         assert "&lt;!channel&gt;" in confirmation and "<!channel>" not in confirmation
-        assert "/archives/C0GENERAL/p" in confirmation and "http://temporal-ui.test/namespaces/default/workflows/" in confirmation
+        assert (
+            "/archives/C0GENERAL/p" in confirmation
+            and "http://temporal-ui.test/namespaces/default/workflows/" in confirmation
+        )
 
         await wait_for_phase(handle, Phase.PENDING_APPROVAL)
         state = await handle.query(HumanReviewedWorkflow.progress)
@@ -123,7 +126,9 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         assert result.acked
         [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
         assert modal["callback_id"] == action_ids.REVISION_MODAL
-        empty = await slack.submit_view(APPROVER_1, modal["id"], {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "  "}})
+        empty = await slack.submit_view(
+            APPROVER_1, modal["id"], {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "  "}}
+        )
         assert empty.payload and empty.payload["response_action"] == "errors"
         assert action_ids.NOTES_BLOCK in empty.payload["errors"]
         assert slack.open_views(APPROVER_1), "the modal stays open with the error"
@@ -138,7 +143,9 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
             return progress.revision == 2 and progress.phase is Phase.PENDING_APPROVAL
 
         await eventually(revision_two_waiting)
-        first, second = await slack.wait_for(lambda: len(draft_messages(slack, state.thread.ts)) == 2 and draft_messages(slack, state.thread.ts))
+        first, second = await slack.wait_for(
+            lambda: len(draft_messages(slack, state.thread.ts)) == 2 and draft_messages(slack, state.thread.ts)
+        )
         assert buttons(first) == [] and buttons(second) == list(action_ids.DECISION_ACTIONS)
 
         # A stale click on revision 1 (its buttons are gone, so the click is forged) is refused.
@@ -161,7 +168,9 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         assert buttons(updated) == [] and "Approved by <@U0APPROV2>" in json.dumps(updated["blocks"])
 
         # Clicking after the end: acked and told it is over.
-        await slack.click_button_raw(APPROVER_1, CHANNEL, second["ts"], action_ids.APPROVE, ButtonValue(handle.id, 2).encode())
+        await slack.click_button_raw(
+            APPROVER_1, CHANNEL, second["ts"], action_ids.APPROVE, ButtonValue(handle.id, 2).encode()
+        )
         await told(slack, APPROVER_1, "already finished")
     assert_valid_everything(slack)
 
@@ -313,7 +322,9 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
         await finished(handle)
 
 
-async def test_status_and_cancel_while_no_worker_runs_say_so(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+async def test_status_and_cancel_while_no_worker_runs_say_so(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
     settings = bot_settings(slack, approvers=APPROVERS)
     client = bot_client(time_env.client)
     async with running_bot(slack, settings, client):

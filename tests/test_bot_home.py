@@ -55,7 +55,9 @@ async def test_home_list_and_status_from_visibility(dev_server: DevServer, slack
     async with running_worker(plain, settings), running_bot(slack, settings, client):
         await slack.send_slash_command(REQUESTER, "/report", "Battery storage", channel_id=CHANNEL)
         text = await slack.wait_for(
-            lambda: next((e["text"] for e in slack.ephemerals(REQUESTER) if "Started your" in (e.get("text") or "")), None),
+            lambda: next(
+                (e["text"] for e in slack.ephemerals(REQUESTER) if "Started your" in (e.get("text") or "")), None
+            ),
             timeout=15,
         )
         handle = client.get_workflow_handle(text.split("(`", 1)[1].split("`)", 1)[0])

@@ -40,7 +40,9 @@ def signed_headers(body: str, *, secret: str = SECRET, timestamp: int | None = N
     return headers
 
 
-def slash_body(text: str, *, trigger_id: str = "111.222.abc", response_url: str = "http://127.0.0.1:9/response/x") -> str:
+def slash_body(
+    text: str, *, trigger_id: str = "111.222.abc", response_url: str = "http://127.0.0.1:9/response/x"
+) -> str:
     return urlencode(
         {
             "team_id": "T0SANDBOX",

@@ -31,7 +31,11 @@ async def test_report_over_socket_mode_reaches_the_workflow(time_env: WorkflowEn
 
             def confirmation() -> str | None:
                 return next(
-                    (e["text"] for e in slack.ephemerals("U0REQUEST") if "Started your report" in (e.get("text") or "")),
+                    (
+                        e["text"]
+                        for e in slack.ephemerals("U0REQUEST")
+                        if "Started your report" in (e.get("text") or "")
+                    ),
                     None,
                 )
 

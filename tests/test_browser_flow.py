@@ -52,7 +52,11 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
     # Reminders every few seconds of real time (the time-skipping server's clock runs in real
     # time unless a client waits on a result), never an escalation or a deadline mid-test.
     settings = bot_settings(
-        slack, approvers=[APPROVER_1, APPROVER_2], reminder_interval=REMINDER, max_reminders=1000, decision_deadline=None
+        slack,
+        approvers=[APPROVER_1, APPROVER_2],
+        reminder_interval=REMINDER,
+        max_reminders=1000,
+        decision_deadline=None,
     )
     client = bot_client(time_env.client)
     async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
@@ -109,7 +113,9 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         await switch_user(page, APPROVER_2)
         await expect(page.get_by_test_id("ephemeral")).to_have_count(0)
         await draft_2.get_by_role("button", name="Approve").click()
-        await expect(page.get_by_test_id("ephemeral").filter(has_text="Recorded your approval of revision 2")).to_be_visible()
+        await expect(
+            page.get_by_test_id("ephemeral").filter(has_text="Recorded your approval of revision 2")
+        ).to_be_visible()
         await expect(draft_2).to_contain_text("Approved by @Blake Approver", timeout=SLOW_MS)
         await expect(draft_2.get_by_role("button")).to_have_count(0)
         report = await handle.result()

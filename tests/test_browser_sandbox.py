@@ -54,19 +54,33 @@ def demo_app(sb: SlackSandbox) -> AsyncApp:
                     "type": "actions",
                     "block_id": "decide",
                     "elements": [
-                        {"type": "button", "action_id": "approve", "style": "primary", "value": "ok",
-                         "text": {"type": "plain_text", "text": "Approve"}},
-                        {"type": "button", "action_id": "notes", "value": "notes",
-                         "text": {"type": "plain_text", "text": "Add notes"}},
-                        {"type": "button", "action_id": "reject", "style": "danger", "value": "no",
-                         "text": {"type": "plain_text", "text": "Reject"},
-                         "confirm": {
-                             "title": {"type": "plain_text", "text": "Reject this?"},
-                             "text": {"type": "mrkdwn", "text": "It cannot be undone."},
-                             "confirm": {"type": "plain_text", "text": "Reject"},
-                             "deny": {"type": "plain_text", "text": "Keep it"},
-                             "style": "danger",
-                         }},
+                        {
+                            "type": "button",
+                            "action_id": "approve",
+                            "style": "primary",
+                            "value": "ok",
+                            "text": {"type": "plain_text", "text": "Approve"},
+                        },
+                        {
+                            "type": "button",
+                            "action_id": "notes",
+                            "value": "notes",
+                            "text": {"type": "plain_text", "text": "Add notes"},
+                        },
+                        {
+                            "type": "button",
+                            "action_id": "reject",
+                            "style": "danger",
+                            "value": "no",
+                            "text": {"type": "plain_text", "text": "Reject"},
+                            "confirm": {
+                                "title": {"type": "plain_text", "text": "Reject this?"},
+                                "text": {"type": "mrkdwn", "text": "It cannot be undone."},
+                                "confirm": {"type": "plain_text", "text": "Reject"},
+                                "deny": {"type": "plain_text", "text": "Keep it"},
+                                "style": "danger",
+                            },
+                        },
                     ],
                 },
             ],
@@ -108,8 +122,12 @@ def demo_app(sb: SlackSandbox) -> AsyncApp:
                 "title": {"type": "plain_text", "text": "Notes"},
                 "submit": {"type": "plain_text", "text": "Send"},
                 "blocks": [
-                    {"type": "input", "block_id": "notes", "label": {"type": "plain_text", "text": "What should change?"},
-                     "element": {"type": "plain_text_input", "action_id": "text", "multiline": True}},
+                    {
+                        "type": "input",
+                        "block_id": "notes",
+                        "label": {"type": "plain_text", "text": "What should change?"},
+                        "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
+                    },
                 ],
             },
         )
@@ -128,10 +146,13 @@ def demo_app(sb: SlackSandbox) -> AsyncApp:
     async def on_home(event, client):
         await client.views_publish(
             user_id=event["user"],
-            view={"type": "home", "blocks": [
-                {"type": "header", "text": {"type": "plain_text", "text": "Demo home"}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"Hello <@{event['user']}>"}},
-            ]},
+            view={
+                "type": "home",
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": "Demo home"}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": f"Hello <@{event['user']}>"}},
+                ],
+            },
         )
 
     return app
@@ -215,7 +236,9 @@ async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandb
     await expect(modal).to_have_count(0)
     await message.get_by_test_id("reply-count").click()
     thread = page.get_by_test_id("thread")
-    await expect(thread.get_by_test_id("message").last).to_contain_text("Notes from @Avery Approver: Add the Q3 numbers")
+    await expect(thread.get_by_test_id("message").last).to_contain_text(
+        "Notes from @Avery Approver: Add the Q3 numbers"
+    )
     await expect(message.get_by_test_id("reply-count")).to_have_text(re.compile("1 reply"))
 
     # A reply typed in the thread is a message from this person, escaped like Slack does.
@@ -276,8 +299,13 @@ async def test_updates_from_the_app_appear_live_without_reload(page: Page, sandb
     await expect(page.get_by_test_id("ephemeral")).to_have_count(1)
     await page.get_by_test_id("app-home").click()
     await expect(page.get_by_test_id("home")).to_contain_text("Hello @Avery Approver")
-    await client.views_publish(user_id=APPROVER, view={"type": "home", "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "Published while you looked"}}]})
+    await client.views_publish(
+        user_id=APPROVER,
+        view={
+            "type": "home",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Published while you looked"}}],
+        },
+    )
     await expect(page.get_by_test_id("home")).to_contain_text("Published while you looked")
     await client.chat_delete(channel="C0GENERAL", ts=posted["ts"])
     await page.get_by_test_id("channel-general").click()

@@ -60,7 +60,13 @@ async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack
             worker.start()
             await wait_for_phase(handle, Phase.PENDING_APPROVAL, timeout=90)
             # The note after the draft is the turn's last post: then every post has been made.
-            await slack.wait_for(lambda: any("ready for a decision" in str(call.params.get("text")) for call in slack.calls_to("chat.postMessage")), timeout=30)
+            await slack.wait_for(
+                lambda: any(
+                    "ready for a decision" in str(call.params.get("text"))
+                    for call in slack.calls_to("chat.postMessage")
+                ),
+                timeout=30,
+            )
         finally:
             worker.stop()
 

@@ -30,7 +30,9 @@ from tests.support.temporal import eventually, running_worker
 from workflows.human_loop import HumanReviewedWorkflow
 
 
-async def test_bot_restarted_between_draft_and_click(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:
+async def test_bot_restarted_between_draft_and_click(
+    dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
+) -> None:
     task_queue = f"bot-restart-{uuid.uuid4()}"
     env = {
         **slack_env(slack),
@@ -51,7 +53,9 @@ async def test_bot_restarted_between_draft_and_click(dev_server: DevServer, slac
         slack.request_url = bot.events_url
         client = await Client.connect(dev_server.address, data_converter=data_converter())
         async with running_worker(await Client.connect(dev_server.address), settings):
-            result = await slack.send_slash_command(REQUESTER, "/report", "Heat pumps in old houses", channel_id=CHANNEL)
+            result = await slack.send_slash_command(
+                REQUESTER, "/report", "Heat pumps in old houses", channel_id=CHANNEL
+            )
             assert result.acked, result
             confirmation = await told(slack, REQUESTER, "Started your report")
             handle = client.get_workflow_handle(confirmation.split("(`", 1)[1].split("`)", 1)[0])

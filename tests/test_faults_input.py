@@ -79,7 +79,9 @@ class Stack:
         """What must not change: the waiting workflow, everything in the channel, what was started."""
         progress = asdict(await self.pending.query(HumanReviewedWorkflow.progress))
         channel = [(m["ts"], m.get("text"), json.dumps(m.get("blocks"))) for m in self.slack.messages(CHANNEL)]
-        thread = [(m["ts"], m.get("text"), json.dumps(m.get("blocks"))) for m in self.slack.replies(CHANNEL, self.thread_ts)]
+        thread = [
+            (m["ts"], m.get("text"), json.dumps(m.get("blocks"))) for m in self.slack.replies(CHANNEL, self.thread_ts)
+        ]
         return progress, channel, thread, list(self.gateway.starts)
 
 
@@ -99,7 +101,9 @@ async def open_draft(slack: SlackSandbox, handle: WorkflowHandle) -> tuple[str, 
     ts = await eventually(thread_ts)
     [draft] = await slack.wait_for(lambda: [d for d in draft_messages(slack, ts) if buttons(d)] or None)
     # The last post of the draft's turn: after it the thread is quiet until someone decides.
-    await slack.wait_for(lambda: any("ready for a decision" in (m.get("text") or "") for m in slack.replies(CHANNEL, ts)))
+    await slack.wait_for(
+        lambda: any("ready for a decision" in (m.get("text") or "") for m in slack.replies(CHANNEL, ts))
+    )
     return ts, draft
 
 
@@ -118,7 +122,10 @@ async def stack(module_time_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     client = bot_client(time_env.client)
     base = build_gateway(settings, client)
     gateway = CountingGateway(
-        client, task_queue=base.task_queue, workflow_settings=base.workflow_settings, update_timeout=timedelta(seconds=5)
+        client,
+        task_queue=base.task_queue,
+        workflow_settings=base.workflow_settings,
+        update_timeout=timedelta(seconds=5),
     )
     gateway.starts = []
     try:
@@ -158,7 +165,18 @@ async def stack(module_time_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
         ("/report", "status report-does-not-exist", "No such workflow"),
         ("/report", "cancel report-does-not-exist", "No such workflow"),
     ],
-    ids=["empty", "blank", "plan-empty", "10k", "plan-10k", "limit+1", "10k-mentions", "cancel-no-id", "status-unknown", "cancel-unknown"],
+    ids=[
+        "empty",
+        "blank",
+        "plan-empty",
+        "10k",
+        "plan-10k",
+        "limit+1",
+        "10k-mentions",
+        "cancel-no-id",
+        "status-unknown",
+        "cancel-unknown",
+    ],
 )
 async def test_command_that_starts_nothing(stack: Stack, command: str, text: str, answer: str) -> None:
     slack = stack.slack
@@ -232,14 +250,27 @@ CLICKS = {
     "value-mentions": (action_ids.APPROVE, lambda s: HOSTILE, None, DAMAGED),
     "reject-value-damaged": (action_ids.REJECT, lambda s: "{}", None, DAMAGED),
     "revise-value-damaged": (action_ids.REQUEST_REVISION, lambda s: "null", None, DAMAGED),
-    "unknown-workflow": (action_ids.APPROVE, lambda s: _value(s, w="report-T0SANDBOX-C0GENERAL-0000"), None, "nothing was changed"),
+    "unknown-workflow": (
+        action_ids.APPROVE,
+        lambda s: _value(s, w="report-T0SANDBOX-C0GENERAL-0000"),
+        None,
+        "nothing was changed",
+    ),
     "future-revision": (action_ids.APPROVE, lambda s: _value(s, r=99), None, "revision 1 is the current draft"),
     "another-team": (action_ids.APPROVE, lambda s: _value(s), "T0OTHERORG", "another Slack workspace"),
-    "finished-workflow": (action_ids.APPROVE, lambda s: json.dumps({"w": s.finished.id, "r": 1}), None, "already finished"),
+    "finished-workflow": (
+        action_ids.APPROVE,
+        lambda s: json.dumps({"w": s.finished.id, "r": 1}),
+        None,
+        "already finished",
+    ),
     # The approver who approved it clicks again after the end: the same update id, so Temporal
     # answers with that first approval's result: a double click, recorded once.
     "finished-workflow-same-approver": (
-        action_ids.APPROVE, lambda s: json.dumps({"w": s.finished.id, "r": 1}), None, "Recorded your approval of revision 1"
+        action_ids.APPROVE,
+        lambda s: json.dumps({"w": s.finished.id, "r": 1}),
+        None,
+        "Recorded your approval of revision 1",
     ),
 }
 # Who clicks: an approver of both workflows who has not decided either (except where the case says).
@@ -294,8 +325,20 @@ async def open_modal(stack: Stack, user: str, action_id: str, draft: dict | None
     ("action_id", "block", "field", "text", "error"),
     [
         (action_ids.REQUEST_REVISION, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT, "n" * 10_000, "limited to 3,000"),
-        (action_ids.REQUEST_REVISION, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT, (HOSTILE + " ") * 100, "limited to 3,000"),
-        (action_ids.REQUEST_REVISION, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT, " \n\t ", "Say what should change"),
+        (
+            action_ids.REQUEST_REVISION,
+            action_ids.NOTES_BLOCK,
+            action_ids.NOTES_INPUT,
+            (HOSTILE + " ") * 100,
+            "limited to 3,000",
+        ),
+        (
+            action_ids.REQUEST_REVISION,
+            action_ids.NOTES_BLOCK,
+            action_ids.NOTES_INPUT,
+            " \n\t ",
+            "Say what should change",
+        ),
         (action_ids.REJECT, action_ids.REASON_BLOCK, action_ids.REASON_INPUT, "r" * 10_000, "limited to 3,000"),
     ],
     ids=["notes-10k", "notes-mentions-long", "notes-blank", "reason-10k"],
@@ -335,7 +378,13 @@ async def test_modal_with_broken_metadata_is_refused_inline(stack: Stack, metada
             "type": "modal",
             "callback_id": action_ids.REVISION_MODAL,
             "private_metadata": metadata,
-            "state": {"values": {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: {"type": "plain_text_input", "value": "fine notes"}}}},
+            "state": {
+                "values": {
+                    action_ids.NOTES_BLOCK: {
+                        action_ids.NOTES_INPUT: {"type": "plain_text_input", "value": "fine notes"}
+                    }
+                }
+            },
         },
     }
     result = await slack.delivery.send("interactive", payload, accepts_response_payload=True, via="http")
@@ -389,7 +438,14 @@ async def test_hostile_and_unicode_notes_are_accepted_and_shown_escaped(stack: S
         assert decision.notes == notes.strip()
 
         def quoted() -> str | None:
-            return next((m["text"] for m in slack.replies(CHANNEL, thread_ts) if "requested a revision" in (m.get("text") or "")), None)
+            return next(
+                (
+                    m["text"]
+                    for m in slack.replies(CHANNEL, thread_ts)
+                    if "requested a revision" in (m.get("text") or "")
+                ),
+                None,
+            )
 
         text = await slack.wait_for(quoted)
         assert "&lt;!channel&gt;" in text and "&lt;@U0APPROV1&gt;" in text and "太陽光" in text

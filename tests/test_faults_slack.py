@@ -67,6 +67,7 @@ async def start(client: Client, settings: Settings, topic: str = "Solar panels f
 
 async def ready_for_a_decision(slack: SlackSandbox, handle: WorkflowHandle, timeout: float = 30) -> str:
     """The thread ts, once the draft and the note after it are posted."""
+
     async def thread_ts() -> str | None:
         state = await handle.query(ReportGenerationWorkflow.progress)
         return state.thread.ts if state.thread else None
@@ -110,7 +111,9 @@ async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
 
         # 500, 500, then the phase update went through, with the policy's backoff (1 s, then 2 s).
         # (The parent's phase update follows the "ready for a decision" note.)
-        updates = await slack.wait_for(lambda: len(slack.calls_to("chat.update")) >= 3 and slack.calls_to("chat.update"))
+        updates = await slack.wait_for(
+            lambda: len(slack.calls_to("chat.update")) >= 3 and slack.calls_to("chat.update")
+        )
         assert [c.status for c in updates[:3]] == [500, 500, 200]
         assert updates[1].time - updates[0].time >= SLACK_RETRY_POLICY.initial_interval.total_seconds()
         assert "Waiting for approval" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])
@@ -131,7 +134,9 @@ async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
     texts = thread_texts(slack, thread_ts)
     approved_notes = [t for t in texts if "approved revision 1" in t]
     assert len(approved_notes) == 1
-    [note_call] = [c for c in slack.calls_to("chat.postMessage") if "approved revision 1" in (c.params.get("text") or "")]
+    [note_call] = [
+        c for c in slack.calls_to("chat.postMessage") if "approved revision 1" in (c.params.get("text") or "")
+    ]
     assert note_call.time >= back, "the note was delayed until Slack was back"
     assert sum("is approved. The report is final" in t for t in texts) == 1
     [draft] = draft_messages(slack, thread_ts)

@@ -64,9 +64,7 @@ async def waiting_draft(slack: SlackSandbox, handle: WorkflowHandle) -> tuple[st
         return state.thread.ts if state.thread and state.phase is Phase.PENDING_APPROVAL else None
 
     ts = await eventually(thread_ts, timeout=30)
-    [draft] = await slack.wait_for(
-        lambda: [d for d in draft_messages(slack, ts) if buttons(d)] or None, timeout=30
-    )
+    [draft] = await slack.wait_for(lambda: [d for d in draft_messages(slack, ts) if buttons(d)] or None, timeout=30)
     return ts, draft
 
 
@@ -147,7 +145,10 @@ async def test_click_while_temporal_is_unreachable(slack: SlackSandbox, temporal
     try:
         client = await Client.connect(address, lazy=True, data_converter=data_converter())
         gateway = TemporalGateway(
-            client, task_queue=settings.task_queue, rpc_timeout=timedelta(seconds=1), update_timeout=timedelta(seconds=1)
+            client,
+            task_queue=settings.task_queue,
+            rpc_timeout=timedelta(seconds=1),
+            update_timeout=timedelta(seconds=1),
         )
         async with running_bot(slack, settings, client, gateway=gateway):
             posted = slack.workspace.post_message(CHANNEL, text="a stand-in draft")

@@ -17,7 +17,7 @@ class SlowStarts:
         self.most = 0
         self.started = 0
 
-    async def start_workflow(self, run, request, *, id: str, **kwargs):  # noqa: A002, ANN001, ANN003, ANN201
+    async def start_workflow(self, run, request, *, id: str, **kwargs):
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         try:

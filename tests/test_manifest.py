@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # Every file that calls Slack's Web API with the bot token.
-SLACK_CALLERS = [*sorted((ROOT / "bot").rglob("*.py")), *sorted((ROOT / "worker").rglob("*.py")), *sorted((ROOT / "infra").rglob("*.py"))]
+SLACK_CALLERS = [
+    *sorted((ROOT / "bot").rglob("*.py")),
+    *sorted((ROOT / "worker").rglob("*.py")),
+    *sorted((ROOT / "infra").rglob("*.py")),
+]
 
 # Bot scopes each Web API method needs (api.slack.com/methods). Methods needing none map to an empty set.
 HISTORY = {"channels:history", "groups:history", "im:history"}

@@ -30,9 +30,7 @@ async def report_on(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: OpenAIStandIn
 ) -> AsyncIterator[WorkflowHandle]:
     """A report whose agents call the OpenAI stand-in over HTTP (the real openai client path)."""
-    settings = replace(
-        make_settings(slack), openai_api_key=models.api_key, openai_base_url=models.base_url
-    )
+    settings = replace(make_settings(slack), openai_api_key=models.api_key, openai_base_url=models.base_url)
     async with running_worker(time_env.client, settings, model_provider(settings)):
         yield await start_report(with_agents_plugin(time_env.client, settings), settings)
 

@@ -186,9 +186,7 @@ def test_review_loop_first_draft_rejected_then_approved() -> None:
 
 def test_reviewer_flags_empty_and_off_topic_drafts() -> None:
     assert review(TOPIC, "").approved is False
-    other = offline_reply(
-        "writer", writer_input(OTHER_TOPIC, "- n", feedback="Add a Risks section")
-    )
+    other = offline_reply("writer", writer_input(OTHER_TOPIC, "- n", feedback="Add a Risks section"))
     assert review(OTHER_TOPIC, other).approved is True
     off_topic = review(TOPIC, other)
     assert off_topic.approved is False
@@ -202,8 +200,7 @@ def test_reviewer_output_is_valid_review_verdict_json() -> None:
     verdict = ReviewVerdict.model_validate(data)
     assert verdict.approved is False
     assert [i for i in verdict.issues if i.startswith("Missing required section")] == [
-        f"Missing required section: {name}"
-        for name in ("Summary", "Key findings", "Risks", "Recommendations")
+        f"Missing required section: {name}" for name in ("Summary", "Key findings", "Risks", "Recommendations")
     ]
 
 

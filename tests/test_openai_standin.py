@@ -55,9 +55,7 @@ def client(server: OpenAIStandIn, **kwargs) -> AsyncOpenAI:
 
 
 def run_config(server: OpenAIStandIn, use_responses: bool) -> RunConfig:
-    provider = OpenAIProvider(
-        api_key=server.api_key, base_url=server.base_url, use_responses=use_responses
-    )
+    provider = OpenAIProvider(api_key=server.api_key, base_url=server.base_url, use_responses=use_responses)
     return RunConfig(model_provider=provider, tracing_disabled=True)
 
 
@@ -70,9 +68,7 @@ def reviewer_agent() -> Agent:
 
 async def test_responses_api_with_the_real_client(standin: OpenAIStandIn) -> None:
     assert standin.base_url.startswith("http://127.0.0.1:") and standin.base_url.endswith("/v1")
-    response = await client(standin).responses.create(
-        model="gpt-test", instructions=WRITER, input=WRITER_INPUT
-    )
+    response = await client(standin).responses.create(model="gpt-test", instructions=WRITER, input=WRITER_INPUT)
     assert response.id.startswith("resp_") and response.model == "gpt-test"
     assert response.status == "completed"
     assert response.output_text.startswith(OFFLINE_LABEL)
@@ -95,9 +91,7 @@ async def test_chat_completions_with_the_real_client(standin: OpenAIStandIn) -> 
 
 async def test_streaming_with_the_real_client(standin: OpenAIStandIn) -> None:
     api = client(standin)
-    stream = await api.responses.create(
-        model="m", instructions=WRITER, input=WRITER_INPUT, stream=True
-    )
+    stream = await api.responses.create(model="m", instructions=WRITER, input=WRITER_INPUT, stream=True)
     events = [event async for event in stream]
     assert events[0].type == "response.created" and events[-1].type == "response.completed"
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
@@ -119,9 +113,7 @@ async def test_streaming_with_the_real_client(standin: OpenAIStandIn) -> None:
 
 
 @pytest.mark.parametrize("use_responses", [True, False], ids=["responses", "chat_completions"])
-async def test_agents_sdk_plain_and_structured_output(
-    standin: OpenAIStandIn, use_responses: bool
-) -> None:
+async def test_agents_sdk_plain_and_structured_output(standin: OpenAIStandIn, use_responses: bool) -> None:
     config = run_config(standin, use_responses)
     writer = Agent(name="Writer", instructions=WRITER, model="gpt-4o")
     draft = (await Runner.run(writer, WRITER_INPUT, run_config=config)).final_output
@@ -141,9 +133,7 @@ async def test_agents_sdk_plain_and_structured_output(
 
 @pytest.mark.parametrize("use_responses", [True, False], ids=["responses", "chat_completions"])
 async def test_agents_sdk_streamed_run(standin: OpenAIStandIn, use_responses: bool) -> None:
-    result = Runner.run_streamed(
-        reviewer_agent(), REVIEWER_INPUT, run_config=run_config(standin, use_responses)
-    )
+    result = Runner.run_streamed(reviewer_agent(), REVIEWER_INPUT, run_config=run_config(standin, use_responses))
     async for _ in result.stream_events():
         pass
     assert isinstance(result.final_output, ReviewVerdict)
@@ -189,17 +179,13 @@ async def test_faults_target_a_role_and_count_down(standin: OpenAIStandIn) -> No
 async def test_client_retries_through_a_single_failure(standin: OpenAIStandIn) -> None:
     standin.fail(role="writer", times=1, status=503)
     api = client(standin, max_retries=2)
-    response = await api.with_options(timeout=10).responses.create(
-        model="m", instructions=WRITER, input=WRITER_INPUT
-    )
+    response = await api.with_options(timeout=10).responses.create(model="m", instructions=WRITER, input=WRITER_INPUT)
     assert response.output_text.startswith(OFFLINE_LABEL)
     assert standin.count("writer") == 2
 
 
 @pytest.mark.parametrize("use_responses", [True, False], ids=["responses", "chat_completions"])
-async def test_malformed_structured_output_fails_to_parse(
-    standin: OpenAIStandIn, use_responses: bool
-) -> None:
+async def test_malformed_structured_output_fails_to_parse(standin: OpenAIStandIn, use_responses: bool) -> None:
     standin.malformed(role="reviewer", times=1)
     config = run_config(standin, use_responses)
     with pytest.raises(ModelBehaviorError):
@@ -211,17 +197,13 @@ async def test_malformed_structured_output_fails_to_parse(
 
 async def test_malformed_text_is_not_json(standin: OpenAIStandIn) -> None:
     standin.malformed()
-    response = await client(standin).responses.create(
-        model="m", instructions=REVIEWER, input=REVIEWER_INPUT
-    )
+    response = await client(standin).responses.create(model="m", instructions=REVIEWER, input=REVIEWER_INPUT)
     assert response.output_text == MALFORMED_TEXT
 
 
 async def test_wrong_key_gets_401(standin: OpenAIStandIn) -> None:
     with pytest.raises(openai.AuthenticationError):
-        await client(standin, api_key="sk-wrong").responses.create(
-            model="m", instructions=WRITER, input=WRITER_INPUT
-        )
+        await client(standin, api_key="sk-wrong").responses.create(model="m", instructions=WRITER, input=WRITER_INPUT)
     with pytest.raises(openai.AuthenticationError):
         await client(standin, api_key="sk-wrong").chat.completions.create(
             model="m", messages=[{"role": "system", "content": WRITER}]
@@ -239,9 +221,7 @@ async def test_any_key_when_api_key_is_none() -> None:
 
 async def test_unknown_role_is_a_400(standin: OpenAIStandIn) -> None:
     with pytest.raises(openai.BadRequestError, match="signoff's"):
-        await client(standin).responses.create(
-            model="m", instructions="You are a poet.", input="Topic: spring"
-        )
+        await client(standin).responses.create(model="m", instructions="You are a poet.", input="Topic: spring")
     assert standin.calls[-1].role == "unknown" and standin.calls[-1].status == "http_400"
 
 
@@ -266,9 +246,7 @@ async def test_hang_until_stop() -> None:
         await api.responses.create(model="m", instructions=WRITER, input=WRITER_INPUT)
     server.hang("writer")
     pending = asyncio.create_task(
-        api.with_options(timeout=30).responses.create(
-            model="m", instructions=WRITER, input=WRITER_INPUT
-        )
+        api.with_options(timeout=30).responses.create(model="m", instructions=WRITER, input=WRITER_INPUT)
     )
     while server.count("writer", status="hung") < 2:
         await asyncio.sleep(0.02)

@@ -103,7 +103,10 @@ def draft_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
     return [
         message
         for message in slack.replies(CHANNEL, thread_ts)
-        if any(block["type"] == "header" and "Draft revision" in block["text"]["text"] for block in message.get("blocks", []))
+        if any(
+            block["type"] == "header" and "Draft revision" in block["text"]["text"]
+            for block in message.get("blocks", [])
+        )
     ]
 
 
@@ -216,7 +219,9 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
         assert "revision 2 is the current draft" in str(stale.value.cause)
         assert asdict(await progress(handle)) == asdict(state)
 
-        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(revision=2, user_id=APPROVER_2))
+        await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=2, user_id=APPROVER_2)
+        )
         report = await handle.result()
     assert "maintenance costs" in report
 
@@ -296,7 +301,9 @@ async def test_bare_topic_takes_the_worker_settings_and_default_channel(
     client = with_agents_plugin(time_env.client, settings)
     async with running_worker(time_env.client, settings):
         handle = await client.start_workflow(
-            ReportGenerationWorkflow.run, "Bare topic from the Temporal CLI", id=f"bare-{uuid.uuid4()}",
+            ReportGenerationWorkflow.run,
+            "Bare topic from the Temporal CLI",
+            id=f"bare-{uuid.uuid4()}",
             task_queue=settings.task_queue,
         )
         await wait_for_phase(handle, Phase.PENDING_APPROVAL)

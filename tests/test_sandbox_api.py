@@ -47,9 +47,20 @@ async def test_wrong_token_is_invalid_auth_and_missing_token_not_authed(sb: Slac
 
 
 async def test_post_message_stores_blocks_and_metadata_and_reads_back(sb: SlackSandbox, client: AsyncWebClient):
-    blocks = [section("*Report ready*"), {"type": "actions", "elements": [
-        {"type": "button", "action_id": "approve", "value": "r1", "text": {"type": "plain_text", "text": "Approve"}},
-    ]}]
+    blocks = [
+        section("*Report ready*"),
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "approve",
+                    "value": "r1",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                },
+            ],
+        },
+    ]
     metadata = {"event_type": "signoff_request", "event_payload": {"request_id": "r1"}}
     posted = await client.chat_postMessage(channel="C0GENERAL", text="Report ready", blocks=blocks, metadata=metadata)
 
@@ -248,12 +259,11 @@ async def test_files_upload_v2_posts_the_file(sb: SlackSandbox, client: AsyncWeb
 
 async def test_form_encoded_body_with_json_fields_and_token_param(sb: SlackSandbox):
     blocks = [section("from a form")]
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            sb.api_url + "chat.postMessage",
-            data={"token": sb.bot_token, "channel": "#general", "blocks": json.dumps(blocks)},
-        ) as response:
-            body = await response.json()
+    async with aiohttp.ClientSession() as session, session.post(
+        sb.api_url + "chat.postMessage",
+        data={"token": sb.bot_token, "channel": "#general", "blocks": json.dumps(blocks)},
+    ) as response:
+        body = await response.json()
     assert body["ok"] is True, body
     assert sb.messages("C0GENERAL")[0]["blocks"][0]["text"]["text"] == "from a form"
     assert "token" not in sb.calls_to("chat.postMessage")[0].params

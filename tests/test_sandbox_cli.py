@@ -13,8 +13,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
     db = tmp_path / "data" / "sandbox.sqlite3"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox", "--port", "0", "--db", str(db),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--port",
+        "0",
+        "--db",
+        str(db),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode()

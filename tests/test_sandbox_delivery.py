@@ -40,7 +40,12 @@ APPROVAL_BLOCKS = [
         "type": "actions",
         "block_id": "decision",
         "elements": [
-            {"type": "button", "action_id": "approve", "value": "r1", "text": {"type": "plain_text", "text": "Approve"}},
+            {
+                "type": "button",
+                "action_id": "approve",
+                "value": "r1",
+                "text": {"type": "plain_text", "text": "Approve"},
+            },
             {"type": "button", "action_id": "reject", "value": "r1", "text": {"type": "plain_text", "text": "Reject"}},
         ],
     },

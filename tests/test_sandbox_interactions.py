@@ -65,7 +65,10 @@ async def test_response_url_posts_in_channel_or_ephemeral_and_deletes_the_origin
     assert payload["type"] == "block_actions"
     assert payload["actions"][0] == {**payload["actions"][0], "action_id": "go", "block_id": "b", "value": "v"}
     assert payload["container"] == {
-        "type": "message", "message_ts": posted["ts"], "channel_id": "C0GENERAL", "is_ephemeral": False
+        "type": "message",
+        "message_ts": posted["ts"],
+        "channel_id": "C0GENERAL",
+        "is_ephemeral": False,
     }
     assert payload["message"]["ts"] == posted["ts"]
     assert payload["trigger_id"] == click.trigger_id

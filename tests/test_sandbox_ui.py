@@ -90,7 +90,12 @@ async def test_page_and_its_static_files_are_served_locally(slack: SlackSandbox,
 async def test_workspace_lists_people_channels_groups_and_dms(slack: SlackSandbox, http: aiohttp.ClientSession) -> None:
     status, info = await get(http, slack.url + "/ui/api/workspace")
     assert status == 200
-    assert [u["real_name"] for u in info["users"]] == ["Riley Requester", "Avery Approver", "Blake Approver", "Oscar Outsider"]
+    assert [u["real_name"] for u in info["users"]] == [
+        "Riley Requester",
+        "Avery Approver",
+        "Blake Approver",
+        "Oscar Outsider",
+    ]
     assert {c["name"] for c in info["channels"]} == {"general", "approvals", "random", "leads-private"}
     assert info["usergroups"]["S0LEADS"]["handle"] == "leads"
     assert info["all_users"]["U0SIGNOFF"]["is_bot"] is True
@@ -106,7 +111,9 @@ async def test_channel_view_shows_each_person_only_their_ephemerals(
     parent = await bot.chat_postMessage(channel="C0GENERAL", text="Parent")
     await bot.chat_postMessage(channel="C0GENERAL", thread_ts=parent["ts"], text="Reply")
     await bot.chat_postEphemeral(channel="C0GENERAL", user=REQUESTER, text="For Riley")
-    await bot.chat_postEphemeral(channel="C0GENERAL", user=REQUESTER, text="For Riley in the thread", thread_ts=parent["ts"])
+    await bot.chat_postEphemeral(
+        channel="C0GENERAL", user=REQUESTER, text="For Riley in the thread", thread_ts=parent["ts"]
+    )
     await bot.chat_postEphemeral(channel="C0GENERAL", user=APPROVER, text="For Avery")
 
     _, riley = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL?user={REQUESTER}")
@@ -136,7 +143,9 @@ async def test_private_channels_and_others_dms_are_refused(slack: SlackSandbox, 
 async def test_views_are_per_person(slack: SlackSandbox, http: aiohttp.ClientSession, bot: AsyncWebClient) -> None:
     await bot.views_publish(user_id=APPROVER, view={"type": "home", "blocks": []})
     trigger = slack.workspace.issue_trigger(APPROVER)
-    await bot.views_open(trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []})
+    await bot.views_open(
+        trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
+    )
     _, avery = await get(http, f"{slack.url}/ui/api/views?user={APPROVER}")
     assert avery["home"]["type"] == "home" and [v["type"] for v in avery["modals"]] == ["modal"]
     _, riley = await get(http, f"{slack.url}/ui/api/views?user={REQUESTER}")
@@ -154,7 +163,11 @@ async def test_composer_posts_text_escaped_as_the_person(slack: SlackSandbox, ht
     [message] = slack.messages("C0GENERAL")
     assert message["user"] == REQUESTER and "bot_id" not in message
     assert message["text"] == "Hi &lt;@U0APPROV1&gt; &amp; &lt;b&gt;", "typed text is never markup"
-    await post(http, slack.url + "/ui/api/post", {"user": APPROVER, "channel": "C0GENERAL", "text": "Reply", "thread_ts": body["ts"]})
+    await post(
+        http,
+        slack.url + "/ui/api/post",
+        {"user": APPROVER, "channel": "C0GENERAL", "text": "Reply", "thread_ts": body["ts"]},
+    )
     assert [r["text"] for r in slack.replies("C0GENERAL", body["ts"])] == ["Reply"]
     status, _ = await post(http, slack.url + "/ui/api/post", {"user": OUTSIDER, "channel": "G0PRIVATE", "text": "x"})
     assert status == 403
@@ -171,51 +184,89 @@ async def test_composer_sends_slash_commands_to_the_app(
     )
     assert status == 200 and body["acked"] and body["payload"] == {"text": "On it"}
     [sent] = app.received
-    assert (sent["command"], sent["text"], sent["user_id"], sent["channel_id"]) == ("/report", "Solar <farms>", APPROVER, "C0APPROVE")
+    assert (sent["command"], sent["text"], sent["user_id"], sent["channel_id"]) == (
+        "/report",
+        "Solar <farms>",
+        APPROVER,
+        "C0APPROVE",
+    )
     assert [e["text"] for e in slack.ephemerals(APPROVER)] == ["On it"]
     assert slack.messages("C0APPROVE") == []
 
 
 async def test_slash_command_without_an_app_says_so(slack: SlackSandbox, http: aiohttp.ClientSession) -> None:
-    status, body = await post(http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": "C0GENERAL", "text": "/plan x"})
+    status, body = await post(
+        http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": "C0GENERAL", "text": "/plan x"}
+    )
     assert status == 503 and "not connected" in body["error"]
 
 
 async def test_clicks_reach_the_app_from_messages_and_views(
     slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp, bot: AsyncWebClient
 ) -> None:
-    button = {"type": "button", "action_id": "approve", "value": "v1", "text": {"type": "plain_text", "text": "Approve"}}
-    posted = await bot.chat_postMessage(channel="C0GENERAL", text="Draft", blocks=[{"type": "actions", "elements": [button]}])
+    button = {
+        "type": "button",
+        "action_id": "approve",
+        "value": "v1",
+        "text": {"type": "plain_text", "text": "Approve"},
+    }
+    posted = await bot.chat_postMessage(
+        channel="C0GENERAL", text="Draft", blocks=[{"type": "actions", "elements": [button]}]
+    )
     status, body = await post(
-        http, slack.url + "/ui/api/click", {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "approve"}
+        http,
+        slack.url + "/ui/api/click",
+        {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "approve"},
     )
     assert status == 200 and body["acked"]
     assert app.received[-1]["container"]["message_ts"] == posted["ts"]
     assert app.received[-1]["actions"][0]["value"] == "v1"
 
     status, body = await post(
-        http, slack.url + "/ui/api/click", {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "nope"}
+        http,
+        slack.url + "/ui/api/click",
+        {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "nope"},
     )
     assert status == 409 and "no button" in body["error"]
 
     # Two buttons with the same action_id on the App Home: the one clicked (by value) is sent.
     home_buttons = [{**button, "value": "wf-1"}, {**button, "value": "wf-2"}]
-    await bot.views_publish(user_id=APPROVER, view={"type": "home", "blocks": [
-        {"type": "actions", "block_id": "a", "elements": [home_buttons[0]]},
-        {"type": "actions", "block_id": "b", "elements": [home_buttons[1]]},
-    ]})
+    await bot.views_publish(
+        user_id=APPROVER,
+        view={
+            "type": "home",
+            "blocks": [
+                {"type": "actions", "block_id": "a", "elements": [home_buttons[0]]},
+                {"type": "actions", "block_id": "b", "elements": [home_buttons[1]]},
+            ],
+        },
+    )
     home = slack.home_view(APPROVER)
-    status, body = await post(http, slack.url + "/ui/api/click", {
-        "user": APPROVER, "view_id": home["id"], "block_id": "b", "action_id": "approve", "value": "wf-2",
-    })
+    status, body = await post(
+        http,
+        slack.url + "/ui/api/click",
+        {
+            "user": APPROVER,
+            "view_id": home["id"],
+            "block_id": "b",
+            "action_id": "approve",
+            "value": "wf-2",
+        },
+    )
     assert status == 200 and body["acked"]
     sent = app.received[-1]
     assert sent["container"] == {"type": "view", "view_id": home["id"]}
     assert sent["actions"][0]["value"] == "wf-2" and sent["view"]["id"] == home["id"]
     assert slack.deliveries[-1].kind == "interactive"
-    status, _ = await post(http, slack.url + "/ui/api/click", {
-        "user": REQUESTER, "view_id": home["id"], "action_id": "approve",
-    })
+    status, _ = await post(
+        http,
+        slack.url + "/ui/api/click",
+        {
+            "user": REQUESTER,
+            "view_id": home["id"],
+            "action_id": "approve",
+        },
+    )
     assert status == 409, "nobody clicks in someone else's Home"
 
 
@@ -223,15 +274,27 @@ async def test_modal_submit_errors_then_close(
     slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp, bot: AsyncWebClient
 ) -> None:
     trigger = slack.workspace.issue_trigger(APPROVER)
-    opened = await bot.views_open(trigger_id=trigger, view={
-        "type": "modal", "title": {"type": "plain_text", "text": "Notes"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "blocks": [{"type": "input", "block_id": "notes", "label": {"type": "plain_text", "text": "Notes"},
-                    "element": {"type": "plain_text_input", "action_id": "text"}}],
-    })
+    opened = await bot.views_open(
+        trigger_id=trigger,
+        view={
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Notes"},
+            "submit": {"type": "plain_text", "text": "Send"},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "notes",
+                    "label": {"type": "plain_text", "text": "Notes"},
+                    "element": {"type": "plain_text_input", "action_id": "text"},
+                }
+            ],
+        },
+    )
     view_id = opened["view"]["id"]
     app.answer = {"response_action": "errors", "errors": {"notes": "Too short"}}
-    status, body = await post(http, slack.url + "/ui/api/submit", {"user": APPROVER, "view_id": view_id, "values": {"notes": {"text": "x"}}})
+    status, body = await post(
+        http, slack.url + "/ui/api/submit", {"user": APPROVER, "view_id": view_id, "values": {"notes": {"text": "x"}}}
+    )
     assert status == 200 and body["payload"]["errors"] == {"notes": "Too short"}
     assert app.received[-1]["view"]["state"]["values"]["notes"]["text"]["value"] == "x"
     assert slack.open_views(APPROVER)
@@ -242,7 +305,9 @@ async def test_modal_submit_errors_then_close(
     assert not slack.open_views(APPROVER)
 
 
-async def test_opening_home_sends_app_home_opened(slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp) -> None:
+async def test_opening_home_sends_app_home_opened(
+    slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp
+) -> None:
     status, body = await post(http, slack.url + "/ui/api/home", {"user": OUTSIDER})
     assert status == 200 and body["acked"]
     assert app.received[-1]["event"]["type"] == "app_home_opened" and app.received[-1]["event"]["user"] == OUTSIDER
@@ -272,9 +337,9 @@ async def read_events(response: aiohttp.ClientResponse, count: int, timeout: flo
                 raise AssertionError(f"the stream ended after {events}")
             line = line.rstrip("\n")
             if line.startswith("event: "):
-                name = line[len("event: "):]
+                name = line[len("event: ") :]
             elif line.startswith("data: "):
-                data = json.loads(line[len("data: "):])
+                data = json.loads(line[len("data: ") :])
             elif line == "" and name:
                 events.append((name, data or {}))
                 name, data = None, None
@@ -283,7 +348,9 @@ async def read_events(response: aiohttp.ClientResponse, count: int, timeout: flo
     return events
 
 
-async def test_every_change_is_pushed_live(slack: SlackSandbox, http: aiohttp.ClientSession, bot: AsyncWebClient) -> None:
+async def test_every_change_is_pushed_live(
+    slack: SlackSandbox, http: aiohttp.ClientSession, bot: AsyncWebClient
+) -> None:
     async with http.get(slack.url + "/ui/events") as response:
         assert response.content_type == "text/event-stream"
         [(name, _)] = await read_events(response, 1)
@@ -294,11 +361,22 @@ async def test_every_change_is_pushed_live(slack: SlackSandbox, http: aiohttp.Cl
         await bot.chat_postEphemeral(channel="C0GENERAL", user=OUTSIDER, text="Psst")
         await bot.views_publish(user_id=APPROVER, view={"type": "home", "blocks": []})
         trigger = slack.workspace.issue_trigger(REQUESTER)
-        opened = await bot.views_open(trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []})
+        opened = await bot.views_open(
+            trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
+        )
         slack.workspace.close_views(REQUESTER, all_views=True)
         await bot.chat_delete(channel="C0GENERAL", ts=posted["ts"])
         events = [data for _, data in await read_events(response, 8)]
-    assert [e["kind"] for e in events] == ["message", "message", "message", "ephemeral", "view", "view", "view", "message"]
+    assert [e["kind"] for e in events] == [
+        "message",
+        "message",
+        "message",
+        "ephemeral",
+        "view",
+        "view",
+        "view",
+        "message",
+    ]
     assert events[0] == {"kind": "message", "channel": "C0GENERAL", "ts": posted["ts"], "thread_ts": None}
     assert events[2]["thread_ts"] == posted["ts"]
     assert events[3]["recipient"] == OUTSIDER

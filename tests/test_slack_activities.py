@@ -140,9 +140,7 @@ async def test_update_thread_shows_the_phase(sb, acts):
 
 async def test_short_draft_is_one_message_with_buttons(sb, acts):
     thread = await _thread(acts)
-    refs = await env().run(
-        acts.post_draft, DraftPostInput(thread=thread, view=_draft(), idempotency_key="d1")
-    )
+    refs = await env().run(acts.post_draft, DraftPostInput(thread=thread, view=_draft(), idempotency_key="d1"))
     assert len(refs) == 1
     [reply] = sb.replies(CHANNEL, thread.ts)
     assert reply["ts"] == refs[0].ts
@@ -159,9 +157,7 @@ async def test_short_draft_is_one_message_with_buttons(sb, acts):
 async def test_long_draft_splits_within_limits(sb, acts):
     thread = await _thread(acts)
     body = _long_body()
-    refs = await env().run(
-        acts.post_draft, DraftPostInput(thread=thread, view=_draft(body), idempotency_key="long")
-    )
+    refs = await env().run(acts.post_draft, DraftPostInput(thread=thread, view=_draft(body), idempotency_key="long"))
     replies = sb.replies(CHANNEL, thread.ts)
     assert len(refs) == len(replies) > 3
     assert [r.ts for r in refs] == [m["ts"] for m in replies]
@@ -176,12 +172,8 @@ async def test_long_draft_splits_within_limits(sb, acts):
 async def test_update_draft_removes_buttons(sb, acts):
     thread = await _thread(acts)
     view = _draft()
-    [control] = await env().run(
-        acts.post_draft, DraftPostInput(thread=thread, view=view, idempotency_key="d1")
-    )
-    approved = dataclasses.replace(
-        view, state=DraftState.APPROVED, status_note="Approved by <@U0APPROV1>"
-    )
+    [control] = await env().run(acts.post_draft, DraftPostInput(thread=thread, view=view, idempotency_key="d1"))
+    approved = dataclasses.replace(view, state=DraftState.APPROVED, status_note="Approved by <@U0APPROV1>")
     await env().run(acts.update_draft, DraftUpdateInput(message=control, view=approved))
     message = sb.message(CHANNEL, control.ts)
     assert _actions(message) == []
@@ -191,9 +183,7 @@ async def test_update_draft_removes_buttons(sb, acts):
 async def test_update_draft_of_a_long_draft_updates_the_control_message(sb, acts):
     thread = await _thread(acts)
     view = _draft(_long_body())
-    refs = await env().run(
-        acts.post_draft, DraftPostInput(thread=thread, view=view, idempotency_key="long")
-    )
+    refs = await env().run(acts.post_draft, DraftPostInput(thread=thread, view=view, idempotency_key="long"))
     superseded = dataclasses.replace(view, state=DraftState.SUPERSEDED)
     await env().run(acts.update_draft, DraftUpdateInput(message=refs[-1], view=superseded))
     replies = sb.replies(CHANNEL, thread.ts)
@@ -209,9 +199,7 @@ async def test_thread_note_and_ephemeral(sb, acts):
     )
     [reply] = sb.replies(CHANNEL, thread.ts)
     assert reply["ts"] == ref.ts and reply["text"] == "Revision requested by <@U0APPROV1>"
-    await env().run(
-        acts.post_ephemeral, EphemeralInput(channel_id=CHANNEL, user_id="U0APPROV1", text="Only you")
-    )
+    await env().run(acts.post_ephemeral, EphemeralInput(channel_id=CHANNEL, user_id="U0APPROV1", text="Only you"))
     assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["Only you"]
 
 
@@ -299,7 +287,9 @@ async def test_draft_retry_resumes_after_the_parts_already_posted(sb, acts):
     early = []
     for i in range(2):
         response = await client.chat_postMessage(
-            channel=CHANNEL, thread_ts=thread.ts, text=f"part {i}",
+            channel=CHANNEL,
+            thread_ts=thread.ts,
+            text=f"part {i}",
             metadata=post_metadata(draft_part_key("d1", i)),
         )
         early.append(response["ts"])
@@ -351,9 +341,7 @@ async def test_real_auth_and_membership_errors(sb):
 
     acts = SlackActivities(slack_client(TOKEN, sb.api_url))
     with pytest.raises(ApplicationError) as caught:
-        await env().run(
-            acts.start_thread, dataclasses.replace(_start_input(), channel_id="C0NOWHERE")
-        )
+        await env().run(acts.start_thread, dataclasses.replace(_start_input(), channel_id="C0NOWHERE"))
     assert caught.value.non_retryable and "channel_not_found" in caught.value.message
 
 
@@ -406,7 +394,7 @@ def test_retry_policy_does_not_retry_permanent_errors():
     assert SLACK_PERMANENT_ERROR in SLACK_RETRY_POLICY.non_retryable_error_types
     # 0 is unlimited: transient failures are retried until Slack is back.
     assert SLACK_RETRY_POLICY.maximum_attempts == 0
-    assert SLACK_START_TO_CLOSE <= timedelta(minutes=1)
+    assert timedelta(minutes=1) >= SLACK_START_TO_CLOSE
 
 
 # ---------------------------------------------------------------------------
@@ -455,9 +443,7 @@ async def test_temporal_retries_after_rate_limit_and_5xx_without_double_post(sb,
     view = _draft(_long_body())
     sb.faults.rate_limit("chat.postMessage", retry_after=1)
     sb.faults.fail("chat.postMessage", status=502)
-    refs = await _run_post_draft(
-        time_env, acts, DraftPostInput(thread=thread, view=view, idempotency_key="wf-d1")
-    )
+    refs = await _run_post_draft(time_env, acts, DraftPostInput(thread=thread, view=view, idempotency_key="wf-d1"))
     replies = sb.replies(CHANNEL, thread.ts)
     assert [m["ts"] for m in replies] == [r.ts for r in refs]
     assert len({m["metadata"]["event_payload"]["key"] for m in replies}) == len(replies)
@@ -472,9 +458,7 @@ async def test_temporal_does_not_retry_permanent_errors(sb, acts, time_env):
     thread = await _thread(acts)
     sb.faults.fail("chat.postMessage", error="not_in_channel")
     with pytest.raises(WorkflowFailureError) as caught:
-        await _run_post_draft(
-            time_env, acts, DraftPostInput(thread=thread, view=_draft(), idempotency_key="wf-d2")
-        )
+        await _run_post_draft(time_env, acts, DraftPostInput(thread=thread, view=_draft(), idempotency_key="wf-d2"))
     cause = caught.value.cause
     assert isinstance(cause, ActivityError)
     assert isinstance(cause.cause, ApplicationError)

@@ -59,9 +59,7 @@ __all__ = [
     "offline_reply_for",
 ]
 
-OFFLINE_LABEL = (
-    "_Written by signoff's offline model: deterministic sample text, no AI service was called._"
-)
+OFFLINE_LABEL = "_Written by signoff's offline model: deterministic sample text, no AI service was called._"
 OFFLINE_MODEL_NAME = "signoff-offline"
 ROLES = ("research", "writer", "reviewer", "planner", "executor")
 REQUIRED_REPORT_SECTIONS = ("Summary", "Key findings", "Risks", "Recommendations")
@@ -101,14 +99,13 @@ def detect_role(instructions: str | None) -> str:
         shown = first_line[:120] or "<no instructions>"
         raise UnknownAgentRoleError(
             "signoff's offline model needs instructions whose first line is "
-            f"\"You are signoff's <role> agent.\" with role one of {', '.join(ROLES)}; "
+            f'"You are signoff\'s <role> agent." with role one of {", ".join(ROLES)}; '
             f"got {shown!r}"
         )
     role = match.group(1).lower()
     if role not in ROLES:
         raise UnknownAgentRoleError(
-            f"signoff's offline model does not know the {role!r} agent role; "
-            f"known roles: {', '.join(ROLES)}"
+            f"signoff's offline model does not know the {role!r} agent role; known roles: {', '.join(ROLES)}"
         )
     return role
 
@@ -157,21 +154,7 @@ def estimate_tokens(text: str) -> int:
 # --------------------------------------------------------------------------- key terms
 
 _STOP_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren't as at be because been
-    before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each either etc few for from further get gets getting got had
-    hadn't has hasn't have haven't having he her here hers herself him himself his how however i
-    if in into is isn't it it's its itself just let's like make makes many may me might more most
-    much must mustn't my myself need needs new no nor not now of off on once one only or other
-    ought our ours ourselves out over own please same shall she should shouldn't so some such
-    than that that's the their theirs them themselves then there these they this those through
-    to too under until up upon us use used using very via vs was wasn't we well were weren't what
-    when where whether which while who whom whose why will with within without won't would
-    wouldn't yet you your yours yourself yourselves
-    report write draft summary summarize overview review research analysis analyse analyze
-    explain describe brief short quick look topic task plan thing things way ways today
-    """.split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't", "down", "during", "each", "either", "etc", "few", "for", "from", "further", "get", "gets", "getting", "got", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just", "let's", "like", "make", "makes", "many", "may", "me", "might", "more", "most", "much", "must", "mustn't", "my", "myself", "need", "needs", "new", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "please", "same", "shall", "she", "should", "shouldn't", "so", "some", "such", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "us", "use", "used", "using", "very", "via", "vs", "was", "wasn't", "we", "well", "were", "weren't", "what", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "won't", "would", "wouldn't", "yet", "you", "your", "yours", "yourself", "yourselves", "report", "write", "draft", "summary", "summarize", "overview", "review", "research", "analysis", "analyse", "analyze", "explain", "describe", "brief", "short", "quick", "look", "topic", "task", "plan", "thing", "things", "way", "ways", "today"]
 )
 
 _WORD_RE = re.compile(r"[^\W_](?:[\w+#.'\u2019-]*[\w+#])?", re.UNICODE)
@@ -198,12 +181,7 @@ def _keep(word: str) -> bool:
 
 # Words that say what to do with a draft or plan rather than what it is about.
 _NOTE_STOP_WORDS = frozenset(
-    """
-    add adding added cover covering include including mention mentioning remove drop keep focus
-    expand shorten shorter longer less detail details detailed section sections step steps
-    change changes fix update rewrite instead clarify point points part parts bit lot concise
-    readable clearer better thanks thank ok okay sure good great looks want wanted think
-    """.split()
+    ["add", "adding", "added", "cover", "covering", "include", "including", "mention", "mentioning", "remove", "drop", "keep", "focus", "expand", "shorten", "shorter", "longer", "less", "detail", "details", "detailed", "section", "sections", "step", "steps", "change", "changes", "fix", "update", "rewrite", "instead", "clarify", "point", "points", "part", "parts", "bit", "lot", "concise", "readable", "clearer", "better", "thanks", "thank", "ok", "okay", "sure", "good", "great", "looks", "want", "wanted", "think"]
 )
 
 
@@ -384,16 +362,13 @@ _FINDINGS = [
     "**{t}** is the factor that most shapes the outcome; confirm its current state with a "
     "primary source before relying on it.",
     "Effort and cost depend heavily on how **{t}** is scoped; at least two approaches compete.",
-    "Practice around **{t}** is uneven, so a baseline measurement should come before any "
-    "decision.",
-    "Stakeholders are likely to judge the result by **{t}**, which makes it the natural "
-    "success metric.",
+    "Practice around **{t}** is uneven, so a baseline measurement should come before any decision.",
+    "Stakeholders are likely to judge the result by **{t}**, which makes it the natural success metric.",
     "Most open questions sit where **{t}** meets **{u}**.",
     "Small, reversible changes to **{t}** carry far less risk than a single large change.",
 ]
 _RISKS = [
-    "Assumptions about **{t}** are unverified: this draft was produced offline without "
-    "looking anything up.",
+    "Assumptions about **{t}** are unverified: this draft was produced offline without looking anything up.",
     "Scope creep: **{t}** and **{u}** can each grow into a separate project.",
     "Dependency risk: a change in **{t}** would invalidate several findings above.",
     "Ownership gap: if nobody is accountable for **{t}**, the recommendations will stall.",
@@ -426,9 +401,7 @@ def _writer(subject: str, sections: dict[str, str]) -> str:
     wants_shorter = any(w in low_notes for w in ("shorter", "concise", "brief", "too long"))
     wants_more = any(w in low_notes for w in ("more detail", "longer", "expand", "elaborate"))
     research = sections.get("Research", "")
-    research_points = sum(
-        1 for line in research.splitlines() if line.lstrip().startswith(("- ", "* ", "\u2022"))
-    )
+    research_points = sum(1 for line in research.splitlines() if line.lstrip().startswith(("- ", "* ", "\u2022")))
 
     lines = [OFFLINE_LABEL, "", f"# {_title(subject)}", f"_Draft revision {revision}_"]
     if feedback:
@@ -501,8 +474,7 @@ def review_verdict(subject: str, draft: str) -> dict[str, Any]:
             issues.append(f"Missing required section: {section}")
             if section == "Risks":
                 feedback.append(
-                    f"Add a Risks section covering what could go wrong with {terms[0]} "
-                    "(at least two bullets)."
+                    f"Add a Risks section covering what could go wrong with {terms[0]} (at least two bullets)."
                 )
             else:
                 feedback.append(f"Add a {section} section.")
@@ -530,16 +502,11 @@ def _reviewer(subject: str, sections: dict[str, str]) -> str:
 
 
 _PLAN_STEPS = [
-    "Clarify the goal and success criteria for **{t}**; expected outcome: a one-paragraph "
-    "brief everyone agrees on.",
-    "Take stock of what exists today around **{t}**; expected outcome: a short inventory "
-    "with owners.",
-    "Design the change to **{t}** in small, reversible increments; expected outcome: an "
-    "ordered list of increments.",
-    "Check dependencies between **{t}** and **{u}**; expected outcome: blockers named and "
-    "assigned.",
-    "Carry out the first increment on **{t}** and measure it; expected outcome: before/after "
-    "numbers.",
+    "Clarify the goal and success criteria for **{t}**; expected outcome: a one-paragraph brief everyone agrees on.",
+    "Take stock of what exists today around **{t}**; expected outcome: a short inventory with owners.",
+    "Design the change to **{t}** in small, reversible increments; expected outcome: an ordered list of increments.",
+    "Check dependencies between **{t}** and **{u}**; expected outcome: blockers named and assigned.",
+    "Carry out the first increment on **{t}** and measure it; expected outcome: before/after numbers.",
 ]
 _PLAN_LAST = "Review the results with stakeholders and decide on next steps; expected outcome: a recorded decision."
 
@@ -548,9 +515,7 @@ def _planner(subject: str, sections: dict[str, str]) -> str:
     terms = _subject_terms(subject)
     notes = sections.get("Human revision notes", "").strip()
     revision = _revision_number(sections.get("Previous plan"), "Plan")
-    steps = [
-        step.format(t=_term(terms, i), u=_term(terms, i + 1)) for i, step in enumerate(_PLAN_STEPS)
-    ]
+    steps = [step.format(t=_term(terms, i), u=_term(terms, i + 1)) for i, step in enumerate(_PLAN_STEPS)]
     if len(terms) < 2:
         del steps[3]  # nothing to relate the single term to
     for note in _note_lines(notes):
@@ -621,8 +586,7 @@ def offline_reply(role: str, user_input: str) -> str:
     handler = _HANDLERS.get((role or "").lower())
     if handler is None:
         raise UnknownAgentRoleError(
-            f"signoff's offline model does not know the {role!r} agent role; "
-            f"known roles: {', '.join(ROLES)}"
+            f"signoff's offline model does not know the {role!r} agent role; known roles: {', '.join(ROLES)}"
         )
     subject, sections = _parse_prompt(user_input or "")
     return handler(subject, sections)
@@ -653,8 +617,7 @@ class OfflineModel(Model):
         structured = output_schema is not None and not output_schema.is_plain_text()
         if structured and role != "reviewer":
             raise OfflineModelError(
-                f"signoff's offline model only produces structured output for the reviewer "
-                f"agent, not the {role} agent"
+                f"signoff's offline model only produces structured output for the reviewer agent, not the {role} agent"
             )
         digest = hashlib.sha256(
             json.dumps(
@@ -669,9 +632,7 @@ class OfflineModel(Model):
             status="completed",
             content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
         )
-        input_tokens = estimate_tokens(system_instructions or "") + estimate_tokens(
-            extract_user_text(input)
-        )
+        input_tokens = estimate_tokens(system_instructions or "") + estimate_tokens(extract_user_text(input))
         output_tokens = estimate_tokens(text)
         usage = Usage(
             requests=1,
@@ -713,8 +674,7 @@ class OfflineModel(Model):
         prompt: Any | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         raise NotImplementedError(
-            "signoff's offline model does not stream; use Runner.run (signoff's workflows "
-            "never stream model output)"
+            "signoff's offline model does not stream; use Runner.run (signoff's workflows never stream model output)"
         )
         yield  # pragma: no cover  (makes this an async generator)
 

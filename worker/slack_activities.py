@@ -30,7 +30,6 @@ inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import random
 from collections.abc import Awaitable, Mapping
@@ -158,9 +157,9 @@ def slack_api_error(method: str, err: SlackApiError, attempt: int = 1) -> Applic
             type=SLACK_TRANSIENT_ERROR,
         )
     # invalid_blocks and friends explain themselves in response_metadata.messages.
-    details = body.get("response_metadata", {}).get("messages") if isinstance(
-        body.get("response_metadata"), dict
-    ) else None
+    details = (
+        body.get("response_metadata", {}).get("messages") if isinstance(body.get("response_metadata"), dict) else None
+    )
     message = f"{method} failed: {code}"
     if details:
         message += " (" + "; ".join(str(d) for d in details[:5]) + ")"
@@ -176,7 +175,7 @@ async def _call(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackR
         # into the workflow history as a failure cause.
         attempt = activity.info().attempt if activity.in_activity() else 1
         raise slack_api_error(method, err, attempt) from None
-    except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+    except (TimeoutError, aiohttp.ClientError) as err:
         raise ApplicationError(
             f"{method}: could not reach Slack ({type(err).__name__})",
             type=SLACK_TRANSIENT_ERROR,
@@ -222,9 +221,7 @@ class SlackActivities:
 
     # -- idempotent posting -------------------------------------------------
 
-    async def _find_posted(
-        self, channel_id: str, thread_ts: str | None, keys: list[str]
-    ) -> dict[str, str]:
+    async def _find_posted(self, channel_id: str, thread_ts: str | None, keys: list[str]) -> dict[str, str]:
         """ts of the messages already posted with one of ``keys`` (in a thread, or top level)."""
         wanted = set(keys)
         found: dict[str, str] = {}
@@ -336,9 +333,7 @@ class SlackActivities:
     async def start_thread(self, input: ThreadStartInput) -> MessageRef:
         """Post the thread's parent message; the workflow posts everything else under it."""
         text, blocks = self._parent_message(input)
-        return await self._post_once(
-            input.channel_id, input.idempotency_key, text=text, blocks=blocks
-        )
+        return await self._post_once(input.channel_id, input.idempotency_key, text=text, blocks=blocks)
 
     @activity.defn(name=SLACK_UPDATE_THREAD)
     async def update_thread(self, input: ThreadUpdateInput) -> None:
@@ -346,9 +341,7 @@ class SlackActivities:
         text, blocks = self._parent_message(input)
         await _call(
             "chat.update",
-            self._client.chat_update(
-                channel=input.thread.channel_id, ts=input.thread.ts, text=text, blocks=blocks
-            ),
+            self._client.chat_update(channel=input.thread.channel_id, ts=input.thread.ts, text=text, blocks=blocks),
         )
 
     @activity.defn(name=SLACK_POST_THREAD_NOTE)
@@ -385,9 +378,7 @@ class SlackActivities:
                 refs.append(MessageRef(channel_id=channel_id, ts=found[key]))
                 continue
             refs.append(
-                await self._post(
-                    channel_id, key, text=message.text, blocks=message.blocks, thread_ts=thread_ts
-                )
+                await self._post(channel_id, key, text=message.text, blocks=message.blocks, thread_ts=thread_ts)
             )
         return refs
 
@@ -415,9 +406,7 @@ class SlackActivities:
         try:
             await _call(
                 "chat.postEphemeral",
-                self._client.chat_postEphemeral(
-                    channel=input.channel_id, user=input.user_id, text=text
-                ),
+                self._client.chat_postEphemeral(channel=input.channel_id, user=input.user_id, text=text),
             )
             return "ephemeral"
         except ApplicationError as err:
@@ -428,9 +417,7 @@ class SlackActivities:
             # A user id as the channel posts in the app's DM with that user (chat:write is enough).
             await _call(
                 "chat.postMessage",
-                self._client.chat_postMessage(
-                    channel=input.user_id, text=text, unfurl_links=False, unfurl_media=False
-                ),
+                self._client.chat_postMessage(channel=input.user_id, text=text, unfurl_links=False, unfurl_media=False),
             )
             return "dm"
         except ApplicationError as err:

@@ -87,9 +87,7 @@ class ApprovalGate:
         if phase.is_terminal:
             raise DecisionRefused(f"This was already decided: it is {phase.value.replace('_', ' ')}.")
         if self.open_revision is None:
-            raise DecisionRefused(
-                "No draft is waiting for a decision right now; a new revision is being prepared."
-            )
+            raise DecisionRefused("No draft is waiting for a decision right now; a new revision is being prepared.")
         if self._result is not None:
             raise DecisionRefused(
                 f"Revision {self.open_revision} was already decided ({self._result.outcome.value.replace('_', ' ')})."
@@ -102,22 +100,17 @@ class ApprovalGate:
         if team_id and self.team_id and team_id != self.team_id:
             raise DecisionRefused("This request belongs to another Slack workspace.")
         if user_id == self.requester_id:
-            raise DecisionRefused(
-                "You requested this, so someone else has to decide on it."
-            )
+            raise DecisionRefused("You requested this, so someone else has to decide on it.")
         if self.policy.approvers and user_id not in self.policy.approvers:
             raise DecisionRefused("You are not one of the approvers for this request.")
         if kind is DecisionKind.APPROVE and user_id in self.approvals:
             raise DecisionRefused(
-                f"You already approved revision {revision} "
-                f"({len(self.approvals)} of {self.policy.required_approvals})."
+                f"You already approved revision {revision} ({len(self.approvals)} of {self.policy.required_approvals})."
             )
         if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
             raise DecisionRefused("Revision notes cannot be empty: say what should change.")
         if len(notes) > MAX_NOTES_CHARS:
-            raise DecisionRefused(
-                f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}."
-            )
+            raise DecisionRefused(f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
 
     # --- applying an accepted decision ---------------------------------------------------
 

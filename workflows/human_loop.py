@@ -122,9 +122,7 @@ class HumanReviewedWorkflow:
 
     @workflow.update
     async def approve_draft(self, decision: ApproveInput) -> DecisionReceipt:
-        return self._require_gate().apply(
-            DecisionKind.APPROVE, decision.user_id, decision.revision, "", self._phase
-        )
+        return self._require_gate().apply(DecisionKind.APPROVE, decision.user_id, decision.revision, "", self._phase)
 
     @approve_draft.validator
     def _check_approve(self, decision: ApproveInput) -> None:
@@ -249,9 +247,7 @@ class HumanReviewedWorkflow:
         self._phase = Phase.PENDING_APPROVAL
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
-        await self.thread.note(
-            f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}"
-        )
+        await self.thread.note(f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}")
         result = await gate.wait(_ThreadHooks(self))
         state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
         await self.thread.update_draft(self._view(self._revision, state, _describe(result)))
@@ -330,9 +326,7 @@ class HumanReviewedWorkflow:
 
     def _who_decides(self) -> str:
         policy = self._settings.policy
-        needed = (
-            f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
-        )
+        needed = f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
         if policy.approvers:
             return f"Approvers: {mentions(policy.approvers)}{needed}"
         requester = self._origin.requester_id if self._origin else None
@@ -381,9 +375,7 @@ class _ThreadHooks:
 
 
 def _describe(result: GateResult) -> str:
-    people = ", ".join(
-        "a Temporal operator" if user == OPERATOR else mention(user) for user in result.decided_by
-    )
+    people = ", ".join("a Temporal operator" if user == OPERATOR else mention(user) for user in result.decided_by)
     when = workflow.now().strftime("%Y-%m-%d %H:%M UTC")
     match result.outcome:
         case GateOutcome.APPROVED:
@@ -416,4 +408,4 @@ def _root_cause(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-__all__ = ["HumanReviewedWorkflow", "PipelineFailed", "DecisionRefused", "GateOutcome"]
+__all__ = ["DecisionRefused", "GateOutcome", "HumanReviewedWorkflow", "PipelineFailed"]

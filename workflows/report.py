@@ -47,7 +47,9 @@ class ReportGenerationWorkflow(HumanReviewedWorkflow):
             match decision.outcome:
                 case GateOutcome.APPROVED:
                     await self.finish(
-                        Phase.APPROVED, "approved", f":tada: Revision {decision.revision} is approved. The report is final."
+                        Phase.APPROVED,
+                        "approved",
+                        f":tada: Revision {decision.revision} is approved. The report is final.",
                     )
                     return draft
                 case GateOutcome.REVISION_REQUESTED:

@@ -48,28 +48,28 @@ async def _finish_even_if_cancelled(call: Awaitable[T]) -> T:
         raise
 
 
-async def tell_requester(
-    channel_id: str, requester_id: str, text: str, *, thread: MessageRef | None = None
-) -> None:
+async def tell_requester(channel_id: str, requester_id: str, text: str, *, thread: MessageRef | None = None) -> None:
     """Tell the requester ``text`` (mrkdwn, already safe) in the channel, only they see it.
 
     Linked to ``thread`` and to the workflow in the Temporal UI; sent as a DM when Slack
     refuses the ephemeral for good (e.g. the channel could not take the thread either).
     """
-    await _finish_even_if_cancelled(workflow.execute_activity(
-        SLACK_POST_EPHEMERAL,
-        EphemeralInput(
-            channel_id=channel_id,
-            user_id=requester_id,
-            text=text,
-            thread=thread,
-            workflow_id=workflow.info().workflow_id,
-            dm_if_refused=True,
-        ),
-        start_to_close_timeout=SLACK_START_TO_CLOSE,
-        result_type=str,
-        retry_policy=SLACK_RETRY_POLICY,
-    ))
+    await _finish_even_if_cancelled(
+        workflow.execute_activity(
+            SLACK_POST_EPHEMERAL,
+            EphemeralInput(
+                channel_id=channel_id,
+                user_id=requester_id,
+                text=text,
+                thread=thread,
+                workflow_id=workflow.info().workflow_id,
+                dm_if_refused=True,
+            ),
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            result_type=str,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+    )
 
 
 class SlackThread:
@@ -92,63 +92,71 @@ class SlackThread:
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
-        self.parent = await _finish_even_if_cancelled(workflow.execute_activity(
-            SLACK_START_THREAD,
-            ThreadStartInput(
-                channel_id=self.channel_id,
-                workflow_id=workflow.info().workflow_id,
-                kind=self.kind,
-                subject=self.subject,
-                requester_id=self.requester_id,
-                idempotency_key=self._key(),
-            ),
-            start_to_close_timeout=SLACK_START_TO_CLOSE,
-            result_type=MessageRef,
-            retry_policy=SLACK_RETRY_POLICY,
-        ))
+        self.parent = await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_START_THREAD,
+                ThreadStartInput(
+                    channel_id=self.channel_id,
+                    workflow_id=workflow.info().workflow_id,
+                    kind=self.kind,
+                    subject=self.subject,
+                    requester_id=self.requester_id,
+                    idempotency_key=self._key(),
+                ),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                result_type=MessageRef,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
         if phase is not Phase.STARTING:
             await self.show_phase(phase)
 
     async def show_phase(self, phase: Phase) -> None:
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity(
-            SLACK_UPDATE_THREAD,
-            ThreadUpdateInput(
-                thread=self.parent,
-                kind=self.kind,
-                subject=self.subject,
-                requester_id=self.requester_id,
-                workflow_id=workflow.info().workflow_id,
-                phase=phase,
-            ),
-            start_to_close_timeout=SLACK_START_TO_CLOSE,
-            retry_policy=SLACK_RETRY_POLICY,
-        ))
+        await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_UPDATE_THREAD,
+                ThreadUpdateInput(
+                    thread=self.parent,
+                    kind=self.kind,
+                    subject=self.subject,
+                    requester_id=self.requester_id,
+                    workflow_id=workflow.info().workflow_id,
+                    phase=phase,
+                ),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
 
     async def note(self, text: str) -> None:
         """Post ``text`` (mrkdwn; callers escape user and model text) in the thread."""
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity(
-            SLACK_POST_THREAD_NOTE,
-            ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
-            start_to_close_timeout=SLACK_START_TO_CLOSE,
-            result_type=MessageRef,
-            retry_policy=SLACK_RETRY_POLICY,
-        ))
+        await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_POST_THREAD_NOTE,
+                ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                result_type=MessageRef,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
 
     async def post_draft(self, view: DraftView) -> None:
         """Post a draft; its control message (the one with the buttons) becomes ``draft_message``."""
         if self.parent is None:
             return
-        messages = await _finish_even_if_cancelled(workflow.execute_activity(
-            SLACK_POST_DRAFT,
-            DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
-            start_to_close_timeout=SLACK_START_TO_CLOSE,
-            result_type=list[MessageRef],
-            retry_policy=SLACK_RETRY_POLICY,
-        ))
+        messages = await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_POST_DRAFT,
+                DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                result_type=list[MessageRef],
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
         self.draft_message = messages[-1]
 
     async def update_draft(self, view: DraftView) -> None:
@@ -156,9 +164,11 @@ class SlackThread:
         message = self.draft_message
         if message is None:
             return
-        await _finish_even_if_cancelled(workflow.execute_activity(
-            SLACK_UPDATE_DRAFT,
-            DraftUpdateInput(message=message, view=view),
-            start_to_close_timeout=SLACK_START_TO_CLOSE,
-            retry_policy=SLACK_RETRY_POLICY,
-        ))
+        await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_UPDATE_DRAFT,
+                DraftUpdateInput(message=message, view=view),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )

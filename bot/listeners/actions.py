@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 # How long opening a modal may spend looking up the subject: the trigger_id lives 3 s.
 SUBJECT_LOOKUP_SECONDS = 1.0
-BROKEN_BUTTON = ":warning: That button is damaged or out of date; nothing was changed. Use the buttons on the latest draft."
+BROKEN_BUTTON = (
+    ":warning: That button is damaged or out of date; nothing was changed. Use the buttons on the latest draft."
+)
 UNKNOWN_BUTTON = (
     ":warning: signoff does not know that button (it may come from another version of the app); "
     "nothing was changed. Use the buttons on the latest draft."
@@ -90,7 +92,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await tell(client, where, BROKEN_BUTTON)
                 return
             await send_decision(
-                deps, client, where, lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body))
+                deps,
+                client,
+                where,
+                lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body)),
             )
 
     async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:

@@ -67,7 +67,9 @@ def _echo(text: str) -> str:
 
 def _usage(command: str) -> str:
     what = "topic" if command == REPORT else "task"
-    return f"Usage: `{command} &lt;{what}&gt;`, e.g. `{command} The state of solar power in Europe`. Try `/report help`."
+    return (
+        f"Usage: `{command} &lt;{what}&gt;`, e.g. `{command} The state of solar power in Europe`. Try `/report help`."
+    )
 
 
 def _too_long(text: str, command: str) -> str:
@@ -117,7 +119,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_… {_LINK_PROMISE}")
         async with deps.follow_ups:
             await _start(deps, respond, command, WorkflowKind.PLAN, task)
-
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:
@@ -183,7 +184,9 @@ async def _list(deps: Deps, respond: AsyncRespond) -> None:
         await respond(text=f":warning: {err}")
         return
     asked = running[:MAX_LIST_QUERIES]
-    answered = {p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)}
+    answered = {
+        p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)
+    }
     rows: list[WorkflowRow] = []
     for item in asked:
         state = answered.get(item.workflow_id)
@@ -204,7 +207,9 @@ async def _list(deps: Deps, respond: AsyncRespond) -> None:
     if missing > 0:
         blocks.append(
             ContextBlock(
-                elements=[MarkdownTextObject(text=f"{missing} more running workflow(s) did not report their status in time.")]
+                elements=[
+                    MarkdownTextObject(text=f"{missing} more running workflow(s) did not report their status in time.")
+                ]
             )
         )
     await respond(text=f"{len(rows)} open workflow(s)", blocks=_blocks(blocks[:50]))
@@ -216,7 +221,9 @@ async def _cancel(deps: Deps, respond: AsyncRespond, command: dict[str, Any], wo
     try:
         progress = await gateway.progress(workflow_id)
         if progress.phase.is_terminal:
-            await respond(text=f"`{escape(workflow_id)}` has already finished ({progress.phase.value}); nothing to cancel.")
+            await respond(
+                text=f"`{escape(workflow_id)}` has already finished ({progress.phase.value}); nothing to cancel."
+            )
             return
         allowed = user_id == progress.requester_id or user_id in progress.approvers
         if not allowed:

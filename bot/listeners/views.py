@@ -59,7 +59,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     gateway = deps.gateway
 
     @app.view(action_ids.REVISION_MODAL)
-    async def revision_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def revision_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         notes = _value(view, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT)
         # Checks that need no I/O answer inline, in the modal, as part of the ack.
         if not notes:
@@ -72,7 +74,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         await _submit(
-            deps, ack, body, view, client,
+            deps,
+            ack,
+            body,
+            view,
+            client,
             error_block=action_ids.NOTES_BLOCK,
             text=notes,
             decide=lambda draft, user, team, text: gateway.request_revision(
@@ -81,7 +87,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
     @app.view(action_ids.REJECT_MODAL)
-    async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reject_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
         if len(reason) > MAX_NOTES_CHARS:
             await ack(
@@ -90,7 +98,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
             return
         await _submit(
-            deps, ack, body, view, client,
+            deps,
+            ack,
+            body,
+            view,
+            client,
             error_block=action_ids.REASON_BLOCK,
             text=reason,
             decide=lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),

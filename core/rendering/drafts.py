@@ -159,10 +159,7 @@ def draft_messages(view: DraftView) -> list[DraftMessage]:
     title = _draft_title(view)
     body_chars = sum(len(s) for s in sections)
     # header + sections + divider + tail
-    if (
-        body_chars <= MAX_BODY_CHARS_PER_MESSAGE
-        and 1 + len(sections) + 1 + len(tail) <= MAX_BLOCKS_PER_MESSAGE
-    ):
+    if body_chars <= MAX_BODY_CHARS_PER_MESSAGE and 1 + len(sections) + 1 + len(tail) <= MAX_BLOCKS_PER_MESSAGE:
         blocks: list[Block] = [header_block(title)]
         blocks += [section_block(text) for text in sections] or [section_block("_(empty draft)_")]
         blocks.append(DividerBlock())
@@ -174,9 +171,7 @@ def draft_messages(view: DraftView) -> list[DraftMessage]:
     parts: list[list[str]] = [[]]
     part_chars = 0
     for text in sections:
-        if parts[-1] and (
-            len(parts[-1]) >= per_part or part_chars + len(text) > MAX_BODY_CHARS_PER_MESSAGE
-        ):
+        if parts[-1] and (len(parts[-1]) >= per_part or part_chars + len(text) > MAX_BODY_CHARS_PER_MESSAGE):
             parts.append([])
             part_chars = 0
         parts[-1].append(text)
@@ -188,15 +183,10 @@ def draft_messages(view: DraftView) -> list[DraftMessage]:
         blocks = [header_block(title)] if number == 1 else []
         blocks += [section_block(text) for text in part]
         blocks.append(context_block(f"Part {number} of {total} of revision {view.revision}"))
-        messages.append(
-            DraftMessage(text=fallback_text(f"{title} (part {number} of {total})"), blocks=blocks)
-        )
+        messages.append(DraftMessage(text=fallback_text(f"{title} (part {number} of {total})"), blocks=blocks))
     control: list[Block] = [
         header_block(title),
-        section_block(
-            f"The full draft is in the {total} messages above. "
-            "Read it there, then decide here."
-        ),
+        section_block(f"The full draft is in the {total} messages above. Read it there, then decide here."),
         DividerBlock(),
         *tail,
     ]
@@ -231,5 +221,3 @@ def thread_parent(
         blocks.append(context_block("Progress and the draft for sign-off will appear in this thread."))
     text = fallback_text(f"{label}: {subject} ({PHASE_LABELS.get(phase, ('', str(phase)))[1]})")
     return text, blocks
-
-

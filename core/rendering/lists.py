@@ -1,5 +1,4 @@
-"""`/report status`, `/report list`, `/report help` and the App Home.
-"""
+"""`/report status`, `/report list`, `/report help` and the App Home."""
 
 from __future__ import annotations
 
@@ -56,7 +55,6 @@ HELP_COMMANDS = (
     ("/report help", "This message."),
     ("/plan <task>", "Plan a task; the plan is executed only after it is approved."),
 )
-
 
 
 @dataclass
@@ -133,14 +131,10 @@ def status_blocks(progress: Progress) -> list[Block]:
     blocks.append(section_block("\n".join(facts)))
     if progress.review_rounds:
         lines = [_review_round_line(r) for r in progress.review_rounds]
-        blocks += _sections_for(
-            "Review rounds", _capped_lines(lines, MAX_REVIEW_ROUND_ROWS, newest_last=True)
-        )
+        blocks += _sections_for("Review rounds", _capped_lines(lines, MAX_REVIEW_ROUND_ROWS, newest_last=True))
     if progress.decisions:
         lines = [_decision_line(d) for d in progress.decisions]
-        blocks += _sections_for(
-            "Decisions", _capped_lines(lines, MAX_DECISION_LOG_ROWS, newest_last=True)
-        )
+        blocks += _sections_for("Decisions", _capped_lines(lines, MAX_DECISION_LOG_ROWS, newest_last=True))
     return blocks[:MAX_BLOCKS_PER_MESSAGE]
 
 
@@ -158,8 +152,7 @@ def _as_row(item: Progress | WorkflowRow) -> WorkflowRow:
 
 def _row_line(row: WorkflowRow) -> str:
     line = (
-        f"*{kind_label(row.kind)}:* {fit(row.subject, 200)} · {phase_label(row.phase)} · "
-        f"`{fit(row.workflow_id, 200)}`"
+        f"*{kind_label(row.kind)}:* {fit(row.subject, 200)} · {phase_label(row.phase)} · `{fit(row.workflow_id, 200)}`"
     )
     if row.started_at is not None:
         line += f" · {slack_date(row.started_at)}"
@@ -198,9 +191,7 @@ def help_blocks() -> list[Block]:
 
 
 def _pending_blocks(index: int, progress: Progress, draft: DraftView) -> list[Block]:
-    line = (
-        f"*{kind_label(progress.kind)}:* {fit(progress.subject, 500)} · revision {draft.revision}"
-    )
+    line = f"*{kind_label(progress.kind)}:* {fit(progress.subject, 500)} · revision {draft.revision}"
     if progress.requester_id:
         line += f" · requested by {mention(progress.requester_id)}"
     if progress.waiting_since is not None:

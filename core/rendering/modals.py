@@ -1,5 +1,4 @@
-"""The modals a decision opens: revision notes and a rejection reason.
-"""
+"""The modals a decision opens: revision notes and a rejection reason."""
 
 from __future__ import annotations
 
@@ -46,9 +45,7 @@ def revision_modal(metadata: ModalMetadata, subject: str) -> View:
                     multiline=True,
                     min_length=1,
                     max_length=MAX_NOTES_CHARS,
-                    placeholder=PlainTextObject(
-                        text="e.g. Add the Q3 numbers and shorten the summary"
-                    ),
+                    placeholder=PlainTextObject(text="e.g. Add the Q3 numbers and shorten the summary"),
                 ),
                 optional=False,
             ),
@@ -82,5 +79,3 @@ def reject_modal(metadata: ModalMetadata, subject: str) -> View:
             ),
         ],
     )
-
-

@@ -80,8 +80,6 @@ DECISION_VERBS = {
 }
 
 
-
-
 def fit(text: str, limit: int) -> str:
     """Escape ``text`` and cut it so the *escaped* result is at most ``limit`` characters.
 
@@ -150,8 +148,7 @@ def section_block(text: str) -> SectionBlock:
 def context_block(*texts: str) -> ContextBlock:
     return ContextBlock(
         elements=[
-            MarkdownTextObject(text=cut_mrkdwn(text, MAX_CONTEXT_TEXT_CHARS))
-            for text in texts[:MAX_CONTEXT_ELEMENTS]
+            MarkdownTextObject(text=cut_mrkdwn(text, MAX_CONTEXT_TEXT_CHARS)) for text in texts[:MAX_CONTEXT_ELEMENTS]
         ]
     )
 
@@ -224,10 +221,10 @@ def markdown_to_mrkdwn(markdown: str) -> str:
             continue
         quote = _QUOTE.match(line)
         if quote:
-            line = f"{quote.group(1)}> {line[quote.end():]}"
+            line = f"{quote.group(1)}> {line[quote.end() :]}"
         bullet = _BULLET.match(line)
         if bullet:
-            line = f"{bullet.group(1)}• {line[bullet.end():]}"
+            line = f"{bullet.group(1)}• {line[bullet.end() :]}"
         out.append(_inline_outside_code(line))
     return "\n".join(out)
 
@@ -292,5 +289,3 @@ def split_mrkdwn(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
             chunks.append(body)
         start = next_start
     return chunks
-
-

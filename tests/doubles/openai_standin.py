@@ -136,9 +136,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            part.get("text", "") if isinstance(part, Mapping) else str(part) for part in content
-        )
+        return "\n".join(part.get("text", "") if isinstance(part, Mapping) else str(part) for part in content)
     return str(content)
 
 
@@ -191,8 +189,7 @@ def _parse_chat(body: dict[str, Any]) -> _Request:
         user_text=user_text,
         structured=fmt_type in ("json_schema", "json_object"),
         stream=bool(body.get("stream")),
-        include_usage=isinstance(stream_options, Mapping)
-        and bool(stream_options.get("include_usage")),
+        include_usage=isinstance(stream_options, Mapping) and bool(stream_options.get("include_usage")),
         body=body,
     )
 
@@ -263,7 +260,7 @@ class OpenAIStandIn:
             await runner.cleanup()
             raise
         self._runner = runner
-        sockets = [s for s in (getattr(site._server, "sockets", None) or [])]  # noqa: SLF001
+        sockets = [s for s in (getattr(site._server, "sockets", None) or [])]
         self.host = host
         self.port = sockets[0].getsockname()[1] if sockets else port
         return self.base_url
@@ -389,9 +386,7 @@ class OpenAIStandIn:
         return web.json_response(
             {
                 "object": "list",
-                "data": [
-                    {"id": "signoff-offline", "object": "model", "created": 0, "owned_by": "signoff"}
-                ],
+                "data": [{"id": "signoff-offline", "object": "model", "created": 0, "owned_by": "signoff"}],
             }
         )
 
@@ -419,9 +414,7 @@ class OpenAIStandIn:
 
     @staticmethod
     def _error(status: int, message: str, code: str | None = None) -> web.Response:
-        return web.json_response(
-            _error_body(message, type_=_error_type(status), code=code), status=status
-        )
+        return web.json_response(_error_body(message, type_=_error_type(status), code=code), status=status)
 
     def _record(self, role: str, model: str, text: str) -> int:
         self.calls.append(StandInCall(role, model, text[:INPUT_EXCERPT_CHARS], "pending"))
@@ -438,11 +431,11 @@ class OpenAIStandIn:
             return not self._stopping.is_set()
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
         return False
 
-    async def _handle(self, request: web.Request, parse) -> web.StreamResponse:  # noqa: ANN001
+    async def _handle(self, request: web.Request, parse) -> web.StreamResponse:
         try:
             body = await request.json()
             if not isinstance(body, dict):
@@ -518,9 +511,7 @@ class OpenAIStandIn:
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}_standin{next(self._ids):06d}{uuid.uuid4().hex[:12]}"
 
-    def _response_object(
-        self, parsed: _Request, text: str, usage_in: int, usage_out: int
-    ) -> dict[str, Any]:
+    def _response_object(self, parsed: _Request, text: str, usage_in: int, usage_out: int) -> dict[str, Any]:
         body = parsed.body
         text_cfg = body.get("text") if isinstance(body.get("text"), Mapping) else None
         return {
@@ -537,9 +528,7 @@ class OpenAIStandIn:
                     "type": "message",
                     "role": "assistant",
                     "status": "completed",
-                    "content": [
-                        {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-                    ],
+                    "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
                 }
             ],
             "parallel_tool_calls": bool(body.get("parallel_tool_calls", True)),
@@ -566,9 +555,7 @@ class OpenAIStandIn:
             },
         }
 
-    def _chat_object(
-        self, parsed: _Request, text: str, usage_in: int, usage_out: int
-    ) -> dict[str, Any]:
+    def _chat_object(self, parsed: _Request, text: str, usage_in: int, usage_out: int) -> dict[str, Any]:
         return {
             "id": self._new_id("chatcmpl"),
             "object": "chat.completion",
@@ -620,9 +607,7 @@ class OpenAIStandIn:
 
         async def send(event: dict[str, Any]) -> None:
             event = {**event, "sequence_number": next(seq)}
-            await response.write(
-                f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-            )
+            await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
 
         await send({"type": "response.created", "response": in_progress})
         await send({"type": "response.in_progress", "response": in_progress})
@@ -740,16 +725,12 @@ def _parser() -> argparse.ArgumentParser:
         help="delay answers for a role (repeatable; '*=S' for every role)",
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="bearer key to require")
-    parser.add_argument(
-        "--any-key", action="store_true", help="accept any API key (no 401s)"
-    )
+    parser.add_argument("--any-key", action="store_true", help="accept any API key (no 401s)")
     return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    standin = OpenAIStandIn(
-        delay_by_role=dict(args.delay), api_key=None if args.any_key else args.api_key
-    )
+    standin = OpenAIStandIn(delay_by_role=dict(args.delay), api_key=None if args.any_key else args.api_key)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -51,9 +51,7 @@ async def browser() -> AsyncIterator[Browser]:
             pytest.fail(MISSING)
         pytest.skip(MISSING)
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

@@ -120,7 +120,9 @@ def all_recorded_text(slack: SlackSandbox) -> str:
 def assert_no_live_broadcast(slack: SlackSandbox) -> None:
     text = all_recorded_text(slack)
     match = LIVE_BROADCAST.search(text)
-    assert match is None, f"an unescaped {match.group(0)} reached Slack: …{text[max(0, match.start() - 200):match.end() + 50]}…"
+    assert match is None, (
+        f"an unescaped {match.group(0)} reached Slack: …{text[max(0, match.start() - 200) : match.end() + 50]}…"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,11 @@ class ChildProcess:
 
     def start(self) -> None:
         log = self.log_file.open("ab")
-        environment = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "OPENAI_", "SIGNOFF_", "TEMPORAL_"))}
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SLACK_", "OPENAI_", "SIGNOFF_", "TEMPORAL_"))
+        }
         environment.update(self.env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "signoff.cli", "--env-file", os.devnull, *self.args],
