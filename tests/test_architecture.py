@@ -1,0 +1,74 @@
+"""The layers point one way: the import contracts in pyproject.toml hold, and would catch a break.
+
+``make lint`` runs the same contracts; these tests also prove each contract bites, by
+adding one forbidden import to a copy of the tree and checking lint-imports refuses it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("signoff", "bot", "worker", "infra", "workflows", "core", "sandbox", "tests", "benchmarks")
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    # Run from `root` so the packages are imported from there, not from the installed tree.
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_tree(dest: Path) -> Path:
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package,
+            dest / package,
+            ignore=shutil.ignore_patterns("__pycache__", "static", "histories", "*.json"),
+        )
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def test_the_tree_keeps_every_import_contract() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden_import", "contract"),
+    [
+        ("workflows/report.py", "import bot.gateway", "Layers point down"),
+        ("workflows/thread.py", "import worker.slack_activities", "Layers point down"),
+        ("core/contracts.py", "import workflows.approval", "Layers point down"),
+        ("bot/gateway.py", "import worker.worker", "Layers point down"),
+        ("worker/worker.py", "import bot.app", "Layers point down"),
+        ("infra/settings.py", "import signoff.cli", "Layers point down"),
+        ("sandbox/server.py", "import tests.doubles.openai_standin", "The Slack sandbox"),
+        ("worker/offline_model.py", "import tests.support.temporal", "Product code never imports tests"),
+        ("workflows/approval.py", "import slack_sdk", "Workflow code and the contracts stay deterministic"),
+        ("core/rendering/text.py", "import aiohttp", "Rendering is pure"),
+        ("sandbox/store.py", "import sandbox.server", "The sandbox's modules import each other one way"),
+    ],
+)
+def test_a_forbidden_import_breaks_the_build(tmp_path: Path, module: str, forbidden_import: str, contract: str) -> None:
+    root = copy_tree(tmp_path)
+    with (root / module).open("a") as source:
+        source.write(f"\n{forbidden_import}  # added by test_architecture\n")
+
+    result = lint_imports(root)
+
+    assert result.returncode != 0, result.stdout
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout
