@@ -7,7 +7,8 @@ not a full Block Kit schema.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -28,7 +29,7 @@ class InvalidBlocks(ValueError):
     """The blocks break a Block Kit rule; the message says which."""
 
 
-def validate(blocks: object, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[dict]:
+def validate(blocks: object, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[dict[str, Any]]:
     """Return the blocks if Slack would accept them, else raise InvalidBlocks."""
     if not isinstance(blocks, list):
         raise InvalidBlocks("blocks must be an array")
@@ -49,7 +50,7 @@ def validate(blocks: object, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[di
     return blocks
 
 
-def _validate_block(block: dict, where: str) -> None:
+def _validate_block(block: dict[str, Any], where: str) -> None:
     kind = block["type"]
     if kind == "section":
         if "text" not in block and "fields" not in block:
@@ -108,7 +109,7 @@ def _check_len(value: object, limit: int, where: str) -> None:
         raise InvalidBlocks(f"must be less than {limit + 1} characters [json-pointer:{where}]")
 
 
-def interactive_elements(blocks: list[dict] | None) -> Iterator[tuple[str | None, dict]]:
+def interactive_elements(blocks: list[dict[str, Any]] | None) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """(block_id, element) for every interactive element in the blocks."""
     for block in blocks or []:
         block_id = block.get("block_id")
@@ -121,7 +122,7 @@ def interactive_elements(blocks: list[dict] | None) -> Iterator[tuple[str | None
             yield block_id, block["element"]
 
 
-def find_button(blocks: list[dict] | None, action_id: str) -> tuple[str | None, dict] | None:
+def find_button(blocks: list[dict[str, Any]] | None, action_id: str) -> tuple[str | None, dict[str, Any]] | None:
     """(block_id, button) of the button with this action_id, or None."""
     for block_id, element in interactive_elements(blocks):
         if element.get("type") == "button" and element.get("action_id") == action_id:
@@ -129,7 +130,7 @@ def find_button(blocks: list[dict] | None, action_id: str) -> tuple[str | None, 
     return None
 
 
-def with_block_ids(blocks: list[dict] | None, make_id) -> list[dict] | None:
+def with_block_ids(blocks: list[dict[str, Any]] | None, make_id: Callable[[], str]) -> list[dict[str, Any]] | None:
     """Slack fills in a block_id on every block that has none; so does the sandbox."""
     if blocks is None:
         return None

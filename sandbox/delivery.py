@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import aiohttp
@@ -36,7 +36,7 @@ class DeliveryResult:
     transport: Literal["socket_mode", "http"]
     status: int | None
     body: str | None = None
-    payload: dict | None = None
+    payload: dict[str, Any] | None = None
     trigger_id: str | None = None
     response_url: str | None = None
     error: str | None = None
@@ -65,7 +65,7 @@ class Delivery:
             self._session = None
 
     async def send(
-        self, kind: Kind, payload: dict, *, accepts_response_payload: bool = False, via: Via = "auto"
+        self, kind: Kind, payload: dict[str, Any], *, accepts_response_payload: bool = False, via: Via = "auto"
     ) -> DeliveryResult:
         if via == "socket_mode" or (via == "auto" and self.hub.connected):
             return await self._over_socket(kind, payload, accepts_response_payload)
@@ -73,7 +73,7 @@ class Delivery:
             raise NoRoute("no Socket Mode client is connected and no request_url is configured")
         return await self._over_http(kind, payload)
 
-    async def _over_socket(self, kind: Kind, payload: dict, accepts_response_payload: bool) -> DeliveryResult:
+    async def _over_socket(self, kind: Kind, payload: dict[str, Any], accepts_response_payload: bool) -> DeliveryResult:
         try:
             _, ack = await self.hub.deliver(
                 kind, payload, accepts_response_payload=accepts_response_payload, timeout=self.ack_timeout
@@ -91,7 +91,7 @@ class Delivery:
             payload=ack_payload if isinstance(ack_payload, dict) else None,
         )
 
-    async def _over_http(self, kind: Kind, payload: dict) -> DeliveryResult:
+    async def _over_http(self, kind: Kind, payload: dict[str, Any]) -> DeliveryResult:
         if kind == "slash_commands":
             body, content_type = urlencode(payload), "application/x-www-form-urlencoded"
         elif kind == "interactive":
@@ -123,7 +123,7 @@ class Delivery:
             return DeliveryResult(kind, "http", None, error=f"{type(e).__name__}: {e}")
 
 
-def _ack_payload(text: str) -> dict | None:
+def _ack_payload(text: str) -> dict[str, Any] | None:
     """An HTTP ack body as Slack reads it: JSON if it is JSON, else plain text."""
     if not text:
         return None

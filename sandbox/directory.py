@@ -7,6 +7,7 @@ in SQLite. Each knows how to render itself the way Slack's Web API does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 TEAM_DOMAIN = "sandbox"
 APP_ID = "A0SIGNOFF"
@@ -23,7 +24,7 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
 
-    def to_slack(self, team_id: str) -> dict:
+    def to_slack(self, team_id: str) -> dict[str, Any]:
         profile = {
             "real_name": self.real_name,
             "display_name": self.name,
@@ -59,7 +60,7 @@ class Channel:
     topic: str = ""
     is_im: bool = False
 
-    def to_slack(self, viewer: str) -> dict:
+    def to_slack(self, viewer: str) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
@@ -87,7 +88,7 @@ class UserGroup:
     name: str
     users: tuple[str, ...]
 
-    def to_slack(self, team_id: str) -> dict:
+    def to_slack(self, team_id: str) -> dict[str, Any]:
         return {
             "id": self.id,
             "team_id": team_id,

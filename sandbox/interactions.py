@@ -10,6 +10,7 @@ keeps the modal.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sandbox import blocks as block_kit
 from sandbox.delivery import Delivery, DeliveryResult, Via
@@ -60,7 +61,7 @@ class Interactions:
             self._show_command_response(channel.id, user.id, result.payload)
         return result
 
-    def _show_command_response(self, channel_id: str, user_id: str, ack: dict) -> None:
+    def _show_command_response(self, channel_id: str, user_id: str, ack: dict[str, Any]) -> None:
         """Slack shows a slash command's ack body: to the user, or to the channel if in_channel."""
         blocks = ack.get("blocks")
         if ack.get("response_type") == "in_channel":
@@ -121,8 +122,8 @@ class Interactions:
         value: str | None = None,
         *,
         block_id: str | None = None,
-        text: dict | None = None,
-        message: dict | None = None,
+        text: dict[str, Any] | None = None,
+        message: dict[str, Any] | None = None,
         is_ephemeral: bool = False,
         via: Via = "auto",
     ) -> DeliveryResult:
@@ -133,7 +134,7 @@ class Interactions:
         response_url = self.response_urls.issue(
             channel=channel.id, user=user.id, message_ts=message_ts, is_ephemeral=is_ephemeral
         )
-        action: dict = {
+        action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id or "sandbox",
             "text": text or {"type": "plain_text", "text": action_id, "emoji": True},
@@ -142,7 +143,7 @@ class Interactions:
         }
         if value is not None:
             action["value"] = value
-        payload: dict = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user_ref(user),
             "api_app_id": APP_ID,
@@ -199,7 +200,7 @@ class Interactions:
             self._apply_response_action(user.id, result.payload or {})
         return result
 
-    def _apply_response_action(self, user_id: str, ack: dict) -> None:
+    def _apply_response_action(self, user_id: str, ack: dict[str, Any]) -> None:
         action = ack.get("response_action")
         if action == "errors":
             return
@@ -237,7 +238,7 @@ class Interactions:
 
     async def open_home(self, user_id: str, *, via: Via = "auto") -> DeliveryResult:
         user = self._user(user_id)
-        event: dict = {
+        event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user.id,
             "channel": self.workspace.directory.im_with(user.id).id,
@@ -249,7 +250,7 @@ class Interactions:
             event["view"] = home
         return await self.send_event(event, via=via)
 
-    async def send_event(self, event: dict, *, via: Via = "auto") -> DeliveryResult:
+    async def send_event(self, event: dict[str, Any], *, via: Via = "auto") -> DeliveryResult:
         """Deliver any Events API event wrapped in Slack's event_callback envelope."""
         body = {
             "token": VERIFICATION_TOKEN,
@@ -281,21 +282,26 @@ class Interactions:
         except SlackError:
             raise InteractionError(f"no user {user_id} in the sandbox") from None
 
-    def _user_ref(self, user: User) -> dict:
+    def _user_ref(self, user: User) -> dict[str, Any]:
         return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.workspace.team_id}
 
 
-def _state_values(view_blocks: list[dict], values: dict[str, dict[str, str]]) -> dict:
+def _state_values(
+    view_blocks: list[dict[str, Any]], values: dict[str, dict[str, str]]
+) -> dict[str | None, dict[str | None, dict[str, Any]]]:
     """Slack's view.state.values: every input in the view, filled from ``values``."""
-    state: dict[str, dict[str, dict]] = {}
+    state: dict[str | None, dict[str | None, dict[str, Any]]] = {}
     known: set[tuple[str | None, str | None]] = set()
     for block in view_blocks:
         if block["type"] != "input":
             continue
         element = block["element"]
-        block_id, action_id = block.get("block_id"), element.get("action_id")
+        block_id: str | None = block.get("block_id")
+        action_id: str | None = element.get("action_id")
         known.add((block_id, action_id))
-        state.setdefault(block_id, {})[action_id] = _element_state(element, values.get(block_id, {}).get(action_id))
+        # ``values`` names inputs by their ids: one without an id can't have been given a value.
+        value = values.get(block_id, {}).get(action_id) if block_id is not None and action_id is not None else None
+        state.setdefault(block_id, {})[action_id] = _element_state(element, value)
     for block_id, actions in values.items():
         for action_id in actions:
             if (block_id, action_id) not in known:
@@ -303,7 +309,7 @@ def _state_values(view_blocks: list[dict], values: dict[str, dict[str, str]]) ->
     return state
 
 
-def _element_state(element: dict, value: str | None) -> dict:
+def _element_state(element: dict[str, Any], value: str | None) -> dict[str, Any]:
     kind = element["type"]
     if kind == "static_select":
         options = {o["value"]: o for o in element.get("options", [])}

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Call:
     method: str
-    params: dict
+    params: dict[str, Any]
     status: int
-    response: dict | str | None
+    response: dict[str, Any] | str | None
     time: float
 
     @property
@@ -38,7 +39,7 @@ class Slow:
     """One queued slow answer: the call takes effect at once, its answer comes ``seconds`` later."""
 
     seconds: float
-    match: Callable[[dict], bool] | None = None
+    match: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -61,7 +62,9 @@ class Faults:
         """Make the next ``times`` calls to ``method`` answer 429 with ``Retry-After``."""
         self._queue(method, Fault(status=429, error="ratelimited", retry_after=retry_after), times)
 
-    def slow(self, method: str, seconds: float, times: int = 1, *, match: Callable[[dict], bool] | None = None) -> None:
+    def slow(
+        self, method: str, seconds: float, times: int = 1, *, match: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         """Answer the next ``times`` calls to ``method`` (those whose params ``match``, if given) ``seconds`` late.
 
         The call takes effect and is recorded at once; only the answer waits, as when Slack
@@ -73,7 +76,7 @@ class Faults:
             raise ValueError("seconds must be positive")
         self._slow.setdefault(method, []).extend([Slow(seconds, match)] * times)
 
-    def take_slow(self, method: str, params: dict) -> float | None:
+    def take_slow(self, method: str, params: dict[str, Any]) -> float | None:
         """Seconds to hold the answer to this call (consuming the first matching slow fault), else None."""
         queue = self._slow.get(method) or []
         for index, slow in enumerate(queue):

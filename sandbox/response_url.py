@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -59,7 +60,7 @@ class ResponseUrls:
             return self._answer(body, 400, e.code)
         return self._answer(body, 200, {"ok": True})
 
-    def _apply(self, context: dict, body: dict) -> None:
+    def _apply(self, context: dict[str, Any], body: dict[str, Any]) -> None:
         channel, user, message_ts = context["channel"], context["user"], context["message_ts"]
         blocks = body.get("blocks")
         if isinstance(blocks, str):
@@ -92,7 +93,7 @@ class ResponseUrls:
         else:
             self.workspace.update_message(channel, ts, text=text if text is not None else "", blocks=blocks or [])
 
-    def _answer(self, params: dict, status: int, body: dict | str) -> web.Response:
+    def _answer(self, params: dict[str, Any], status: int, body: dict[str, Any] | str) -> web.Response:
         self._calls.append(Call("response_url", params, status, body, time.time()))
         if isinstance(body, str):
             return web.Response(status=status, text=body, content_type="text/plain")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -165,27 +165,27 @@ class SlackSandbox:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def messages(self, channel: str) -> list[dict]:
+    def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages in a channel, oldest first, with metadata."""
         channel_id = self.workspace.channel(channel).id
         return [self.workspace.render_message(m) for m in self.store.top_level(channel_id)]
 
-    def replies(self, channel: str, thread_ts: str) -> list[dict]:
+    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         """Replies in a thread (without the parent), oldest first."""
         channel_id = self.workspace.channel(channel).id
         return [self.workspace.render_message(m) for m in self.store.thread(channel_id, thread_ts) if m.ts != thread_ts]
 
-    def message(self, channel: str, ts: str) -> dict | None:
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         found = self.store.get_message(self.workspace.channel(channel).id, ts)
         return self.workspace.render_message(found) if found else None
 
-    def ephemerals(self, user: str | None = None) -> list[dict]:
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
         return [self.workspace.render_ephemeral(e) for e in self.store.ephemerals(user)]
 
-    def home_view(self, user: str) -> dict | None:
+    def home_view(self, user: str) -> dict[str, Any] | None:
         return self.store.home_view(user)
 
-    def open_views(self, user: str) -> list[dict]:
+    def open_views(self, user: str) -> list[dict[str, Any]]:
         """The user's open modal stack, bottom first."""
         return self.store.open_views(user)
 
@@ -236,7 +236,7 @@ class SlackSandbox:
         value: str | None = None,
         *,
         block_id: str | None = None,
-        message: dict | None = None,
+        message: dict[str, Any] | None = None,
         is_ephemeral: bool = False,
         via: Via = "auto",
     ) -> DeliveryResult:
@@ -266,7 +266,7 @@ class SlackSandbox:
     async def open_home(self, user_id: str, *, via: Via = "auto") -> DeliveryResult:
         return self._delivered(await self.interactions.open_home(user_id, via=via))
 
-    async def send_event(self, event: dict, *, via: Via = "auto") -> DeliveryResult:
+    async def send_event(self, event: dict[str, Any], *, via: Via = "auto") -> DeliveryResult:
         return self._delivered(await self.interactions.send_event(event, via=via))
 
     async def request_socket_reconnect(self) -> None:

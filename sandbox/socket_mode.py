@@ -15,6 +15,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -32,7 +33,7 @@ class SocketModeHub:
         self._ws_base_url = ws_base_url
         self._tickets: set[str] = set()
         self._connections: list[web.WebSocketResponse] = []
-        self._pending: dict[str, asyncio.Future[dict]] = {}
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     @property
     def connected(self) -> bool:
@@ -89,8 +90,8 @@ class SocketModeHub:
             future.set_result(message)
 
     async def deliver(
-        self, kind: str, payload: dict, *, accepts_response_payload: bool, timeout: float
-    ) -> tuple[str, dict | None]:
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool, timeout: float
+    ) -> tuple[str, dict[str, Any] | None]:
         """Send one envelope; (envelope_id, the app's ack or None if none came within ``timeout``)."""
         envelope_id = str(uuid.uuid4())
         envelope = {
@@ -101,7 +102,7 @@ class SocketModeHub:
         }
         if kind == "events_api":
             envelope.update(retry_attempt=0, retry_reason="")
-        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[envelope_id] = future
         try:
             await self._send(json.dumps(envelope))

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # A change listener gets (kind, details): kind is "message", "ephemeral" or "view";
 # details say where ({"channel", "ts", "thread_ts"}, {"channel", "recipient", ...}, {"user", "view_id"}).
-Listener = Callable[[str, dict], None]
+Listener = Callable[[str, dict[str, Any]], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -91,9 +91,9 @@ class Message:
     user: str
     bot_id: str | None
     text: str
-    blocks: list | None
-    metadata: dict | None
-    files: list | None
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+    files: list[str] | None
     edited_ts: str | None
 
 
@@ -106,7 +106,7 @@ class Ephemeral:
     user: str
     bot_id: str | None
     text: str
-    blocks: list | None
+    blocks: list[dict[str, Any]] | None
 
 
 @dataclass
@@ -129,7 +129,7 @@ class StoredFile:
 @dataclass
 class ResponseUrl:
     token: str
-    context: dict
+    context: dict[str, Any]
     uses: int
     created: float
 
@@ -283,7 +283,7 @@ class Store:
 
     # -- views ------------------------------------------------------------------
 
-    def save_view(self, view_id: str, user: str, kind: str, is_open: bool, body: dict) -> None:
+    def save_view(self, view_id: str, user: str, kind: str, is_open: bool, body: dict[str, Any]) -> None:
         """Insert or replace a view; a new view goes on top of the user's stack."""
         seq = self.next_seq("view")
         self._db.execute(
@@ -300,7 +300,7 @@ class Store:
         if row:
             self._changed("view", user=row[0], view_id=view_id, view_kind=row[1])
 
-    def get_view(self, view_id: str) -> tuple[str, str, bool, dict] | None:
+    def get_view(self, view_id: str) -> tuple[str, str, bool, dict[str, Any]] | None:
         """(user, kind, open, body) of a view."""
         row = self._db.execute("SELECT user, kind, open, body FROM views WHERE id = ?", (view_id,)).fetchone()
         return (row[0], row[1], bool(row[2]), _loads(row[3])) if row else None
@@ -309,14 +309,14 @@ class Store:
         row = self._db.execute("SELECT id FROM views WHERE external_id = ?", (external_id,)).fetchone()
         return row[0] if row else None
 
-    def open_views(self, user: str) -> list[dict]:
+    def open_views(self, user: str) -> list[dict[str, Any]]:
         """The user's open modal stack, bottom first."""
         rows = self._db.execute(
             "SELECT body FROM views WHERE user = ? AND kind = 'modal' AND open = 1 ORDER BY seq", (user,)
         )
         return [_loads(r[0]) for r in rows]
 
-    def home_view(self, user: str) -> dict | None:
+    def home_view(self, user: str) -> dict[str, Any] | None:
         row = self._db.execute(
             "SELECT body FROM views WHERE user = ? AND kind = 'home' ORDER BY seq DESC LIMIT 1", (user,)
         ).fetchone()
@@ -342,7 +342,7 @@ class Store:
 
     # -- response URLs ------------------------------------------------------------
 
-    def insert_response_url(self, token: str, context: dict) -> None:
+    def insert_response_url(self, token: str, context: dict[str, Any]) -> None:
         self._db.execute("INSERT INTO response_urls VALUES (?, ?, 0, ?)", (token, _dumps(context), time.time()))
 
     def use_response_url(self, token: str) -> ResponseUrl | None:
@@ -354,13 +354,13 @@ class Store:
         return ResponseUrl(row[0], _loads(row[1]), row[2], row[3]) if row else None
 
 
-def _message(row: tuple) -> Message:
+def _message(row: tuple[Any, ...]) -> Message:
     channel, ts, thread_ts, user, bot_id, text, blocks, metadata, files, edited_ts = row
     return Message(
         channel, ts, thread_ts, user, bot_id, text, _loads(blocks), _loads(metadata), _loads(files), edited_ts
     )
 
 
-def _ephemeral(row: tuple) -> Ephemeral:
+def _ephemeral(row: tuple[Any, ...]) -> Ephemeral:
     channel, ts, recipient, thread_ts, user, bot_id, text, blocks = row
     return Ephemeral(channel, ts, recipient, thread_ts, user, bot_id, text, _loads(blocks))

@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ from aiohttp import web
 
 from sandbox import blocks as block_kit
 from sandbox.delivery import Delivery, DeliveryResult, NoRoute
-from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, Directory
+from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory
 from sandbox.interactions import VERIFICATION_TOKEN, InteractionError
 from sandbox.store import Store
 from sandbox.workspace import SlackError, Workspace
@@ -77,7 +77,7 @@ class SandboxUI:
 
     def __init__(self, sandbox: SandboxActions) -> None:
         self.sandbox = sandbox
-        self._streams: set[asyncio.Queue] = set()
+        self._streams: set[asyncio.Queue[object]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         sandbox.store.listeners.append(self._on_change)
 
@@ -99,7 +99,7 @@ class SandboxUI:
 
     # -- live updates ------------------------------------------------------------------
 
-    def _on_change(self, kind: str, details: dict) -> None:
+    def _on_change(self, kind: str, details: dict[str, Any]) -> None:
         event = {"kind": kind, **details}
         loop = self._loop
         if loop is None or not self._streams:
@@ -113,7 +113,7 @@ class SandboxUI:
         else:
             loop.call_soon_threadsafe(self._publish, event)
 
-    def _publish(self, event: Any) -> None:
+    def _publish(self, event: object) -> None:
         for queue in list(self._streams):
             queue.put_nowait(event)
 
@@ -131,7 +131,7 @@ class SandboxUI:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
         await response.prepare(request)
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[object] = asyncio.Queue()
         self._streams.add(queue)
         try:
             await response.write(b"retry: 500\nevent: hello\ndata: {}\n\n")
@@ -290,7 +290,7 @@ class SandboxUI:
         button_block_id, element = button
         workspace = self.sandbox.workspace
         person = workspace.user(user)
-        action: dict = {
+        action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": button_block_id,
             "text": element.get("text"),
@@ -299,7 +299,7 @@ class SandboxUI:
         }
         if "value" in element:
             action["value"] = element["value"]
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": person.id, "username": person.name, "name": person.name, "team_id": workspace.team_id},
             "api_app_id": APP_ID,
@@ -317,7 +317,7 @@ class SandboxUI:
         self.sandbox.deliveries.append(result)
         return result
 
-    async def _deliver(self, act) -> web.Response:
+    async def _deliver(self, act: Callable[[], Awaitable[DeliveryResult | None]]) -> web.Response:
         try:
             result = await act()
         except InteractionError as e:
@@ -328,7 +328,12 @@ class SandboxUI:
             return web.json_response({"ok": False, "error": e.code}, status=400)
         if result is None:  # a modal closed without notify_on_close
             return web.json_response({"ok": True, "acked": None})
-        answer: dict = {"ok": result.acked, "acked": result.acked, "status": result.status, "payload": result.payload}
+        answer: dict[str, Any] = {
+            "ok": result.acked,
+            "acked": result.acked,
+            "status": result.status,
+            "payload": result.payload,
+        }
         if not result.acked:
             answer["error"] = result.error or f"the app answered HTTP {result.status}"
         return web.json_response(answer)
@@ -350,15 +355,15 @@ class SandboxUI:
             raise _bad(f"{user} cannot see {channel.id}", status=403)
         return channel.id
 
-    def _viewer(self, request: web.Request):
+    def _viewer(self, request: web.Request) -> tuple[str, Channel]:
         user = self._user(request.query.get("user"))
         channel_id = self._channel(request.match_info["channel"], user)
         return user, self.sandbox.workspace.channel(channel_id)
 
 
 def _find_button(
-    blocks: list | None, block_id: object, action_id: str, value: object
-) -> tuple[str | None, dict] | None:
+    blocks: list[dict[str, Any]] | None, block_id: object, action_id: str, value: object
+) -> tuple[str | None, dict[str, Any]] | None:
     candidates = [
         (bid, element)
         for bid, element in block_kit.interactive_elements(blocks)
@@ -380,7 +385,7 @@ def _bad(message: str, status: int = 400) -> web.HTTPException:
     return cls(text=json.dumps({"ok": False, "error": message}), content_type="application/json")
 
 
-async def _json(request: web.Request) -> dict:
+async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

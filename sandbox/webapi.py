@@ -28,7 +28,7 @@ _TRUE = {"true", "1", "yes"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}
 
 
-class Params(dict):
+class Params(dict[str, Any]):
     """Decoded request parameters with Slack's loose typing of scalars."""
 
     def flag(self, name: str, default: bool = False) -> bool:
@@ -75,7 +75,7 @@ class WebApi:
         self._calls = calls
         self._socket_url = socket_url
         self._post_limiter = post_limiter
-        self._methods: dict[str, Callable[[Params], dict]] = {
+        self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
             "api.test": lambda p: {"args": {k: v for k, v in p.items()}},
             "auth.test": lambda p: self.workspace.auth_test(),
             "apps.connections.open": lambda p: {"url": self._socket_url()},
@@ -177,7 +177,13 @@ class WebApi:
         return "invalid_auth"
 
     def _answer(
-        self, method: str, params: dict, status: int, body: dict | str, *, retry_after: int | None = None
+        self,
+        method: str,
+        params: dict[str, Any],
+        status: int,
+        body: dict[str, Any] | str,
+        *,
+        retry_after: int | None = None,
     ) -> web.Response:
         self._calls.append(Call(method, params, status, body, time.time()))
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -187,7 +193,7 @@ class WebApi:
 
     # -- chat ------------------------------------------------------------------
 
-    def chat_post_message(self, p: Params) -> dict:
+    def chat_post_message(self, p: Params) -> dict[str, Any]:
         message = self.workspace.post_message(
             p.get("channel"),
             text=p.get("text"),
@@ -197,7 +203,7 @@ class WebApi:
         )
         return {"channel": message.channel, "ts": message.ts, "message": self.workspace.render_message(message)}
 
-    def chat_update(self, p: Params) -> dict:
+    def chat_update(self, p: Params) -> dict[str, Any]:
         message = self.workspace.update_message(
             p.get("channel"), p.text("ts"), text=p.get("text"), blocks=p.get("blocks"), metadata=p.get("metadata")
         )
@@ -208,24 +214,24 @@ class WebApi:
             "message": self.workspace.render_message(message),
         }
 
-    def chat_delete(self, p: Params) -> dict:
+    def chat_delete(self, p: Params) -> dict[str, Any]:
         message = self.workspace.delete_message(p.get("channel"), p.text("ts"))
         return {"channel": message.channel, "ts": message.ts}
 
-    def chat_post_ephemeral(self, p: Params) -> dict:
+    def chat_post_ephemeral(self, p: Params) -> dict[str, Any]:
         ephemeral = self.workspace.post_ephemeral(
             p.get("channel"), p.get("user"), text=p.get("text"), blocks=p.get("blocks"), thread_ts=p.text("thread_ts")
         )
         return {"message_ts": ephemeral.ts}
 
-    def chat_get_permalink(self, p: Params) -> dict:
+    def chat_get_permalink(self, p: Params) -> dict[str, Any]:
         channel = self.workspace.channel(p.get("channel"))
         message = self.workspace.message(channel.id, p.text("message_ts"))
         return {"channel": channel.id, "permalink": self.workspace.permalink(channel.id, message)}
 
     # -- conversations ------------------------------------------------------------------
 
-    def conversations_history(self, p: Params) -> dict:
+    def conversations_history(self, p: Params) -> dict[str, Any]:
         return self.workspace.history(
             p.get("channel"),
             limit=p.integer("limit", 100, 999),
@@ -236,7 +242,7 @@ class WebApi:
             include_metadata=p.flag("include_all_metadata"),
         )
 
-    def conversations_replies(self, p: Params) -> dict:
+    def conversations_replies(self, p: Params) -> dict[str, Any]:
         return self.workspace.replies(
             p.get("channel"),
             p.text("ts"),
@@ -245,10 +251,10 @@ class WebApi:
             include_metadata=p.flag("include_all_metadata"),
         )
 
-    def conversations_info(self, p: Params) -> dict:
+    def conversations_info(self, p: Params) -> dict[str, Any]:
         return {"channel": self.workspace.channel(p.get("channel")).to_slack(BOT_USER_ID)}
 
-    def conversations_list(self, p: Params) -> dict:
+    def conversations_list(self, p: Params) -> dict[str, Any]:
         types = set((p.text("types") or "public_channel").split(","))
         channels = []
         for channel in self.workspace.directory.channels.values():
@@ -257,17 +263,17 @@ class WebApi:
                 channels.append(channel.to_slack(BOT_USER_ID))
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
-    def conversations_join(self, p: Params) -> dict:
+    def conversations_join(self, p: Params) -> dict[str, Any]:
         channel = self.workspace.channel(p.get("channel"))
         if channel.is_private:
             raise SlackError("method_not_supported_for_channel_type")
         return {"channel": self.workspace.directory.join(channel.id, BOT_USER_ID).to_slack(BOT_USER_ID)}
 
-    def conversations_members(self, p: Params) -> dict:
+    def conversations_members(self, p: Params) -> dict[str, Any]:
         channel = self.workspace.channel(p.get("channel"))
         return {"members": sorted(channel.members), "response_metadata": {"next_cursor": ""}}
 
-    def conversations_open(self, p: Params) -> dict:
+    def conversations_open(self, p: Params) -> dict[str, Any]:
         users = [u for u in (p.text("users") or "").split(",") if u]
         if len(users) != 1:
             raise SlackError("users_list_not_supplied" if not users else "not_enough_users")
@@ -276,10 +282,10 @@ class WebApi:
 
     # -- users ------------------------------------------------------------------
 
-    def users_info(self, p: Params) -> dict:
+    def users_info(self, p: Params) -> dict[str, Any]:
         return {"user": self.workspace.user(p.get("user")).to_slack(self.workspace.team_id)}
 
-    def users_list(self, p: Params) -> dict:
+    def users_list(self, p: Params) -> dict[str, Any]:
         team = self.workspace.team_id
         return {
             "members": [u.to_slack(team) for u in self.workspace.directory.users.values()],
@@ -287,11 +293,11 @@ class WebApi:
             "response_metadata": {"next_cursor": ""},
         }
 
-    def usergroups_list(self, p: Params) -> dict:
+    def usergroups_list(self, p: Params) -> dict[str, Any]:
         team = self.workspace.team_id
         return {"usergroups": [g.to_slack(team) for g in self.workspace.directory.usergroups.values()]}
 
-    def usergroups_users_list(self, p: Params) -> dict:
+    def usergroups_users_list(self, p: Params) -> dict[str, Any]:
         group = self.workspace.directory.usergroups.get(p.text("usergroup") or "")
         if group is None:
             raise SlackError("no_such_subteam")
@@ -299,11 +305,11 @@ class WebApi:
 
     # -- files ------------------------------------------------------------------
 
-    def files_get_upload_url(self, p: Params) -> dict:
+    def files_get_upload_url(self, p: Params) -> dict[str, Any]:
         file_id, upload_url = self.workspace.start_upload(p.get("filename"), p.get("length"))
         return {"upload_url": upload_url, "file_id": file_id}
 
-    def files_complete_upload(self, p: Params) -> dict:
+    def files_complete_upload(self, p: Params) -> dict[str, Any]:
         channel = p.text("channel_id") or (p.text("channels") or "").split(",")[0] or None
         files = self.workspace.complete_upload(
             p.get("files"), channel=channel, initial_comment=p.text("initial_comment"), thread_ts=p.text("thread_ts")

@@ -13,6 +13,7 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sandbox import blocks as block_kit
 from sandbox.directory import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory, User
@@ -98,17 +99,14 @@ class Workspace:
         blocks: object = None,
         thread_ts: object = None,
         metadata: object = None,
-        files: list | None = None,
+        files: list[str] | None = None,
         user: str = BOT_USER_ID,
     ) -> Message:
         channel = self.channel(channel_ref)
         if channel.is_private and user not in channel.members:
             raise SlackError("not_in_channel")
         text_value, block_list = self._content(text, blocks, required=not files)
-        if thread_ts is not None and thread_ts != "":
-            thread_ts = self._thread_root(channel.id, str(thread_ts))
-        else:
-            thread_ts = None
+        thread_ts = self._thread_root(channel.id, str(thread_ts)) if thread_ts is not None and thread_ts != "" else None
         message = Message(
             channel=channel.id,
             ts=self.store.next_ts(),
@@ -198,24 +196,24 @@ class Workspace:
             return target.thread_ts
         return thread_ts
 
-    def _content(self, text: object, blocks: object, *, required: bool) -> tuple[str, list | None]:
+    def _content(self, text: object, blocks: object, *, required: bool) -> tuple[str, list[dict[str, Any]] | None]:
         block_list = self._blocks(blocks) if blocks is not None else None
         text_value = _text(text) if text is not None else ""
         if required and not text_value and not block_list:
             raise SlackError("no_text")
         return text_value, block_list
 
-    def _blocks(self, blocks: object, *, max_blocks: int = block_kit.MAX_MESSAGE_BLOCKS) -> list:
+    def _blocks(self, blocks: object, *, max_blocks: int = block_kit.MAX_MESSAGE_BLOCKS) -> list[dict[str, Any]]:
         try:
             valid = block_kit.validate(blocks, max_blocks=max_blocks)
         except block_kit.InvalidBlocks as e:
-            raise SlackError("invalid_blocks", errors=[str(e)], response_metadata={"messages": [f"[ERROR] {e}"]})
+            raise SlackError("invalid_blocks", errors=[str(e)], response_metadata={"messages": [f"[ERROR] {e}"]}) from e
         return block_kit.with_block_ids(valid, _block_id) or []
 
     # -- rendering ------------------------------------------------------------------
 
-    def render_message(self, message: Message, *, include_metadata: bool = True) -> dict:
-        out: dict = {"type": "message", "user": message.user, "text": message.text, "ts": message.ts}
+    def render_message(self, message: Message, *, include_metadata: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "message", "user": message.user, "text": message.text, "ts": message.ts}
         if message.bot_id:
             out["bot_id"] = message.bot_id
             out["app_id"] = APP_ID
@@ -244,8 +242,8 @@ class Workspace:
             out["metadata"] = message.metadata
         return out
 
-    def render_ephemeral(self, ephemeral: Ephemeral) -> dict:
-        out: dict = {
+    def render_ephemeral(self, ephemeral: Ephemeral) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "type": "message",
             "subtype": "ephemeral",
             "channel": ephemeral.channel,
@@ -274,7 +272,7 @@ class Workspace:
         inclusive: bool,
         cursor: str | None,
         include_metadata: bool,
-    ) -> dict:
+    ) -> dict[str, Any]:
         channel = self.channel(channel_ref)
         messages = self.store.top_level(channel.id, oldest=oldest, latest=latest, inclusive=inclusive)
         messages.reverse()
@@ -292,7 +290,7 @@ class Workspace:
 
     def replies(
         self, channel_ref: object, ts: object, *, limit: int, cursor: str | None, include_metadata: bool
-    ) -> dict:
+    ) -> dict[str, Any]:
         channel = self.channel(channel_ref)
         if not isinstance(ts, str) or not ts:
             raise SlackError("invalid_arguments")
@@ -329,14 +327,14 @@ class Workspace:
         trigger.used = True
         return trigger.user
 
-    def open_view(self, trigger_id: object, view: object) -> dict:
+    def open_view(self, trigger_id: object, view: object) -> dict[str, Any]:
         spec = self._view_spec(view, "modal")
         user = self._exchange_trigger(trigger_id)
         for stale in self.store.open_views(user):
             self.store.set_view_open(stale["id"], False)
         return self._save_new_view(user, spec, previous=None)
 
-    def push_view(self, trigger_id: object, view: object) -> dict:
+    def push_view(self, trigger_id: object, view: object) -> dict[str, Any]:
         spec = self._view_spec(view, "modal")
         user = self._exchange_trigger(trigger_id)
         stack = self.store.open_views(user)
@@ -346,7 +344,7 @@ class Workspace:
 
     def update_view(
         self, view: object, *, view_id: object = None, external_id: object = None, hash: object = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         if view_id is None and isinstance(external_id, str):
             view_id = self.store.find_view_by_external_id(external_id)
         found = self.store.get_view(view_id) if isinstance(view_id, str) else None
@@ -362,7 +360,7 @@ class Workspace:
         self.store.save_view(current["id"], user, kind, True, updated)
         return updated
 
-    def publish_home(self, user_ref: object, view: object, *, hash: object = None) -> dict:
+    def publish_home(self, user_ref: object, view: object, *, hash: object = None) -> dict[str, Any]:
         user = self.user(user_ref)
         spec = self._view_spec(view, "home")
         current = self.store.home_view(user.id)
@@ -373,7 +371,7 @@ class Workspace:
         self.store.save_view(view_id, user.id, "home", True, rendered)
         return rendered
 
-    def close_views(self, user_id: str, *, all_views: bool) -> list[dict]:
+    def close_views(self, user_id: str, *, all_views: bool) -> list[dict[str, Any]]:
         """Close the top modal of a user's stack (or the whole stack); returns the closed views."""
         stack = self.store.open_views(user_id)
         closing = stack if all_views else stack[-1:]
@@ -381,7 +379,7 @@ class Workspace:
             self.store.set_view_open(view["id"], False)
         return closing
 
-    def replace_top_view(self, user_id: str, view: object) -> dict:
+    def replace_top_view(self, user_id: str, view: object) -> dict[str, Any]:
         """A view_submission answered with response_action "update"."""
         top = self.store.open_views(user_id)[-1]
         spec = self._view_spec(view, "modal")
@@ -389,21 +387,21 @@ class Workspace:
         self.store.save_view(top["id"], user_id, "modal", True, updated)
         return updated
 
-    def push_view_for(self, user_id: str, view: object) -> dict:
+    def push_view_for(self, user_id: str, view: object) -> dict[str, Any]:
         """A view_submission answered with response_action "push"."""
         stack = self.store.open_views(user_id)
         if len(stack) >= MAX_MODAL_STACK:
             raise SlackError("push_limit_reached")
         return self._save_new_view(user_id, self._view_spec(view, "modal"), previous=stack[-1] if stack else None)
 
-    def _save_new_view(self, user: str, spec: dict, previous: dict | None) -> dict:
+    def _save_new_view(self, user: str, spec: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
         view_id = new_id("V")
         root = previous["root_view_id"] if previous else view_id
         rendered = self._render_view(view_id, spec, root=root, previous=previous["id"] if previous else None)
         self.store.save_view(view_id, user, "modal", True, rendered)
         return rendered
 
-    def _view_spec(self, view: object, kind: str) -> dict:
+    def _view_spec(self, view: object, kind: str) -> dict[str, Any]:
         if not isinstance(view, dict):
             raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] view must be an object"]})
         if view.get("type") != kind:
@@ -433,7 +431,7 @@ class Workspace:
         view["blocks"] = self._blocks(view.get("blocks", []), max_blocks=block_kit.MAX_VIEW_BLOCKS)
         return view
 
-    def _render_view(self, view_id: str, spec: dict, *, root: str, previous: str | None) -> dict:
+    def _render_view(self, view_id: str, spec: dict[str, Any], *, root: str, previous: str | None) -> dict[str, Any]:
         return {
             "id": view_id,
             "team_id": self.team_id,
@@ -461,9 +459,11 @@ class Workspace:
     def start_upload(self, filename: object, length: object) -> tuple[str, str]:
         if not isinstance(filename, str) or not filename:
             raise SlackError("invalid_arguments")
+        if not isinstance(length, str | int | float):
+            raise SlackError("invalid_arguments")
         try:
-            size = int(length)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
+            size = int(length)
+        except ValueError:
             raise SlackError("invalid_arguments") from None
         file_id = new_id("F")
         self.store.insert_file(StoredFile(file_id, filename, None, size, None, int(time.time())))
@@ -474,12 +474,13 @@ class Workspace:
 
     def complete_upload(
         self, files: object, *, channel: object = None, initial_comment: object = None, thread_ts: object = None
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         if not isinstance(files, list) or not files:
             raise SlackError("invalid_arguments")
         ids = []
         for item in files:
-            stored = self.store.get_file(item.get("id")) if isinstance(item, dict) else None
+            file_id = item.get("id") if isinstance(item, dict) else None
+            stored = self.store.get_file(file_id) if isinstance(file_id, str) else None
             if stored is None or stored.content is None:
                 raise SlackError("file_not_found")
             if item.get("title"):
@@ -489,7 +490,7 @@ class Workspace:
             self.post_message(channel, text=initial_comment or "", thread_ts=thread_ts, files=ids)
         return [self.render_file(file_id) for file_id in ids]
 
-    def render_file(self, file_id: str) -> dict:
+    def render_file(self, file_id: str) -> dict[str, Any]:
         stored = self.store.get_file(file_id)
         if stored is None:
             raise SlackError("file_not_found")
@@ -512,7 +513,7 @@ class Workspace:
 
     # -- identity ------------------------------------------------------------------
 
-    def auth_test(self) -> dict:
+    def auth_test(self) -> dict[str, Any]:
         return {
             "url": f"https://{TEAM_DOMAIN}.slack.com/",
             "team": "Signoff Sandbox",
@@ -532,7 +533,7 @@ def _text(text: object) -> str:
     return text
 
 
-def _metadata(metadata: object) -> dict | None:
+def _metadata(metadata: object) -> dict[str, Any] | None:
     if metadata is None or metadata == "":
         return None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str):
