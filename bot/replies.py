@@ -69,7 +69,7 @@ class Where:
 async def tell(client: AsyncWebClient, where: Where, text: str) -> None:
     """Show ``text`` (safe mrkdwn) to the user only; a Slack failure is logged, not raised."""
     try:
-        if where.home:
+        if where.channel_id is None:  # the App Home (where.home): ephemeral messages can't be shown there
             await client.chat_postMessage(channel=where.user_id, text=text, unfurl_links=False)
         else:
             await client.chat_postEphemeral(

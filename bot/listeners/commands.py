@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
 from bot.deps import Deps
 from bot.gateway import AlreadyRunning, GatewayError, Started
@@ -57,7 +58,7 @@ def parse_report(text: str) -> Parsed:
     return Parsed("start", text)
 
 
-def _blocks(blocks: list) -> list[dict]:
+def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]
 
 
@@ -199,7 +200,7 @@ async def _list(deps: Deps, respond: AsyncRespond) -> None:
                 subject=state.subject,
                 phase=state.phase,
                 requester_id=state.requester_id,
-                started_at=item.started_at,  # type: ignore[arg-type]
+                started_at=item.started_at,
             )
         )
     blocks = report_list_blocks(rows)
