@@ -271,7 +271,7 @@ class SlackActivities:
         key: str,
         *,
         text: str,
-        blocks: list | None = None,
+        blocks: list[Block] | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef:
         try:
@@ -306,7 +306,7 @@ class SlackActivities:
         key: str,
         *,
         text: str,
-        blocks: list | None = None,
+        blocks: list[Block] | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef:
         if activity.info().attempt > 1:

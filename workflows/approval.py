@@ -186,8 +186,8 @@ class ApprovalGate:
                 except TimeoutError:
                     if not workflow.patched(TIMER_DRIVEN_GATE_PATCH):
                         # Started before the patch: the clock decides, as it did then.
-                        due, expires = self._due_by_clock()
-                        if due is None:
+                        due_now, expires = self._due_by_clock()
+                        if due_now is None:
                             continue
                     # The timer for `due` fired: act on it without comparing clocks again. An
                     # activation's timestamp can trail the timer by a little, and a branch on it
