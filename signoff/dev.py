@@ -14,11 +14,15 @@ import signal
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from infra.settings import Settings
 from signoff.devserver import DevServer
+
+if TYPE_CHECKING:
+    from sandbox import SlackSandbox
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 -- one local mkdir at startup, before anything else uses the loop
     server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
     sandbox: SlackSandbox | None = None
     bot_runner: web.AppRunner | None = None
@@ -121,11 +125,11 @@ async def _until_stopped() -> None:
             loop.remove_signal_handler(signum)
 
 
-def _print_banner(settings: Settings, sandbox: object | None) -> None:
+def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:
     model = "offline model" if settings.offline_model else "OpenAI"
     lines = ["", "signoff is running:"]
     if sandbox is not None:
-        lines.append(f"  Slack sandbox:  {sandbox.url}   (type /report <topic> in #general)")  # type: ignore[attr-defined]
+        lines.append(f"  Slack sandbox:  {sandbox.url}   (type /report <topic> in #general)")
     else:
         lines.append("  Slack:          connected over Socket Mode; use /report in your workspace")
     lines += [

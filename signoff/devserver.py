@@ -69,7 +69,7 @@ class DevServer:
         ]
         if self.headless:
             command.append("--headless")
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220 -- Popen returns once the child is spawned; the sync stop() needs a Popen to wait on
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -77,10 +77,10 @@ class DevServer:
             try:
                 await Client.connect(self.address)
                 return
-            except RuntimeError:
+            except RuntimeError as err:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise TimeoutError(f"Temporal dev server not serving on {self.address} after {timeout}s")
+                    raise TimeoutError(f"Temporal dev server not serving on {self.address} after {timeout}s") from err
                 await asyncio.sleep(0.2)
 
     def stop(self) -> None:
