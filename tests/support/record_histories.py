@@ -17,7 +17,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -35,10 +34,10 @@ from core.contracts import (
 )
 from infra.settings import Settings
 from sandbox import SlackSandbox
-from tests.support.temporal import running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
+from tests.support.paths import HISTORIES
+from tests.support.temporal import eventually, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")
 A1, A2 = "U0APPROV1", "U0APPROV2"
 
@@ -70,8 +69,6 @@ async def report_revise_then_approve(client, env, settings, queue):  # type: ign
 
     async def revision_two() -> bool:
         return (await handle.query(ReportGenerationWorkflow.progress)).revision == 2
-
-    from tests.support.temporal import eventually
 
     await eventually(revision_two)
     await wait_for_phase(handle, Phase.PENDING_APPROVAL)

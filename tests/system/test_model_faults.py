@@ -14,7 +14,7 @@ from core.contracts import Phase
 from sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.temporal import running_worker, wait_for_phase, with_agents_plugin
-from tests.test_report_workflow import make_settings, start_report, thread_texts
+from tests.workflows.test_report import make_settings, start_report, thread_texts
 from worker.worker import MODEL_RETRY_POLICY, model_provider
 from workflows import ReportGenerationWorkflow
 

@@ -1,10 +1,10 @@
 """Temporal going away: the dev server restarted on its SQLite file, and Temporal unreachable or hanging
 when a click arrives.
 
-(`/report` while Temporal is unreachable or hangs is tests/test_bot_flow.py
-::test_temporal_unreachable_when_report_arrives and tests/test_bot_http.py
+(`/report` while Temporal is unreachable or hangs is tests/bot/test_flow.py
+::test_temporal_unreachable_when_report_arrives and tests/bot/test_http.py
 ::test_report_acks_fast_while_temporal_hangs; a click with no worker is
-tests/test_bot_flow.py::test_click_while_no_worker_runs_is_not_recorded.)
+tests/bot/test_flow.py::test_click_while_no_worker_runs_is_not_recorded.)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from core.contracts import Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer, free_port
+from tests.bot.test_http import silent_tcp_server
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.faults import (
     APPROVER_1,
@@ -38,7 +39,6 @@ from tests.support.faults import (
     told,
 )
 from tests.support.temporal import eventually, running_worker
-from tests.test_bot_http import silent_tcp_server
 from workflows.human_loop import HumanReviewedWorkflow
 
 REMINDER = re.compile(r"Reminder (\d+):")

@@ -7,9 +7,9 @@ and that no broadcast mention reached Slack.
 
 Covered elsewhere and not repeated here: empty revision notes refused in the modal, a stale
 revision's button, the requester approving their own request, an outsider clicking, a double
-click (tests/test_bot_flow.py::test_report_revise_stale_click_and_approve); the validators'
-refusals one by one (tests/test_report_workflow.py::test_validator_refusals_leave_state_unchanged);
-forged signatures (tests/test_bot_http.py).
+click (tests/bot/test_flow.py::test_report_revise_stale_click_and_approve); the validators'
+refusals one by one (tests/workflows/test_report.py::test_validator_refusals_leave_state_unchanged);
+forged signatures (tests/bot/test_http.py).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from core.contracts import DraftState, DraftView, MessageRef, Phase, WorkflowKin
 from core.rendering.text import MAX_BODY_CHARS_PER_MESSAGE
 from infra.slack import slack_client
 from sandbox import SlackSandbox
-from tests.test_blocks import LIVE_MENTIONS, validate_blocks
+from tests.core.test_blocks import LIVE_MENTIONS, validate_blocks
 from worker.slack_activities import SlackActivities, draft_part_key, post_metadata
 from worker.slack_pacing import ChannelPacer
 

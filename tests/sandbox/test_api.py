@@ -259,10 +259,13 @@ async def test_files_upload_v2_posts_the_file(sb: SlackSandbox, client: AsyncWeb
 
 async def test_form_encoded_body_with_json_fields_and_token_param(sb: SlackSandbox):
     blocks = [section("from a form")]
-    async with aiohttp.ClientSession() as session, session.post(
-        sb.api_url + "chat.postMessage",
-        data={"token": sb.bot_token, "channel": "#general", "blocks": json.dumps(blocks)},
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            sb.api_url + "chat.postMessage",
+            data={"token": sb.bot_token, "channel": "#general", "blocks": json.dumps(blocks)},
+        ) as response,
+    ):
         body = await response.json()
     assert body["ok"] is True, body
     assert sb.messages("C0GENERAL")[0]["blocks"][0]["text"]["text"] == "from a form"

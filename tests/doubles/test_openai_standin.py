@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import openai
@@ -19,6 +18,7 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel, Field
 
 from tests.doubles.openai_standin import MALFORMED_TEXT, OpenAIStandIn, StandInCall
+from tests.support.paths import ROOT
 from worker.offline_model import OFFLINE_LABEL
 
 try:
@@ -31,7 +31,6 @@ except ImportError:  # pragma: no cover - only while workflows/agents.py is bein
         issues: list[str] = Field(default_factory=list)
 
 
-REPO = Path(__file__).resolve().parents[1]
 WRITER = "You are signoff's writer agent.\nWrite the report."
 REVIEWER = "You are signoff's reviewer agent.\nReview the draft."
 WRITER_INPUT = "Topic: Heat pumps in old houses\n\nResearch:\n- insulation matters"
@@ -320,10 +319,10 @@ async def test_http_control_endpoints(standin: OpenAIStandIn) -> None:
 
 
 async def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.doubles.openai_standin", "--port", "0", "--delay", "writer=0.2"],
-        cwd=REPO,
+        cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -13,13 +13,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from infra.settings import Settings
+from tests.support.paths import HISTORIES
 from tests.support.record_histories import SCENARIOS
 from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 from workflows.approval import TIMER_DRIVEN_GATE_PATCH
 from workflows.human_loop import TELL_REQUESTER_PATCH
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 def test_every_path_has_a_recorded_history() -> None:

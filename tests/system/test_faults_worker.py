@@ -1,6 +1,6 @@
 """Worker SIGKILLed while a Slack post is in flight: the restarted worker finishes it without posting twice.
 
-(The model-call crash is tests/test_crash_recovery.py.) The sandbox stores the draft
+(The model-call crash is tests/system/test_crash_recovery.py.) The sandbox stores the draft
 post and holds its answer; the worker dies waiting for it. The activity times out
 (start-to-close, 30 s: Slack activities have no heartbeat), the next attempt on the
 restarted worker looks the post up by its idempotency key in the message metadata,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,8 +12,8 @@ import yaml
 from bot.listeners import register_listeners
 from bot.server import EVENTS_PATH
 from core import action_ids
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # Every file that calls Slack's Web API with the bot token.
