@@ -80,7 +80,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 ids = []
                 for i in range(pending):
                     trigger = new_trigger_id()
-                    latency, status = await http.post(
+                    _latency, status = await http.post(
                         urls["bot"], slash_body(f"Pending draft {i}", trigger_id=trigger, response_url=sink + "p")
                     )
                     assert status == 200, f"/report answered {status}"
@@ -91,13 +91,17 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 
                 stop = asyncio.Event()
                 stream_sent = [0]
+                # The event loop keeps only weak references to tasks: hold each background post until it ends.
+                in_flight: set[asyncio.Future[tuple[float, int]]] = set()
 
                 async def stream() -> None:
                     while not stop.is_set() and stream_sent[0] < 2000:
                         body = slash_body(
                             f"Stream report {stream_sent[0]}", trigger_id=new_trigger_id(), response_url=sink + "s"
                         )
-                        asyncio.ensure_future(http.post(urls["bot"], body))
+                        posted = asyncio.ensure_future(http.post(urls["bot"], body))
+                        in_flight.add(posted)
+                        posted.add_done_callback(in_flight.discard)
                         stream_sent[0] += 1
                         await asyncio.sleep(1 / STREAM_PER_SECOND)
 

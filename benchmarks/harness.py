@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -184,7 +184,11 @@ def _json_default(value: Any) -> Any:
 
 
 async def wait_until(
-    predicate: Callable[[], Awaitable[T] | T], *, timeout: float, interval: float = 0.05, what: str = "condition"
+    predicate: Callable[[], Coroutine[Any, Any, T] | T],
+    *,
+    timeout: float,
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> T:
     deadline = time.monotonic() + timeout
     while True:
@@ -192,7 +196,7 @@ async def wait_until(
         if asyncio.iscoroutine(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout:g} s")
         await asyncio.sleep(interval)
