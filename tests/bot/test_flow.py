@@ -2,109 +2,50 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
-    WorkflowHandle,
-)
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from bot.gateway import AlreadyRunning, TemporalGateway, workflow_id_for
+from bot.gateway import AlreadyRunning, TemporalGateway
 from bot.listeners.commands import _origin, _request_key
 from core import action_ids
 from core.action_ids import ButtonValue
-from core.contracts import Phase, WorkflowKind
+from core.contracts import Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
-from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.temporal import eventually, running_worker, wait_for_phase
+from tests.support.bot import bot_client, bot_settings, running_bot, worker_and_bot
+from tests.support.flows import start_via_slack, waiting_draft
+from tests.support.slack import (
+    APPROVER_1,
+    APPROVER_2,
+    CHANNEL,
+    OUTSIDER,
+    REQUESTER,
+    TEAM,
+    buttons,
+    draft_messages,
+    ephemeral_texts,
+    thread_texts,
+    told,
+)
+from tests.support.temporal import closed, running_worker, wait_for_phase
+from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
 
-CHANNEL = "C0GENERAL"
-REQUESTER = "U0REQUEST"
-APPROVER_1 = "U0APPROV1"
-APPROVER_2 = "U0APPROV2"
-OUTSIDER = "U0OUTSIDE"
 APPROVERS = [APPROVER_1, APPROVER_2]
 
 
-def buttons(message: dict) -> list[str]:
-    return [
-        element["action_id"]
-        for block in message.get("blocks") or []
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
-
-
-def draft_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
-    return [
-        message
-        for message in slack.replies(CHANNEL, thread_ts)
-        if any(
-            block["type"] == "header" and "Draft revision" in block["text"]["text"]
-            for block in message.get("blocks") or []
-        )
-    ]
-
-
-def ephemeral_texts(slack: SlackSandbox, user: str) -> list[str]:
-    return [str(e.get("text") or "") + json.dumps(e.get("blocks") or []) for e in slack.ephemerals(user)]
-
-
-async def told(slack: SlackSandbox, user: str, fragment: str, after: int = 0) -> str:
-    """Wait until ``user`` has been shown a message containing ``fragment`` (among those after the first ``after``)."""
-
-    def seen() -> str | None:
-        return next((t for t in ephemeral_texts(slack, user)[after:] if fragment in t), None)
-
-    try:
-        return await slack.wait_for(seen, timeout=15)
-    except TimeoutError:
-        raise AssertionError(f"{user} was not told {fragment!r}; they saw {ephemeral_texts(slack, user)}") from None
-
-
-async def finished(handle: WorkflowHandle) -> None:
-    """Wait for the workflow to close, so nothing of it is left running when its worker stops."""
-    with contextlib.suppress(WorkflowFailureError):
-        await handle.result()
-
-
-async def start_via_slack(
-    slack: SlackSandbox, client: Client, command: str, text: str, *, confirmed: bool = True
-) -> WorkflowHandle:
-    """Send the slash command, check the ack was quick, return the workflow it started.
-
-    ``confirmed``: wait for the workflow's own "Started your …" ephemeral (it needs a worker).
-    """
-    before = len(slack.ephemerals(REQUESTER))
-    result = await slack.send_slash_command(REQUESTER, command, text, channel_id=CHANNEL)
-    assert result.acked, result
-    assert "I'll send you the link to its thread here" in (result.body or ""), result
-    kind = WorkflowKind.REPORT if command == "/report" else WorkflowKind.PLAN
-    workflow_id = workflow_id_for(kind, slack.workspace.team_id, CHANNEL, f"{command}:{result.trigger_id}")
-    if confirmed:
-        confirmation = await told(slack, REQUESTER, "Started your", after=before)
-        assert f"(`{workflow_id}`)" in confirmation
-    return client.get_workflow_handle(workflow_id)
-
-
 async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        handle = await start_via_slack(slack, client, "/report", "Solar panels for <!channel> farms")
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as bot:
+        handle = await start_via_slack(slack, bot.client, "Solar panels for <!channel> farms")
         confirmation = await told(slack, REQUESTER, "Started your report")
         # The topic is escaped where it is echoed; the confirmation links the thread and Temporal.
         assert "&lt;!channel&gt;" in confirmation and "<!channel>" not in confirmation
         assert (
-            "/archives/C0GENERAL/p" in confirmation
+            f"/archives/{CHANNEL}/p" in confirmation
             and "http://temporal-ui.test/namespaces/default/workflows/" in confirmation
         )
 
@@ -176,13 +117,9 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
 
 
 async def test_reject_with_a_reason_through_the_modal(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        handle = await start_via_slack(slack, client, "/report", "Wind farms")
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
-        thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
-        [draft] = draft_messages(slack, thread.ts)
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as bot:
+        handle = await start_via_slack(slack, bot.client, "Wind farms")
+        _, draft = await waiting_draft(slack, handle)
         await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.REJECT)
         [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
         assert modal["callback_id"] == action_ids.REJECT_MODAL
@@ -197,10 +134,8 @@ async def test_reject_with_a_reason_through_the_modal(time_env: WorkflowEnvironm
 
 
 async def test_cancel_by_requester_but_not_by_an_outsider(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        handle = await start_via_slack(slack, client, "/report", "Tidal power")
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as bot:
+        handle = await start_via_slack(slack, bot.client, "Tidal power")
         await wait_for_phase(handle, Phase.PENDING_APPROVAL)
 
         await slack.send_slash_command(OUTSIDER, "/report", f"cancel {handle.id}", channel_id=CHANNEL)
@@ -213,7 +148,7 @@ async def test_cancel_by_requester_but_not_by_an_outsider(time_env: WorkflowEnvi
         await slack.send_slash_command(REQUESTER, "/report", f"cancel {handle.id}", channel_id=CHANNEL)
         await told(slack, REQUESTER, "Cancelling")
         await wait_for_phase(handle, Phase.CANCELLED)
-        await finished(handle)
+        await closed(handle)
         thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
         [draft] = draft_messages(slack, thread.ts)
         assert buttons(draft) == []
@@ -222,22 +157,16 @@ async def test_cancel_by_requester_but_not_by_an_outsider(time_env: WorkflowEnvi
 
 
 async def test_plan_approved_and_plan_declined(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        approved = await start_via_slack(slack, client, "/plan", "Migrate the billing database")
-        await wait_for_phase(approved, Phase.PENDING_APPROVAL)
-        thread = (await approved.query(HumanReviewedWorkflow.progress)).thread
-        [draft] = draft_messages(slack, thread.ts)
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as bot:
+        approved = await start_via_slack(slack, bot.client, "Migrate the billing database", "/plan")
+        _, draft = await waiting_draft(slack, approved)
         await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
         await told(slack, APPROVER_1, "Recorded your approval of revision 1")
         await approved.result()
         assert await approved.query(HumanReviewedWorkflow.get_status) == Phase.COMPLETED.value
 
-        declined = await start_via_slack(slack, client, "/plan", "Delete the staging cluster")
-        await wait_for_phase(declined, Phase.PENDING_APPROVAL)
-        thread = (await declined.query(HumanReviewedWorkflow.progress)).thread
-        [draft] = draft_messages(slack, thread.ts)
+        declined = await start_via_slack(slack, bot.client, "Delete the staging cluster", "/plan")
+        _, draft = await waiting_draft(slack, declined)
         await slack.click_button(APPROVER_2, CHANNEL, draft["ts"], action_ids.REJECT)
         [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_2))
         await slack.submit_view(APPROVER_2, modal["id"], {})
@@ -247,31 +176,24 @@ async def test_plan_approved_and_plan_declined(time_env: WorkflowEnvironment, sl
 
 
 async def test_reminder_reaches_the_thread(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
-        handle = await start_via_slack(slack, client, "/report", "Geothermal heating")
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
-        thread = (await handle.query(HumanReviewedWorkflow.progress)).thread
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as bot:
+        handle = await start_via_slack(slack, bot.client, "Geothermal heating")
+        thread_ts, _ = await waiting_draft(slack, handle)
         await time_env.sleep(timedelta(hours=25))
 
         def reminder() -> str | None:
-            return next(
-                (m["text"] for m in slack.replies(CHANNEL, thread.ts) if "Reminder 1" in (m.get("text") or "")), None
-            )
+            return next((text for text in thread_texts(slack, thread_ts) if "Reminder 1" in text), None)
 
         text = await slack.wait_for(reminder, timeout=15)
-        assert "<@U0APPROV1>" in text and "<@U0APPROV2>" in text
+        assert f"<@{APPROVER_1}>" in text and f"<@{APPROVER_2}>" in text
         await handle.cancel()
-        await finished(handle)
+        await closed(handle)
 
 
 async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    settings = bot_settings(slack, approvers=APPROVERS)
-    client = bot_client(time_env.client)
-    async with running_worker(time_env.client, settings), running_bot(slack, settings, client) as running:
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=APPROVERS)) as running:
         command = {
-            "team_id": "T0SANDBOX",
+            "team_id": TEAM,
             "channel_id": CHANNEL,
             "user_id": REQUESTER,
             "command": "/report",
@@ -285,9 +207,9 @@ async def test_duplicate_delivery_starts_nothing_twice(time_env: WorkflowEnviron
             assert err.workflow_id == first.workflow_id
         else:
             raise AssertionError("the duplicate delivery started a second workflow")
-        handle = client.get_workflow_handle(first.workflow_id)
+        handle = running.client.get_workflow_handle(first.workflow_id)
         await handle.cancel()
-        await finished(handle)
+        await closed(handle)
 
 
 async def test_temporal_unreachable_when_report_arrives(slack: SlackSandbox) -> None:
@@ -307,7 +229,7 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
     gateway = TemporalGateway(client, task_queue=settings.task_queue, update_timeout=timedelta(seconds=1))
     async with running_bot(slack, settings, client, gateway=gateway):
         # Started with no worker on its task queue: nobody can validate an update.
-        handle = await start_via_slack(slack, client, "/report", "Nuclear fusion", confirmed=False)
+        handle = await start_via_slack(slack, client, "Nuclear fusion", confirmed=False)
         value = ButtonValue(workflow_id=handle.id, revision=1).encode()
         posted = slack.workspace.post_message(CHANNEL, text="a stand-in draft")
         result = await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.APPROVE, value)
@@ -319,7 +241,7 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
         await wait_for_phase(handle, Phase.PENDING_APPROVAL)
         assert (await handle.query(HumanReviewedWorkflow.progress)).decisions == []
         await handle.cancel()
-        await finished(handle)
+        await closed(handle)
 
 
 async def test_status_and_cancel_while_no_worker_runs_say_so(
@@ -328,7 +250,7 @@ async def test_status_and_cancel_while_no_worker_runs_say_so(
     settings = bot_settings(slack, approvers=APPROVERS)
     client = bot_client(time_env.client)
     async with running_bot(slack, settings, client):
-        handle = await start_via_slack(slack, client, "/report", "Tidal power", confirmed=False)
+        handle = await start_via_slack(slack, client, "Tidal power", confirmed=False)
         # Only a worker can answer a query; without one the workflow is neither finished nor lost.
         seen = len(ephemeral_texts(slack, REQUESTER))
         await slack.send_slash_command(REQUESTER, "/report", f"status {handle.id}", channel_id=CHANNEL)

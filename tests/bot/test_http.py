@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -23,6 +21,8 @@ from infra.settings import Settings
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from tests.support.bot import bot_settings, serve
+from tests.support.slack import CHANNEL, REQUESTER, TEAM
+from tests.support.temporal import silent_server
 
 SECRET = "sandbox-signing-secret"
 
@@ -45,9 +45,9 @@ def slash_body(
 ) -> str:
     return urlencode(
         {
-            "team_id": "T0SANDBOX",
-            "channel_id": "C0GENERAL",
-            "user_id": "U0REQUEST",
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "user_id": REQUESTER,
             "command": "/report",
             "text": text,
             "trigger_id": trigger_id,
@@ -57,46 +57,29 @@ def slash_body(
 
 
 class RecordingGateway(TemporalGateway):
-    """A gateway whose start takes ``delay`` seconds and records what it was asked to start."""
+    """A gateway whose start takes ``delay`` seconds and records what it was asked to start (and finished)."""
 
     def __init__(self, client: Client, delay: float = 0.0) -> None:
         super().__init__(client, task_queue="unused")
         self.started: list[str] = []
+        self.finished: list[str] = []
         self.delay = delay
 
     async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started:
         self.started.append(topic)
         await asyncio.sleep(self.delay)
+        self.finished.append(topic)
         return Started(workflow_id="report-test", run_id=None)
-
-
-@contextlib.asynccontextmanager
-async def silent_tcp_server() -> AsyncIterator[str]:
-    """Accepts connections and never answers: a Temporal that hangs."""
-    connections: list[asyncio.StreamWriter] = []
-
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        for writer in connections:
-            writer.close()
-        server.close()
 
 
 async def lazy_client(address: str) -> Client:
     return await Client.connect(address, data_converter=data_converter(), lazy=True)
 
 
-async def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str, float]:
-    started = time.monotonic()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=body.encode(), headers=headers) as response:
-            return response.status, await response.text(), time.monotonic() - started
+async def post(url: str, body: str, headers: dict[str, str]) -> int:
+    """POST ``body`` as Slack would; the HTTP status of the answer."""
+    async with aiohttp.ClientSession() as session, session.post(url, data=body.encode(), headers=headers) as response:
+        return response.status
 
 
 def settings_for(slack: SlackSandbox) -> Settings:
@@ -107,45 +90,44 @@ def settings_for(slack: SlackSandbox) -> Settings:
 
 async def test_bad_signatures_are_refused_and_start_nothing(slack: SlackSandbox) -> None:
     settings = settings_for(slack)
-    async with silent_tcp_server() as address:
+    async with silent_server() as address:
         gateway = RecordingGateway(await lazy_client(address))
         app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             body = slash_body("Solar panels")
             forged = signed_headers(body, secret="not-the-secret")
-            assert (await post(url, body, forged))[0] == 401
+            assert await post(url, body, forged) == 401
 
             stale = signed_headers(body, timestamp=int(time.time()) - 6 * 60)
-            assert (await post(url, body, stale))[0] == 401
+            assert await post(url, body, stale) == 401
 
             altered = signed_headers(body)
-            assert (await post(url, body.replace("Solar", "Lunar"), altered))[0] == 401
+            assert await post(url, body.replace("Solar", "Lunar"), altered) == 401
 
             unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
-            assert (await post(url, body, unsigned))[0] == 401
+            assert await post(url, body, unsigned) == 401
             assert gateway.started == []
 
             # The same request, signed properly, is accepted.
-            status, _, _ = await post(url, body, signed_headers(body))
-            assert status == 200
-            await slack.wait_for(lambda: gateway.started == ["Solar panels"], timeout=5)
+            assert await post(url, body, signed_headers(body)) == 200
+            await slack.wait_for(lambda: gateway.started == ["Solar panels"])
 
 
 async def test_report_acks_fast_while_temporal_hangs(slack: SlackSandbox) -> None:
     settings = settings_for(slack)
-    async with silent_tcp_server() as address:
+    async with silent_server() as address:
         client = await lazy_client(address)
         gateway = TemporalGateway(client, task_queue="unused", rpc_timeout=timedelta(seconds=1))
         app = build_app(settings, client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             slack.request_url = url
-            result_started = time.monotonic()
-            result = await slack.send_slash_command("U0REQUEST", "/report", "Solar panels")
-            ack_seconds = time.monotonic() - result_started
-            assert result.acked and ack_seconds < 1.0, (result, ack_seconds)
+            # Acked: within Slack's 3 s, which the sandbox enforces as Slack does. (That the ack does
+            # not wait for the start at all is test_report_acks_fast_while_the_start_is_slow.)
+            result = await slack.send_slash_command(REQUESTER, "/report", "Solar panels")
+            assert result.acked, result
 
             def told() -> list[str]:
-                return [e["text"] for e in slack.ephemerals("U0REQUEST") if "not started" in (e.get("text") or "")]
+                return [e["text"] for e in slack.ephemerals(REQUESTER) if "not started" in (e.get("text") or "")]
 
             [message] = await slack.wait_for(told, timeout=10)
             assert "Temporal did not answer" in message and "nothing was changed" in message
@@ -153,11 +135,11 @@ async def test_report_acks_fast_while_temporal_hangs(slack: SlackSandbox) -> Non
 
 async def test_report_acks_fast_while_the_start_is_slow(slack: SlackSandbox) -> None:
     settings = settings_for(slack)
-    async with silent_tcp_server() as address:
+    async with silent_server() as address:
         gateway = RecordingGateway(await lazy_client(address), delay=10)
         app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
             body = slash_body("Solar panels", response_url=slack.url + "/response/unused")
-            status, _, seconds = await post(url, body, signed_headers(body))
-            assert status == 200 and seconds < 1.0
-            assert gateway.started == ["Solar panels"]
+            assert await post(url, body, signed_headers(body)) == 200
+            # Acked while the start (10 s) was still in flight: the ack did not wait for it.
+            assert gateway.started == ["Solar panels"] and gateway.finished == []

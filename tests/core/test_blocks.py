@@ -7,8 +7,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
 
 from core import action_ids
 from core.action_ids import ButtonValue, ModalMetadata
@@ -27,88 +25,22 @@ from core.rendering.drafts import draft_messages, thread_parent
 from core.rendering.lists import WorkflowRow, help_blocks, home_view, report_list_blocks, status_blocks
 from core.rendering.modals import reject_modal, revision_modal
 from core.rendering.text import (
-    MAX_BLOCKS_PER_MESSAGE,
     MAX_BLOCKS_PER_VIEW,
     MAX_BODY_CHARS_PER_MESSAGE,
     fit,
     markdown_to_mrkdwn,
     split_mrkdwn,
 )
-
-# Slack's limits, written out here independently of the builders' constants.
-SECTION_TEXT = 3000
-HEADER_TEXT = 150
-BUTTON_VALUE = 2000
-BUTTON_TEXT = 75
-ID_CHARS = 255
-MODAL_TITLE = 24
-PRIVATE_METADATA = 3000
-FALLBACK_TEXT = 3000
-CONTEXT_ELEMENTS = 10
+from tests.support.block_checks import FALLBACK_TEXT, PRIVATE_METADATA, texts, validate_blocks, validate_view
+from tests.support.slack import CHANNEL
 
 HOSTILE = "<!channel> <!here> <@U123ABC> & <https://evil.example|click>"
 # What must never appear in output built from HOSTILE text: live control sequences.
 LIVE_MENTIONS = re.compile(r"<!channel>|<!here>|<@U123ABC>|<https://evil")
 
 
-# ---------------------------------------------------------------------------
-# Limit checks (test helpers, deliberately not in bot/blocks.py)
-# ---------------------------------------------------------------------------
-
-
-def _texts(node: object):
-    """Every text object's string in a block tree."""
-    if isinstance(node, dict):
-        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
-            yield node["type"], node["text"]
-        for value in node.values():
-            yield from _texts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _texts(item)
-
-
-def validate_blocks(blocks: list[Block], max_blocks: int = MAX_BLOCKS_PER_MESSAGE) -> list[dict]:
-    """Round-trip through slack_sdk's models and check Slack's limits; returns the dicts."""
-    assert 0 < len(blocks) <= max_blocks
-    dicts = [block.to_dict() for block in blocks]
-    # Parsing back with slack_sdk's models gives the same JSON: the builders
-    # produced nothing the models don't understand.
-    assert [Block.parse(d).to_dict() for d in dicts] == dicts
-    block_ids = [d["block_id"] for d in dicts if "block_id" in d]
-    assert len(block_ids) == len(set(block_ids)), "block ids must be unique"
-    for d in dicts:
-        assert len(d.get("block_id", "")) <= ID_CHARS
-        if d["type"] == "section":
-            assert 0 < len(d["text"]["text"]) <= SECTION_TEXT
-        if d["type"] == "header":
-            assert 0 < len(d["text"]["text"]) <= HEADER_TEXT
-        if d["type"] == "context":
-            assert 0 < len(d["elements"]) <= CONTEXT_ELEMENTS
-        if d["type"] == "actions":
-            for element in d["elements"]:
-                assert len(element["action_id"]) <= ID_CHARS
-                assert len(element.get("value", "")) <= BUTTON_VALUE
-                assert len(element["text"]["text"]) <= BUTTON_TEXT
-    return dicts
-
-
-def validate_view(view: View) -> dict:
-    d = view.to_dict()
-    assert View(**d).to_dict() == d
-    assert len(d["blocks"]) <= MAX_BLOCKS_PER_VIEW
-    validate_blocks(view.blocks, max_blocks=MAX_BLOCKS_PER_VIEW)
-    if d["type"] == "modal":
-        for key in ("title", "submit", "close"):
-            if key in d:
-                assert 0 < len(d[key]["text"]) <= MODAL_TITLE
-        assert len(d.get("private_metadata", "")) <= PRIVATE_METADATA
-        assert len(d.get("callback_id", "")) <= ID_CHARS
-    return d
-
-
 def _all_text(dicts: list[dict]) -> str:
-    return "\n".join(text for _, text in _texts(dicts))
+    return "\n".join(text for _, text in texts(dicts))
 
 
 def _no_live_mentions(dicts: list[dict] | dict, fallback: str = "") -> None:
@@ -189,7 +121,7 @@ def test_button_value_rejects_malformed(raw, problem):
 
 
 def test_modal_metadata_round_trip_and_rejects_malformed():
-    metadata = ModalMetadata("report-q3", 2, "C0GENERAL", "1712345678.000100")
+    metadata = ModalMetadata("report-q3", 2, CHANNEL, "1712345678.000100")
     raw = metadata.encode()
     assert len(raw) <= PRIVATE_METADATA
     assert ModalMetadata.decode(raw) == metadata
@@ -412,7 +344,7 @@ def test_thread_parent_without_requester():
 
 
 def test_revision_modal():
-    metadata = ModalMetadata("report-q3", 2, "C0GENERAL", "1712345678.000100")
+    metadata = ModalMetadata("report-q3", 2, CHANNEL, "1712345678.000100")
     d = validate_view(revision_modal(metadata, HOSTILE))
     _no_live_mentions(d)
     assert d["callback_id"] == action_ids.REVISION_MODAL
@@ -425,7 +357,7 @@ def test_revision_modal():
 
 
 def test_reject_modal():
-    metadata = ModalMetadata("report-q3", 2, "C0GENERAL", "1712345678.000100")
+    metadata = ModalMetadata("report-q3", 2, CHANNEL, "1712345678.000100")
     d = validate_view(reject_modal(metadata, HOSTILE))
     _no_live_mentions(d)
     assert d["callback_id"] == action_ids.REJECT_MODAL

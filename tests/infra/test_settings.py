@@ -9,6 +9,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from infra.settings import Settings, SettingsError
+from tests.support.slack import APPROVER_1, APPROVER_2, LEADS
 from worker.worker import build_worker, worker_slack_client
 
 
@@ -29,7 +30,7 @@ def test_policy_and_models_from_the_environment() -> None:
             "SIGNOFF_REQUIRED_APPROVALS": "2",
             "SIGNOFF_REMINDER_INTERVAL": "90s",
             "SIGNOFF_DECISION_DEADLINE": "none",
-            "SIGNOFF_ESCALATION": "S0LEADS",
+            "SIGNOFF_ESCALATION": LEADS,
             "SIGNOFF_MODEL": "gpt-4.1-mini",
             "SIGNOFF_MODEL_REVIEWER": "gpt-5",
             "OPENAI_API_KEY": "sk-secret-value",
@@ -37,9 +38,9 @@ def test_policy_and_models_from_the_environment() -> None:
         }
     )
     policy = settings.workflow.policy
-    assert policy.approvers == ["U0APPROV1", "U0APPROV2"] and policy.required_approvals == 2
+    assert policy.approvers == [APPROVER_1, APPROVER_2] and policy.required_approvals == 2
     assert policy.reminder_interval == timedelta(seconds=90) and policy.decision_deadline is None
-    assert policy.escalation_to == "S0LEADS"
+    assert policy.escalation_to == LEADS
     assert settings.workflow.models.writer == "gpt-4.1-mini" and settings.workflow.models.reviewer == "gpt-5"
     assert not settings.offline_model and settings.worker_cache_size == 1000
     assert "sk-secret-value" not in repr(settings)
@@ -51,7 +52,7 @@ def test_policy_and_models_from_the_environment() -> None:
         ({"SIGNOFF_REMINDER_INTERVAL": "soon"}, "SIGNOFF_REMINDER_INTERVAL='soon' is not a duration"),
         ({"SIGNOFF_REMINDER_INTERVAL": "0s"}, "must be positive"),
         ({"SIGNOFF_APPROVERS": "bob"}, "'bob' is not a Slack user id"),
-        ({"SIGNOFF_APPROVERS": "U0APPROV1", "SIGNOFF_REQUIRED_APPROVALS": "2"}, "only 1 approvers"),
+        ({"SIGNOFF_APPROVERS": APPROVER_1, "SIGNOFF_REQUIRED_APPROVALS": "2"}, "only 1 approvers"),
         ({"SIGNOFF_REQUIRED_APPROVALS": "0"}, "must be at least 1"),
         ({"SIGNOFF_MAX_REMINDERS": "three"}, "not a whole number"),
         ({"SIGNOFF_ESCALATION": "<!channel>"}, "is not a Slack user id"),

@@ -10,19 +10,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
-
-
-@pytest.fixture
-async def sb():
-    sandbox = SlackSandbox()
-    await sandbox.start()
-    yield sandbox
-    await sandbox.stop()
-
-
-@pytest.fixture
-def client(sb: SlackSandbox) -> AsyncWebClient:
-    return AsyncWebClient(base_url=sb.api_url, token=sb.bot_token)
+from tests.support.slack import (
+    APPROVALS_CHANNEL,
+    APPROVER_1,
+    APPROVER_2,
+    CHANNEL,
+    LEADS,
+    OUTSIDER,
+    REQUESTER,
+    TEAM,
+    web_client,
+)
 
 
 def section(text: str) -> dict:
@@ -33,17 +31,17 @@ async def test_auth_test_identifies_the_bot(client: AsyncWebClient):
     response = await client.auth_test()
     assert response["user_id"] == "U0SIGNOFF"
     assert response["bot_id"] == "B0SIGNOFF"
-    assert response["team_id"] == "T0SANDBOX"
+    assert response["team_id"] == TEAM
 
 
 async def test_wrong_token_is_invalid_auth_and_missing_token_not_authed(sb: SlackSandbox):
     with pytest.raises(SlackApiError) as wrong:
-        await AsyncWebClient(base_url=sb.api_url, token="xoxb-wrong").chat_postMessage(channel="C0GENERAL", text="hi")
+        await AsyncWebClient(base_url=sb.api_url, token="xoxb-wrong").chat_postMessage(channel=CHANNEL, text="hi")
     assert wrong.value.response["error"] == "invalid_auth"
     with pytest.raises(SlackApiError) as missing:
         await AsyncWebClient(base_url=sb.api_url).auth_test()
     assert missing.value.response["error"] == "not_authed"
-    assert sb.messages("C0GENERAL") == []
+    assert sb.messages(CHANNEL) == []
 
 
 async def test_post_message_stores_blocks_and_metadata_and_reads_back(sb: SlackSandbox, client: AsyncWebClient):
@@ -62,24 +60,24 @@ async def test_post_message_stores_blocks_and_metadata_and_reads_back(sb: SlackS
         },
     ]
     metadata = {"event_type": "signoff_request", "event_payload": {"request_id": "r1"}}
-    posted = await client.chat_postMessage(channel="C0GENERAL", text="Report ready", blocks=blocks, metadata=metadata)
+    posted = await client.chat_postMessage(channel=CHANNEL, text="Report ready", blocks=blocks, metadata=metadata)
 
-    assert posted["channel"] == "C0GENERAL"
+    assert posted["channel"] == CHANNEL
     assert posted["message"]["text"] == "Report ready"
     assert posted["message"]["blocks"][1]["elements"][0]["action_id"] == "approve"
     assert all("block_id" in b for b in posted["message"]["blocks"])
 
-    plain = await client.conversations_history(channel="C0GENERAL")
+    plain = await client.conversations_history(channel=CHANNEL)
     assert [m["ts"] for m in plain["messages"]] == [posted["ts"]]
     assert "metadata" not in plain["messages"][0]
-    with_metadata = await client.conversations_history(channel="C0GENERAL", include_all_metadata=True)
+    with_metadata = await client.conversations_history(channel=CHANNEL, include_all_metadata=True)
     assert with_metadata["messages"][0]["metadata"] == metadata
-    assert sb.messages("C0GENERAL")[0]["metadata"] == metadata
+    assert sb.messages(CHANNEL)[0]["metadata"] == metadata
     assert sb.calls_to("chat.postMessage")[0].params["blocks"] == blocks
 
 
 async def test_ts_is_slack_shaped_and_strictly_increasing(client: AsyncWebClient):
-    stamps = [(await client.chat_postMessage(channel="C0GENERAL", text=str(i)))["ts"] for i in range(5)]
+    stamps = [(await client.chat_postMessage(channel=CHANNEL, text=str(i)))["ts"] for i in range(5)]
     for ts in stamps:
         seconds, micros = ts.split(".")
         assert len(seconds) == 10 and len(micros) == 6
@@ -87,64 +85,64 @@ async def test_ts_is_slack_shaped_and_strictly_increasing(client: AsyncWebClient
 
 
 async def test_thread_replies_and_parent_summary(sb: SlackSandbox, client: AsyncWebClient):
-    parent = await client.chat_postMessage(channel="C0GENERAL", text="parent")
-    first = await client.chat_postMessage(channel="C0GENERAL", text="one", thread_ts=parent["ts"])
+    parent = await client.chat_postMessage(channel=CHANNEL, text="parent")
+    first = await client.chat_postMessage(channel=CHANNEL, text="one", thread_ts=parent["ts"])
     # Replying to a reply threads under the original parent, as in Slack.
-    await client.chat_postMessage(channel="C0GENERAL", text="two", thread_ts=first["ts"])
+    await client.chat_postMessage(channel=CHANNEL, text="two", thread_ts=first["ts"])
 
-    replies = await client.conversations_replies(channel="C0GENERAL", ts=parent["ts"])
+    replies = await client.conversations_replies(channel=CHANNEL, ts=parent["ts"])
     assert [m["text"] for m in replies["messages"]] == ["parent", "one", "two"]
     assert replies["messages"][0]["reply_count"] == 2
-    assert [m["text"] for m in sb.replies("C0GENERAL", parent["ts"])] == ["one", "two"]
-    history = await client.conversations_history(channel="C0GENERAL")
+    assert [m["text"] for m in sb.replies(CHANNEL, parent["ts"])] == ["one", "two"]
+    history = await client.conversations_history(channel=CHANNEL)
     assert [m["text"] for m in history["messages"]] == ["parent"]
     with pytest.raises(SlackApiError) as missing:
-        await client.conversations_replies(channel="C0GENERAL", ts="1000000000.000001")
+        await client.conversations_replies(channel=CHANNEL, ts="1000000000.000001")
     assert missing.value.response["error"] == "thread_not_found"
 
 
 async def test_history_paginates_newest_first(client: AsyncWebClient):
     for i in range(5):
-        await client.chat_postMessage(channel="C0GENERAL", text=f"m{i}")
-    first = await client.conversations_history(channel="C0GENERAL", limit=2)
+        await client.chat_postMessage(channel=CHANNEL, text=f"m{i}")
+    first = await client.conversations_history(channel=CHANNEL, limit=2)
     assert [m["text"] for m in first["messages"]] == ["m4", "m3"]
     assert first["has_more"] is True
     second = await client.conversations_history(
-        channel="C0GENERAL", limit=2, cursor=first["response_metadata"]["next_cursor"]
+        channel=CHANNEL, limit=2, cursor=first["response_metadata"]["next_cursor"]
     )
     assert [m["text"] for m in second["messages"]] == ["m2", "m1"]
-    oldest = await client.conversations_history(channel="C0GENERAL", oldest=second["messages"][0]["ts"])
+    oldest = await client.conversations_history(channel=CHANNEL, oldest=second["messages"][0]["ts"])
     assert [m["text"] for m in oldest["messages"]] == ["m4", "m3"]
 
 
 async def test_update_and_delete(sb: SlackSandbox, client: AsyncWebClient):
-    posted = await client.chat_postMessage(channel="C0GENERAL", text="pending", blocks=[section("pending")])
-    updated = await client.chat_update(channel="C0GENERAL", ts=posted["ts"], text="approved", blocks=[section("done")])
+    posted = await client.chat_postMessage(channel=CHANNEL, text="pending", blocks=[section("pending")])
+    updated = await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="approved", blocks=[section("done")])
     assert updated["message"]["edited"]["user"] == "U0SIGNOFF"
-    stored = sb.message("C0GENERAL", posted["ts"])
+    stored = sb.message(CHANNEL, posted["ts"])
     assert stored["text"] == "approved" and stored["blocks"][0]["text"]["text"] == "done"
 
-    await client.chat_delete(channel="C0GENERAL", ts=posted["ts"])
-    assert sb.messages("C0GENERAL") == []
+    await client.chat_delete(channel=CHANNEL, ts=posted["ts"])
+    assert sb.messages(CHANNEL) == []
     with pytest.raises(SlackApiError) as gone:
-        await client.chat_update(channel="C0GENERAL", ts=posted["ts"], text="again")
+        await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="again")
     assert gone.value.response["error"] == "message_not_found"
 
 
 async def test_ephemeral_is_visible_to_one_user(sb: SlackSandbox, client: AsyncWebClient):
-    response = await client.chat_postEphemeral(channel="C0GENERAL", user="U0APPROV1", text="only you")
+    response = await client.chat_postEphemeral(channel=CHANNEL, user=APPROVER_1, text="only you")
     assert response["message_ts"]
-    assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["only you"]
-    assert sb.ephemerals("U0APPROV2") == []
-    assert sb.messages("C0GENERAL") == []
+    assert [e["text"] for e in sb.ephemerals(APPROVER_1)] == ["only you"]
+    assert sb.ephemerals(APPROVER_2) == []
+    assert sb.messages(CHANNEL) == []
     with pytest.raises(SlackApiError) as outside:
-        await client.chat_postEphemeral(channel="C0APPROVE", user="U0OUTSIDE", text="nope")
+        await client.chat_postEphemeral(channel=APPROVALS_CHANNEL, user=OUTSIDER, text="nope")
     assert outside.value.response["error"] == "user_not_in_channel"
 
 
 async def test_permalink(sb: SlackSandbox, client: AsyncWebClient):
-    posted = await client.chat_postMessage(channel="C0GENERAL", text="x")
-    link = await client.chat_getPermalink(channel="C0GENERAL", message_ts=posted["ts"])
+    posted = await client.chat_postMessage(channel=CHANNEL, text="x")
+    link = await client.chat_getPermalink(channel=CHANNEL, message_ts=posted["ts"])
     assert link["permalink"] == f"{sb.url}/archives/C0GENERAL/p{posted['ts'].replace('.', '')}"
 
 
@@ -153,11 +151,11 @@ async def test_permalink(sb: SlackSandbox, client: AsyncWebClient):
     ("kwargs", "error"),
     [
         ({"channel": "C0NOPE", "text": "x"}, "channel_not_found"),
-        ({"channel": "C0GENERAL"}, "no_text"),
-        ({"channel": "C0GENERAL", "text": "x" * 40_001}, "msg_too_long"),
-        ({"channel": "C0GENERAL", "blocks": [section("x")] * 51}, "invalid_blocks"),
-        ({"channel": "C0GENERAL", "blocks": [section("x" * 3001)]}, "invalid_blocks"),
-        ({"channel": "C0GENERAL", "blocks": [{"text": "no type"}]}, "invalid_blocks"),
+        ({"channel": CHANNEL}, "no_text"),
+        ({"channel": CHANNEL, "text": "x" * 40_001}, "msg_too_long"),
+        ({"channel": CHANNEL, "blocks": [section("x")] * 51}, "invalid_blocks"),
+        ({"channel": CHANNEL, "blocks": [section("x" * 3001)]}, "invalid_blocks"),
+        ({"channel": CHANNEL, "blocks": [{"text": "no type"}]}, "invalid_blocks"),
         ({"channel": "G0PRIVATE", "text": "x"}, "not_in_channel"),
     ],
 )
@@ -169,26 +167,26 @@ async def test_post_message_errors(client: AsyncWebClient, kwargs: dict, error: 
 
 
 async def test_unknown_thread_ts_is_accepted_like_slack(client: AsyncWebClient):
-    response = await client.chat_postMessage(channel="C0GENERAL", text="orphan", thread_ts="1000000000.000001")
+    response = await client.chat_postMessage(channel=CHANNEL, text="orphan", thread_ts="1000000000.000001")
     assert response["message"]["thread_ts"] == "1000000000.000001"
 
 
 async def test_users_channels_and_usergroups(client: AsyncWebClient):
-    user = await client.users_info(user="U0APPROV1")
+    user = await client.users_info(user=APPROVER_1)
     assert user["user"]["real_name"] == "Avery Approver"
     with pytest.raises(SlackApiError) as missing:
         await client.users_info(user="U0NOBODY")
     assert missing.value.response["error"] == "user_not_found"
     members = {m["id"] for m in (await client.users_list())["members"]}
-    assert {"U0REQUEST", "U0APPROV1", "U0APPROV2", "U0OUTSIDE", "U0SIGNOFF"} <= members
+    assert {REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER, "U0SIGNOFF"} <= members
 
-    group = await client.usergroups_users_list(usergroup="S0LEADS")
-    assert group["users"] == ["U0APPROV1"]
+    group = await client.usergroups_users_list(usergroup=LEADS)
+    assert group["users"] == [APPROVER_1]
 
-    info = await client.conversations_info(channel="C0GENERAL")
+    info = await client.conversations_info(channel=CHANNEL)
     assert info["channel"]["name"] == "general" and info["channel"]["is_member"] is True
     listed = await client.conversations_list()
-    assert "C0GENERAL" in {c["id"] for c in listed["channels"]}
+    assert CHANNEL in {c["id"] for c in listed["channels"]}
     random = await client.conversations_info(channel="C0RANDOM0")
     assert random["channel"]["is_member"] is False
     await client.conversations_join(channel="C0RANDOM0")
@@ -197,13 +195,13 @@ async def test_users_channels_and_usergroups(client: AsyncWebClient):
 
 async def test_views_publish_home(sb: SlackSandbox, client: AsyncWebClient):
     view = {"type": "home", "blocks": [section("Your pending approvals")]}
-    first = await client.views_publish(user_id="U0APPROV1", view=view)
+    first = await client.views_publish(user_id=APPROVER_1, view=view)
     assert first["view"]["id"].startswith("V")
-    second = await client.views_publish(user_id="U0APPROV1", view=view, hash=first["view"]["hash"])
+    second = await client.views_publish(user_id=APPROVER_1, view=view, hash=first["view"]["hash"])
     assert second["view"]["id"] == first["view"]["id"]
-    assert sb.home_view("U0APPROV1")["blocks"][0]["text"]["text"] == "Your pending approvals"
+    assert sb.home_view(APPROVER_1)["blocks"][0]["text"]["text"] == "Your pending approvals"
     with pytest.raises(SlackApiError) as stale:
-        await client.views_publish(user_id="U0APPROV1", view=view, hash=first["view"]["hash"])
+        await client.views_publish(user_id=APPROVER_1, view=view, hash=first["view"]["hash"])
     assert stale.value.response["error"] == "hash_conflict"
 
 
@@ -213,20 +211,20 @@ async def test_views_open_needs_a_trigger_issued_by_the_sandbox(sb: SlackSandbox
         await client.views_open(trigger_id="123.456.forged", view=modal)
     assert invalid.value.response["error"] == "invalid_trigger_id"
 
-    trigger = sb.workspace.issue_trigger("U0APPROV1")
+    trigger = sb.workspace.issue_trigger(APPROVER_1)
     opened = await client.views_open(trigger_id=trigger, view=modal)
-    assert [v["id"] for v in sb.open_views("U0APPROV1")] == [opened["view"]["id"]]
+    assert [v["id"] for v in sb.open_views(APPROVER_1)] == [opened["view"]["id"]]
     with pytest.raises(SlackApiError) as reused:
         await client.views_open(trigger_id=trigger, view=modal)
     assert reused.value.response["error"] == "exchanged_trigger_id"
 
-    pushed = await client.views_push(trigger_id=sb.workspace.issue_trigger("U0APPROV1"), view=modal)
+    pushed = await client.views_push(trigger_id=sb.workspace.issue_trigger(APPROVER_1), view=modal)
     assert pushed["view"]["previous_view_id"] == opened["view"]["id"]
     assert pushed["view"]["root_view_id"] == opened["view"]["id"]
     updated = await client.views_update(
         view_id=pushed["view"]["id"], view={**modal, "title": {"type": "plain_text", "text": "Done"}}
     )
-    assert sb.open_views("U0APPROV1")[-1]["title"]["text"] == "Done"
+    assert sb.open_views(APPROVER_1)[-1]["title"]["text"] == "Done"
     assert updated["view"]["id"] == pushed["view"]["id"]
 
 
@@ -234,12 +232,10 @@ async def test_expired_trigger(client: AsyncWebClient):
     sandbox = SlackSandbox(trigger_ttl=0)
     await sandbox.start()
     try:
-        trigger = sandbox.workspace.issue_trigger("U0APPROV1")
+        trigger = sandbox.workspace.issue_trigger(APPROVER_1)
         modal = {"type": "modal", "title": {"type": "plain_text", "text": "Late"}, "blocks": []}
         with pytest.raises(SlackApiError) as expired:
-            await AsyncWebClient(base_url=sandbox.api_url, token=sandbox.bot_token).views_open(
-                trigger_id=trigger, view=modal
-            )
+            await web_client(sandbox).views_open(trigger_id=trigger, view=modal)
         assert expired.value.response["error"] == "expired_trigger_id"
     finally:
         await sandbox.stop()
@@ -247,12 +243,12 @@ async def test_expired_trigger(client: AsyncWebClient):
 
 async def test_files_upload_v2_posts_the_file(sb: SlackSandbox, client: AsyncWebClient):
     response = await client.files_upload_v2(
-        channel="C0GENERAL", content="report body", filename="report.md", title="Report", initial_comment="attached"
+        channel=CHANNEL, content="report body", filename="report.md", title="Report", initial_comment="attached"
     )
     assert response["file"]["name"] == "report.md"
     assert response["file"]["title"] == "Report"
     assert sb.store.get_file(response["file"]["id"]).content == b"report body"
-    [message] = sb.messages("C0GENERAL")
+    [message] = sb.messages(CHANNEL)
     assert message["text"] == "attached"
     assert message["files"][0]["id"] == response["file"]["id"]
 
@@ -268,7 +264,7 @@ async def test_form_encoded_body_with_json_fields_and_token_param(sb: SlackSandb
     ):
         body = await response.json()
     assert body["ok"] is True, body
-    assert sb.messages("C0GENERAL")[0]["blocks"][0]["text"]["text"] == "from a form"
+    assert sb.messages(CHANNEL)[0]["blocks"][0]["text"]["text"] == "from a form"
     assert "token" not in sb.calls_to("chat.postMessage")[0].params
 
 

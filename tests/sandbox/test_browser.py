@@ -12,25 +12,19 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Page, expect
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
 from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
+from tests.support.slack import APPROVER_1, CHANNEL, OUTSIDER, REQUESTER, text_input_modal, web_client
+from tests.support.web import bolt_app, bolt_handler, serving_events
 
 pytestmark = requires_chromium
 
-REQUESTER, APPROVER, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0OUTSIDE"
-
 
 def demo_app(sb: SlackSandbox) -> AsyncApp:
-    app = AsyncApp(
-        client=AsyncWebClient(base_url=sb.api_url, token=sb.bot_token),
-        signing_secret=sb.signing_secret,
-    )
+    app = bolt_app(sb)
 
     @app.command("/demo")
     async def on_demo(ack, command, client):
@@ -115,21 +109,14 @@ def demo_app(sb: SlackSandbox) -> AsyncApp:
         await ack()
         await client.views_open(
             trigger_id=body["trigger_id"],
-            view={
-                "type": "modal",
-                "callback_id": "notes_modal",
-                "private_metadata": f"{body['container']['channel_id']}|{body['container']['message_ts']}",
-                "title": {"type": "plain_text", "text": "Notes"},
-                "submit": {"type": "plain_text", "text": "Send"},
-                "blocks": [
-                    {
-                        "type": "input",
-                        "block_id": "notes",
-                        "label": {"type": "plain_text", "text": "What should change?"},
-                        "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
-                    },
-                ],
-            },
+            view=text_input_modal(
+                "Notes",
+                "What should change?",
+                block_id="notes",
+                callback_id="notes_modal",
+                private_metadata=f"{body['container']['channel_id']}|{body['container']['message_ts']}",
+                multiline=True,
+            ),
         )
 
     @app.view("notes_modal")
@@ -160,25 +147,9 @@ def demo_app(sb: SlackSandbox) -> AsyncApp:
 
 @pytest.fixture
 async def sandbox_with_app() -> AsyncIterator[SlackSandbox]:
-    sb = SlackSandbox()
-    await sb.start()
-    app = demo_app(sb)
-
-    async def endpoint(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    web_app = web.Application()
-    web_app.router.add_post("/slack/events", endpoint)
-    runner = web.AppRunner(web_app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    sb.request_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    try:
+    async with SlackSandbox() as sb, serving_events(bolt_handler(demo_app(sb))) as url:
+        sb.request_url = url
         yield sb
-    finally:
-        await runner.cleanup()
-        await sb.stop()
 
 
 async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandbox_with_app: SlackSandbox) -> None:
@@ -218,7 +189,7 @@ async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandb
     await expect(refusal).to_be_visible()
 
     # Another person: the requester's ephemerals are gone, the message is the same.
-    await switch_user(page, APPROVER)
+    await switch_user(page, APPROVER_1)
     await expect(page.get_by_test_id("ephemeral")).to_have_count(0)
     await expect(message).to_be_visible()
 
@@ -283,30 +254,30 @@ async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandb
 
 async def test_updates_from_the_app_appear_live_without_reload(page: Page, sandbox_with_app: SlackSandbox) -> None:
     sb = sandbox_with_app
-    await open_sandbox(page, sb.url, APPROVER)
-    client = AsyncWebClient(base_url=sb.api_url, token=sb.bot_token)
-    posted = await client.chat_postMessage(channel="C0GENERAL", text="First *draft*")
+    await open_sandbox(page, sb.url, APPROVER_1)
+    client = web_client(sb)
+    posted = await client.chat_postMessage(channel=CHANNEL, text="First *draft*")
     message = page.locator(f'[data-testid="message"][data-ts="{posted["ts"]}"]')
     await expect(message).to_contain_text("First draft")
     await expect(message.locator("b")).to_have_text("draft")
-    await client.chat_update(channel="C0GENERAL", ts=posted["ts"], text="Second draft")
+    await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="Second draft")
     await expect(page.get_by_test_id("message").filter(has_text="Second draft")).to_be_visible()
-    await client.chat_postEphemeral(channel="C0GENERAL", user=APPROVER, text="Just for Avery")
+    await client.chat_postEphemeral(channel=CHANNEL, user=APPROVER_1, text="Just for Avery")
     await expect(page.get_by_test_id("ephemeral")).to_have_text(re.compile("Just for Avery"))
-    await client.chat_postEphemeral(channel="C0GENERAL", user=REQUESTER, text="Just for Riley")
-    await client.chat_postMessage(channel="C0GENERAL", thread_ts=posted["ts"], text="A reply")
+    await client.chat_postEphemeral(channel=CHANNEL, user=REQUESTER, text="Just for Riley")
+    await client.chat_postMessage(channel=CHANNEL, thread_ts=posted["ts"], text="A reply")
     await expect(message.get_by_test_id("reply-count")).to_have_text(re.compile("1 reply"))
     await expect(page.get_by_test_id("ephemeral")).to_have_count(1)
     await page.get_by_test_id("app-home").click()
     await expect(page.get_by_test_id("home")).to_contain_text("Hello @Avery Approver")
     await client.views_publish(
-        user_id=APPROVER,
+        user_id=APPROVER_1,
         view={
             "type": "home",
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Published while you looked"}}],
         },
     )
     await expect(page.get_by_test_id("home")).to_contain_text("Published while you looked")
-    await client.chat_delete(channel="C0GENERAL", ts=posted["ts"])
+    await client.chat_delete(channel=CHANNEL, ts=posted["ts"])
     await page.get_by_test_id("channel-general").click()
     await expect(page.get_by_test_id("message")).to_have_count(0)

@@ -9,6 +9,8 @@ import sys
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.support.slack import CHANNEL
+
 
 async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
     db = tmp_path / "data" / "sandbox.sqlite3"
@@ -27,7 +29,7 @@ async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
         client = AsyncWebClient(base_url=url + "/api/", token="xoxb-sandbox")
-        await client.chat_postMessage(channel="C0GENERAL", text="from the cli test")
+        await client.chat_postMessage(channel=CHANNEL, text="from the cli test")
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=10) == 0

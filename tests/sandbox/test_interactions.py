@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, web_client
+from tests.support.web import RecordingApp, bolt_app, serving_events
 
 BUTTON_BLOCKS = [
     {
@@ -24,32 +22,11 @@ BUTTON_BLOCKS = [
 ]
 
 
-class RecordingApp:
-    """An HTTP endpoint that records what Slack sends and answers 200 with an empty body."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        form = dict(parse_qsl(await request.text()))
-        self.received.append(json.loads(form["payload"]) if "payload" in form else form)
-        return web.Response(status=200)
-
-
 @pytest.fixture
 async def env() -> AsyncIterator[tuple[SlackSandbox, RecordingApp, AsyncWebClient]]:
     recorder = RecordingApp()
-    server = web.Application()
-    server.router.add_post("/slack/events", recorder.handle)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    sb = SlackSandbox(request_url=f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events")
-    await sb.start()
-    yield sb, recorder, AsyncWebClient(base_url=sb.api_url, token=sb.bot_token)
-    await sb.stop()
-    await runner.cleanup()
+    async with serving_events(recorder.handle) as url, SlackSandbox(request_url=url) as sb:
+        yield sb, recorder, web_client(sb)
 
 
 async def respond(url: str, body: dict) -> tuple[int, str]:
@@ -59,59 +36,59 @@ async def respond(url: str, body: dict) -> tuple[int, str]:
 
 async def test_response_url_posts_in_channel_or_ephemeral_and_deletes_the_original(env):
     sb, recorder, client = env
-    posted = await client.chat_postMessage(channel="C0GENERAL", text="ask", blocks=BUTTON_BLOCKS)
-    click = await sb.click_button("U0APPROV1", "C0GENERAL", posted["ts"], "go")
+    posted = await client.chat_postMessage(channel=CHANNEL, text="ask", blocks=BUTTON_BLOCKS)
+    click = await sb.click_button(APPROVER_1, CHANNEL, posted["ts"], "go")
     payload = recorder.received[-1]
     assert payload["type"] == "block_actions"
     assert payload["actions"][0] == {**payload["actions"][0], "action_id": "go", "block_id": "b", "value": "v"}
     assert payload["container"] == {
         "type": "message",
         "message_ts": posted["ts"],
-        "channel_id": "C0GENERAL",
+        "channel_id": CHANNEL,
         "is_ephemeral": False,
     }
     assert payload["message"]["ts"] == posted["ts"]
     assert payload["trigger_id"] == click.trigger_id
 
     assert await respond(click.response_url, {"text": "just you"}) == (200, '{"ok": true}')
-    assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["just you"]
+    assert [e["text"] for e in sb.ephemerals(APPROVER_1)] == ["just you"]
     await respond(click.response_url, {"text": "everyone", "response_type": "in_channel"})
-    assert [m["text"] for m in sb.messages("C0GENERAL")] == ["ask", "everyone"]
+    assert [m["text"] for m in sb.messages(CHANNEL)] == ["ask", "everyone"]
     await respond(click.response_url, {"delete_original": True})
-    assert [m["text"] for m in sb.messages("C0GENERAL")] == ["everyone"]
+    assert [m["text"] for m in sb.messages(CHANNEL)] == ["everyone"]
 
 
 async def test_response_url_works_five_times(env):
     sb, _, _ = env
-    result = await sb.send_slash_command("U0REQUEST", "/signoff")
+    result = await sb.send_slash_command(REQUESTER, "/signoff")
     for i in range(5):
         assert (await respond(result.response_url, {"text": str(i)}))[0] == 200
     assert await respond(result.response_url, {"text": "again"}) == (404, "used_url")
-    assert len(sb.ephemerals("U0REQUEST")) == 5
+    assert len(sb.ephemerals(REQUESTER)) == 5
 
 
 async def test_button_in_an_ephemeral_is_clickable_only_by_its_recipient(env):
     sb, recorder, client = env
-    shown = await client.chat_postEphemeral(channel="C0GENERAL", user="U0APPROV1", text="x", blocks=BUTTON_BLOCKS)
+    shown = await client.chat_postEphemeral(channel=CHANNEL, user=APPROVER_1, text="x", blocks=BUTTON_BLOCKS)
     with pytest.raises(LookupError):
-        await sb.click_button("U0APPROV2", "C0GENERAL", shown["message_ts"], "go")
-    click = await sb.click_button("U0APPROV1", "C0GENERAL", shown["message_ts"], "go")
+        await sb.click_button(APPROVER_2, CHANNEL, shown["message_ts"], "go")
+    click = await sb.click_button(APPROVER_1, CHANNEL, shown["message_ts"], "go")
     assert recorder.received[-1]["container"]["is_ephemeral"] is True
     await respond(click.response_url, {"replace_original": True, "text": "done"})
-    assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["done"]
+    assert [e["text"] for e in sb.ephemerals(APPROVER_1)] == ["done"]
 
 
 async def test_closing_a_modal_notifies_only_when_asked(env):
     sb, recorder, client = env
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
-    quiet = await client.views_open(trigger_id=sb.workspace.issue_trigger("U0APPROV1"), view=modal)
-    assert await sb.close_view("U0APPROV1", quiet["view"]["id"]) is None
-    assert sb.open_views("U0APPROV1") == [] and recorder.received == []
+    quiet = await client.views_open(trigger_id=sb.workspace.issue_trigger(APPROVER_1), view=modal)
+    assert await sb.close_view(APPROVER_1, quiet["view"]["id"]) is None
+    assert sb.open_views(APPROVER_1) == [] and recorder.received == []
 
     loud = await client.views_open(
-        trigger_id=sb.workspace.issue_trigger("U0APPROV1"), view={**modal, "notify_on_close": True}
+        trigger_id=sb.workspace.issue_trigger(APPROVER_1), view={**modal, "notify_on_close": True}
     )
-    result = await sb.close_view("U0APPROV1", loud["view"]["id"])
+    result = await sb.close_view(APPROVER_1, loud["view"]["id"])
     assert result.acked
     assert recorder.received[-1]["type"] == "view_closed"
     assert recorder.received[-1]["view"]["id"] == loud["view"]["id"]
@@ -120,17 +97,17 @@ async def test_closing_a_modal_notifies_only_when_asked(env):
 async def test_submit_view_rejects_inputs_the_view_lacks(env):
     sb, _, client = env
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
-    opened = await client.views_open(trigger_id=sb.workspace.issue_trigger("U0APPROV1"), view=modal)
+    opened = await client.views_open(trigger_id=sb.workspace.issue_trigger(APPROVER_1), view=modal)
     with pytest.raises(LookupError):
-        await sb.submit_view("U0APPROV1", opened["view"]["id"], {"nope": {"x": "y"}})
+        await sb.submit_view(APPROVER_1, opened["view"]["id"], {"nope": {"x": "y"}})
     with pytest.raises(LookupError):
-        await sb.submit_view("U0APPROV2", opened["view"]["id"], {})
+        await sb.submit_view(APPROVER_2, opened["view"]["id"], {})
 
 
 async def test_socket_mode_client_reconnects_after_disconnect_and_outage():
     sb = SlackSandbox()
     await sb.start()
-    app = AsyncApp(client=AsyncWebClient(base_url=sb.api_url, token=sb.bot_token), signing_secret=sb.signing_secret)
+    app = bolt_app(sb)
     homes: list[str] = []
 
     @app.event("app_home_opened")
@@ -140,17 +117,17 @@ async def test_socket_mode_client_reconnects_after_disconnect_and_outage():
     handler = AsyncSocketModeHandler(app, app_token=sb.app_token, ping_interval=0.2)
     await handler.connect_async()
     try:
-        await sb.wait_for(lambda: sb.socket_mode.connected, timeout=5)
+        await sb.wait_for(lambda: sb.socket_mode.connected)
         await sb.request_socket_reconnect()
         await sb.wait_for(lambda: len(sb.calls_to("apps.connections.open")) == 2 and sb.socket_mode.connected)
-        assert (await sb.open_home("U0APPROV1")).acked
+        assert (await sb.open_home(APPROVER_1)).acked
 
         await sb.pause()
         assert not sb.socket_mode.connected
         await sb.resume()
-        await sb.wait_for(lambda: sb.socket_mode.connected, timeout=5)
-        assert (await sb.open_home("U0APPROV2")).transport == "socket_mode"
-        await sb.wait_for(lambda: homes == ["U0APPROV1", "U0APPROV2"])
+        await sb.wait_for(lambda: sb.socket_mode.connected)
+        assert (await sb.open_home(APPROVER_2)).transport == "socket_mode"
+        await sb.wait_for(lambda: homes == [APPROVER_1, APPROVER_2])
     finally:
         await handler.close_async()
         await sb.stop()

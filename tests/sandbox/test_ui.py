@@ -8,12 +8,20 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
-
-REQUESTER, APPROVER, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0OUTSIDE"
+from tests.support.slack import (
+    APPROVALS_CHANNEL,
+    APPROVER_1,
+    CHANNEL,
+    LEADS,
+    OUTSIDER,
+    REQUESTER,
+    text_input_modal,
+    web_client,
+)
+from tests.support.web import RecordingApp, serving_events
 
 
 @pytest.fixture
@@ -24,39 +32,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 def bot(slack: SlackSandbox) -> AsyncWebClient:
-    return AsyncWebClient(base_url=slack.api_url, token=slack.bot_token)
-
-
-class FakeApp:
-    """An app endpoint that records what Slack sent and answers with ``answer``."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.answer: dict | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if request.content_type == "application/json":
-            body = await request.json()
-        else:
-            form = await request.post()
-            body = json.loads(form["payload"]) if "payload" in form else dict(form)
-        self.received.append(body)
-        return web.json_response(self.answer) if self.answer is not None else web.Response(text="")
+    return web_client(slack)
 
 
 @pytest.fixture
-async def app(slack: SlackSandbox) -> AsyncIterator[FakeApp]:
-    fake = FakeApp()
-    web_app = web.Application()
-    web_app.router.add_post("/slack/events", fake.handle)
-    runner = web.AppRunner(web_app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    slack.request_url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-    try:
+async def app(slack: SlackSandbox) -> AsyncIterator[RecordingApp]:
+    fake = RecordingApp()
+    async with serving_events(fake.handle) as url:
+        slack.request_url = url
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
@@ -97,7 +81,7 @@ async def test_workspace_lists_people_channels_groups_and_dms(slack: SlackSandbo
         "Oscar Outsider",
     ]
     assert {c["name"] for c in info["channels"]} == {"general", "approvals", "random", "leads-private"}
-    assert info["usergroups"]["S0LEADS"]["handle"] == "leads"
+    assert info["usergroups"][LEADS]["handle"] == "leads"
     assert info["all_users"]["U0SIGNOFF"]["is_bot"] is True
     assert info["ims"][REQUESTER] == "D0REQUEST"
 
@@ -108,18 +92,18 @@ async def test_workspace_lists_people_channels_groups_and_dms(slack: SlackSandbo
 async def test_channel_view_shows_each_person_only_their_ephemerals(
     slack: SlackSandbox, http: aiohttp.ClientSession, bot: AsyncWebClient
 ) -> None:
-    parent = await bot.chat_postMessage(channel="C0GENERAL", text="Parent")
-    await bot.chat_postMessage(channel="C0GENERAL", thread_ts=parent["ts"], text="Reply")
-    await bot.chat_postEphemeral(channel="C0GENERAL", user=REQUESTER, text="For Riley")
+    parent = await bot.chat_postMessage(channel=CHANNEL, text="Parent")
+    await bot.chat_postMessage(channel=CHANNEL, thread_ts=parent["ts"], text="Reply")
+    await bot.chat_postEphemeral(channel=CHANNEL, user=REQUESTER, text="For Riley")
     await bot.chat_postEphemeral(
-        channel="C0GENERAL", user=REQUESTER, text="For Riley in the thread", thread_ts=parent["ts"]
+        channel=CHANNEL, user=REQUESTER, text="For Riley in the thread", thread_ts=parent["ts"]
     )
-    await bot.chat_postEphemeral(channel="C0GENERAL", user=APPROVER, text="For Avery")
+    await bot.chat_postEphemeral(channel=CHANNEL, user=APPROVER_1, text="For Avery")
 
     _, riley = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL?user={REQUESTER}")
     assert [m["text"] for m in riley["messages"]] == ["Parent"] and riley["messages"][0]["reply_count"] == 1
     assert [e["text"] for e in riley["ephemerals"]] == ["For Riley"]
-    _, avery = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL?user={APPROVER}")
+    _, avery = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL?user={APPROVER_1}")
     assert [e["text"] for e in avery["ephemerals"]] == ["For Avery"]
 
     _, thread = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL/threads/{parent['ts']}?user={REQUESTER}")
@@ -132,21 +116,21 @@ async def test_private_channels_and_others_dms_are_refused(slack: SlackSandbox, 
     assert status == 403
     status, _ = await get(http, f"{slack.url}/ui/api/channels/D0REQUEST?user={OUTSIDER}")
     assert status == 403
-    status, _ = await get(http, f"{slack.url}/ui/api/channels/G0PRIVATE?user={APPROVER}")
+    status, _ = await get(http, f"{slack.url}/ui/api/channels/G0PRIVATE?user={APPROVER_1}")
     assert status == 200
-    status, body = await get(http, f"{slack.url}/ui/api/channels/C0NOPE?user={APPROVER}")
+    status, body = await get(http, f"{slack.url}/ui/api/channels/C0NOPE?user={APPROVER_1}")
     assert status == 404 and body["error"] == "channel_not_found"
     status, _ = await get(http, f"{slack.url}/ui/api/channels/C0GENERAL?user=U0SIGNOFF")
     assert status == 404, "the page acts as people, not as the bot"
 
 
 async def test_views_are_per_person(slack: SlackSandbox, http: aiohttp.ClientSession, bot: AsyncWebClient) -> None:
-    await bot.views_publish(user_id=APPROVER, view={"type": "home", "blocks": []})
-    trigger = slack.workspace.issue_trigger(APPROVER)
+    await bot.views_publish(user_id=APPROVER_1, view={"type": "home", "blocks": []})
+    trigger = slack.workspace.issue_trigger(APPROVER_1)
     await bot.views_open(
         trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
     )
-    _, avery = await get(http, f"{slack.url}/ui/api/views?user={APPROVER}")
+    _, avery = await get(http, f"{slack.url}/ui/api/views?user={APPROVER_1}")
     assert avery["home"]["type"] == "home" and [v["type"] for v in avery["modals"]] == ["modal"]
     _, riley = await get(http, f"{slack.url}/ui/api/views?user={REQUESTER}")
     assert riley == {"modals": [], "home": None}
@@ -157,52 +141,54 @@ async def test_views_are_per_person(slack: SlackSandbox, http: aiohttp.ClientSes
 
 async def test_composer_posts_text_escaped_as_the_person(slack: SlackSandbox, http: aiohttp.ClientSession) -> None:
     status, body = await post(
-        http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": "C0GENERAL", "text": "Hi <@U0APPROV1> & <b>"}
+        http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": CHANNEL, "text": "Hi <@U0APPROV1> & <b>"}
     )
     assert status == 200 and body["ok"]
-    [message] = slack.messages("C0GENERAL")
+    [message] = slack.messages(CHANNEL)
     assert message["user"] == REQUESTER and "bot_id" not in message
     assert message["text"] == "Hi &lt;@U0APPROV1&gt; &amp; &lt;b&gt;", "typed text is never markup"
     await post(
         http,
         slack.url + "/ui/api/post",
-        {"user": APPROVER, "channel": "C0GENERAL", "text": "Reply", "thread_ts": body["ts"]},
+        {"user": APPROVER_1, "channel": CHANNEL, "text": "Reply", "thread_ts": body["ts"]},
     )
-    assert [r["text"] for r in slack.replies("C0GENERAL", body["ts"])] == ["Reply"]
+    assert [r["text"] for r in slack.replies(CHANNEL, body["ts"])] == ["Reply"]
     status, _ = await post(http, slack.url + "/ui/api/post", {"user": OUTSIDER, "channel": "G0PRIVATE", "text": "x"})
     assert status == 403
-    status, _ = await post(http, slack.url + "/ui/api/post", {"user": OUTSIDER, "channel": "C0GENERAL", "text": "  "})
+    status, _ = await post(http, slack.url + "/ui/api/post", {"user": OUTSIDER, "channel": CHANNEL, "text": "  "})
     assert status == 400
 
 
 async def test_composer_sends_slash_commands_to_the_app(
-    slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp
+    slack: SlackSandbox, http: aiohttp.ClientSession, app: RecordingApp
 ) -> None:
     app.answer = {"text": "On it"}
     status, body = await post(
-        http, slack.url + "/ui/api/post", {"user": APPROVER, "channel": "C0APPROVE", "text": "/report  Solar <farms>"}
+        http,
+        slack.url + "/ui/api/post",
+        {"user": APPROVER_1, "channel": APPROVALS_CHANNEL, "text": "/report  Solar <farms>"},
     )
     assert status == 200 and body["acked"] and body["payload"] == {"text": "On it"}
     [sent] = app.received
     assert (sent["command"], sent["text"], sent["user_id"], sent["channel_id"]) == (
         "/report",
         "Solar <farms>",
-        APPROVER,
-        "C0APPROVE",
+        APPROVER_1,
+        APPROVALS_CHANNEL,
     )
-    assert [e["text"] for e in slack.ephemerals(APPROVER)] == ["On it"]
-    assert slack.messages("C0APPROVE") == []
+    assert [e["text"] for e in slack.ephemerals(APPROVER_1)] == ["On it"]
+    assert slack.messages(APPROVALS_CHANNEL) == []
 
 
 async def test_slash_command_without_an_app_says_so(slack: SlackSandbox, http: aiohttp.ClientSession) -> None:
     status, body = await post(
-        http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": "C0GENERAL", "text": "/plan x"}
+        http, slack.url + "/ui/api/post", {"user": REQUESTER, "channel": CHANNEL, "text": "/plan x"}
     )
     assert status == 503 and "not connected" in body["error"]
 
 
 async def test_clicks_reach_the_app_from_messages_and_views(
-    slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp, bot: AsyncWebClient
+    slack: SlackSandbox, http: aiohttp.ClientSession, app: RecordingApp, bot: AsyncWebClient
 ) -> None:
     button = {
         "type": "button",
@@ -211,12 +197,12 @@ async def test_clicks_reach_the_app_from_messages_and_views(
         "text": {"type": "plain_text", "text": "Approve"},
     }
     posted = await bot.chat_postMessage(
-        channel="C0GENERAL", text="Draft", blocks=[{"type": "actions", "elements": [button]}]
+        channel=CHANNEL, text="Draft", blocks=[{"type": "actions", "elements": [button]}]
     )
     status, body = await post(
         http,
         slack.url + "/ui/api/click",
-        {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "approve"},
+        {"user": APPROVER_1, "channel": CHANNEL, "ts": posted["ts"], "action_id": "approve"},
     )
     assert status == 200 and body["acked"]
     assert app.received[-1]["container"]["message_ts"] == posted["ts"]
@@ -225,14 +211,14 @@ async def test_clicks_reach_the_app_from_messages_and_views(
     status, body = await post(
         http,
         slack.url + "/ui/api/click",
-        {"user": APPROVER, "channel": "C0GENERAL", "ts": posted["ts"], "action_id": "nope"},
+        {"user": APPROVER_1, "channel": CHANNEL, "ts": posted["ts"], "action_id": "nope"},
     )
     assert status == 409 and "no button" in body["error"]
 
     # Two buttons with the same action_id on the App Home: the one clicked (by value) is sent.
     home_buttons = [{**button, "value": "wf-1"}, {**button, "value": "wf-2"}]
     await bot.views_publish(
-        user_id=APPROVER,
+        user_id=APPROVER_1,
         view={
             "type": "home",
             "blocks": [
@@ -241,12 +227,12 @@ async def test_clicks_reach_the_app_from_messages_and_views(
             ],
         },
     )
-    home = slack.home_view(APPROVER)
+    home = slack.home_view(APPROVER_1)
     status, body = await post(
         http,
         slack.url + "/ui/api/click",
         {
-            "user": APPROVER,
+            "user": APPROVER_1,
             "view_id": home["id"],
             "block_id": "b",
             "action_id": "approve",
@@ -271,42 +257,30 @@ async def test_clicks_reach_the_app_from_messages_and_views(
 
 
 async def test_modal_submit_errors_then_close(
-    slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp, bot: AsyncWebClient
+    slack: SlackSandbox, http: aiohttp.ClientSession, app: RecordingApp, bot: AsyncWebClient
 ) -> None:
-    trigger = slack.workspace.issue_trigger(APPROVER)
+    trigger = slack.workspace.issue_trigger(APPROVER_1)
     opened = await bot.views_open(
         trigger_id=trigger,
-        view={
-            "type": "modal",
-            "title": {"type": "plain_text", "text": "Notes"},
-            "submit": {"type": "plain_text", "text": "Send"},
-            "blocks": [
-                {
-                    "type": "input",
-                    "block_id": "notes",
-                    "label": {"type": "plain_text", "text": "Notes"},
-                    "element": {"type": "plain_text_input", "action_id": "text"},
-                }
-            ],
-        },
+        view=text_input_modal("Notes", "Notes", block_id="notes"),
     )
     view_id = opened["view"]["id"]
     app.answer = {"response_action": "errors", "errors": {"notes": "Too short"}}
     status, body = await post(
-        http, slack.url + "/ui/api/submit", {"user": APPROVER, "view_id": view_id, "values": {"notes": {"text": "x"}}}
+        http, slack.url + "/ui/api/submit", {"user": APPROVER_1, "view_id": view_id, "values": {"notes": {"text": "x"}}}
     )
     assert status == 200 and body["payload"]["errors"] == {"notes": "Too short"}
     assert app.received[-1]["view"]["state"]["values"]["notes"]["text"]["value"] == "x"
-    assert slack.open_views(APPROVER)
+    assert slack.open_views(APPROVER_1)
     status, body = await post(http, slack.url + "/ui/api/submit", {"user": REQUESTER, "view_id": view_id, "values": {}})
     assert status == 409
-    status, body = await post(http, slack.url + "/ui/api/close", {"user": APPROVER, "view_id": view_id})
+    status, body = await post(http, slack.url + "/ui/api/close", {"user": APPROVER_1, "view_id": view_id})
     assert status == 200 and body == {"ok": True, "acked": None}
-    assert not slack.open_views(APPROVER)
+    assert not slack.open_views(APPROVER_1)
 
 
 async def test_opening_home_sends_app_home_opened(
-    slack: SlackSandbox, http: aiohttp.ClientSession, app: FakeApp
+    slack: SlackSandbox, http: aiohttp.ClientSession, app: RecordingApp
 ) -> None:
     status, body = await post(http, slack.url + "/ui/api/home", {"user": OUTSIDER})
     assert status == 200 and body["acked"]
@@ -355,17 +329,17 @@ async def test_every_change_is_pushed_live(
         assert response.content_type == "text/event-stream"
         [(name, _)] = await read_events(response, 1)
         assert name == "hello"
-        posted = await bot.chat_postMessage(channel="C0GENERAL", text="New")
-        await bot.chat_update(channel="C0GENERAL", ts=posted["ts"], text="Edited")
-        await bot.chat_postMessage(channel="C0GENERAL", text="Reply", thread_ts=posted["ts"])
-        await bot.chat_postEphemeral(channel="C0GENERAL", user=OUTSIDER, text="Psst")
-        await bot.views_publish(user_id=APPROVER, view={"type": "home", "blocks": []})
+        posted = await bot.chat_postMessage(channel=CHANNEL, text="New")
+        await bot.chat_update(channel=CHANNEL, ts=posted["ts"], text="Edited")
+        await bot.chat_postMessage(channel=CHANNEL, text="Reply", thread_ts=posted["ts"])
+        await bot.chat_postEphemeral(channel=CHANNEL, user=OUTSIDER, text="Psst")
+        await bot.views_publish(user_id=APPROVER_1, view={"type": "home", "blocks": []})
         trigger = slack.workspace.issue_trigger(REQUESTER)
         opened = await bot.views_open(
             trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
         )
         slack.workspace.close_views(REQUESTER, all_views=True)
-        await bot.chat_delete(channel="C0GENERAL", ts=posted["ts"])
+        await bot.chat_delete(channel=CHANNEL, ts=posted["ts"])
         events = [data for _, data in await read_events(response, 8)]
     assert [e["kind"] for e in events] == [
         "message",
@@ -377,10 +351,10 @@ async def test_every_change_is_pushed_live(
         "view",
         "message",
     ]
-    assert events[0] == {"kind": "message", "channel": "C0GENERAL", "ts": posted["ts"], "thread_ts": None}
+    assert events[0] == {"kind": "message", "channel": CHANNEL, "ts": posted["ts"], "thread_ts": None}
     assert events[2]["thread_ts"] == posted["ts"]
     assert events[3]["recipient"] == OUTSIDER
-    assert events[4] == {"kind": "view", "user": APPROVER, "view_id": events[4]["view_id"], "view_kind": "home"}
+    assert events[4] == {"kind": "view", "user": APPROVER_1, "view_id": events[4]["view_id"], "view_kind": "home"}
     assert events[5]["view_id"] == events[6]["view_id"] == opened["view"]["id"] and events[6]["user"] == REQUESTER
     assert events[7].get("deleted") is True
 
@@ -399,17 +373,17 @@ async def test_a_broken_listener_does_not_break_writes(slack: SlackSandbox, bot:
         raise RuntimeError("boom")
 
     slack.store.listeners.insert(0, broken)
-    assert (await bot.chat_postMessage(channel="C0GENERAL", text="Still posted"))["ok"]
-    assert [m["text"] for m in slack.messages("C0GENERAL")] == ["Still posted"]
+    assert (await bot.chat_postMessage(channel=CHANNEL, text="Still posted"))["ok"]
+    assert [m["text"] for m in slack.messages(CHANNEL)] == ["Still posted"]
 
 
 async def test_the_page_shows_the_same_state_after_a_restart(tmp_path, http: aiohttp.ClientSession) -> None:
     db = str(tmp_path / "sandbox.sqlite3")
     first = SlackSandbox(db)
     await first.start()
-    client = AsyncWebClient(base_url=first.api_url, token=first.bot_token)
-    await client.chat_postMessage(channel="C0GENERAL", text="Before the restart")
-    await client.chat_postEphemeral(channel="C0GENERAL", user=REQUESTER, text="Only Riley")
+    client = web_client(first)
+    await client.chat_postMessage(channel=CHANNEL, text="Before the restart")
+    await client.chat_postEphemeral(channel=CHANNEL, user=REQUESTER, text="Only Riley")
     await first.stop()
     second = SlackSandbox(db)
     await second.start()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from signoff.devserver import free_port
+from tests.support.slack import CHANNEL
 
 
 def _signoff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -19,7 +20,7 @@ def _signoff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def test_worker_refuses_to_start_without_what_it_needs() -> None:
-    no_token = _signoff("worker", env={"SIGNOFF_DEFAULT_CHANNEL": "C0GENERAL"})
+    no_token = _signoff("worker", env={"SIGNOFF_DEFAULT_CHANNEL": CHANNEL})
     assert no_token.returncode == 2
     assert "SIGNOFF_DEFAULT_CHANNEL is set but SLACK_BOT_TOKEN is missing" in no_token.stderr
 

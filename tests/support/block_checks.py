@@ -1,19 +1,94 @@
-"""Check that everything the app (and the workflows) showed in the sandbox is valid Block Kit."""
+"""Block Kit within Slack's limits: the builders' output, and everything the app (and the
+workflows) showed in the sandbox."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from core.rendering.text import MAX_BLOCKS_PER_MESSAGE, MAX_BLOCKS_PER_VIEW
 from sandbox import SlackSandbox
 
+# Slack's limits, written out here independently of the builders' constants.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_VALUE = 2000
+BUTTON_TEXT = 75
+ID_CHARS = 255
+MODAL_TITLE = 24
+PRIVATE_METADATA = 3000
+FALLBACK_TEXT = 3000
+CONTEXT_ELEMENTS = 10
+
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
 VIEW_METHODS = ("views.open", "views.update", "views.push", "views.publish")
+
+
+# ---------------------------------------------------------------------------
+# Built blocks (slack_sdk models), before they are sent: the builders' tests
+# ---------------------------------------------------------------------------
+
+
+def texts(node: object) -> Iterator[tuple[str, str]]:
+    """Every text object's string in a block tree."""
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            yield node["type"], node["text"]
+        for value in node.values():
+            yield from texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from texts(item)
+
+
+def validate_blocks(blocks: list[Block], max_blocks: int = MAX_BLOCKS_PER_MESSAGE) -> list[dict]:
+    """Round-trip through slack_sdk's models and check Slack's limits; returns the dicts."""
+    assert 0 < len(blocks) <= max_blocks
+    dicts = [block.to_dict() for block in blocks]
+    # Parsing back with slack_sdk's models gives the same JSON: the builders
+    # produced nothing the models don't understand.
+    assert [Block.parse(d).to_dict() for d in dicts] == dicts
+    block_ids = [d["block_id"] for d in dicts if "block_id" in d]
+    assert len(block_ids) == len(set(block_ids)), "block ids must be unique"
+    for d in dicts:
+        assert len(d.get("block_id", "")) <= ID_CHARS
+        if d["type"] == "section":
+            assert 0 < len(d["text"]["text"]) <= SECTION_TEXT
+        if d["type"] == "header":
+            assert 0 < len(d["text"]["text"]) <= HEADER_TEXT
+        if d["type"] == "context":
+            assert 0 < len(d["elements"]) <= CONTEXT_ELEMENTS
+        if d["type"] == "actions":
+            for element in d["elements"]:
+                assert len(element["action_id"]) <= ID_CHARS
+                assert len(element.get("value", "")) <= BUTTON_VALUE
+                assert len(element["text"]["text"]) <= BUTTON_TEXT
+    return dicts
+
+
+def validate_view(view: View) -> dict:
+    d = view.to_dict()
+    assert View(**d).to_dict() == d
+    assert len(d["blocks"]) <= MAX_BLOCKS_PER_VIEW
+    validate_blocks(view.blocks, max_blocks=MAX_BLOCKS_PER_VIEW)
+    if d["type"] == "modal":
+        for key in ("title", "submit", "close"):
+            if key in d:
+                assert 0 < len(d[key]["text"]) <= MODAL_TITLE
+        assert len(d.get("private_metadata", "")) <= PRIVATE_METADATA
+        assert len(d.get("callback_id", "")) <= ID_CHARS
+    return d
+
+
+# ---------------------------------------------------------------------------
+# What reached the sandbox (JSON as sent)
+# ---------------------------------------------------------------------------
 
 
 def _decoded(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The Slack app under test: served over real HTTP on port 0, wired to the sandbox."""
+"""The Slack app under test: served over real HTTP on port 0, wired to the sandbox (and a worker)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
 from bot.app import build_app, build_gateway
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
-from bot.server import build_web_app
+from bot.server import EVENTS_PATH, build_web_app
 from core.contracts import ApprovalPolicy, WorkflowSettings
 from infra.settings import Settings
 from infra.slack import slack_session
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
+from tests.support.temporal import running_worker
+from tests.support.web import serving
 
 
 def bot_settings(slack: SlackSandbox, *, socket_mode: bool = False, **policy: object) -> Settings:
@@ -46,21 +47,14 @@ class RunningBot:
     app: AsyncApp
     url: str
     deps: Deps
+    client: Client  # the bot's Temporal client (the converter every client of these workflows uses)
 
 
 @contextlib.asynccontextmanager
 async def serve(app: AsyncApp) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_web_app(app), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None and server.sockets
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/slack/events"
-    finally:
-        await runner.cleanup()
+    """The bot's web app (as ``signoff bot`` serves it) on a free port; yields its events URL."""
+    async with serving(build_web_app(app)) as base:
+        yield base + EVENTS_PATH
 
 
 @contextlib.asynccontextmanager
@@ -76,4 +70,16 @@ async def running_bot(
         app = build_app(settings, temporal, deps=deps, session=session)
         async with serve(app) as url:
             slack.request_url = url
-            yield RunningBot(app, url, deps)
+            yield RunningBot(app, url, deps, temporal)
+
+
+@contextlib.asynccontextmanager
+async def worker_and_bot(
+    slack: SlackSandbox, temporal: Client, settings: Settings, *, gateway: TemporalGateway | None = None
+) -> AsyncIterator[RunningBot]:
+    """A worker on ``settings``' task queue and the bot in front of it, both on ``temporal``'s server."""
+    async with (
+        running_worker(temporal, settings),
+        running_bot(slack, settings, bot_client(temporal), gateway=gateway) as bot,
+    ):
+        yield bot

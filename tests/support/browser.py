@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.support.slack import CHANNEL, REQUESTER
+
 CHROMIUM = Path(os.environ.get("SIGNOFF_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -32,21 +34,15 @@ MISSING = f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test doe
 # In CI a missing browser is a broken install, not a reason to skip.
 IN_CI = bool(os.environ.get("CI"))
 
-requires_chromium = pytest.mark.skipif(not CHROMIUM.exists() and not IN_CI, reason=MISSING)
+HAVE_CHROMIUM = CHROMIUM.exists()
+requires_chromium = pytest.mark.skipif(not HAVE_CHROMIUM and not IN_CI, reason=MISSING)
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-USERS = {
-    "U0REQUEST": "Riley Requester",
-    "U0APPROV1": "Avery Approver",
-    "U0APPROV2": "Blake Approver",
-    "U0OUTSIDE": "Oscar Outsider",
-}
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         if IN_CI:
             pytest.fail(MISSING)
         pytest.skip(MISSING)
@@ -72,7 +68,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-async def open_sandbox(page: Page, url: str, user: str = "U0REQUEST", channel: str = "C0GENERAL") -> None:
+async def open_sandbox(page: Page, url: str, user: str = REQUESTER, channel: str = CHANNEL) -> None:
     """Load the sandbox page as ``user`` and wait until live updates are connected."""
     await page.goto(f"{url}/?user={user}&channel={channel}")
     await expect(page.get_by_test_id("live")).to_have_attribute("data-state", "open")

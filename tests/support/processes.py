@@ -1,4 +1,4 @@
-"""Run signoff components as real child processes, so tests can SIGKILL them."""
+"""Run signoff components (the worker, the bot) as real child processes, so tests can SIGKILL them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import aiohttp
+
+from sandbox import SlackSandbox
+from signoff.devserver import free_port
 from tests.support.paths import ROOT
+from tests.support.waiting import eventually
 
 
 class ChildProcess:
@@ -52,3 +57,58 @@ class ChildProcess:
 
     def output(self) -> str:
         return self.log_file.read_text(errors="replace")
+
+
+def signoff_env(slack: SlackSandbox, temporal_address: str, task_queue: str) -> dict[str, str]:
+    """The environment a signoff process needs to work with the sandbox and a Temporal server."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.api_url,
+        "TEMPORAL_ADDRESS": temporal_address,
+        "SIGNOFF_TASK_QUEUE": task_queue,
+    }
+
+
+async def wait_until_serving(url: str, child: ChildProcess, timeout: float = 30) -> None:
+    """Until ``url`` answers 200; fails at once, with the process's output, if it exits."""
+    async with aiohttp.ClientSession() as session:
+
+        async def serving() -> bool:
+            assert child.process is not None
+            if child.process.poll() is not None:
+                raise AssertionError(f"the process exited with {child.process.returncode}:\n{child.output()}")
+            try:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        try:
+            await eventually(serving, timeout=timeout, interval=0.1)
+        except AssertionError:
+            if child.process is not None and child.process.poll() is not None:
+                raise
+            raise AssertionError(f"{url} not serving after {timeout}s:\n{child.output()}") from None
+
+
+class BotProcess:
+    """``signoff bot --port N`` as a real process, on a fixed port so it can be restarted in place."""
+
+    def __init__(self, env: Mapping[str, str], log_file: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.child = ChildProcess(["bot", "--port", str(self.port)], env, log_file)
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def start(self) -> None:
+        self.child.start()
+        await wait_until_serving(f"http://127.0.0.1:{self.port}/healthz", self.child)
+
+    def kill(self) -> None:
+        self.child.kill()
+
+    def stop(self) -> None:
+        self.child.stop()

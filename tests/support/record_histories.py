@@ -17,8 +17,9 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.contracts import (
@@ -35,36 +36,36 @@ from core.contracts import (
 from infra.settings import Settings
 from sandbox import SlackSandbox
 from tests.support.paths import HISTORIES
-from tests.support.temporal import eventually, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN
+from tests.support.temporal import closed, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
+from tests.support.waiting import eventually
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
-
-ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")
-A1, A2 = "U0APPROV1", "U0APPROV2"
 
 Scenario = Callable[[Client, WorkflowEnvironment, WorkflowSettings, str], Awaitable[WorkflowHandle]]
 
 
-async def _report(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
-    handle = await client.start_workflow(
-        ReportGenerationWorkflow.run,
-        ReportRequest(topic="Replay coverage for signoff", origin=ORIGIN, settings=settings),
-        id=f"replay-{uuid.uuid4()}",
-        task_queue=queue,
-    )
+async def _pending(client: Client, run: Any, request: ReportRequest | PlanRequest, queue: str) -> WorkflowHandle:
+    """Start a workflow and wait until its draft waits for a decision."""
+    handle = await client.start_workflow(run, request, id=f"replay-{uuid.uuid4()}", task_queue=queue)
     await wait_for_phase(handle, Phase.PENDING_APPROVAL)
     return handle
 
 
+async def _report(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
+    request = ReportRequest(topic="Replay coverage for signoff", origin=ORIGIN, settings=settings)
+    return await _pending(client, ReportGenerationWorkflow.run, request, queue)
+
+
 async def report_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A1))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
     return handle
 
 
 async def report_revise_then_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
     await handle.execute_update(
-        ReportGenerationWorkflow.request_draft_revision, RevisionInput(1, A1, "Cover the costs too")
+        ReportGenerationWorkflow.request_draft_revision, RevisionInput(1, APPROVER_1, "Cover the costs too")
     )
 
     async def revision_two() -> bool:
@@ -72,13 +73,13 @@ async def report_revise_then_approve(client, env, settings, queue):  # type: ign
 
     await eventually(revision_two)
     await wait_for_phase(handle, Phase.PENDING_APPROVAL)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(2, A2))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(2, APPROVER_2))
     return handle
 
 
 async def report_reject(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, A1, "Not now"))
+    await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_1, "Not now"))
     return handle
 
 
@@ -94,8 +95,8 @@ async def report_cancel(client, env, settings, queue):  # type: ignore[no-untype
 
 async def report_quorum(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A1))
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, A2))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2))
     return handle
 
 
@@ -118,26 +119,19 @@ async def report_thread_refused(client, env, settings, queue):  # type: ignore[n
     )
 
 
+async def _plan(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
+    request = PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings)
+    return await _pending(client, ApprovalWorkflow.run, request, queue)
+
+
 async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
-    handle = await client.start_workflow(
-        ApprovalWorkflow.run,
-        PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings),
-        id=f"replay-{uuid.uuid4()}",
-        task_queue=queue,
-    )
-    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
-    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, A1))
+    handle = await _plan(client, settings, queue)
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
     return handle
 
 
 async def plan_decline(client, env, settings, queue):  # type: ignore[no-untyped-def]
-    handle = await client.start_workflow(
-        ApprovalWorkflow.run,
-        PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings),
-        id=f"replay-{uuid.uuid4()}",
-        task_queue=queue,
-    )
-    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    handle = await _plan(client, settings, queue)
     await handle.signal(ApprovalWorkflow.decide, args=["plan_approval", "declined"])
     return handle
 
@@ -146,9 +140,9 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_approve": (report_approve, ApprovalPolicy()),
     "report_revise_then_approve": (report_revise_then_approve, ApprovalPolicy()),
     "report_reject": (report_reject, ApprovalPolicy()),
-    "report_expire": (report_expire, ApprovalPolicy(escalation_to="S0LEADS")),
+    "report_expire": (report_expire, ApprovalPolicy(escalation_to=LEADS)),
     "report_cancel": (report_cancel, ApprovalPolicy()),
-    "report_quorum": (report_quorum, ApprovalPolicy(approvers=[A1, A2], required_approvals=2)),
+    "report_quorum": (report_quorum, ApprovalPolicy(approvers=[APPROVER_1, APPROVER_2], required_approvals=2)),
     "report_article_signal": (report_article_signal, ApprovalPolicy()),
     "report_thread_refused": (report_thread_refused, ApprovalPolicy()),
     "plan_approve": (plan_approve, ApprovalPolicy()),
@@ -163,7 +157,7 @@ async def record() -> None:
     await slack.start(port=0)
     try:
         for name, (scenario, policy) in SCENARIOS.items():
-            workflow_settings = WorkflowSettings(policy=policy, default_channel="C0GENERAL")
+            workflow_settings = WorkflowSettings(policy=policy, default_channel=CHANNEL)
             settings = Settings(
                 task_queue=f"replay-{name}",
                 slack_bot_token=slack.bot_token,
@@ -173,10 +167,7 @@ async def record() -> None:
             client = with_agents_plugin(env.client, settings)
             async with running_worker(env.client, settings):
                 handle = await scenario(client, env, workflow_settings, settings.task_queue)
-                try:
-                    await handle.result()
-                except WorkflowFailureError:  # cancelled and failed endings are histories too
-                    pass
+                await closed(handle)  # cancelled and failed endings are histories too
                 history = await handle.fetch_history()
             (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
             print(f"recorded {name}: {len(history.events)} events")

@@ -1,29 +1,32 @@
-"""Temporal for tests: the real time-skipping test server and dev server, from pip packages."""
+"""Temporal for tests: the real time-skipping test server (from a pip package), a worker on it,
+workflows started as the bot starts them, and a Temporal that hangs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeVar
 
 from agents.models.interface import ModelProvider
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.contracts import Phase
+from core.contracts import ApprovalPolicy, Phase, ReportRequest, WorkflowSettings
 from infra.settings import Settings
+from sandbox import SlackSandbox
+from tests.support.slack import ORIGIN
+from tests.support.waiting import eventually
 from worker.worker import agents_plugin, build_worker, worker_slack_client
+from workflows import ReportGenerationWorkflow
+from workflows.human_loop import HumanReviewedWorkflow
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
-
-T = TypeVar("T")
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
@@ -46,22 +49,7 @@ async def running_worker(
         yield worker
 
 
-async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 15.0, interval: float = 0.05) -> T:
-    """Poll ``check`` until it returns something truthy; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while True:
-        last = await check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
-        await asyncio.sleep(interval)
-
-
 async def wait_for_phase(handle: WorkflowHandle, phase: Phase, timeout: float = 15.0) -> None:
-    from workflows.human_loop import HumanReviewedWorkflow
-
     last = ["no answer yet"]
 
     async def reached() -> bool:
@@ -79,3 +67,52 @@ async def wait_for_phase(handle: WorkflowHandle, phase: Phase, timeout: float = 
         await eventually(reached, timeout)
     except AssertionError:
         raise AssertionError(f"{handle.id} not {phase.value} within {timeout}s; last: {last[0]}") from None
+
+
+async def closed(handle: WorkflowHandle) -> None:
+    """Wait for the workflow to close, however it ends (so nothing of it outlives its worker)."""
+    with contextlib.suppress(WorkflowFailureError):
+        await handle.result()
+
+
+# ---------------------------------------------------------------------------
+# Workflows started as the bot starts them
+# ---------------------------------------------------------------------------
+
+
+def worker_settings(slack: SlackSandbox, **policy: object) -> Settings:
+    """A worker's settings: its own task queue, posting to the sandbox, with this approval policy."""
+    return Settings(
+        task_queue=f"tests-{uuid.uuid4()}",
+        slack_bot_token=slack.bot_token,
+        slack_api_url=slack.api_url,
+        workflow=WorkflowSettings(policy=ApprovalPolicy(**policy)),  # type: ignore[arg-type]
+    )
+
+
+async def start_report(client: Client, settings: Settings, topic: str = "Solar panels for farms") -> WorkflowHandle:
+    """A report requested from #general by the requester, with the settings' policy."""
+    return await client.start_workflow(
+        ReportGenerationWorkflow.run,
+        ReportRequest(topic=topic, origin=ORIGIN, settings=settings.workflow),
+        id=f"report-test-{uuid.uuid4()}",
+        task_queue=settings.task_queue,
+    )
+
+
+@contextlib.asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """Accepts connections and never answers: a Temporal that hangs. Yields its address."""
+    connections: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        for writer in connections:
+            writer.close()
+        server.close()

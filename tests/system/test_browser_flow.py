@@ -27,12 +27,12 @@ from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
 from tests.support.paths import ROOT
+from tests.support.slack import APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER
 from tests.support.temporal import running_worker
 from workflows.human_loop import HumanReviewedWorkflow
 
 pytestmark = requires_chromium
 
-REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0APPROV2", "U0OUTSIDE"
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot-thread.png"
 SLOW_MS = 20_000
 REMINDER = timedelta(seconds=3)  # the agents and the workflow between two clicks

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from temporalio.client import Client
 
-from core.contracts import Phase, ReportRequest, SlackOrigin
+from core.contracts import Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.doubles.openai_standin import OpenAIStandIn
-from tests.support.processes import ChildProcess
-from tests.support.temporal import eventually, wait_for_phase
-from workflows import ReportGenerationWorkflow
-
-ORIGIN = SlackOrigin(team_id="T0SANDBOX", channel_id="C0GENERAL", requester_id="U0REQUEST")
-
-
-def draft_posts(slack: SlackSandbox) -> list[dict]:
-    return [
-        call
-        for call in slack.calls_to("chat.postMessage")
-        if "Draft revision" in str(call.params.get("blocks", "")) and call.response.get("ok")
-    ]
+from tests.support.processes import ChildProcess, signoff_env
+from tests.support.slack import draft_posts
+from tests.support.temporal import start_report, wait_for_phase, worker_settings
+from tests.support.waiting import eventually
 
 
 async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:
-    task_queue = f"crash-{uuid.uuid4()}"
+    settings = worker_settings(slack)
     async with OpenAIStandIn(delay_by_role={"writer": 30}) as models:
         env = {
-            "TEMPORAL_ADDRESS": dev_server.address,
-            "SIGNOFF_TASK_QUEUE": task_queue,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_API_URL": slack.api_url,
+            **signoff_env(slack, dev_server.address, settings.task_queue),
             "OPENAI_API_KEY": models.api_key,
             "OPENAI_BASE_URL": models.base_url,
         }
@@ -42,17 +29,9 @@ async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack
         worker.start()
         try:
             client = await Client.connect(dev_server.address, data_converter=data_converter())
-            handle = await client.start_workflow(
-                ReportGenerationWorkflow.run,
-                ReportRequest(topic="Heat pumps in old houses", origin=ORIGIN),
-                id=f"report-crash-{uuid.uuid4()}",
-                task_queue=task_queue,
-            )
+            handle = await start_report(client, settings, "Heat pumps in old houses")
 
-            async def writer_in_flight() -> bool:
-                return models.count("writer", status="pending") == 1
-
-            await eventually(writer_in_flight, timeout=60)
+            await eventually(lambda: models.count("writer", status="pending") == 1, timeout=60)
             assert models.count("research") == 1
             worker.kill()
             models.set_delay("writer", 0)
@@ -76,6 +55,6 @@ async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack
         # offline reviewer asks for. An uninterrupted run makes 2 writer calls.
         assert models.count("writer") == 3
         assert models.count("reviewer") == 2
-        assert len(draft_posts(slack)) == 1
+        assert len([call for call in draft_posts(slack) if call.ok]) == 1
         parents = [call for call in slack.calls_to("chat.postMessage") if not call.params.get("thread_ts")]
         assert len(parents) == 1

@@ -27,23 +27,14 @@ from bot.app import build_gateway
 from bot.gateway import Started, TemporalGateway
 from core import action_ids
 from core.action_ids import ModalMetadata
-from core.contracts import MAX_TOPIC_CHARS, Phase, SlackOrigin
+from core.contracts import MAX_TOPIC_CHARS, SlackOrigin
 from infra.settings import Settings
 from sandbox import SlackSandbox
-from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.faults import (
-    APPROVER_1,
-    APPROVER_2,
-    CHANNEL,
-    REQUESTER,
-    assert_no_live_broadcast,
-    block_actions,
-    buttons,
-    deliver,
-    draft_messages,
-    told,
-)
-from tests.support.temporal import eventually, running_worker
+from tests.support.bot import bot_client, bot_settings, worker_and_bot
+from tests.support.flows import start_via_slack, waiting_draft
+from tests.support.forged import block_actions, deliver, view_submission
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, assert_no_live_broadcast, told
+from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U0APPROV1> <!subteam^S0LEADS>"
@@ -85,65 +76,37 @@ class Stack:
         return progress, channel, thread, list(self.gateway.starts)
 
 
-async def start_via_slack(slack: SlackSandbox, client: Client, text: str, command: str = "/report") -> WorkflowHandle:
-    before = len(slack.ephemerals(REQUESTER))
-    result = await slack.send_slash_command(REQUESTER, command, text, channel_id=CHANNEL)
-    assert result.acked, result
-    confirmation = await told(slack, REQUESTER, "Started your", after=before)
-    return client.get_workflow_handle(confirmation.split("(`", 1)[1].split("`)", 1)[0])
-
-
-async def open_draft(slack: SlackSandbox, handle: WorkflowHandle) -> tuple[str, dict]:
-    async def thread_ts() -> str | None:
-        state = await handle.query(HumanReviewedWorkflow.progress)
-        return state.thread.ts if state.thread and state.phase is Phase.PENDING_APPROVAL else None
-
-    ts = await eventually(thread_ts)
-    [draft] = await slack.wait_for(lambda: [d for d in draft_messages(slack, ts) if buttons(d)] or None)
-    # The last post of the draft's turn: after it the thread is quiet until someone decides.
-    await slack.wait_for(
-        lambda: any("ready for a decision" in (m.get("text") or "") for m in slack.replies(CHANNEL, ts))
-    )
-    return ts, draft
-
-
 @pytest.fixture(scope="module")
 async def stack(module_time_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    time_env = module_time_env
-    slack = SlackSandbox(trigger_ttl=None)
-    await slack.start(port=0)
     # No reminder or deadline fires while the module runs, whatever time the test server skips.
-    settings: Settings = bot_settings(
-        slack,
-        approvers=[APPROVER_1, APPROVER_2],
-        reminder_interval=timedelta(days=3650),
-        decision_deadline=None,
-    )
-    client = bot_client(time_env.client)
-    base = build_gateway(settings, client)
-    gateway = CountingGateway(
-        client,
-        task_queue=base.task_queue,
-        workflow_settings=base.workflow_settings,
-        update_timeout=timedelta(seconds=5),
-    )
-    gateway.starts = []
-    try:
-        async with running_worker(time_env.client, settings), running_bot(slack, settings, client, gateway=gateway):
-            finished = await start_via_slack(slack, client, "Finished already")
-            _, finished_draft = await open_draft(slack, finished)
+    async with SlackSandbox(trigger_ttl=None) as slack:
+        settings: Settings = bot_settings(
+            slack,
+            approvers=[APPROVER_1, APPROVER_2],
+            reminder_interval=timedelta(days=3650),
+            decision_deadline=None,
+        )
+        base = build_gateway(settings, bot_client(module_time_env.client))
+        gateway = CountingGateway(
+            base.client,
+            task_queue=base.task_queue,
+            workflow_settings=base.workflow_settings,
+            update_timeout=timedelta(seconds=5),
+        )
+        gateway.starts = []
+        async with worker_and_bot(slack, module_time_env.client, settings, gateway=gateway) as bot:
+            finished = await start_via_slack(slack, bot.client, "Finished already")
+            _, finished_draft = await waiting_draft(slack, finished)
             await slack.click_button(APPROVER_1, CHANNEL, finished_draft["ts"], action_ids.APPROVE)
 
             async def done() -> bool:
                 return (await finished.describe()).close_time is not None
 
             await eventually(done)
-            pending = await start_via_slack(slack, client, "Waiting for a decision")
-            thread_ts, draft = await open_draft(slack, pending)
-            yield Stack(slack, client, gateway, pending, thread_ts, draft, finished, finished_draft)
+            pending = await start_via_slack(slack, bot.client, "Waiting for a decision")
+            thread_ts, draft = await waiting_draft(slack, pending)
+            yield Stack(slack, bot.client, gateway, pending, thread_ts, draft, finished, finished_draft)
             await pending.terminate()
-    finally:
-        await slack.stop()
 
 
 # ---------------------------------------------------------------------------
@@ -367,27 +330,9 @@ async def test_modal_input_refused_inline(
 async def test_modal_with_broken_metadata_is_refused_inline(stack: Stack, metadata: str) -> None:
     slack = stack.slack
     before = await stack.snapshot()
-    payload = {
-        "type": "view_submission",
-        "team": {"id": slack.workspace.team_id},
-        "user": {"id": APPROVER_2, "team_id": slack.workspace.team_id},
-        "api_app_id": "A0SIGNOFF",
-        "trigger_id": slack.workspace.issue_trigger(APPROVER_2),
-        "view": {
-            "id": "V0FORGED",
-            "type": "modal",
-            "callback_id": action_ids.REVISION_MODAL,
-            "private_metadata": metadata,
-            "state": {
-                "values": {
-                    action_ids.NOTES_BLOCK: {
-                        action_ids.NOTES_INPUT: {"type": "plain_text_input", "value": "fine notes"}
-                    }
-                }
-            },
-        },
-    }
-    result = await slack.delivery.send("interactive", payload, accepts_response_payload=True, via="http")
+    values = {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "fine notes"}}
+    payload = view_submission(slack, APPROVER_2, action_ids.REVISION_MODAL, metadata, values)
+    result = await deliver(slack, payload)
     assert result.acked and result.payload["response_action"] == "errors"
     assert "out of date" in result.payload["errors"][action_ids.NOTES_BLOCK]
     assert await stack.snapshot() == before
@@ -403,21 +348,8 @@ async def test_forms_of_a_finished_workflow_are_refused(stack: Stack) -> None:
         (action_ids.REVISION_MODAL, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT),
     ):
         seen = len(slack.ephemerals(APPROVER_2))
-        payload = {
-            "type": "view_submission",
-            "team": {"id": slack.workspace.team_id},
-            "user": {"id": APPROVER_2, "team_id": slack.workspace.team_id},
-            "api_app_id": "A0SIGNOFF",
-            "trigger_id": slack.workspace.issue_trigger(APPROVER_2),
-            "view": {
-                "id": "V0FORGED",
-                "type": "modal",
-                "callback_id": callback,
-                "private_metadata": metadata,
-                "state": {"values": {block: {field: {"type": "plain_text_input", "value": "too late"}}}},
-            },
-        }
-        result = await slack.delivery.send("interactive", payload, accepts_response_payload=True, via="http")
+        payload = view_submission(slack, APPROVER_2, callback, metadata, {block: {field: "too late"}})
+        result = await deliver(slack, payload)
         assert result.acked
         await told(slack, APPROVER_2, "already finished", after=seen)
     assert await stack.snapshot() == before
@@ -429,7 +361,7 @@ async def test_hostile_and_unicode_notes_are_accepted_and_shown_escaped(stack: S
     slack = stack.slack
     handle = await start_via_slack(slack, stack.client, "Notes test")
     try:
-        thread_ts, draft = await open_draft(slack, handle)
+        thread_ts, draft = await waiting_draft(slack, handle)
         notes = f"{HOSTILE}\n{UNICODE}\n> quoted *bold* `code` & more"
         modal = await open_modal(stack, APPROVER_1, action_ids.REQUEST_REVISION, draft)
         await slack.submit_view(APPROVER_1, modal["id"], {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: notes}})

@@ -9,14 +9,14 @@ tests/bot/test_flow.py::test_click_while_no_worker_runs_is_not_recorded.)
 
 from __future__ import annotations
 
+import contextlib
 import re
-import time
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
 from bot.gateway import TemporalGateway
 from core import action_ids
@@ -25,20 +25,17 @@ from core.contracts import Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer, free_port
-from tests.bot.test_http import silent_tcp_server
-from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.faults import (
+from tests.support.bot import bot_client, bot_settings, running_bot, worker_and_bot
+from tests.support.flows import start_via_slack, waiting_draft
+from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,
     CHANNEL,
-    REQUESTER,
     assert_nothing_doubled,
-    buttons,
-    draft_messages,
     thread_texts,
     told,
 )
-from tests.support.temporal import eventually, running_worker
+from tests.support.temporal import silent_server
 from workflows.human_loop import HumanReviewedWorkflow
 
 REMINDER = re.compile(r"Reminder (\d+):")
@@ -46,26 +43,6 @@ REMINDER = re.compile(r"Reminder (\d+):")
 
 def reminders(slack: SlackSandbox, thread_ts: str) -> list[int]:
     return [int(m.group(1)) for t in thread_texts(slack, thread_ts) if (m := REMINDER.search(t))]
-
-
-async def start_via_slack(slack: SlackSandbox, client: Client, topic: str) -> WorkflowHandle:
-    before = len(slack.ephemerals(REQUESTER))
-    result = await slack.send_slash_command(REQUESTER, "/report", topic, channel_id=CHANNEL)
-    assert result.acked, result
-    confirmation = await told(slack, REQUESTER, "Started your", after=before)
-    return client.get_workflow_handle(confirmation.split("(`", 1)[1].split("`)", 1)[0])
-
-
-async def waiting_draft(slack: SlackSandbox, handle: WorkflowHandle) -> tuple[str, dict]:
-    """(thread ts, draft message with its buttons) once the draft waits for a decision."""
-
-    async def thread_ts() -> str | None:
-        state = await handle.query(HumanReviewedWorkflow.progress)
-        return state.thread.ts if state.thread and state.phase is Phase.PENDING_APPROVAL else None
-
-    ts = await eventually(thread_ts, timeout=30)
-    [draft] = await slack.wait_for(lambda: [d for d in draft_messages(slack, ts) if buttons(d)] or None, timeout=30)
-    return ts, draft
 
 
 async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp_path: Path) -> None:
@@ -80,16 +57,15 @@ async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp
             decision_deadline=None,
         )
         client = await Client.connect(server.address)
-        bots = bot_client(client)
         gateway = TemporalGateway(
-            bots,
+            bot_client(client),
             task_queue=settings.task_queue,
             workflow_settings=settings.workflow,
             rpc_timeout=timedelta(seconds=1),
             update_timeout=timedelta(seconds=1),
         )
-        async with running_worker(client, settings), running_bot(slack, settings, bots, gateway=gateway):
-            handles = [await start_via_slack(slack, bots, topic) for topic in ("Heat pumps", "Tidal power")]
+        async with worker_and_bot(slack, client, settings, gateway=gateway) as bot:
+            handles = [await start_via_slack(slack, bot.client, topic) for topic in ("Heat pumps", "Tidal power")]
             drafts = [await waiting_draft(slack, handle) for handle in handles]
             await slack.wait_for(lambda: all(reminders(slack, ts) for ts, _ in drafts), timeout=15)
             before = [asdict(await h.query(HumanReviewedWorkflow.progress)) for h in handles]
@@ -99,11 +75,9 @@ async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp
             # A click while Temporal is down: acked at once, told, nothing recorded.
             (_, draft_a), (_, draft_b) = drafts
             asked = len(slack.ephemerals(APPROVER_1))
-            clicked = time.monotonic()
             result = await slack.click_button(APPROVER_1, CHANNEL, draft_a["ts"], action_ids.APPROVE)
-            assert result.acked and time.monotonic() - clicked < 3
-            answer = await told(slack, APPROVER_1, "not recorded", after=asked)
-            assert time.monotonic() - clicked < 6, answer
+            assert result.acked, result  # within Slack's 3 s, which the sandbox enforces as Slack does
+            await told(slack, APPROVER_1, "not recorded", after=asked)
 
             await server.start()
             # The same drafts, still waiting, with nothing decided (reminders aside).
@@ -136,13 +110,11 @@ async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp
 @pytest.mark.parametrize("temporal", ["refusing connections", "hanging"])
 async def test_click_while_temporal_is_unreachable(slack: SlackSandbox, temporal: str) -> None:
     settings = bot_settings(slack, approvers=[APPROVER_1])
-    if temporal == "refusing connections":
-        address = f"127.0.0.1:{free_port()}"
-        context = None
-    else:
-        context = silent_tcp_server()
-        address = await context.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if temporal == "refusing connections":
+            address = f"127.0.0.1:{free_port()}"
+        else:
+            address = await stack.enter_async_context(silent_server())
         client = await Client.connect(address, lazy=True, data_converter=data_converter())
         gateway = TemporalGateway(
             client,
@@ -153,22 +125,17 @@ async def test_click_while_temporal_is_unreachable(slack: SlackSandbox, temporal
         async with running_bot(slack, settings, client, gateway=gateway):
             posted = slack.workspace.post_message(CHANNEL, text="a stand-in draft")
             value = ButtonValue(workflow_id="report-T0SANDBOX-C0GENERAL-0123456789abcdef", revision=1).encode()
-            clicked = time.monotonic()
             result = await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.APPROVE, value)
-            assert result.acked and time.monotonic() - clicked < 3
+            assert result.acked, result  # within Slack's 3 s, which the sandbox enforces as Slack does
             answer = await told(slack, APPROVER_1, "no_entry_sign")
             assert "not recorded" in answer or "nothing was changed" in answer, answer
             # The cause named is Temporal, not the worker.
             assert "Temporal" in answer and "worker" not in answer, answer
-            assert time.monotonic() - clicked < 5
             # Revision and rejection open their modal without Temporal; the submission is refused the same way.
             await slack.click_button_raw(APPROVER_1, CHANNEL, posted.ts, action_ids.REJECT, value)
-            [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1), timeout=5)
+            [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
             asked = len(slack.ephemerals(APPROVER_1))
             submitted = await slack.submit_view(APPROVER_1, modal["id"], {})
             assert submitted.acked
             answer = await told(slack, APPROVER_1, "no_entry_sign", after=asked)
             assert "not recorded" in answer or "nothing was changed" in answer, answer
-    finally:
-        if context is not None:
-            await context.__aexit__(None, None, None)

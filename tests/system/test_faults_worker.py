@@ -9,27 +9,19 @@ finds it and returns it instead of posting again.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from temporalio.client import Client
 
 from core.activity_contracts import SLACK_START_TO_CLOSE
-from core.contracts import (
-    ApprovalPolicy,
-    ApproveInput,
-    Phase,
-    ReportRequest,
-    SlackOrigin,
-    WorkflowSettings,
-)
+from core.contracts import ApproveInput, Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
-from tests.support.faults import (
+from tests.support.processes import ChildProcess, signoff_env
+from tests.support.slack import (
     APPROVER_1,
     CHANNEL,
-    ORIGIN_TEAM,
     assert_nothing_doubled,
     buttons,
     draft_messages,
@@ -37,37 +29,23 @@ from tests.support.faults import (
     is_draft,
     thread_texts,
 )
-from tests.support.processes import ChildProcess
-from tests.support.temporal import wait_for_phase
+from tests.support.temporal import start_report, wait_for_phase, worker_settings
 from workflows import ReportGenerationWorkflow
 
 
 async def test_worker_killed_while_the_draft_post_is_in_flight(
     dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
 ) -> None:
-    task_queue = f"crash-slack-{uuid.uuid4()}"
-    env = {
-        "TEMPORAL_ADDRESS": dev_server.address,
-        "SIGNOFF_TASK_QUEUE": task_queue,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-    }
+    settings = worker_settings(slack, approvers=[APPROVER_1])
     # The draft post takes effect at once; its answer would come 5 s later, long after the kill.
     slack.faults.slow("chat.postMessage", 5, match=is_draft)
-    worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
+    worker = ChildProcess(
+        ["worker"], signoff_env(slack, dev_server.address, settings.task_queue), tmp_path / "worker.log"
+    )
     worker.start()
     try:
         client = await Client.connect(dev_server.address, data_converter=data_converter())
-        handle = await client.start_workflow(
-            ReportGenerationWorkflow.run,
-            ReportRequest(
-                topic="Heat pumps in old houses",
-                origin=SlackOrigin(team_id=ORIGIN_TEAM, channel_id=CHANNEL, requester_id="U0REQUEST"),
-                settings=WorkflowSettings(policy=ApprovalPolicy(approvers=[APPROVER_1])),
-            ),
-            id=f"report-crash-slack-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+        handle = await start_report(client, settings, "Heat pumps in old houses")
         await slack.wait_for(lambda: draft_posts(slack), timeout=60)
         worker.kill()
         [posted] = draft_posts(slack)
@@ -98,5 +76,4 @@ async def test_worker_killed_while_the_draft_post_is_in_flight(
     finally:
         worker.stop()
     keys = assert_nothing_doubled(slack)
-    parents = [m for m in slack.messages(CHANNEL)]
-    assert len(parents) == 1 and sum(keys.values()) == len(keys)
+    assert len(slack.messages(CHANNEL)) == 1 and sum(keys.values()) == len(keys)

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from agents import Agent, ModelSettings, ModelTracing, RunConfig, Runner
-from pydantic import BaseModel, Field
 
 from worker.offline_model import (
     OFFLINE_LABEL,
@@ -20,15 +19,7 @@ from worker.offline_model import (
     key_terms,
     offline_reply,
 )
-
-try:
-    from workflows.agents import ReviewVerdict
-except ImportError:  # pragma: no cover - only while workflows/agents.py is being written
-
-    class ReviewVerdict(BaseModel):  # type: ignore[no-redef]
-        approved: bool
-        feedback: str
-        issues: list[str] = Field(default_factory=list)
+from workflows.agents import ReviewVerdict
 
 
 def instructions(role: str) -> str:
@@ -254,6 +245,8 @@ def test_huge_inputs_are_capped() -> None:
         offline_reply("planner", f"Task: {huge}\n\nPrevious plan:\n{huge}\n\nHuman revision notes:\n{huge}"),
         offline_reply("executor", f"Task: {huge}\n\nApproved plan:\n" + "1. step\n" * 10_000),
     ]
+    # About 0.1 s: the bound is over 100 times that, so it only catches a blow-up (work growing
+    # with the square of the input), never a busy machine.
     assert time.monotonic() - started < 10
     for reply in replies:
         assert len(reply) < 25_000

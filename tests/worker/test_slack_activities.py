@@ -36,24 +36,20 @@ from core.contracts import DraftState, DraftView, MessageRef, Phase, WorkflowKin
 from core.rendering.text import MAX_BODY_CHARS_PER_MESSAGE
 from infra.slack import slack_client
 from sandbox import SlackSandbox
-from tests.core.test_blocks import LIVE_MENTIONS, validate_blocks
+from tests.support.block_checks import validate_blocks
+from tests.support.slack import APPROVER_1, CHANNEL, LIVE_BROADCAST, REQUESTER
 from worker.slack_activities import SlackActivities, draft_part_key, post_metadata
 from worker.slack_pacing import ChannelPacer
 
 TOKEN = "xoxb-sandbox"
-CHANNEL = "C0GENERAL"
 UI_URL = "http://localhost:8233"
 HOSTILE = "<!channel> <!here> <@U0APPROV1> & co"
 
 
 @pytest.fixture
 async def sb() -> AsyncIterator[SlackSandbox]:
-    sandbox = SlackSandbox(bot_token=TOKEN)
-    await sandbox.start(port=0)
-    try:
+    async with SlackSandbox(bot_token=TOKEN) as sandbox:
         yield sandbox
-    finally:
-        await sandbox.stop()
 
 
 @pytest.fixture
@@ -73,7 +69,7 @@ def _start_input(key: str = "run-1:1", subject: str = "Q3 revenue") -> ThreadSta
         workflow_id="report-q3",
         kind=WorkflowKind.REPORT,
         subject=subject,
-        requester_id="U0REQUEST",
+        requester_id=REQUESTER,
         idempotency_key=key,
     )
 
@@ -117,7 +113,7 @@ async def test_start_thread_posts_parent_with_metadata(sb, acts):
     assert message["ts"] == ref.ts
     assert message["metadata"] == post_metadata("run-1:1")
     rendered = str(message.get("blocks")) + message["text"]
-    assert not LIVE_MENTIONS.search(rendered)
+    assert not LIVE_BROADCAST.search(rendered)
     assert "<@U0REQUEST>" in rendered
     assert f"{UI_URL}/namespaces/default/workflows/report-q3" in rendered
 
@@ -130,7 +126,7 @@ async def test_update_thread_shows_the_phase(sb, acts):
             thread=ref,
             kind=WorkflowKind.REPORT,
             subject="Q3 revenue",
-            requester_id="U0REQUEST",
+            requester_id=REQUESTER,
             workflow_id="report-q3",
             phase=Phase.PENDING_APPROVAL,
         ),
@@ -199,32 +195,32 @@ async def test_thread_note_and_ephemeral(sb, acts):
     )
     [reply] = sb.replies(CHANNEL, thread.ts)
     assert reply["ts"] == ref.ts and reply["text"] == "Revision requested by <@U0APPROV1>"
-    await env().run(acts.post_ephemeral, EphemeralInput(channel_id=CHANNEL, user_id="U0APPROV1", text="Only you"))
-    assert [e["text"] for e in sb.ephemerals("U0APPROV1")] == ["Only you"]
+    await env().run(acts.post_ephemeral, EphemeralInput(channel_id=CHANNEL, user_id=APPROVER_1, text="Only you"))
+    assert [e["text"] for e in sb.ephemerals(APPROVER_1)] == ["Only you"]
 
 
 async def test_ephemeral_links_the_thread_and_the_workflow(sb, acts):
     thread = await _thread(acts)
     link = EphemeralInput(
-        channel_id=CHANNEL, user_id="U0REQUEST", text="Started.", thread=thread, workflow_id="report-q3"
+        channel_id=CHANNEL, user_id=REQUESTER, text="Started.", thread=thread, workflow_id="report-q3"
     )
     assert await env().run(acts.post_ephemeral, link) == "ephemeral"
     permalink = (await acts._client.chat_getPermalink(channel=CHANNEL, message_ts=thread.ts))["permalink"]
     expected = f"Started. <{permalink}|Follow it in the thread> · <{UI_URL}/namespaces/default/workflows/report-q3|Temporal UI>."
-    assert [e["text"] for e in sb.ephemerals("U0REQUEST")] == [expected]
+    assert [e["text"] for e in sb.ephemerals(REQUESTER)] == [expected]
 
     # No permalink (Slack failing, even transiently): the text says where the thread is, no retry.
     sb.faults.fail("chat.getPermalink", status=500)
     no_ui = SlackActivities(slack_client(TOKEN, sb.api_url))
     assert await env().run(no_ui.post_ephemeral, link) == "ephemeral"
-    assert sb.ephemerals("U0REQUEST")[-1]["text"] == f"Started. Follow it in the thread in <#{CHANNEL}>."
+    assert sb.ephemerals(REQUESTER)[-1]["text"] == f"Started. Follow it in the thread in <#{CHANNEL}>."
 
 
 async def test_refused_ephemeral_becomes_a_dm_only_when_asked(sb, acts):
-    told = EphemeralInput(channel_id=CHANNEL, user_id="U0REQUEST", text="It stopped.", dm_if_refused=True)
+    told = EphemeralInput(channel_id=CHANNEL, user_id=REQUESTER, text="It stopped.", dm_if_refused=True)
     sb.faults.fail("chat.postEphemeral", error="channel_not_found")
     assert await env().run(acts.post_ephemeral, told) == "dm"
-    assert [m["text"] for m in sb.messages("U0REQUEST")] == ["It stopped."]
+    assert [m["text"] for m in sb.messages(REQUESTER)] == ["It stopped."]
 
     # Both refused for good: given up without failing (nobody else could be told).
     sb.faults.fail("chat.postEphemeral", error="channel_not_found")
@@ -240,7 +236,7 @@ async def test_refused_ephemeral_becomes_a_dm_only_when_asked(sb, acts):
     with pytest.raises(ApplicationError) as refused:
         await env().run(acts.post_ephemeral, dataclasses.replace(told, dm_if_refused=False))
     assert refused.value.type == SLACK_PERMANENT_ERROR
-    assert len(sb.messages("U0REQUEST")) == 1
+    assert len(sb.messages(REQUESTER)) == 1
 
 
 # ---------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_idle_channels_are_forgotten() -> None:
     # Prune runs every 1,024 reservations and keeps only channels still booked.
     assert p.channels < 2000
     clock.now += 10.0
-    for i in range(2048):
+    for _ in range(2048):
         p.reserve("C-busy")
         clock.now += 1.0
     assert p.channels <= 2

@@ -44,13 +44,16 @@ async def test_history_from_before_a_patch_replays(path: Path) -> None:
     await _replays(path)
 
 
+def _history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.relative_to(HISTORIES).as_posix(), path.read_text())
+
+
 async def _replays(path: Path) -> None:
-    name = path.relative_to(HISTORIES).as_posix()
-    history = WorkflowHistory.from_json(name, path.read_text())
+    history = _history(path)
     replayer = Replayer(
         workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
         plugins=[agents_plugin(Settings())],
         workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert result.replay_failure is None, f"{name} no longer replays: {result.replay_failure}"
+    assert result.replay_failure is None, f"{history.workflow_id} no longer replays: {result.replay_failure}"

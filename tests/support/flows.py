@@ -1,0 +1,61 @@
+"""A request through Slack, as people make it: the requester's slash command, then its draft waiting
+for a decision in the thread."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowHandle
+
+from bot.gateway import workflow_id_for
+from core.contracts import Phase, WorkflowKind
+from sandbox import SlackSandbox
+from tests.support.slack import CHANNEL, REQUESTER, open_drafts, thread_texts, told, workflow_id_in
+from tests.support.waiting import eventually
+from workflows.human_loop import HumanReviewedWorkflow
+
+KINDS = {"/report": WorkflowKind.REPORT, "/plan": WorkflowKind.PLAN}
+
+
+async def start_via_slack(
+    slack: SlackSandbox,
+    client: Client,
+    text: str,
+    command: str = "/report",
+    *,
+    channel: str = CHANNEL,
+    confirmed: bool = True,
+) -> WorkflowHandle:
+    """The requester types ``command text`` in ``channel``; the workflow it started.
+
+    The ack must promise the thread's link. ``confirmed``: also wait for the workflow's own
+    "Started your …" ephemeral, which names the same workflow (it needs a worker).
+    """
+    before = len(slack.ephemerals(REQUESTER))
+    result = await slack.send_slash_command(REQUESTER, command, text, channel_id=channel)
+    assert result.acked, result
+    assert "I'll send you the link to its thread here" in (result.body or ""), result
+    workflow_id = workflow_id_for(KINDS[command], slack.workspace.team_id, channel, f"{command}:{result.trigger_id}")
+    if confirmed:
+        confirmation = await told(slack, REQUESTER, "Started your", after=before)
+        assert workflow_id_in(confirmation) == workflow_id, confirmation
+    return client.get_workflow_handle(workflow_id)
+
+
+async def waiting_draft(
+    slack: SlackSandbox, handle: WorkflowHandle, channel: str = CHANNEL, timeout: float = 30
+) -> tuple[str, dict]:
+    """(thread ts, the draft message with its buttons) once the workflow waits for a decision.
+
+    Also waits for the note after the draft, the last post of the draft's turn: from then on
+    the thread is quiet until someone decides.
+    """
+
+    async def thread_ts() -> str | None:
+        state = await handle.query(HumanReviewedWorkflow.progress)
+        return state.thread.ts if state.thread and state.phase is Phase.PENDING_APPROVAL else None
+
+    ts = await eventually(thread_ts, timeout=timeout)
+    [draft] = await slack.wait_for(lambda: open_drafts(slack, ts, channel) or None, timeout=timeout)
+    await slack.wait_for(
+        lambda: any("ready for a decision" in text for text in thread_texts(slack, ts, channel)), timeout=timeout
+    )
+    return ts, draft
