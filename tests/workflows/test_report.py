@@ -28,6 +28,7 @@ from core.contracts import (
 )
 from infra.settings import Settings
 from sandbox import SlackSandbox
+from tests.support.flows import waiting_draft
 from tests.support.models import RecordingModelProvider
 from tests.support.slack import (
     APPROVALS_CHANNEL,
@@ -50,11 +51,16 @@ from workflows import ReportGenerationWorkflow
 async def pending_report(
     time_env: WorkflowEnvironment, slack: SlackSandbox, models: ModelProvider | None = None, **policy: object
 ) -> AsyncIterator[WorkflowHandle]:
-    """A worker, and a report started from Slack that waits for a decision on revision 1."""
+    """A worker, and a report started from Slack that waits for a decision on revision 1.
+
+    Yielded once the draft is in the thread: the phase turns pending_approval as the draft
+    is posted, and a cancellation that lands while the post is in flight leaves the posted
+    draft's buttons in place (the workflow does not know the post's ts yet).
+    """
     settings = worker_settings(slack, **policy)
     async with running_worker(time_env.client, settings, models):
         handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
-        await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+        await waiting_draft(slack, handle)
         yield handle
 
 
