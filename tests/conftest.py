@@ -14,6 +14,21 @@ from tests.support.temporal import start_time_skipping
 # The browser fixtures (a shared Chromium, a page per test) for the browser tests.
 pytest_plugins = ("tests.support.browser",)
 
+# A test that takes one of these fixtures starts a real process or drives a browser: it must carry
+# the marker too, so that `make test-fast` (-m "not slow and not process and not browser") leaves it out.
+MARKER_FOR_FIXTURE = {"dev_server": "process", "browser": "browser", "page": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        f"{item.nodeid} takes the {fixture} fixture but is not marked {marker}"
+        for item in items
+        for fixture, marker in MARKER_FOR_FIXTURE.items()
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("\n".join(unmarked))
+
 
 async def _time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()

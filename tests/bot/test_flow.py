@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -243,6 +244,7 @@ async def test_click_while_no_worker_runs_is_not_recorded(time_env: WorkflowEnvi
         await closed(handle)
 
 
+@pytest.mark.slow
 async def test_status_and_cancel_while_no_worker_runs_say_so(
     time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from temporalio.client import Client
 
 from core import action_ids
@@ -18,6 +19,8 @@ from tests.support.forged import deliver, home_actions
 from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, REQUESTER, button_pairs
 from tests.support.temporal import wait_for_phase
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.process
 
 
 async def test_home_list_and_status_from_visibility(dev_server: DevServer, slack: SlackSandbox) -> None:

@@ -301,6 +301,8 @@ async def test_http_control_endpoints(standin: OpenAIStandIn) -> None:
 # --------------------------------------------------------------------------- command line
 
 
+@pytest.mark.process
+@pytest.mark.slow
 async def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
     process = await asyncio.create_subprocess_exec(

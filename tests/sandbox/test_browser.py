@@ -20,7 +20,7 @@ from tests.support.browser import open_sandbox, requires_chromium, send, switch_
 from tests.support.slack import APPROVER_1, CHANNEL, OUTSIDER, REQUESTER, text_input_modal, web_client
 from tests.support.web import bolt_app, bolt_handler, serving_events
 
-pytestmark = requires_chromium
+pytestmark = [pytest.mark.browser, requires_chromium]
 
 
 def demo_app(sb: SlackSandbox) -> AsyncApp:

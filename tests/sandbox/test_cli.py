@@ -7,9 +7,12 @@ import re
 import signal
 import sys
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.support.slack import CHANNEL
+
+pytestmark = pytest.mark.process
 
 
 async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):

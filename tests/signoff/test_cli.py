@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from signoff.devserver import free_port
 from tests.support.slack import CHANNEL
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 def _signoff(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

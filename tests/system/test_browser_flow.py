@@ -19,6 +19,7 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,7 +32,7 @@ from tests.support.slack import APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER
 from tests.support.temporal import running_worker
 from workflows.human_loop import HumanReviewedWorkflow
 
-pytestmark = requires_chromium
+pytestmark = [pytest.mark.browser, pytest.mark.slow, requires_chromium]
 
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot-thread.png"
 SLOW_MS = 20_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 
 from core.contracts import Phase
@@ -15,6 +16,8 @@ from tests.support.processes import ChildProcess, signoff_env
 from tests.support.slack import draft_posts
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
 from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:

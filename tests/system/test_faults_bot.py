@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 
 from core import action_ids
@@ -17,6 +18,8 @@ from tests.support.processes import BotProcess, signoff_env
 from tests.support.slack import APPROVER_1, CHANNEL, assert_nothing_doubled, buttons, told
 from tests.support.temporal import running_worker, worker_settings
 from workflows.human_loop import HumanReviewedWorkflow
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 async def test_bot_restarted_between_draft_and_click(

@@ -48,6 +48,8 @@ async def retrying_activity(handle: WorkflowHandle, activity: str, attempts: int
     return await eventually(pending, timeout=30)
 
 
+@pytest.mark.process
+@pytest.mark.slow
 async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
     dev_server: DevServer, slack: SlackSandbox
 ) -> None:

@@ -45,6 +45,8 @@ def reminders(slack: SlackSandbox, thread_ts: str) -> list[int]:
     return [int(m.group(1)) for t in thread_texts(slack, thread_ts) if (m := REMINDER.search(t))]
 
 
+@pytest.mark.process
+@pytest.mark.slow
 async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp_path: Path) -> None:
     server = DevServer(tmp_path / "temporal.sqlite3", port=free_port())
     await server.start()
@@ -107,7 +109,7 @@ async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp
         server.stop()
 
 
-@pytest.mark.parametrize("temporal", ["refusing connections", "hanging"])
+@pytest.mark.parametrize("temporal", ["refusing connections", pytest.param("hanging", marks=pytest.mark.slow)])
 async def test_click_while_temporal_is_unreachable(slack: SlackSandbox, temporal: str) -> None:
     settings = bot_settings(slack, approvers=[APPROVER_1])
     async with contextlib.AsyncExitStack() as stack:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 
 from core.activity_contracts import SLACK_START_TO_CLOSE
@@ -31,6 +32,8 @@ from tests.support.slack import (
 )
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
 from workflows import ReportGenerationWorkflow
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 async def test_worker_killed_while_the_draft_post_is_in_flight(

@@ -54,6 +54,7 @@ async def provider(time_env: WorkflowEnvironment, slack: SlackSandbox) -> AsyncI
         yield Provider(time_env, slack, models)
 
 
+@pytest.mark.slow
 async def test_server_errors_are_retried_within_policy(provider: Provider) -> None:
     provider.models.fail(role="research", times=2, status=500)
     await provider.report_reaches_its_draft()

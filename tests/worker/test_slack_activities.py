@@ -465,6 +465,7 @@ async def test_temporal_does_not_retry_permanent_errors(sb, acts, time_env):
     assert len(sb.calls_to("chat.postMessage")) == 2
 
 
+@pytest.mark.slow
 async def test_long_draft_under_channel_rate_limit_resumes_without_double_post(time_env):
     # Slack allows about one post per second per channel with short bursts; a
     # long draft runs into that partway and each Temporal retry must pick up

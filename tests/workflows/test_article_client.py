@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from temporalio.client import Client
 
 from core.contracts import DEFAULT_TASK_QUEUE
@@ -9,6 +10,8 @@ from infra.settings import Settings
 from signoff.devserver import DevServer
 from tests.support.temporal import running_worker
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
+
+pytestmark = pytest.mark.process
 
 
 async def test_article_client_flow(dev_server: DevServer) -> None:
