@@ -45,8 +45,9 @@ def parse_report(text: str) -> Parsed:
     text = text.strip()
     if not text:
         return Parsed("help")
-    word, _, rest = text.partition(" ")
-    word, rest = word.lower(), rest.strip()
+    # Any whitespace separates the keyword (a tab, a newline, macOS's Option+Space).
+    word, *tail = text.split(maxsplit=1)
+    word, rest = word.lower(), (tail[0].strip() if tail else "")
     if word in ("help", "list") and not rest:
         return Parsed(word)
     if word == "status" and (not rest or _ID.match(rest)):

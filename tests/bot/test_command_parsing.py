@@ -134,11 +134,6 @@ def test_the_too_long_answer_gives_the_length_and_the_limit(command: str, noun: 
     assert f"That {noun} is 12,345 characters; the limit is {MAX_TOPIC_CHARS:,}." in answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_report splits the subcommand from its argument on an ASCII space only, while strip() and the "
-    "id pattern treat any whitespace as whitespace: `cancel`+tab/newline/no-break space+id starts a report instead",
-)
 @pytest.mark.parametrize("gap", ["\t", "\n", "\u00a0"])
 @pytest.mark.parametrize(("word", "action"), [("cancel", "cancel"), ("status", "status")])
 def test_any_whitespace_separates_a_subcommand_from_its_id(gap: str, word: str, action: str) -> None:
