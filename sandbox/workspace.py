@@ -1,5 +1,8 @@
 """Slack's behaviour, independent of transport: what posting, editing, viewing does.
 
+One class on purpose (it is long): it is the single owner of the workspace's state
+changes, which every transport shares; splitting it would split its invariants.
+
 The Web API handlers, the response_url endpoint and event delivery all act on
 the workspace through this class. Failures are ``SlackError`` carrying Slack's
 error code; rendering follows the shapes Slack's Web API returns.

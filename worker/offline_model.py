@@ -1,5 +1,8 @@
 """A deterministic, offline stand-in for the LLM behind signoff's agents.
 
+One module on purpose (it is long): every role's text is built from the same key-term
+helpers, and the OpenAI stand-in serves these functions unchanged.
+
 ``OfflineModelProvider`` plugs into the OpenAI Agents SDK (``RunConfig(model_provider=...)``
 or ``OpenAIAgentsPlugin(model_provider=...)``) so the whole research → write → review →
 human sign-off loop runs without any AI service. Everything it writes is labelled as

@@ -1,5 +1,8 @@
 """Temporal activities that talk to Slack's Web API for the workflows.
 
+One module on purpose (it is long): every Slack activity shares the same error
+translation and the idempotent-post lookup below.
+
 Retries belong to Temporal, not to the HTTP client: a retry that happens inside
 the worker is invisible to the workflow history and, for chat.postMessage, can
 post the same message twice. So the Slack client must have no retry handlers

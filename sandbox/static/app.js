@@ -1,5 +1,6 @@
 // The sandbox page: a Slack-like channel over the sandbox's JSON API, live via SSE.
 // Every string from the server reaches the DOM through textContent (see mrkdwn.js).
+// One file on purpose (it is long): a dependency-free page with no build step, so no modules.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
