@@ -7,7 +7,7 @@ an activity retried after a crash finds its earlier post instead of posting twic
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from temporalio import workflow
@@ -32,20 +32,30 @@ from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
 
 T = TypeVar("T")
 
+# A post that completes while the workflow is being cancelled is remembered, so the cleanup
+# removes its buttons; workflows cancelled before this replay without that cleanup.
+KEEP_POST_ON_CANCEL_PATCH = "keep-post-on-cancel"
 
-async def _finish_even_if_cancelled(call: Awaitable[T]) -> T:
+
+async def _finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None] | None = None) -> T:
     """Let a Slack call in flight complete when the workflow is cancelled, then cancel.
 
     Cancelling a half-done post would leave the thread in an unknown state (was the
     draft with its buttons posted or not?); a Slack call takes moments, so we wait for
-    it and clean up knowing exactly what was posted.
+    it and clean up knowing exactly what was posted. ``keep`` records the result before
+    the cancellation goes on, so the cleanup can update what was just posted.
     """
     task = asyncio.ensure_future(call)
     try:
-        return await asyncio.shield(task)
+        result = await asyncio.shield(task)
     except asyncio.CancelledError:
-        await task
+        result = await task
+        if keep is not None and workflow.patched(KEEP_POST_ON_CANCEL_PATCH):
+            keep(result)
         raise
+    if keep is not None:
+        keep(result)
+    return result
 
 
 async def tell_requester(channel_id: str, requester_id: str, text: str, *, thread: MessageRef | None = None) -> None:
@@ -92,7 +102,7 @@ class SlackThread:
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
-        self.parent = await _finish_even_if_cancelled(
+        await _finish_even_if_cancelled(
             workflow.execute_activity(
                 SLACK_START_THREAD,
                 ThreadStartInput(
@@ -106,10 +116,14 @@ class SlackThread:
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=MessageRef,
                 retry_policy=SLACK_RETRY_POLICY,
-            )
+            ),
+            keep=self._keep_parent,
         )
         if phase is not Phase.STARTING:
             await self.show_phase(phase)
+
+    def _keep_parent(self, parent: MessageRef) -> None:
+        self.parent = parent
 
     async def show_phase(self, phase: Phase) -> None:
         if self.parent is None:
@@ -148,15 +162,18 @@ class SlackThread:
         """Post a draft; its control message (the one with the buttons) becomes ``draft_message``."""
         if self.parent is None:
             return
-        messages = await _finish_even_if_cancelled(
+        await _finish_even_if_cancelled(
             workflow.execute_activity(
                 SLACK_POST_DRAFT,
                 DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=list[MessageRef],
                 retry_policy=SLACK_RETRY_POLICY,
-            )
+            ),
+            keep=self._keep_draft,
         )
+
+    def _keep_draft(self, messages: list[MessageRef]) -> None:
         self.draft_message = messages[-1]
 
     async def update_draft(self, view: DraftView) -> None:

@@ -39,6 +39,8 @@ from tests.support.slack import (
     OUTSIDER,
     REQUESTER,
     buttons,
+    draft_posts,
+    is_draft,
     draft_messages,
     thread_texts,
 )
@@ -206,6 +208,26 @@ async def test_cancel_ends_cleanly_with_a_thread_message(time_env: WorkflowEnvir
     assert any("cancelled" in text for text in thread_texts(slack, state.thread.ts))
     [draft] = draft_messages(slack, state.thread.ts)
     assert buttons(draft) == []
+
+
+async def test_cancel_while_the_draft_is_being_posted_removes_its_buttons(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    # The draft post takes effect at once but its answer comes 2 s late: the cancel arrives
+    # while the activity is in flight, and the cleanup must still find the draft it posted.
+    slack.faults.slow("chat.postMessage", 2.0, match=lambda params: is_draft(params) and "actions" in str(params))
+    settings = worker_settings(slack)
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+        await eventually(lambda: any("actions" in str(call.params) for call in draft_posts(slack)))
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        state = await progress(handle)
+    assert state.phase is Phase.CANCELLED
+    [draft] = draft_messages(slack, state.thread.ts)
+    assert buttons(draft) == []
+    assert "Cancelled" in str(draft["blocks"])
 
 
 @pytest.mark.parametrize(
