@@ -39,9 +39,9 @@ from tests.support.slack import (
     OUTSIDER,
     REQUESTER,
     buttons,
+    draft_messages,
     draft_posts,
     is_draft,
-    draft_messages,
     thread_texts,
 )
 from tests.support.temporal import running_worker, start_report, wait_for_phase, with_agents_plugin, worker_settings
