@@ -1,12 +1,12 @@
 """Who and where: the sandbox workspace's users, channels and user groups.
 
 These are configuration, fixed when the sandbox is built; they are not stored
-in SQLite. Each knows how to render itself the way Slack's Web API does.
+in SQLite. A channel knows how to render itself the way Slack's Web API does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 TEAM_DOMAIN = "sandbox"
@@ -23,32 +23,6 @@ class User:
     real_name: str
     is_bot: bool = False
     bot_id: str | None = None
-
-    def to_slack(self, team_id: str) -> dict[str, Any]:
-        profile = {
-            "real_name": self.real_name,
-            "display_name": self.name,
-            "real_name_normalized": self.real_name,
-            "display_name_normalized": self.name,
-            "team": team_id,
-        }
-        if self.bot_id:
-            profile["bot_id"] = self.bot_id
-        else:
-            profile["email"] = f"{self.name}@{TEAM_DOMAIN}.example"
-        return {
-            "id": self.id,
-            "team_id": team_id,
-            "name": self.name,
-            "real_name": self.real_name,
-            "deleted": False,
-            "is_bot": self.is_bot,
-            "is_app_user": False,
-            "is_admin": False,
-            "tz": "UTC",
-            "tz_offset": 0,
-            "profile": profile,
-        }
 
 
 @dataclass(frozen=True)
@@ -88,18 +62,6 @@ class UserGroup:
     name: str
     users: tuple[str, ...]
 
-    def to_slack(self, team_id: str) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "team_id": team_id,
-            "is_usergroup": True,
-            "name": self.name,
-            "handle": self.handle,
-            "date_create": CREATED,
-            "users": list(self.users),
-            "user_count": len(self.users),
-        }
-
 
 BOT_USER = User(BOT_USER_ID, "signoff", "Signoff", is_bot=True, bot_id=BOT_ID)
 
@@ -124,7 +86,7 @@ DEFAULT_USERGROUPS: tuple[UserGroup, ...] = (UserGroup("S0LEADS", "leads", "Lead
 
 @dataclass
 class Directory:
-    """The workspace roster. Channel membership changes on conversations.join."""
+    """The workspace roster."""
 
     team_id: str
     users: dict[str, User] = field(default_factory=dict)
@@ -147,13 +109,6 @@ class Directory:
             channels={c.id: c for c in channels},
             usergroups={g.id: g for g in usergroups},
         )
-
-    def join(self, channel_id: str, user_id: str) -> Channel:
-        channel = self.channels[channel_id]
-        if user_id not in channel.members:
-            channel = replace(channel, members=channel.members | {user_id})
-            self.channels[channel_id] = channel
-        return channel
 
     def conversation(self, id_or_name: str) -> Channel | None:
         """A channel by id or name ("C0GENERAL", "general", "#general"), or a user's DM with the bot.

@@ -305,10 +305,6 @@ class Store:
         row = self._db.execute("SELECT user, kind, open, body FROM views WHERE id = ?", (view_id,)).fetchone()
         return (row[0], row[1], bool(row[2]), _loads(row[3])) if row else None
 
-    def find_view_by_external_id(self, external_id: str) -> str | None:
-        row = self._db.execute("SELECT id FROM views WHERE external_id = ?", (external_id,)).fetchone()
-        return row[0] if row else None
-
     def open_views(self, user: str) -> list[dict[str, Any]]:
         """The user's open modal stack, bottom first."""
         rows = self._db.execute(

@@ -76,32 +76,17 @@ class WebApi:
         self._socket_url = socket_url
         self._post_limiter = post_limiter
         self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
-            "api.test": lambda p: {"args": {k: v for k, v in p.items()}},
             "auth.test": lambda p: self.workspace.auth_test(),
             "apps.connections.open": lambda p: {"url": self._socket_url()},
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
-            "chat.delete": self.chat_delete,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.getPermalink": self.chat_get_permalink,
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
-            "conversations.info": self.conversations_info,
             "conversations.list": self.conversations_list,
-            "conversations.join": self.conversations_join,
-            "conversations.members": self.conversations_members,
-            "conversations.open": self.conversations_open,
-            "users.info": self.users_info,
-            "users.list": self.users_list,
-            "usergroups.list": self.usergroups_list,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": lambda p: {"view": self.workspace.open_view(p.get("trigger_id"), p.get("view"))},
-            "views.push": lambda p: {"view": self.workspace.push_view(p.get("trigger_id"), p.get("view"))},
-            "views.update": lambda p: {
-                "view": self.workspace.update_view(
-                    p.get("view"), view_id=p.text("view_id"), external_id=p.text("external_id"), hash=p.text("hash")
-                )
-            },
             "views.publish": lambda p: {
                 "view": self.workspace.publish_home(p.get("user_id"), p.get("view"), hash=p.text("hash"))
             },
@@ -214,10 +199,6 @@ class WebApi:
             "message": self.workspace.render_message(message),
         }
 
-    def chat_delete(self, p: Params) -> dict[str, Any]:
-        message = self.workspace.delete_message(p.get("channel"), p.text("ts"))
-        return {"channel": message.channel, "ts": message.ts}
-
     def chat_post_ephemeral(self, p: Params) -> dict[str, Any]:
         ephemeral = self.workspace.post_ephemeral(
             p.get("channel"), p.get("user"), text=p.get("text"), blocks=p.get("blocks"), thread_ts=p.text("thread_ts")
@@ -251,9 +232,6 @@ class WebApi:
             include_metadata=p.flag("include_all_metadata"),
         )
 
-    def conversations_info(self, p: Params) -> dict[str, Any]:
-        return {"channel": self.workspace.channel(p.get("channel")).to_slack(BOT_USER_ID)}
-
     def conversations_list(self, p: Params) -> dict[str, Any]:
         types = set((p.text("types") or "public_channel").split(","))
         channels = []
@@ -263,39 +241,7 @@ class WebApi:
                 channels.append(channel.to_slack(BOT_USER_ID))
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
-    def conversations_join(self, p: Params) -> dict[str, Any]:
-        channel = self.workspace.channel(p.get("channel"))
-        if channel.is_private:
-            raise SlackError("method_not_supported_for_channel_type")
-        return {"channel": self.workspace.directory.join(channel.id, BOT_USER_ID).to_slack(BOT_USER_ID)}
-
-    def conversations_members(self, p: Params) -> dict[str, Any]:
-        channel = self.workspace.channel(p.get("channel"))
-        return {"members": sorted(channel.members), "response_metadata": {"next_cursor": ""}}
-
-    def conversations_open(self, p: Params) -> dict[str, Any]:
-        users = [u for u in (p.text("users") or "").split(",") if u]
-        if len(users) != 1:
-            raise SlackError("users_list_not_supplied" if not users else "not_enough_users")
-        im = self.workspace.directory.im_with(self.workspace.user(users[0]).id)
-        return {"channel": {"id": im.id}}
-
-    # -- users ------------------------------------------------------------------
-
-    def users_info(self, p: Params) -> dict[str, Any]:
-        return {"user": self.workspace.user(p.get("user")).to_slack(self.workspace.team_id)}
-
-    def users_list(self, p: Params) -> dict[str, Any]:
-        team = self.workspace.team_id
-        return {
-            "members": [u.to_slack(team) for u in self.workspace.directory.users.values()],
-            "cache_ts": int(time.time()),
-            "response_metadata": {"next_cursor": ""},
-        }
-
-    def usergroups_list(self, p: Params) -> dict[str, Any]:
-        team = self.workspace.team_id
-        return {"usergroups": [g.to_slack(team) for g in self.workspace.directory.usergroups.values()]}
+    # -- user groups ------------------------------------------------------------------
 
     def usergroups_users_list(self, p: Params) -> dict[str, Any]:
         group = self.workspace.directory.usergroups.get(p.text("usergroup") or "")

@@ -337,32 +337,6 @@ class Workspace:
             self.store.set_view_open(stale["id"], False)
         return self._save_new_view(user, spec, previous=None)
 
-    def push_view(self, trigger_id: object, view: object) -> dict[str, Any]:
-        spec = self._view_spec(view, "modal")
-        user = self._exchange_trigger(trigger_id)
-        stack = self.store.open_views(user)
-        if len(stack) >= MAX_MODAL_STACK:
-            raise SlackError("push_limit_reached")
-        return self._save_new_view(user, spec, previous=stack[-1] if stack else None)
-
-    def update_view(
-        self, view: object, *, view_id: object = None, external_id: object = None, hash: object = None
-    ) -> dict[str, Any]:
-        if view_id is None and isinstance(external_id, str):
-            view_id = self.store.find_view_by_external_id(external_id)
-        found = self.store.get_view(view_id) if isinstance(view_id, str) else None
-        if found is None or not found[2]:
-            raise SlackError("not_found")
-        user, kind, _, current = found
-        spec = self._view_spec(view, kind)
-        if hash is not None and hash != current["hash"]:
-            raise SlackError("hash_conflict")
-        updated = self._render_view(
-            current["id"], spec, root=current["root_view_id"], previous=current["previous_view_id"]
-        )
-        self.store.save_view(current["id"], user, kind, True, updated)
-        return updated
-
     def publish_home(self, user_ref: object, view: object, *, hash: object = None) -> dict[str, Any]:
         user = self.user(user_ref)
         spec = self._view_spec(view, "home")

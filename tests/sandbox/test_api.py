@@ -17,7 +17,6 @@ from tests.support.slack import (
     CHANNEL,
     LEADS,
     OUTSIDER,
-    REQUESTER,
     TEAM,
     web_client,
 )
@@ -115,14 +114,14 @@ async def test_history_paginates_newest_first(client: AsyncWebClient):
     assert [m["text"] for m in oldest["messages"]] == ["m4", "m3"]
 
 
-async def test_update_and_delete(sb: SlackSandbox, client: AsyncWebClient):
+async def test_update(sb: SlackSandbox, client: AsyncWebClient):
     posted = await client.chat_postMessage(channel=CHANNEL, text="pending", blocks=[section("pending")])
     updated = await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="approved", blocks=[section("done")])
     assert updated["message"]["edited"]["user"] == "U0SIGNOFF"
     stored = sb.message(CHANNEL, posted["ts"])
     assert stored["text"] == "approved" and stored["blocks"][0]["text"]["text"] == "done"
 
-    await client.chat_delete(channel=CHANNEL, ts=posted["ts"])
+    sb.workspace.delete_message(CHANNEL, posted["ts"])  # as a response_url's delete_original does
     assert sb.messages(CHANNEL) == []
     with pytest.raises(SlackApiError) as gone:
         await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="again")
@@ -171,26 +170,13 @@ async def test_unknown_thread_ts_is_accepted_like_slack(client: AsyncWebClient):
     assert response["message"]["thread_ts"] == "1000000000.000001"
 
 
-async def test_users_channels_and_usergroups(client: AsyncWebClient):
-    user = await client.users_info(user=APPROVER_1)
-    assert user["user"]["real_name"] == "Avery Approver"
-    with pytest.raises(SlackApiError) as missing:
-        await client.users_info(user="U0NOBODY")
-    assert missing.value.response["error"] == "user_not_found"
-    members = {m["id"] for m in (await client.users_list())["members"]}
-    assert {REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER, "U0SIGNOFF"} <= members
-
+async def test_channels_and_usergroups(client: AsyncWebClient):
     group = await client.usergroups_users_list(usergroup=LEADS)
     assert group["users"] == [APPROVER_1]
 
-    info = await client.conversations_info(channel=CHANNEL)
-    assert info["channel"]["name"] == "general" and info["channel"]["is_member"] is True
-    listed = await client.conversations_list()
-    assert CHANNEL in {c["id"] for c in listed["channels"]}
-    random = await client.conversations_info(channel="C0RANDOM0")
-    assert random["channel"]["is_member"] is False
-    await client.conversations_join(channel="C0RANDOM0")
-    assert "U0SIGNOFF" in (await client.conversations_members(channel="C0RANDOM0"))["members"]
+    listed = {c["id"]: c for c in (await client.conversations_list())["channels"]}
+    assert listed[CHANNEL]["name"] == "general" and listed[CHANNEL]["is_member"] is True
+    assert "G0PRIVATE" not in listed, "a private channel the app is not in is invisible to it"
 
 
 async def test_views_publish_home(sb: SlackSandbox, client: AsyncWebClient):
@@ -218,14 +204,8 @@ async def test_views_open_needs_a_trigger_issued_by_the_sandbox(sb: SlackSandbox
         await client.views_open(trigger_id=trigger, view=modal)
     assert reused.value.response["error"] == "exchanged_trigger_id"
 
-    pushed = await client.views_push(trigger_id=sb.workspace.issue_trigger(APPROVER_1), view=modal)
-    assert pushed["view"]["previous_view_id"] == opened["view"]["id"]
-    assert pushed["view"]["root_view_id"] == opened["view"]["id"]
-    updated = await client.views_update(
-        view_id=pushed["view"]["id"], view={**modal, "title": {"type": "plain_text", "text": "Done"}}
-    )
-    assert sb.open_views(APPROVER_1)[-1]["title"]["text"] == "Done"
-    assert updated["view"]["id"] == pushed["view"]["id"]
+    assert opened["view"]["root_view_id"] == opened["view"]["id"]
+    assert opened["view"]["previous_view_id"] is None
 
 
 async def test_expired_trigger(client: AsyncWebClient):

@@ -278,6 +278,6 @@ async def test_updates_from_the_app_appear_live_without_reload(page: Page, sandb
         },
     )
     await expect(page.get_by_test_id("home")).to_contain_text("Published while you looked")
-    await client.chat_delete(channel=CHANNEL, ts=posted["ts"])
+    sb.workspace.delete_message(CHANNEL, posted["ts"])
     await page.get_by_test_id("channel-general").click()
     await expect(page.get_by_test_id("message")).to_have_count(0)

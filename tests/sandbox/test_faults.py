@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
-from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, CHANNEL, web_client
+from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, CHANNEL, LEADS, web_client
 
 
 @pytest.fixture
@@ -52,14 +52,14 @@ async def test_fail_with_http_status_then_recover(sb: SlackSandbox, client: Asyn
 
 
 async def test_fail_with_slack_error_and_clear(sb: SlackSandbox, client: AsyncWebClient):
-    sb.faults.fail("users.info", error="invalid_auth")
+    sb.faults.fail("usergroups.users.list", error="invalid_auth")
     with pytest.raises(SlackApiError) as failed:
-        await client.users_info(user=APPROVER_1)
+        await client.usergroups_users_list(usergroup=LEADS)
     assert failed.value.response.status_code == 200
     assert failed.value.response["error"] == "invalid_auth"
-    sb.faults.fail("users.info", times=5, error="fatal_error")
+    sb.faults.fail("usergroups.users.list", times=5, error="fatal_error")
     sb.faults.clear()
-    assert (await client.users_info(user=APPROVER_1))["ok"] is True
+    assert (await client.usergroups_users_list(usergroup=LEADS))["ok"] is True
 
 
 async def test_injected_rate_limit(sb: SlackSandbox, client: AsyncWebClient):

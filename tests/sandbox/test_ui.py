@@ -339,7 +339,7 @@ async def test_every_change_is_pushed_live(
             trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "M"}, "blocks": []}
         )
         slack.workspace.close_views(REQUESTER, all_views=True)
-        await bot.chat_delete(channel=CHANNEL, ts=posted["ts"])
+        slack.workspace.delete_message(CHANNEL, posted["ts"])
         events = [data for _, data in await read_events(response, 8)]
     assert [e["kind"] for e in events] == [
         "message",
