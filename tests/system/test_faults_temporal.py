@@ -63,8 +63,10 @@ async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp
             bot_client(client),
             task_queue=settings.task_queue,
             workflow_settings=settings.workflow,
-            rpc_timeout=timedelta(seconds=1),
-            update_timeout=timedelta(seconds=1),
+            # Generous: a fresh dev server on a loaded machine can take seconds to answer a start;
+            # while it is stopped, calls are refused at once whatever the timeout.
+            rpc_timeout=timedelta(seconds=5),
+            update_timeout=timedelta(seconds=5),
         )
         async with worker_and_bot(slack, client, settings, gateway=gateway) as bot:
             handles = [await start_via_slack(slack, bot.client, topic) for topic in ("Heat pumps", "Tidal power")]
