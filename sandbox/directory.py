@@ -1,12 +1,13 @@
 """Who and where: the sandbox workspace's users, channels and user groups.
 
 These are configuration, fixed when the sandbox is built; they are not stored
-in SQLite. A channel knows how to render itself the way Slack's Web API does.
+in SQLite (a topic set through conversations.setTopic is, and the workspace lays it
+over the configured one). A channel knows how to render itself the way Slack's Web API does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 TEAM_DOMAIN = "sandbox"
@@ -33,6 +34,8 @@ class Channel:
     is_private: bool = False
     topic: str = ""
     is_im: bool = False
+    topic_creator: str = ""
+    topic_last_set: int = 0
 
     def to_slack(self, viewer: str) -> dict[str, Any]:
         return {
@@ -50,7 +53,7 @@ class Channel:
             "created": CREATED,
             "creator": "U0REQUEST",
             "num_members": len(self.members),
-            "topic": {"value": self.topic, "creator": "", "last_set": 0},
+            "topic": {"value": self.topic, "creator": self.topic_creator, "last_set": self.topic_last_set},
             "purpose": {"value": "", "creator": "", "last_set": 0},
         }
 
@@ -127,6 +130,20 @@ class Directory:
         if user_id in self.users and not self.users[user_id].is_bot:
             return self.im_with(user_id)
         return None
+
+    def by_id(self, conversation_id: str) -> Channel | None:
+        """A conversation by its id only (``C…``, ``G…``, or a DM's ``D…``), as most Web API methods take it."""
+        if conversation_id in self.channels:
+            return self.channels[conversation_id]
+        user_id = "U" + conversation_id[1:]
+        if conversation_id.startswith("D") and user_id in self.users and not self.users[user_id].is_bot:
+            return self.im_with(user_id)
+        return None
+
+    def set_topic(self, channel_id: str, value: str, creator: str, last_set: int) -> Channel:
+        channel = replace(self.channels[channel_id], topic=value, topic_creator=creator, topic_last_set=last_set)
+        self.channels[channel_id] = channel
+        return channel
 
     def im_with(self, user_id: str) -> Channel:
         """The direct message conversation between a user and the bot (D + the user id's tail)."""

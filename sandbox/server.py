@@ -2,12 +2,16 @@
 
 One port serves the Web API (``/api/<method>``), file uploads, response URLs
 and the Socket Mode WebSocket. Tests drive it through the methods here:
-recorded calls, stored state, fault injection, and acting as users.
+recorded calls, stored state, fault injection, and acting as users. While it
+runs, a background task posts scheduled messages when their time comes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -36,6 +40,11 @@ from sandbox.workspace import Workspace
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+# How often the running sandbox looks for scheduled messages whose time has come.
+SCHEDULED_POLL_SECONDS = 1.0
+
 
 class SlackSandbox:
     def __init__(
@@ -54,6 +63,7 @@ class SlackSandbox:
         burst: int = 1,
         ack_timeout: float = 3.0,
         trigger_ttl: float | None = 3.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -65,10 +75,13 @@ class SlackSandbox:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
+        self._scheduler: asyncio.Task[None] | None = None
 
         self.store = Store(db_path)
         self.directory = Directory.build(team_id, list(users), list(channels), list(usergroups))
-        self.workspace = Workspace(self.store, self.directory, lambda: self.url, trigger_ttl=trigger_ttl)
+        self.workspace = Workspace(
+            self.store, self.directory, lambda: self.url, trigger_ttl=trigger_ttl, now=wall_clock
+        )
         self.socket_mode = SocketModeHub(lambda: self.url.replace("http://", "ws://", 1))
         self.delivery = Delivery(
             self.socket_mode, signing_secret=signing_secret, request_url=request_url, ack_timeout=ack_timeout
@@ -117,8 +130,14 @@ class SlackSandbox:
         await self._runner.setup()
         self._host = host
         await self._listen(port)
+        self._scheduler = asyncio.create_task(self._deliver_scheduled_forever())
 
     async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+            self._scheduler = None
         await self.ui.close()
         await self.socket_mode.close_all()
         await self.delivery.close()
@@ -153,6 +172,15 @@ class SlackSandbox:
         await self._site.start()
         self._port = self._runner.addresses[0][1]
 
+    async def _deliver_scheduled_forever(self) -> None:
+        """Post scheduled messages as their time comes (also while paused: Slack keeps its schedule)."""
+        while True:
+            try:
+                self.workspace.deliver_scheduled()
+            except Exception:  # a bad row must not stop the schedule
+                log.exception("posting scheduled messages failed")
+            await asyncio.sleep(SCHEDULED_POLL_SECONDS)
+
     async def __aenter__(self) -> SlackSandbox:
         await self.start()
         return self
@@ -178,6 +206,11 @@ class SlackSandbox:
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         found = self.store.get_message(self.workspace.channel(channel).id, ts)
         return self.workspace.render_message(found) if found else None
+
+    def scheduled(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Scheduled messages not yet posted (of one channel, or all), soonest first."""
+        channel_id = self.workspace.channel(channel).id if channel is not None else None
+        return [dataclasses.asdict(s) for s in self.store.scheduled(channel_id)]
 
     def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
         return [self.workspace.render_ephemeral(e) for e in self.store.ephemerals(user)]

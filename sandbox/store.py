@@ -1,4 +1,4 @@
-"""The sandbox's durable state in SQLite: messages, ephemerals, views, files.
+"""The sandbox's durable state in SQLite: messages, ephemerals, views, files, scheduled messages, topics.
 
 Every write is one small autocommitted statement, so a sandbox given a file
 path picks up where it left off after a restart. Rows come back as plain
@@ -17,8 +17,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# A change listener gets (kind, details): kind is "message", "ephemeral" or "view";
-# details say where ({"channel", "ts", "thread_ts"}, {"channel", "recipient", ...}, {"user", "view_id"}).
+# A change listener gets (kind, details): kind is "message", "ephemeral", "view" or "channel" (its topic);
+# details say where ({"channel", "ts", "thread_ts"}, {"channel", "recipient", ...}, {"user", "view_id"}, {"channel"}).
 Listener = Callable[[str, dict[str, Any]], None]
 
 _SCHEMA = """
@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS messages (
     metadata TEXT,
     files TEXT,
     edited_ts TEXT,
+    subtype TEXT,
+    topic TEXT,
     PRIMARY KEY (channel, ts)
 );
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (channel, thread_ts, ts);
@@ -66,6 +68,23 @@ CREATE TABLE IF NOT EXISTS files (
     content BLOB,
     created INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scheduled_messages (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    post_at INTEGER NOT NULL,
+    date_created INTEGER NOT NULL,
+    thread_ts TEXT,
+    text TEXT NOT NULL,
+    blocks TEXT,
+    metadata TEXT
+);
+CREATE INDEX IF NOT EXISTS scheduled_due ON scheduled_messages (post_at);
+CREATE TABLE IF NOT EXISTS topics (
+    channel TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    last_set INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS response_urls (
     token TEXT PRIMARY KEY,
     context TEXT NOT NULL,
@@ -73,6 +92,9 @@ CREATE TABLE IF NOT EXISTS response_urls (
     created REAL NOT NULL
 );
 """
+
+# Columns added to a table after its first release: a database file from an older sandbox gets them on open.
+_ADDED_COLUMNS = {"messages": ("subtype TEXT", "topic TEXT")}
 
 
 def _dumps(value: Any) -> str | None:
@@ -95,6 +117,8 @@ class Message:
     metadata: dict[str, Any] | None
     files: list[str] | None
     edited_ts: str | None
+    subtype: str | None = None  # a system message, e.g. "channel_topic"
+    topic: str | None = None  # a channel_topic message's new topic
 
 
 @dataclass
@@ -127,6 +151,26 @@ class StoredFile:
 
 
 @dataclass
+class ScheduledMessage:
+    id: str
+    channel: str
+    post_at: int
+    date_created: int
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass
+class Topic:
+    channel: str
+    value: str
+    creator: str
+    last_set: int
+
+
+@dataclass
 class ResponseUrl:
     token: str
     context: dict[str, Any]
@@ -141,6 +185,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         self.listeners: list[Listener] = []
 
     def _changed(self, kind: str, **details: Any) -> None:
@@ -180,7 +229,7 @@ class Store:
 
     def insert_message(self, m: Message) -> None:
         self._db.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 m.channel,
                 m.ts,
@@ -192,6 +241,8 @@ class Store:
                 _dumps(m.metadata),
                 _dumps(m.files),
                 m.edited_ts,
+                m.subtype,
+                m.topic,
             ),
         )
         self._changed("message", channel=m.channel, ts=m.ts, thread_ts=m.thread_ts)
@@ -336,6 +387,49 @@ class Store:
         row = self._db.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
         return StoredFile(*row) if row else None
 
+    # -- scheduled messages ------------------------------------------------------
+
+    def insert_scheduled(self, s: ScheduledMessage) -> None:
+        self._db.execute(
+            "INSERT INTO scheduled_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                s.id,
+                s.channel,
+                s.post_at,
+                s.date_created,
+                s.thread_ts,
+                s.text,
+                _dumps(s.blocks),
+                _dumps(s.metadata),
+            ),
+        )
+
+    def scheduled(self, channel: str | None = None) -> list[ScheduledMessage]:
+        """Pending scheduled messages (of one channel, or all), soonest first."""
+        where, args = (" WHERE channel = ?", [channel]) if channel is not None else ("", [])
+        sql = f"SELECT * FROM scheduled_messages{where} ORDER BY post_at, rowid"
+        return [_scheduled(r) for r in self._db.execute(sql, args)]
+
+    def take_due(self, now: float) -> list[ScheduledMessage]:
+        """Remove and return the scheduled messages whose time has come, soonest (then first scheduled) first."""
+        rows = self._db.execute(
+            "DELETE FROM scheduled_messages WHERE post_at <= ? RETURNING post_at, rowid, *", (now,)
+        ).fetchall()
+        return [_scheduled(r[2:]) for r in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+    # -- topics ------------------------------------------------------------------
+
+    def set_topic(self, topic: Topic) -> None:
+        self._db.execute(
+            "INSERT INTO topics VALUES (?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET "
+            "value = excluded.value, creator = excluded.creator, last_set = excluded.last_set",
+            (topic.channel, topic.value, topic.creator, topic.last_set),
+        )
+        self._changed("channel", channel=topic.channel)
+
+    def topics(self) -> list[Topic]:
+        return [Topic(*row) for row in self._db.execute("SELECT * FROM topics")]
+
     # -- response URLs ------------------------------------------------------------
 
     def insert_response_url(self, token: str, context: dict[str, Any]) -> None:
@@ -351,10 +445,26 @@ class Store:
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    channel, ts, thread_ts, user, bot_id, text, blocks, metadata, files, edited_ts = row
+    channel, ts, thread_ts, user, bot_id, text, blocks, metadata, files, edited_ts, subtype, topic = row
     return Message(
-        channel, ts, thread_ts, user, bot_id, text, _loads(blocks), _loads(metadata), _loads(files), edited_ts
+        channel,
+        ts,
+        thread_ts,
+        user,
+        bot_id,
+        text,
+        _loads(blocks),
+        _loads(metadata),
+        _loads(files),
+        edited_ts,
+        subtype,
+        topic,
     )
+
+
+def _scheduled(row: tuple[Any, ...]) -> ScheduledMessage:
+    id_, channel, post_at, date_created, thread_ts, text, blocks, metadata = row
+    return ScheduledMessage(id_, channel, post_at, date_created, thread_ts, text, _loads(blocks), _loads(metadata))
 
 
 def _ephemeral(row: tuple[Any, ...]) -> Ephemeral:

@@ -82,9 +82,12 @@ class WebApi:
             "chat.update": self.chat_update,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.getPermalink": self.chat_get_permalink,
+            "chat.scheduleMessage": self.chat_schedule_message,
+            "chat.scheduledMessages.list": self.chat_scheduled_messages_list,
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.list": self.conversations_list,
+            "conversations.setTopic": self.conversations_set_topic,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": lambda p: {"view": self.workspace.open_view(p.get("trigger_id"), p.get("view"))},
             "views.publish": lambda p: {
@@ -210,6 +213,32 @@ class WebApi:
         message = self.workspace.message(channel.id, p.text("message_ts"))
         return {"channel": channel.id, "permalink": self.workspace.permalink(channel.id, message)}
 
+    def chat_schedule_message(self, p: Params) -> dict[str, Any]:
+        channel = self.workspace.conversation(p.get("channel"), names=True)
+        scheduled = self.workspace.schedule_message(
+            channel,
+            p.get("post_at"),
+            text=p.get("text"),
+            blocks=p.get("blocks"),
+            thread_ts=p.text("thread_ts"),
+            metadata=p.get("metadata"),
+        )
+        return {
+            "channel": channel.id,
+            "scheduled_message_id": scheduled.id,
+            "post_at": scheduled.post_at,
+            "message": self.workspace.render_scheduled(scheduled),
+        }
+
+    def chat_scheduled_messages_list(self, p: Params) -> dict[str, Any]:
+        return self.workspace.scheduled_messages(
+            p.get("channel"),
+            oldest=p.text("oldest"),
+            latest=p.text("latest"),
+            limit=p.integer("limit", 100, 100),
+            cursor=p.text("cursor"),
+        )
+
     # -- conversations ------------------------------------------------------------------
 
     def conversations_history(self, p: Params) -> dict[str, Any]:
@@ -240,6 +269,10 @@ class WebApi:
             if kind in types and (kind == "public_channel" or BOT_USER_ID in channel.members):
                 channels.append(channel.to_slack(BOT_USER_ID))
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
+
+    def conversations_set_topic(self, p: Params) -> dict[str, Any]:
+        channel = self.workspace.set_topic(self.workspace.conversation(p.get("channel")), p.get("topic"))
+        return {"channel": channel.to_slack(BOT_USER_ID)}
 
     # -- user groups ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ error code; rendering follows the shapes Slack's Web API returns.
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import string
 import time
@@ -20,11 +21,17 @@ from typing import Any
 
 from sandbox import blocks as block_kit
 from sandbox.directory import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory, User
-from sandbox.store import Ephemeral, Message, Store, StoredFile
+from sandbox.store import Ephemeral, Message, ScheduledMessage, Store, StoredFile, Topic
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 40_000
 MAX_MODAL_STACK = 3
 MAX_VIEW_TITLE = 24
+MAX_TOPIC = 250
+MAX_SCHEDULE_AHEAD = 120 * 86_400  # chat.scheduleMessage: up to 120 days ahead
+SCHEDULE_WINDOW = 300  # ... and at most 30 messages to one channel within 5 minutes
+MAX_SCHEDULED_IN_WINDOW = 30
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -60,13 +67,18 @@ class Workspace:
         base_url: Callable[[], str],
         trigger_ttl: float | None = 3.0,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.directory = directory
         self._base_url = base_url
         self._trigger_ttl = trigger_ttl
         self._clock = clock
+        self._now = now  # wall-clock seconds: scheduled messages, topics
         self._triggers: dict[str, _Trigger] = {}
+        for topic in store.topics():
+            if topic.channel in directory.channels:
+                directory.set_topic(topic.channel, topic.value, topic.creator, topic.last_set)
 
     @property
     def team_id(self) -> str:
@@ -78,6 +90,23 @@ class Workspace:
         channel = self.directory.conversation(id_or_name) if isinstance(id_or_name, str) and id_or_name else None
         if channel is None:
             raise SlackError("channel_not_found")
+        return channel
+
+    def conversation(self, ref: object, *, names: bool = False, member: bool = True) -> Channel:
+        """A conversation as a bot token's Web API call names it, and the app's right to act in it.
+
+        By id only (``C…``, ``G…``, a DM's ``D…``) unless ``names``: chat.postMessage and
+        chat.scheduleMessage also take ``#name``/``name`` and a user id (the DM with the app).
+        A private channel the app is not in is invisible to it (``channel_not_found``); a public
+        one it is not in is ``not_in_channel`` where the call needs ``member``ship.
+        """
+        channel = None
+        if isinstance(ref, str) and ref:
+            channel = self.directory.conversation(ref) if names else self.directory.by_id(ref)
+        if channel is None or (channel.is_private and BOT_USER_ID not in channel.members):
+            raise SlackError("channel_not_found")
+        if member and BOT_USER_ID not in channel.members:
+            raise SlackError("not_in_channel")
         return channel
 
     def user(self, user_id: object) -> User:
@@ -185,6 +214,146 @@ class Workspace:
         self.store.replace_ephemeral(ephemeral)
         return ephemeral
 
+    def schedule_message(
+        self,
+        channel: Channel,
+        post_at: object,
+        *,
+        text: object = None,
+        blocks: object = None,
+        thread_ts: object = None,
+        metadata: object = None,
+    ) -> ScheduledMessage:
+        when, now = _post_at(post_at), self._now()
+        if when < now:
+            raise SlackError("time_in_past")
+        if when > now + MAX_SCHEDULE_AHEAD:
+            raise SlackError("time_too_far")
+        text_value, block_list = self._content(text, blocks, required=True)
+        meta = _metadata(metadata)
+        # No 5-minute window around `when` may hold more than 30 of the channel's scheduled messages.
+        near = [s.post_at for s in self.store.scheduled(channel.id) if abs(s.post_at - when) < SCHEDULE_WINDOW]
+        for start in {when, *(t for t in near if t <= when)}:
+            if sum(start <= t < start + SCHEDULE_WINDOW for t in near) >= MAX_SCHEDULED_IN_WINDOW:
+                raise SlackError("restricted_too_many")
+        scheduled = ScheduledMessage(
+            id=new_id("Q"),
+            channel=channel.id,
+            post_at=when,
+            date_created=int(now),
+            thread_ts=str(thread_ts) if thread_ts else None,
+            text=text_value,
+            blocks=block_list,
+            metadata=meta,
+        )
+        self.store.insert_scheduled(scheduled)
+        return scheduled
+
+    def render_scheduled(self, scheduled: ScheduledMessage) -> dict[str, Any]:
+        """The ``message`` of chat.scheduleMessage's answer: what will be posted."""
+        out: dict[str, Any] = {
+            "type": "delayed_message",
+            "text": scheduled.text,
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": self.team_id,
+        }
+        if scheduled.blocks is not None:
+            out["blocks"] = scheduled.blocks
+        return out
+
+    def scheduled_messages(
+        self, channel_ref: object, *, oldest: str | None, latest: str | None, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        """chat.scheduledMessages.list: the app's pending scheduled messages, soonest first."""
+        channel_id = None
+        if channel_ref not in (None, ""):
+            channel = self.directory.by_id(channel_ref) if isinstance(channel_ref, str) else None
+            if channel is None:
+                raise SlackError("invalid_channel")
+            channel_id = channel.id
+        low, high = _seconds(oldest), _seconds(latest)
+        pending = [
+            s
+            for s in self.store.scheduled(channel_id)
+            if (low is None or s.post_at >= low) and (high is None or s.post_at <= high)
+        ]
+        start = 0
+        if cursor:
+            offset = _decode_cursor(cursor, "next_offset")
+            if not offset.isdigit():
+                raise SlackError("invalid_cursor")
+            start = int(offset)
+        page = pending[start : start + limit]
+        more = start + limit < len(pending)
+        return {
+            "scheduled_messages": [
+                {
+                    "id": s.id,
+                    "channel_id": s.channel,
+                    "post_at": s.post_at,
+                    "date_created": s.date_created,
+                    "text": s.text,
+                }
+                for s in page
+            ],
+            "response_metadata": {"next_cursor": _encode_cursor(str(start + limit), "next_offset") if more else ""},
+        }
+
+    def deliver_scheduled(self, now: float | None = None) -> list[Message]:
+        """Post every scheduled message whose time has come (by ``now``, default the clock); returns the posts.
+
+        Like Slack (a documented bug of chat.scheduleMessage), a message scheduled with ``metadata`` is
+        never posted: it leaves the list when its time comes, and nothing appears.
+        """
+        posted = []
+        for scheduled in self.store.take_due(self._now() if now is None else now):
+            if scheduled.metadata is not None:
+                log.warning("scheduled message %s had metadata: not posted, as in Slack", scheduled.id)
+                continue
+            try:
+                message = self.post_message(
+                    scheduled.channel, text=scheduled.text, blocks=scheduled.blocks, thread_ts=scheduled.thread_ts
+                )
+            except SlackError as e:
+                log.warning("scheduled message %s not posted: %s", scheduled.id, e.code)
+                continue
+            posted.append(message)
+        return posted
+
+    def set_topic(self, channel: Channel, topic: object, *, user: str = BOT_USER_ID) -> Channel:
+        """conversations.setTopic: the channel's new topic, and Slack's "set the channel topic" message in it."""
+        if channel.is_im:
+            raise SlackError("method_not_supported_for_channel_type")
+        if topic is None:
+            raise SlackError(
+                "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: topic"]}
+            )
+        value = str(topic)
+        if len(value) > MAX_TOPIC:
+            raise SlackError("too_long")
+        last_set = int(self._now())
+        self.store.set_topic(Topic(channel.id, value, user, last_set))
+        updated = self.directory.set_topic(channel.id, value, user, last_set)
+        self.store.insert_message(
+            Message(
+                channel=channel.id,
+                ts=self.store.next_ts(),
+                thread_ts=None,
+                user=user,
+                bot_id=None,
+                text=f"set the channel topic: {value}" if value else "cleared the channel topic",
+                blocks=None,
+                metadata=None,
+                files=None,
+                edited_ts=None,
+                subtype="channel_topic",
+                topic=value,
+            )
+        )
+        return updated
+
     def permalink(self, channel_id: str, message: Message) -> str:
         link = f"{self._base_url()}/archives/{channel_id}/p{message.ts.replace('.', '')}"
         if message.thread_ts and message.thread_ts != message.ts:
@@ -216,7 +385,12 @@ class Workspace:
     # -- rendering ------------------------------------------------------------------
 
     def render_message(self, message: Message, *, include_metadata: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "message", "user": message.user, "text": message.text, "ts": message.ts}
+        out: dict[str, Any] = {"type": "message"}
+        if message.subtype:
+            out["subtype"] = message.subtype
+        out.update(user=message.user, text=message.text, ts=message.ts)
+        if message.topic is not None:
+            out["topic"] = message.topic
         if message.bot_id:
             out["bot_id"] = message.bot_id
             out["app_id"] = APP_ID
@@ -521,16 +695,38 @@ def _metadata(metadata: object) -> dict[str, Any] | None:
     return {"event_type": metadata["event_type"], "event_payload": payload}
 
 
-def _encode_cursor(ts: str) -> str:
-    return base64.urlsafe_b64encode(f"next_ts:{ts}".encode()).decode()
+def _post_at(value: object) -> int:
+    """chat.scheduleMessage's ``post_at``: whole Unix seconds, as a number or a string of digits."""
+    if value is None or value == "":
+        raise SlackError(
+            "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: post_at"]}
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise SlackError("invalid_time")
 
 
-def _decode_cursor(cursor: str) -> str:
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
     try:
-        kind, _, ts = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        float(ts)
+        return float(value)
+    except ValueError:
+        raise SlackError("invalid_arguments") from None
+
+
+def _encode_cursor(value: str, kind: str = "next_ts") -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def _decode_cursor(cursor: str, kind: str = "next_ts") -> str:
+    try:
+        found, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        float(value)
     except ValueError:
         raise SlackError("invalid_cursor") from None
-    if kind != "next_ts":
+    if found != kind:
         raise SlackError("invalid_cursor")
-    return ts
+    return value

@@ -203,6 +203,13 @@ function relevant(event) {
   return true;
 }
 
+async function reloadInfo() {
+  const info = await api("/ui/api/workspace");
+  if (!info || !info.channels) return;
+  state.info = info;
+  renderChrome();
+}
+
 function connect() {
   const live = $("live");
   const source = new EventSource("/ui/events");
@@ -212,7 +219,9 @@ function connect() {
     refresh();
   });
   source.addEventListener("change", (e) => {
-    if (relevant(JSON.parse(e.data))) refresh();
+    const event = JSON.parse(e.data);
+    if (event.kind === "channel") reloadInfo(); // a topic changed
+    else if (relevant(event)) refresh();
   });
   source.onerror = () => {
     live.dataset.state = "reconnecting";
@@ -243,7 +252,8 @@ function renderMessage(m, { ephemeral, channel, inThread }) {
   const isBot = Boolean(m.bot_id);
   const author = userName(m.user);
   const node = el("div", {
-    class: "msg" + (ephemeral ? " ephemeral" : "") + (state.thread === m.ts && !inThread ? " selected" : ""),
+    class: "msg" + (ephemeral ? " ephemeral" : "") + (m.subtype ? " system" : "")
+      + (state.thread === m.ts && !inThread ? " selected" : ""),
     testid: ephemeral ? "ephemeral" : "message", dataset: { ts: m.ts, user: m.user },
   });
   node.appendChild(el("div", { class: "avatar" + (isBot ? " bot" : ""), text: isBot ? "S" : author.slice(0, 1), "aria-hidden": "true" }));

@@ -281,3 +281,6 @@ async def test_updates_from_the_app_appear_live_without_reload(page: Page, sandb
     sb.workspace.delete_message(CHANNEL, posted["ts"])
     await page.get_by_test_id("channel-general").click()
     await expect(page.get_by_test_id("message")).to_have_count(0)
+    await client.conversations_setTopic(channel=CHANNEL, topic="Set while you looked")
+    await expect(page.locator("#channel-topic")).to_have_text("Set while you looked")
+    await expect(page.get_by_test_id("message")).to_have_text(re.compile("set the channel topic: Set while you looked"))

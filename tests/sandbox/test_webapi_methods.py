@@ -14,13 +14,18 @@ shared/reference/slack-behaviour.md and Slack's method reference (arguments and 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 
+import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+import sandbox.server
 from sandbox import SlackSandbox
 
 # Where the product calls each method the sandbox implements (the demo page calls none: it uses /ui/api/).
@@ -38,6 +43,9 @@ PRODUCT_CALLS = {
 }
 # Implemented, but nothing in bot/, worker/, infra/, signoff/ or the demo page calls them yet.
 UNUSED = {
+    "chat.scheduleMessage",  # for the demo's agent
+    "chat.scheduledMessages.list",
+    "conversations.setTopic",
     "conversations.list",  # a tool will resolve #names with it
     "usergroups.users.list",
     "files.getUploadURLExternal",  # with files.completeUploadExternal: slack_sdk's files_upload_v2
@@ -67,6 +75,10 @@ def kinder_than_slack(what: str) -> pytest.MarkDecorator:
     """A strict xfail for a refusal Slack gives and the sandbox does not; it may fail only by not being refused."""
     return pytest.mark.xfail(strict=True, raises=NOT_REFUSED, reason=f"sandbox is kinder than Slack: {what}")
 
+
+# A public channel everyone but the app is in ("invite the app first").
+NOT_JOINED = "C0RANDOM0"
+DAY = 86_400
 
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Reject"}, "blocks": []}
 HOME = {"type": "home", "blocks": []}
@@ -254,6 +266,167 @@ async def test_permalink_by_channel_name_is_channel_not_found(client: AsyncWebCl
     assert await refused(client.chat_getPermalink(channel="general", message_ts=posted["ts"])) == "channel_not_found"
 
 
+# -- chat.scheduleMessage and chat.scheduledMessages.list (unused) ---------------------------
+
+
+def in_a_while(seconds: int = 600) -> int:
+    return int(time.time()) + seconds
+
+
+async def test_schedule_message_answers_slacks_shape_and_posts_when_due(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    post_at = in_a_while()
+    scheduled = await client.chat_scheduleMessage(channel="C0GENERAL", post_at=post_at, text="Later *today*")
+    assert (scheduled["channel"], scheduled["post_at"]) == ("C0GENERAL", post_at)
+    assert re.fullmatch(r"Q[A-Z0-9]{8,}", scheduled["scheduled_message_id"])
+    message = scheduled["message"]
+    assert (message["type"], message["text"], message["user"]) == ("delayed_message", "Later *today*", "U0SIGNOFF")
+    assert (message["bot_id"], message["team"]) == ("B0SIGNOFF", "T0SANDBOX")
+    assert slack.messages("C0GENERAL") == []
+
+    assert slack.workspace.deliver_scheduled(now=post_at - 1) == []
+    assert slack.messages("C0GENERAL") == []
+    [posted] = slack.workspace.deliver_scheduled(now=post_at)
+    history = await client.conversations_history(channel="C0GENERAL", include_all_metadata=True)
+    [shown] = history["messages"]
+    assert (shown["ts"], shown["text"], shown["bot_id"]) == (posted.ts, "Later *today*", "B0SIGNOFF")
+    assert "metadata" not in shown
+    assert (await client.chat_scheduledMessages_list())["scheduled_messages"] == []
+    assert slack.workspace.deliver_scheduled(now=post_at + 60) == [], "posted once"
+
+
+async def test_a_scheduled_reply_with_blocks_lands_in_its_thread(slack: SlackSandbox, client: AsyncWebClient) -> None:
+    parent = await client.chat_postMessage(channel="C0APPROVE", text="parent")
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Reminder"}}]
+    post_at = in_a_while()
+    scheduled = await client.chat_scheduleMessage(
+        channel="C0APPROVE", post_at=str(post_at), blocks=blocks, thread_ts=parent["ts"], text="Reminder"
+    )
+    assert scheduled["post_at"] == post_at
+    assert scheduled["message"]["blocks"][0]["text"]["text"] == "Reminder"
+    slack.workspace.deliver_scheduled(now=post_at)
+    [reply] = slack.replies("C0APPROVE", parent["ts"])
+    assert reply["blocks"][0]["text"]["text"] == "Reminder" and reply["thread_ts"] == parent["ts"]
+
+
+async def test_the_running_sandbox_posts_a_scheduled_message_when_its_time_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sandbox.server, "SCHEDULED_POLL_SECONDS", 0.01)
+    now = [1_800_000_000.0]
+    async with SlackSandbox(wall_clock=lambda: now[0]) as sb:
+        client = AsyncWebClient(token=sb.bot_token, base_url=sb.api_url)
+        await client.chat_scheduleMessage(channel="C0GENERAL", post_at=int(now[0]) + 3600, text="On the hour")
+        now[0] += 3600
+        [posted] = await sb.wait_for(lambda: sb.messages("C0GENERAL"), timeout=5)
+        assert posted["text"] == "On the hour"
+        assert sb.scheduled() == []
+
+
+async def test_a_message_scheduled_with_metadata_is_never_posted_as_in_slack(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    """Slack's documented bug: "Messages scheduled with chat.scheduleMessage will not post if the metadata
+    parameter is used." The call succeeds and the message is listed, but it never appears."""
+    post_at = in_a_while()
+    metadata = {"event_type": "signoff_post", "event_payload": {"key": "k1"}}
+    await client.chat_scheduleMessage(channel="C0GENERAL", post_at=post_at, text="with metadata", metadata=metadata)
+    [listed] = (await client.chat_scheduledMessages_list(channel="C0GENERAL"))["scheduled_messages"]
+    assert listed["text"] == "with metadata"
+    assert slack.workspace.deliver_scheduled(now=post_at) == []
+    assert slack.messages("C0GENERAL") == []
+    assert slack.scheduled() == []
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"post_at": -60}, "time_in_past"),
+        ({"post_at": 120 * DAY + 60}, "time_too_far"),
+        ({"post_at": "tomorrow"}, "invalid_time"),
+        ({"post_at": "1.5"}, "invalid_time"),
+        ({"channel": NOT_JOINED}, "not_in_channel"),
+        ({"channel": "G0PRIVATE"}, "channel_not_found"),
+        ({"channel": "C0NOPE"}, "channel_not_found"),
+        ({"text": None}, "no_text"),
+        ({"text": "x" * 40_001}, "msg_too_long"),
+    ],
+    ids=[
+        "in-the-past",
+        "over-120-days",
+        "no-number",
+        "fraction",
+        "public-not-joined",
+        "private-not-in",
+        "unknown",
+        "nothing",
+        "too-long",
+    ],
+)
+async def test_schedule_message_refusals(
+    slack: SlackSandbox, client: AsyncWebClient, arguments: dict[str, object], error: str
+) -> None:
+    call = {"channel": "C0GENERAL", "text": "later", "post_at": 600, **arguments}
+    if isinstance(call["post_at"], int):  # seconds from now
+        call["post_at"] = int(time.time()) + call["post_at"]
+    assert await refused(client.api_call("chat.scheduleMessage", json={k: v for k, v in call.items() if v})) == error
+    assert slack.scheduled() == []
+
+
+async def test_schedule_message_up_to_120_days_ahead_is_accepted(client: AsyncWebClient) -> None:
+    scheduled = await client.chat_scheduleMessage(channel="C0GENERAL", post_at=in_a_while(120 * DAY - 60), text="x")
+    assert scheduled["ok"] is True
+
+
+async def test_a_31st_message_within_five_minutes_to_one_channel_is_restricted_too_many(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    start = in_a_while(DAY)
+    for i in range(30):
+        await client.chat_scheduleMessage(channel="C0GENERAL", post_at=start + i * 9, text=f"m{i}")
+    call = client.chat_scheduleMessage(channel="C0GENERAL", post_at=start + 299, text="one too many")
+    assert await refused(call) == "restricted_too_many"
+    # Five minutes after the first, or in another channel, there is room again.
+    await client.chat_scheduleMessage(channel="C0GENERAL", post_at=start + 300 + 30 * 9, text="later")
+    await client.chat_scheduleMessage(channel="C0APPROVE", post_at=start + 299, text="elsewhere")
+    assert len(slack.scheduled()) == 32
+
+
+async def test_scheduled_messages_list_filters_by_channel_and_pages(client: AsyncWebClient) -> None:
+    soon, later = in_a_while(600), in_a_while(1200)
+    first = await client.chat_scheduleMessage(channel="C0GENERAL", post_at=later, text="later")
+    second = await client.chat_scheduleMessage(channel="C0GENERAL", post_at=soon, text="soon")
+    await client.chat_scheduleMessage(channel="C0APPROVE", post_at=soon, text="elsewhere")
+
+    listed = await client.chat_scheduledMessages_list(channel="C0GENERAL")
+    assert listed["response_metadata"] == {"next_cursor": ""}
+    assert [(m["id"], m["channel_id"], m["post_at"], m["text"]) for m in listed["scheduled_messages"]] == [
+        (second["scheduled_message_id"], "C0GENERAL", soon, "soon"),
+        (first["scheduled_message_id"], "C0GENERAL", later, "later"),
+    ]
+    assert set(listed["scheduled_messages"][0]) == {"id", "channel_id", "post_at", "date_created", "text"}
+    assert abs(listed["scheduled_messages"][0]["date_created"] - time.time()) < 60
+
+    everything = (await client.chat_scheduledMessages_list())["scheduled_messages"]
+    assert [m["text"] for m in everything] == ["soon", "elsewhere", "later"]
+    page = await client.chat_scheduledMessages_list(limit=2)
+    assert len(page["scheduled_messages"]) == 2 and page["response_metadata"]["next_cursor"]
+    rest = await client.chat_scheduledMessages_list(limit=2, cursor=page["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["scheduled_messages"]] == ["later"]
+    assert rest["response_metadata"]["next_cursor"] == ""
+    window = await client.chat_scheduledMessages_list(oldest=str(soon + 1), latest=str(later))
+    assert [m["text"] for m in window["scheduled_messages"]] == ["later"]
+
+
+@pytest.mark.parametrize("channel", ["C0NOPE", "general"])
+async def test_scheduled_messages_list_of_an_unknown_channel_is_invalid_channel(
+    client: AsyncWebClient, channel: str
+) -> None:
+    assert await refused(client.chat_scheduledMessages_list(channel=channel)) == "invalid_channel"
+
+
 # -- conversations.history ----------------------------------------------------------------
 
 
@@ -344,6 +517,73 @@ async def test_replies_by_channel_name_is_channel_not_found(client: AsyncWebClie
 async def test_replies_without_a_ts_is_thread_not_found(client: AsyncWebClient) -> None:
     call = client.api_call("conversations.replies", http_verb="GET", params={"channel": "C0GENERAL"})
     assert await refused(call) == "thread_not_found"
+
+
+# -- conversations.setTopic (unused) ------------------------------------------------------
+
+
+async def test_set_topic_answers_the_channel_updates_it_everywhere_and_says_so_in_the_channel(
+    slack: SlackSandbox, client: AsyncWebClient
+) -> None:
+    answer = await client.conversations_setTopic(channel="C0APPROVE", topic="Reports waiting for sign-off")
+    channel = answer["channel"]
+    assert (channel["id"], channel["name"], channel["is_member"]) == ("C0APPROVE", "approvals", True)
+    topic = channel["topic"]
+    assert (topic["value"], topic["creator"]) == ("Reports waiting for sign-off", "U0SIGNOFF")
+    assert abs(topic["last_set"] - time.time()) < 60
+
+    listed = {c["id"]: c for c in (await client.conversations_list())["channels"]}
+    assert listed["C0APPROVE"]["topic"] == topic
+    async with aiohttp.ClientSession() as http, http.get(slack.url + "/ui/api/workspace") as response:
+        page = {c["id"]: c for c in (await response.json())["channels"]}
+    assert page["C0APPROVE"]["topic"] == "Reports waiting for sign-off"
+
+    [said] = (await client.conversations_history(channel="C0APPROVE"))["messages"]
+    assert (said["type"], said["subtype"], said["user"]) == ("message", "channel_topic", "U0SIGNOFF")
+    assert said["text"] == "set the channel topic: Reports waiting for sign-off"
+    assert said["topic"] == "Reports waiting for sign-off"
+
+
+async def test_a_topic_of_250_characters_is_fine_and_251_too_long(slack: SlackSandbox, client: AsyncWebClient) -> None:
+    await client.conversations_setTopic(channel="C0GENERAL", topic="x" * 250)
+    assert await refused(client.conversations_setTopic(channel="C0GENERAL", topic="y" * 251)) == "too_long"
+    assert slack.directory.channels["C0GENERAL"].topic == "x" * 250
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "error"),
+    [
+        (NOT_JOINED, "not_in_channel"),
+        ("G0PRIVATE", "channel_not_found"),
+        ("C0NOPE", "channel_not_found"),
+        ("general", "channel_not_found"),
+        ("D0REQUEST", "method_not_supported_for_channel_type"),
+    ],
+)
+async def test_set_topic_refusals(slack: SlackSandbox, client: AsyncWebClient, channel: str, error: str) -> None:
+    before = {c.id: c.topic for c in slack.directory.channels.values()}
+    assert await refused(client.conversations_setTopic(channel=channel, topic="New")) == error
+    assert {c.id: c.topic for c in slack.directory.channels.values() if c.id in before} == before
+
+
+@pytest.fixture
+async def on_disk(tmp_path: Path) -> AsyncIterator[str]:
+    yield str(tmp_path / "sandbox.sqlite3")
+
+
+async def test_a_topic_and_a_schedule_outlive_a_restart(on_disk: str) -> None:
+    post_at = in_a_while()
+    async with SlackSandbox(on_disk) as first:
+        client = AsyncWebClient(token=first.bot_token, base_url=first.api_url)
+        await client.conversations_setTopic(channel="C0GENERAL", topic="Kept")
+        await client.chat_scheduleMessage(channel="C0GENERAL", post_at=post_at, text="Still due")
+    async with SlackSandbox(on_disk) as second:
+        client = AsyncWebClient(token=second.bot_token, base_url=second.api_url)
+        listed = {c["id"]: c for c in (await client.conversations_list())["channels"]}
+        assert listed["C0GENERAL"]["topic"]["value"] == "Kept"
+        [scheduled] = (await client.chat_scheduledMessages_list())["scheduled_messages"]
+        assert (scheduled["text"], scheduled["post_at"]) == ("Still due", post_at)
 
 
 # -- usergroups.users.list (unused) ----------------------------------------------------------------
