@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,8 @@ from sandbox.workspace import SlackError, Workspace
 _JSON_FIELDS = ("blocks", "metadata", "view", "files", "attachments")
 _TRUE = {"true", "1", "yes"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}
+# files.completeUploadExternal's channel_id: a conversation id, never a name or a user id.
+_CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 
 
 class Params(dict[str, Any]):
@@ -183,7 +186,7 @@ class WebApi:
 
     def chat_post_message(self, p: Params) -> dict[str, Any]:
         message = self.workspace.post_message(
-            p.get("channel"),
+            self.workspace.conversation(p.get("channel"), names=True).id,
             text=p.get("text"),
             blocks=p.get("blocks"),
             thread_ts=p.text("thread_ts"),
@@ -193,7 +196,11 @@ class WebApi:
 
     def chat_update(self, p: Params) -> dict[str, Any]:
         message = self.workspace.update_message(
-            p.get("channel"), p.text("ts"), text=p.get("text"), blocks=p.get("blocks"), metadata=p.get("metadata")
+            self.workspace.conversation(p.get("channel"), member=False).id,
+            p.text("ts"),
+            text=p.get("text"),
+            blocks=p.get("blocks"),
+            metadata=p.get("metadata"),
         )
         return {
             "channel": message.channel,
@@ -209,7 +216,7 @@ class WebApi:
         return {"message_ts": ephemeral.ts}
 
     def chat_get_permalink(self, p: Params) -> dict[str, Any]:
-        channel = self.workspace.channel(p.get("channel"))
+        channel = self.workspace.conversation(p.get("channel"), member=False)
         message = self.workspace.message(channel.id, p.text("message_ts"))
         return {"channel": channel.id, "permalink": self.workspace.permalink(channel.id, message)}
 
@@ -243,7 +250,7 @@ class WebApi:
 
     def conversations_history(self, p: Params) -> dict[str, Any]:
         return self.workspace.history(
-            p.get("channel"),
+            self.workspace.conversation(p.get("channel")).id,
             limit=p.integer("limit", 100, 999),
             oldest=p.text("oldest"),
             latest=p.text("latest"),
@@ -254,7 +261,7 @@ class WebApi:
 
     def conversations_replies(self, p: Params) -> dict[str, Any]:
         return self.workspace.replies(
-            p.get("channel"),
+            self.workspace.conversation(p.get("channel")).id,
             p.text("ts"),
             limit=p.integer("limit", 1000, 1000),
             cursor=p.text("cursor"),
@@ -290,6 +297,18 @@ class WebApi:
 
     def files_complete_upload(self, p: Params) -> dict[str, Any]:
         channel = p.text("channel_id") or (p.text("channels") or "").split(",")[0] or None
+        if channel is not None:
+            if not _CONVERSATION_ID.fullmatch(channel):
+                raise SlackError(
+                    "invalid_arguments",
+                    response_metadata={
+                        "messages": [
+                            f"[ERROR] input must match regex pattern: {_CONVERSATION_ID.pattern} "
+                            "[json-pointer:/channel_id]"
+                        ]
+                    },
+                )
+            channel = self.workspace.conversation(channel).id  # sharing a file is posting: the app must be in
         files = self.workspace.complete_upload(
             p.get("files"), channel=channel, initial_comment=p.text("initial_comment"), thread_ts=p.text("thread_ts")
         )

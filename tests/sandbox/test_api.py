@@ -155,7 +155,7 @@ async def test_permalink(sb: SlackSandbox, client: AsyncWebClient):
         ({"channel": CHANNEL, "blocks": [section("x")] * 51}, "invalid_blocks"),
         ({"channel": CHANNEL, "blocks": [section("x" * 3001)]}, "invalid_blocks"),
         ({"channel": CHANNEL, "blocks": [{"text": "no type"}]}, "invalid_blocks"),
-        ({"channel": "G0PRIVATE", "text": "x"}, "not_in_channel"),
+        ({"channel": "G0PRIVATE", "text": "x"}, "channel_not_found"),  # a private channel the app is not in
     ],
 )
 async def test_post_message_errors(client: AsyncWebClient, kwargs: dict, error: str):

@@ -163,15 +163,16 @@ async def test_post_message_to_a_user_id_lands_in_the_dm_and_answers_its_id(
     assert slack.message(posted["channel"], posted["ts"])["text"] == "edited"
 
 
-@kinder_than_slack(
-    "with chat:write and no chat:write.public (manifest.yml), "
-    "a post to a public channel the app has not joined is not_in_channel"
+# With chat:write and no chat:write.public (manifest.yml), the app posts only where it is a member.
+@pytest.mark.parametrize(
+    ("channel", "error"),
+    [(NOT_JOINED, "not_in_channel"), ("#random", "not_in_channel"), ("G0PRIVATE", "channel_not_found")],
 )
-async def test_post_message_to_a_public_channel_the_app_is_not_in_is_not_in_channel(
-    slack: SlackSandbox, client: AsyncWebClient
+async def test_post_message_where_the_app_is_not_a_member_is_refused(
+    slack: SlackSandbox, client: AsyncWebClient, channel: str, error: str
 ) -> None:
-    assert await refused(client.chat_postMessage(channel="C0RANDOM0", text="hello")) == "not_in_channel"
-    assert slack.messages("C0RANDOM0") == []
+    assert await refused(client.chat_postMessage(channel=channel, text="hello")) == error
+    assert slack.messages(channel) == []
 
 
 # -- chat.update ------------------------------------------------------------------------
@@ -202,7 +203,7 @@ async def test_update_with_nothing_to_show_is_no_text(client: AsyncWebClient) ->
     assert await refused(client.api_call("chat.update", json={"channel": "C0GENERAL", "ts": posted["ts"]})) == "no_text"
 
 
-@kinder_than_slack("chat.update takes a conversation id (for a DM its D… id), not a channel name or a user id")
+# chat.update takes a conversation id (for a DM its D… id), not a channel name or a user id.
 @pytest.mark.parametrize("channel", ["general", "U0REQUEST"])
 async def test_update_by_a_name_or_a_user_id_is_channel_not_found(client: AsyncWebClient, channel: str) -> None:
     posted = await client.chat_postMessage(channel="C0GENERAL" if channel == "general" else channel, text="x")
@@ -260,7 +261,7 @@ async def test_permalink_refuses_an_unknown_channel_and_an_unknown_message(clien
     assert await refused(call) == "message_not_found"
 
 
-@kinder_than_slack("chat.getPermalink takes the conversation's id, not its name")
+# chat.getPermalink takes the conversation's id, not its name.
 async def test_permalink_by_channel_name_is_channel_not_found(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C0GENERAL", text="x")
     assert await refused(client.chat_getPermalink(channel="general", message_ts=posted["ts"])) == "channel_not_found"
@@ -436,7 +437,7 @@ async def test_history_refuses_a_missing_or_unknown_channel_and_a_bad_cursor(cli
     assert await refused(client.conversations_history(channel="C0GENERAL", cursor="not-a-cursor")) == "invalid_cursor"
 
 
-@kinder_than_slack("conversations.history takes a conversation id, not a name or a user id")
+# conversations.history takes a conversation id, not a name or a user id.
 @pytest.mark.parametrize("channel", ["general", "#general", "U0REQUEST"])
 async def test_history_by_a_name_or_a_user_id_is_channel_not_found(client: AsyncWebClient, channel: str) -> None:
     assert await refused(client.conversations_history(channel=channel)) == "channel_not_found"
@@ -485,24 +486,19 @@ async def test_replies_in_an_unknown_channel_is_channel_not_found(client: AsyncW
     assert await refused(client.conversations_replies(channel="C0NOPE", ts=posted["ts"])) == "channel_not_found"
 
 
-@kinder_than_slack(
-    "a bot token reads only the history and threads of conversations the app is in "
-    "(not_in_channel; a private one it is not in may answer channel_not_found)"
-)
+# A bot token reads only the history and threads of conversations the app is in; a private one it is
+# not in it cannot even see.
 @pytest.mark.parametrize("method", ["conversations.history", "conversations.replies"])
-@pytest.mark.parametrize(
-    ("channel", "errors"),
-    [("C0RANDOM0", {"not_in_channel"}), ("G0PRIVATE", {"not_in_channel", "channel_not_found"})],
-)
+@pytest.mark.parametrize(("channel", "error"), [(NOT_JOINED, "not_in_channel"), ("G0PRIVATE", "channel_not_found")])
 async def test_reading_a_channel_the_app_is_not_in_is_refused(
-    slack: SlackSandbox, client: AsyncWebClient, method: str, channel: str, errors: set[str]
+    slack: SlackSandbox, client: AsyncWebClient, method: str, channel: str, error: str
 ) -> None:
     ts = slack.workspace.post_message(channel, text="from a member", user="U0APPROV1").ts
     call = client.api_call(method, http_verb="GET", params={"channel": channel, "ts": ts})
-    assert await refused(call) in errors
+    assert await refused(call) == error
 
 
-@kinder_than_slack("conversations.replies takes a conversation id, not a name")
+# conversations.replies takes a conversation id, not a name.
 async def test_replies_by_channel_name_is_channel_not_found(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C0GENERAL", text="x")
     assert await refused(client.conversations_replies(channel="general", ts=posted["ts"])) == "channel_not_found"
@@ -627,6 +623,20 @@ async def test_complete_upload_of_an_unknown_file_is_file_not_found(
     call = client.files_completeUploadExternal(files=[{"id": "F0NOPE"}], channel_id="C0GENERAL")
     assert await refused(call) == "file_not_found"
     assert slack.messages("C0GENERAL") == []
+
+
+# Sharing a file is posting: only where the app is a member, and channel_id is a conversation id.
+@pytest.mark.parametrize(
+    ("channel", "error"),
+    [(NOT_JOINED, "not_in_channel"), ("G0PRIVATE", "channel_not_found"), ("U0REQUEST", "invalid_arguments")],
+)
+async def test_sharing_a_file_where_the_app_is_not_a_member_is_refused(
+    slack: SlackSandbox, client: AsyncWebClient, channel: str, error: str
+) -> None:
+    with pytest.raises(SlackApiError) as failed:
+        await client.files_upload_v2(channel=channel, content="body", filename="report.md")
+    assert failed.value.response["error"] == error
+    assert slack.messages(channel) == []
 
 
 @kinder_than_slack("files.getUploadURLExternal with length 0 is missing_argument")
