@@ -80,7 +80,9 @@ _EVERYONE = frozenset({u.id for u in DEFAULT_USERS} | {BOT_USER_ID})
 DEFAULT_CHANNELS: tuple[Channel, ...] = (
     Channel("C0GENERAL", "general", _EVERYONE, topic="Company-wide"),
     Channel("C0APPROVE", "approvals", frozenset({"U0REQUEST", "U0APPROV1", "U0APPROV2", BOT_USER_ID})),
-    Channel("C0RANDOM0", "random", _EVERYONE - {BOT_USER_ID}),
+    Channel("C0RANDOM0", "random", _EVERYONE),
+    # Everyone but the app: where a person has to invite the app first.
+    Channel("C0WATERCO", "watercooler", _EVERYONE - {BOT_USER_ID}),
     Channel("G0PRIVATE", "leads-private", frozenset({"U0APPROV1", "U0APPROV2"}), is_private=True),
 )
 

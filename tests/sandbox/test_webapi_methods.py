@@ -77,7 +77,7 @@ def kinder_than_slack(what: str) -> pytest.MarkDecorator:
 
 
 # A public channel everyone but the app is in ("invite the app first").
-NOT_JOINED = "C0RANDOM0"
+NOT_JOINED = "C0WATERCO"
 DAY = 86_400
 
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Reject"}, "blocks": []}
@@ -166,7 +166,7 @@ async def test_post_message_to_a_user_id_lands_in_the_dm_and_answers_its_id(
 # With chat:write and no chat:write.public (manifest.yml), the app posts only where it is a member.
 @pytest.mark.parametrize(
     ("channel", "error"),
-    [(NOT_JOINED, "not_in_channel"), ("#random", "not_in_channel"), ("G0PRIVATE", "channel_not_found")],
+    [(NOT_JOINED, "not_in_channel"), ("#watercooler", "not_in_channel"), ("G0PRIVATE", "channel_not_found")],
 )
 async def test_post_message_where_the_app_is_not_a_member_is_refused(
     slack: SlackSandbox, client: AsyncWebClient, channel: str, error: str
@@ -223,7 +223,7 @@ async def test_ephemeral_with_nothing_to_show_is_no_text(slack: SlackSandbox, cl
 async def test_ephemeral_in_a_public_channel_the_app_is_not_in_is_not_in_channel(
     slack: SlackSandbox, client: AsyncWebClient
 ) -> None:
-    call = client.chat_postEphemeral(channel="C0RANDOM0", user="U0REQUEST", text="psst")
+    call = client.chat_postEphemeral(channel=NOT_JOINED, user="U0REQUEST", text="psst")
     assert await refused(call) == "not_in_channel"
     assert slack.ephemerals() == []
 
