@@ -56,6 +56,7 @@ from core.contracts import (
     WorkflowKind,
     WorkflowSettings,
 )
+from core.tool_calls import ToolCallRecord, ToolDecisionInput
 from infra.temporal import workflow_url
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
@@ -308,11 +309,43 @@ class TemporalGateway:
             update_id("reject", workflow_id, revision, user_id),
         )
 
+    async def allow_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
+    ) -> DecisionReceipt:
+        return await self._update(
+            workflow_id,
+            ApprovalWorkflow.allow_tool_call,
+            ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, always=always),
+            update_id("tool-allow", workflow_id, call_number, user_id),
+        )
+
+    async def deny_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt:
+        return await self._update(
+            workflow_id,
+            ApprovalWorkflow.deny_tool_call,
+            ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, reason=reason),
+            update_id("tool-deny", workflow_id, call_number, user_id),
+        )
+
+    async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None:
+        """One tool call of a plan (its full arguments), for the "Show full arguments" modal."""
+        handle = self.client.get_workflow_handle_for(ApprovalWorkflow.run, workflow_id)
+
+        async def query() -> ToolCallRecord | None:
+            return await handle.query(ApprovalWorkflow.tool_call, call_number, rpc_timeout=self.rpc_timeout)
+
+        try:
+            return await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"Could not read tool call {call_number} of `{workflow_id}`: {err}") from None
+
     async def _update(
         self,
         workflow_id: str,
         update: UpdateMethodMultiParam[..., DecisionReceipt],
-        arg: ApproveInput | RevisionInput | RejectInput,
+        arg: ApproveInput | RevisionInput | RejectInput | ToolDecisionInput,
         update_id_: str,
     ) -> DecisionReceipt:
         # The decision updates live on the shared base class; both workflow types have them.

@@ -23,6 +23,13 @@ APPROVE = "signoff_approve"
 REQUEST_REVISION = "signoff_request_revision"
 REJECT = "signoff_reject"
 DECISION_ACTIONS = (APPROVE, REQUEST_REVISION, REJECT)
+# Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
+# call's number in its run).
+TOOL_ALLOW = "signoff_tool_allow"
+TOOL_ALWAYS_ALLOW = "signoff_tool_always_allow"
+TOOL_DENY = "signoff_tool_deny"
+TOOL_SHOW_ARGUMENTS = "signoff_tool_show_arguments"
+TOOL_DECISION_BLOCK = "signoff_tool_decision"
 # Any other action id: a button from another version of the app, or a forged one.
 ANY_OTHER_ACTION = re.compile(r".*", re.DOTALL)
 
@@ -33,6 +40,7 @@ DECISION_BLOCK = "signoff_decision"
 # Modal callback ids (``view_submission`` routing).
 REVISION_MODAL = "signoff_revision_modal"
 REJECT_MODAL = "signoff_reject_modal"
+TOOL_DENY_MODAL = "signoff_tool_deny_modal"
 
 # Inputs inside those modals: state.values[BLOCK][INPUT]["value"].
 NOTES_BLOCK = "signoff_notes_block"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio.common import RetryPolicy
 
 from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
+from core.tool_calls import ToolCallView
 
 # Activity names (the worker registers its methods under exactly these).
 SLACK_START_THREAD = "slack_start_thread"
@@ -22,6 +23,8 @@ SLACK_POST_DRAFT = "slack_post_draft"
 SLACK_UPDATE_DRAFT = "slack_update_draft"
 SLACK_POST_EPHEMERAL = "slack_post_ephemeral"
 LOAD_WORKER_SETTINGS = "load_worker_settings"
+SLACK_POST_TOOL_CALL = "slack_post_tool_call"
+SLACK_UPDATE_TOOL_CALL = "slack_update_tool_call"
 
 # Error types the workflow (and the retry policy) can match on.
 SLACK_RATE_LIMITED = "SlackRateLimited"
@@ -101,3 +104,16 @@ class EphemeralInput:
     # When Slack refuses the ephemeral for good (channel gone, bot or user not in it), send
     # the text as a direct message instead; when that is refused too, give up without failing.
     dm_if_refused: bool = False
+
+
+@dataclass
+class ToolCallPostInput:
+    thread: MessageRef
+    view: ToolCallView
+    idempotency_key: str
+
+
+@dataclass
+class ToolCallUpdateInput:
+    message: MessageRef
+    view: ToolCallView

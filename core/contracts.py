@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.tool_calls import READ_ONLY_TOOLS, ToolCallRecord
+
 MAX_TOPIC_CHARS = 500
 MAX_NOTES_CHARS = 3000
 DEFAULT_TASK_QUEUE = "agent-workflows"
@@ -117,6 +119,9 @@ class WorkflowSettings:
     max_review_rounds: int = 3
     # Where to post when a workflow was started without a Slack origin.
     default_channel: str | None = None
+    # Agent tools that run without asking a person (SIGNOFF_AUTO_APPROVED_TOOLS); every other
+    # tool call waits for the approvers.
+    auto_approved_tools: list[str] = field(default_factory=lambda: list(READ_ONLY_TOOLS))
 
 
 @dataclass
@@ -215,6 +220,8 @@ class Progress:
     decisions: list[DecisionRecord] = field(default_factory=list)
     thread: MessageRef | None = None
     outcome: str | None = None
+    # The agents' tool calls, in order (plans only).
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
 
 
 @dataclass

@@ -44,7 +44,7 @@ from agents.agent_output import AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.items import TResponseInputItem, TResponseStreamEvent
 from agents.tool import Tool
-from openai.types.responses import ResponseOutputMessage, ResponseOutputText
+from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
 __all__ = [
     "OFFLINE_LABEL",
@@ -591,6 +591,60 @@ def _executor(subject: str, sections: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- tool calls
+
+# Channels a task names: a Slack channel link (<#C123|name>) or a #name as typed.
+_CHANNEL_REF_RE = re.compile(
+    r"<#([CG][A-Z0-9]{2,})(?:\|([^>]*))?>|(?<![\w&])#([a-z0-9][a-z0-9_-]{0,79})", re.IGNORECASE
+)
+MAX_OFFLINE_TOOL_CALLS = 3
+POST_TOOL = "post_message"
+
+
+def channels_named(task: str) -> list[str]:
+    """The channels a task names, in order, once each (``C…`` ids or ``#names``)."""
+    seen: list[str] = []
+    for match in _CHANNEL_REF_RE.finditer(task or ""):
+        channel = match.group(1) or f"#{match.group(3).lower()}"
+        if channel not in seen:
+            seen.append(channel)
+    return seen[:MAX_OFFLINE_TOOL_CALLS]
+
+
+def announcement(task: str) -> str:
+    """The message the offline executor posts for a task (labelled as offline sample text)."""
+    what = _CHANNEL_REF_RE.sub("", task or "").strip()
+    what = re.sub(r"\s+(in|to|on)\s*$", "", re.sub(r"\s+", " ", what)).strip(" .") or "the plan"
+    return f":mega: {_one_line(what, MAX_STEP_CHARS)}. (Sample text from signoff's offline model.)"
+
+
+def offline_tool_calls(task: str, tool_names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """``(tool, arguments)`` the offline executor asks for: a post in each channel the task names."""
+    if POST_TOOL not in tool_names:
+        return []
+    return [(POST_TOOL, {"channel": channel, "text": announcement(task)}) for channel in channels_named(task)]
+
+
+def tool_outputs(input: str | list[Any] | None) -> list[tuple[str, str]]:
+    """``(tool name, output)`` of each tool call answered in the input so far."""
+    if not isinstance(input, list):
+        return []
+    names = {_get(item, "call_id"): _get(item, "name") for item in input if _get(item, "type") == "function_call"}
+    return [
+        (str(names.get(_get(item, "call_id")) or "tool"), _content_text(_get(item, "output")))
+        for item in input
+        if _get(item, "type") == "function_call_output"
+    ]
+
+
+def tool_report(task: str, outputs: list[tuple[str, str]]) -> str:
+    """The executor's final answer once its tool calls were answered (done, denied or failed)."""
+    lines = [OFFLINE_LABEL, "", f"## Execution report: {_title(task)}", ""]
+    for n, (tool, output) in enumerate(outputs, 1):
+        lines.append(f"{n}. `{tool}`: {_one_line(output, MAX_STEP_CHARS * 2)}")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- entry points
 
 _HANDLERS = {
@@ -677,8 +731,56 @@ class OfflineModel(Model):
         conversation_id: str | None = None,
         prompt: Any | None = None,
     ) -> ModelResponse:
+        role = detect_role(system_instructions)
+        tool_names = [getattr(tool, "name", "") for tool in tools]
+        if role == "executor" and tool_names:
+            return self._executor_with_tools(system_instructions, input, tool_names)
         _, message, usage, response_id = self._respond(system_instructions, input, output_schema)
         return ModelResponse(output=[message], usage=usage, response_id=response_id)
+
+    def _executor_with_tools(
+        self, system_instructions: str | None, input: str | list[TResponseInputItem], tool_names: list[str]
+    ) -> ModelResponse:
+        """Ask for the task's tool calls first; once they are answered, report on them."""
+        task, _ = _parse_prompt(extract_user_text(input))
+        answered = tool_outputs(input)
+        calls = [] if answered else offline_tool_calls(task, tool_names)
+        digest = hashlib.sha256(
+            json.dumps([self.model_name, task, answered], ensure_ascii=False).encode("utf-8", "replace")
+        ).hexdigest()
+        input_tokens = estimate_tokens(system_instructions or "") + estimate_tokens(json.dumps(input, default=str))
+        if calls:
+            output: list[Any] = [
+                ResponseFunctionToolCall(
+                    type="function_call",
+                    id=f"fc_offline_{digest[:16]}_{n}",
+                    call_id=f"call_offline_{digest[:16]}_{n}",
+                    name=name,
+                    arguments=json.dumps(arguments, ensure_ascii=False),
+                    status="completed",
+                )
+                for n, (name, arguments) in enumerate(calls)
+            ]
+            output_tokens = sum(estimate_tokens(json.dumps(arguments)) for _, arguments in calls)
+        else:
+            text = tool_report(task, answered) if answered else offline_reply("executor", extract_user_text(input))
+            output = [
+                ResponseOutputMessage(
+                    id=f"msg_offline_{digest[:24]}",
+                    type="message",
+                    role="assistant",
+                    status="completed",
+                    content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
+                )
+            ]
+            output_tokens = estimate_tokens(text)
+        usage = Usage(
+            requests=1,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            total_tokens=input_tokens + output_tokens,
+        )
+        return ModelResponse(output=output, usage=usage, response_id=f"resp_offline_{digest[:24]}")
 
     async def stream_response(
         self,

@@ -52,21 +52,27 @@ from core.activity_contracts import (
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
     SLACK_POST_THREAD_NOTE,
+    SLACK_POST_TOOL_CALL,
     SLACK_RATE_LIMITED,
     SLACK_START_THREAD,
     SLACK_TRANSIENT_ERROR,
     SLACK_UPDATE_DRAFT,
     SLACK_UPDATE_THREAD,
+    SLACK_UPDATE_TOOL_CALL,
     DraftPostInput,
     DraftUpdateInput,
     EphemeralInput,
     ThreadNoteInput,
     ThreadStartInput,
     ThreadUpdateInput,
+    ToolCallPostInput,
+    ToolCallUpdateInput,
 )
 from core.contracts import DraftView, MessageRef
 from core.rendering.drafts import draft_messages, thread_parent
 from core.rendering.text import cut_mrkdwn
+from core.rendering.tool_calls import tool_call_message
+from core.tool_calls import ToolCallView
 from infra.temporal import workflow_url
 from worker.slack_pacing import ChannelBusy, ChannelPacer
 
@@ -166,10 +172,19 @@ def slack_api_error(method: str, err: SlackApiError, attempt: int = 1) -> Applic
     message = f"{method} failed: {code}"
     if details:
         message += " (" + "; ".join(str(d) for d in details[:5]) + ")"
-    return ApplicationError(message, type=SLACK_PERMANENT_ERROR, non_retryable=True)
+    # The code rides along as the error's detail, for callers that act on it (not_in_channel…).
+    return ApplicationError(message, code, type=SLACK_PERMANENT_ERROR, non_retryable=True)
 
 
-async def _call(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+def slack_error_code(err: ApplicationError) -> str | None:
+    """Slack's error name of a permanent Slack failure (``not_in_channel``…), else None."""
+    if err.type != SLACK_PERMANENT_ERROR or not err.details:
+        return None
+    code = err.details[0]
+    return code if isinstance(code, str) else None
+
+
+async def call_slack(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
     try:
         return await call
     except SlackApiError as err:
@@ -233,7 +248,7 @@ class SlackActivities:
         oldest = activity.info().scheduled_time - _LOOKUP_CLOCK_SKEW
         for _ in range(LOOKUP_MAX_PAGES):
             if thread_ts is not None:
-                response = await _call(
+                response = await call_slack(
                     "conversations.replies",
                     self._client.conversations_replies(
                         channel=channel_id,
@@ -244,7 +259,7 @@ class SlackActivities:
                     ),
                 )
             else:
-                response = await _call(
+                response = await call_slack(
                     "conversations.history",
                     self._client.conversations_history(
                         channel=channel_id,
@@ -287,7 +302,7 @@ class SlackActivities:
                 type=SLACK_RATE_LIMITED,
                 next_retry_delay=timedelta(seconds=busy.retry_after),
             ) from None
-        response = await _call(
+        response = await call_slack(
             "chat.postMessage",
             self._client.chat_postMessage(
                 channel=channel_id,
@@ -342,7 +357,7 @@ class SlackActivities:
     async def update_thread(self, input: ThreadUpdateInput) -> None:
         """Show the new phase on the parent message (chat.update is idempotent)."""
         text, blocks = self._parent_message(input)
-        await _call(
+        await call_slack(
             "chat.update",
             self._client.chat_update(channel=input.thread.channel_id, ts=input.thread.ts, text=text, blocks=blocks),
         )
@@ -389,7 +404,7 @@ class SlackActivities:
     async def update_draft(self, input: DraftUpdateInput) -> None:
         """Rebuild the control message for the draft's new state (buttons only when OPEN)."""
         control = draft_messages(self._with_url(input.view))[-1]
-        await _call(
+        await call_slack(
             "chat.update",
             self._client.chat_update(
                 channel=input.message.channel_id,
@@ -399,6 +414,39 @@ class SlackActivities:
             ),
         )
 
+    @activity.defn(name=SLACK_POST_TOOL_CALL)
+    async def post_tool_call(self, input: ToolCallPostInput) -> MessageRef:
+        """Post a tool call's approval message (with its buttons) in the thread."""
+        text, blocks = tool_call_message(self._with_tool_url(input.view))
+        return await self._post_once(
+            input.thread.channel_id, input.idempotency_key, text=text, blocks=blocks, thread_ts=input.thread.ts
+        )
+
+    @activity.defn(name=SLACK_UPDATE_TOOL_CALL)
+    async def update_tool_call(self, input: ToolCallUpdateInput) -> None:
+        """Re-render a tool call's message for its new state (buttons only while pending)."""
+        text, blocks = tool_call_message(self._with_tool_url(input.view))
+        await call_slack(
+            "chat.update",
+            self._client.chat_update(channel=input.message.channel_id, ts=input.message.ts, text=text, blocks=blocks),
+        )
+
+    def _with_tool_url(self, view: ToolCallView) -> ToolCallView:
+        if view.workflow_url or not self._temporal_ui_url:
+            return view
+        return dataclasses.replace(view, workflow_url=self._workflow_url(view.workflow_id))
+
+    async def post_once(self, channel_id: str, key: str, *, text: str, thread_ts: str | None = None) -> MessageRef:
+        """Post ``text`` once per ``key``, however often the calling activity is retried."""
+        return await self._post_once(channel_id, key, text=text, thread_ts=thread_ts)
+
+    async def permalink(self, message: MessageRef) -> str | None:
+        return await self._permalink(message)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        return self._client
+
     @activity.defn(name=SLACK_POST_EPHEMERAL)
     async def post_ephemeral(self, input: EphemeralInput) -> str:
         """Tell one person something only they see; "ephemeral", "dm" or "undelivered"."""
@@ -407,7 +455,7 @@ class SlackActivities:
         # and better than none.
         text = await self._with_links(input)
         try:
-            await _call(
+            await call_slack(
                 "chat.postEphemeral",
                 self._client.chat_postEphemeral(channel=input.channel_id, user=input.user_id, text=text),
             )
@@ -418,7 +466,7 @@ class SlackActivities:
             activity.logger.info("Ephemeral to %s refused (%s); sending a DM", input.user_id, err)
         try:
             # A user id as the channel posts in the app's DM with that user (chat:write is enough).
-            await _call(
+            await call_slack(
                 "chat.postMessage",
                 self._client.chat_postMessage(channel=input.user_id, text=text, unfurl_links=False, unfurl_media=False),
             )
@@ -446,7 +494,7 @@ class SlackActivities:
     async def _permalink(self, message: MessageRef) -> str | None:
         """The message's permalink, or None: a link is not worth retrying the whole activity for."""
         try:
-            response = await _call(
+            response = await call_slack(
                 "chat.getPermalink",
                 self._client.chat_getPermalink(channel=message.channel_id, message_ts=message.ts),
             )

@@ -24,6 +24,7 @@ from worker.offline_model import OfflineModelProvider
 from worker.settings_activity import WorkerSettingsActivities
 from worker.slack_activities import SlackActivities
 from worker.slack_pacing import ChannelPacer
+from worker.slack_tools import SlackToolActivities
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 
@@ -46,7 +47,13 @@ MAX_CONCURRENT_WORKFLOW_TASKS = 16
 # Pure data, text helpers and agent definitions: deterministic and without mutable global
 # state. The workflow sandbox would otherwise import them afresh for every workflow instance, which
 # was most of the CPU of creating an instance and of the memory each cached one holds.
-WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = ("core.contracts", "core.activity_contracts", "core.mrkdwn", "workflows.agents")
+WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
+    "core.contracts",
+    "core.activity_contracts",
+    "core.tool_calls",
+    "core.mrkdwn",
+    "workflows.agents",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -115,6 +122,9 @@ def build_worker(
             slack_activities.post_draft,
             slack_activities.update_draft,
             slack_activities.post_ephemeral,
+            slack_activities.post_tool_call,
+            slack_activities.update_tool_call,
+            *SlackToolActivities(slack_activities).activities(),
             settings_activities.load_worker_settings,
         ],
         max_cached_workflows=settings.worker_cache_size,

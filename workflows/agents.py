@@ -8,7 +8,9 @@ offline model relies on it.
 
 from __future__ import annotations
 
-from agents import Agent, AgentOutputSchema
+from collections.abc import Sequence
+
+from agents import Agent, AgentOutputSchema, Tool
 from pydantic import BaseModel, Field
 
 from core.contracts import AgentModels
@@ -50,6 +52,11 @@ outcome. When you get human revision notes, revise the previous plan accordingly
 EXECUTOR_INSTRUCTIONS = """You are signoff's executor agent.
 Carry out the approved plan step by step and report what was done for each step."""
 
+EXECUTOR_TOOL_INSTRUCTIONS = """
+Act in Slack only through your tools. A person may allow or deny each call: when a call is
+denied or times out, do not repeat it; say in your report what was not done and why. When a
+tool reports not_in_channel, the app must be invited to that channel first: say so."""
+
 
 def research_agent(models: AgentModels) -> Agent:
     return Agent(name="ResearchAgent", instructions=RESEARCH_INSTRUCTIONS, model=models.research)
@@ -72,8 +79,12 @@ def planner_agent(models: AgentModels) -> Agent:
     return Agent(name="PlannerAgent", instructions=PLANNER_INSTRUCTIONS, model=models.planner)
 
 
-def executor_agent(models: AgentModels) -> Agent:
-    return Agent(name="ExecutorAgent", instructions=EXECUTOR_INSTRUCTIONS, model=models.executor)
+EXECUTOR_NAME = "ExecutorAgent"
+
+
+def executor_agent(models: AgentModels, tools: Sequence[Tool] = ()) -> Agent:
+    instructions = EXECUTOR_INSTRUCTIONS + (EXECUTOR_TOOL_INSTRUCTIONS if tools else "")
+    return Agent(name=EXECUTOR_NAME, instructions=instructions, model=models.executor, tools=list(tools))
 
 
 def research_prompt(topic: str) -> str:

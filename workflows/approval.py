@@ -47,6 +47,25 @@ class GateResult:
     notes: str = ""
 
 
+@dataclass(frozen=True)
+class GateWords:
+    """What the refusals call the thing decided and the two outcomes (a draft's revision by default)."""
+
+    item: str = "revision"
+    approved: str = "approved"
+    rejected: str = "rejected"
+
+    def outcome(self, outcome: GateOutcome) -> str:
+        if outcome is GateOutcome.APPROVED:
+            return self.approved
+        if outcome is GateOutcome.REJECTED:
+            return self.rejected
+        return outcome.value.replace("_", " ")
+
+
+DRAFT_WORDS = GateWords()
+
+
 class DecisionRefused(ValueError):
     """Raised by update validators; the message is shown to the clicker as is."""
 
@@ -58,8 +77,11 @@ class GateHooks(Protocol):
 
 
 class ApprovalGate:
-    def __init__(self, policy: ApprovalPolicy, requester_id: str | None, team_id: str | None):
+    def __init__(
+        self, policy: ApprovalPolicy, requester_id: str | None, team_id: str | None, words: GateWords = DRAFT_WORDS
+    ):
         self.policy = policy
+        self.words = words
         self.requester_id = requester_id
         self.team_id = team_id
         self.open_revision: int | None = None
@@ -90,7 +112,8 @@ class ApprovalGate:
             raise DecisionRefused("No draft is waiting for a decision right now; a new revision is being prepared.")
         if self._result is not None:
             raise DecisionRefused(
-                f"Revision {self.open_revision} was already decided ({self._result.outcome.value.replace('_', ' ')})."
+                f"{self.words.item.capitalize()} {self.open_revision} was already decided "
+                f"({self.words.outcome(self._result.outcome)})."
             )
         if revision != self.open_revision:
             raise DecisionRefused(
@@ -105,7 +128,8 @@ class ApprovalGate:
             raise DecisionRefused("You are not one of the approvers for this request.")
         if kind is DecisionKind.APPROVE and user_id in self.approvals:
             raise DecisionRefused(
-                f"You already approved revision {revision} ({len(self.approvals)} of {self.policy.required_approvals})."
+                f"You already {self.words.approved} {self.words.item} {revision} "
+                f"({len(self.approvals)} of {self.policy.required_approvals})."
             )
         if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
             raise DecisionRefused("Revision notes cannot be empty: say what should change.")

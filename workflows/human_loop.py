@@ -37,11 +37,12 @@ from core.contracts import (
     WorkflowSettings,
 )
 from core.mrkdwn import escape, mention, mentions, truncate
+from core.tool_calls import ToolCallRecord
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 from workflows.thread import SlackThread, tell_requester
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, Runner
+    from agents import Agent, Runner, RunResult
     from agents.exceptions import AgentsException
     from temporalio.openai_agents import AgentsWorkflowError
 
@@ -119,7 +120,12 @@ class HumanReviewedWorkflow:
             decisions=list(gate.decisions) if gate else [],
             thread=self._thread.parent if self._thread else None,
             outcome=self._outcome,
+            tool_calls=self.tool_call_records(),
         )
+
+    def tool_call_records(self) -> list[ToolCallRecord]:
+        """The agents' tool calls so far (a workflow whose agents use tools overrides this)."""
+        return []
 
     # ------------------------------------------------------------------ decision updates
 
@@ -206,17 +212,43 @@ class HumanReviewedWorkflow:
         assert self._thread is not None
         return self._thread
 
+    @property
+    def settings(self) -> WorkflowSettings:
+        return self._settings
+
+    @property
+    def requester_id(self) -> str | None:
+        return self._origin.requester_id if self._origin else None
+
+    @property
+    def team_id(self) -> str | None:
+        return self._origin.team_id if self._origin else None
+
+    def who_decides(self) -> str:
+        return self._who_decides()
+
     async def set_phase(self, phase: Phase, note: str | None = None) -> None:
         self._phase = phase
         if note:
             await self.thread.note(note)
 
-    async def run_agent(self, agent: Agent, prompt: str) -> object:
-        """Run one agent; each model call inside is a durable activity."""
+    async def run_agent(
+        self,
+        agent: Agent,
+        prompt: str,
+        *,
+        run: Callable[[Agent, str], Awaitable[RunResult]] | None = None,
+        attempts: int = AGENT_RUN_ATTEMPTS,
+    ) -> object:
+        """Run one agent; each model call inside is a durable activity.
+
+        ``run`` replaces ``Runner.run`` (the tool approvals' loop); ``attempts`` is how often an
+        unusable answer is asked again (once when tools may already have acted).
+        """
         last_error = ""
-        for _ in range(AGENT_RUN_ATTEMPTS):
+        for _ in range(attempts):
             try:
-                result = await Runner.run(agent, input=prompt)
+                result = await (run or _run)(agent, prompt)
             except AgentsWorkflowError as err:
                 # The model activity failed after its retry policy: nothing more to try here.
                 raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
@@ -229,7 +261,7 @@ class HumanReviewedWorkflow:
                 workflow.logger.warning("%s gave an unusable answer: %s", agent.name, err)
                 continue
             return result.final_output
-        raise PipelineFailed(f"{agent.name} gave no usable answer after {AGENT_RUN_ATTEMPTS} tries: {last_error}")
+        raise PipelineFailed(f"{agent.name} gave no usable answer after {attempts} tries: {last_error}")
 
     async def ask_human(self, draft: str) -> GateResult:
         """Post ``draft`` as a new revision, retire the previous one, and wait for a decision."""
@@ -403,6 +435,10 @@ def _humanize(span: timedelta) -> str:
         minutes = seconds // 60
         return f"{minutes} minute{'s' if minutes > 1 else ''}"
     return f"{seconds} seconds"
+
+
+async def _run(agent: Agent, prompt: str) -> RunResult:
+    return await Runner.run(agent, input=prompt)
 
 
 def _root_cause(err: BaseException) -> str:

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from core.contracts import DecisionKind, Phase, PlanRequest, WorkflowKind
-from workflows.approval import GateOutcome
+from core.contracts import MAX_NOTES_CHARS, DecisionKind, DecisionReceipt, Phase, PlanRequest, WorkflowKind
+from core.tool_calls import ToolCallRecord, ToolDecisionInput
+from workflows.approval import DecisionRefused, GateOutcome
+from workflows.executor_tools import executor_tools
 from workflows.human_loop import HumanReviewedWorkflow
+from workflows.tool_approvals import ToolApprovals
 
 with workflow.unsafe.imports_passed_through():
     from workflows import agents
 
 PLAN_APPROVAL = "plan_approval"
+# The executor acts through tools, each side effect allowed by a person; plans started before
+# replay with the executor that only wrote about the plan.
+EXECUTOR_TOOLS_PATCH = "executor-tools"
 PLAN_NOT_APPROVED = "Workflow cancelled: plan not approved"
 
 
 @workflow.defn
 class ApprovalWorkflow(HumanReviewedWorkflow):
     KIND = WorkflowKind.PLAN
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tools = ToolApprovals(self)
 
     @workflow.run
     async def run(self, request: PlanRequest | str) -> str:
@@ -43,10 +53,17 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
             match decision.outcome:
                 case GateOutcome.APPROVED:
                     await self.set_phase(Phase.EXECUTING, ":gear: Executing the approved plan…")
-                    result = str(
-                        await self.run_agent(agents.executor_agent(models), agents.executor_prompt(task, plan))
+                    if not workflow.patched(EXECUTOR_TOOLS_PATCH):
+                        # Started before the executor had tools: it only writes about the plan.
+                        result = str(
+                            await self.run_agent(agents.executor_agent(models), agents.executor_prompt(task, plan))
+                        )
+                        await self.finish(Phase.COMPLETED, "completed", ":tada: The plan was executed.")
+                        return result
+                    result = await self._execute(task, plan)
+                    await self.finish(
+                        Phase.COMPLETED, "completed", f":tada: The plan was executed.\n{self._tools.summary()}"
                     )
-                    await self.finish(Phase.COMPLETED, "completed", ":tada: The plan was executed.")
                     return result
                 case GateOutcome.REVISION_REQUESTED:
                     await self.set_phase(Phase.PLANNING, ":spiral_note_pad: Revising the plan with the notes…")
@@ -64,6 +81,48 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
                         Phase.EXPIRED, "expired", ":hourglass: No decision before the deadline: the plan expired."
                     )
                     return PLAN_NOT_APPROVED
+
+    async def _execute(self, task: str, plan: str) -> str:
+        """The executor carries the plan out with real tools, each side effect allowed by a person."""
+        executor = agents.executor_agent(self.settings.models, executor_tools(self._tools, agents.EXECUTOR_NAME))
+        result = await self.run_agent(
+            executor,
+            agents.executor_prompt(task, plan),
+            run=self._tools.run,
+            # Tools may have acted already: never run the whole agent again.
+            attempts=1,
+        )
+        return str(result)
+
+    # ------------------------------------------------------------------ tool-call decisions
+
+    @workflow.update
+    async def allow_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
+        return self._tools.apply(DecisionKind.APPROVE, decision, self._phase)
+
+    @allow_tool_call.validator
+    def _check_allow_tool_call(self, decision: ToolDecisionInput) -> None:
+        self._tools.check(DecisionKind.APPROVE, decision, self._phase)
+
+    @workflow.update
+    async def deny_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
+        return self._tools.apply(DecisionKind.REJECT, decision, self._phase)
+
+    @deny_tool_call.validator
+    def _check_deny_tool_call(self, decision: ToolDecisionInput) -> None:
+        if len(decision.reason) > MAX_NOTES_CHARS:
+            raise DecisionRefused(
+                f"The reason is {len(decision.reason):,} characters; the limit is {MAX_NOTES_CHARS:,}."
+            )
+        self._tools.check(DecisionKind.REJECT, decision, self._phase)
+
+    @workflow.query
+    def tool_call(self, call_number: int) -> ToolCallRecord | None:
+        """One tool call of this run (its full arguments, state and result)."""
+        return self._tools.record(call_number)
+
+    def tool_call_records(self) -> list[ToolCallRecord]:
+        return list(self._tools.records)
 
     @workflow.signal
     async def decide(self, decision_id: str, decision: str) -> None:

@@ -16,19 +16,24 @@ from core.activity_contracts import (
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
     SLACK_POST_THREAD_NOTE,
+    SLACK_POST_TOOL_CALL,
     SLACK_RETRY_POLICY,
     SLACK_START_THREAD,
     SLACK_START_TO_CLOSE,
     SLACK_UPDATE_DRAFT,
     SLACK_UPDATE_THREAD,
+    SLACK_UPDATE_TOOL_CALL,
     DraftPostInput,
     DraftUpdateInput,
     EphemeralInput,
     ThreadNoteInput,
     ThreadStartInput,
     ThreadUpdateInput,
+    ToolCallPostInput,
+    ToolCallUpdateInput,
 )
 from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
+from core.tool_calls import ToolCallView
 
 T = TypeVar("T")
 
@@ -185,6 +190,31 @@ class SlackThread:
             workflow.execute_activity(
                 SLACK_UPDATE_DRAFT,
                 DraftUpdateInput(message=message, view=view),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
+
+    async def post_tool_call(self, view: ToolCallView) -> MessageRef | None:
+        """Post a tool call's approval message (with its buttons) in the thread."""
+        if self.parent is None:
+            return None
+        return await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_POST_TOOL_CALL,
+                ToolCallPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                result_type=MessageRef,
+                retry_policy=SLACK_RETRY_POLICY,
+            )
+        )
+
+    async def update_tool_call(self, message: MessageRef, view: ToolCallView) -> None:
+        """Re-render a tool call's message (approvals so far, the decision, buttons removed)."""
+        await _finish_even_if_cancelled(
+            workflow.execute_activity(
+                SLACK_UPDATE_TOOL_CALL,
+                ToolCallUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 retry_policy=SLACK_RETRY_POLICY,
             )

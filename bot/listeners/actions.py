@@ -1,5 +1,8 @@
 """The decision buttons: Approve sends the update; Request revision and Reject open modals.
 
+A tool call's buttons work the same way: Allow and Always allow send the update, Deny opens a
+modal for an optional reason; "Show full arguments" opens the call's arguments whole.
+
 The same buttons appear on the draft in the thread and on the App Home
 (container type ``view``); the answer goes where the click came from.
 """
@@ -14,6 +17,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -24,6 +28,7 @@ from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import DecisionKind, DecisionReceipt
 from core.rendering.modals import reject_modal, revision_modal
+from core.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,24 @@ def confirmation(receipt: DecisionReceipt) -> str:
     return f":no_entry: Rejected revision {receipt.revision}."
 
 
+def tool_confirmation(receipt: DecisionReceipt) -> str:
+    """What a tool call's Allow or Deny click did (``revision`` is the call's number)."""
+    if receipt.kind is DecisionKind.APPROVE:
+        if receipt.required_approvals > 1 and not receipt.quorum_met:
+            return (
+                f":white_check_mark: Recorded your approval of tool call {receipt.revision} "
+                f"({len(receipt.approvals)} of {receipt.required_approvals}); waiting for more approvals."
+            )
+        return f":white_check_mark: Allowed tool call {receipt.revision}; it runs now."
+    return f":no_entry: Denied tool call {receipt.revision}; the agent is told."
+
+
 async def send_decision(
-    deps: Deps, client: AsyncWebClient, where: Where, decide: Callable[[], Awaitable[DecisionReceipt]]
+    deps: Deps,
+    client: AsyncWebClient,
+    where: Where,
+    decide: Callable[[], Awaitable[DecisionReceipt]],
+    confirm: Callable[[DecisionReceipt], str] = confirmation,
 ) -> None:
     """Send one decision update and tell the clicker the outcome (and refresh their Home)."""
     try:
@@ -59,7 +80,7 @@ async def send_decision(
     except GatewayError as err:
         await tell(client, where, f":no_entry_sign: {err}")
         return
-    await tell(client, where, confirmation(receipt))
+    await tell(client, where, confirm(receipt))
     if where.home:
         await refresh_home(deps, client, where.user_id)
 
@@ -77,6 +98,17 @@ def _button(body: dict[str, Any]) -> ButtonValue | None:
     except ValueError as err:
         log.info("undecodable button value: %s", err)
         return None
+
+
+async def _open_view(client: AsyncWebClient, where: Where, body: dict[str, Any], view: View) -> None:
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as err:
+        error = err.response.get("error")
+        log.warning("views.open failed: %s", error)
+        await tell(client, where, f":warning: Slack did not open the form ({error}); click the button again.")
+    except (aiohttp.ClientError, TimeoutError) as err:
+        log.warning("views.open unreachable: %s", err)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -115,14 +147,72 @@ def register(app: AsyncApp, deps: Deps) -> None:
             log.info("subject lookup for the modal skipped: %s", err)
         metadata = where.modal_metadata(value.workflow_id, value.revision)
         view = (revision_modal if kind is DecisionKind.REQUEST_REVISION else reject_modal)(metadata, subject)
+        await _open_view(client, where, body, view)
+
+    async def allow_tool(body: dict[str, Any], client: AsyncWebClient, *, always: bool) -> None:
+        where = Where.of_action(body)
+        value = _button(body)
+        async with deps.follow_ups:
+            if value is None:
+                await tell(client, where, BROKEN_BUTTON)
+                return
+            await send_decision(
+                deps,
+                client,
+                where,
+                lambda: gateway.allow_tool_call(
+                    value.workflow_id, value.revision, where.user_id, _team(body), always=always
+                ),
+                tool_confirmation,
+            )
+
+    @app.action(action_ids.TOOL_ALLOW)
+    async def tool_allow(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await allow_tool(body, client, always=False)
+
+    @app.action(action_ids.TOOL_ALWAYS_ALLOW)
+    async def tool_always_allow(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await allow_tool(body, client, always=True)
+
+    @app.action(action_ids.TOOL_DENY)
+    async def tool_deny(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        # Not queued behind other follow-ups: the trigger_id expires 3 s after the click.
+        where = Where.of_action(body)
+        value = _button(body)
+        if value is None:
+            await tell(client, where, BROKEN_BUTTON)
+            return
+        tool = "this tool"
         try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as err:
-            error = err.response.get("error")
-            log.warning("views.open failed: %s", error)
-            await tell(client, where, f":warning: Slack did not open the form ({error}); click the button again.")
-        except (aiohttp.ClientError, TimeoutError) as err:
-            log.warning("views.open unreachable: %s", err)
+            async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
+                record = await gateway.tool_call(value.workflow_id, value.revision)
+                tool = record.tool if record else tool
+        except (TimeoutError, GatewayError) as err:
+            log.info("tool lookup for the deny modal skipped: %s", err)
+        view = tool_deny_modal(where.modal_metadata(value.workflow_id, value.revision), tool)
+        await _open_view(client, where, body, view)
+
+    @app.action(action_ids.TOOL_SHOW_ARGUMENTS)
+    async def tool_show_arguments(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        where = Where.of_action(body)
+        value = _button(body)
+        if value is None:
+            await tell(client, where, BROKEN_BUTTON)
+            return
+        try:
+            async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
+                record = await gateway.tool_call(value.workflow_id, value.revision)
+        except (TimeoutError, GatewayError) as err:
+            await tell(client, where, f":warning: Could not read that tool call right now ({err}); try again.")
+            return
+        if record is None:
+            await tell(client, where, f":warning: There is no tool call {value.revision} in that run.")
+            return
+        await _open_view(client, where, body, tool_arguments_modal(record))
 
     @app.action(action_ids.REQUEST_REVISION)
     async def request_revision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

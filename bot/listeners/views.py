@@ -1,4 +1,4 @@
-"""Modal submissions: revision notes (required) and rejection reasons (optional)."""
+"""Modal submissions: revision notes (required), rejection reasons and tool-call denial reasons (optional)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.listeners.actions import send_decision
+from bot.listeners.actions import confirmation, send_decision, tool_confirmation
 from bot.replies import Where
 from core import action_ids
 from core.action_ids import ModalMetadata
@@ -40,6 +40,7 @@ async def _submit(
     error_block: str,
     text: str,
     decide: Decide,
+    confirm: Callable[[DecisionReceipt], str] = confirmation,
 ) -> None:
     """Ack the submission, send the decision, and tell the user what happened."""
     try:
@@ -52,7 +53,7 @@ async def _submit(
     where = Where.of_modal(body["user"]["id"], metadata)
     team = (body.get("team") or {}).get("id")
     async with deps.follow_ups:
-        await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text))
+        await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text), confirm)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -106,4 +107,29 @@ def register(app: AsyncApp, deps: Deps) -> None:
             error_block=action_ids.REASON_BLOCK,
             text=reason,
             decide=lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
+        )
+
+    @app.view(action_ids.TOOL_DENY_MODAL)
+    async def tool_deny_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
+        if len(reason) > MAX_NOTES_CHARS:
+            await ack(
+                response_action="errors",
+                errors={action_ids.REASON_BLOCK: f"The reason is limited to {MAX_NOTES_CHARS:,} characters."},
+            )
+            return
+        await _submit(
+            deps,
+            ack,
+            body,
+            view,
+            client,
+            error_block=action_ids.REASON_BLOCK,
+            text=reason,
+            decide=lambda call, user, team, text: gateway.deny_tool_call(
+                call.workflow_id, call.revision, user, team, text
+            ),
+            confirm=tool_confirmation,
         )

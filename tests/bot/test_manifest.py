@@ -38,9 +38,21 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "views.push": set(),
     # Bolt's one-time token check.
     "auth.test": set(),
+    # The executor's tools (worker/slack_tools.py).
+    "chat.scheduleMessage": {"chat:write"},
+    # Slack's reference lists no scope for it: a bot sees the messages it scheduled.
+    "chat.scheduledMessages.list": set(),
+    "conversations.list": {"channels:read", "groups:read"},
+    "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
 }
+# slack_sdk helpers that call several methods.
+SDK_HELPERS = {"files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"}}
 # slack_sdk method names: chat_postMessage → chat.postMessage.
-_SDK_METHOD = re.compile(r"^(chat|conversations|views|users|usergroups|reactions|files|pins|auth)_([a-zA-Z]+)$")
+_SDK_METHOD = re.compile(
+    r"^(chat|conversations|views|users|usergroups|reactions|files|pins|auth)_([a-zA-Z]+(?:_[a-z][a-zA-Z]*)?)$"
+)
 
 
 class RecordingApp:
@@ -71,9 +83,10 @@ def web_api_methods() -> set[str]:
     for path in SLACK_CALLERS:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                methods |= SDK_HELPERS.get(node.func.attr, set())
                 match = _SDK_METHOD.match(node.func.attr)
                 if match:
-                    methods.add(f"{match.group(1)}.{match.group(2)}")
+                    methods.add(f"{match.group(1)}.{match.group(2).replace('_', '.')}")
     return methods
 
 
@@ -93,8 +106,17 @@ def test_events_and_interactivity_match_the_listeners() -> None:
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     # Buttons and modals need interactivity; their ids are the shared constants.
     # The three decision buttons, then the fallback that answers any other action id.
-    assert listeners["action"] == [*action_ids.DECISION_ACTIONS, action_ids.ANY_OTHER_ACTION]
-    assert set(listeners["view"]) == {action_ids.REVISION_MODAL, action_ids.REJECT_MODAL}
+    assert listeners["action"] == [
+        action_ids.APPROVE,
+        action_ids.TOOL_ALLOW,
+        action_ids.TOOL_ALWAYS_ALLOW,
+        action_ids.TOOL_DENY,
+        action_ids.TOOL_SHOW_ARGUMENTS,
+        action_ids.REQUEST_REVISION,
+        action_ids.REJECT,
+        action_ids.ANY_OTHER_ACTION,
+    ]
+    assert set(listeners["view"]) == {action_ids.REVISION_MODAL, action_ids.REJECT_MODAL, action_ids.TOOL_DENY_MODAL}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
     home = MANIFEST["features"]["app_home"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from agents import ModelResponse, Usage
 from agents.models.interface import Model, ModelProvider
+from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
 from worker.offline_model import OfflineModelProvider
 
@@ -36,7 +39,71 @@ class _RecordingModel(Model):
 
 
 def _content_of(item: Any) -> str:
-    content = item.get("content", "") if isinstance(item, dict) else getattr(item, "content", "")
+    get = item.get if isinstance(item, dict) else lambda key, default=None: getattr(item, key, default)
+    if get("type") == "function_call_output":
+        # What a tool returned (or why it was not run): the model reads it as input.
+        return str(get("output", ""))
+    content = get("content", "")
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return str(content)
+
+
+class ScriptedExecutorProvider(ModelProvider):
+    """The offline model, except that the executor asks for the given tool calls, one turn each.
+
+    Turn N's calls are asked for once N turns were answered; then the executor reports. Each call's
+    id is stable across replays (it names the turn and the position).
+    """
+
+    def __init__(self, turns: list[list[tuple[str, dict[str, Any]]]]):
+        self.inner = OfflineModelProvider()
+        self.turns = turns
+
+    def get_model(self, model_name: str | None) -> Model:
+        return _ScriptedExecutor(self.inner.get_model(model_name), self.turns)
+
+
+class _ScriptedExecutor(Model):
+    def __init__(self, inner: Model, turns: list[list[tuple[str, dict[str, Any]]]]):
+        self._inner = inner
+        self._turns = turns
+
+    async def get_response(self, system_instructions: str | None, input: Any, *args: Any, **kwargs: Any) -> Any:
+        if "signoff's executor agent" not in (system_instructions or "") or isinstance(input, str):
+            return await self._inner.get_response(system_instructions, input, *args, **kwargs)
+        answered = sum(1 for item in input if _field(item, "type") == "function_call_output")
+        done = 0
+        for turn, calls in enumerate(self._turns):
+            if answered == done:
+                output = [
+                    ResponseFunctionToolCall(
+                        type="function_call",
+                        id=f"fc_scripted_{turn}_{n}",
+                        call_id=f"call_scripted_{turn}_{n}",
+                        name=name,
+                        arguments=json.dumps(arguments),
+                        status="completed",
+                    )
+                    for n, (name, arguments) in enumerate(calls)
+                ]
+                return ModelResponse(output=output, usage=Usage(requests=1), response_id=f"resp_scripted_{turn}")
+            done += len(calls)
+        text = "Report: " + "; ".join(
+            str(_field(i, "output")) for i in input if _field(i, "type") == "function_call_output"
+        )
+        message = ResponseOutputMessage(
+            id="msg_scripted_report",
+            type="message",
+            role="assistant",
+            status="completed",
+            content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
+        )
+        return ModelResponse(output=[message], usage=Usage(requests=1), response_id="resp_scripted_report")
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.stream_response(*args, **kwargs)
+
+
+def _field(item: Any, key: str) -> Any:
+    return item.get(key) if isinstance(item, dict) else getattr(item, key, None)

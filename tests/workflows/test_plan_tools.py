@@ -1,0 +1,265 @@
+"""The plan's executor acting through tools, each side effect allowed by a person (time-skipping server).
+
+The offline model asks to post in every channel the task names; the sandbox is the Slack
+the tools act on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import timedelta
+
+import pytest
+from agents.models.interface import ModelProvider
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from core import action_ids
+from core.contracts import ApproveInput, Phase, PlanRequest, WorkflowSettings
+from core.tool_calls import ToolCallState, ToolDecisionInput
+from sandbox import SlackSandbox
+from tests.support.flows import waiting_draft
+from tests.support.models import RecordingModelProvider, ScriptedExecutorProvider
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, ORIGIN, OUTSIDER, REQUESTER, buttons, thread_texts
+from tests.support.temporal import running_worker, with_agents_plugin, worker_settings
+from tests.support.waiting import eventually
+from workflows import ApprovalWorkflow
+
+RANDOM = "C0RANDOM0"  # #random: the bot is a member
+WATERCOOLER = "C0WATERCO"  # #watercooler: everyone but the bot
+
+
+def tool_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
+    """The thread's tool-call approval messages (the ones that had Allow buttons), oldest first."""
+    return [
+        m
+        for m in slack.replies(CHANNEL, thread_ts)
+        if "Tool call" in (m.get("text") or "") or action_ids.TOOL_ALLOW in str(m.get("blocks"))
+    ]
+
+
+def pending_tool_calls(slack: SlackSandbox, thread_ts: str) -> list[dict]:
+    return [m for m in tool_messages(slack, thread_ts) if action_ids.TOOL_ALLOW in buttons(m)]
+
+
+@contextlib.asynccontextmanager
+async def approved_plan(
+    time_env: WorkflowEnvironment,
+    slack: SlackSandbox,
+    task: str,
+    models: ModelProvider | None = None,
+    auto_approved_tools: list[str] | None = None,
+    **policy: object,
+) -> AsyncIterator[tuple[WorkflowHandle, str]]:
+    """A plan started from #general, approved, its executor now asking for its first tool calls."""
+    settings = worker_settings(slack, **policy)
+    if auto_approved_tools is not None:
+        settings.workflow.auto_approved_tools = auto_approved_tools
+    async with running_worker(time_env.client, settings, models):
+        handle = await with_agents_plugin(time_env.client, settings).start_workflow(
+            ApprovalWorkflow.run,
+            PlanRequest(task=task, origin=ORIGIN, settings=settings.workflow),
+            id=f"plan-test-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+        ts, _ = await waiting_draft(slack, handle)
+        await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1))
+        yield handle, ts
+
+
+async def test_allow_posts_in_the_channel_once(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random") as (handle, ts):
+        [message] = await eventually(lambda: pending_tool_calls(slack, ts))
+        assert "post_message" in str(message["blocks"]) and "#random" in str(message["blocks"])
+        # Nothing is posted before a person allows it.
+        assert slack.messages(RANDOM) == []
+        receipt = await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+        )
+        assert receipt.quorum_met
+        report = await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    [post] = slack.messages(RANDOM)
+    assert "offsite" in post["text"]
+    assert "post_message" in report
+    assert state.phase is Phase.COMPLETED
+    [call] = state.tool_calls
+    assert call.state is ToolCallState.DONE and call.decided_by == [APPROVER_2]
+    [message] = tool_messages(slack, ts)
+    assert buttons(message) == [] and "Allowed by" in str(message["blocks"])
+    texts = thread_texts(slack, ts)
+    assert any("Done" in text and "post_message" in text for text in texts), texts
+
+
+async def test_deny_with_a_reason_reaches_the_agent(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    models = RecordingModelProvider()
+    async with approved_plan(time_env, slack, "Announce the offsite in #random", models) as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        await handle.execute_update(
+            ApprovalWorkflow.deny_tool_call,
+            ToolDecisionInput(call_number=1, user_id=APPROVER_2, reason="Not before the budget is signed"),
+        )
+        await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert slack.messages(RANDOM) == []
+    [call] = state.tool_calls
+    assert call.state is ToolCallState.DENIED and call.result == "Not before the budget is signed"
+    # The executor's next model call carries the denial and the reason.
+    executor_inputs = models.inputs_for("executor")
+    assert any("Not before the budget is signed" in text for text in executor_inputs), executor_inputs
+    assert any("Denied" in text for text in thread_texts(slack, ts))
+
+
+async def test_two_parallel_calls_get_one_message_each(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random and #general") as (handle, ts):
+        pending = await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2 and pending_tool_calls(slack, ts))
+        assert "#random" in str(pending[0]["blocks"]) and "#general" in str(pending[1]["blocks"])
+        await handle.execute_update(
+            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=2, user_id=APPROVER_1, reason="not there")
+        )
+        # One decided, one still waiting: the run waits for both.
+        assert len(pending_tool_calls(slack, ts)) == 1 or await eventually(
+            lambda: len(pending_tool_calls(slack, ts)) == 1
+        )
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+        )
+        await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert [c.state for c in state.tool_calls] == [ToolCallState.DONE, ToolCallState.DENIED]
+    assert len(slack.messages(RANDOM)) == 1
+
+
+async def test_always_allow_lets_later_calls_of_the_tool_through(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    later_turns = ScriptedExecutorProvider(
+        [
+            [("post_message", {"channel": "#random", "text": "First"})],
+            [("post_message", {"channel": "#random", "text": "Second"})],
+            [("set_channel_topic", {"channel": "#random", "topic": "Offsite"})],
+        ]
+    )
+    async with approved_plan(time_env, slack, "Announce the offsite", later_turns) as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, always=True)
+        )
+        # The second post runs without asking; another tool still asks.
+        await eventually(
+            lambda: (
+                [m["blocks"] for m in pending_tool_calls(slack, ts)]
+                and all("set_channel_topic" in str(m["blocks"]) for m in pending_tool_calls(slack, ts))
+            )
+        )
+        await handle.execute_update(
+            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=3, user_id=APPROVER_1)
+        )
+        await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert [(c.tool, c.state, c.asked) for c in state.tool_calls] == [
+        ("post_message", ToolCallState.DONE, True),
+        ("post_message", ToolCallState.DONE, False),
+        ("set_channel_topic", ToolCallState.DENIED, True),
+    ]
+    assert [m["text"] for m in slack.messages(RANDOM)] == ["First", "Second"]
+
+
+async def test_deadline_denies_the_call(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with approved_plan(
+        time_env, slack, "Announce the offsite in #random", decision_deadline=timedelta(hours=2)
+    ) as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        await handle.result()  # the test server skips the two hours
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert slack.messages(RANDOM) == []
+    [call] = state.tool_calls
+    assert call.state is ToolCallState.EXPIRED
+    [message] = tool_messages(slack, ts)
+    assert buttons(message) == [] and "Timed out" in str(message["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"),
+    [
+        (ToolDecisionInput(call_number=1, user_id=REQUESTER), "someone else has to decide"),
+        (ToolDecisionInput(call_number=1, user_id=OUTSIDER), "not one of the approvers"),
+        (ToolDecisionInput(call_number=7, user_id=APPROVER_1), "no tool call 7"),
+        (ToolDecisionInput(call_number=1, user_id=APPROVER_1, team_id="T0OTHER"), "another Slack workspace"),
+    ],
+)
+async def test_a_refused_click_changes_nothing(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, decision: ToolDecisionInput, reason: str
+) -> None:
+    async with approved_plan(
+        time_env, slack, "Announce the offsite in #random", approvers=[APPROVER_1, APPROVER_2]
+    ) as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        before = asdict(await handle.query(ApprovalWorkflow.progress))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(ApprovalWorkflow.allow_tool_call, decision)
+        assert reason in str(refused.value.cause)
+        assert asdict(await handle.query(ApprovalWorkflow.progress)) == before
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert slack.messages(RANDOM) == []
+    [message] = tool_messages(slack, ts)
+    assert buttons(message) == []
+
+
+async def test_a_decided_call_refuses_another_click(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random and #general") as (handle, ts):
+        await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2)
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+            )
+        assert "already decided" in str(refused.value.cause)
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=2, user_id=APPROVER_2)
+        )
+        await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert [c.state for c in state.tool_calls] == [ToolCallState.DONE, ToolCallState.DONE]
+    assert len(slack.messages(RANDOM)) == 1
+
+
+async def test_not_in_channel_is_told_to_the_agent_and_the_thread(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #watercooler") as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+        )
+        report = await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert slack.messages(WATERCOOLER) == []
+    [call] = state.tool_calls
+    assert call.state is ToolCallState.FAILED and "not_in_channel" in call.result
+    assert "not_in_channel" in report
+    assert any("invite" in text.lower() for text in thread_texts(slack, ts))
+
+
+async def test_a_tool_the_policy_names_runs_without_asking(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with approved_plan(
+        time_env, slack, "Announce the offsite in #random", auto_approved_tools=["post_message"]
+    ) as (handle, ts):
+        await handle.result()
+        state = await handle.query(ApprovalWorkflow.progress)
+    assert tool_messages(slack, ts) == []
+    [call] = state.tool_calls
+    assert call.state is ToolCallState.DONE and not call.asked
+    assert len(slack.messages(RANDOM)) == 1
+    assert any("no one asked" in text for text in thread_texts(slack, ts))
+
+
+def test_the_default_policy_asks_for_every_tool_with_a_side_effect() -> None:
+    assert WorkflowSettings().auto_approved_tools == ["read_channel"]
