@@ -7,6 +7,7 @@ topic like ``<!channel>`` or ``<@U123>`` is displayed literally and pings nobody
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 _SLACK_ID = re.compile(r"^[UWBS][A-Z0-9]{2,}$")
 
@@ -34,3 +35,13 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)] + "…"
+
+
+def humanize(span: timedelta) -> str:
+    """``2 days``, ``1 hour``, ``90 seconds``: a wait as a reminder says it."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return f"{seconds} seconds"

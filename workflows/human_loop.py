@@ -36,7 +36,7 @@ from core.contracts import (
     WorkflowKind,
     WorkflowSettings,
 )
-from core.mrkdwn import escape, mention, mentions, truncate
+from core.mrkdwn import escape, humanize, mention, mentions, truncate
 from core.tool_calls import ToolCallRecord
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 from workflows.thread import SlackThread, tell_requester
@@ -397,7 +397,7 @@ class _ThreadHooks:
     async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
         owner = self._owner
         gate = owner._require_gate()
-        waited = _humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
+        waited = humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
         text = (
             f":alarm_clock: Reminder {reminder_number}: revision {owner._revision} has been waiting "
             f"{waited} for a decision. {owner._who_decides()}"
@@ -421,20 +421,6 @@ def _describe(result: GateResult) -> str:
             return f"Rejected by {people} on {when}."
         case GateOutcome.EXPIRED:
             return f"Expired on {when}: no decision before the deadline."
-
-
-def _humanize(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds % 86400 == 0 and seconds >= 86400:
-        days = seconds // 86400
-        return f"{days} day{'s' if days > 1 else ''}"
-    if seconds % 3600 == 0 and seconds >= 3600:
-        hours = seconds // 3600
-        return f"{hours} hour{'s' if hours > 1 else ''}"
-    if seconds % 60 == 0 and seconds >= 60:
-        minutes = seconds // 60
-        return f"{minutes} minute{'s' if minutes > 1 else ''}"
-    return f"{seconds} seconds"
 
 
 async def _run(agent: Agent, prompt: str) -> RunResult:

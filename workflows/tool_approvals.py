@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
 from temporalio import workflow
 from temporalio.exceptions import CancelledError
 
 from core.contracts import DecisionKind, DecisionReceipt, DecisionRecord, MessageRef, Phase, WorkflowSettings
-from core.mrkdwn import escape, mention, truncate
+from core.mrkdwn import escape, humanize, mention, truncate
 from core.tool_calls import ToolCallRecord, ToolCallState, ToolCallView, ToolDecisionInput, ToolResult
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, GateWords
 from workflows.thread import SlackThread
@@ -282,7 +281,7 @@ class _ToolCallHooks:
 
     async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
         owner, call = self._owner, self._call
-        waited = _humanize(call.gate.reminders_sent * owner._host.settings.policy.reminder_interval)
+        waited = humanize(call.gate.reminders_sent * owner._host.settings.policy.reminder_interval)
         what = f"`{escape(call.record.tool)}` (call {call.record.call_number})"
         if escalate:
             escalation_to = owner._host.settings.policy.escalation_to
@@ -316,12 +315,3 @@ def _describe(result: GateResult, *, always: bool) -> str:
         return f"Allowed by {people}.{suffix}"
     reason = f": {escape(truncate(result.notes, NOTE_CHARS))}" if result.notes else "."
     return f"Denied by {people}{reason}"
-
-
-def _humanize(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count > 1 else ''}"
-    return f"{seconds} seconds"

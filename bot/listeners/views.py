@@ -87,10 +87,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             ),
         )
 
-    @app.view(action_ids.REJECT_MODAL)
-    async def reject_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    async def reason_submitted(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        decide: Decide,
+        confirm: Callable[[DecisionReceipt], str] = confirmation,
     ) -> None:
+        """An optional reason (a rejection, a tool call's denial), checked inline, then the decision."""
         reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
         if len(reason) > MAX_NOTES_CHARS:
             await ack(
@@ -106,30 +111,31 @@ def register(app: AsyncApp, deps: Deps) -> None:
             client,
             error_block=action_ids.REASON_BLOCK,
             text=reason,
-            decide=lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
+            decide=decide,
+            confirm=confirm,
+        )
+
+    @app.view(action_ids.REJECT_MODAL)
+    async def reject_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await reason_submitted(
+            ack,
+            body,
+            view,
+            client,
+            lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
         )
 
     @app.view(action_ids.TOOL_DENY_MODAL)
     async def tool_deny_submitted(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
-        if len(reason) > MAX_NOTES_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.REASON_BLOCK: f"The reason is limited to {MAX_NOTES_CHARS:,} characters."},
-            )
-            return
-        await _submit(
-            deps,
+        await reason_submitted(
             ack,
             body,
             view,
             client,
-            error_block=action_ids.REASON_BLOCK,
-            text=reason,
-            decide=lambda call, user, team, text: gateway.deny_tool_call(
-                call.workflow_id, call.revision, user, team, text
-            ),
-            confirm=tool_confirmation,
+            lambda call, user, team, text: gateway.deny_tool_call(call.workflow_id, call.revision, user, team, text),
+            tool_confirmation,
         )
