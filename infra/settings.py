@@ -18,6 +18,7 @@ from core.contracts import (
     ApprovalPolicy,
     WorkflowSettings,
 )
+from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
 
 
 class SettingsError(ValueError):
@@ -66,6 +67,23 @@ def _slack_ids(name: str, raw: str) -> list[str]:
         if not _SLACK_ID.match(slack_id):
             raise SettingsError(f"{name}: {slack_id!r} is not a Slack user id like U0123ABCD")
     return ids
+
+
+def _tools(name: str, raw: str) -> list[str]:
+    """Tool names for the policy: empty = the read-only tools; ``none`` = ask for every tool."""
+    raw = raw.strip()
+    if not raw:
+        return list(READ_ONLY_TOOLS)
+    if raw.lower() == "none":
+        return []
+    tools = [part.strip() for part in raw.split(",") if part.strip()]
+    unknown = [tool for tool in tools if tool not in EXECUTOR_TOOLS]
+    if unknown:
+        raise SettingsError(
+            f"{name}: unknown tool {', '.join(map(repr, unknown))}; the tools are {', '.join(EXECUTOR_TOOLS)} "
+            "(or 'none' to ask for every call)"
+        )
+    return tools
 
 
 def _api_style(raw: str) -> str:
@@ -157,6 +175,7 @@ class Settings:
                 models=models,
                 max_review_rounds=_int(env, "SIGNOFF_MAX_REVIEW_ROUNDS", 3, 1),
                 default_channel=_optional(env, "SIGNOFF_DEFAULT_CHANNEL"),
+                auto_approved_tools=_tools("SIGNOFF_AUTO_APPROVED_TOOLS", env.get("SIGNOFF_AUTO_APPROVED_TOOLS", "")),
             ),
         )
 

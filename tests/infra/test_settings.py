@@ -21,6 +21,21 @@ def test_defaults_match_the_article_and_the_issue() -> None:
     assert policy.decision_deadline == timedelta(days=7) and policy.required_approvals == 1
     assert policy.approvers == [] and settings.offline_model and settings.workflow.max_review_rounds == 3
     assert settings.worker_cache_size == 200
+    assert settings.workflow.auto_approved_tools == ["read_channel"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "tools"),
+    [
+        ("", ["read_channel"]),
+        ("none", []),
+        ("NONE", []),
+        ("post_message, read_channel", ["post_message", "read_channel"]),
+        ("set_channel_topic,", ["set_channel_topic"]),
+    ],
+)
+def test_auto_approved_tools(raw: str, tools: list[str]) -> None:
+    assert Settings.from_env({"SIGNOFF_AUTO_APPROVED_TOOLS": raw}).workflow.auto_approved_tools == tools
 
 
 def test_policy_and_models_from_the_environment() -> None:
@@ -59,6 +74,7 @@ def test_policy_and_models_from_the_environment() -> None:
         ({"SIGNOFF_OPENAI_API": "grpc"}, "must be 'responses' or 'chat'"),
         ({"SIGNOFF_WORKER_CACHE_SIZE": "0"}, "SIGNOFF_WORKER_CACHE_SIZE must be at least 1"),
         ({"SIGNOFF_WORKER_CACHE_SIZE": "lots"}, "SIGNOFF_WORKER_CACHE_SIZE='lots' is not a whole number"),
+        ({"SIGNOFF_AUTO_APPROVED_TOOLS": "post_message,delete_channel"}, "unknown tool 'delete_channel'"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
