@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from agents.models.interface import ModelProvider
 from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
@@ -75,11 +76,16 @@ async def running_bot(
 
 @contextlib.asynccontextmanager
 async def worker_and_bot(
-    slack: SlackSandbox, temporal: Client, settings: Settings, *, gateway: TemporalGateway | None = None
+    slack: SlackSandbox,
+    temporal: Client,
+    settings: Settings,
+    *,
+    gateway: TemporalGateway | None = None,
+    models: ModelProvider | None = None,
 ) -> AsyncIterator[RunningBot]:
     """A worker on ``settings``' task queue and the bot in front of it, both on ``temporal``'s server."""
     async with (
-        running_worker(temporal, settings),
+        running_worker(temporal, settings, models),
         running_bot(slack, settings, bot_client(temporal), gateway=gateway) as bot,
     ):
         yield bot
