@@ -2,7 +2,9 @@
 
 Run after an intended change to workflow code (and commit the new files):
 
-    .venv/bin/python -m tests.support.record_histories
+    .venv/bin/python -m tests.support.record_histories [scenario ...]
+
+Name the scenarios of the new paths: the committed histories of the others stay as they are.
 
 A replay failure against the committed histories means a change would break
 workflows already running in production: version it with ``workflow.patched``. Before
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -33,6 +37,7 @@ from core.contracts import (
     SlackOrigin,
     WorkflowSettings,
 )
+from core.tool_calls import ToolCallState, ToolDecisionInput
 from infra.settings import Settings
 from sandbox import SlackSandbox
 from tests.support.paths import HISTORIES
@@ -136,6 +141,47 @@ async def plan_decline(client, env, settings, queue):  # type: ignore[no-untyped
     return handle
 
 
+async def _tool_calls_waiting(handle: WorkflowHandle, count: int) -> None:
+    async def waiting() -> bool:
+        calls = (await handle.query(ApprovalWorkflow.progress)).tool_calls
+        return sum(call.state is ToolCallState.PENDING for call in calls) == count
+
+    await eventually(waiting)
+
+
+async def _executing(client: Client, settings: WorkflowSettings, queue: str, task: str, calls: int) -> WorkflowHandle:
+    """A plan whose executor waits for a person on ``calls`` tool calls."""
+    request = PlanRequest(task=task, origin=ORIGIN, settings=settings)
+    handle = await _pending(client, ApprovalWorkflow.run, request, queue)
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await _tool_calls_waiting(handle, calls)
+    return handle
+
+
+async def plan_tool_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2))
+    return handle
+
+
+async def plan_tool_deny(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
+    await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(1, APPROVER_2, reason="Not yet"))
+    return handle
+
+
+async def plan_tool_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # The time-skipping server runs the call's gate to its deadline.
+    return await _executing(client, settings, queue, "Announce the offsite in #random", 1)
+
+
+async def plan_tool_always_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _executing(client, settings, queue, "Announce the offsite in #random and #general", 2)
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True))
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2))
+    return handle
+
+
 SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_approve": (report_approve, ApprovalPolicy()),
     "report_revise_then_approve": (report_revise_then_approve, ApprovalPolicy()),
@@ -147,16 +193,26 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_thread_refused": (report_thread_refused, ApprovalPolicy()),
     "plan_approve": (plan_approve, ApprovalPolicy()),
     "plan_decline": (plan_decline, ApprovalPolicy()),
+    "plan_tool_allow": (plan_tool_allow, ApprovalPolicy()),
+    "plan_tool_deny": (plan_tool_deny, ApprovalPolicy()),
+    "plan_tool_expire": (plan_tool_expire, ApprovalPolicy(decision_deadline=timedelta(hours=2))),
+    "plan_tool_always_allow": (plan_tool_always_allow, ApprovalPolicy()),
 }
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
+    """Record the named scenarios (all of them when none is named)."""
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
     HISTORIES.mkdir(exist_ok=True)
     env = await start_time_skipping()
     slack = SlackSandbox()
     await slack.start(port=0)
     try:
         for name, (scenario, policy) in SCENARIOS.items():
+            if names and name not in names:
+                continue
             workflow_settings = WorkflowSettings(policy=policy, default_channel=CHANNEL)
             settings = Settings(
                 task_queue=f"replay-{name}",
@@ -177,4 +233,5 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    # Name the scenarios to record (new paths), so histories already committed are not re-recorded.
+    asyncio.run(record(sys.argv[1:]))
