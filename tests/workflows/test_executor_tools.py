@@ -1,0 +1,47 @@
+"""The executor's tools: arguments checked before anything runs (no Temporal needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.tool_calls import EXECUTOR_TOOLS
+from worker.offline_model import channels_named, offline_tool_calls
+from workflows.executor_tools import validate_arguments
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "problem"),
+    [
+        ("post_message", {"channel": "#random", "text": "Hi"}, None),
+        ("post_message", {"channel": "#random"}, "text: Field required"),
+        ("post_message", {"channel": "  ", "text": "Hi"}, "channel: Value error, must not be empty"),
+        ("post_message", {"channel": "#random", "text": "x" * 4001}, "text: String should have at most 4000"),
+        ("schedule_message", {"channel": "C0RANDOM0", "text": "Hi", "post_at": -5}, "post_at: Input should be greater"),
+        ("read_channel", {"channel": "#random", "limit": 500}, "limit: Input should be less than or equal to 15"),
+        ("set_channel_topic", {"channel": "#random", "topic": "t" * 251}, "topic: String should have at most 250"),
+        ("delete_channel", {"channel": "#random"}, "There is no tool named 'delete_channel'"),
+    ],
+)
+def test_arguments_that_do_not_validate_are_explained(tool: str, arguments: dict, problem: str | None) -> None:
+    answer = validate_arguments(tool, arguments)
+    if problem is None:
+        assert answer is None
+    else:
+        assert (answer is not None and problem in answer and "Nothing was run" in answer) or "no tool named" in answer
+
+
+def test_every_tool_the_policy_can_name_exists() -> None:
+    for tool in EXECUTOR_TOOLS:
+        assert "There is no tool" not in (validate_arguments(tool, {}) or "")
+
+
+def test_the_offline_executor_posts_in_each_channel_a_task_names() -> None:
+    assert channels_named("Announce the offsite in #random and <#C0GENERAL|general>, then #Random again") == [
+        "#random",
+        "C0GENERAL",
+    ]
+    assert channels_named("Rotate the API keys (issue #42 is not a channel? it is: #42)") == ["#42"]
+    calls = offline_tool_calls("Announce the offsite in #random", ["post_message", "read_channel"])
+    assert [(tool, args["channel"]) for tool, args in calls] == [("post_message", "#random")]
+    assert "offsite" in calls[0][1]["text"] and "offline model" in calls[0][1]["text"]
+    assert offline_tool_calls("Announce the offsite in #random", []) == []
