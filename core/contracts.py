@@ -14,12 +14,16 @@ from core.tool_calls import READ_ONLY_TOOLS, ToolCallRecord
 
 MAX_TOPIC_CHARS = 500
 MAX_NOTES_CHARS = 3000
+# Slack's plain-text input holds at most 3,000 characters: an edit is at most that.
+MAX_EDIT_CHARS = 3000
 DEFAULT_TASK_QUEUE = "agent-workflows"
 
 
 class WorkflowKind(StrEnum):
     REPORT = "report"
     PLAN = "plan"
+    # A SignoffRequest: any workflow (or client) asking a person through signoff.
+    REQUEST = "request"
 
 
 class Phase(StrEnum):
@@ -97,6 +101,8 @@ class ApprovalPolicy:
     escalation_to: str | None = None
     # None waits forever.
     decision_deadline: timedelta | None = timedelta(days=7)
+    # SIGNOFF_REQUIRE_REJECT_REASON: a rejection must say why.
+    reject_reason_required: bool = False
 
 
 @dataclass
@@ -144,6 +150,10 @@ class ApproveInput:
     revision: int
     user_id: str
     team_id: str | None = None
+    # Optional words from the approver, kept in the thread and the audit log.
+    comment: str = ""
+    # Edit & approve: the text the approver approves instead of the draft (where edits are allowed).
+    edited_text: str | None = None
 
 
 @dataclass
@@ -183,7 +193,10 @@ class DecisionRecord:
     user_id: str
     revision: int
     at: datetime
+    # The revision notes, the rejection reason, or the approver's comment.
     notes: str = ""
+    # Approved with the approver's own edit of the text.
+    edited: bool = False
 
 
 @dataclass

@@ -45,3 +45,9 @@ def humanize(span: timedelta) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count > 1 else ''}"
     return f"{seconds} seconds"
+
+
+def agent_words(name: str) -> str:
+    """An agent's name as people read it, escaped: ``ExecutorAgent`` → ``the executor agent``."""
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name) or [name]
+    return escape(truncate("the " + " ".join(word.lower() for word in words), 80))

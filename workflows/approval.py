@@ -133,13 +133,19 @@ class ApprovalGate:
             )
         if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
             raise DecisionRefused("Revision notes cannot be empty: say what should change.")
+        if kind is DecisionKind.REJECT and self.policy.reject_reason_required and not notes.strip():
+            raise DecisionRefused("A rejection needs a reason here: say why.")
         if len(notes) > MAX_NOTES_CHARS:
             raise DecisionRefused(f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
 
     # --- applying an accepted decision ---------------------------------------------------
 
-    def apply(self, kind: DecisionKind, user_id: str, revision: int, notes: str, phase: Phase) -> DecisionReceipt:
-        record = DecisionRecord(kind=kind, user_id=user_id, revision=revision, at=workflow.now(), notes=notes.strip())
+    def apply(
+        self, kind: DecisionKind, user_id: str, revision: int, notes: str, phase: Phase, *, edited: bool = False
+    ) -> DecisionReceipt:
+        record = DecisionRecord(
+            kind=kind, user_id=user_id, revision=revision, at=workflow.now(), notes=notes.strip(), edited=edited
+        )
         self.decisions.append(record)
         self._unannounced.append(record)
         if kind is DecisionKind.APPROVE:

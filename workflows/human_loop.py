@@ -11,7 +11,9 @@ draft message in step with every decision, reminder and terminal state.
 from __future__ import annotations
 
 import asyncio
+import difflib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
@@ -21,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 from core.activity_contracts import LOAD_WORKER_SETTINGS
 from core.contracts import (
+    MAX_EDIT_CHARS,
     ApproveInput,
     DecisionKind,
     DecisionReceipt,
@@ -66,6 +69,15 @@ _DRAFT_STATE_FOR_OUTCOME = {
 }
 
 
+@dataclass
+class DraftEdit:
+    """An approver's edit of the draft they approved (Edit & approve)."""
+
+    user_id: str
+    before: str
+    after: str
+
+
 class PipelineFailed(Exception):
     """An agent step failed for good (after its retries); the reason is safe to show."""
 
@@ -84,6 +96,8 @@ class HumanReviewedWorkflow:
         self._review_rounds: list[ReviewRound] = []
         self._draft = ""
         self._outcome: str | None = None
+        # The approver's edit of the approved revision, if any.
+        self._edit: DraftEdit | None = None
         # The article's signals may arrive before the gate exists (right after start).
         self._early_operator_decisions: list[tuple[DecisionKind, str]] = []
 
@@ -131,11 +145,36 @@ class HumanReviewedWorkflow:
 
     @workflow.update
     async def approve_draft(self, decision: ApproveInput) -> DecisionReceipt:
-        return self._require_gate().apply(DecisionKind.APPROVE, decision.user_id, decision.revision, "", self._phase)
+        edited = decision.edited_text is not None and decision.edited_text != self._draft
+        if edited:
+            assert decision.edited_text is not None
+            self._edit = DraftEdit(decision.user_id, self._draft, decision.edited_text)
+            self._draft = decision.edited_text
+        return self._require_gate().apply(
+            DecisionKind.APPROVE, decision.user_id, decision.revision, decision.comment, self._phase, edited=edited
+        )
 
     @approve_draft.validator
     def _check_approve(self, decision: ApproveInput) -> None:
-        self._check(DecisionKind.APPROVE, decision.user_id, decision.revision, decision.team_id, "")
+        self._check(DecisionKind.APPROVE, decision.user_id, decision.revision, decision.team_id, decision.comment)
+        if decision.edited_text is not None:
+            self._check_edit(decision.edited_text)
+
+    def allows_edits(self) -> bool:
+        """Whether Edit & approve is offered (reports and plans: always; a request says)."""
+        return True
+
+    def _check_edit(self, text: str) -> None:
+        if not self.allows_edits():
+            raise DecisionRefused("This request does not allow edits: approve it as it is, or ask for a revision.")
+        if not text.strip():
+            raise DecisionRefused("The edited text is empty: an edit cannot remove everything.")
+        if len(text) > MAX_EDIT_CHARS:
+            raise DecisionRefused(f"The edited text is {len(text):,} characters; the limit is {MAX_EDIT_CHARS:,}.")
+        if self._settings.policy.required_approvals > 1:
+            raise DecisionRefused(
+                "Edit & approve needs a single approver; with several approvals needed, request a revision instead."
+            )
 
     @workflow.update
     async def request_draft_revision(self, decision: RevisionInput) -> DecisionReceipt:
@@ -211,6 +250,11 @@ class HumanReviewedWorkflow:
     def thread(self) -> SlackThread:
         assert self._thread is not None
         return self._thread
+
+    @property
+    def approved_text(self) -> str:
+        """The latest draft as it stands: after an Edit & approve, the approver's text."""
+        return self._draft
 
     @property
     def settings(self) -> WorkflowSettings:
@@ -382,7 +426,13 @@ class _ThreadHooks:
         who = "A Temporal operator" if record.user_id == OPERATOR else mention(record.user_id)
         if record.kind is DecisionKind.APPROVE:
             count = f" ({len(approvals)} of {policy.required_approvals})" if policy.required_approvals > 1 else ""
-            await owner.thread.note(f":white_check_mark: {who} approved revision {record.revision}{count}.")
+            comment = _quoted(record.notes)
+            await owner.thread.note(f":white_check_mark: {who} approved revision {record.revision}{count}.{comment}")
+            if record.edited and owner._edit is not None:
+                await owner.thread.note(
+                    f":pencil2: {who} edited revision {record.revision} before approving: "
+                    f"{edit_summary(owner._edit.before, owner._edit.after)}. The edited text is what was approved."
+                )
             if len(approvals) < policy.required_approvals:
                 await owner.thread.update_draft(owner._view(owner._revision, DraftState.OPEN))
         elif record.kind is DecisionKind.REQUEST_REVISION:
@@ -407,6 +457,30 @@ class _ThreadHooks:
             target = mention(escalation_to) if escalation_to else "the channel"
             text = f":rotating_light: Escalated to {target}: no decision after {waited}. {owner._who_decides()}"
         await owner.thread.note(text)
+
+
+def _quoted(text: str) -> str:
+    """`text` as a quote under a thread note (escaped), or nothing."""
+    if not text:
+        return ""
+    return "\n>" + escape(truncate(text, NOTE_EXCERPT_CHARS)).replace("\n", "\n>")
+
+
+def edit_summary(before: str, after: str) -> str:
+    """How much an edit changed, in words: lines added and removed, and the length."""
+    added = removed = 0
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        if line.startswith("+ "):
+            added += 1
+        elif line.startswith("- "):
+            removed += 1
+    lines = []
+    if added:
+        lines.append(f"{added} line{'s' if added != 1 else ''} added")
+    if removed:
+        lines.append(f"{removed} line{'s' if removed != 1 else ''} removed")
+    changed = ", ".join(lines) or "the same lines, reworded"
+    return f"{changed} ({len(before):,} → {len(after):,} characters)"
 
 
 def _describe(result: GateResult) -> str:

@@ -60,7 +60,10 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
                         )
                         await self.finish(Phase.COMPLETED, "completed", ":tada: The plan was executed.")
                         return result
-                    result = await self._execute(task, plan)
+                    # The parent message shows that the plan is being carried out, not still waiting.
+                    await self.thread.show_phase(Phase.EXECUTING)
+                    # The plan as approved: the approver's edit, when they edited it.
+                    result = await self._execute(task, self.approved_text)
                     await self.finish(
                         Phase.COMPLETED, "completed", f":tada: The plan was executed.\n{self._tools.summary()}"
                     )

@@ -51,7 +51,8 @@ class ReportGenerationWorkflow(HumanReviewedWorkflow):
                         "approved",
                         f":tada: Revision {decision.revision} is approved. The report is final.",
                     )
-                    return draft
+                    # The approver's edit, when they edited before approving.
+                    return self.approved_text
                 case GateOutcome.REVISION_REQUESTED:
                     await self.set_phase(
                         Phase.REVISING, f":writing_hand: Rewriting revision {decision.revision} with the notes…"

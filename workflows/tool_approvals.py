@@ -19,7 +19,7 @@ from temporalio import workflow
 from temporalio.exceptions import CancelledError
 
 from core.contracts import DecisionKind, DecisionReceipt, DecisionRecord, MessageRef, Phase, WorkflowSettings
-from core.mrkdwn import escape, humanize, mention, truncate
+from core.mrkdwn import agent_words, escape, humanize, mention, truncate
 from core.tool_calls import ToolCallRecord, ToolCallState, ToolCallView, ToolDecisionInput, ToolResult
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, GateWords
 from workflows.thread import SlackThread
@@ -84,6 +84,8 @@ class ToolApprovals:
         self._host = host
         self._pending: dict[int, _PendingCall] = {}
         self._by_call_id: dict[str, ToolCallRecord] = {}
+        # Each asked call's approval message, updated once more when the call has run.
+        self._messages: dict[int, MessageRef] = {}
         self.records: list[ToolCallRecord] = []
         # Tools a person chose "Always allow" for, for the rest of this run.
         self.always_allowed: set[str] = set()
@@ -153,11 +155,13 @@ class ToolApprovals:
         call = _PendingCall(record, gate)
         self._pending[record.call_number] = call
         try:
-            call.message = await self._host.thread.post_tool_call(self._view(call))
             await self._host.thread.note(
-                f":hammer_and_wrench: {escape(record.agent)} asks to run `{escape(record.tool)}` "
+                f":hammer_and_wrench: {agent_words(record.agent).capitalize()} asks to run `{escape(record.tool)}` "
                 f"(call {record.call_number}). {self._host.who_decides()}"
             )
+            call.message = await self._host.thread.post_tool_call(self._view(call))
+            if call.message is not None:
+                self._messages[record.call_number] = call.message
             result = await gate.wait(_ToolCallHooks(self, call))
         except (asyncio.CancelledError, CancelledError):
             # The workflow is being cancelled: the call is not made, and its buttons go.
@@ -195,6 +199,13 @@ class ToolApprovals:
     async def finished(self, record: ToolCallRecord, result: ToolResult) -> None:
         record.state = ToolCallState.DONE if result.ok else ToolCallState.FAILED
         record.result = result.summary
+        message = self._messages.get(record.call_number)
+        if message is not None:
+            people = ", ".join(mention(user) for user in record.decided_by)
+            note = f"Allowed by {people}. " if people else ""
+            await self._host.thread.update_tool_call(
+                message, self._record_view(record, note + escape(truncate(result.summary, NOTE_CHARS)))
+            )
         how = "" if record.asked else " (allowed by the policy, no one asked)"
         icon = ":white_check_mark:" if result.ok else ":warning:"
         link = f" <{escape(result.permalink).replace('|', '%7C')}|View it>" if result.permalink else ""
@@ -248,6 +259,18 @@ class ToolApprovals:
             arguments=record.arguments,
             state=record.state,
             approvals=list(call.gate.approvals),
+            required_approvals=self._host.settings.policy.required_approvals,
+            status_note=note,
+        )
+
+    def _record_view(self, record: ToolCallRecord, note: str) -> ToolCallView:
+        return ToolCallView(
+            workflow_id=workflow.info().workflow_id,
+            call_number=record.call_number,
+            agent=record.agent,
+            tool=record.tool,
+            arguments=record.arguments,
+            state=record.state,
             required_approvals=self._host.settings.policy.required_approvals,
             status_note=note,
         )

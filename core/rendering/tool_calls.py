@@ -24,7 +24,7 @@ from slack_sdk.models.views import View
 from core import action_ids
 from core.action_ids import ButtonValue, ModalMetadata
 from core.contracts import MAX_NOTES_CHARS
-from core.mrkdwn import escape, mentions, truncate
+from core.mrkdwn import agent_words, escape, mentions, truncate
 from core.rendering.text import (
     MAX_BLOCKS_PER_VIEW,
     MAX_FALLBACK_TEXT_CHARS,
@@ -74,7 +74,7 @@ def _argument_lines(arguments: dict[str, Any]) -> tuple[list[str], bool]:
 
 
 def tool_call_title(view: ToolCallView | ToolCallRecord) -> str:
-    return f"`{fit(view.tool, 80)}` (call {view.call_number}) by {fit(view.agent, 80)}"
+    return f"`{fit(view.tool, 80)}` (call {view.call_number}) by {agent_words(view.agent)}"
 
 
 def tool_call_buttons(workflow_id: str, call_number: int) -> ActionsBlock:
@@ -127,14 +127,14 @@ def tool_call_message(view: ToolCallView) -> tuple[str, list[Block]]:
         section_block(f":hammer_and_wrench: {title} wants to run:"),
         section_block("\n".join(lines) if lines else "_no arguments_"),
     ]
-    status = [_STATE_LINES.get(view.state, f"*{escape(str(view.state))}*")]
+    state_line = _STATE_LINES.get(view.state, f"*{escape(str(view.state))}*")
+    # A decided call's note says it all ("Allowed by …"): keep the state's emoji, not its words twice.
+    status = [f"{state_line.split(' ', 1)[0]} {view.status_note}" if view.status_note else state_line]
     if view.required_approvals > 1 and view.state is ToolCallState.PENDING:
         approvals = f"{len(view.approvals)} of {view.required_approvals} approvals"
         if view.approvals:
             approvals += f": {mentions(list(view.approvals))}"
         status.append(approvals)
-    if view.status_note:
-        status.append(view.status_note)
     if view.workflow_url:
         status.append(mrkdwn_link(view.workflow_url, "Temporal"))
     blocks.append(context_block(" · ".join(status)))

@@ -18,12 +18,23 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpda
 from temporalio.testing import WorkflowEnvironment
 
 from core import action_ids
+from core.action_ids import ButtonValue
 from core.contracts import ApproveInput, Phase, PlanRequest, WorkflowSettings
 from core.tool_calls import ToolCallState, ToolDecisionInput
 from sandbox import SlackSandbox
 from tests.support.flows import waiting_draft
 from tests.support.models import RecordingModelProvider, ScriptedExecutorProvider
-from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, ORIGIN, OUTSIDER, REQUESTER, buttons, thread_texts
+from tests.support.slack import (
+    APPROVER_1,
+    APPROVER_2,
+    CHANNEL,
+    ORIGIN,
+    OUTSIDER,
+    REQUESTER,
+    button_pairs,
+    buttons,
+    thread_texts,
+)
 from tests.support.temporal import running_worker, with_agents_plugin, worker_settings
 from tests.support.waiting import eventually
 from workflows import ApprovalWorkflow
@@ -42,7 +53,9 @@ def tool_messages(slack: SlackSandbox, thread_ts: str) -> list[dict]:
 
 
 def pending_tool_calls(slack: SlackSandbox, thread_ts: str) -> list[dict]:
-    return [m for m in tool_messages(slack, thread_ts) if action_ids.TOOL_ALLOW in buttons(m)]
+    """Tool-call messages still waiting, by call number (calls asked together are posted side by side)."""
+    pending = [m for m in tool_messages(slack, thread_ts) if action_ids.TOOL_ALLOW in buttons(m)]
+    return sorted(pending, key=lambda m: ButtonValue.decode(dict(button_pairs(m))[action_ids.TOOL_ALLOW]).revision)
 
 
 @contextlib.asynccontextmanager
