@@ -281,12 +281,22 @@ class TemporalGateway:
 
     # ------------------------------------------------------------------ decisions
 
-    async def approve(self, workflow_id: str, revision: int, user_id: str, team_id: str | None) -> DecisionReceipt:
+    async def approve(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        *,
+        comment: str = "",
+        edited_text: str | None = None,
+    ) -> DecisionReceipt:
+        """Approve ``revision``, with an optional comment, or approve the approver's edit of it."""
         return await self._update(
             workflow_id,
             ReportGenerationWorkflow.approve_draft,
-            ApproveInput(revision=revision, user_id=user_id, team_id=team_id),
-            update_id("approve", workflow_id, revision, user_id),
+            ApproveInput(revision=revision, user_id=user_id, team_id=team_id, comment=comment, edited_text=edited_text),
+            update_id("edit-approve" if edited_text is not None else "approve", workflow_id, revision, user_id),
         )
 
     async def request_revision(
