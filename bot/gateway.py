@@ -279,6 +279,18 @@ class TemporalGateway:
                 raise err from None
             raise NoWorker(_no_worker(workflow_id, description)) from None
 
+    async def current_draft(self, workflow_id: str) -> str:
+        """The draft's text as it stands (for the Edit & approve form)."""
+        handle = self.client.get_workflow_handle_for(ReportGenerationWorkflow.run, workflow_id)
+
+        async def query() -> str:
+            return await handle.query(ReportGenerationWorkflow.current_draft, rpc_timeout=self.rpc_timeout)
+
+        try:
+            return await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"Could not read the draft of `{workflow_id}`: {err}") from None
+
     # ------------------------------------------------------------------ decisions
 
     async def approve(

@@ -20,9 +20,11 @@ from typing import Any
 
 # Buttons on the draft's control message.
 APPROVE = "signoff_approve"
+EDIT_APPROVE = "signoff_edit_approve"
 REQUEST_REVISION = "signoff_request_revision"
 REJECT = "signoff_reject"
-DECISION_ACTIONS = (APPROVE, REQUEST_REVISION, REJECT)
+# In the order a draft shows them (Edit & approve and Request revision only where allowed).
+DECISION_ACTIONS = (APPROVE, EDIT_APPROVE, REQUEST_REVISION, REJECT)
 # Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
 # call's number in its run).
 TOOL_ALLOW = "signoff_tool_allow"
@@ -40,6 +42,7 @@ DECISION_BLOCK = "signoff_decision"
 # Modal callback ids (``view_submission`` routing).
 REVISION_MODAL = "signoff_revision_modal"
 REJECT_MODAL = "signoff_reject_modal"
+EDIT_APPROVE_MODAL = "signoff_edit_approve_modal"
 TOOL_DENY_MODAL = "signoff_tool_deny_modal"
 
 # Inputs inside those modals: state.values[BLOCK][INPUT]["value"].
@@ -47,6 +50,10 @@ NOTES_BLOCK = "signoff_notes_block"
 NOTES_INPUT = "signoff_notes_input"
 REASON_BLOCK = "signoff_reason_block"
 REASON_INPUT = "signoff_reason_input"
+EDIT_BLOCK = "signoff_edit_block"
+EDIT_INPUT = "signoff_edit_input"
+COMMENT_BLOCK = "signoff_comment_block"
+COMMENT_INPUT = "signoff_comment_input"
 
 # Slack's documented limits for the two places these payloads travel.
 MAX_BUTTON_VALUE_CHARS = 2000

@@ -253,3 +253,6 @@ class DraftView:
     # Slack mrkdwn the caller made safe (e.g. "Approved by <@U1>").
     status_note: str = ""
     workflow_url: str | None = None
+    # Which buttons the draft offers besides Approve and Reject.
+    allow_revision: bool = True
+    allow_edits: bool = False

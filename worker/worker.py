@@ -27,6 +27,7 @@ from worker.slack_pacing import ChannelPacer
 from worker.slack_tools import SlackToolActivities
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
+from workflows.signoff_request import SignoffRequestWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
     "core.contracts",
     "core.activity_contracts",
     "core.tool_calls",
+    "core.signoff_request",
     "core.mrkdwn",
     "workflows.agents",
 )
@@ -114,7 +116,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
+        workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow],
         activities=[
             slack_activities.start_thread,
             slack_activities.update_thread,

@@ -6,5 +6,6 @@ the names in ``core.activity_contracts``.
 
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
+from workflows.signoff_request import SignoffRequestWorkflow
 
-__all__ = ["ApprovalWorkflow", "ReportGenerationWorkflow"]
+__all__ = ["ApprovalWorkflow", "ReportGenerationWorkflow", "SignoffRequestWorkflow"]

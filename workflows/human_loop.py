@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -48,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner, RunResult
     from agents.exceptions import AgentsException
     from temporalio.openai_agents import AgentsWorkflowError
+
+T = TypeVar("T")
 
 SETTINGS_TIMEOUT = timedelta(seconds=30)
 SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
@@ -89,6 +91,8 @@ class HumanReviewedWorkflow:
         self._phase = Phase.STARTING
         self._subject = ""
         self._origin: SlackOrigin | None = None
+        # Who asked: the Slack origin's requester, or a SignoffRequest's ``requester``.
+        self._requester: str | None = None
         self._settings = WorkflowSettings()
         self._gate: ApprovalGate | None = None
         self._thread: SlackThread | None = None
@@ -122,7 +126,7 @@ class HumanReviewedWorkflow:
             kind=self.KIND,
             subject=self._subject,
             phase=self._phase,
-            requester_id=self._origin.requester_id if self._origin else None,
+            requester_id=self._requester,
             approvers=list(policy.approvers),
             required_approvals=policy.required_approvals,
             revision=self._revision,
@@ -164,6 +168,10 @@ class HumanReviewedWorkflow:
         """Whether Edit & approve is offered (reports and plans: always; a request says)."""
         return True
 
+    def allows_revision(self) -> bool:
+        """Whether Request revision is offered (reports and plans: always; a request says)."""
+        return True
+
     def _check_edit(self, text: str) -> None:
         if not self.allows_edits():
             raise DecisionRefused("This request does not allow edits: approve it as it is, or ask for a revision.")
@@ -184,6 +192,8 @@ class HumanReviewedWorkflow:
 
     @request_draft_revision.validator
     def _check_revision(self, decision: RevisionInput) -> None:
+        if not self.allows_revision():
+            raise DecisionRefused("This request cannot be sent back for revision: approve or reject it.")
         self._check(
             DecisionKind.REQUEST_REVISION, decision.user_id, decision.revision, decision.team_id, decision.notes
         )
@@ -218,9 +228,20 @@ class HumanReviewedWorkflow:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def begin(self, subject: str, origin: SlackOrigin | None, settings: WorkflowSettings | None) -> None:
+    async def begin(
+        self,
+        subject: str,
+        origin: SlackOrigin | None,
+        settings: WorkflowSettings | None,
+        *,
+        channel: str | None = None,
+        requester_id: str | None = None,
+    ) -> None:
+        """Settings, gate and thread. Without a Slack origin the thread goes to ``channel`` (else the
+        default channel) and ``requester_id`` is the one who may not decide."""
         self._subject = subject
         self._origin = origin
+        self._requester = origin.requester_id if origin else requester_id
         if settings is None:
             settings = await workflow.execute_activity(
                 LOAD_WORKER_SETTINGS,
@@ -229,13 +250,12 @@ class HumanReviewedWorkflow:
                 retry_policy=SETTINGS_RETRY_POLICY,
             )
         self._settings = settings
-        requester = origin.requester_id if origin else None
-        self._gate = ApprovalGate(settings.policy, requester, origin.team_id if origin else None)
+        self._gate = ApprovalGate(settings.policy, self._requester, origin.team_id if origin else None)
         for kind, notes in self._early_operator_decisions:
             self._gate.operator_decision(kind, notes)
         self._early_operator_decisions.clear()
-        channel = origin.channel_id if origin else settings.default_channel
-        self._thread = SlackThread(channel, self.KIND, subject, requester)
+        where = origin.channel_id if origin else (channel or settings.default_channel)
+        self._thread = SlackThread(where, self.KIND, subject, self._requester)
         await self._thread.open(self._phase)
         if origin is not None and self._thread.parent is not None and workflow.patched(TELL_REQUESTER_PATCH):
             await tell_requester(
@@ -262,7 +282,7 @@ class HumanReviewedWorkflow:
 
     @property
     def requester_id(self) -> str | None:
-        return self._origin.requester_id if self._origin else None
+        return self._requester
 
     @property
     def team_id(self) -> str | None:
@@ -367,7 +387,7 @@ class HumanReviewedWorkflow:
                 f"has stopped before it could post its thread in <#{origin.channel_id}>: {why}",
             )
 
-    async def guarded(self, body: Callable[[], Awaitable[str]]) -> str:
+    async def guarded(self, body: Callable[[], Awaitable[T]]) -> T:
         """Run ``body`` and turn cancellation and agent failures into terminal states."""
         try:
             return await body()
@@ -398,6 +418,9 @@ class HumanReviewedWorkflow:
             approvals=list(gate.approvals) if gate and revision == self._revision else [],
             required_approvals=self._settings.policy.required_approvals,
             status_note=status_note,
+            allow_revision=self.allows_revision(),
+            # One approver edits; with a quorum, edits go through a revision request.
+            allow_edits=self.allows_edits() and self._settings.policy.required_approvals == 1,
         )
 
     def _echo_subject(self) -> str:
@@ -408,7 +431,7 @@ class HumanReviewedWorkflow:
         needed = f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
         if policy.approvers:
             return f"Approvers: {mentions(policy.approvers)}{needed}"
-        requester = self._origin.requester_id if self._origin else None
+        requester = self._requester
         if requester:
             return f"Anyone here but {mention(requester)} can decide{needed}."
         return f"Anyone here can decide{needed}."

@@ -27,7 +27,7 @@ from bot.replies import Where, tell
 from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import DecisionKind, DecisionReceipt
-from core.rendering.modals import reject_modal, revision_modal
+from core.rendering.modals import edit_approve_modal, reject_modal, revision_modal
 from core.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await tell(client, where, f":warning: There is no tool call {value.revision} in that run.")
             return
         await _open_view(client, where, body, tool_arguments_modal(record))
+
+    @app.action(action_ids.EDIT_APPROVE)
+    async def edit_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        # Not queued: the trigger_id expires 3 s after the click. The draft's text is needed to
+        # open the form at all, so this lookup is not optional.
+        where = Where.of_action(body)
+        value = _button(body)
+        if value is None:
+            await tell(client, where, BROKEN_BUTTON)
+            return
+        try:
+            async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
+                text = await gateway.current_draft(value.workflow_id)
+                subject = (await gateway.progress(value.workflow_id)).subject
+        except (TimeoutError, GatewayError) as err:
+            await tell(client, where, f":warning: Could not read the draft right now ({err}); click again.")
+            return
+        metadata = where.modal_metadata(value.workflow_id, value.revision)
+        await _open_view(client, where, body, edit_approve_modal(metadata, subject, text))
 
     @app.action(action_ids.REQUEST_REVISION)
     async def request_revision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

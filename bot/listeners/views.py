@@ -1,4 +1,4 @@
-"""Modal submissions: revision notes (required), rejection reasons and tool-call denial reasons (optional)."""
+"""Modal submissions: revision notes (required), rejection and tool-call denial reasons (optional), Edit & approve."""
 
 from __future__ import annotations
 
@@ -14,14 +14,18 @@ from bot.listeners.actions import confirmation, send_decision, tool_confirmation
 from bot.replies import Where
 from core import action_ids
 from core.action_ids import ModalMetadata
-from core.contracts import MAX_NOTES_CHARS, DecisionReceipt
+from core.contracts import MAX_EDIT_CHARS, MAX_NOTES_CHARS, DecisionReceipt
 
 log = logging.getLogger(__name__)
 
 
-def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
+def _raw_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     state = ((view.get("state") or {}).get("values") or {}).get(block_id) or {}
-    return ((state.get(action_id) or {}).get("value") or "").strip()
+    return (state.get(action_id) or {}).get("value") or ""
+
+
+def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
+    return _raw_value(view, block_id, action_id).strip()
 
 
 OUT_OF_DATE = "This form is out of date; close it and click the button again."
@@ -138,4 +142,38 @@ def register(app: AsyncApp, deps: Deps) -> None:
             client,
             lambda call, user, team, text: gateway.deny_tool_call(call.workflow_id, call.revision, user, team, text),
             tool_confirmation,
+        )
+
+    @app.view(action_ids.EDIT_APPROVE_MODAL)
+    async def edit_approve_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        text = _raw_value(view, action_ids.EDIT_BLOCK, action_ids.EDIT_INPUT)
+        comment = _value(view, action_ids.COMMENT_BLOCK, action_ids.COMMENT_INPUT)
+        if not text.strip():
+            await ack(response_action="errors", errors={action_ids.EDIT_BLOCK: "The text cannot be empty."})
+            return
+        if len(text) > MAX_EDIT_CHARS:
+            await ack(
+                response_action="errors",
+                errors={action_ids.EDIT_BLOCK: f"The text is limited to {MAX_EDIT_CHARS:,} characters."},
+            )
+            return
+        if len(comment) > MAX_NOTES_CHARS:
+            await ack(
+                response_action="errors",
+                errors={action_ids.COMMENT_BLOCK: f"The comment is limited to {MAX_NOTES_CHARS:,} characters."},
+            )
+            return
+        await _submit(
+            deps,
+            ack,
+            body,
+            view,
+            client,
+            error_block=action_ids.EDIT_BLOCK,
+            text=text,
+            decide=lambda draft, user, team, edited: gateway.approve(
+                draft.workflow_id, draft.revision, user, team, comment=comment, edited_text=edited
+            ),
         )

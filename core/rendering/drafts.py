@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import (
+    MAX_EDIT_CHARS,
     DraftState,
     DraftView,
     Phase,
@@ -80,39 +81,57 @@ def quorum_line(approvals: Sequence[str], required: int) -> str:
     return line
 
 
-def decision_buttons(workflow_id: str, revision: int, block_id: str) -> ActionsBlock:
-    """Approve / Request revision / Reject, each carrying which draft it decides."""
-    value = ButtonValue(workflow_id=workflow_id, revision=revision).encode()
-    return ActionsBlock(
-        block_id=block_id,
-        elements=[
+def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
+    """Approve / Edit & approve / Request revision / Reject, each carrying which draft it decides.
+
+    Edit & approve shows where edits are allowed and the text fits Slack's form; Request
+    revision where revisions are allowed.
+    """
+    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision).encode()
+    elements = [
+        ButtonElement(
+            text=PlainTextObject(text="Approve", emoji=True),
+            action_id=action_ids.APPROVE,
+            value=value,
+            style="primary",
+        )
+    ]
+    if can_edit_here(view):
+        elements.append(
             ButtonElement(
-                text=PlainTextObject(text="Approve", emoji=True),
-                action_id=action_ids.APPROVE,
-                value=value,
-                style="primary",
-            ),
+                text=PlainTextObject(text="Edit & approve", emoji=True), action_id=action_ids.EDIT_APPROVE, value=value
+            )
+        )
+    if view.allow_revision:
+        elements.append(
             ButtonElement(
                 text=PlainTextObject(text="Request revision", emoji=True),
                 action_id=action_ids.REQUEST_REVISION,
                 value=value,
-            ),
-            ButtonElement(
-                text=PlainTextObject(text="Reject", emoji=True),
-                action_id=action_ids.REJECT,
-                value=value,
+            )
+        )
+    elements.append(
+        ButtonElement(
+            text=PlainTextObject(text="Reject", emoji=True),
+            action_id=action_ids.REJECT,
+            value=value,
+            style="danger",
+            # Rejecting ends the workflow; one stray click must not do that.
+            confirm=ConfirmObject(
+                title="Reject this draft?",
+                text=f"Revision {view.revision} will be rejected and the workflow will end.",
+                confirm="Reject",
+                deny="Keep reviewing",
                 style="danger",
-                # Rejecting ends the workflow; one stray click must not do that.
-                confirm=ConfirmObject(
-                    title="Reject this draft?",
-                    text=f"Revision {revision} will be rejected and the workflow will end.",
-                    confirm="Reject",
-                    deny="Keep reviewing",
-                    style="danger",
-                ),
             ),
-        ],
+        )
     )
+    return ActionsBlock(block_id=block_id, elements=elements)
+
+
+def can_edit_here(view: DraftView) -> bool:
+    """Edits are allowed and the text fits the edit form."""
+    return view.allow_edits and 0 < len(view.body) <= MAX_EDIT_CHARS
 
 
 def _draft_title(view: DraftView) -> str:
@@ -129,13 +148,14 @@ def _control_tail(view: DraftView) -> list[Block]:
     if view.required_approvals > 1:
         blocks.append(context_block(quorum_line(view.approvals, view.required_approvals)))
     if view.state == DraftState.OPEN:
-        blocks.append(
-            decision_buttons(
-                view.workflow_id,
-                view.revision,
-                block_id=f"{action_ids.DECISION_BLOCK}:{view.revision}",
+        if view.allow_edits and not can_edit_here(view):
+            blocks.append(
+                context_block(
+                    f"_This draft is {len(view.body):,} characters; Slack's form holds {MAX_EDIT_CHARS:,}, "
+                    "so it cannot be edited here: approve it, or ask for a revision._"
+                )
             )
-        )
+        blocks.append(decision_buttons(view, block_id=f"{action_ids.DECISION_BLOCK}:{view.revision}"))
     if view.workflow_url:
         blocks.append(context_block(mrkdwn_link(view.workflow_url, "Open the workflow in Temporal")))
     return blocks

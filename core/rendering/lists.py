@@ -210,8 +210,7 @@ def _pending_blocks(index: int, progress: Progress, draft: DraftView) -> list[Bl
         # One view holds many of these; block ids must be unique within it.
         blocks.append(
             decision_buttons(
-                draft.workflow_id,
-                draft.revision,
+                draft,
                 block_id=f"{action_ids.DECISION_BLOCK}:home:{index}",
             )
         )

@@ -1,4 +1,4 @@
-"""The modals a decision opens: revision notes and a rejection reason."""
+"""The modals a decision opens: revision notes, a rejection reason, and Edit & approve."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from slack_sdk.models.views import View
 
 from core import action_ids
 from core.action_ids import ModalMetadata
-from core.contracts import (
-    MAX_NOTES_CHARS,
-)
+from core.contracts import MAX_EDIT_CHARS, MAX_NOTES_CHARS
 from core.mrkdwn import truncate
 from core.rendering.text import MAX_MODAL_TITLE_CHARS, fit, section_block
 
@@ -74,6 +72,44 @@ def reject_modal(metadata: ModalMetadata, subject: str) -> View:
                     action_id=action_ids.REASON_INPUT,
                     multiline=True,
                     max_length=MAX_NOTES_CHARS,
+                ),
+                optional=True,
+            ),
+        ],
+    )
+
+
+def edit_approve_modal(metadata: ModalMetadata, subject: str, text: str) -> View:
+    """The draft's text to edit, and an optional comment; submitting approves the edited text."""
+    return View(
+        type="modal",
+        callback_id=action_ids.EDIT_APPROVE_MODAL,
+        title=_modal_title("Edit & approve"),
+        submit=_modal_title("Approve the edit"),
+        close=_modal_title("Cancel"),
+        private_metadata=metadata.encode(),
+        blocks=[
+            section_block(
+                f"Revision {metadata.revision} of *{fit(subject, 2000)}*. "
+                "Your edited text is what gets approved; the thread says you edited it."
+            ),
+            InputBlock(
+                block_id=action_ids.EDIT_BLOCK,
+                label=PlainTextObject(text="Text"),
+                element=PlainTextInputElement(
+                    action_id=action_ids.EDIT_INPUT,
+                    multiline=True,
+                    min_length=1,
+                    max_length=MAX_EDIT_CHARS,
+                    initial_value=text[:MAX_EDIT_CHARS],
+                ),
+                optional=False,
+            ),
+            InputBlock(
+                block_id=action_ids.COMMENT_BLOCK,
+                label=PlainTextObject(text="Comment (optional)"),
+                element=PlainTextInputElement(
+                    action_id=action_ids.COMMENT_INPUT, multiline=True, max_length=MAX_NOTES_CHARS
                 ),
                 optional=True,
             ),

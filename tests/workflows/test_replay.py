@@ -16,7 +16,7 @@ from infra.settings import Settings
 from tests.support.paths import HISTORIES
 from tests.support.record_histories import SCENARIOS
 from worker.worker import agents_plugin, workflow_runner
-from workflows import ApprovalWorkflow, ReportGenerationWorkflow
+from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 from workflows.approval import TIMER_DRIVEN_GATE_PATCH
 from workflows.human_loop import TELL_REQUESTER_PATCH
 from workflows.plan import EXECUTOR_TOOLS_PATCH
@@ -54,7 +54,7 @@ def _history(path: Path) -> WorkflowHistory:
 async def _replays(path: Path) -> None:
     history = _history(path)
     replayer = Replayer(
-        workflows=[ReportGenerationWorkflow, ApprovalWorkflow],
+        workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow],
         plugins=[agents_plugin(Settings())],
         workflow_runner=workflow_runner(),
     )

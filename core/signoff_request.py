@@ -1,0 +1,165 @@
+"""SignoffRequest: any Temporal workflow (any SDK) or client asks a person through signoff.
+
+The workflow type is ``SignoffRequest`` on signoff's task queue; its input and output are
+plain JSON objects, described here as pydantic models (the field names are the wire names).
+A Python workflow calls it with ``request_signoff``; any other SDK starts the child workflow
+by name with a JSON object (README: "Use signoff from your own workflows").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from temporalio import workflow
+
+from core.contracts import DEFAULT_TASK_QUEUE
+
+SIGNOFF_REQUEST = "SignoffRequest"
+# The error type a caller sees when the request itself is wrong (never retried).
+INVALID_REQUEST = "InvalidSignoffRequest"
+# The error type when the app is not in the channel (invite it, then ask again).
+NOT_IN_CHANNEL = "SlackNotInChannel"
+
+MAX_TITLE_CHARS = 150
+MAX_BODY_CHARS = 100_000
+MAX_APPROVERS = 50
+
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+Outcome = Literal["approved", "rejected", "revision_requested", "expired"]
+
+
+class SignoffRequestInput(BaseModel):
+    """What a caller asks (JSON). Unknown fields are refused, so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=MAX_TITLE_CHARS)
+    # Markdown; long bodies are split across messages like drafts.
+    body: str = Field(max_length=MAX_BODY_CHARS)
+    # A conversation id (C…/G…); default: the worker's SIGNOFF_DEFAULT_CHANNEL.
+    channel: str | None = None
+    # The Slack user asking; may never approve.
+    requester: str | None = None
+    # Slack user ids; default: the worker's SIGNOFF_APPROVERS.
+    approvers: list[str] | None = Field(default=None, max_length=MAX_APPROVERS)
+    required_approvals: int = Field(default=1, ge=1)
+    reminder_interval_seconds: int | None = Field(default=None, gt=0)
+    decision_deadline_seconds: int | None = Field(default=None, gt=0)
+    never_expires: bool = False
+    allow_edits: bool = False
+    allow_revision: bool = True
+    # Echoed back in the result, untouched.
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("title", "body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CONVERSATION_ID.match(value):
+            raise ValueError(f"{value!r} is not a conversation id like C0123ABCD (a #name is not accepted)")
+        return value
+
+    @field_validator("requester")
+    @classmethod
+    def _requester_id(cls, value: str | None) -> str | None:
+        if value is not None and not _USER_ID.match(value):
+            raise ValueError(f"{value!r} is not a Slack user id like U0123ABCD")
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_ids(cls, value: list[str] | None) -> list[str] | None:
+        for approver in value or []:
+            if not _USER_ID.match(approver):
+                raise ValueError(f"{approver!r} is not a Slack user id like U0123ABCD")
+        return value
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> SignoffRequestInput:
+        if self.approvers is not None and self.required_approvals > len(self.approvers):
+            raise ValueError(
+                f"required_approvals is {self.required_approvals} but only {len(self.approvers)} approvers are listed"
+            )
+        if self.never_expires and self.decision_deadline_seconds is not None:
+            raise ValueError("never_expires and decision_deadline_seconds contradict each other")
+        return self
+
+    @property
+    def reminder_interval(self) -> timedelta | None:
+        return timedelta(seconds=self.reminder_interval_seconds) if self.reminder_interval_seconds else None
+
+    @property
+    def decision_deadline(self) -> timedelta | None:
+        return timedelta(seconds=self.decision_deadline_seconds) if self.decision_deadline_seconds else None
+
+
+def describe_invalid(err: ValidationError) -> str:
+    """A validation error as one sentence naming each field, for the caller's failure."""
+    problems = []
+    for error in err.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "request"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field}: {message}")
+    return "Invalid SignoffRequest: " + "; ".join(problems)
+
+
+class DecisionEntry(BaseModel):
+    """One decision in the audit log."""
+
+    user_id: str
+    kind: Literal["approve", "request_revision", "reject"]
+    # ISO-8601, UTC.
+    at: str
+    comment: str = ""
+    edited: bool = False
+    revision: int = 1
+
+
+class ThreadLink(BaseModel):
+    channel: str
+    ts: str
+
+
+class SignoffResult(BaseModel):
+    """What the caller gets back (JSON)."""
+
+    outcome: Outcome
+    decided_by: list[str]
+    # The rejection reason, the revision notes, or the approvers' comments.
+    notes: str
+    # The approved text: the body, or the approver's edit. Empty unless approved.
+    text: str
+    edited: bool
+    decisions: list[DecisionEntry]
+    thread: ThreadLink | None
+    metadata: dict[str, Any]
+
+
+async def request_signoff(
+    request: SignoffRequestInput, *, id: str, task_queue: str = DEFAULT_TASK_QUEUE, **options: Any
+) -> SignoffResult:
+    """From a Python workflow: ask a person through signoff and wait for the answer.
+
+    ``id`` is the child workflow's id (pick one that is unique to what is being approved);
+    ``options`` go to ``workflow.execute_child_workflow`` (e.g. ``parent_close_policy``).
+    """
+    result = await workflow.execute_child_workflow(
+        SIGNOFF_REQUEST,
+        request.model_dump(mode="json", exclude_none=True),
+        id=id,
+        task_queue=task_queue,
+        result_type=dict,
+        **options,
+    )
+    return SignoffResult.model_validate(result)

@@ -1,0 +1,166 @@
+"""SignoffRequestWorkflow: the approval step any workflow or client can use, by name, in plain JSON.
+
+It is the report's human loop without the agents: the caller's title and body become the draft
+in a Slack thread, with the same gate (validators, quorum, reminders, escalation, deadline), and
+the answer comes back as a JSON object (``core.signoff_request.SignoffResult``). A request that
+is wrong fails at once, never retried, naming the field, before anything is posted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from core.activity_contracts import LOAD_WORKER_SETTINGS
+from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
+from core.signoff_request import (
+    INVALID_REQUEST,
+    NOT_IN_CHANNEL,
+    SIGNOFF_REQUEST,
+    DecisionEntry,
+    Outcome,
+    SignoffRequestInput,
+    SignoffResult,
+    ThreadLink,
+    describe_invalid,
+)
+from workflows.approval import GateOutcome, GateResult
+from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
+
+_OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
+    GateOutcome.APPROVED: (Phase.APPROVED, "approved", ":tada: Approved."),
+    GateOutcome.REJECTED: (Phase.REJECTED, "rejected", ":no_entry: Rejected."),
+    GateOutcome.REVISION_REQUESTED: (
+        Phase.COMPLETED,
+        "revision_requested",
+        ":repeat: Sent back for revision: the requesting workflow decides what comes next.",
+    ),
+    GateOutcome.EXPIRED: (Phase.EXPIRED, "expired", ":hourglass: No decision before the deadline: expired."),
+}
+
+
+@workflow.defn(name=SIGNOFF_REQUEST)
+class SignoffRequestWorkflow(HumanReviewedWorkflow):
+    KIND = WorkflowKind.REQUEST
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._request: SignoffRequestInput | None = None
+
+    @workflow.run
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parsed = SignoffRequestInput.model_validate(request)
+        except ValidationError as err:
+            self._phase = Phase.FAILED
+            raise ApplicationError(describe_invalid(err), type=INVALID_REQUEST, non_retryable=True) from None
+        self._request = parsed
+        result = await self.guarded(lambda: self._ask(parsed))
+        return result.model_dump(mode="json")
+
+    def allows_edits(self) -> bool:
+        return self._request is not None and self._request.allow_edits
+
+    def allows_revision(self) -> bool:
+        return self._request is None or self._request.allow_revision
+
+    async def _ask(self, request: SignoffRequestInput) -> SignoffResult:
+        settings = await self._settings_for(request)
+        try:
+            await self.begin(request.title, None, settings, channel=request.channel, requester_id=request.requester)
+        except ActivityError as err:
+            refused = _not_in_channel(err, request.channel or settings.default_channel)
+            if refused is None:
+                raise
+            raise refused from None
+        if self.thread.parent is None:
+            raise ApplicationError(
+                "channel: no channel was given and the worker has no SIGNOFF_DEFAULT_CHANNEL",
+                type=INVALID_REQUEST,
+                non_retryable=True,
+            )
+        result = await self.ask_human(request.body)
+        phase, outcome, note = _OUTCOMES[result.outcome]
+        await self.finish(phase, outcome, note)
+        return self._result(request, result, outcome)
+
+    async def _settings_for(self, request: SignoffRequestInput) -> WorkflowSettings:
+        """The worker's settings, with the request's own policy on top."""
+        settings = await workflow.execute_activity(
+            LOAD_WORKER_SETTINGS,
+            result_type=WorkflowSettings,
+            start_to_close_timeout=SETTINGS_TIMEOUT,
+            retry_policy=SETTINGS_RETRY_POLICY,
+        )
+        policy = settings.policy
+        if request.approvers is not None:
+            policy = dataclasses.replace(policy, approvers=list(request.approvers))
+        policy = dataclasses.replace(policy, required_approvals=request.required_approvals)
+        if request.reminder_interval is not None:
+            policy = dataclasses.replace(policy, reminder_interval=request.reminder_interval)
+        if request.never_expires:
+            policy = dataclasses.replace(policy, decision_deadline=None)
+        elif request.decision_deadline is not None:
+            policy = dataclasses.replace(policy, decision_deadline=request.decision_deadline)
+        if policy.approvers and policy.required_approvals > len(policy.approvers):
+            raise ApplicationError(
+                f"required_approvals: {policy.required_approvals} approvals needed but only "
+                f"{len(policy.approvers)} approvers",
+                type=INVALID_REQUEST,
+                non_retryable=True,
+            )
+        return dataclasses.replace(settings, policy=policy)
+
+    def _result(self, request: SignoffRequestInput, result: GateResult, outcome: Outcome) -> SignoffResult:
+        gate = self._require_gate()
+        decisions = [_entry(record) for record in gate.decisions]
+        edited = self._edit is not None and outcome == "approved"
+        if outcome == "approved":
+            notes = "\n".join(
+                record.notes for record in gate.decisions if record.notes and record.revision == result.revision
+            )
+        else:
+            notes = result.notes
+        parent = self.thread.parent
+        return SignoffResult(
+            outcome=outcome,
+            decided_by=list(result.decided_by),
+            notes=notes,
+            text=self.approved_text if outcome == "approved" else "",
+            edited=edited,
+            decisions=decisions,
+            thread=ThreadLink(channel=parent.channel_id, ts=parent.ts) if parent else None,
+            metadata=request.metadata,
+        )
+
+
+def _entry(record: DecisionRecord) -> DecisionEntry:
+    kind: Literal["approve", "request_revision", "reject"] = "reject"
+    if record.kind is DecisionKind.APPROVE:
+        kind = "approve"
+    elif record.kind is DecisionKind.REQUEST_REVISION:
+        kind = "request_revision"
+    return DecisionEntry(
+        user_id=record.user_id,
+        kind=kind,
+        at=record.at.isoformat(),
+        comment=record.notes,
+        edited=record.edited,
+        revision=record.revision,
+    )
+
+
+def _not_in_channel(err: ActivityError, channel: str | None) -> ApplicationError | None:
+    """Slack refused the thread because the app is not in the channel: say so, for good."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.details and cause.details[0] == "not_in_channel":
+        return ApplicationError(
+            f"not_in_channel: the app is not in <#{channel}>; invite it there (/invite @signoff) and ask again",
+            type=NOT_IN_CHANNEL,
+            non_retryable=True,
+        )
+    return None
