@@ -86,6 +86,15 @@ def _tools(name: str, raw: str) -> list[str]:
     return tools
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} must be true or false")
+
+
 def _api_style(raw: str) -> str:
     style = raw.strip().lower() or "responses"
     if style not in ("responses", "chat"):
@@ -141,6 +150,7 @@ class Settings:
             reminder_interval=parse_duration("SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "24h")),
             max_reminders=_int(env, "SIGNOFF_MAX_REMINDERS", 3, 0),
             escalation_to=escalation,
+            reject_reason_required=_flag(env, "SIGNOFF_REQUIRE_REJECT_REASON"),
             decision_deadline=None
             if deadline_raw in ("none", "never", "0")
             else parse_duration("SIGNOFF_DECISION_DEADLINE", deadline_raw),

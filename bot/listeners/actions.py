@@ -146,7 +146,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             # The modal still opens; the validator decides when it is submitted.
             log.info("subject lookup for the modal skipped: %s", err)
         metadata = where.modal_metadata(value.workflow_id, value.revision)
-        view = (revision_modal if kind is DecisionKind.REQUEST_REVISION else reject_modal)(metadata, subject)
+        if kind is DecisionKind.REQUEST_REVISION:
+            view = revision_modal(metadata, subject)
+        else:
+            view = reject_modal(metadata, subject, reason_required=deps.settings.workflow.policy.reject_reason_required)
         await _open_view(client, where, body, view)
 
     async def allow_tool(body: dict[str, Any], client: AsyncWebClient, *, always: bool) -> None:

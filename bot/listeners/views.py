@@ -98,9 +98,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         client: AsyncWebClient,
         decide: Decide,
         confirm: Callable[[DecisionReceipt], str] = confirmation,
+        *,
+        required: bool = False,
     ) -> None:
-        """An optional reason (a rejection, a tool call's denial), checked inline, then the decision."""
+        """A reason (a rejection, a tool call's denial), checked inline, then the decision."""
         reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
+        if required and not reason:
+            await ack(response_action="errors", errors={action_ids.REASON_BLOCK: "Say why: a reason is required."})
+            return
         if len(reason) > MAX_NOTES_CHARS:
             await ack(
                 response_action="errors",
@@ -129,6 +134,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             view,
             client,
             lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
+            required=deps.settings.workflow.policy.reject_reason_required,
         )
 
     @app.view(action_ids.TOOL_DENY_MODAL)

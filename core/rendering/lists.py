@@ -85,6 +85,8 @@ def _review_round_line(review: ReviewRound) -> str:
 def _decision_line(decision: DecisionRecord) -> str:
     verb = DECISION_VERBS.get(decision.kind, escape(str(decision.kind)))
     line = f"{slack_date(decision.at)} {mention(decision.user_id)} {verb} revision {decision.revision}"
+    if decision.edited:
+        line += " (with their edit)"
     if decision.notes:
         line += f": {fit(decision.notes, MAX_INLINE_NOTES_CHARS)}"
     return line

@@ -51,8 +51,8 @@ def revision_modal(metadata: ModalMetadata, subject: str) -> View:
     )
 
 
-def reject_modal(metadata: ModalMetadata, subject: str) -> View:
-    """Confirms a rejection and lets the approver say why (optional)."""
+def reject_modal(metadata: ModalMetadata, subject: str, *, reason_required: bool = False) -> View:
+    """Confirms a rejection and lets the approver say why (required where the policy says so)."""
     return View(
         type="modal",
         callback_id=action_ids.REJECT_MODAL,
@@ -73,7 +73,7 @@ def reject_modal(metadata: ModalMetadata, subject: str) -> View:
                     multiline=True,
                     max_length=MAX_NOTES_CHARS,
                 ),
-                optional=True,
+                optional=not reason_required,
             ),
         ],
     )

@@ -86,3 +86,10 @@ async def test_the_worker_caches_as_many_workflows_as_configured(time_env: Workf
     settings = Settings.from_env({"SIGNOFF_WORKER_CACHE_SIZE": "1000"})
     worker = build_worker(time_env.client, settings, worker_slack_client(settings))
     assert worker.config()["max_cached_workflows"] == 1000
+
+
+def test_a_reason_can_be_required_on_reject() -> None:
+    assert not Settings.from_env({}).workflow.policy.reject_reason_required
+    assert Settings.from_env({"SIGNOFF_REQUIRE_REJECT_REASON": "true"}).workflow.policy.reject_reason_required
+    with pytest.raises(SettingsError, match="SIGNOFF_REQUIRE_REJECT_REASON='maybe' must be true or false"):
+        Settings.from_env({"SIGNOFF_REQUIRE_REJECT_REASON": "maybe"})

@@ -509,3 +509,11 @@ def test_may_decide_lists_a_draft_exactly_when_the_gate_would_take_an_approval(
         accepted = True
 
     assert may_decide(state, user) is accepted
+
+
+def test_a_rejection_needs_a_reason_where_the_policy_says_so() -> None:
+    gate = ApprovalGate(ApprovalPolicy(reject_reason_required=True), REQUESTER, TEAM)
+    gate.open_revision = 1
+    with pytest.raises(DecisionRefused, match="needs a reason"):
+        gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "  ", Phase.PENDING_APPROVAL)
+    gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "Too late", Phase.PENDING_APPROVAL)
