@@ -10,6 +10,10 @@ import logging
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
@@ -22,13 +26,26 @@ from infra.slack import slack_client
 log = logging.getLogger(__name__)
 
 
+# A person is waiting for the answer: two waits for Slack's Retry-After, then give up.
+BOT_RATE_LIMIT_RETRIES = 2
+
+
 def build_web_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    """The bot's Web API client: the Slack sandbox when SLACK_API_URL is set, no built-in retries.
+    """The bot's Web API client: the Slack sandbox when SLACK_API_URL is set.
+
+    Unlike the worker's, it retries by itself (slack_sdk's own handlers): a 429 after its
+    Retry-After, a dropped connection once. The bot's calls are ephemerals, modals and the
+    Home, where a rare repeat is harmless and a dropped answer is not.
 
     Pass a ``slack_session()``: Bolt gives the app client's session to the client it makes
     for each request, so every listener's calls share its connections.
     """
-    return slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
+    client = slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
+    client.retry_handlers = [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=BOT_RATE_LIMIT_RETRIES),
+        AsyncConnectionErrorRetryHandler(max_retry_count=1),
+    ]
+    return client
 
 
 def build_gateway(settings: Settings, temporal_client: Client) -> TemporalGateway:

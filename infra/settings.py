@@ -28,6 +28,7 @@ class SettingsError(ValueError):
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 # Worker memory follows its workflow cache, not the number of workflows parked: ≈ 150 MB with an
 # empty cache plus ≈ 0.5 MB per cached report (measured), so 200 keeps a worker near 250 MB
@@ -67,6 +68,28 @@ def _slack_ids(name: str, raw: str) -> list[str]:
         if not _SLACK_ID.match(slack_id):
             raise SettingsError(f"{name}: {slack_id!r} is not a Slack user id like U0123ABCD")
     return ids
+
+
+def _approvers(raw: str) -> list[str]:
+    ids = _slack_ids("SIGNOFF_APPROVERS", raw)
+    groups = [slack_id for slack_id in ids if slack_id.startswith("S")]
+    if groups:
+        # A click carries a user id, never a group's: a group here would never match anyone.
+        raise SettingsError(
+            f"SIGNOFF_APPROVERS: {', '.join(groups)} is a user group; list its members' user ids (U…) instead"
+        )
+    return ids
+
+
+def _conversation(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _CONVERSATION_ID.match(raw):
+        # A #name works for a first post but not for the idempotent retry's history lookup.
+        raise SettingsError(
+            f"{name}={raw!r} must be a conversation id like C0123ABCD (in Slack: the channel's details, at the bottom)"
+        )
+    return raw
 
 
 def _tools(name: str, raw: str) -> list[str]:
@@ -140,14 +163,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        deadline_raw = env.get("SIGNOFF_DECISION_DEADLINE", "7d").strip().lower()
+        # An empty value (a line copied from .env.example) means the default, like an absent one.
+        deadline_raw = (env.get("SIGNOFF_DECISION_DEADLINE", "").strip() or "7d").lower()
         escalation = _optional(env, "SIGNOFF_ESCALATION")
         if escalation is not None:
             _slack_ids("SIGNOFF_ESCALATION", escalation)
         policy = ApprovalPolicy(
-            approvers=_slack_ids("SIGNOFF_APPROVERS", env.get("SIGNOFF_APPROVERS", "")),
+            approvers=_approvers(env.get("SIGNOFF_APPROVERS", "")),
             required_approvals=_int(env, "SIGNOFF_REQUIRED_APPROVALS", 1, 1),
-            reminder_interval=parse_duration("SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "24h")),
+            reminder_interval=parse_duration(
+                "SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "").strip() or "24h"
+            ),
             max_reminders=_int(env, "SIGNOFF_MAX_REMINDERS", 3, 0),
             escalation_to=escalation,
             reject_reason_required=_flag(env, "SIGNOFF_REQUIRE_REJECT_REASON"),
@@ -178,13 +204,13 @@ class Settings:
             slack_api_url=_optional(env, "SLACK_API_URL"),
             openai_api_key=_optional(env, "OPENAI_API_KEY"),
             openai_base_url=_optional(env, "OPENAI_BASE_URL"),
-            openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "responses")),
+            openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "")),
             worker_cache_size=_int(env, "SIGNOFF_WORKER_CACHE_SIZE", DEFAULT_WORKER_CACHE_SIZE, 1),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,
                 max_review_rounds=_int(env, "SIGNOFF_MAX_REVIEW_ROUNDS", 3, 1),
-                default_channel=_optional(env, "SIGNOFF_DEFAULT_CHANNEL"),
+                default_channel=_conversation("SIGNOFF_DEFAULT_CHANNEL", _optional(env, "SIGNOFF_DEFAULT_CHANNEL")),
                 auto_approved_tools=_tools("SIGNOFF_AUTO_APPROVED_TOOLS", env.get("SIGNOFF_AUTO_APPROVED_TOOLS", "")),
             ),
         )

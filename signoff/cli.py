@@ -32,6 +32,7 @@ async def _worker(settings: Settings) -> None:
 
 async def _terminal_demo(settings: Settings, topic: str) -> None:
     """Embedded dev server + worker; one report end to end, approved from this terminal."""
+    from core.contracts import Phase
     from signoff.devserver import DevServer
     from worker.worker import build_worker, connect_worker_client, worker_slack_client
     from workflows import ReportGenerationWorkflow
@@ -56,6 +57,10 @@ async def _terminal_demo(settings: Settings, topic: str) -> None:
                 if new_status != status:
                     print(f"  status: {new_status}", flush=True)
                     status = new_status
+                if Phase(status).is_terminal:
+                    # Failed or cancelled before a draft was ready: nothing to approve.
+                    print(f"The report ended as {status} before a draft was ready.", flush=True)
+                    return
                 await asyncio.sleep(0.2)
             draft = await handle.query(ReportGenerationWorkflow.current_draft)
             print("\n" + draft + "\n")
@@ -70,6 +75,12 @@ async def _terminal_demo(settings: Settings, topic: str) -> None:
                 print("Not approved: the workflow was cancelled.")
     finally:
         server.stop()
+
+
+def _set_in_environment() -> set[str]:
+    """Variables the user really set: an empty value (``SIGNOFF_APPROVERS=`` copied from
+    .env.example) leaves the demo's policy in place."""
+    return {name for name, value in os.environ.items() if value.strip()}
 
 
 async def _bot(settings: Settings, port: int) -> None:
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "dev":
             from signoff.dev import run_dev
 
-            asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=set(os.environ)))
+            asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=_set_in_environment()))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
     except SettingsError as err:

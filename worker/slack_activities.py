@@ -153,7 +153,8 @@ def slack_api_error(method: str, err: SlackApiError, attempt: int = 1) -> Applic
     data = getattr(response, "data", None)
     body: dict[str, Any] = data if isinstance(data, dict) else {}
     code = str(body.get("error") or f"http_{status}")
-    if status == 429 or code == "ratelimited":
+    # Slack names it both ways; "rate_limited" can come in an HTTP 200 body.
+    if status == 429 or code in ("ratelimited", "rate_limited"):
         delay = rate_limit_delay(_retry_after(getattr(response, "headers", None)), attempt)
         return ApplicationError(
             f"{method}: rate limited by Slack; retrying in {delay.total_seconds():g}s",

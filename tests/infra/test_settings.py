@@ -75,6 +75,8 @@ def test_policy_and_models_from_the_environment() -> None:
         ({"SIGNOFF_WORKER_CACHE_SIZE": "0"}, "SIGNOFF_WORKER_CACHE_SIZE must be at least 1"),
         ({"SIGNOFF_WORKER_CACHE_SIZE": "lots"}, "SIGNOFF_WORKER_CACHE_SIZE='lots' is not a whole number"),
         ({"SIGNOFF_AUTO_APPROVED_TOOLS": "post_message,delete_channel"}, "unknown tool 'delete_channel'"),
+        ({"SIGNOFF_APPROVERS": "U0APPROV1,S0LEADS"}, "S0LEADS is a user group; list its members' user ids"),
+        ({"SIGNOFF_DEFAULT_CHANNEL": "#general"}, "SIGNOFF_DEFAULT_CHANNEL='#general' must be a conversation id"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:

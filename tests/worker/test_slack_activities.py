@@ -318,6 +318,13 @@ async def test_rate_limit_sets_next_retry_delay_from_retry_after(sb, acts):
     assert len(sb.calls_to("chat.postMessage")) == 1
 
 
+async def test_rate_limited_in_an_http_200_body_is_a_rate_limit(sb, acts):
+    # Slack's docs name the error both ways; the spelled-out one can come with HTTP 200.
+    sb.faults.fail("chat.postMessage", error="rate_limited")
+    err = await _raises(acts)
+    assert err.type == SLACK_RATE_LIMITED and not err.non_retryable
+
+
 @pytest.mark.parametrize("code", ["invalid_auth", "channel_not_found", "is_archived", "invalid_blocks"])
 async def test_permanent_errors_are_non_retryable(sb, acts, code):
     sb.faults.fail("chat.postMessage", error=code)
