@@ -1,7 +1,7 @@
 """What a person does in Slack, turned into the requests Slack sends the app.
 
 Each action builds Slack's payload (slash command, block_actions,
-view_submission, view_closed, app_home_opened), delivers it, and then does
+view_submission, view_closed, app_home_opened, a message they post), delivers it, and then does
 what Slack does with the acknowledgement: a slash command's ack body becomes
 a message, a view submission's ``response_action`` updates, pushes, clears or
 keeps the modal.
@@ -9,16 +9,44 @@ keeps the modal.
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sandbox import blocks as block_kit
-from sandbox.delivery import Delivery, DeliveryResult, Via
-from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, User
+from sandbox.delivery import Delivery, DeliveryResult, NoRoute, Via
+from sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, User
 from sandbox.response_url import ResponseUrls
+from sandbox.store import Message
 from sandbox.workspace import SlackError, Workspace, new_id
 
+log = logging.getLogger(__name__)
+
 VERIFICATION_TOKEN = "sandbox-verification-token"
+# The app's bot event subscriptions (manifest.yml settings.event_subscriptions.bot_events): which
+# ``message`` events Slack sends it when a person posts.
+DEFAULT_BOT_EVENTS = frozenset({"app_home_opened", "message.channels", "message.groups"})
+
+
+def message_subscription(channel: Channel) -> str:
+    """The bot event a message posted in ``channel`` is delivered under (message.channels, …)."""
+    if channel.is_im:
+        return "message.im"
+    return "message.groups" if channel.is_private else "message.channels"
+
+
+def channel_type(channel: Channel) -> str:
+    """A message event's ``channel_type``: "channel", "group" (private) or "im"."""
+    if channel.is_im:
+        return "im"
+    return "group" if channel.is_private else "channel"
+
+
+def escape_typed(text: str) -> str:
+    """What Slack's client does to typed text: &, < and > become entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class InteractionError(LookupError):
@@ -26,10 +54,18 @@ class InteractionError(LookupError):
 
 
 class Interactions:
-    def __init__(self, workspace: Workspace, delivery: Delivery, response_urls: ResponseUrls) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        delivery: Delivery,
+        response_urls: ResponseUrls,
+        bot_events: Iterable[str] = DEFAULT_BOT_EVENTS,
+    ) -> None:
         self.workspace = workspace
         self.delivery = delivery
         self.response_urls = response_urls
+        # What the app subscribes to; only message events are filtered by it (send_event sends anything).
+        self.bot_events = frozenset(bot_events)
 
     # -- slash commands ------------------------------------------------------------------
 
@@ -249,6 +285,36 @@ class Interactions:
         if home is not None:
             event["view"] = home
         return await self.send_event(event, via=via)
+
+    async def post_as_user(
+        self, user_id: str, channel_id: str, text: str, *, thread_ts: str | None = None, via: Via = "auto"
+    ) -> tuple[Message, DeliveryResult | None]:
+        """A person types ``text`` in a channel or a thread, and Slack tells the app.
+
+        The message is posted as the person, escaped as Slack's client does. The app gets
+        Slack's ``message`` event (message.channels, message.groups or message.im by the
+        conversation) only when it subscribes to that event and is a member of the
+        conversation; the delivery is None when it does not, or nothing can be reached.
+        """
+        user = self._user(user_id)
+        channel = self.workspace.channel(channel_id)
+        message = self.workspace.post_message(channel.id, text=escape_typed(text), thread_ts=thread_ts, user=user.id)
+        if message_subscription(channel) not in self.bot_events or BOT_USER_ID not in channel.members:
+            return message, None
+        try:
+            return message, await self.send_event(self.message_event(message), via=via)
+        except NoRoute as e:
+            log.info("message %s in %s not delivered: %s", message.ts, channel.id, e)
+            return message, None
+
+    def message_event(self, message: Message) -> dict[str, Any]:
+        """The Events API's ``message`` event for a stored message, as Slack sends it for a person's post:
+        a reply carries ``thread_ts`` and ``parent_user_id``."""
+        channel = self.workspace.channel(message.channel)
+        rendered = self.workspace.render_message(message, include_metadata=False)
+        event: dict[str, Any] = {"client_msg_id": str(uuid.uuid4()), **rendered}
+        event.update(channel=channel.id, event_ts=message.ts, channel_type=channel_type(channel))
+        return event
 
     async def send_event(self, event: dict[str, Any], *, via: Via = "auto") -> DeliveryResult:
         """Deliver any Events API event wrapped in Slack's event_callback envelope."""

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -28,7 +28,7 @@ from sandbox.directory import (
     User,
     UserGroup,
 )
-from sandbox.interactions import Interactions
+from sandbox.interactions import DEFAULT_BOT_EVENTS, Interactions
 from sandbox.ratelimit import RateLimiter
 from sandbox.recording import Call, Faults
 from sandbox.response_url import ResponseUrls
@@ -64,6 +64,7 @@ class SlackSandbox:
         ack_timeout: float = 3.0,
         trigger_ttl: float | None = 3.0,
         wall_clock: Callable[[], float] = time.time,
+        bot_events: Iterable[str] = DEFAULT_BOT_EVENTS,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -87,7 +88,7 @@ class SlackSandbox:
             self.socket_mode, signing_secret=signing_secret, request_url=request_url, ack_timeout=ack_timeout
         )
         self.response_urls = ResponseUrls(self.workspace, lambda: self.url, self.calls)
-        self.interactions = Interactions(self.workspace, self.delivery, self.response_urls)
+        self.interactions = Interactions(self.workspace, self.delivery, self.response_urls, bot_events)
         limiter = RateLimiter(post_rate_per_channel, burst) if post_rate_per_channel else None
         self.webapi = WebApi(
             self.workspace,
@@ -112,6 +113,15 @@ class SlackSandbox:
     def api_url(self) -> str:
         """What to pass as slack_sdk's ``base_url``."""
         return self.url + "/api/"
+
+    @property
+    def bot_events(self) -> frozenset[str]:
+        """The app's bot event subscriptions: which people's posts reach it as ``message`` events."""
+        return self.interactions.bot_events
+
+    @bot_events.setter
+    def bot_events(self, value: Iterable[str]) -> None:
+        self.interactions.bot_events = frozenset(value)
 
     @property
     def request_url(self) -> str | None:
@@ -298,6 +308,16 @@ class SlackSandbox:
 
     async def open_home(self, user_id: str, *, via: Via = "auto") -> DeliveryResult:
         return self._delivered(await self.interactions.open_home(user_id, via=via))
+
+    async def post_as_user(
+        self, user_id: str, channel: str, text: str, *, thread_ts: str | None = None, via: Via = "auto"
+    ) -> tuple[dict[str, Any], DeliveryResult | None]:
+        """``user_id`` types ``text`` in ``channel`` (in the thread ``thread_ts``): the stored message, and
+        the ``message`` event's delivery to the app (None when it is not subscribed or not a member)."""
+        message, result = await self.interactions.post_as_user(user_id, channel, text, thread_ts=thread_ts, via=via)
+        if result is not None:
+            self._delivered(result)
+        return self.workspace.render_message(message), result
 
     async def send_event(self, event: dict[str, Any], *, via: Via = "auto") -> DeliveryResult:
         return self._delivered(await self.interactions.send_event(event, via=via))

@@ -74,6 +74,10 @@ class SandboxActions(Protocol):
 
     def open_home(self, user_id: str) -> Awaitable[DeliveryResult]: ...
 
+    def post_as_user(
+        self, user_id: str, channel: str, text: str, *, thread_ts: str | None = ...
+    ) -> Awaitable[tuple[dict[str, Any], DeliveryResult | None]]: ...
+
 
 class SandboxUI:
     """Routes of the page, its JSON API and its event stream, for one ``SlackSandbox``."""
@@ -230,7 +234,8 @@ class SandboxUI:
     # -- acting ------------------------------------------------------------------
 
     async def post(self, request: web.Request) -> web.Response:
-        """The composer: ``/command args`` is a slash command, anything else a message from the user."""
+        """The composer: ``/command args`` is a slash command, anything else a message from the user
+        (which the app hears as Slack's ``message`` event where it subscribes and is a member)."""
         body = await _json(request)
         user = self._user(body.get("user"))
         channel = self._channel(body.get("channel"), user)
@@ -244,10 +249,13 @@ class SandboxUI:
                 lambda: self.sandbox.send_slash_command(user, command, args.strip(), channel_id=channel)
             )
         try:
-            message = self.sandbox.workspace.post_message(channel, text=_escape(text), thread_ts=thread_ts, user=user)
+            message, delivered = await self.sandbox.post_as_user(
+                user, channel, text, thread_ts=str(thread_ts) if thread_ts else None
+            )
         except SlackError as e:
             raise _bad(e.code) from None
-        return web.json_response({"ok": True, "ts": message.ts})
+        # Posted whatever the app answered, as in Slack.
+        return web.json_response({"ok": True, "ts": message["ts"], "delivered": bool(delivered and delivered.acked)})
 
     async def click(self, request: web.Request) -> web.Response:
         body = await _json(request)
@@ -376,11 +384,6 @@ def _find_button(
         if (block_id is None or bid == block_id) and (value is None or element.get("value") == value):
             return bid, element
     return None
-
-
-def _escape(text: str) -> str:
-    """What Slack's client does to typed text: &, < and > become entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _bad(message: str, status: int = 400) -> web.HTTPException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import actions, commands, events, views
+from bot.listeners import actions, commands, events, messages, views
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> None:
@@ -13,5 +13,6 @@ def register_listeners(app: AsyncApp, deps: Deps) -> None:
     actions.register(app, deps)
     views.register(app, deps)
     events.register(app, deps)
+    messages.register(app, deps)
     # Last: it takes any action id no listener above claimed.
     actions.register_fallback(app, deps)

@@ -12,6 +12,7 @@ import yaml
 from bot.listeners import register_listeners
 from bot.server import EVENTS_PATH
 from core import action_ids
+from sandbox.interactions import DEFAULT_BOT_EVENTS
 from tests.support.paths import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -46,6 +47,19 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+}
+# The bot events a listener's Bolt event type is subscribed as: Bolt's "message" is every message.*
+# event, and the app hears people's posts in public (message.channels) and private channels
+# (message.groups) it is in; not in DMs (message.im) or group DMs (message.mpim).
+BOT_EVENTS_BY_LISTENER: dict[str, set[str]] = {
+    "app_home_opened": {"app_home_opened"},
+    "message": {"message.channels", "message.groups"},
+}
+# Bot scopes each event needs (docs.slack.dev/reference/events/<event>: "Required scopes").
+SCOPES_BY_EVENT: dict[str, set[str]] = {
+    "app_home_opened": set(),
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
 }
 # slack_sdk helpers that call several methods.
 SDK_HELPERS = {"files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"}}
@@ -102,7 +116,9 @@ def test_slash_commands_match_the_listeners() -> None:
 def test_events_and_interactivity_match_the_listeners() -> None:
     settings = MANIFEST["settings"]
     listeners = registered()
-    assert set(settings["event_subscriptions"]["bot_events"]) == set(listeners["event"])
+    subscribed = set().union(*(BOT_EVENTS_BY_LISTENER[event] for event in listeners["event"]))
+    assert set(settings["event_subscriptions"]["bot_events"]) == subscribed
+    assert sorted(listeners["event"]) == ["app_home_opened", "message"]
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     # Buttons and modals need interactivity; their ids are the shared constants.
     # The three decision buttons, then the fallback that answers any other action id.
@@ -129,8 +145,23 @@ def test_bot_scopes_are_exactly_what_the_calls_need() -> None:
     assert {"chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.publish"} <= methods
     unknown = methods - SCOPES_BY_METHOD.keys()
     assert not unknown, f"add the scopes of {sorted(unknown)} to SCOPES_BY_METHOD (and manifest.yml if needed)"
-    needed = {"commands"} | set().union(*(SCOPES_BY_METHOD[m] for m in methods))
+    events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    unknown = set(events) - SCOPES_BY_EVENT.keys()
+    assert not unknown, f"add the scopes of {sorted(unknown)} to SCOPES_BY_EVENT (and manifest.yml if needed)"
+    needed = (
+        {"commands"}
+        | set().union(*(SCOPES_BY_METHOD[m] for m in methods))
+        | set().union(*(SCOPES_BY_EVENT[e] for e in events))
+    )
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+    # Typed answers read the thread's parent; their events need the history scopes of the channels they come from.
+    assert "conversations.replies" in methods
+    assert {"channels:history", "groups:history"} <= needed
+
+
+def test_the_sandbox_subscribes_the_app_as_the_manifest_does() -> None:
+    """The sandbox delivers people's posts to the app only for the events manifest.yml subscribes to."""
+    assert set(DEFAULT_BOT_EVENTS) == set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
 
 
 def test_app_is_named_and_described() -> None:

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from bot.app import build_app, build_gateway
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
-from bot.server import EVENTS_PATH, build_web_app
+from bot.server import EVENTS_PATH, build_web_app, socket_mode_handler
 from core.contracts import ApprovalPolicy, WorkflowSettings
 from infra.settings import Settings
 from infra.slack import slack_session
@@ -89,3 +89,20 @@ async def worker_and_bot(
         running_bot(slack, settings, bot_client(temporal), gateway=gateway) as bot,
     ):
         yield bot
+
+
+@contextlib.asynccontextmanager
+async def worker_and_socket_mode_bot(
+    slack: SlackSandbox, temporal: Client, settings: Settings
+) -> AsyncIterator[Client]:
+    """A worker and the bot connected to the sandbox over Socket Mode (``settings`` with an app token);
+    yields the bot's Temporal client."""
+    client = bot_client(temporal)
+    handler = socket_mode_handler(build_app(settings, client), settings)
+    async with running_worker(temporal, settings):
+        await handler.connect_async()
+        try:
+            await slack.wait_for(lambda: slack.socket_mode.connected)
+            yield client
+        finally:
+            await handler.close_async()

@@ -1,5 +1,5 @@
-"""A request through Slack, as people make it: the requester's slash command, then its draft waiting
-for a decision in the thread."""
+"""A request through Slack, as people make it: the requester's slash command, its draft waiting
+for a decision in the thread, and replies people type in that thread."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from bot.gateway import workflow_id_for
 from core.contracts import Phase, WorkflowKind
-from sandbox import SlackSandbox
+from sandbox import DeliveryResult, SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER, open_drafts, thread_texts, told, workflow_id_in
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
@@ -59,3 +59,13 @@ async def waiting_draft(
         lambda: any("ready for a decision" in text for text in thread_texts(slack, ts, channel)), timeout=timeout
     )
     return ts, draft
+
+
+async def reply_in_thread(
+    slack: SlackSandbox, user: str, thread_ts: str, text: str, channel: str = CHANNEL
+) -> DeliveryResult:
+    """``user`` types ``text`` in the thread; the app acknowledged Slack's ``message`` event for it."""
+    message, delivered = await slack.post_as_user(user, channel, text, thread_ts=thread_ts)
+    assert message["thread_ts"] == thread_ts, message
+    assert delivered is not None and delivered.acked, delivered
+    return delivered
