@@ -180,11 +180,11 @@ async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandb
     assert await message.locator("script").count() == 0
     await expect(message.get_by_test_id("block-divider")).to_have_count(1)
     await expect(message.get_by_test_id("block-context")).to_have_text("Waiting for a decision")
-    await expect(message.get_by_role("button", name="Approve")).to_have_class(re.compile("primary"))
+    await expect(message.get_by_role("button", name="Approve", exact=True)).to_have_class(re.compile("primary"))
     await expect(message.get_by_role("button", name="Reject")).to_have_class(re.compile("danger"))
 
     # The requester may not approve: only they see the refusal.
-    await message.get_by_role("button", name="Approve").click()
+    await message.get_by_role("button", name="Approve", exact=True).click()
     refusal = page.get_by_test_id("ephemeral").filter(has_text="You cannot approve your own request.")
     await expect(refusal).to_be_visible()
 
@@ -226,7 +226,7 @@ async def test_slash_command_buttons_modal_ephemerals_and_home(page: Page, sandb
     await dialog.get_by_role("button", name="Keep it").click()
     await expect(dialog).to_have_count(0)
     assert len(sb.deliveries) == delivered, "denying the confirm dialog sends nothing"
-    await message.get_by_role("button", name="Approve").click()
+    await message.get_by_role("button", name="Approve", exact=True).click()
     await expect(message).to_contain_text("Approved by @Avery Approver")
     await expect(message.get_by_test_id("edited")).to_be_visible()
     await expect(message.get_by_role("button")).to_have_count(1)  # only the reply count is left

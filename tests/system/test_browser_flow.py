@@ -78,7 +78,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
         thread = page.get_by_test_id("thread")
         draft_1 = await draft(page, 1)
-        await expect(draft_1.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
+        await expect(draft_1.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=SLOW_MS)
 
         # An approver sends it back through the modal: blank notes are refused inline.
         await switch_user(page, APPROVER_1)
@@ -96,7 +96,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
 
         # Revision 2 arrives live; revision 1 loses its buttons.
         draft_2 = await draft(page, 2)
-        await expect(draft_2.get_by_role("button", name="Approve")).to_be_visible(timeout=SLOW_MS)
+        await expect(draft_2.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=SLOW_MS)
         await expect(draft_1.get_by_role("button")).to_have_count(0)
 
         # Nobody decides for a while (the interval is shortened): a reminder lands in the thread.
@@ -106,7 +106,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
 
         # The outsider sees the thread but may not approve: only they are told so.
         await switch_user(page, OUTSIDER)
-        await draft_2.get_by_role("button", name="Approve").click()
+        await draft_2.get_by_role("button", name="Approve", exact=True).click()
         refusal = page.get_by_test_id("ephemeral").filter(has_text="not one of the approvers")
         await expect(refusal).to_be_visible()
         assert await handle.query(HumanReviewedWorkflow.get_status) == Phase.PENDING_APPROVAL.value
@@ -114,7 +114,7 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
         # The second approver approves revision 2; everyone sees the final state.
         await switch_user(page, APPROVER_2)
         await expect(page.get_by_test_id("ephemeral")).to_have_count(0)
-        await draft_2.get_by_role("button", name="Approve").click()
+        await draft_2.get_by_role("button", name="Approve", exact=True).click()
         await expect(
             page.get_by_test_id("ephemeral").filter(has_text="Recorded your approval of revision 2")
         ).to_be_visible()

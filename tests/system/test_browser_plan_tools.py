@@ -61,18 +61,18 @@ async def test_plan_tool_call_allowed_in_the_browser(
         parent = channel.get_by_test_id("message").filter(has_text="Announce the offsite").first
         await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
         thread = page.get_by_test_id("thread")
-        plan = await the_message(thread, page.get_by_role("button", name="Approve"))
-        await expect(plan.get_by_role("button", name="Approve")).to_be_visible()
+        plan = await the_message(thread, page.get_by_role("button", name="Approve", exact=True))
+        await expect(plan.get_by_role("button", name="Approve", exact=True)).to_be_visible()
 
         # An approver approves the plan: the executor asks to post in #random.
         asks = page.get_by_test_id("block-section").filter(has_text=re.compile(r"post_message.*wants to run"))
         await expect(thread.get_by_test_id("message").filter(has=asks)).to_have_count(0)
         await switch_user(page, APPROVER_1)
-        await plan.get_by_role("button", name="Approve").click()
+        await plan.get_by_role("button", name="Approve", exact=True).click()
         await expect(plan).to_contain_text("Approved by @Avery Approver", timeout=SLOW_MS)
         await expect(plan.get_by_role("button")).to_have_count(0)
         tool_call = await the_message(thread, asks)
-        await expect(tool_call).to_contain_text("🛠️ post_message (call 1) by ExecutorAgent wants to run:")
+        await expect(tool_call).to_contain_text("🛠️ post_message (call 1) by the executor agent wants to run:")
         await expect(tool_call).not_to_contain_text(":hammer_and_wrench:")  # emoji, not shortcodes
         await expect(tool_call).to_contain_text("channel: #random")
         await expect(tool_call).to_contain_text("Announce the offsite")
