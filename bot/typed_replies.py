@@ -57,6 +57,8 @@ class ThreadReply:
     text: str
     # The thread parent's author, when Slack says (it does for replies): skips other people's threads.
     parent_user_id: str | None = None
+    # When it was typed (Slack's ts): a reply older than the current revision was not about it.
+    ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,10 @@ def thread_reply(event: Mapping[str, Any]) -> ThreadReply | None:
     if thread_ts == event.get("ts"):
         return None  # the thread's parent itself
     parent = event.get("parent_user_id")
-    return ThreadReply(user, channel, thread_ts, text, parent if _present(parent) else None)
+    ts = event.get("ts")
+    return ThreadReply(
+        user, channel, thread_ts, text, parent if _present(parent) else None, ts if _present(ts) else None
+    )
 
 
 def parse_reply(text: str) -> TypedDecision | None:

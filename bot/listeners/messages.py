@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -132,9 +133,29 @@ async def answer(
     if thread is None or (thread.channel_id, thread.ts) != (reply.channel_id, reply.thread_ts):
         log.info("thread %s in %s shows %s, which has another thread", reply.thread_ts, reply.channel_id, workflow_id)
         return
+    if typed_before(reply, progress.waiting_since):
+        # A new revision was posted after this was typed: it answered a draft that is gone.
+        await tell(
+            client,
+            where,
+            f":no_entry_sign: Revision {progress.revision} was posted after your reply, so it was not applied; "
+            "nothing was changed. Read the new revision and answer again.",
+        )
+        return
     await send_decision(
         deps, client, where, lambda: _decide(gateway, workflow_id, progress.revision, reply, team_id, decision)
     )
+
+
+def typed_before(reply: ThreadReply, waiting_since: datetime | None) -> bool:
+    """Whether the reply was typed before the current revision started waiting."""
+    if reply.ts is None or waiting_since is None:
+        return False
+    try:
+        typed_at = float(reply.ts)
+    except ValueError:
+        return False
+    return typed_at < waiting_since.timestamp()
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

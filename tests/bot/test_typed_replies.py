@@ -126,11 +126,13 @@ def _message_event(**fields: Any) -> dict[str, Any]:
 
 def test_a_persons_thread_reply_counts() -> None:
     assert thread_reply(_message_event()) == ThreadReply(
-        APPROVER_1, CHANNEL, "1700000000.000100", "lgtm", parent_user_id="U0SIGNOFF"
+        APPROVER_1, CHANNEL, "1700000000.000100", "lgtm", parent_user_id="U0SIGNOFF", ts="1700000000.000200"
     )
     # "Also send to #channel" is still the person typing in the thread; parent_user_id is optional.
     broadcast = _message_event(subtype="thread_broadcast", parent_user_id=None)
-    assert thread_reply(broadcast) == ThreadReply(APPROVER_1, CHANNEL, "1700000000.000100", "lgtm")
+    assert thread_reply(broadcast) == ThreadReply(
+        APPROVER_1, CHANNEL, "1700000000.000100", "lgtm", ts="1700000000.000200"
+    )
 
 
 @pytest.mark.parametrize(
@@ -380,3 +382,16 @@ async def test_a_typed_answer_over_socket_mode(time_env: WorkflowEnvironment, sl
         assert (decision.kind, decision.user_id) == (APPROVE, APPROVER_1)
         await closed(handle)
     assert {delivery.transport for delivery in slack.deliveries} == {"socket_mode"}
+
+
+def test_a_reply_typed_before_the_current_revision_is_not_applied() -> None:
+    from datetime import UTC, datetime
+
+    from bot.listeners.messages import typed_before
+    from bot.typed_replies import ThreadReply
+
+    posted = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    earlier = ThreadReply("U0APPROV1", "C0GENERAL", "1.0", "approve", ts=f"{posted.timestamp() - 5:.6f}")
+    later = ThreadReply("U0APPROV1", "C0GENERAL", "1.0", "approve", ts=f"{posted.timestamp() + 5:.6f}")
+    assert typed_before(earlier, posted) and not typed_before(later, posted)
+    assert not typed_before(later, None) and not typed_before(ThreadReply("U", "C", "1.0", "x"), posted)
