@@ -8,11 +8,12 @@ SIGNOFF_CHROMIUM) the browser tests are skipped with that reason, and fail in CI
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from tests.support.slack import CHANNEL, REQUESTER
 
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 TIMEOUT_MS = 10_000
+SLOW_MS = 20_000  # the agents and the workflow between two clicks
 
 MISSING = f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make test does) or set SIGNOFF_CHROMIUM"
 # In CI a missing browser is a broken install, not a reason to skip.
@@ -85,3 +87,30 @@ async def send(page: Page, text: str, *, thread: bool = False) -> None:
     await box.fill(text)
     await box.press("Enter")
     await expect(box).to_have_value("")
+
+
+async def request(page: Page, command: str, kind: str) -> str:
+    """The user types ``command`` (``/report …``, ``/plan …``) in the composer; the workflow id the
+    workflow's own "Started your ``kind``" ephemeral names."""
+    await send(page, command)
+    started = page.get_by_test_id("ephemeral").filter(has_text=f"Started your {kind}")
+    await expect(started).to_be_visible(timeout=SLOW_MS)
+    await expect(started.get_by_test_id("only-you")).to_be_visible()
+    workflow_id = re.search(r"\(([^()\s]+)\)", await started.inner_text())
+    assert workflow_id, await started.inner_text()
+    return workflow_id.group(1)
+
+
+async def open_thread(page: Page, subject: str) -> Locator:
+    """Open the thread of the channel's message about ``subject`` once it has replies; the thread pane."""
+    parent = page.get_by_test_id("messages").get_by_test_id("message").filter(has_text=subject).first
+    await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
+    return page.get_by_test_id("thread")
+
+
+async def the_message(thread: Locator, has: Locator) -> Locator:
+    """The one thread message holding ``has``, by its ts (it keeps its place when edited)."""
+    found = thread.get_by_test_id("message").filter(has=has)
+    await expect(found).to_have_count(1, timeout=SLOW_MS)
+    ts = await found.get_attribute("data-ts")
+    return thread.locator(f'[data-testid="message"][data-ts="{ts}"]')

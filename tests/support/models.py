@@ -107,3 +107,40 @@ class _ScriptedExecutor(Model):
 
 def _field(item: Any, key: str) -> Any:
     return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+
+
+class LongDraftProvider(ModelProvider):
+    """The offline model, except that every draft the writer writes ends with ``appendix``.
+
+    A way to get drafts of a chosen length (e.g. longer than Slack's 3,000-character form)
+    through the real agents; the other agents answer as offline.
+    """
+
+    def __init__(self, appendix: str):
+        self.inner = OfflineModelProvider()
+        self.appendix = appendix
+
+    def get_model(self, model_name: str | None) -> Model:
+        return _LongWriter(self.inner.get_model(model_name), self.appendix)
+
+
+class _LongWriter(Model):
+    def __init__(self, inner: Model, appendix: str):
+        self._inner = inner
+        self._appendix = appendix
+
+    async def get_response(self, system_instructions: str | None, input: Any, *args: Any, **kwargs: Any) -> Any:
+        response = await self._inner.get_response(system_instructions, input, *args, **kwargs)
+        if "signoff's writer agent" not in (system_instructions or ""):
+            return response
+        [message] = response.output
+        [text] = message.content
+        longer = text.model_copy(update={"text": text.text + self._appendix})
+        return ModelResponse(
+            output=[message.model_copy(update={"content": [longer]})],
+            usage=response.usage,
+            response_id=response.response_id,
+        )
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.stream_response(*args, **kwargs)

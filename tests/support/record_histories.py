@@ -41,10 +41,10 @@ from core.tool_calls import ToolCallState, ToolDecisionInput
 from infra.settings import Settings
 from sandbox import SlackSandbox
 from tests.support.paths import HISTORIES
-from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request
 from tests.support.temporal import closed, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
 from tests.support.waiting import eventually
-from workflows import ApprovalWorkflow, ReportGenerationWorkflow
+from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 
 Scenario = Callable[[Client, WorkflowEnvironment, WorkflowSettings, str], Awaitable[WorkflowHandle]]
 
@@ -105,6 +105,17 @@ async def report_quorum(client, env, settings, queue):  # type: ignore[no-untype
     return handle
 
 
+async def report_edit_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _report(client, settings, queue)
+    draft = await handle.query(ReportGenerationWorkflow.current_draft)
+    edited = draft.replace("## Summary", "## Summary (edited)") + "\n## Budget\n- 40,000 EUR per farm"
+    await handle.execute_update(
+        ReportGenerationWorkflow.approve_draft,
+        ApproveInput(1, APPROVER_1, comment="Added the budget", edited_text=edited),
+    )
+    return handle
+
+
 async def report_article_signal(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await client.start_workflow(
         ReportGenerationWorkflow.run, "Article topic", id=f"replay-{uuid.uuid4()}", task_queue=queue
@@ -122,6 +133,42 @@ async def report_thread_refused(client, env, settings, queue):  # type: ignore[n
         id=f"replay-{uuid.uuid4()}",
         task_queue=queue,
     )
+
+
+async def _request(client: Client, queue: str, **fields: Any) -> WorkflowHandle:
+    """A SignoffRequest started by name with plain JSON, as any caller would; waits for its draft."""
+    handle = await client.start_workflow(
+        "SignoffRequest", deploy_request(**fields), id=f"replay-{uuid.uuid4()}", task_queue=queue, result_type=dict
+    )
+    await wait_for_phase(handle, Phase.PENDING_APPROVAL)
+    return handle
+
+
+async def request_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _request(client, queue)
+    await handle.execute_update(
+        SignoffRequestWorkflow.approve_draft, ApproveInput(1, APPROVER_1, comment="Ship it after 14:00")
+    )
+    return handle
+
+
+async def request_revision_requested(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _request(client, queue)
+    await handle.execute_update(
+        SignoffRequestWorkflow.request_draft_revision, RevisionInput(1, APPROVER_2, "Add the rollback plan")
+    )
+    return handle
+
+
+async def request_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # A reminder, then the deadline: the time-skipping server runs it out.
+    return await _request(client, queue, reminder_interval_seconds=3600, decision_deadline_seconds=2 * 3600)
+
+
+async def request_cancel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    handle = await _request(client, queue)
+    await handle.cancel()
+    return handle
 
 
 async def _plan(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
@@ -189,6 +236,7 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_expire": (report_expire, ApprovalPolicy(escalation_to=LEADS)),
     "report_cancel": (report_cancel, ApprovalPolicy()),
     "report_quorum": (report_quorum, ApprovalPolicy(approvers=[APPROVER_1, APPROVER_2], required_approvals=2)),
+    "report_edit_approve": (report_edit_approve, ApprovalPolicy()),
     "report_article_signal": (report_article_signal, ApprovalPolicy()),
     "report_thread_refused": (report_thread_refused, ApprovalPolicy()),
     "plan_approve": (plan_approve, ApprovalPolicy()),
@@ -197,6 +245,10 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "plan_tool_deny": (plan_tool_deny, ApprovalPolicy()),
     "plan_tool_expire": (plan_tool_expire, ApprovalPolicy(decision_deadline=timedelta(hours=2))),
     "plan_tool_always_allow": (plan_tool_always_allow, ApprovalPolicy()),
+    "request_approve": (request_approve, ApprovalPolicy()),
+    "request_revision_requested": (request_revision_requested, ApprovalPolicy()),
+    "request_expire": (request_expire, ApprovalPolicy()),
+    "request_cancel": (request_cancel, ApprovalPolicy()),
 }
 
 

@@ -32,6 +32,21 @@ LEADS = "S0LEADS"  # a user group, for escalations
 # A request from the requester in #general, as the bot would pass it to a workflow.
 ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
 
+
+def deploy_request(**fields: Any) -> dict[str, Any]:
+    """A SignoffRequest as any caller sends it (plain JSON): the requester asks both approvers in
+    #general; ``fields`` add to it or replace its own."""
+    return {
+        "title": "Deploy payments-api v2.3.1",
+        "body": "## Changes\n- Retry idempotency keys\n\nRollback: `deploy v2.3.0`",
+        "channel": CHANNEL,
+        "requester": REQUESTER,
+        "approvers": [APPROVER_1, APPROVER_2],
+        "metadata": {"change": "CHG-1042"},
+        **fields,
+    }
+
+
 # A broadcast Slack would turn into a ping. Escaped forms (&lt;!channel&gt;) do not match.
 LIVE_BROADCAST = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>")
 

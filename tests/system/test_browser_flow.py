@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.contracts import Phase
 from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
+from tests.support.browser import SLOW_MS, open_sandbox, open_thread, request, requires_chromium, switch_user
 from tests.support.paths import ROOT
 from tests.support.slack import APPROVER_1, APPROVER_2, OUTSIDER, REQUESTER
 from tests.support.temporal import running_worker
@@ -35,7 +35,6 @@ from workflows.human_loop import HumanReviewedWorkflow
 pytestmark = [pytest.mark.browser, pytest.mark.slow, requires_chromium]
 
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot-thread.png"
-SLOW_MS = 20_000
 REMINDER = timedelta(seconds=3)  # the agents and the workflow between two clicks
 
 
@@ -64,19 +63,10 @@ async def test_report_revise_remind_refuse_and_approve_in_the_browser(
     async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
         # The requester asks for a report from the composer, as a slash command.
         await open_sandbox(page, slack.url, REQUESTER)
-        await send(page, "/report Solar panels for farms")
-        started = page.get_by_test_id("ephemeral").filter(has_text="Started your report")
-        await expect(started).to_be_visible(timeout=SLOW_MS)
-        await expect(started.get_by_test_id("only-you")).to_be_visible()
-        workflow_id = re.search(r"\(([^()\s]+)\)", await started.inner_text())
-        assert workflow_id, await started.inner_text()
-        handle = client.get_workflow_handle(workflow_id.group(1))
+        handle = client.get_workflow_handle(await request(page, "/report Solar panels for farms", "report"))
 
         # The thread fills in live: the parent, then draft 1 with its decision buttons.
-        channel = page.get_by_test_id("messages")
-        parent = channel.get_by_test_id("message").filter(has_text="Solar panels for farms").first
-        await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
-        thread = page.get_by_test_id("thread")
+        thread = await open_thread(page, "Solar panels for farms")
         draft_1 = await draft(page, 1)
         await expect(draft_1.get_by_role("button", name="Approve", exact=True)).to_be_visible(timeout=SLOW_MS)
 

@@ -19,12 +19,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
-from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
+from tests.support.browser import (
+    SLOW_MS,
+    open_sandbox,
+    open_thread,
+    request,
+    requires_chromium,
+    switch_user,
+    the_message,
+)
 from tests.support.paths import ROOT
 from tests.support.slack import APPROVER_1, APPROVER_2, REQUESTER
 from tests.support.temporal import running_worker
@@ -32,16 +40,7 @@ from tests.support.temporal import running_worker
 pytestmark = [pytest.mark.browser, pytest.mark.slow, requires_chromium]
 
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshot-plan-tools.png"
-SLOW_MS = 20_000  # the agents and the workflow between two clicks
 TASK = "Announce the offsite in #random"
-
-
-async def the_message(thread: Locator, has: Locator) -> Locator:
-    """The one thread message holding ``has``, by its ts (it keeps its place when edited)."""
-    found = thread.get_by_test_id("message").filter(has=has)
-    await expect(found).to_have_count(1, timeout=SLOW_MS)
-    ts = await found.get_attribute("data-ts")
-    return thread.locator(f'[data-testid="message"][data-ts="{ts}"]')
 
 
 async def test_plan_tool_call_allowed_in_the_browser(
@@ -52,15 +51,10 @@ async def test_plan_tool_call_allowed_in_the_browser(
     async with running_worker(time_env.client, settings), running_bot(slack, settings, client):
         # The requester asks for a plan from #general's composer.
         await open_sandbox(page, slack.url, REQUESTER)
-        await send(page, f"/plan {TASK}")
-        started = page.get_by_test_id("ephemeral").filter(has_text="Started your plan")
-        await expect(started).to_be_visible(timeout=SLOW_MS)
+        await request(page, f"/plan {TASK}", "plan")
 
         # The plan lands in its thread with the decision buttons.
-        channel = page.get_by_test_id("messages")
-        parent = channel.get_by_test_id("message").filter(has_text="Announce the offsite").first
-        await parent.get_by_test_id("reply-count").click(timeout=SLOW_MS)
-        thread = page.get_by_test_id("thread")
+        thread = await open_thread(page, "Announce the offsite")
         plan = await the_message(thread, page.get_by_role("button", name="Approve", exact=True))
         await expect(plan.get_by_role("button", name="Approve", exact=True)).to_be_visible()
 
