@@ -175,6 +175,12 @@ class HumanReviewedWorkflow:
     def _check_edit(self, text: str) -> None:
         if not self.allows_edits():
             raise DecisionRefused("This request does not allow edits: approve it as it is, or ask for a revision.")
+        if len(self._draft) > MAX_EDIT_CHARS:
+            # The form holds only the first 3,000 characters: an "edit" would cut the draft.
+            raise DecisionRefused(
+                f"This draft is {len(self._draft):,} characters, too long to edit in Slack's form "
+                f"({MAX_EDIT_CHARS:,}): approve it as it is, or ask for a revision."
+            )
         if not text.strip():
             raise DecisionRefused("The edited text is empty: an edit cannot remove everything.")
         if len(text) > MAX_EDIT_CHARS:

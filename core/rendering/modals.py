@@ -107,7 +107,7 @@ def edit_approve_modal(metadata: ModalMetadata, subject: str, text: str) -> View
             ),
             InputBlock(
                 block_id=action_ids.COMMENT_BLOCK,
-                label=PlainTextObject(text="Comment (optional)"),
+                label=PlainTextObject(text="Comment"),
                 element=PlainTextInputElement(
                     action_id=action_ids.COMMENT_INPUT, multiline=True, max_length=MAX_NOTES_CHARS
                 ),

@@ -173,7 +173,7 @@ def tool_deny_modal(metadata: ModalMetadata, tool: str) -> View:
             section_block(f"Deny `{fit(tool, 80)}` (call {metadata.revision})? The agent is told, with your reason."),
             InputBlock(
                 block_id=action_ids.REASON_BLOCK,
-                label=PlainTextObject(text="Reason for the agent (optional)"),
+                label=PlainTextObject(text="Reason for the agent"),
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=action_ids.REASON_INPUT, multiline=True, max_length=MAX_NOTES_CHARS

@@ -4,8 +4,8 @@ the workflows on the time-skipping server.
 A report's draft offers Edit & approve; its modal holds the draft's text, refuses an empty one
 inline, and approves the approver's edit with a comment: the report's result is the edited text
 and the thread says who edited it and how much. The requester may not. A draft too long for
-Slack's form offers no Edit & approve and says why, and its other buttons work (a forged click on
-it still approves a cut text: a product bug, the strict xfail below); a draft that needs two
+Slack's form offers no Edit & approve and says why, and its other buttons work (a forged edit of it:
+the workflow refuses it, so nothing is cut); a draft that needs two
 approvals offers none either, and a forged click is refused. A SignoffRequest offers Edit & approve
 only when the caller allows edits.
 """
@@ -16,7 +16,6 @@ import json
 import uuid
 from typing import Any
 
-import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -222,12 +221,6 @@ async def test_a_draft_too_long_for_the_form_has_no_edit_button(
     assert_valid_everything(slack)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a forged Edit & approve click on a draft longer than the form opens it with the "
-    "first 3,000 characters, and submitting that approves the truncated text (neither the listener nor the "
-    "workflow's validator refuses an edit of a draft too long to edit)",
-)
 async def test_a_forged_edit_of_a_draft_too_long_for_the_form_never_truncates_it(
     time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:
