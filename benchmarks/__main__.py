@@ -22,6 +22,7 @@ from benchmarks.harness import RESULTS_DIR, Figure, machine, notes, table, write
 BENCHMARKS = {
     "ack": "benchmarks.ack_latency",
     "click": "benchmarks.click_applied",
+    "tool": "benchmarks.tool_allow",
     "throughput": "benchmarks.start_throughput",
     "pending": "benchmarks.pending_scale",
     "crash": "benchmarks.crash_resume",
