@@ -73,6 +73,8 @@ class SlackToolActivities:
     def __init__(self, slack: SlackActivities) -> None:
         self._slack = slack
         self._client = slack.client
+        # #name → id: conversations.list is Tier 2 (about 20 calls a minute), so ask once per name.
+        self._channel_ids: dict[str, str] = {}
 
     async def _channel_id(self, channel: str) -> str:
         """A conversation id for what the model wrote: an id, a <#C…|name> link or a #name."""
@@ -83,6 +85,8 @@ class SlackToolActivities:
         if _CONVERSATION_ID.match(channel):
             return channel
         name = channel.removeprefix("#").lower()
+        if name in self._channel_ids:
+            return self._channel_ids[name]
         cursor: str | None = None
         for _ in range(CHANNEL_LOOKUP_PAGES):
             response = await call_slack(
@@ -96,7 +100,8 @@ class SlackToolActivities:
             )
             for found in response.get("channels") or []:
                 if str(found.get("name", "")).lower() == name:
-                    return str(found["id"])
+                    self._channel_ids[name] = str(found["id"])
+                    return self._channel_ids[name]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,6 +87,8 @@ class ToolApprovals:
         self._by_call_id: dict[str, ToolCallRecord] = {}
         # Each asked call's approval message, updated once more when the call has run.
         self._messages: dict[int, MessageRef] = {}
+        # Thread posts about a decision, made while the allowed call already runs.
+        self._in_flight: list[asyncio.Task[None]] = []
         self.records: list[ToolCallRecord] = []
         # Tools a person chose "Always allow" for, for the rest of this run.
         self.always_allowed: set[str] = set()
@@ -128,6 +131,7 @@ class ToolApprovals:
         while True:
             result = await Runner.run(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
             if not result.interruptions:
+                await self.settle()
                 return result
             state = result.to_state()
             verdicts = await asyncio.gather(*(self._ask(item) for item in result.interruptions))
@@ -175,7 +179,8 @@ class ToolApprovals:
         if result.outcome is GateOutcome.APPROVED:
             if call.always_by and set(result.decided_by) <= call.always_by:
                 self.always_allowed.add(record.tool)
-            await self._update(call, _describe(result, always=record.tool in self.always_allowed))
+            # The call runs at once; its message is updated meanwhile (settled before its result is noted).
+            self.in_background(self._update(call, _describe(result, always=record.tool in self.always_allowed)))
             return True, ""
         if result.outcome is GateOutcome.EXPIRED:
             record.result = "no decision before the deadline"
@@ -196,7 +201,19 @@ class ToolApprovals:
             record.state = ToolCallState.ALLOWED
         return record
 
+    def in_background(self, post: Coroutine[Any, Any, None]) -> None:
+        """Post to the thread without holding the run up; ``settle`` waits for it."""
+        self._in_flight.append(asyncio.ensure_future(post))
+
+    async def settle(self) -> None:
+        """Wait for the thread posts still under way, so what follows comes after them."""
+        while self._in_flight:
+            pending, self._in_flight = self._in_flight, []
+            await asyncio.gather(*pending)
+
     async def finished(self, record: ToolCallRecord, result: ToolResult) -> None:
+        # The decision's note and message update come first in the thread.
+        await self.settle()
         record.state = ToolCallState.DONE if result.ok else ToolCallState.FAILED
         record.result = result.summary
         message = self._messages.get(record.call_number)
@@ -295,7 +312,8 @@ class _ToolCallHooks:
             required = owner._host.settings.policy.required_approvals
             count = f" ({len(approvals)} of {required})" if required > 1 else ""
             always = " for the rest of this run" if record.user_id in call.always_by else ""
-            await owner._host.thread.note(f":white_check_mark: {who} allowed {what}{always}{count}.")
+            # Not awaited: an allowed call should not wait for the note that says so.
+            owner.in_background(owner._host.thread.note(f":white_check_mark: {who} allowed {what}{always}{count}."))
             if len(approvals) < required and call.message is not None:
                 await owner._host.thread.update_tool_call(call.message, owner._view(call))
         else:

@@ -119,3 +119,9 @@ async def test_a_transient_failure_is_raised_for_temporal_to_retry(
         await env().run(tools.post_message, PostMessageInput("#random", "Hello", "wf:tool:call_1"))
     assert not failure.value.non_retryable
     assert sb.messages(RANDOM) == []
+
+
+async def test_a_channel_name_is_looked_up_once(sb: SlackSandbox, tools: SlackToolActivities) -> None:
+    for n in range(3):
+        await env().run(tools.post_message, PostMessageInput("#random", f"Post {n}", f"wf:tool:call_{n}"))
+    assert len(sb.calls_to("conversations.list")) == 1 and len(sb.messages(RANDOM)) == 3
