@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
 from infra.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from core.contracts import Progress
+
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
+# The workflow types whose ``progress`` query `signoff audit` reads.
+SIGNOFF_WORKFLOW_TYPES = ("ReportGenerationWorkflow", "ApprovalWorkflow", "SignoffRequest")
+AUDIT_TIMEOUT_SECONDS = 10.0
 
 
 def load_settings(env_file: str | None) -> Settings:
@@ -83,6 +92,135 @@ def _set_in_environment() -> set[str]:
     return {name for name, value in os.environ.items() if value.strip()}
 
 
+class AuditError(Exception):
+    """`signoff audit` cannot show this workflow (unknown, not signoff's, or failing its query): exit 1."""
+
+
+async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """A signoff workflow's record, JSON-ready: who asked, who may decide, every decision, the thread,
+    the tool calls. Raises ``AuditError`` for an unknown or foreign workflow and ``SettingsError``
+    when Temporal, or a worker to answer the query, cannot be reached within ``timeout`` seconds."""
+    from datetime import timedelta
+
+    from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from core.contracts import Progress
+    from infra.temporal import data_converter
+
+    where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
+    unreachable = SettingsError(f"cannot reach {where}; is the server running?")
+    try:
+        async with asyncio.timeout(timeout):
+            client = await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter()
+            )
+    except TimeoutError:
+        raise unreachable from None
+    except RuntimeError as err:
+        if not str(err).startswith("Failed client connect"):
+            raise
+        raise unreachable from None
+    handle = client.get_workflow_handle(workflow_id)
+    rpc_timeout = timedelta(seconds=timeout)
+    try:
+        description = await handle.describe(rpc_timeout=rpc_timeout)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise AuditError(
+                f"no workflow {workflow_id!r} in namespace {settings.temporal_namespace!r} of {where}"
+            ) from None
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise unreachable from None
+        raise AuditError(f"Temporal refused to describe {workflow_id!r}: {err.message}") from None
+    if description.workflow_type not in SIGNOFF_WORKFLOW_TYPES:
+        raise AuditError(
+            f"{workflow_id!r} is a {description.workflow_type} workflow, not one of signoff's "
+            f"({', '.join(SIGNOFF_WORKFLOW_TYPES)})"
+        )
+    try:
+        progress = await handle.query("progress", result_type=Progress, rpc_timeout=rpc_timeout)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        raise AuditError(f"{workflow_id!r} could not answer its progress query: {err}") from None
+    except RPCError as err:
+        # A query nobody picks up ends as "Timeout expired" (CANCELLED) at its RPC timeout.
+        if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED, RPCStatusCode.UNAVAILABLE):
+            # Temporal answered the describe: what is missing is a worker to run the query.
+            raise SettingsError(
+                f"no worker answered {workflow_id!r}'s progress query within {timeout:g} s: is a signoff worker "
+                f"running on task queue {description.task_queue!r}?"
+            ) from None
+        raise AuditError(f"the progress query of {workflow_id!r} failed: {err.message}") from None
+    record: dict[str, Any] = {
+        "workflow_id": workflow_id,
+        "run_id": description.run_id,
+        "workflow_type": description.workflow_type,
+        "status": description.status.name if description.status else None,
+        "started_at": _iso(description.start_time),
+        "closed_at": _iso(description.close_time),
+    }
+    record.update(_progress_record(progress))
+    return record
+
+
+def _progress_record(progress: Progress) -> dict[str, Any]:
+    thread = progress.thread
+    return {
+        "kind": progress.kind.value,
+        "subject": progress.subject,
+        "phase": progress.phase.value,
+        "outcome": progress.outcome,
+        "requester": progress.requester_id,
+        "approvers": list(progress.approvers),
+        "required_approvals": progress.required_approvals,
+        "revision": progress.revision,
+        "approvals": list(progress.approvals),
+        "waiting_since": _iso(progress.waiting_since),
+        "reminders_sent": progress.reminders_sent,
+        "escalated": progress.escalated,
+        "decisions": [
+            {
+                "user_id": decision.user_id,
+                "kind": decision.kind.value,
+                "revision": decision.revision,
+                "at": _iso(decision.at),
+                # The approver's comment, the revision notes or the rejection reason.
+                "comment": decision.notes,
+                "edited": decision.edited,
+            }
+            for decision in progress.decisions
+        ],
+        "thread": {"channel": thread.channel_id, "ts": thread.ts} if thread else None,
+        "review_rounds": [
+            {"revision": r.revision, "round": r.round, "approved": r.approved, "feedback": r.feedback}
+            for r in progress.review_rounds
+        ],
+        "tool_calls": [
+            {
+                "call_number": call.call_number,
+                "agent": call.agent,
+                "tool": call.tool,
+                "arguments": call.arguments,
+                "state": call.state.value,
+                "asked": call.asked,
+                "asked_at": _iso(call.asked_at),
+                "decided_by": list(call.decided_by),
+                "result": call.result,
+            }
+            for call in progress.tool_calls
+        ],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC (a time without a zone is the workflow's UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
 async def _bot(settings: Settings, port: int) -> None:
     from bot.server import run_http, run_socket_mode
 
@@ -105,6 +243,15 @@ def _ask(prompt: str) -> str:
         print(prompt + "y (stdin is not a terminal)")
         return "y"
     return input(prompt).strip().lower()
+
+
+def _exit_now(code: int) -> None:
+    """Exit with ``code`` once the output is out, without interpreter finalization: a one-shot
+    command's Temporal client leaves the SDK's native threads running, and finalization racing
+    them aborted the process now and then (SIGABRT instead of the exit code)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _replace_address(settings: Settings, address: str) -> Settings:
@@ -131,6 +278,17 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
     demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
+    audit_parser = commands.add_parser(
+        "audit",
+        help="print a report's, plan's or sign-off request's record as JSON: every decision, the thread, tool calls",
+    )
+    audit_parser.add_argument("workflow_id")
+    audit_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=AUDIT_TIMEOUT_SECONDS,
+        help=f"seconds to wait for Temporal and for a worker to answer (default {AUDIT_TIMEOUT_SECONDS:g})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
@@ -160,6 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=_set_in_environment()))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
+        elif args.command == "audit":
+            try:
+                record = asyncio.run(audit(settings, args.workflow_id, args.timeout))
+            except AuditError as err:
+                print(f"signoff audit: {err}", file=sys.stderr)
+                _exit_now(1)
+            print(json.dumps(record, indent=2, ensure_ascii=False))
+            _exit_now(0)
     except SettingsError as err:
         # Raised where a component checks what it needs (e.g. the worker's Slack token).
         print(f"signoff {args.command}: {err}", file=sys.stderr)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("signoff", "bot", "worker", "infra", "workflows", "core", "sandbox", "tests", "benchmarks")
+PACKAGES = ("signoff", "bot", "worker", "infra", "workflows", "core", "sandbox", "tests", "benchmarks", "examples")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -57,6 +57,8 @@ def test_the_tree_keeps_every_import_contract() -> None:
         ("infra/settings.py", "import signoff.cli", "Layers point down"),
         ("sandbox/server.py", "import tests.doubles.openai_standin", "The Slack sandbox"),
         ("worker/offline_model.py", "import tests.support.temporal", "Product code never imports tests"),
+        ("worker/worker.py", "import examples.deploy.workflows", "Product code never imports the examples"),
+        ("examples/deploy/workflows.py", "import workflows.signoff_request", "Examples use signoff as any team would"),
         ("workflows/approval.py", "import slack_sdk", "Workflow code and the contracts stay deterministic"),
         ("core/rendering/text.py", "import aiohttp", "Rendering is pure"),
         ("sandbox/store.py", "import sandbox.server", "The sandbox's modules import each other one way"),
