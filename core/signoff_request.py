@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 from core.contracts import DEFAULT_TASK_QUEUE
 
@@ -22,6 +23,10 @@ SIGNOFF_REQUEST = "SignoffRequest"
 INVALID_REQUEST = "InvalidSignoffRequest"
 # The error type when the app is not in the channel (invite it, then ask again).
 NOT_IN_CHANNEL = "SlackNotInChannel"
+# The app cannot see the channel (a private one it was not invited to, or a wrong id).
+CHANNEL_NOT_FOUND = "SlackChannelNotFound"
+# Slack refused the thread for another reason (its error name is the detail: invalid_auth…).
+SLACK_REFUSED = "SlackRefused"
 
 MAX_TITLE_CHARS = 150
 MAX_BODY_CHARS = 100_000
@@ -152,8 +157,11 @@ async def request_signoff(
     """From a Python workflow: ask a person through signoff and wait for the answer.
 
     ``id`` is the child workflow's id (pick one that is unique to what is being approved);
-    ``options`` go to ``workflow.execute_child_workflow`` (e.g. ``parent_close_policy``).
+    ``options`` go to ``workflow.execute_child_workflow``; ``parent_close_policy`` defaults to
+    ``REQUEST_CANCEL`` here (the SDK's own default, ``TERMINATE``, would leave live buttons).
     """
+    # Terminating the caller (or its timeout) then cancels the request cleanly: buttons removed.
+    options.setdefault("parent_close_policy", ParentClosePolicy.REQUEST_CANCEL)
     result = await workflow.execute_child_workflow(
         SIGNOFF_REQUEST,
         request.model_dump(mode="json", exclude_none=True),

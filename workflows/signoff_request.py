@@ -18,9 +18,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from core.activity_contracts import LOAD_WORKER_SETTINGS
 from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from core.signoff_request import (
+    CHANNEL_NOT_FOUND,
     INVALID_REQUEST,
     NOT_IN_CHANNEL,
     SIGNOFF_REQUEST,
+    SLACK_REFUSED,
     DecisionEntry,
     Outcome,
     SignoffRequestInput,
@@ -155,12 +157,22 @@ def _entry(record: DecisionRecord) -> DecisionEntry:
 
 
 def _not_in_channel(err: ActivityError, channel: str | None) -> ApplicationError | None:
-    """Slack refused the thread because the app is not in the channel: say so, for good."""
+    """Slack refused the thread for good: say why, in an error the caller can match on."""
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.details and cause.details[0] == "not_in_channel":
+    if not (isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], str)):
+        return None
+    code = cause.details[0]
+    if code == "not_in_channel":
         return ApplicationError(
             f"not_in_channel: the app is not in <#{channel}>; invite it there (/invite @signoff) and ask again",
             type=NOT_IN_CHANNEL,
             non_retryable=True,
         )
-    return None
+    if code == "channel_not_found":
+        return ApplicationError(
+            f"channel_not_found: the app cannot see <#{channel}> (a private channel needs the app invited "
+            "first, or the id is wrong)",
+            type=CHANNEL_NOT_FOUND,
+            non_retryable=True,
+        )
+    return ApplicationError(f"Slack refused the thread: {code}", code, type=SLACK_REFUSED, non_retryable=True)

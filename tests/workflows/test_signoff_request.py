@@ -220,3 +220,12 @@ async def test_refusals_are_the_same_as_for_reports(time_env: WorkflowEnvironmen
 
 async def _status(handle: WorkflowHandle, status: str) -> bool:
     return await handle.query(SignoffRequestWorkflow.get_status) == status
+
+
+async def test_a_private_channel_the_app_cannot_see_fails_with_channel_not_found(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with caller(time_env, slack) as ask:
+        parent, _ = await ask({**DEPLOY, "channel": "G0PRIVATE"})
+        result = await parent.result()
+    assert result["type"] == "SlackChannelNotFound" and "invite" in result["error"]
