@@ -21,10 +21,14 @@ from typing import Any
 # Buttons on the draft's control message.
 APPROVE = "signoff_approve"
 EDIT_APPROVE = "signoff_edit_approve"
+# Where the text cannot be edited here: approve with a comment.
+COMMENT_APPROVE = "signoff_comment_approve"
 REQUEST_REVISION = "signoff_request_revision"
 REJECT = "signoff_reject"
-# In the order a draft shows them (Edit & approve and Request revision only where allowed).
+# In the order a draft shows them (Edit & approve or Approve with comment, and Request revision
+# only where allowed).
 DECISION_ACTIONS = (APPROVE, EDIT_APPROVE, REQUEST_REVISION, REJECT)
+DECISION_ACTIONS_WITHOUT_EDITS = (APPROVE, COMMENT_APPROVE, REQUEST_REVISION, REJECT)
 # Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
 # call's number in its run).
 TOOL_ALLOW = "signoff_tool_allow"
@@ -43,6 +47,7 @@ DECISION_BLOCK = "signoff_decision"
 REVISION_MODAL = "signoff_revision_modal"
 REJECT_MODAL = "signoff_reject_modal"
 EDIT_APPROVE_MODAL = "signoff_edit_approve_modal"
+COMMENT_APPROVE_MODAL = "signoff_comment_approve_modal"
 TOOL_DENY_MODAL = "signoff_tool_deny_modal"
 
 # Inputs inside those modals: state.values[BLOCK][INPUT]["value"].

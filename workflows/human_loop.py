@@ -51,6 +51,15 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
+# The final message's audit: the latest decisions, each note cut short (the whole log: /report status).
+MAX_SUMMARY_DECISIONS = 10
+SUMMARY_NOTE_CHARS = 200
+_SUMMARY_VERBS = {
+    DecisionKind.APPROVE: "approved",
+    DecisionKind.REQUEST_REVISION: "requested a revision of",
+    DecisionKind.REJECT: "rejected",
+}
+
 SETTINGS_TIMEOUT = timedelta(seconds=30)
 SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
 # A malformed structured answer is a model behaviour problem, not a transport one:
@@ -359,10 +368,27 @@ class HumanReviewedWorkflow:
         return result
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
+        """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
         self._phase = phase
         self._outcome = outcome
-        await self.thread.note(note)
+        await self.thread.note(note + self._decision_summary())
         await self.thread.show_phase(phase)
+
+    def _decision_summary(self) -> str:
+        gate = self._gate
+        if gate is None or not gate.decisions:
+            return ""
+        lines = []
+        for record in gate.decisions[-MAX_SUMMARY_DECISIONS:]:
+            who = "a Temporal operator" if record.user_id == OPERATOR else mention(record.user_id)
+            verb = _SUMMARY_VERBS[record.kind]
+            edited = " with their edit" if record.edited else ""
+            said = f": _{escape(truncate(record.notes, SUMMARY_NOTE_CHARS))}_" if record.notes else ""
+            when = record.at.strftime("%Y-%m-%d %H:%M UTC")
+            lines.append(f"• {when} {who} {verb} revision {record.revision}{edited}{said}")
+        skipped = len(gate.decisions) - len(lines)
+        more = f"\n_…and {skipped} earlier._" if skipped > 0 else ""
+        return "\n*Decisions:*\n" + "\n".join(lines) + more
 
     async def finish_cancelled(self) -> None:
         """Cancellation was requested: say so, remove the buttons, end as cancelled."""

@@ -27,7 +27,7 @@ from bot.replies import Where, tell
 from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import DecisionKind, DecisionReceipt
-from core.rendering.modals import edit_approve_modal, reject_modal, revision_modal
+from core.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
 from core.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         metadata = where.modal_metadata(value.workflow_id, value.revision)
         if kind is DecisionKind.REQUEST_REVISION:
             view = revision_modal(metadata, subject)
+        elif kind is DecisionKind.APPROVE:
+            view = comment_approve_modal(metadata, subject)
         else:
             view = reject_modal(metadata, subject, reason_required=deps.settings.workflow.policy.reject_reason_required)
         await _open_view(client, where, body, view)
@@ -236,6 +238,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         metadata = where.modal_metadata(value.workflow_id, value.revision)
         await _open_view(client, where, body, edit_approve_modal(metadata, subject, text))
+
+    @app.action(action_ids.COMMENT_APPROVE)
+    async def comment_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, client, DecisionKind.APPROVE)
 
     @app.action(action_ids.REQUEST_REVISION)
     async def request_revision(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -183,3 +183,30 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 draft.workflow_id, draft.revision, user, team, comment=comment, edited_text=edited
             ),
         )
+
+    @app.view(action_ids.COMMENT_APPROVE_MODAL)
+    async def comment_approve_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        comment = _value(view, action_ids.COMMENT_BLOCK, action_ids.COMMENT_INPUT)
+        if not comment:
+            await ack(response_action="errors", errors={action_ids.COMMENT_BLOCK: "Write a comment, or use Approve."})
+            return
+        if len(comment) > MAX_NOTES_CHARS:
+            await ack(
+                response_action="errors",
+                errors={action_ids.COMMENT_BLOCK: f"The comment is limited to {MAX_NOTES_CHARS:,} characters."},
+            )
+            return
+        await _submit(
+            deps,
+            ack,
+            body,
+            view,
+            client,
+            error_block=action_ids.COMMENT_BLOCK,
+            text=comment,
+            decide=lambda draft, user, team, text: gateway.approve(
+                draft.workflow_id, draft.revision, user, team, comment=text
+            ),
+        )

@@ -82,10 +82,11 @@ def quorum_line(approvals: Sequence[str], required: int) -> str:
 
 
 def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
-    """Approve / Edit & approve / Request revision / Reject, each carrying which draft it decides.
+    """Approve / Edit & approve (or Approve with comment) / Request revision / Reject, each
+    carrying which draft it decides.
 
-    Edit & approve shows where edits are allowed and the text fits Slack's form; Request
-    revision where revisions are allowed.
+    Edit & approve shows where edits are allowed and the text fits Slack's form, Approve with
+    comment elsewhere; Request revision where revisions are allowed.
     """
     value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision).encode()
     elements = [
@@ -100,6 +101,14 @@ def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
         elements.append(
             ButtonElement(
                 text=PlainTextObject(text="Edit & approve", emoji=True), action_id=action_ids.EDIT_APPROVE, value=value
+            )
+        )
+    else:
+        elements.append(
+            ButtonElement(
+                text=PlainTextObject(text="Approve with comment", emoji=True),
+                action_id=action_ids.COMMENT_APPROVE,
+                value=value,
             )
         )
     if view.allow_revision:

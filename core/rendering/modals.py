@@ -115,3 +115,26 @@ def edit_approve_modal(metadata: ModalMetadata, subject: str, text: str) -> View
             ),
         ],
     )
+
+
+def comment_approve_modal(metadata: ModalMetadata, subject: str) -> View:
+    """Approve with a comment that goes in the thread and the audit log."""
+    return View(
+        type="modal",
+        callback_id=action_ids.COMMENT_APPROVE_MODAL,
+        title=_modal_title("Approve"),
+        submit=_modal_title("Approve"),
+        close=_modal_title("Cancel"),
+        private_metadata=metadata.encode(),
+        blocks=[
+            section_block(f"Approve revision {metadata.revision} of *{fit(subject, 2000)}*."),
+            InputBlock(
+                block_id=action_ids.COMMENT_BLOCK,
+                label=PlainTextObject(text="Comment"),
+                element=PlainTextInputElement(
+                    action_id=action_ids.COMMENT_INPUT, multiline=True, min_length=1, max_length=MAX_NOTES_CHARS
+                ),
+                optional=False,
+            ),
+        ],
+    )

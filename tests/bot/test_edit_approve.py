@@ -47,7 +47,7 @@ APPROVERS = [APPROVER_1, APPROVER_2]
 # The form's limit, written out here rather than taken from the product's constant.
 SLACK_FORM_CHARS = 3000
 ALL_BUTTONS = [action_ids.APPROVE, action_ids.EDIT_APPROVE, action_ids.REQUEST_REVISION, action_ids.REJECT]
-WITHOUT_EDIT = [action_ids.APPROVE, action_ids.REQUEST_REVISION, action_ids.REJECT]
+WITHOUT_EDIT = list(action_ids.DECISION_ACTIONS_WITHOUT_EDITS)
 COMMENT = "Tightened the summary and added the budget"
 # Written after every draft by the long-draft model: each draft is well over the form's limit.
 LONG_APPENDIX = "\n\n## Appendix\n" + "".join(
@@ -290,4 +290,36 @@ async def test_a_signoff_request_offers_edits_only_when_the_caller_allows_them(
     assert result["outcome"] == "approved" and result["text"] == edited and result["edited"] is True
     assert result["notes"] == "Canary first, please" and result["decided_by"] == [APPROVER_1]
     assert any(f"<@{APPROVER_1}> edited revision 1 before approving" in text for text in thread_texts(slack, thread_ts))
+    assert_valid_everything(slack)
+
+
+async def test_approve_with_a_comment_where_the_text_cannot_be_edited(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    settings = bot_settings(slack)
+    async with worker_and_bot(slack, time_env.client, settings) as bot:
+        request = await _ask(bot, settings.task_queue)
+        thread_ts, draft = await waiting_draft(slack, request)
+        assert action_ids.COMMENT_APPROVE in buttons(draft)
+        await slack.click_button(APPROVER_2, CHANNEL, draft["ts"], action_ids.COMMENT_APPROVE)
+        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_2))
+        assert modal["callback_id"] == action_ids.COMMENT_APPROVE_MODAL
+        empty = await slack.submit_view(
+            APPROVER_2, modal["id"], {action_ids.COMMENT_BLOCK: {action_ids.COMMENT_INPUT: "   "}}
+        )
+        assert empty.payload and action_ids.COMMENT_BLOCK in empty.payload["errors"]
+        assert await decisions(request) == []
+        sent = await slack.submit_view(
+            APPROVER_2,
+            modal["id"],
+            {action_ids.COMMENT_BLOCK: {action_ids.COMMENT_INPUT: "Rollback plan checked <!channel>"}},
+        )
+        assert sent.acked
+        result = await request.result()
+    assert result["outcome"] == "approved" and result["edited"] is False
+    assert result["notes"] == "Rollback plan checked <!channel>"
+    texts = thread_texts(slack, thread_ts)
+    # Quoted in the thread, escaped: no ping.
+    assert any("Rollback plan checked &lt;!channel&gt;" in text for text in texts)
+    assert not any("<!channel>" in text for text in texts)
     assert_valid_everything(slack)

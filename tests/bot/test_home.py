@@ -36,8 +36,8 @@ async def test_home_list_and_status_from_visibility(dev_server: DevServer, slack
             return [b for b in button_pairs(view) if ButtonValue.decode(b[1]).workflow_id == handle.id]
 
         ours = await eventually(listed, interval=0.2)
-        # The Home offers Approve, Request revision and Reject (Edit & approve lives on the draft in its thread).
-        assert [a for a, _ in ours] == [action_ids.APPROVE, action_ids.REQUEST_REVISION, action_ids.REJECT]
+        # The Home offers Approve, Approve with comment, Request revision and Reject (Edit & approve: in the thread).
+        assert [a for a, _ in ours] == list(action_ids.DECISION_ACTIONS_WITHOUT_EDITS)
 
         # Approving from the Home: acked, told in the app's DM, the Home refreshed without it.
         published = len(slack.calls_to("views.publish"))

@@ -129,6 +129,7 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.TOOL_DENY,
         action_ids.TOOL_SHOW_ARGUMENTS,
         action_ids.EDIT_APPROVE,
+        action_ids.COMMENT_APPROVE,
         action_ids.REQUEST_REVISION,
         action_ids.REJECT,
         action_ids.ANY_OTHER_ACTION,
@@ -138,6 +139,7 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.REJECT_MODAL,
         action_ids.TOOL_DENY_MODAL,
         action_ids.EDIT_APPROVE_MODAL,
+        action_ids.COMMENT_APPROVE_MODAL,
     }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)

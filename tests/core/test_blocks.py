@@ -223,11 +223,12 @@ def test_normal_draft_is_one_message_with_buttons():
     buttons = _buttons(dicts)
     assert [b["action_id"] for b in buttons] == [
         action_ids.APPROVE,
+        action_ids.COMMENT_APPROVE,
         action_ids.REQUEST_REVISION,
         action_ids.REJECT,
     ]
-    assert [b.get("style") for b in buttons] == ["primary", None, "danger"]
-    assert "confirm" in buttons[2]
+    assert [b.get("style") for b in buttons] == ["primary", None, None, "danger"]
+    assert "confirm" in buttons[3]
     for button in buttons:
         assert ButtonValue.decode(button["value"]) == ButtonValue("report-q3", 2)
     assert messages[0].text == "Draft revision 2: Q3 revenue"

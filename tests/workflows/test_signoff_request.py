@@ -15,7 +15,16 @@ from temporalio.worker import Worker
 from core import action_ids
 from core.contracts import ApproveInput, RejectInput, RevisionInput
 from sandbox import SlackSandbox
-from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, OUTSIDER, REQUESTER, buttons, draft_messages
+from tests.support.slack import (
+    APPROVER_1,
+    APPROVER_2,
+    CHANNEL,
+    OUTSIDER,
+    REQUESTER,
+    buttons,
+    draft_messages,
+    thread_texts,
+)
 from tests.support.temporal import running_worker, with_agents_plugin, worker_settings
 from tests.support.waiting import eventually
 from tests.workflows.json_caller import JsonCaller
@@ -85,6 +94,9 @@ async def test_approved_with_a_comment(time_env: WorkflowEnvironment, slack: Sla
     assert decision["user_id"] == APPROVER_1 and decision["kind"] == "approve"
     assert decision["comment"] == "Ship it after 14:00" and decision["at"].startswith("20")
     assert result["thread"]["channel"] == CHANNEL
+    # The final message sums the decisions up (the audit in the thread).
+    final = thread_texts(slack, result["thread"]["ts"])[-1]
+    assert "Decisions:" in final and f"<@{APPROVER_1}> approved revision 1" in final and "Ship it after 14:00" in final
     # Plain JSON all the way: nothing Python-only in the answer.
     assert set(result) == {"outcome", "decided_by", "notes", "text", "edited", "decisions", "thread", "metadata"}
 
