@@ -16,7 +16,7 @@ from bot.app import build_app, build_web_client
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.slack import slack_session
-from infra.temporal import data_converter
+from infra.temporal import connect_client
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,9 @@ def build_web_app(app: AsyncApp) -> web.Application:
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    # Lazy: the bot starts (and answers "Temporal is unreachable") even while Temporal is down.
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
-        lazy=True,
-    )
+    # Lazy: the bot starts (and answers "Temporal is unreachable") even while Temporal is down; a
+    # Temporal that refuses its TLS or credentials stops it here (SettingsError), before it listens.
+    return await connect_client(settings, lazy=True)
 
 
 async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:

@@ -1,16 +1,18 @@
 """The one configuration object, read from the environment once at each entry point.
 
 The worker, the bot and the sandbox all take a ``Settings``; nothing else reads
-``os.environ``. Workflows never see it: they get a ``WorkflowSettings`` in their
-input or from the ``load_worker_settings`` activity.
+``os.environ``. Which Temporal cluster, and how to reach it, is the SDK's own environment
+configuration (``infra/temporal.py``), loaded here with the rest. Workflows never see it: they
+get a ``WorkflowSettings`` in their input or from the ``load_worker_settings`` activity.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from core.contracts import (
     DEFAULT_TASK_QUEUE,
@@ -19,6 +21,9 @@ from core.contracts import (
     WorkflowSettings,
 )
 from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
+
+if TYPE_CHECKING:
+    from infra.temporal import TemporalAccess
 
 
 class SettingsError(ValueError):
@@ -132,10 +137,14 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
+    # The cluster, as the Temporal profile (``infra.temporal.load_temporal``) names it: what
+    # messages and logs show. How to reach it (TLS, API key) is ``temporal_access``, never shown.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = DEFAULT_TASK_QUEUE
     temporal_ui_url: str | None = None
+    # None: plaintext, no credentials (a local dev server, and the tests' settings).
+    temporal_access: TemporalAccess | None = field(default=None, repr=False)
 
     # Secrets are kept out of repr so they never reach a log line.
     slack_bot_token: str | None = field(default=None, repr=False)
@@ -161,8 +170,17 @@ class Settings:
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    def on_local_server(self, address: str) -> Settings:
+        """These settings against a Temporal dev server started here (``signoff dev``, the terminal
+        demo): its address, its ``default`` namespace, plaintext, whatever the Temporal profile says."""
+        return replace(self, temporal_address=address, temporal_namespace="default", temporal_access=None)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        # Local: infra.temporal raises this module's SettingsError.
+        from infra.temporal import load_temporal
+
+        temporal = load_temporal(env)
         # An empty value (a line copied from .env.example) means the default, like an absent one.
         deadline_raw = (env.get("SIGNOFF_DECISION_DEADLINE", "").strip() or "7d").lower()
         escalation = _optional(env, "SIGNOFF_ESCALATION")
@@ -194,8 +212,9 @@ class Settings:
             }
         )
         return cls(
-            temporal_address=env.get("TEMPORAL_ADDRESS", "").strip() or "localhost:7233",
-            temporal_namespace=env.get("TEMPORAL_NAMESPACE", "").strip() or "default",
+            temporal_address=temporal.address,
+            temporal_namespace=temporal.namespace,
+            temporal_access=temporal.access,
             task_queue=env.get("SIGNOFF_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE,
             temporal_ui_url=_optional(env, "TEMPORAL_UI_URL"),
             slack_bot_token=_optional(env, "SLACK_BOT_TOKEN"),

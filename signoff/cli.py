@@ -102,19 +102,17 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     when Temporal, or a worker to answer the query, cannot be reached within ``timeout`` seconds."""
     from datetime import timedelta
 
-    from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
+    from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
     from temporalio.service import RPCError, RPCStatusCode
 
     from core.contracts import Progress
-    from infra.temporal import data_converter
+    from infra.temporal import connect_client
 
     where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
     unreachable = SettingsError(f"cannot reach {where}; is the server running?")
     try:
         async with asyncio.timeout(timeout):
-            client = await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter()
-            )
+            client = await connect_client(settings)
     except TimeoutError:
         raise unreachable from None
     except RuntimeError as err:
@@ -255,9 +253,7 @@ def _exit_now(code: int) -> None:
 
 
 def _replace_address(settings: Settings, address: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, temporal_address=address)
+    return settings.on_local_server(address)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,9 +63,9 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
     print("Starting the Temporal dev server …", flush=True)
     await server.start()
     try:
+        # The dev server here, plaintext, whatever Temporal profile the environment holds for production.
         settings = replace(
-            settings,
-            temporal_address=server.address,
+            settings.on_local_server(server.address),
             temporal_ui_url=settings.temporal_ui_url or server.ui_url,
         )
         if real_slack:

@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client, slack_session
+from infra.temporal import connect_client
 from worker.offline_model import OfflineModelProvider
 from worker.settings_activity import WorkerSettingsActivities
 from worker.slack_activities import SlackActivities
@@ -91,11 +92,9 @@ def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> 
 
 
 async def connect_worker_client(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        plugins=[agents_plugin(settings)],
-    )
+    """The worker's client: the Temporal profile's cluster (``infra.temporal``), with the agents plugin.
+    Raises ``SettingsError`` saying why when Temporal cannot be reached or refuses the connection."""
+    return await connect_client(settings, plugins=[agents_plugin(settings)])
 
 
 def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -144,14 +143,8 @@ def serving_worker(client: Client, settings: Settings, slack: AsyncWebClient) ->
 async def run_worker(settings: Settings) -> None:
     async with slack_session() as session:
         slack = worker_slack_client(settings, session)
-        try:
-            client = await connect_worker_client(settings)
-        except RuntimeError as err:
-            if not str(err).startswith("Failed client connect"):
-                raise
-            raise SettingsError(
-                f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS); is the server running?"
-            ) from None
+        # Unreachable, an untrusted certificate, refused credentials: a SettingsError, exit 2.
+        client = await connect_worker_client(settings)
         worker = serving_worker(client, settings, slack)
         log.info(
             "Worker listening on task queue %s at %s (%s model, caching up to %d workflows)",
