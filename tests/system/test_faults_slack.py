@@ -92,10 +92,13 @@ async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
         assert await handle.result()
 
     texts = thread_texts(slack, thread_ts)
-    approved_notes = [t for t in texts if "approved revision 1" in t]
+    # The approval's own note (the final message's summary of decisions names it too).
+    approved_notes = [t for t in texts if "approved revision 1" in t and "Decisions:" not in t]
     assert len(approved_notes) == 1
     [note_call] = [
-        c for c in slack.calls_to("chat.postMessage") if "approved revision 1" in (c.params.get("text") or "")
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if "approved revision 1" in (c.params.get("text") or "") and "Decisions:" not in c.params["text"]
     ]
     assert note_call.time >= back, "the note was delayed until Slack was back"
     assert sum("is approved. The report is final" in t for t in texts) == 1
