@@ -83,7 +83,10 @@ MAX_CONCURRENT_STARTS = 32
 WORKFLOW_TYPES = {
     WorkflowKind.REPORT: "ReportGenerationWorkflow",
     WorkflowKind.PLAN: "ApprovalWorkflow",
+    # Started by other workflows or clients: listed too, so their drafts reach the Home.
+    WorkflowKind.REQUEST: "SignoffRequest",
 }
+_KIND_OF_TYPE = {name: kind for kind, name in WORKFLOW_TYPES.items()}
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 # Sorts before any real start time (an unknown one ranks last).
@@ -466,11 +469,7 @@ class TemporalGateway:
                 # A memo we can't decode only costs the subject line.
                 log.info("memo of %s unreadable: %s", execution.id, err)
                 memo = {}
-            kind = (
-                WorkflowKind.PLAN
-                if execution.workflow_type == WORKFLOW_TYPES[WorkflowKind.PLAN]
-                else WorkflowKind.REPORT
-            )
+            kind = _KIND_OF_TYPE.get(execution.workflow_type or "", WorkflowKind.REPORT)
             listed.append(
                 Listed(
                     workflow_id=execution.id,

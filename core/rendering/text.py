@@ -54,6 +54,7 @@ MAX_INLINE_NOTES_CHARS = 280
 KIND_LABELS = {
     WorkflowKind.REPORT: "Report",
     WorkflowKind.PLAN: "Plan",
+    WorkflowKind.REQUEST: "Sign-off request",
 }
 
 PHASE_LABELS: dict[Phase, tuple[str, str]] = {
