@@ -142,11 +142,8 @@ async def test_short_draft_is_one_message_with_buttons(sb, acts):
     assert reply["ts"] == refs[0].ts
     assert reply["metadata"] == post_metadata(draft_part_key("d1", 0))
     [actions] = _actions(reply)
-    assert [e["action_id"] for e in actions["elements"]] == [
-        action_ids.APPROVE,
-        action_ids.REQUEST_REVISION,
-        action_ids.REJECT,
-    ]
+    # A view that allows no edits (the default): Approve with comment instead of Edit & approve.
+    assert [e["action_id"] for e in actions["elements"]] == list(action_ids.DECISION_ACTIONS_WITHOUT_EDITS)
     assert f"{UI_URL}/namespaces/default/workflows/report-q3" in str(reply["blocks"])
 
 
