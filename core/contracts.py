@@ -43,6 +43,8 @@ class Phase(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    # The run reached its token budget (SIGNOFF_TOKEN_BUDGET) and stopped; never approved.
+    STOPPED = "stopped"
 
     @property
     def is_terminal(self) -> bool:
@@ -57,6 +59,7 @@ TERMINAL_PHASES = frozenset(
         Phase.EXPIRED,
         Phase.CANCELLED,
         Phase.FAILED,
+        Phase.STOPPED,
     }
 )
 
@@ -117,6 +120,29 @@ class AgentModels:
 
 
 @dataclass
+class ModelPrice:
+    """What a model costs, in USD per million tokens (SIGNOFF_MODEL_PRICES)."""
+
+    model: str
+    input_per_million: float
+    output_per_million: float
+
+
+@dataclass
+class TokenUsage:
+    """Model calls and tokens so far; ``cost_usd`` is an estimate, None when a model used has no price."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
 class WorkflowSettings:
     """Everything a workflow needs to know about its deployment, passed in, never read from env."""
 
@@ -128,6 +154,10 @@ class WorkflowSettings:
     # Agent tools that run without asking a person (SIGNOFF_AUTO_APPROVED_TOOLS); every other
     # tool call waits for the approvers.
     auto_approved_tools: list[str] = field(default_factory=lambda: list(READ_ONLY_TOOLS))
+    # USD per million tokens per model, for the estimated cost (empty: no estimate).
+    model_prices: list[ModelPrice] = field(default_factory=list)
+    # Tokens a run may use (SIGNOFF_TOKEN_BUDGET); None: no limit.
+    token_budget: int | None = None
 
 
 @dataclass
@@ -235,6 +265,8 @@ class Progress:
     outcome: str | None = None
     # The agents' tool calls, in order (plans only).
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    # Every model call's tokens so far, summed.
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
 
 @dataclass

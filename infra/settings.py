@@ -18,6 +18,7 @@ from core.contracts import (
     DEFAULT_TASK_QUEUE,
     AgentModels,
     ApprovalPolicy,
+    ModelPrice,
     WorkflowSettings,
 )
 from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
@@ -130,6 +131,39 @@ def _api_style(raw: str) -> str:
     return style
 
 
+_PRICE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def _model_prices(raw: str) -> list[ModelPrice]:
+    """'gpt-4.1=2.00/8.00,gpt-4.1-mini=0.40/1.60': USD per million input/output tokens."""
+    prices: dict[str, ModelPrice] = {}
+    for part in (part for part in raw.split(",") if part.strip()):
+        match = _PRICE.match(part)
+        if not match:
+            raise SettingsError(
+                f"SIGNOFF_MODEL_PRICES: {part.strip()!r} is not model=input/output in USD per million tokens, "
+                "like gpt-4.1=2.00/8.00"
+            )
+        model = match.group(1)
+        if model in prices:
+            raise SettingsError(f"SIGNOFF_MODEL_PRICES: {model!r} is priced twice")
+        prices[model] = ModelPrice(model, float(match.group(2)), float(match.group(3)))
+    return list(prices.values())
+
+
+def _token_budget(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise SettingsError(f"SIGNOFF_TOKEN_BUDGET={raw!r} is not a whole number of tokens") from None
+    if value <= 0:
+        raise SettingsError(f"SIGNOFF_TOKEN_BUDGET={raw!r} must be a positive number of tokens (unset: no budget)")
+    return value
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -231,6 +265,8 @@ class Settings:
                 max_review_rounds=_int(env, "SIGNOFF_MAX_REVIEW_ROUNDS", 3, 1),
                 default_channel=_conversation("SIGNOFF_DEFAULT_CHANNEL", _optional(env, "SIGNOFF_DEFAULT_CHANNEL")),
                 auto_approved_tools=_tools("SIGNOFF_AUTO_APPROVED_TOOLS", env.get("SIGNOFF_AUTO_APPROVED_TOOLS", "")),
+                model_prices=_model_prices(env.get("SIGNOFF_MODEL_PRICES", "")),
+                token_budget=_token_budget(env.get("SIGNOFF_TOKEN_BUDGET", "")),
             ),
         )
 

@@ -41,11 +41,12 @@ from core.contracts import (
 )
 from core.mrkdwn import escape, humanize, mention, mentions, truncate
 from core.tool_calls import ToolCallRecord
+from core.usage import UsageMeter, usage_line
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 from workflows.thread import SlackThread, tell_requester
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, Runner, RunResult
+    from agents import Agent, Runner, RunResult, Usage
     from agents.exceptions import AgentsException
     from temporalio.openai_agents import AgentsWorkflowError
 
@@ -71,6 +72,8 @@ SUBJECT_ECHO_CHARS = 200
 # Workflows started before the requester was told by the workflow (the bot polled and told
 # them) must replay without these ephemerals.
 TELL_REQUESTER_PATCH = "tell-requester"
+# Stopping a run at its token budget (SIGNOFF_TOKEN_BUDGET) posts to the thread.
+TOKEN_BUDGET_PATCH = "token-budget"
 
 _DRAFT_STATE_FOR_OUTCOME = {
     GateOutcome.APPROVED: DraftState.APPROVED,
@@ -93,6 +96,10 @@ class PipelineFailed(Exception):
     """An agent step failed for good (after its retries); the reason is safe to show."""
 
 
+class BudgetReached(Exception):
+    """The run has used its token budget: no further agent run starts."""
+
+
 class HumanReviewedWorkflow:
     KIND: ClassVar[WorkflowKind]
 
@@ -113,6 +120,8 @@ class HumanReviewedWorkflow:
         self._edit: DraftEdit | None = None
         # The article's signals may arrive before the gate exists (right after start).
         self._early_operator_decisions: list[tuple[DecisionKind, str]] = []
+        # Every model call's tokens, by model.
+        self._usage = UsageMeter()
 
     # ------------------------------------------------------------------ queries
 
@@ -148,6 +157,7 @@ class HumanReviewedWorkflow:
             thread=self._thread.parent if self._thread else None,
             outcome=self._outcome,
             tool_calls=self.tool_call_records(),
+            usage=self._usage.summary(self._settings.model_prices),
         )
 
     def tool_call_records(self) -> list[ToolCallRecord]:
@@ -324,6 +334,7 @@ class HumanReviewedWorkflow:
         ``run`` replaces ``Runner.run`` (the tool approvals' loop); ``attempts`` is how often an
         unusable answer is asked again (once when tools may already have acted).
         """
+        self._check_budget()
         last_error = ""
         for _ in range(attempts):
             try:
@@ -336,11 +347,33 @@ class HumanReviewedWorkflow:
                     raise
                 raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
             except AgentsException as err:
+                if err.run_data is not None:
+                    self._count_usage(agent, err.run_data.context_wrapper.usage)
                 last_error = str(err)
                 workflow.logger.warning("%s gave an unusable answer: %s", agent.name, err)
                 continue
+            self._count_usage(agent, result.context_wrapper.usage)
             return result.final_output
         raise PipelineFailed(f"{agent.name} gave no usable answer after {attempts} tries: {last_error}")
+
+    def _count_usage(self, agent: Agent, usage: Usage) -> None:
+        model = agent.model if isinstance(agent.model, str) else getattr(agent.model, "model", "?")
+        self._usage.add(str(model), usage.requests, usage.input_tokens, usage.output_tokens)
+
+    def _check_budget(self) -> None:
+        """Refuse to start another agent run once the run has used its token budget."""
+        budget = self._settings.token_budget
+        if budget is None or self._usage.total_tokens < budget:
+            return
+        if workflow.patched(TOKEN_BUDGET_PATCH):
+            raise BudgetReached(f"{self._usage.total_tokens:,} tokens used of a budget of {budget:,}")
+
+    def usage_note(self) -> str:
+        """The run's tokens and estimated cost, as the final message's last line (nothing without model calls)."""
+        usage = self._usage.summary(self._settings.model_prices)
+        if not usage.requests and not usage.total_tokens:
+            return ""
+        return f"\n:bar_chart: Usage: {usage_line(usage)}."
 
     async def ask_human(self, draft: str) -> GateResult:
         """Post ``draft`` as a new revision, retire the previous one, and wait for a decision."""
@@ -371,7 +404,7 @@ class HumanReviewedWorkflow:
         """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
         self._phase = phase
         self._outcome = outcome
-        await self.thread.note(note + self._decision_summary())
+        await self.thread.note(note + self._decision_summary() + self.usage_note())
         await self.thread.show_phase(phase)
 
     def _decision_summary(self) -> str:
@@ -401,6 +434,20 @@ class HumanReviewedWorkflow:
         await self.thread.note(":no_entry_sign: This request was cancelled.")
         await self.thread.show_phase(Phase.CANCELLED)
 
+    async def finish_stopped(self, reason: str) -> None:
+        """The token budget is used up: say so, remove the buttons, end as stopped (never approved)."""
+        self._phase = Phase.STOPPED
+        self._outcome = f"stopped: {reason}"
+        if self._thread is None:
+            return
+        if self._gate is not None and self._revision and self._gate.open_revision:
+            await self.thread.update_draft(self._view(self._revision, DraftState.CANCELLED, "Stopped."))
+        await self.thread.note(
+            f":octagonal_sign: Stopped: this {self.KIND.value} reached its token budget ({escape(reason)}). "
+            f"No further agent run was started, and it ends here without a result.{self.usage_note()}"
+        )
+        await self.thread.show_phase(Phase.STOPPED)
+
     async def finish_failed(self, reason: str) -> None:
         self._phase = Phase.FAILED
         self._outcome = reason
@@ -419,13 +466,19 @@ class HumanReviewedWorkflow:
                 f"has stopped before it could post its thread in <#{origin.channel_id}>: {why}",
             )
 
-    async def guarded(self, body: Callable[[], Awaitable[T]]) -> T:
-        """Run ``body`` and turn cancellation and agent failures into terminal states."""
+    async def guarded(self, body: Callable[[], Awaitable[T]], stopped: Callable[[str], T] | None = None) -> T:
+        """Run ``body`` and turn cancellation and agent failures into terminal states; a run stopped
+        at its token budget returns ``stopped(reason)``."""
         try:
             return await body()
         except PipelineFailed as err:
             await self.finish_failed(str(err))
             raise ApplicationError(str(err), type="PipelineFailed", non_retryable=True) from err
+        except BudgetReached as err:
+            await self.finish_stopped(str(err))
+            if stopped is None:
+                raise ApplicationError(str(err), type="BudgetReached", non_retryable=True) from err
+            return stopped(str(err))
         except ActivityError as err:
             if not isinstance(err.cause, CancelledError):
                 await self.finish_failed(_root_cause(err))

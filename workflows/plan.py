@@ -39,7 +39,9 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
         """Returns the execution report, or the article's sentence when the plan is not approved."""
         if isinstance(request, str):
             request = PlanRequest(task=request)
-        return await self.guarded(lambda: self._plan_and_execute(request))
+        return await self.guarded(
+            lambda: self._plan_and_execute(request), lambda why: f"Plan stopped at its token budget: {why}"
+        )
 
     async def _plan_and_execute(self, request: PlanRequest) -> str:
         await self.begin(request.task, request.origin, request.settings)

@@ -28,7 +28,9 @@ class ReportGenerationWorkflow(HumanReviewedWorkflow):
         """Returns the approved report, or a sentence saying how it ended otherwise."""
         if isinstance(request, str):
             request = ReportRequest(topic=request)
-        return await self.guarded(lambda: self._produce(request))
+        return await self.guarded(
+            lambda: self._produce(request), lambda why: f"Report stopped at its token budget: {why}"
+        )
 
     async def _produce(self, request: ReportRequest) -> str:
         await self.begin(request.topic, request.origin, request.settings)

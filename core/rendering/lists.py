@@ -44,6 +44,7 @@ from core.rendering.text import (
     slack_date,
     split_mrkdwn,
 )
+from core.usage import usage_line
 
 # Commands listed by ``help_blocks``; escaped when rendered (``<topic>`` would
 # otherwise be read by Slack as a link).
@@ -130,6 +131,8 @@ def status_blocks(progress: Progress) -> list[Block]:
         facts.append(reminders)
     if progress.outcome:
         facts.append(f"*Outcome:* {fit(progress.outcome, 1000)}")
+    if progress.usage.requests or progress.usage.total_tokens:
+        facts.append(f"*Usage:* {escape(usage_line(progress.usage))}")
     blocks.append(section_block("\n".join(facts)))
     if progress.review_rounds:
         lines = [_review_round_line(r) for r in progress.review_rounds]

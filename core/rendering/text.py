@@ -72,6 +72,7 @@ PHASE_LABELS: dict[Phase, tuple[str, str]] = {
     Phase.EXPIRED: (":alarm_clock:", "Expired"),
     Phase.CANCELLED: (":no_entry_sign:", "Cancelled"),
     Phase.FAILED: (":warning:", "Failed"),
+    Phase.STOPPED: (":octagonal_sign:", "Stopped (token budget)"),
 }
 
 DECISION_VERBS = {
