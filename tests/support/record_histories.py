@@ -16,6 +16,7 @@ before the patch still replay.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 import uuid
@@ -29,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.contracts import (
     ApprovalPolicy,
     ApproveInput,
+    ModelPrice,
     Phase,
     PlanRequest,
     RejectInput,
@@ -135,6 +137,15 @@ async def report_thread_refused(client, env, settings, queue):  # type: ignore[n
     )
 
 
+async def report_budget_stopped(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # A one-token budget with a price table: the research runs, then the run stops (token-budget patch).
+    limited = dataclasses.replace(settings, token_budget=1, model_prices=[ModelPrice("gpt-4.1", 2.0, 8.0)])
+    request = ReportRequest(topic="Replay coverage for signoff", origin=ORIGIN, settings=limited)
+    return await client.start_workflow(
+        ReportGenerationWorkflow.run, request, id=f"replay-{uuid.uuid4()}", task_queue=queue
+    )
+
+
 async def _request(client: Client, queue: str, **fields: Any) -> WorkflowHandle:
     """A SignoffRequest started by name with plain JSON, as any caller would; waits for its draft."""
     handle = await client.start_workflow(
@@ -185,6 +196,15 @@ async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped
 async def plan_decline(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _plan(client, settings, queue)
     await handle.signal(ApprovalWorkflow.decide, args=["plan_approval", "declined"])
+    return handle
+
+
+async def plan_budget_stopped(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # The planner's run uses the one-token budget: once approved, the executor never starts.
+    limited = dataclasses.replace(settings, token_budget=1)
+    request = PlanRequest(task="Replay coverage for plans", origin=ORIGIN, settings=limited)
+    handle = await _pending(client, ApprovalWorkflow.run, request, queue)
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
     return handle
 
 
@@ -239,12 +259,14 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_edit_approve": (report_edit_approve, ApprovalPolicy()),
     "report_article_signal": (report_article_signal, ApprovalPolicy()),
     "report_thread_refused": (report_thread_refused, ApprovalPolicy()),
+    "report_budget_stopped": (report_budget_stopped, ApprovalPolicy()),
     "plan_approve": (plan_approve, ApprovalPolicy()),
     "plan_decline": (plan_decline, ApprovalPolicy()),
     "plan_tool_allow": (plan_tool_allow, ApprovalPolicy()),
     "plan_tool_deny": (plan_tool_deny, ApprovalPolicy()),
     "plan_tool_expire": (plan_tool_expire, ApprovalPolicy(decision_deadline=timedelta(hours=2))),
     "plan_tool_always_allow": (plan_tool_always_allow, ApprovalPolicy()),
+    "plan_budget_stopped": (plan_budget_stopped, ApprovalPolicy()),
     "request_approve": (request_approve, ApprovalPolicy()),
     "request_revision_requested": (request_revision_requested, ApprovalPolicy()),
     "request_expire": (request_expire, ApprovalPolicy()),
