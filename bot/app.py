@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -20,6 +19,7 @@ from temporalio.client import Client
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
 from bot.listeners import register_listeners
+from bot.metrics import InstrumentedApp, Readiness, SlackCallCounter
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client
 
@@ -42,6 +42,8 @@ def build_web_client(settings: Settings, session: aiohttp.ClientSession | None =
     """
     client = slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
     client.retry_handlers = [
+        # Only counts (signoff_bot_slack_api_errors, …_rate_limited); never retries by itself.
+        SlackCallCounter(),
         AsyncRateLimitErrorRetryHandler(max_retry_count=BOT_RATE_LIMIT_RETRIES),
         AsyncConnectionErrorRetryHandler(max_retry_count=1),
     ]
@@ -66,7 +68,7 @@ def build_app(
     gateway: TemporalGateway | None = None,
     deps: Deps | None = None,
     session: aiohttp.ClientSession | None = None,
-) -> AsyncApp:
+) -> InstrumentedApp:
     if not settings.slack_bot_token:
         raise SettingsError("missing settings: SLACK_BOT_TOKEN")
     if not settings.slack_signing_secret and not settings.socket_mode:
@@ -74,7 +76,7 @@ def build_app(
     client = web_client or build_web_client(settings, session)
     if deps is None:
         deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal_client))
-    app = AsyncApp(
+    app = InstrumentedApp(
         client=client,
         # Passed explicitly (even when empty, in Socket Mode) so Bolt never reads the environment.
         signing_secret=settings.slack_signing_secret or "",
@@ -82,4 +84,5 @@ def build_app(
         process_before_response=False,
     )
     register_listeners(app, deps)
+    app.readiness = Readiness(deps.gateway.client, client)
     return app

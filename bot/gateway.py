@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
+from bot import metrics
 from core.contracts import (
     ApproveInput,
     DecisionReceipt,
@@ -197,10 +199,15 @@ class TemporalGateway:
     async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
         """Run one Temporal call under an overall deadline, mapping transport failures."""
         limit = (timeout or self.rpc_timeout).total_seconds() + 1
+        started = time.perf_counter()
+        outcome = "error"
         try:
             async with asyncio.timeout(limit):
-                return await call()
+                result = await call()
+            outcome = "ok"
+            return result
         except TimeoutError:
+            outcome = "unreachable"
             raise Unreachable(
                 f"Temporal did not answer within {limit:g} s; nothing was changed. Try again in a minute."
             ) from None
@@ -209,9 +216,12 @@ class TemporalGateway:
         except RuntimeError as err:
             # A lazily connected client reports a failed (re)connect this way.
             if str(err).startswith("Failed client connect"):
+                outcome = "unreachable"
                 log.warning("Temporal connection failed: %s", err)
                 raise Unreachable(UNREACHABLE) from None
             raise
+        finally:
+            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
     # ------------------------------------------------------------------ starting
 
@@ -259,6 +269,7 @@ class TemporalGateway:
                 handle = await self._bounded(start)
         except WorkflowAlreadyStartedError:
             raise AlreadyRunning(workflow_id) from None
+        metrics.COMMANDS_STARTED.labels(kind.value).inc()
         return Started(workflow_id=handle.id, run_id=handle.result_run_id)
 
     # ------------------------------------------------------------------ queries
@@ -375,8 +386,6 @@ class TemporalGateway:
     ) -> DecisionReceipt:
         # The decision updates live on the shared base class; both workflow types have them.
         handle = self.client.get_workflow_handle(workflow_id)
-        seconds = self.update_timeout.total_seconds()
-
         name = _update_name(update)
 
         async def send() -> DecisionReceipt:
@@ -384,6 +393,20 @@ class TemporalGateway:
                 name, arg, id=update_id_, result_type=DecisionReceipt, rpc_timeout=self.update_timeout
             )
 
+        try:
+            receipt = await self._send_update(workflow_id, send)
+        except Refused:
+            metrics.DECISIONS.labels("refused").inc()
+            metrics.REFUSALS.labels(name).inc()
+            raise
+        except BaseException:
+            metrics.DECISIONS.labels("failed").inc()
+            raise
+        metrics.DECISIONS.labels("recorded").inc()
+        return receipt
+
+    async def _send_update(self, workflow_id: str, send: Callable[[], Awaitable[DecisionReceipt]]) -> DecisionReceipt:
+        seconds = self.update_timeout.total_seconds()
         try:
             return await self._bounded(send, self.update_timeout)
         except WorkflowUpdateFailedError as err:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -13,7 +16,9 @@ from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
+from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
 from infra.heap import freeze_startup_heap
+from infra.ports import bind_port
 from infra.settings import Settings
 from infra.slack import slack_session
 from infra.temporal import connect_client
@@ -24,19 +29,43 @@ EVENTS_PATH = "/slack/events"
 
 
 def build_web_app(app: AsyncApp) -> web.Application:
-    """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt)."""
+    """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt),
+    ``GET /healthz`` (the process serves) and, for an app of ``build_app``, ``GET /readyz``."""
 
     async def events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
-    async def health(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
+    readiness = app.readiness if isinstance(app, InstrumentedApp) else None
     web_app = web.Application()
-    web_app.add_routes([web.post(EVENTS_PATH, events), web.get("/healthz", health)])
+    web_app.add_routes([web.post(EVENTS_PATH, events), *health_routes(readiness)])
     return web_app
+
+
+def metrics_socket(settings: Settings) -> socket.socket | None:
+    """The metrics port, bound before anything else starts (a port in use: ``SettingsError``, exit 2)."""
+    if settings.metrics_port is None:
+        return None
+    return bind_port(settings.metrics_port, "--metrics-port, SIGNOFF_METRICS_PORT")
+
+
+@contextlib.asynccontextmanager
+async def serving_metrics(sock: socket.socket | None, readiness: Readiness | None) -> AsyncIterator[None]:
+    """``GET /metrics``, ``/healthz`` and ``/readyz`` on ``sock`` (``metrics_socket``) while inside."""
+    if sock is None:
+        yield
+        return
+    runner = web.AppRunner(build_metrics_app(readiness), access_log=None)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+        host, port = sock.getsockname()[:2]
+        log.info("Metrics at http://%s:%d/metrics (and /healthz, /readyz)", host, port)
+        yield
+    finally:
+        await runner.cleanup()
+        sock.close()
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -47,8 +76,13 @@ async def connect_temporal(settings: Settings) -> Client:
 
 async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    async with slack_session() as session:
+    sock = metrics_socket(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        if sock is not None:
+            stack.callback(sock.close)  # also when the start fails before it serves
+        session = await stack.enter_async_context(slack_session())
         app = build_app(settings, await connect_temporal(settings), session=session)
+        await stack.enter_async_context(serving_metrics(sock, app.readiness))
         freeze_startup_heap()
         # No access log: a line per Slack request costs the event loop that must ack within 3 s.
         runner = web.AppRunner(build_web_app(app), access_log=None)
@@ -73,8 +107,14 @@ def socket_mode_handler(
 
 async def run_socket_mode(settings: Settings) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    async with slack_session() as session:
+    sock = metrics_socket(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        if sock is not None:
+            stack.callback(sock.close)  # also when the start fails before it serves
+        session = await stack.enter_async_context(slack_session())
         app = build_app(settings, await connect_temporal(settings), session=session)
+        # In Socket Mode the metrics port is the only one: /healthz and /readyz are there.
+        await stack.enter_async_context(serving_metrics(sock, app.readiness))
         handler = socket_mode_handler(app, settings, session)
         freeze_startup_heap()
         log.info("Slack app connecting over Socket Mode")

@@ -68,6 +68,17 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
+def parse_port(name: str, raw: str) -> int:
+    """A TCP port to listen on, 1-65535 (``--metrics-port``, ``SIGNOFF_METRICS_PORT``)."""
+    try:
+        port = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{name}={raw!r} is not a port number (1-65535)")
+    return port
+
+
 def _slack_ids(name: str, raw: str) -> list[str]:
     ids = [part.strip() for part in raw.split(",") if part.strip()]
     for slack_id in ids:
@@ -129,6 +140,11 @@ def _api_style(raw: str) -> str:
     if style not in ("responses", "chat"):
         raise SettingsError(f"SIGNOFF_OPENAI_API={raw!r} must be 'responses' or 'chat'")
     return style
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    raw = env.get("SIGNOFF_METRICS_PORT", "").strip()
+    return parse_port("SIGNOFF_METRICS_PORT", raw) if raw else None
 
 
 _PRICE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
@@ -194,6 +210,8 @@ class Settings:
     workflow: WorkflowSettings = field(default_factory=WorkflowSettings)
     # Workflows a worker keeps in memory between their tasks (``max_cached_workflows``).
     worker_cache_size: int = DEFAULT_WORKER_CACHE_SIZE
+    # Where this process serves Prometheus metrics (and, for the bot, /healthz and /readyz); None: off.
+    metrics_port: int | None = None
 
     @property
     def offline_model(self) -> bool:
@@ -259,6 +277,7 @@ class Settings:
             openai_base_url=_optional(env, "OPENAI_BASE_URL"),
             openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "")),
             worker_cache_size=_int(env, "SIGNOFF_WORKER_CACHE_SIZE", DEFAULT_WORKER_CACHE_SIZE, 1),
+            metrics_port=_metrics_port(env),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,

@@ -28,6 +28,7 @@ from urllib.parse import quote
 from temporalio.client import Client, Plugin
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile, DataSource
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from infra.settings import SettingsError
@@ -194,7 +195,24 @@ def _check_ca(source: DataSource, origin: str) -> None:
         raise SettingsError(f"the server CA certificate {origin} holds no PEM certificate") from None
 
 
-async def connect_client(settings: Settings, *, plugins: Sequence[Plugin] = (), lazy: bool = False) -> Client:
+def metrics_runtime(port: int, host: str = "0.0.0.0") -> Runtime:
+    """A Temporal runtime exporting the SDK's metrics (``temporal_…``) for Prometheus at
+    ``http://host:port/metrics``. Raises ``SettingsError`` when the port cannot be bound."""
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{port}")))
+    except ValueError as err:  # "Failed starting Prometheus exporter: Address already in use"
+        raise SettingsError(
+            f"cannot serve metrics on port {port} (--metrics-port, SIGNOFF_METRICS_PORT): {err}"
+        ) from None
+
+
+async def connect_client(
+    settings: Settings,
+    *,
+    plugins: Sequence[Plugin] = (),
+    lazy: bool = False,
+    runtime: Runtime | None = None,
+) -> Client:
     """A client of ``settings``' cluster (the profile's address, namespace, TLS, API key and gRPC
     metadata) with signoff's data converter, or ``plugins`` that bring it (the worker's agents plugin):
     the worker, the bot and every command connect here.
@@ -204,6 +222,7 @@ async def connect_client(settings: Settings, *, plugins: Sequence[Plugin] = (), 
     ``lazy``: a Temporal that cannot be reached, or does not answer within ``LAZY_PROBE_SECONDS``, is
     no error: the client connects on first use (the bot starts, and says so per request, while Temporal
     is down); a Temporal that answers but refuses the TLS or the credentials still is one.
+    ``runtime``: the SDK runtime the client (and a worker on it) runs in, e.g. ``metrics_runtime``.
     """
     access = settings.temporal_access or TemporalAccess()
     # The agents plugin brings this converter itself (and refuses one already wrapped).
@@ -219,6 +238,7 @@ async def connect_client(settings: Settings, *, plugins: Sequence[Plugin] = (), 
             data_converter=converter,
             plugins=plugins,
             lazy=lazily,
+            runtime=runtime,
         )
 
     try:

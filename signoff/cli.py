@@ -9,13 +9,14 @@ import logging
 import os
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
-from infra.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError, parse_port
 
 if TYPE_CHECKING:
     from core.contracts import Progress
@@ -256,16 +257,33 @@ def _replace_address(settings: Settings, address: str) -> Settings:
     return settings.on_local_server(address)
 
 
+def _port(raw: str) -> int:
+    try:
+        return parse_port("--metrics-port", raw)
+    except SettingsError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _metrics_port_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        help=f"serve {what} for Prometheus at http://0.0.0.0:PORT/metrics (default SIGNOFF_METRICS_PORT; unset: off)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="signoff", description=__doc__)
     parser.add_argument("--env-file", help="settings file (default: .env)")
     parser.add_argument("--log-level", default="INFO")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("worker", help="run the Temporal worker")
+    worker = commands.add_parser("worker", help="run the Temporal worker")
+    _metrics_port_option(worker, "the Temporal SDK's metrics (temporal_…)")
     bot = commands.add_parser(
         "bot", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port)"
     )
     bot.add_argument("--port", type=int, default=3000, help="HTTP port for POST /slack/events (default 3000)")
+    _metrics_port_option(bot, "the bot's metrics (signoff_bot_…), /healthz and /readyz")
     dev = commands.add_parser(
         "dev", help="the whole stack here: Temporal dev server, worker, bot and the Slack sandbox"
     )
@@ -297,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"signoff: {err}", file=sys.stderr)
         return 2
+    if getattr(args, "metrics_port", None) is not None:
+        settings = replace(settings, metrics_port=args.metrics_port)
     if args.command == "bot":
         try:
             _check_bot_settings(settings)

@@ -30,6 +30,9 @@ TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 SANDBOX_PORT = 8080
 BOT_PORT = 3000
+# Prometheus metrics: the worker's (the Temporal SDK's temporal_…) and the bot's (signoff_bot_…, /readyz).
+WORKER_METRICS_PORT = 9464
+BOT_METRICS_PORT = 9465
 # Demo defaults: reminders you can watch arrive, and people in the sandbox to play each role.
 DEMO_REMINDER_INTERVAL = timedelta(minutes=1)
 DEMO_APPROVERS = ["U0APPROV1", "U0APPROV2"]
@@ -49,10 +52,10 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
     from bot.app import build_app
-    from bot.server import build_web_app, connect_temporal, socket_mode_handler
+    from bot.server import build_web_app, connect_temporal, metrics_socket, serving_metrics, socket_mode_handler
     from infra.slack import slack_session
     from sandbox import SlackSandbox
-    from worker.worker import connect_worker_client, serving_worker, worker_slack_client
+    from worker.worker import connect_worker_client, serving_worker, worker_runtime, worker_slack_client
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -60,8 +63,16 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
     server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
     sandbox: SlackSandbox | None = None
     bot_runner: web.AppRunner | None = None
+    # Both metrics ports first: one in use stops everything before anything started (exit 2).
+    runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT))
+    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT))
     print("Starting the Temporal dev server …", flush=True)
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        if bot_metrics is not None:
+            bot_metrics.close()
+        raise
     try:
         # The dev server here, plaintext, whatever Temporal profile the environment holds for production.
         settings = replace(
@@ -90,10 +101,11 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
         async with contextlib.AsyncExitStack() as stack:
             session = await stack.enter_async_context(slack_session())
             worker = serving_worker(
-                await connect_worker_client(settings), settings, worker_slack_client(settings, session)
+                await connect_worker_client(settings, runtime), settings, worker_slack_client(settings, session)
             )
             await stack.enter_async_context(worker)
             app = build_app(settings, await connect_temporal(settings), session=session)
+            await stack.enter_async_context(serving_metrics(bot_metrics, app.readiness))
             if real_slack:
                 handler = socket_mode_handler(app, settings, session)
                 await handler.connect_async()
@@ -134,6 +146,8 @@ def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:
         lines.append("  Slack:          connected over Socket Mode; use /report in your workspace")
     lines += [
         f"  Temporal UI:    {settings.temporal_ui_url}",
+        f"  Metrics:        worker http://127.0.0.1:{WORKER_METRICS_PORT}/metrics, "
+        f"bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
         f"  Models:         {model}",
         f"  Reminders every {settings.workflow.policy.reminder_interval}",
         "Press Ctrl-C to stop.",

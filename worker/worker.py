@@ -14,13 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client, slack_session
-from infra.temporal import connect_client
+from infra.temporal import connect_client, metrics_runtime
 from worker.offline_model import OfflineModelProvider
 from worker.settings_activity import WorkerSettingsActivities
 from worker.slack_activities import SlackActivities
@@ -91,10 +92,19 @@ def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> 
     )
 
 
-async def connect_worker_client(settings: Settings) -> Client:
-    """The worker's client: the Temporal profile's cluster (``infra.temporal``), with the agents plugin.
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """With ``--metrics-port``: a runtime exporting the SDK's ``temporal_…`` metrics for Prometheus
+    there (a port in use: ``SettingsError``, exit 2). Create it before anything else starts."""
+    if settings.metrics_port is None:
+        return None
+    return metrics_runtime(settings.metrics_port)
+
+
+async def connect_worker_client(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """The worker's client: the Temporal profile's cluster (``infra.temporal``), with the agents plugin,
+    in ``runtime`` (``worker_runtime``) if given.
     Raises ``SettingsError`` saying why when Temporal cannot be reached or refuses the connection."""
-    return await connect_client(settings, plugins=[agents_plugin(settings)])
+    return await connect_client(settings, plugins=[agents_plugin(settings)], runtime=runtime)
 
 
 def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
@@ -141,10 +151,13 @@ def serving_worker(client: Client, settings: Settings, slack: AsyncWebClient) ->
 
 
 async def run_worker(settings: Settings) -> None:
+    runtime = worker_runtime(settings)
+    if settings.metrics_port is not None:
+        log.info("Temporal SDK metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
     async with slack_session() as session:
         slack = worker_slack_client(settings, session)
         # Unreachable, an untrusted certificate, refused credentials: a SettingsError, exit 2.
-        client = await connect_worker_client(settings)
+        client = await connect_worker_client(settings, runtime)
         worker = serving_worker(client, settings, slack)
         log.info(
             "Worker listening on task queue %s at %s (%s model, caching up to %d workflows)",
