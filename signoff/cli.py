@@ -25,6 +25,7 @@ log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
 # The workflow types whose ``progress`` query `signoff audit` reads.
 SIGNOFF_WORKFLOW_TYPES = ("ReportGenerationWorkflow", "ApprovalWorkflow", "SignoffRequest")
+AUDIT_CONNECT_SECONDS = 10.0
 AUDIT_TIMEOUT_SECONDS = 10.0
 
 
@@ -112,7 +113,9 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
     unreachable = SettingsError(f"cannot reach {where}; is the server running?")
     try:
-        async with asyncio.timeout(timeout):
+        # Connecting is its own step with a floor: a loaded machine can take seconds to set up the
+        # client, which says nothing about a worker answering within ``timeout``.
+        async with asyncio.timeout(max(timeout, AUDIT_CONNECT_SECONDS)):
             client = await connect_client(settings)
     except TimeoutError:
         raise unreachable from None
