@@ -43,11 +43,11 @@ def build_web_app(app: AsyncApp) -> web.Application:
     return web_app
 
 
-def metrics_socket(settings: Settings) -> socket.socket | None:
+def metrics_socket(settings: Settings, host: str = "0.0.0.0") -> socket.socket | None:
     """The metrics port, bound before anything else starts (a port in use: ``SettingsError``, exit 2)."""
     if settings.metrics_port is None:
         return None
-    return bind_port(settings.metrics_port, "--metrics-port, SIGNOFF_METRICS_PORT")
+    return bind_port(settings.metrics_port, "--metrics-port, SIGNOFF_METRICS_PORT", host)
 
 
 @contextlib.asynccontextmanager

@@ -64,8 +64,8 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
     sandbox: SlackSandbox | None = None
     bot_runner: web.AppRunner | None = None
     # Both metrics ports first: one in use stops everything before anything started (exit 2).
-    runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT))
-    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT))
+    runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT), "127.0.0.1")
+    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT), "127.0.0.1")
     print("Starting the Temporal dev server …", flush=True)
     try:
         await server.start()

@@ -92,12 +92,12 @@ def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> 
     )
 
 
-def worker_runtime(settings: Settings) -> Runtime | None:
+def worker_runtime(settings: Settings, host: str = "0.0.0.0") -> Runtime | None:
     """With ``--metrics-port``: a runtime exporting the SDK's ``temporal_…`` metrics for Prometheus
     there (a port in use: ``SettingsError``, exit 2). Create it before anything else starts."""
     if settings.metrics_port is None:
         return None
-    return metrics_runtime(settings.metrics_port)
+    return metrics_runtime(settings.metrics_port, host)
 
 
 async def connect_worker_client(settings: Settings, runtime: Runtime | None = None) -> Client:
