@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from signoff.devserver import free_port
-from tests.signoff.test_cli import _signoff
+from tests.support.processes import signoff_command
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
@@ -23,14 +23,14 @@ def test_a_metrics_port_in_use_stops_worker_and_bot_with_exit_2() -> None:
         # Temporal is nowhere: the port is checked first, so that is not what they say.
         nowhere = {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
         for command, env in (("worker", nowhere), ("bot", {**nowhere, **BOT_ENV})):
-            result = _signoff(command, "--metrics-port", str(port), env=env)
+            result = signoff_command(command, "--metrics-port", str(port), env=env)
             assert result.returncode == 2, (command, result.stderr)
             assert f"port {port}" in result.stderr and "in use" in result.stderr, (command, result.stderr)
             assert "Traceback" not in result.stderr and "cannot reach Temporal" not in result.stderr, result.stderr
             assert "not-printed" not in result.stderr + result.stdout
 
         # The same from the environment.
-        result = _signoff("bot", env={**nowhere, **BOT_ENV, "SIGNOFF_METRICS_PORT": str(port)})
+        result = signoff_command("bot", env={**nowhere, **BOT_ENV, "SIGNOFF_METRICS_PORT": str(port)})
         assert result.returncode == 2 and f"port {port}" in result.stderr and "in use" in result.stderr, result.stderr
 
 
@@ -41,7 +41,7 @@ def test_a_malformed_metrics_port_is_refused_with_exit_2(command: str) -> None:
         (("--metrics-port", "70000"), {}),
         ((), {"SIGNOFF_METRICS_PORT": "9464x"}),
     ):
-        result = _signoff(command, *args, env={**BOT_ENV, **env})
+        result = signoff_command(command, *args, env={**BOT_ENV, **env})
         assert result.returncode == 2, result.stderr
         assert "is not a port number (1-65535)" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr

@@ -112,3 +112,14 @@ class BotProcess:
 
     def stop(self) -> None:
         self.child.stop()
+
+
+def signoff_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``signoff <args>`` to its end with only ``env`` (no .env file), as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "signoff.cli", "--env-file", "/dev/null", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
