@@ -19,7 +19,7 @@ from bot.app import build_app, build_web_client
 from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
 from infra.heap import freeze_startup_heap
 from infra.ports import bind_port
-from infra.settings import Settings
+from infra.settings import Settings, SettingsError
 from infra.slack import slack_session
 from infra.temporal import connect_client
 
@@ -88,7 +88,11 @@ async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None
         runner = web.AppRunner(build_web_app(app), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as err:
+            await runner.cleanup()
+            raise SettingsError(f"cannot listen on port {port} (--port): {err.strerror or err}") from None
         log.info("Slack app listening on http://%s:%d%s", host, port, EVENTS_PATH)
         try:
             await asyncio.Event().wait()

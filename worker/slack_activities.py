@@ -245,7 +245,10 @@ class SlackActivities:
         wanted = set(keys)
         found: dict[str, str] = {}
         cursor: str | None = None
-        # Only top-level lookups need a window: a thread is bounded already.
+        # Both lookups start shortly before the first attempt and read at most LOOKUP_MAX_PAGES pages:
+        # the loop always ends. (Slack limits history/replies for distributed apps outside the
+        # Marketplace to 1 call a minute and 15 messages a page: a retry then finds its post only
+        # among the newest messages, and posts again past them. Internal apps keep Tier 3.)
         oldest = activity.info().scheduled_time - _LOOKUP_CLOCK_SKEW
         for _ in range(LOOKUP_MAX_PAGES):
             if thread_ts is not None:
@@ -256,6 +259,8 @@ class SlackActivities:
                         ts=thread_ts,
                         include_all_metadata=True,
                         limit=LOOKUP_PAGE_SIZE,
+                        # Only what this activity could have posted: a long thread's older pages are skipped.
+                        oldest=f"{max(0.0, oldest.timestamp()):.6f}",
                         cursor=cursor,
                     ),
                 )

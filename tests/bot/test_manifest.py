@@ -145,6 +145,9 @@ def test_events_and_interactivity_match_the_listeners() -> None:
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
     home = MANIFEST["features"]["app_home"]
     assert home["home_tab_enabled"] is True and home["messages_tab_enabled"] is True
+    # Nothing reads what people type in the app's DMs (no message.im): the tab is read-only.
+    assert "message.im" not in settings["event_subscriptions"]["bot_events"]
+    assert home["messages_tab_read_only_enabled"] is True
     assert settings["socket_mode_enabled"] is True
 
 

@@ -45,3 +45,15 @@ def test_a_malformed_metrics_port_is_refused_with_exit_2(command: str) -> None:
         assert result.returncode == 2, result.stderr
         assert "is not a port number (1-65535)" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_the_bots_own_port_in_use_stops_it_with_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # Temporal is nowhere: the bot starts lazily against it, then cannot listen.
+        nowhere = {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+        result = signoff_command("bot", "--port", str(port), env={**nowhere, **BOT_ENV})
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on port {port}" in result.stderr and "Traceback" not in result.stderr, result.stderr
