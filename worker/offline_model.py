@@ -676,6 +676,23 @@ def offline_reply_for(instructions: str | None, input: str | list[Any] | None) -
 # --------------------------------------------------------------------------- Agents SDK model
 
 
+def _text_message(digest: str, text: str) -> ResponseOutputMessage:
+    """The assistant's text answer, with an id derived from what was asked."""
+    return ResponseOutputMessage(
+        id=f"msg_offline_{digest[:24]}",
+        type="message",
+        role="assistant",
+        status="completed",
+        content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
+    )
+
+
+def _usage(input_tokens: int, output_tokens: int) -> Usage:
+    return Usage(
+        requests=1, input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens
+    )
+
+
 class OfflineModel(Model):
     """An ``agents.Model`` that answers with :func:`offline_reply`; never touches the network."""
 
@@ -700,22 +717,9 @@ class OfflineModel(Model):
                 ensure_ascii=False,
             ).encode("utf-8", "replace")
         ).hexdigest()
-        message = ResponseOutputMessage(
-            id=f"msg_offline_{digest[:24]}",
-            type="message",
-            role="assistant",
-            status="completed",
-            content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
-        )
         input_tokens = estimate_tokens(system_instructions or "") + estimate_tokens(extract_user_text(input))
-        output_tokens = estimate_tokens(text)
-        usage = Usage(
-            requests=1,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            total_tokens=input_tokens + output_tokens,
-        )
-        return role, message, usage, f"resp_offline_{digest[:24]}"
+        usage = _usage(input_tokens, estimate_tokens(text))
+        return role, _text_message(digest, text), usage, f"resp_offline_{digest[:24]}"
 
     async def get_response(
         self,
@@ -764,22 +768,9 @@ class OfflineModel(Model):
             output_tokens = sum(estimate_tokens(json.dumps(arguments)) for _, arguments in calls)
         else:
             text = tool_report(task, answered) if answered else offline_reply("executor", extract_user_text(input))
-            output = [
-                ResponseOutputMessage(
-                    id=f"msg_offline_{digest[:24]}",
-                    type="message",
-                    role="assistant",
-                    status="completed",
-                    content=[ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])],
-                )
-            ]
+            output = [_text_message(digest, text)]
             output_tokens = estimate_tokens(text)
-        usage = Usage(
-            requests=1,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            total_tokens=input_tokens + output_tokens,
-        )
+        usage = _usage(input_tokens, output_tokens)
         return ModelResponse(output=output, usage=usage, response_id=f"resp_offline_{digest[:24]}")
 
     async def stream_response(

@@ -267,20 +267,10 @@ class ToolApprovals:
         return record
 
     def _view(self, call: _PendingCall, note: str = "") -> ToolCallView:
-        record = call.record
-        return ToolCallView(
-            workflow_id=workflow.info().workflow_id,
-            call_number=record.call_number,
-            agent=record.agent,
-            tool=record.tool,
-            arguments=record.arguments,
-            state=record.state,
-            approvals=list(call.gate.approvals),
-            required_approvals=self._host.settings.policy.required_approvals,
-            status_note=note,
-        )
+        return self._record_view(call.record, note, call.gate.approvals)
 
-    def _record_view(self, record: ToolCallRecord, note: str) -> ToolCallView:
+    def _record_view(self, record: ToolCallRecord, note: str, approvals: list[str] | None = None) -> ToolCallView:
+        """The call's message as it should read now (approvals so far while it waits)."""
         return ToolCallView(
             workflow_id=workflow.info().workflow_id,
             call_number=record.call_number,
@@ -288,6 +278,7 @@ class ToolApprovals:
             tool=record.tool,
             arguments=record.arguments,
             state=record.state,
+            approvals=list(approvals or []),
             required_approvals=self._host.settings.policy.required_approvals,
             status_note=note,
         )

@@ -100,6 +100,16 @@ def _button(body: dict[str, Any]) -> ButtonValue | None:
         return None
 
 
+async def _clicked(client: AsyncWebClient, body: dict[str, Any]) -> tuple[Where, ButtonValue] | None:
+    """Where a click came from and what its button carries; a damaged button is told, and None."""
+    where = Where.of_action(body)
+    value = _button(body)
+    if value is None:
+        await tell(client, where, BROKEN_BUTTON)
+        return None
+    return where, value
+
+
 async def _open_view(client: AsyncWebClient, where: Where, body: dict[str, Any], view: View) -> None:
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -114,30 +124,34 @@ async def _open_view(client: AsyncWebClient, where: Where, body: dict[str, Any],
 def register(app: AsyncApp, deps: Deps) -> None:
     gateway = deps.gateway
 
+    async def decide_on_click(
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        decide: Callable[[ButtonValue, str, str | None], Awaitable[DecisionReceipt]],
+        confirm: Callable[[DecisionReceipt], str] = confirmation,
+    ) -> None:
+        """A button that decides at once: ``decide(button, user, team)``, the clicker told the outcome."""
+        async with deps.follow_ups:
+            clicked = await _clicked(client, body)
+            if clicked is None:
+                return
+            where, value = clicked
+            await send_decision(deps, client, where, lambda: decide(value, where.user_id, _team(body)), confirm)
+
     @app.action(action_ids.APPROVE)
     async def approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        where = Where.of_action(body)
-        value = _button(body)
-        async with deps.follow_ups:
-            if value is None:
-                await tell(client, where, BROKEN_BUTTON)
-                return
-            await send_decision(
-                deps,
-                client,
-                where,
-                lambda: gateway.approve(value.workflow_id, value.revision, where.user_id, _team(body)),
-            )
+        await decide_on_click(
+            body, client, lambda value, user, team: gateway.approve(value.workflow_id, value.revision, user, team)
+        )
 
     async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
         # Not queued behind other follow-ups (deps.follow_ups): the click's trigger_id expires
         # 3 s after the click, and views.open must come before.
-        where = Where.of_action(body)
-        value = _button(body)
-        if value is None:
-            await tell(client, where, BROKEN_BUTTON)
+        clicked = await _clicked(client, body)
+        if clicked is None:
             return
+        where, value = clicked
         subject = value.workflow_id
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
@@ -155,21 +169,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await _open_view(client, where, body, view)
 
     async def allow_tool(body: dict[str, Any], client: AsyncWebClient, *, always: bool) -> None:
-        where = Where.of_action(body)
-        value = _button(body)
-        async with deps.follow_ups:
-            if value is None:
-                await tell(client, where, BROKEN_BUTTON)
-                return
-            await send_decision(
-                deps,
-                client,
-                where,
-                lambda: gateway.allow_tool_call(
-                    value.workflow_id, value.revision, where.user_id, _team(body), always=always
-                ),
-                tool_confirmation,
-            )
+        await decide_on_click(
+            body,
+            client,
+            lambda value, user, team: gateway.allow_tool_call(
+                value.workflow_id, value.revision, user, team, always=always
+            ),
+            tool_confirmation,
+        )
 
     @app.action(action_ids.TOOL_ALLOW)
     async def tool_allow(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -185,11 +192,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def tool_deny(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         # Not queued behind other follow-ups: the trigger_id expires 3 s after the click.
-        where = Where.of_action(body)
-        value = _button(body)
-        if value is None:
-            await tell(client, where, BROKEN_BUTTON)
+        clicked = await _clicked(client, body)
+        if clicked is None:
             return
+        where, value = clicked
         tool = "this tool"
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
@@ -203,11 +209,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(action_ids.TOOL_SHOW_ARGUMENTS)
     async def tool_show_arguments(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        where = Where.of_action(body)
-        value = _button(body)
-        if value is None:
-            await tell(client, where, BROKEN_BUTTON)
+        clicked = await _clicked(client, body)
+        if clicked is None:
             return
+        where, value = clicked
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
                 record = await gateway.tool_call(value.workflow_id, value.revision)
@@ -224,11 +229,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         # Not queued: the trigger_id expires 3 s after the click. The draft's text is needed to
         # open the form at all, so this lookup is not optional.
-        where = Where.of_action(body)
-        value = _button(body)
-        if value is None:
-            await tell(client, where, BROKEN_BUTTON)
+        clicked = await _clicked(client, body)
+        if clicked is None:
             return
+        where, value = clicked
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
                 text = await gateway.current_draft(value.workflow_id)

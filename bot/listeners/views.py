@@ -30,6 +30,26 @@ def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
 
 OUT_OF_DATE = "This form is out of date; close it and click the button again."
 
+
+def field_error(text: str, limit: int, what: str, *, empty: str | None = None) -> str | None:
+    """Why a form field is refused inline, or None: ``empty`` when it must say something, else its
+    length over ``limit`` ("{what} limited to …")."""
+    if empty is not None and not text.strip():
+        return empty
+    if len(text) > limit:
+        return f"{what} limited to {limit:,} characters."
+    return None
+
+
+async def refused_inline(ack: AsyncAck, problems: dict[str, str | None]) -> bool:
+    """Answer the submission with the first problem (block id → message), in the form; True if any."""
+    for block_id, problem in problems.items():
+        if problem is not None:
+            await ack(response_action="errors", errors={block_id: problem})
+            return True
+    return False
+
+
 # Sends one decision for the modal's draft: (metadata, user id, team id, text) -> receipt.
 Decide = Callable[[ModalMetadata, str, "str | None", str], Awaitable[DecisionReceipt]]
 
@@ -69,14 +89,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         notes = _value(view, action_ids.NOTES_BLOCK, action_ids.NOTES_INPUT)
         # Checks that need no I/O answer inline, in the modal, as part of the ack.
-        if not notes:
-            await ack(response_action="errors", errors={action_ids.NOTES_BLOCK: "Say what should change."})
-            return
-        if len(notes) > MAX_NOTES_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.NOTES_BLOCK: f"Notes are limited to {MAX_NOTES_CHARS:,} characters."},
-            )
+        problem = field_error(notes, MAX_NOTES_CHARS, "Notes are", empty="Say what should change.")
+        if await refused_inline(ack, {action_ids.NOTES_BLOCK: problem}):
             return
         await _submit(
             deps,
@@ -103,14 +117,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         """A reason (a rejection, a tool call's denial), checked inline, then the decision."""
         reason = _value(view, action_ids.REASON_BLOCK, action_ids.REASON_INPUT)
-        if required and not reason:
-            await ack(response_action="errors", errors={action_ids.REASON_BLOCK: "Say why: a reason is required."})
-            return
-        if len(reason) > MAX_NOTES_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.REASON_BLOCK: f"The reason is limited to {MAX_NOTES_CHARS:,} characters."},
-            )
+        empty = "Say why: a reason is required." if required else None
+        problem = field_error(reason, MAX_NOTES_CHARS, "The reason is", empty=empty)
+        if await refused_inline(ack, {action_ids.REASON_BLOCK: problem}):
             return
         await _submit(
             deps,
@@ -156,20 +165,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         text = _raw_value(view, action_ids.EDIT_BLOCK, action_ids.EDIT_INPUT)
         comment = _value(view, action_ids.COMMENT_BLOCK, action_ids.COMMENT_INPUT)
-        if not text.strip():
-            await ack(response_action="errors", errors={action_ids.EDIT_BLOCK: "The text cannot be empty."})
-            return
-        if len(text) > MAX_EDIT_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.EDIT_BLOCK: f"The text is limited to {MAX_EDIT_CHARS:,} characters."},
-            )
-            return
-        if len(comment) > MAX_NOTES_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.COMMENT_BLOCK: f"The comment is limited to {MAX_NOTES_CHARS:,} characters."},
-            )
+        problems = {
+            action_ids.EDIT_BLOCK: field_error(text, MAX_EDIT_CHARS, "The text is", empty="The text cannot be empty."),
+            action_ids.COMMENT_BLOCK: field_error(comment, MAX_NOTES_CHARS, "The comment is"),
+        }
+        if await refused_inline(ack, problems):
             return
         await _submit(
             deps,
@@ -189,14 +189,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         comment = _value(view, action_ids.COMMENT_BLOCK, action_ids.COMMENT_INPUT)
-        if not comment:
-            await ack(response_action="errors", errors={action_ids.COMMENT_BLOCK: "Write a comment, or use Approve."})
-            return
-        if len(comment) > MAX_NOTES_CHARS:
-            await ack(
-                response_action="errors",
-                errors={action_ids.COMMENT_BLOCK: f"The comment is limited to {MAX_NOTES_CHARS:,} characters."},
-            )
+        problem = field_error(comment, MAX_NOTES_CHARS, "The comment is", empty="Write a comment, or use Approve.")
+        if await refused_inline(ack, {action_ids.COMMENT_BLOCK: problem}):
             return
         await _submit(
             deps,
