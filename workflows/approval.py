@@ -13,8 +13,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from temporalio import workflow
-
 from core.contracts import (
     MAX_NOTES_CHARS,
     ApprovalPolicy,
@@ -23,6 +21,7 @@ from core.contracts import (
     DecisionRecord,
     Phase,
 )
+from workflows.runtime import durable
 
 # Reminders and the deadline follow their timer, not a later clock reading; workflows started
 # before this keep the old rule on replay.
@@ -144,7 +143,7 @@ class ApprovalGate:
         self, kind: DecisionKind, user_id: str, revision: int, notes: str, phase: Phase, *, edited: bool = False
     ) -> DecisionReceipt:
         record = DecisionRecord(
-            kind=kind, user_id=user_id, revision=revision, at=workflow.now(), notes=notes.strip(), edited=edited
+            kind=kind, user_id=user_id, revision=revision, at=durable().now(), notes=notes.strip(), edited=edited
         )
         self.decisions.append(record)
         self._unannounced.append(record)
@@ -189,7 +188,7 @@ class ApprovalGate:
         self._result = None
         # Each draft gets its own clock: a revision request is a decision, so the
         # reminders and the deadline start again for the new draft.
-        self.waiting_since = workflow.now()
+        self.waiting_since = durable().now()
         self.reminders_sent = 0
         self.escalated = False
         if self._queued_operator_decision is not None:
@@ -211,10 +210,10 @@ class ApprovalGate:
                 due, expires = self._next_due()
                 try:
                     # A timer of zero would not fire; anything overdue fires at once.
-                    timeout = max(due - workflow.now(), timedelta(milliseconds=1))
-                    await workflow.wait_condition(self._has_news, timeout=timeout)
+                    timeout = max(due - durable().now(), timedelta(milliseconds=1))
+                    await durable().wait_condition(self._has_news, timeout=timeout)
                 except TimeoutError:
-                    if not workflow.patched(TIMER_DRIVEN_GATE_PATCH):
+                    if not durable().patched(TIMER_DRIVEN_GATE_PATCH):
                         # Started before the patch: the clock decides, as it did then.
                         due_now, expires = self._due_by_clock()
                         if due_now is None:
@@ -250,8 +249,8 @@ class ApprovalGate:
         return reminder, False
 
     def _due_by_clock(self) -> tuple[datetime | None, bool]:
-        """What is due at ``workflow.now()``: the deadline, a reminder, or (None) nothing yet."""
-        now = workflow.now()
+        """What is due at ``durable().now()``: the deadline, a reminder, or (None) nothing yet."""
+        now = durable().now()
         deadline = self._deadline()
         if deadline is not None and now >= deadline:
             return deadline, True

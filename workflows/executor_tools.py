@@ -38,6 +38,7 @@ from core.tool_calls import (
     ShareDocumentInput,
     ToolResult,
 )
+from workflows.runtime import durable
 from workflows.tool_approvals import ToolApprovals
 
 with workflow.unsafe.imports_passed_through():
@@ -123,7 +124,7 @@ def _activity_input(tool: str, args: BaseModel, key: str) -> object:
 
 async def _run_activity(activity: str, payload: object) -> ToolResult:
     try:
-        return await workflow.execute_activity(
+        return await durable().execute_activity(
             activity,
             payload,
             result_type=ToolResult,
@@ -157,7 +158,7 @@ def _tool(approvals: ToolApprovals, agent_name: str, name: str) -> FunctionTool:
             return problem
         args = model.model_validate(arguments)
         record = approvals.started(agent_name, name, arguments, ctx.tool_call_id)
-        key = f"{workflow.info().workflow_id}:tool:{ctx.tool_call_id}"
+        key = f"{durable().workflow_id()}:tool:{ctx.tool_call_id}"
         result = await _run_activity(activity, _activity_input(name, args, key))
         await approvals.finished(record, result)
         return result.summary

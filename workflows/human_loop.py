@@ -43,10 +43,11 @@ from core.mrkdwn import escape, humanize, mention, mentions, truncate
 from core.tool_calls import ToolCallRecord
 from core.usage import UsageMeter, usage_line
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
+from workflows.runtime import durable
 from workflows.thread import SlackThread, tell_requester
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, Runner, RunResult, Usage
+    from agents import Agent, RunResult, Usage
     from agents.exceptions import AgentsException
     from temporalio.openai_agents import AgentsWorkflowError
 
@@ -140,7 +141,7 @@ class HumanReviewedWorkflow:
         gate = self._gate
         policy = self._settings.policy
         return Progress(
-            workflow_id=workflow.info().workflow_id,
+            workflow_id=durable().workflow_id(),
             kind=self.KIND,
             subject=self._subject,
             phase=self._phase,
@@ -244,7 +245,7 @@ class HumanReviewedWorkflow:
 
     def _operator_decision(self, kind: DecisionKind, notes: str = "") -> None:
         if self._phase.is_terminal:
-            workflow.logger.warning("Ignoring %s signal: the workflow is already %s", kind, self._phase)
+            durable().logger.warning("Ignoring %s signal: the workflow is already %s", kind, self._phase)
             return
         if self._gate is None:
             self._early_operator_decisions.append((kind, notes))
@@ -268,7 +269,7 @@ class HumanReviewedWorkflow:
         self._origin = origin
         self._requester = origin.requester_id if origin else requester_id
         if settings is None:
-            settings = await workflow.execute_activity(
+            settings = await durable().execute_activity(
                 LOAD_WORKER_SETTINGS,
                 result_type=WorkflowSettings,
                 start_to_close_timeout=SETTINGS_TIMEOUT,
@@ -282,12 +283,12 @@ class HumanReviewedWorkflow:
         where = origin.channel_id if origin else (channel or settings.default_channel)
         self._thread = SlackThread(where, self.KIND, subject, self._requester)
         await self._thread.open(self._phase)
-        if origin is not None and self._thread.parent is not None and workflow.patched(TELL_REQUESTER_PATCH):
+        if origin is not None and self._thread.parent is not None and durable().patched(TELL_REQUESTER_PATCH):
             await tell_requester(
                 origin.channel_id,
                 origin.requester_id,
                 f":white_check_mark: Started your {self.KIND.value} on _{self._echo_subject()}_ "
-                f"(`{workflow.info().workflow_id}`).",
+                f"(`{durable().workflow_id()}`).",
                 thread=self._thread.parent,
             )
 
@@ -350,7 +351,7 @@ class HumanReviewedWorkflow:
                 if err.run_data is not None:
                     self._count_usage(agent, err.run_data.context_wrapper.usage)
                 last_error = str(err)
-                workflow.logger.warning("%s gave an unusable answer: %s", agent.name, err)
+                durable().logger.warning("%s gave an unusable answer: %s", agent.name, err)
                 continue
             self._count_usage(agent, result.context_wrapper.usage)
             return result.final_output
@@ -365,7 +366,7 @@ class HumanReviewedWorkflow:
         budget = self._settings.token_budget
         if budget is None or self._usage.total_tokens < budget:
             return
-        if workflow.patched(TOKEN_BUDGET_PATCH):
+        if durable().patched(TOKEN_BUDGET_PATCH):
             raise BudgetReached(f"{self._usage.total_tokens:,} tokens used of a budget of {budget:,}")
 
     def usage_note(self) -> str:
@@ -456,13 +457,13 @@ class HumanReviewedWorkflow:
         if self._thread is not None and self._thread.parent is not None:
             await self.thread.note(f":x: This request failed: {why}")
             await self.thread.show_phase(Phase.FAILED)
-        elif origin is not None and workflow.patched(TELL_REQUESTER_PATCH):
+        elif origin is not None and durable().patched(TELL_REQUESTER_PATCH):
             # No thread to say it in (Slack refused it for good, or it failed before):
             # the requester is the one person who can still be told.
             await tell_requester(
                 origin.channel_id,
                 origin.requester_id,
-                f":x: Your {self.KIND.value} on _{self._echo_subject()}_ (`{workflow.info().workflow_id}`) "
+                f":x: Your {self.KIND.value} on _{self._echo_subject()}_ (`{durable().workflow_id()}`) "
                 f"has stopped before it could post its thread in <#{origin.channel_id}>: {why}",
             )
 
@@ -494,7 +495,7 @@ class HumanReviewedWorkflow:
     def _view(self, revision: int, state: DraftState, status_note: str = "", body: str | None = None) -> DraftView:
         gate = self._gate
         return DraftView(
-            workflow_id=workflow.info().workflow_id,
+            workflow_id=durable().workflow_id(),
             kind=self.KIND,
             subject=self._subject,
             revision=revision,
@@ -593,7 +594,7 @@ def edit_summary(before: str, after: str) -> str:
 
 def _describe(result: GateResult) -> str:
     people = ", ".join("a Temporal operator" if user == OPERATOR else mention(user) for user in result.decided_by)
-    when = workflow.now().strftime("%Y-%m-%d %H:%M UTC")
+    when = durable().now().strftime("%Y-%m-%d %H:%M UTC")
     match result.outcome:
         case GateOutcome.APPROVED:
             return f"Approved by {people} on {when}."
@@ -606,7 +607,7 @@ def _describe(result: GateResult) -> str:
 
 
 async def _run(agent: Agent, prompt: str) -> RunResult:
-    return await Runner.run(agent, input=prompt)
+    return await durable().run_agent(agent, prompt)
 
 
 def _root_cause(err: BaseException) -> str:

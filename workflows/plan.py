@@ -14,6 +14,7 @@ from core.tool_calls import ToolCallRecord, ToolDecisionInput
 from workflows.approval import DecisionRefused, GateOutcome
 from workflows.executor_tools import executor_tools
 from workflows.human_loop import HumanReviewedWorkflow
+from workflows.runtime import durable
 from workflows.tool_approvals import ToolApprovals
 
 with workflow.unsafe.imports_passed_through():
@@ -55,7 +56,7 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
             match decision.outcome:
                 case GateOutcome.APPROVED:
                     await self.set_phase(Phase.EXECUTING, ":gear: Executing the approved plan…")
-                    if not workflow.patched(EXECUTOR_TOOLS_PATCH):
+                    if not durable().patched(EXECUTOR_TOOLS_PATCH):
                         # Started before the executor had tools: it only writes about the plan.
                         result = str(
                             await self.run_agent(agents.executor_agent(models), agents.executor_prompt(task, plan))

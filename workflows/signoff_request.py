@@ -32,6 +32,7 @@ from core.signoff_request import (
 )
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
+from workflows.runtime import durable
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
     GateOutcome.APPROVED: (Phase.APPROVED, "approved", ":tada: Approved."),
@@ -92,7 +93,7 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
 
     async def _settings_for(self, request: SignoffRequestInput) -> WorkflowSettings:
         """The worker's settings, with the request's own policy on top."""
-        settings = await workflow.execute_activity(
+        settings = await durable().execute_activity(
             LOAD_WORKER_SETTINGS,
             result_type=WorkflowSettings,
             start_to_close_timeout=SETTINGS_TIMEOUT,

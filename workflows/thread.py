@@ -10,8 +10,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from temporalio import workflow
-
 from core.activity_contracts import (
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
@@ -34,6 +32,7 @@ from core.activity_contracts import (
 )
 from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
 from core.tool_calls import ToolCallView
+from workflows.runtime import durable
 
 T = TypeVar("T")
 
@@ -55,7 +54,7 @@ async def _finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None
         result = await asyncio.shield(task)
     except asyncio.CancelledError:
         result = await task
-        if keep is not None and workflow.patched(KEEP_POST_ON_CANCEL_PATCH):
+        if keep is not None and durable().patched(KEEP_POST_ON_CANCEL_PATCH):
             keep(result)
         raise
     if keep is not None:
@@ -70,14 +69,14 @@ async def tell_requester(channel_id: str, requester_id: str, text: str, *, threa
     refuses the ephemeral for good (e.g. the channel could not take the thread either).
     """
     await _finish_even_if_cancelled(
-        workflow.execute_activity(
+        durable().execute_activity(
             SLACK_POST_EPHEMERAL,
             EphemeralInput(
                 channel_id=channel_id,
                 user_id=requester_id,
                 text=text,
                 thread=thread,
-                workflow_id=workflow.info().workflow_id,
+                workflow_id=durable().workflow_id(),
                 dm_if_refused=True,
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -102,17 +101,17 @@ class SlackThread:
 
     def _key(self) -> str:
         self._posts += 1
-        return f"{workflow.info().run_id}:{self._posts}"
+        return f"{durable().run_id()}:{self._posts}"
 
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_START_THREAD,
                 ThreadStartInput(
                     channel_id=self.channel_id,
-                    workflow_id=workflow.info().workflow_id,
+                    workflow_id=durable().workflow_id(),
                     kind=self.kind,
                     subject=self.subject,
                     requester_id=self.requester_id,
@@ -134,14 +133,14 @@ class SlackThread:
         if self.parent is None:
             return
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_UPDATE_THREAD,
                 ThreadUpdateInput(
                     thread=self.parent,
                     kind=self.kind,
                     subject=self.subject,
                     requester_id=self.requester_id,
-                    workflow_id=workflow.info().workflow_id,
+                    workflow_id=durable().workflow_id(),
                     phase=phase,
                 ),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -154,7 +153,7 @@ class SlackThread:
         if self.parent is None:
             return
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_POST_THREAD_NOTE,
                 ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -168,7 +167,7 @@ class SlackThread:
         if self.parent is None:
             return
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_POST_DRAFT,
                 DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -187,7 +186,7 @@ class SlackThread:
         if message is None:
             return
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_UPDATE_DRAFT,
                 DraftUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -200,7 +199,7 @@ class SlackThread:
         if self.parent is None:
             return None
         return await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_POST_TOOL_CALL,
                 ToolCallPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
@@ -212,7 +211,7 @@ class SlackThread:
     async def update_tool_call(self, message: MessageRef, view: ToolCallView) -> None:
         """Re-render a tool call's message (approvals so far, the decision, buttons removed)."""
         await _finish_even_if_cancelled(
-            workflow.execute_activity(
+            durable().execute_activity(
                 SLACK_UPDATE_TOOL_CALL,
                 ToolCallUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,

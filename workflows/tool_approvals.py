@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,10 +23,11 @@ from core.contracts import DecisionKind, DecisionReceipt, DecisionRecord, Messag
 from core.mrkdwn import agent_words, escape, humanize, mention, truncate
 from core.tool_calls import ToolCallRecord, ToolCallState, ToolCallView, ToolDecisionInput, ToolResult
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, GateWords
+from workflows.runtime import durable
 from workflows.thread import SlackThread
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, RunConfig, Runner, RunResult, RunState, ToolApprovalItem
+    from agents import Agent, RunConfig, RunResult, RunState, ToolApprovalItem
 
 TOOL_CALL_WORDS = GateWords(item="tool call", approved="allowed", rejected="denied")
 DENIED_FOR_AGENT = "A person denied this tool call; it was not made."
@@ -88,7 +89,7 @@ class ToolApprovals:
         # Each asked call's approval message, updated once more when the call has run.
         self._messages: dict[int, MessageRef] = {}
         # Thread posts about a decision, made while the allowed call already runs.
-        self._in_flight: list[asyncio.Task[None]] = []
+        self._in_flight: list[Awaitable[None]] = []
         self.records: list[ToolCallRecord] = []
         # Tools a person chose "Always allow" for, for the rest of this run.
         self.always_allowed: set[str] = set()
@@ -129,12 +130,12 @@ class ToolApprovals:
         config = RunConfig(tool_not_found_behavior="return_error_to_model")
         turn_input: str | RunState[Any] = prompt
         while True:
-            result = await Runner.run(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
+            result = await durable().run_agent(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
             if not result.interruptions:
                 await self.settle()
                 return result
             state = result.to_state()
-            verdicts = await asyncio.gather(*(self._ask(item) for item in result.interruptions))
+            verdicts = await durable().gather(*(self._ask(item) for item in result.interruptions))
             for item, (allowed, message) in zip(result.interruptions, verdicts, strict=True):
                 if allowed:
                     state.approve(item)
@@ -203,13 +204,13 @@ class ToolApprovals:
 
     def in_background(self, post: Coroutine[Any, Any, None]) -> None:
         """Post to the thread without holding the run up; ``settle`` waits for it."""
-        self._in_flight.append(asyncio.ensure_future(post))
+        self._in_flight.append(durable().background(post))
 
     async def settle(self) -> None:
         """Wait for the thread posts still under way, so what follows comes after them."""
         while self._in_flight:
             pending, self._in_flight = self._in_flight, []
-            await asyncio.gather(*pending)
+            await durable().gather(*pending)
 
     async def finished(self, record: ToolCallRecord, result: ToolResult) -> None:
         # The decision's note and message update come first in the thread.
@@ -258,7 +259,7 @@ class ToolApprovals:
             tool=tool,
             arguments=arguments,
             state=ToolCallState.PENDING,
-            asked_at=workflow.now(),
+            asked_at=durable().now(),
             asked=asked,
         )
         self.records.append(record)
@@ -272,7 +273,7 @@ class ToolApprovals:
     def _record_view(self, record: ToolCallRecord, note: str, approvals: list[str] | None = None) -> ToolCallView:
         """The call's message as it should read now (approvals so far while it waits)."""
         return ToolCallView(
-            workflow_id=workflow.info().workflow_id,
+            workflow_id=durable().workflow_id(),
             call_number=record.call_number,
             agent=record.agent,
             tool=record.tool,

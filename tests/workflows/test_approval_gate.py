@@ -24,7 +24,7 @@ from core.contracts import (
     Progress,
     WorkflowKind,
 )
-from workflows import approval
+from workflows import runtime
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 
 REQUESTER = "U0REQUEST"
@@ -56,7 +56,7 @@ class Clock:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(approval.workflow, "now", lambda: fake.now)
+    monkeypatch.setattr(runtime.workflow, "now", lambda: fake.now)
     return fake
 
 
