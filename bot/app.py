@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
 from bot.deps import Deps
-from bot.gateway import TemporalGateway
+from bot.gateway import Gateway, TemporalGateway
 from bot.listeners import register_listeners
 from bot.metrics import InstrumentedApp, Readiness, SlackCallCounter
 from infra.settings import Settings, SettingsError
@@ -65,7 +65,7 @@ def build_app(
     temporal_client: Client,
     *,
     web_client: AsyncWebClient | None = None,
-    gateway: TemporalGateway | None = None,
+    gateway: Gateway | None = None,
     deps: Deps | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> InstrumentedApp:
@@ -84,5 +84,5 @@ def build_app(
         process_before_response=False,
     )
     register_listeners(app, deps)
-    app.readiness = Readiness(deps.gateway.client, client)
+    app.readiness = Readiness(deps.gateway.health_problem, client)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.gateway import TemporalGateway
+from bot.gateway import Gateway
 from infra.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
@@ -24,7 +24,7 @@ def _follow_up_slots() -> asyncio.Semaphore:
 @dataclass
 class Deps:
     settings: Settings
-    gateway: TemporalGateway
+    gateway: Gateway
     listing_wait: float = DEFAULT_LISTING_WAIT
     # Hold one around everything a listener does after its ack (never nested).
     follow_ups: asyncio.Semaphore = field(default_factory=_follow_up_slots)

@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from temporalio.client import (
     Client,
@@ -150,6 +150,62 @@ class Listed:
     started_at: datetime | None
 
 
+class Gateway(Protocol):
+    """What the listeners ask of an engine: ``TemporalGateway``, or ``DbosGateway`` (``SIGNOFF_ENGINE=dbos``).
+
+    Both raise the errors above with messages safe to show, and refuse the same clicks the same way
+    (the workflow's own validators decide on both)."""
+
+    def ui_url(self, workflow_id: str) -> str | None: ...
+
+    async def health_problem(self, timeout: timedelta) -> str | None: ...
+
+    async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started: ...
+
+    async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started: ...
+
+    async def progress(self, workflow_id: str) -> Progress: ...
+
+    async def current_draft(self, workflow_id: str) -> str: ...
+
+    async def approve(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        *,
+        comment: str = "",
+        edited_text: str | None = None,
+    ) -> DecisionReceipt: ...
+
+    async def request_revision(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
+    ) -> DecisionReceipt: ...
+
+    async def reject(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt: ...
+
+    async def allow_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
+    ) -> DecisionReceipt: ...
+
+    async def deny_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt: ...
+
+    async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None: ...
+
+    async def cancel(self, workflow_id: str) -> None: ...
+
+    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]: ...
+
+    async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
+
+    async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
+
+
 def workflow_id_for(kind: WorkflowKind, team_id: str, channel_id: str, request_key: str) -> str:
     """A workflow id derived from the Slack request: the same delivery gives the same id."""
     digest = hashlib.sha256(request_key.encode()).hexdigest()[:16]
@@ -167,7 +223,98 @@ def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str
     return f"{action}-{revision}-{user_id}"
 
 
-class TemporalGateway:
+DecisionInput = ApproveInput | RevisionInput | RejectInput | ToolDecisionInput
+
+
+class DecisionGateway:
+    """The decisions both engines take, by the name of the workflow update each stands for; an
+    engine's gateway says how one is sent (``_send``) and raises ``Refused`` with the workflow's
+    own words when its validator says no."""
+
+    async def _send(self, workflow_id: str, name: str, arg: DecisionInput, decision_id: str) -> DecisionReceipt:
+        raise NotImplementedError
+
+    async def _decide(self, workflow_id: str, name: str, arg: DecisionInput, decision_id: str) -> DecisionReceipt:
+        try:
+            receipt = await self._send(workflow_id, name, arg, decision_id)
+        except Refused:
+            metrics.DECISIONS.labels("refused").inc()
+            metrics.REFUSALS.labels(name).inc()
+            raise
+        except BaseException:
+            metrics.DECISIONS.labels("failed").inc()
+            raise
+        metrics.DECISIONS.labels("recorded").inc()
+        return receipt
+
+    async def approve(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        *,
+        comment: str = "",
+        edited_text: str | None = None,
+    ) -> DecisionReceipt:
+        """Approve ``revision``, with an optional comment, or approve the approver's edit of it."""
+        action = "edit-approve" if edited_text is not None else "approve"
+        arg = ApproveInput(
+            revision=revision, user_id=user_id, team_id=team_id, comment=comment, edited_text=edited_text
+        )
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.approve_draft),
+            arg,
+            update_id(action, workflow_id, revision, user_id),
+        )
+
+    async def request_revision(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
+    ) -> DecisionReceipt:
+        arg = RevisionInput(revision=revision, user_id=user_id, notes=notes, team_id=team_id)
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.request_draft_revision),
+            arg,
+            update_id("revise", workflow_id, revision, user_id),
+        )
+
+    async def reject(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt:
+        arg = RejectInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id)
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.reject_draft),
+            arg,
+            update_id("reject", workflow_id, revision, user_id),
+        )
+
+    async def allow_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
+    ) -> DecisionReceipt:
+        arg = ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, always=always)
+        return await self._decide(
+            workflow_id,
+            _update_name(ApprovalWorkflow.allow_tool_call),
+            arg,
+            update_id("tool-allow", workflow_id, call_number, user_id),
+        )
+
+    async def deny_tool_call(
+        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
+    ) -> DecisionReceipt:
+        arg = ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, reason=reason)
+        return await self._decide(
+            workflow_id,
+            _update_name(ApprovalWorkflow.deny_tool_call),
+            arg,
+            update_id("tool-deny", workflow_id, call_number, user_id),
+        )
+
+
+class TemporalGateway(DecisionGateway):
     def __init__(
         self,
         client: Client,
@@ -190,6 +337,10 @@ class TemporalGateway:
         self._start_slots = asyncio.Semaphore(max_concurrent_starts)
 
     # ------------------------------------------------------------------ helpers
+
+    async def health_problem(self, timeout: timedelta) -> str | None:
+        """Why Temporal is not usable now, or None (the bot's /readyz)."""
+        return await metrics.temporal_problem(self.client, timeout)
 
     def ui_url(self, workflow_id: str) -> str | None:
         if not self.temporal_ui_url:
@@ -307,64 +458,6 @@ class TemporalGateway:
 
     # ------------------------------------------------------------------ decisions
 
-    async def approve(
-        self,
-        workflow_id: str,
-        revision: int,
-        user_id: str,
-        team_id: str | None,
-        *,
-        comment: str = "",
-        edited_text: str | None = None,
-    ) -> DecisionReceipt:
-        """Approve ``revision``, with an optional comment, or approve the approver's edit of it."""
-        return await self._update(
-            workflow_id,
-            ReportGenerationWorkflow.approve_draft,
-            ApproveInput(revision=revision, user_id=user_id, team_id=team_id, comment=comment, edited_text=edited_text),
-            update_id("edit-approve" if edited_text is not None else "approve", workflow_id, revision, user_id),
-        )
-
-    async def request_revision(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
-    ) -> DecisionReceipt:
-        return await self._update(
-            workflow_id,
-            ReportGenerationWorkflow.request_draft_revision,
-            RevisionInput(revision=revision, user_id=user_id, notes=notes, team_id=team_id),
-            update_id("revise", workflow_id, revision, user_id),
-        )
-
-    async def reject(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
-    ) -> DecisionReceipt:
-        return await self._update(
-            workflow_id,
-            ReportGenerationWorkflow.reject_draft,
-            RejectInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id),
-            update_id("reject", workflow_id, revision, user_id),
-        )
-
-    async def allow_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
-    ) -> DecisionReceipt:
-        return await self._update(
-            workflow_id,
-            ApprovalWorkflow.allow_tool_call,
-            ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, always=always),
-            update_id("tool-allow", workflow_id, call_number, user_id),
-        )
-
-    async def deny_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
-    ) -> DecisionReceipt:
-        return await self._update(
-            workflow_id,
-            ApprovalWorkflow.deny_tool_call,
-            ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, reason=reason),
-            update_id("tool-deny", workflow_id, call_number, user_id),
-        )
-
     async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None:
         """One tool call of a plan (its full arguments), for the "Show full arguments" modal."""
         handle = self.client.get_workflow_handle_for(ApprovalWorkflow.run, workflow_id)
@@ -377,33 +470,16 @@ class TemporalGateway:
         except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
             raise GatewayError(f"Could not read tool call {call_number} of `{workflow_id}`: {err}") from None
 
-    async def _update(
-        self,
-        workflow_id: str,
-        update: UpdateMethodMultiParam[..., DecisionReceipt],
-        arg: ApproveInput | RevisionInput | RejectInput | ToolDecisionInput,
-        update_id_: str,
-    ) -> DecisionReceipt:
+    async def _send(self, workflow_id: str, name: str, arg: DecisionInput, decision_id: str) -> DecisionReceipt:
         # The decision updates live on the shared base class; both workflow types have them.
         handle = self.client.get_workflow_handle(workflow_id)
-        name = _update_name(update)
 
         async def send() -> DecisionReceipt:
             return await handle.execute_update(
-                name, arg, id=update_id_, result_type=DecisionReceipt, rpc_timeout=self.update_timeout
+                name, arg, id=decision_id, result_type=DecisionReceipt, rpc_timeout=self.update_timeout
             )
 
-        try:
-            receipt = await self._send_update(workflow_id, send)
-        except Refused:
-            metrics.DECISIONS.labels("refused").inc()
-            metrics.REFUSALS.labels(name).inc()
-            raise
-        except BaseException:
-            metrics.DECISIONS.labels("failed").inc()
-            raise
-        metrics.DECISIONS.labels("recorded").inc()
-        return receipt
+        return await self._send_update(workflow_id, send)
 
     async def _send_update(self, workflow_id: str, send: Callable[[], Awaitable[DecisionReceipt]]) -> DecisionReceipt:
         seconds = self.update_timeout.total_seconds()

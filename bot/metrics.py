@@ -124,10 +124,16 @@ class SlackCallCounter(AsyncRetryHandler):
 
 
 class Readiness:
-    """Ready: Temporal answers its health check now, and Slack's auth.test succeeded once."""
+    """Ready: the engine answers now (Temporal's health check, or the DBOS database), and Slack's
+    auth.test succeeded once."""
 
-    def __init__(self, temporal: Client, slack: AsyncWebClient, timeout: timedelta = READINESS_TIMEOUT) -> None:
-        self.temporal = temporal
+    def __init__(
+        self,
+        engine_problem: Callable[[timedelta], Awaitable[str | None]],
+        slack: AsyncWebClient,
+        timeout: timedelta = READINESS_TIMEOUT,
+    ) -> None:
+        self.engine_problem = engine_problem
         self.slack = slack
         self.timeout = timeout
         self.slack_ok = False
@@ -143,22 +149,28 @@ class Readiness:
             except TimeoutError:
                 return f"Slack auth.test did not answer within {seconds:g} s"
             except SlackApiError as err:
-                return f"Slack auth.test failed: {err.response.get('error') or _short(err)}"
+                return f"Slack auth.test failed: {err.response.get('error') or short_error(err)}"
             except Exception as err:  # a connection error
-                return f"Slack auth.test failed: {_short(err)}"
-        try:
-            async with asyncio.timeout(seconds + 1):
-                serving = await self.temporal.service_client.check_health(timeout=self.timeout)
-        except TimeoutError:
-            return f"Temporal did not answer its health check within {seconds:g} s"
-        except Exception as err:  # RPCError, or a lazy client's failed connect (RuntimeError)
-            return f"Temporal is unreachable: {_short(err)}"
-        if not serving:
-            return "Temporal's workflow service is not serving"
-        return None
+                return f"Slack auth.test failed: {short_error(err)}"
+        return await self.engine_problem(self.timeout)
 
 
-def _short(err: Exception) -> str:
+async def temporal_problem(temporal: Client, timeout: timedelta) -> str | None:
+    """Why Temporal is not usable now (its health check), or None."""
+    seconds = timeout.total_seconds()
+    try:
+        async with asyncio.timeout(seconds + 1):
+            serving = await temporal.service_client.check_health(timeout=timeout)
+    except TimeoutError:
+        return f"Temporal did not answer its health check within {seconds:g} s"
+    except Exception as err:  # RPCError, or a lazy client's failed connect (RuntimeError)
+        return f"Temporal is unreachable: {short_error(err)}"
+    if not serving:
+        return "Temporal's workflow service is not serving"
+    return None
+
+
+def short_error(err: Exception) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0][:300]
 
 

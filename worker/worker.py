@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from agents import set_trace_processors
@@ -117,27 +119,34 @@ def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | Non
     return slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
 
 
+def worker_activities(
+    settings: Settings, slack: AsyncWebClient, pacer: ChannelPacer | None = None
+) -> list[Callable[..., Awaitable[Any]]]:
+    """Every activity the workflows call (the Temporal worker's, and the DBOS engine's steps)."""
+    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
+    settings_activities = WorkerSettingsActivities(settings.workflow)
+    return [
+        slack_activities.start_thread,
+        slack_activities.update_thread,
+        slack_activities.post_thread_note,
+        slack_activities.post_draft,
+        slack_activities.update_draft,
+        slack_activities.post_ephemeral,
+        slack_activities.post_tool_call,
+        slack_activities.update_tool_call,
+        *SlackToolActivities(slack_activities).activities(),
+        settings_activities.load_worker_settings,
+    ]
+
+
 def build_worker(
     client: Client, settings: Settings, slack: AsyncWebClient, pacer: ChannelPacer | None = None
 ) -> Worker:
-    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
-    settings_activities = WorkerSettingsActivities(settings.workflow)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow],
-        activities=[
-            slack_activities.start_thread,
-            slack_activities.update_thread,
-            slack_activities.post_thread_note,
-            slack_activities.post_draft,
-            slack_activities.update_draft,
-            slack_activities.post_ephemeral,
-            slack_activities.post_tool_call,
-            slack_activities.update_tool_call,
-            *SlackToolActivities(slack_activities).activities(),
-            settings_activities.load_worker_settings,
-        ],
+        activities=worker_activities(settings, slack, pacer),
         max_cached_workflows=settings.worker_cache_size,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=workflow_runner(),

@@ -15,7 +15,7 @@ import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -91,6 +91,12 @@ class DraftEdit:
     user_id: str
     before: str
     after: str
+
+
+# Each decision update by name: (validator, handler).
+DecisionHandlers = dict[
+    str, tuple[Callable[[Any], None], Callable[[Any], DecisionReceipt | Awaitable[DecisionReceipt]]]
+]
 
 
 class PipelineFailed(Exception):
@@ -233,6 +239,18 @@ class HumanReviewedWorkflow:
     @reject_draft.validator
     def _check_reject(self, decision: RejectInput) -> None:
         self._check(DecisionKind.REJECT, decision.user_id, decision.revision, decision.team_id, decision.reason)
+
+    def decision_handlers(self) -> DecisionHandlers:
+        """Each decision update by name: its validator and its handler (an engine without updates
+        calls them itself when a decision arrives)."""
+        return {
+            "approve_draft": (self._check_approve, lambda d: HumanReviewedWorkflow.approve_draft(self, d)),
+            "request_draft_revision": (
+                self._check_revision,
+                lambda d: HumanReviewedWorkflow.request_draft_revision(self, d),
+            ),
+            "reject_draft": (self._check_reject, lambda d: HumanReviewedWorkflow.reject_draft(self, d)),
+        }
 
     def _check(self, kind: DecisionKind, user_id: str, revision: int, team_id: str | None, notes: str) -> None:
         if self._gate is None:

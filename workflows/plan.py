@@ -13,7 +13,7 @@ from core.contracts import MAX_NOTES_CHARS, DecisionKind, DecisionReceipt, Phase
 from core.tool_calls import ToolCallRecord, ToolDecisionInput
 from workflows.approval import DecisionRefused, GateOutcome
 from workflows.executor_tools import executor_tools
-from workflows.human_loop import HumanReviewedWorkflow
+from workflows.human_loop import DecisionHandlers, HumanReviewedWorkflow
 from workflows.runtime import durable
 from workflows.tool_approvals import ToolApprovals
 
@@ -121,6 +121,12 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
                 f"The reason is {len(decision.reason):,} characters; the limit is {MAX_NOTES_CHARS:,}."
             )
         self._tools.check(DecisionKind.REJECT, decision, self._phase)
+
+    def decision_handlers(self) -> DecisionHandlers:
+        return super().decision_handlers() | {
+            "allow_tool_call": (self._check_allow_tool_call, lambda d: ApprovalWorkflow.allow_tool_call(self, d)),
+            "deny_tool_call": (self._check_deny_tool_call, lambda d: ApprovalWorkflow.deny_tool_call(self, d)),
+        }
 
     @workflow.query
     def tool_call(self, call_number: int) -> ToolCallRecord | None:

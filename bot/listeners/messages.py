@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import GatewayError, TemporalGateway
+from bot.gateway import Gateway, GatewayError
 from bot.listeners.actions import send_decision
 from bot.replies import Where, tell
 from bot.typed_replies import ThreadReply, TypedDecision, parse_reply, thread_reply, workflow_id_shown
@@ -89,7 +89,7 @@ def _posted_by_app(message: Mapping[str, Any], app: AsyncBoltContext) -> bool:
 
 
 async def _decide(
-    gateway: TemporalGateway,
+    gateway: Gateway,
     workflow_id: str,
     revision: int,
     reply: ThreadReply,

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from bot.app import build_app, build_gateway
 from bot.deps import Deps
-from bot.gateway import TemporalGateway
+from bot.gateway import Gateway
 from bot.server import EVENTS_PATH, build_web_app, socket_mode_handler
 from core.contracts import ApprovalPolicy, WorkflowSettings
 from infra.settings import Settings
@@ -64,7 +64,7 @@ async def running_bot(
     settings: Settings,
     temporal: Client,
     *,
-    gateway: TemporalGateway | None = None,
+    gateway: Gateway | None = None,
 ) -> AsyncIterator[RunningBot]:
     deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal))
     async with slack_session() as session:
@@ -80,7 +80,7 @@ async def worker_and_bot(
     temporal: Client,
     settings: Settings,
     *,
-    gateway: TemporalGateway | None = None,
+    gateway: Gateway | None = None,
     models: ModelProvider | None = None,
 ) -> AsyncIterator[RunningBot]:
     """A worker on ``settings``' task queue and the bot in front of it, both on ``temporal``'s server."""

@@ -1,0 +1,261 @@
+"""The bot's one boundary to the DBOS engine: the same methods and errors as ``TemporalGateway``.
+
+It talks only to DBOS's system database (``DBOSClient``), never to workflow code: a start is an
+enqueue by workflow name, a click is a message the workflow checks with the update's own
+validator, answered through an event this gateway waits on (``core.engine_messages``), and a
+status is the progress event the workflow keeps current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from dbos import DBOSClient, EnqueueOptions
+from dbos._error import DBOSException, DBOSWorkflowIDInUseError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import metrics
+from bot.gateway import (
+    MAX_LISTED,
+    AlreadyRunning,
+    DecisionGateway,
+    DecisionInput,
+    Finished,
+    GatewayError,
+    Listed,
+    NotFound,
+    NotRecorded,
+    Refused,
+    Started,
+    channel_prefix,
+    workflow_id_for,
+)
+from core.contracts import (
+    DecisionReceipt,
+    PlanRequest,
+    Progress,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
+from core.engine_messages import (
+    CANCEL,
+    DECISIONS_TOPIC,
+    DRAFT_EVENT,
+    PROGRESS_EVENT,
+    QUEUE,
+    WORKFLOW_NAMES,
+    EngineMessage,
+    EngineReply,
+    reply_event,
+)
+from core.tool_calls import ToolCallRecord
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_CALL_TIMEOUT = timedelta(seconds=5)
+# How long a click waits for the workflow's answer: it is read at the workflow's next wait.
+DEFAULT_REPLY_TIMEOUT = timedelta(seconds=10)
+_RUNNING = ["ENQUEUED", "PENDING"]
+_KIND_OF_NAME = {name: kind for kind, name in WORKFLOW_NAMES.items()}
+UNREACHABLE = "The workflow database did not answer; nothing was changed. Try again in a minute."
+
+
+class DbosGateway(DecisionGateway):
+    def __init__(
+        self,
+        client: DBOSClient,
+        *,
+        workflow_settings: WorkflowSettings | None = None,
+        call_timeout: timedelta = DEFAULT_CALL_TIMEOUT,
+        reply_timeout: timedelta = DEFAULT_REPLY_TIMEOUT,
+    ) -> None:
+        self.client = client
+        self.workflow_settings = workflow_settings
+        self.call_timeout = call_timeout
+        self.reply_timeout = reply_timeout
+
+    def ui_url(self, workflow_id: str) -> str | None:
+        # DBOS has no web UI of its own here (Conductor is a separate service).
+        return None
+
+    async def health_problem(self, timeout: timedelta) -> str | None:
+        """Why the workflow database is not usable now, or None (the bot's /readyz)."""
+        try:
+            await self._bounded(self.client.check_connection_async, timeout)
+        except GatewayError:
+            return "The DBOS system database did not answer"
+        return None
+
+    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
+        limit = (timeout or self.call_timeout).total_seconds() + 1
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with asyncio.timeout(limit):
+                result = await call()
+            outcome = "ok"
+            return result
+        except TimeoutError:
+            outcome = "unreachable"
+            raise GatewayError(UNREACHABLE) from None
+        except SQLAlchemyError as err:
+            outcome = "unreachable"
+            log.warning("DBOS system database call failed: %s", type(err).__name__)
+            raise GatewayError(UNREACHABLE) from None
+        finally:
+            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ starting
+
+    async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started:
+        workflow_id = workflow_id_for(WorkflowKind.REPORT, origin.team_id, origin.channel_id, request_key)
+        request = ReportRequest(topic=topic, origin=origin, settings=self.workflow_settings)
+        return await self._start(WorkflowKind.REPORT, request, workflow_id)
+
+    async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started:
+        workflow_id = workflow_id_for(WorkflowKind.PLAN, origin.team_id, origin.channel_id, request_key)
+        request = PlanRequest(task=task, origin=origin, settings=self.workflow_settings)
+        return await self._start(WorkflowKind.PLAN, request, workflow_id)
+
+    async def _start(self, kind: WorkflowKind, request: ReportRequest | PlanRequest, workflow_id: str) -> Started:
+        options: EnqueueOptions = {
+            "queue_name": QUEUE,
+            "workflow_name": WORKFLOW_NAMES[kind],
+            "workflow_id": workflow_id,
+            # A duplicate delivery of the same command must never start a second run.
+            "workflow_id_reuse_policy": "reject",
+        }
+        try:
+            await self._bounded(lambda: self.client.enqueue_async(options, request))
+        except DBOSWorkflowIDInUseError:
+            raise AlreadyRunning(workflow_id) from None
+        metrics.COMMANDS_STARTED.labels(kind.value).inc()
+        return Started(workflow_id=workflow_id, run_id=None)
+
+    # ------------------------------------------------------------------ status
+
+    async def progress(self, workflow_id: str) -> Progress:
+        progress = await self._event(workflow_id, PROGRESS_EVENT)
+        if isinstance(progress, Progress):
+            return progress
+        status = await self._status(workflow_id)
+        raise GatewayError(f"`{workflow_id}` is {status.lower()}: it has no status to show yet.")
+
+    async def current_draft(self, workflow_id: str) -> str:
+        draft = await self._event(workflow_id, DRAFT_EVENT)
+        return draft if isinstance(draft, str) else ""
+
+    async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None:
+        progress = await self.progress(workflow_id)
+        return next((r for r in progress.tool_calls if r.call_number == call_number), None)
+
+    async def _event(self, workflow_id: str, key: str, timeout: float = 0.0) -> Any:
+        return await self._bounded(
+            lambda: self.client.get_event_async(workflow_id, key, timeout_seconds=timeout),
+            self.call_timeout + timedelta(seconds=timeout),
+        )
+
+    async def _status(self, workflow_id: str) -> str:
+        """The workflow's DBOS status (ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, …)."""
+        found = await self._bounded(lambda: self.client.list_workflows_async(workflow_ids=[workflow_id]))
+        if not found:
+            raise NotFound(f"There is no workflow `{workflow_id}`.")
+        return str(found[0].status)
+
+    # ------------------------------------------------------------------ decisions
+
+    async def _send(self, workflow_id: str, name: str, arg: DecisionInput, message_id: str) -> DecisionReceipt:
+        status = await self._status(workflow_id)
+        progress = await self._event(workflow_id, PROGRESS_EVENT)
+        ended = isinstance(progress, Progress) and progress.phase.is_terminal
+        if status not in _RUNNING or ended:
+            # A workflow that has ended (or is posting its last notes) reads no more messages.
+            phase = progress.phase.value.replace("_", " ") if isinstance(progress, Progress) else status.lower()
+            raise Refused(f"This was already decided: it is {phase}.")
+        message = EngineMessage(id=message_id, name=name, arg=arg)
+        await self._bounded(
+            lambda: self.client.send_async(workflow_id, message, DECISIONS_TOPIC, idempotency_key=message_id)
+        )
+        seconds = self.reply_timeout.total_seconds()
+        reply = await self._event(workflow_id, reply_event(message_id), timeout=seconds)
+        if not isinstance(reply, EngineReply):
+            raise NotRecorded(
+                f"The workflow did not answer within {seconds:g} s: your decision is queued and applies "
+                "when it next waits, unless the draft has changed by then. Check the thread before clicking again."
+            )
+        if reply.refused is not None or reply.receipt is None:
+            raise Refused(reply.refused or "The workflow refused that decision.")
+        return reply.receipt
+
+    # ------------------------------------------------------------------ cancel
+
+    async def cancel(self, workflow_id: str) -> None:
+        status = await self._status(workflow_id)
+        if status not in _RUNNING:
+            raise Finished("This workflow has already finished; nothing was changed.")
+        message = EngineMessage(id=f"cancel-{workflow_id}", name=CANCEL)
+        await self._bounded(
+            lambda: self.client.send_async(workflow_id, message, DECISIONS_TOPIC, idempotency_key=message.id)
+        )
+
+    # ------------------------------------------------------------------ listing
+
+    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
+        """signoff's workflows, newest first (``query`` naming ``Running``: only running ones)."""
+        running_only = "Running" in query
+        found = await self._bounded(
+            lambda: self.client.list_workflows_async(
+                name=list(WORKFLOW_NAMES.values()),
+                status=_RUNNING if running_only else None,
+                limit=limit,
+                sort_desc=True,
+                load_input=True,
+                load_output=False,
+            )
+        )
+        listed = []
+        for status in found:
+            request = (status.input or {}).get("args", (None,))[0] if status.input else None
+            origin = getattr(request, "origin", None)
+            subject = getattr(request, "topic", None) or getattr(request, "task", "") or ""
+            listed.append(
+                Listed(
+                    workflow_id=status.workflow_id,
+                    kind=_KIND_OF_NAME.get(status.name, WorkflowKind.REPORT),
+                    running=status.status in _RUNNING,
+                    subject=str(subject)[:200],
+                    requester_id=origin.requester_id if origin else None,
+                    channel_id=origin.channel_id if origin else None,
+                    started_at=datetime.fromtimestamp(status.created_at / 1000, UTC) if status.created_at else None,
+                )
+            )
+        return listed
+
+    async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None:
+        for item in await self.list_workflows("", limit=MAX_LISTED):
+            if item.channel_id == channel_id or any(
+                item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind
+            ):
+                return item.workflow_id
+        return None
+
+    async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]:
+        results = []
+        deadline = time.monotonic() + within
+        for workflow_id in workflow_ids:
+            if time.monotonic() > deadline:
+                break
+            try:
+                results.append(await self.progress(workflow_id))
+            except (GatewayError, DBOSException) as err:
+                log.info("progress of %s unreadable: %s", workflow_id, err)
+        return results

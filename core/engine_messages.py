@@ -1,0 +1,49 @@
+"""What the bot and the DBOS engine say to each other through DBOS's system database.
+
+DBOS has no updates and no queries. A click is a message on ``DECISIONS_TOPIC``; the workflow
+checks it with the same validator Temporal would run, applies it, and answers on the event
+``reply_event(message.id)``, which the bot waits on. What a query would return is an event the
+workflow sets whenever it changes (``PROGRESS_EVENT``, ``DRAFT_EVENT``). Workflows are started by
+name on ``QUEUE``, so the bot needs none of the workflow code and any engine process may run them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.contracts import DecisionReceipt, WorkflowKind
+
+QUEUE = "signoff"
+DECISIONS_TOPIC = "signoff.decisions"
+PROGRESS_EVENT = "signoff.progress"
+DRAFT_EVENT = "signoff.draft"
+# The message that cancels a workflow: seen at its next wait (the buttons go, the thread says so).
+CANCEL = "cancel"
+
+# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike.
+WORKFLOW_NAMES = {
+    WorkflowKind.REPORT: "ReportGenerationWorkflow",
+    WorkflowKind.PLAN: "ApprovalWorkflow",
+}
+
+
+def reply_event(message_id: str) -> str:
+    return f"signoff.reply:{message_id}"
+
+
+@dataclass(frozen=True)
+class EngineMessage:
+    """A decision (the name of the Temporal update it stands for, and its input) or ``CANCEL``."""
+
+    id: str
+    name: str
+    arg: Any = None
+
+
+@dataclass(frozen=True)
+class EngineReply:
+    """The workflow's answer to one message: the receipt, or why it was refused (shown as is)."""
+
+    receipt: DecisionReceipt | None = None
+    refused: str | None = None

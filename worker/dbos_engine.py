@@ -1,0 +1,360 @@
+"""The DBOS engine: the same workflow classes, run as DBOS workflows on SQLite or PostgreSQL.
+
+Nothing of the rules is engine-specific: ``ReportGenerationWorkflow`` and ``ApprovalWorkflow`` run
+as they are, through ``workflows.runtime``; this module gives them DBOS's primitives:
+
+- each activity (the same Slack and settings activities the Temporal worker runs) is a DBOS step,
+  each retry of it too, under the activity's own ``RetryPolicy``; each model call is a step, so a
+  finished call is never repeated after a crash;
+- ``now()`` is the time of the run's latest durable operation (like Temporal's workflow time);
+- a timer is ``recv``'s durable timeout; a decision is a message (``core.engine_messages``) the
+  workflow checks with the update's own validator and answers through an event the bot waits on;
+- what queries would return is published as events whenever it changes;
+- DBOS re-runs a recovered workflow from the start, each finished step returning its recorded
+  output: the same replay rule as Temporal, so the workflow code's determinism carries over.
+
+Steps run one at a time (DBOS numbers them in call order, so concurrent steps could be numbered
+differently on recovery): tool calls the model asks for together are asked one after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from agents import Agent, Model, ModelProvider, RunConfig, Runner, RunResult
+from agents.items import ModelResponse
+from dbos import DBOS, StepOptions
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from core.contracts import PlanRequest, ReportRequest, WorkflowKind
+from core.engine_messages import (
+    CANCEL,
+    DECISIONS_TOPIC,
+    DRAFT_EVENT,
+    PROGRESS_EVENT,
+    WORKFLOW_NAMES,
+    EngineMessage,
+    EngineReply,
+    reply_event,
+)
+from workflows.approval import DecisionRefused
+from workflows.human_loop import HumanReviewedWorkflow
+from workflows.plan import ApprovalWorkflow
+from workflows.report import ReportGenerationWorkflow
+from workflows.runtime import step_failed, use
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long a wait with no deadline sleeps before it looks again (any message wakes it at once).
+IDLE_RECV_SECONDS = 3600.0
+# Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
+MODEL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+)
+
+Activity = Callable[..., Awaitable[Any]]
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The name an activity function was registered under (``@activity.defn(name=…)``)."""
+    definition = getattr(fn, "__temporal_activity_definition")
+    return str(definition.name)
+
+
+class DbosDurable:
+    """``workflows.runtime.Durable`` for one DBOS workflow run (see the module docstring)."""
+
+    def __init__(self, instance: HumanReviewedWorkflow, activities: Mapping[str, Activity], models: ModelProvider):
+        self._instance = instance
+        self._activities = activities
+        self._models = models
+        self._clock = datetime.now(UTC)
+        # One step at a time: DBOS numbers steps in call order (the module docstring).
+        self._steps = asyncio.Lock()
+        # Whether this run resumed after a crash: its first step replayed instead of running.
+        self._resumed: bool | None = None
+        self._ran_a_step = False
+        self._replied: set[str] = set()
+        self._published: tuple[object, str] | None = None
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def now(self) -> datetime:
+        return self._clock
+
+    def patched(self, patch_id: str) -> bool:
+        # Every DBOS run started with today's code: there are no older runs to keep.
+        return True
+
+    def workflow_id(self) -> str:
+        return str(DBOS.workflow_id)
+
+    def run_id(self) -> str:
+        return str(DBOS.workflow_id)
+
+    # --- steps --------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Record the time: ``now()`` until the next durable operation."""
+        self._clock = await self._step({"name": "clock"}, self._read_clock)
+
+    async def _read_clock(self) -> datetime:
+        if self._resumed is None:
+            self._resumed = False
+        self._ran_a_step = True
+        return datetime.now(UTC)
+
+    async def _step(self, options: StepOptions, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        async with self._steps:
+            result: T = await DBOS.run_step_async(options, fn)
+        if self._resumed is None:
+            # The run's first step returned without running: it was recorded before a crash.
+            self._resumed = True
+        return result
+
+    async def execute_activity(
+        self,
+        activity: str,
+        arg: Any = ...,
+        *,
+        result_type: type | None = None,
+        start_to_close_timeout: timedelta,
+        retry_policy: RetryPolicy,
+    ) -> Any:
+        await self.publish()
+        fn = self._activities[activity]
+        args = () if arg is ... else (arg,)
+        scheduled = self._clock
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._step(
+                    {"name": activity},
+                    functools.partial(
+                        self._run_activity, activity, fn, args, attempt, scheduled, start_to_close_timeout
+                    ),
+                )
+            except Exception as err:
+                if not _retryable(err, retry_policy, attempt):
+                    raise step_failed(activity, err) from None
+                await DBOS.sleep_async(_backoff(retry_policy, attempt))
+                continue
+            self._clock = result[1]
+            return result[0]
+
+    async def _run_activity(
+        self,
+        name: str,
+        fn: Activity,
+        args: tuple[Any, ...],
+        attempt: int,
+        scheduled: datetime,
+        timeout: timedelta,
+    ) -> tuple[Any, datetime]:
+        if self._resumed and not self._ran_a_step:
+            # The first step a resumed run really runs may have run before the crash: the
+            # activity then looks for what it already did (its idempotency key) before acting.
+            attempt = max(attempt, 2)
+        self._ran_a_step = True
+        # The activity code reads its attempt and schedule from Temporal's activity context;
+        # ActivityEnvironment gives it one outside a Temporal worker.
+        environment = ActivityEnvironment()
+        environment.info = dataclasses.replace(
+            environment.info,
+            activity_type=name,
+            attempt=attempt,
+            scheduled_time=scheduled,
+            current_attempt_scheduled_time=datetime.now(UTC),
+            workflow_id=str(DBOS.workflow_id),
+            workflow_run_id=str(DBOS.workflow_id),
+            workflow_type="dbos",
+        )
+        async with asyncio.timeout(timeout.total_seconds()):
+            result = await environment.run(fn, *args)
+        return result, datetime.now(UTC)
+
+    async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:
+        model = agent.model
+        resolved = model if isinstance(model, Model) else self._models.get_model(model)
+        config = kwargs.pop("run_config", None) or RunConfig()
+        try:
+            return await Runner.run(
+                agent.clone(model=_StepModel(resolved, self)), agent_input, run_config=config, **kwargs
+            )
+        except _ModelStepFailed as err:
+            raise step_failed("model call", err.cause) from None
+
+    async def model_call(self, call: Callable[[], Awaitable[ModelResponse]]) -> ModelResponse:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._step({"name": "model_call"}, self._model_step(call))
+            except Exception as err:
+                if not _retryable(err, MODEL_RETRY_POLICY, attempt):
+                    raise _ModelStepFailed(err) from None
+                await DBOS.sleep_async(_backoff(MODEL_RETRY_POLICY, attempt))
+
+    def _model_step(
+        self, call: Callable[[], Awaitable[ModelResponse]]
+    ) -> Callable[[], Coroutine[Any, Any, ModelResponse]]:
+        async def run() -> ModelResponse:
+            self._ran_a_step = True
+            return await call()
+
+        return run
+
+    # --- waiting and decisions ----------------------------------------------------------
+
+    async def wait_condition(self, predicate: Callable[[], bool], *, timeout: timedelta | None = None) -> None:
+        deadline = None if timeout is None else self._clock + timeout
+        while not predicate():
+            await self.publish()
+            wait = IDLE_RECV_SECONDS if deadline is None else (deadline - self._clock).total_seconds()
+            if wait <= 0:
+                raise TimeoutError
+            message = await DBOS.recv_async(DECISIONS_TOPIC, timeout_seconds=wait)
+            await self.tick()
+            if isinstance(message, EngineMessage):
+                await self._dispatch(message)
+
+    async def _dispatch(self, message: EngineMessage) -> None:
+        if message.name == CANCEL:
+            raise asyncio.CancelledError("cancelled through signoff")
+        if message.id in self._replied:
+            return
+        handlers = self._instance.decision_handlers()
+        reply: EngineReply
+        if message.name not in handlers:
+            reply = EngineReply(refused=f"This workflow takes no decision called {message.name!r}.")
+        else:
+            validate, handle = handlers[message.name]
+            try:
+                validate(message.arg)
+                receipt = handle(message.arg)
+                if inspect.isawaitable(receipt):
+                    receipt = await receipt
+                reply = EngineReply(receipt=receipt)
+            except DecisionRefused as err:
+                reply = EngineReply(refused=str(err))
+        self._replied.add(message.id)
+        await DBOS.set_event_async(reply_event(message.id), reply)
+        await self.publish()
+
+    async def publish(self) -> None:
+        """Set the progress and draft events when they changed (what Temporal's queries read)."""
+        progress, draft = self._instance.progress(), self._instance.current_draft()
+        previous = self._published
+        self._published = (progress, draft)
+        if previous is None or previous[0] != progress:
+            await DBOS.set_event_async(PROGRESS_EVENT, progress)
+        if previous is None or previous[1] != draft:
+            await DBOS.set_event_async(DRAFT_EVENT, draft)
+
+    # --- in order, not concurrently (the module docstring) ------------------------------
+
+    def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
+        return work
+
+    async def gather(self, *work: Awaitable[Any]) -> list[Any]:
+        return [await each for each in work]
+
+
+class _ModelStepFailed(Exception):
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _StepModel(Model):
+    """A model whose every response is a DBOS step (recorded once, returned on recovery)."""
+
+    def __init__(self, model: Model, durable: DbosDurable):
+        self._model = model
+        self._durable = durable
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        return await self._durable.model_call(lambda: self._model.get_response(*args, **kwargs))
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("signoff's workflows never stream")
+
+
+def _retryable(err: BaseException, policy: RetryPolicy, attempt: int) -> bool:
+    if isinstance(err, ApplicationError) and (
+        err.non_retryable or err.type in (policy.non_retryable_error_types or ())
+    ):
+        return False
+    return not policy.maximum_attempts or attempt < policy.maximum_attempts
+
+
+def _backoff(policy: RetryPolicy, attempt: int) -> float:
+    initial = (policy.initial_interval or timedelta(seconds=1)).total_seconds()
+    interval = initial * policy.backoff_coefficient ** (attempt - 1)
+    limit = policy.maximum_interval.total_seconds() if policy.maximum_interval else initial * 100
+    return min(interval, limit)
+
+
+class DbosEngine:
+    """What the DBOS workflows run with: the activities by name and the model provider.
+
+    One per process (``DBOS`` itself is one per process); ``DBOS.launch()`` then runs the queue's
+    workflows and recovers the ones a crash interrupted."""
+
+    def __init__(self, activities: list[Activity], models: ModelProvider):
+        global _engine
+        self.activities = {activity_name(fn): fn for fn in activities}
+        self.models = models
+        _engine = self
+
+    async def drive(self, instance: HumanReviewedWorkflow, request: Any) -> str:
+        durable = DbosDurable(instance, self.activities, self.models)
+        undo = use(durable)
+        try:
+            await durable.tick()
+            result: str = await instance.run(request)  # type: ignore[attr-defined]
+            return result
+        except asyncio.CancelledError:
+            return "cancelled"
+        finally:
+            await durable.publish()
+            undo()
+
+
+_engine: DbosEngine | None = None
+
+
+def _current_engine() -> DbosEngine:
+    if _engine is None:
+        raise RuntimeError("a DBOS workflow ran before DbosEngine was set up in this process")
+    return _engine
+
+
+@DBOS.workflow(name=WORKFLOW_NAMES[WorkflowKind.REPORT])
+async def report_workflow(request: ReportRequest) -> str:
+    return await _current_engine().drive(ReportGenerationWorkflow(), request)
+
+
+@DBOS.workflow(name=WORKFLOW_NAMES[WorkflowKind.PLAN])
+async def plan_workflow(request: PlanRequest) -> str:
+    return await _current_engine().drive(ApprovalWorkflow(), request)
+
+
+__all__ = ["DbosDurable", "DbosEngine", "activity_name"]
