@@ -62,7 +62,7 @@ def build_gateway(settings: Settings, temporal_client: Client) -> TemporalGatewa
 
 def build_app(
     settings: Settings,
-    temporal_client: Client,
+    temporal_client: Client | None,
     *,
     web_client: AsyncWebClient | None = None,
     gateway: Gateway | None = None,
@@ -75,7 +75,10 @@ def build_app(
         raise SettingsError("missing settings: SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
     client = web_client or build_web_client(settings, session)
     if deps is None:
-        deps = Deps(settings=settings, gateway=gateway or build_gateway(settings, temporal_client))
+        if gateway is None:
+            assert temporal_client is not None, "a Temporal client, or another engine's gateway"
+            gateway = build_gateway(settings, temporal_client)
+        deps = Deps(settings=settings, gateway=gateway)
     app = InstrumentedApp(
         client=client,
         # Passed explicitly (even when empty, in Socket Mode) so Bolt never reads the environment.

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
+from bot.gateway import Gateway
 from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
 from infra.heap import freeze_startup_heap
 from infra.ports import bind_port
@@ -74,14 +75,20 @@ async def connect_temporal(settings: Settings) -> Client:
     return await connect_client(settings, lazy=True)
 
 
-async def run_http(settings: Settings, port: int, host: str = "0.0.0.0") -> None:
+async def _engine_client(settings: Settings, gateway: Gateway | None) -> Client | None:
+    """The Temporal client, unless another engine's gateway is given."""
+    return None if gateway is not None else await connect_temporal(settings)
+
+
+async def run_http(settings: Settings, port: int, host: str = "0.0.0.0", *, gateway: Gateway | None = None) -> None:
+    """Serve Slack over HTTP; ``gateway``: the engine's (default: Temporal, connected here)."""
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     sock = metrics_socket(settings)
     async with contextlib.AsyncExitStack() as stack:
         if sock is not None:
             stack.callback(sock.close)  # also when the start fails before it serves
         session = await stack.enter_async_context(slack_session())
-        app = build_app(settings, await connect_temporal(settings), session=session)
+        app = build_app(settings, await _engine_client(settings, gateway), gateway=gateway, session=session)
         await stack.enter_async_context(serving_metrics(sock, app.readiness))
         freeze_startup_heap()
         # No access log: a line per Slack request costs the event loop that must ack within 3 s.
@@ -109,14 +116,14 @@ def socket_mode_handler(
     )
 
 
-async def run_socket_mode(settings: Settings) -> None:
+async def run_socket_mode(settings: Settings, *, gateway: Gateway | None = None) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     sock = metrics_socket(settings)
     async with contextlib.AsyncExitStack() as stack:
         if sock is not None:
             stack.callback(sock.close)  # also when the start fails before it serves
         session = await stack.enter_async_context(slack_session())
-        app = build_app(settings, await connect_temporal(settings), session=session)
+        app = build_app(settings, await _engine_client(settings, gateway), gateway=gateway, session=session)
         # In Socket Mode the metrics port is the only one: /healthz and /readyz are there.
         await stack.enter_async_context(serving_metrics(sock, app.readiness))
         handler = socket_mode_handler(app, settings, session)
