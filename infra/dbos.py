@@ -8,7 +8,7 @@ DBOS 3.4 reads no configuration by itself: ``DBOS()`` without ``config=`` is a T
 article's bare ``DBOS()`` predates that), ``dbos-config.yaml`` is read only by the ``dbos`` command
 line, and ``DBOS_SYSTEM_DATABASE_URL`` only in DBOS Cloud. So code of one's own, the article's
 included, runs on signoff's database with ``DBOS(config=dbos_config(settings, name=...))``, and the
-``dbos`` command line (``dbos workflow list``) with ``-D`` and :func:`system_database_url`'s value.
+``dbos`` command line (``dbos workflow list``) with ``-s`` and :func:`system_database_url`'s value.
 """
 
 from __future__ import annotations
