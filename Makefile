@@ -33,6 +33,7 @@ format: $(STAMP)
 
 test: lint
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-postgres.sh
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The inner loop: no real processes, no browser, nothing marked slow (about a minute).

@@ -12,7 +12,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from core.contracts import (
     DEFAULT_TASK_QUEUE,
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
+
+
+class Engine(StrEnum):
+    """What runs signoff's workflows (``SIGNOFF_ENGINE``)."""
+
+    TEMPORAL = "temporal"
+    DBOS = "dbos"
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -180,6 +189,67 @@ def _token_budget(raw: str) -> int | None:
     return value
 
 
+def _engine(raw: str) -> Engine:
+    name = raw.strip().lower() or Engine.TEMPORAL
+    try:
+        return Engine(name)
+    except ValueError:
+        raise SettingsError(
+            f"SIGNOFF_ENGINE={raw.strip()!r} is not an engine; use one of {', '.join(Engine)}"
+        ) from None
+
+
+# The schemes DBOS's system database takes (SQLAlchemy URLs; DBOS drives PostgreSQL through psycopg 3).
+_SQLITE_SCHEME = "sqlite"
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg")
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message: the password, if any, replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparseable URL>"
+    if not password:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+
+
+def _database_url(raw: str) -> str | None:
+    """SIGNOFF_DATABASE_URL: empty = the embedded SQLite default (``infra.dbos``); else a
+    ``sqlite:///path`` or a ``postgresql://`` URL naming a database."""
+    url = raw.strip()
+    if not url:
+        return None
+    shown = shown_url(url)
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    kinds = "sqlite:///path/to/file.sqlite or postgresql://user:password@host:5432/database"
+    if not sep or scheme not in (_SQLITE_SCHEME, *_POSTGRES_SCHEMES):
+        hint = " (write postgresql://)" if scheme == "postgres" else ""
+        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} is not a database URL DBOS can use{hint}: use {kinds}")
+    if scheme == _SQLITE_SCHEME:
+        # sqlite:///relative.sqlite or sqlite:////absolute.sqlite; sqlite:// alone is in memory, lost at exit.
+        if not rest.startswith("/") or not rest[1:].split("?")[0]:
+            raise SettingsError(
+                f"SIGNOFF_DATABASE_URL={shown!r} names no file: use sqlite:///path/to/file.sqlite "
+                "(an in-memory database would lose every workflow at exit)"
+            )
+        return url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError as err:
+        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} is malformed: {err}") from None
+    if not parts.path.strip("/"):
+        # DBOS refuses a PostgreSQL URL without one; say so now, not at the first workflow.
+        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} names no database: use {kinds}")
+    return url
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -212,6 +282,10 @@ class Settings:
     worker_cache_size: int = DEFAULT_WORKER_CACHE_SIZE
     # Where this process serves Prometheus metrics (and, for the bot, /healthz and /readyz); None: off.
     metrics_port: int | None = None
+
+    engine: Engine = Engine.TEMPORAL
+    # DBOS's system database (``infra.dbos``): None = SQLite under .data/; a URL may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
     @property
     def offline_model(self) -> bool:
@@ -278,6 +352,8 @@ class Settings:
             openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "")),
             worker_cache_size=_int(env, "SIGNOFF_WORKER_CACHE_SIZE", DEFAULT_WORKER_CACHE_SIZE, 1),
             metrics_port=_metrics_port(env),
+            engine=_engine(env.get("SIGNOFF_ENGINE", "")),
+            database_url=_database_url(env.get("SIGNOFF_DATABASE_URL", "")),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,

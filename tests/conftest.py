@@ -11,12 +11,12 @@ from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.support.temporal import start_time_skipping
 
-# The browser fixtures (a shared Chromium, a page per test) for the browser tests.
-pytest_plugins = ("tests.support.browser",)
+# The browser fixtures (a shared Chromium, a page per test) for the browser tests; a real PostgreSQL.
+pytest_plugins = ("tests.support.browser", "tests.support.postgres")
 
 # A test that takes one of these fixtures starts a real process or drives a browser: it must carry
 # the marker too, so that `make test-fast` (-m "not slow and not process and not browser") leaves it out.
-MARKER_FOR_FIXTURE = {"dev_server": "process", "browser": "browser", "page": "browser"}
+MARKER_FOR_FIXTURE = {"dev_server": "process", "postgres_url": "process", "browser": "browser", "page": "browser"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -20,6 +20,7 @@ either from Python::
     standin.fail(role="writer", times=1, status=500)
     standin.malformed(role="reviewer")
     standin.hang("research")        # never answers until stop()
+    standin.hang(containing="doc-3")  # the next call whose input has "doc-3"
     ...
     standin.calls                   # [StandInCall(role, model, input, status), ...]
     await standin.stop()
@@ -30,13 +31,16 @@ or over HTTP, for a worker running in another process (no auth on these)::
     POST /_control/delay     {"role": "writer", "seconds": 5}   (role null: every role)
     POST /_control/fail      {"role": null, "times": 1, "status": 500}
     POST /_control/malformed {"role": "reviewer", "times": 1}
-    POST /_control/hang      {"role": "writer", "times": 1}
+    POST /_control/hang      {"role": "writer", "times": 1, "containing": null}
     POST /_control/reset     clears calls and faults, restores the starting delays
 
 A call's ``status`` is ``"pending"`` while it is being answered, then ``"ok"``,
 ``"malformed"``, ``"hung"``, ``"disconnected"`` (the client went away first) or
 ``"http_<code>"`` (``"http_500"``, ``"http_401"``, ``"http_503"`` when stopped mid-call...).
 Faults are consumed in the order they were added, by the first matching request.
+
+``OpenAIStandIn(other_agents=True)`` also serves agents that are not signoff's (instructions not
+naming a role; the article's ``ProcessingAgent``): role ``"other"``, the answer ``"[offline] "`` + the input.
 Delays apply to answered calls (ok or malformed), not to injected failures.
 
 Standalone::
@@ -78,6 +82,8 @@ INPUT_EXCERPT_CHARS = 200
 _DELTA_CHARS = 120  # streamed text is sent in pieces of this size
 _STOP_ANSWER_STATUS = 503  # what a hung or delayed call gets when the stand-in stops
 _UNKNOWN_ROLE = "unknown"
+OTHER_ROLE = "other"
+OTHER_PREFIX = "[offline] "
 
 
 class StandInCall(NamedTuple):
@@ -93,9 +99,14 @@ class _Fault:
     role: str | None  # None: any role
     remaining: int
     status: int = 500
+    containing: str | None = None  # only calls whose input has this text
 
-    def matches(self, role: str) -> bool:
-        return self.remaining > 0 and (self.role is None or self.role == role)
+    def matches(self, role: str, text: str) -> bool:
+        return (
+            self.remaining > 0
+            and (self.role is None or self.role == role)
+            and (self.containing is None or self.containing in text)
+        )
 
 
 def _error_body(message: str, *, type_: str, code: str | None = None) -> dict[str, Any]:
@@ -201,7 +212,9 @@ class OpenAIStandIn:
         self,
         delay_by_role: Mapping[str, float] | None = None,
         api_key: str | None = DEFAULT_API_KEY,
+        other_agents: bool = False,
     ) -> None:
+        self.other_agents = other_agents
         self._initial_delays = dict(delay_by_role or {})
         self.delay_by_role: dict[str, float] = dict(self._initial_delays)
         self.api_key = api_key
@@ -293,9 +306,9 @@ class OpenAIStandIn:
         """Answer the next ``times`` calls for ``role`` with 200 and non-JSON output text."""
         self._faults.append(_Fault("malformed", role, int(times)))
 
-    def hang(self, role: str | None = None, times: int = 1) -> None:
-        """Never answer the next ``times`` calls for ``role`` (until :meth:`stop`)."""
-        self._faults.append(_Fault("hang", role, int(times)))
+    def hang(self, role: str | None = None, times: int = 1, containing: str | None = None) -> None:
+        """Never answer the next ``times`` calls for ``role`` whose input has ``containing`` (until :meth:`stop`)."""
+        self._faults.append(_Fault("hang", role, int(times), containing=containing))
 
     def reset(self) -> None:
         """Forget calls and pending faults; restore the delays given at construction."""
@@ -319,9 +332,9 @@ class OpenAIStandIn:
             return self.delay_by_role[role]
         return self.delay_by_role.get("*", 0.0)
 
-    def _take_fault(self, role: str) -> _Fault | None:
+    def _take_fault(self, role: str, text: str) -> _Fault | None:
         for fault in self._faults:
-            if fault.matches(role):
+            if fault.matches(role, text):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
@@ -360,7 +373,7 @@ class OpenAIStandIn:
             elif kind == "malformed":
                 self.malformed(body.get("role", "reviewer"), times)
             else:
-                self.hang(body.get("role"), times)
+                self.hang(body.get("role"), times, body.get("containing"))
         except (TypeError, ValueError) as exc:
             raise web.HTTPBadRequest(text=f"bad {kind} request: {exc}") from exc
         return web.json_response({"ok": True, "pending_faults": len(self._faults)})
@@ -448,7 +461,7 @@ class OpenAIStandIn:
         try:
             role = detect_role(parsed.instructions)
         except OfflineModelError as exc:
-            role, role_error = _UNKNOWN_ROLE, str(exc)
+            role, role_error = (OTHER_ROLE, None) if self.other_agents else (_UNKNOWN_ROLE, str(exc))
         else:
             role_error = None
         index = self._record(role, parsed.model, parsed.user_text)
@@ -474,7 +487,7 @@ class OpenAIStandIn:
         if role_error is not None:
             return self._error(400, role_error), "http_400"
 
-        fault = self._take_fault(role)
+        fault = self._take_fault(role, parsed.user_text)
         if fault is not None and fault.kind == "hang":
             self._settle(index, "hung")
             await self._wait_or_stop(None)
@@ -489,6 +502,8 @@ class OpenAIStandIn:
 
         if fault is not None and fault.kind == "malformed":
             text, status = MALFORMED_TEXT, "malformed"
+        elif role == OTHER_ROLE:
+            text, status = OTHER_PREFIX + parsed.user_text, "ok"
         else:
             text, status = offline_reply(role, parsed.user_text), "ok"
 

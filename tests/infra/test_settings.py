@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from infra.settings import Settings, SettingsError
+from infra.settings import Engine, Settings, SettingsError
 from tests.support.slack import APPROVER_1, APPROVER_2, LEADS
 from worker.worker import build_worker, worker_slack_client
 
@@ -95,3 +95,51 @@ def test_a_reason_can_be_required_on_reject() -> None:
     assert Settings.from_env({"SIGNOFF_REQUIRE_REJECT_REASON": "true"}).workflow.policy.reject_reason_required
     with pytest.raises(SettingsError, match="SIGNOFF_REQUIRE_REJECT_REASON='maybe' must be true or false"):
         Settings.from_env({"SIGNOFF_REQUIRE_REJECT_REASON": "maybe"})
+
+
+def test_the_engine_is_temporal_unless_dbos_is_named() -> None:
+    assert Settings.from_env({}).engine is Engine.TEMPORAL
+    assert Settings.from_env({"SIGNOFF_ENGINE": ""}).engine is Engine.TEMPORAL
+    assert Settings.from_env({"SIGNOFF_ENGINE": " DBOS "}).engine is Engine.DBOS
+    with pytest.raises(SettingsError, match=r"SIGNOFF_ENGINE='restate' is not an engine; use one of temporal, dbos"):
+        Settings.from_env({"SIGNOFF_ENGINE": "restate"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///relative/signoff.sqlite",
+        "sqlite:////var/lib/signoff/dbos.sqlite",
+        "postgresql://signoff:pw@db.internal:5432/signoff",
+        "postgresql+psycopg://db.internal/signoff",
+        "postgresql:///signoff",  # the local unix socket
+    ],
+)
+def test_database_urls_dbos_can_use(url: str) -> None:
+    assert Settings.from_env({"SIGNOFF_DATABASE_URL": url}).database_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://signoff:hunter22@db/signoff", "is not a database URL DBOS can use: use sqlite:///"),
+        ("http://db.internal/signoff", "is not a database URL DBOS can use"),
+        ("/var/lib/signoff/dbos.sqlite", "is not a database URL DBOS can use"),
+        ("postgres://signoff:hunter22@db/signoff", "(write postgresql://)"),
+        ("sqlite://", "names no file"),
+        ("sqlite:///", "names no file"),
+        ("postgresql://signoff:hunter22@db.internal:5432/", "names no database"),
+        ("postgresql://signoff:hunter22@db.internal:99999/signoff", "is malformed"),
+    ],
+)
+def test_database_urls_of_the_wrong_kind_are_refused_without_their_password(url: str, message: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"SIGNOFF_DATABASE_URL": url})
+    assert str(refused.value).startswith("SIGNOFF_DATABASE_URL=") and message in str(refused.value)
+    assert "hunter22" not in str(refused.value)
+
+
+def test_an_empty_database_url_means_the_sqlite_default_and_the_url_stays_out_of_repr() -> None:
+    assert Settings.from_env({"SIGNOFF_DATABASE_URL": " "}).database_url is None
+    settings = Settings.from_env({"SIGNOFF_DATABASE_URL": "postgresql://signoff:hunter22@db/signoff"})
+    assert "hunter22" not in repr(settings)

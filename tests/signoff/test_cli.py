@@ -23,3 +23,13 @@ def test_worker_refuses_to_start_without_what_it_needs() -> None:
     bad = signoff_command("worker", env={"SIGNOFF_APPROVERS": "bob", "SLACK_BOT_TOKEN": "xoxb-not-printed"})
     assert bad.returncode == 2 and "'bob' is not a Slack user id" in bad.stderr
     assert "xoxb-not-printed" not in bad.stderr + bad.stdout
+
+
+def test_a_bad_engine_or_database_url_stops_any_component_at_start() -> None:
+    engine = signoff_command("worker", env={"SIGNOFF_ENGINE": "restate"})
+    assert engine.returncode == 2
+    assert "SIGNOFF_ENGINE='restate' is not an engine; use one of temporal, dbos" in engine.stderr
+
+    database = signoff_command("bot", env={"SIGNOFF_DATABASE_URL": "mysql://signoff:hunter22@db/signoff"})
+    assert database.returncode == 2 and "SIGNOFF_DATABASE_URL='mysql://signoff:***@db/signoff'" in database.stderr
+    assert "hunter22" not in database.stderr + database.stdout and "Traceback" not in database.stderr
