@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
-from infra.settings import Settings, SettingsError, parse_port
+from infra.settings import Engine, Settings, SettingsError, parse_port
 
 if TYPE_CHECKING:
     from core.contracts import Progress
@@ -36,6 +36,11 @@ def load_settings(env_file: str | None) -> Settings:
 
 
 async def _worker(settings: Settings) -> None:
+    if settings.engine is Engine.DBOS:
+        from signoff import dbos_stack
+
+        await dbos_stack.run_worker(settings)
+        return
     from worker.worker import run_worker
 
     await run_worker(settings)
@@ -224,6 +229,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 async def _bot(settings: Settings, port: int) -> None:
+    if settings.engine is Engine.DBOS:
+        # The workflows run in this process: the bot alone is a complete deployment.
+        from signoff import dbos_stack
+
+        await dbos_stack.run_bot(settings, port)
+        return
     from bot.server import run_http, run_socket_mode
 
     if settings.socket_mode:
@@ -291,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         "dev", help="the whole stack here: Temporal dev server, worker, bot and the Slack sandbox"
     )
     dev.add_argument("--slack", action="store_true", help="use real Slack over Socket Mode instead of the sandbox")
+    dev.add_argument(
+        "--engine",
+        choices=[engine.value for engine in Engine],
+        help="run the workflows on Temporal's dev server (default) or on DBOS with SQLite (SIGNOFF_ENGINE)",
+    )
     sandbox = commands.add_parser("sandbox", help="run the local Slack sandbox alone (see python -m sandbox --help)")
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
@@ -318,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"signoff: {err}", file=sys.stderr)
         return 2
+    if getattr(args, "engine", None):
+        settings = replace(settings, engine=Engine(args.engine))
     if getattr(args, "metrics_port", None) is not None:
         settings = replace(settings, metrics_port=args.metrics_port)
     if args.command == "bot":

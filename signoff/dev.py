@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from infra.settings import Settings
+from infra.settings import Engine, Settings, shown_url
 from signoff.devserver import DevServer
 
 if TYPE_CHECKING:
+    from temporalio.runtime import Runtime
+
+    from bot.gateway import Gateway
     from sandbox import SlackSandbox
 
 log = logging.getLogger(__name__)
@@ -51,34 +54,46 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
-    from bot.app import build_app
-    from bot.server import build_web_app, connect_temporal, metrics_socket, serving_metrics, socket_mode_handler
-    from infra.slack import slack_session
-    from sandbox import SlackSandbox
-    from worker.worker import connect_worker_client, serving_worker, worker_runtime, worker_slack_client
+    from worker.worker import worker_runtime
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 -- one local mkdir at startup, before anything else uses the loop
+    if settings.engine is Engine.DBOS:
+        if settings.database_url is None:
+            settings = replace(settings, database_url=f"sqlite:///{(data_dir / 'dbos.sqlite').resolve()}")
+        await _run_stack(settings, data_dir, real_slack=real_slack, env_overrides=env_overrides, runtime=None)
+        return
     server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
-    sandbox: SlackSandbox | None = None
-    bot_runner: web.AppRunner | None = None
-    # Both metrics ports first: one in use stops everything before anything started (exit 2).
+    # The worker's metrics port first: in use, it stops everything before anything started (exit 2).
     runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT), "127.0.0.1")
-    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT), "127.0.0.1")
     print("Starting the Temporal dev server …", flush=True)
-    try:
-        await server.start()
-    except BaseException:
-        if bot_metrics is not None:
-            bot_metrics.close()
-        raise
+    await server.start()
     try:
         # The dev server here, plaintext, whatever Temporal profile the environment holds for production.
         settings = replace(
             settings.on_local_server(server.address),
             temporal_ui_url=settings.temporal_ui_url or server.ui_url,
         )
+        await _run_stack(settings, data_dir, real_slack=real_slack, env_overrides=env_overrides, runtime=runtime)
+    finally:
+        server.stop()
+
+
+async def _run_stack(
+    settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str], runtime: Runtime | None
+) -> None:
+    """The sandbox (unless ``real_slack``), the engine (a Temporal worker, or DBOS in this process)
+    and the bot, until Ctrl-C."""
+    from bot.app import build_app
+    from bot.server import build_web_app, connect_temporal, metrics_socket, serving_metrics, socket_mode_handler
+    from infra.slack import slack_session
+    from sandbox import SlackSandbox
+    from worker.worker import connect_worker_client, serving_worker, worker_slack_client
+
+    sandbox: SlackSandbox | None = None
+    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT), "127.0.0.1")
+    try:
         if real_slack:
             settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
         else:
@@ -100,11 +115,18 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
 
         async with contextlib.AsyncExitStack() as stack:
             session = await stack.enter_async_context(slack_session())
-            worker = serving_worker(
-                await connect_worker_client(settings, runtime), settings, worker_slack_client(settings, session)
-            )
-            await stack.enter_async_context(worker)
-            app = build_app(settings, await connect_temporal(settings), session=session)
+            gateway: Gateway | None = None
+            if settings.engine is Engine.DBOS:
+                from signoff.dbos_stack import engine_with_gateway
+
+                gateway = await stack.enter_async_context(engine_with_gateway(settings))
+                app = build_app(settings, None, gateway=gateway, session=session)
+            else:
+                worker = serving_worker(
+                    await connect_worker_client(settings, runtime), settings, worker_slack_client(settings, session)
+                )
+                await stack.enter_async_context(worker)
+                app = build_app(settings, await connect_temporal(settings), session=session)
             await stack.enter_async_context(serving_metrics(bot_metrics, app.readiness))
             if real_slack:
                 handler = socket_mode_handler(app, settings, session)
@@ -118,9 +140,10 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
             _print_banner(settings, sandbox)
             await _until_stopped()
     finally:
+        if bot_metrics is not None:
+            bot_metrics.close()
         if sandbox is not None:
             await sandbox.stop()
-        server.stop()
         print("Stopped. Data kept in .data/ for the next run.", flush=True)
 
 
@@ -144,10 +167,18 @@ def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:
         lines.append(f"  Slack sandbox:  {sandbox.url}   (type /report <topic> in #general)")
     else:
         lines.append("  Slack:          connected over Socket Mode; use /report in your workspace")
+    if settings.engine is Engine.DBOS:
+        lines += [
+            f"  Engine:         DBOS on {shown_url(settings.database_url or '')} (the workflows run in this process)",
+            f"  Metrics:        bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
+        ]
+    else:
+        lines += [
+            f"  Temporal UI:    {settings.temporal_ui_url}",
+            f"  Metrics:        worker http://127.0.0.1:{WORKER_METRICS_PORT}/metrics, "
+            f"bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
+        ]
     lines += [
-        f"  Temporal UI:    {settings.temporal_ui_url}",
-        f"  Metrics:        worker http://127.0.0.1:{WORKER_METRICS_PORT}/metrics, "
-        f"bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
         f"  Models:         {model}",
         f"  Reminders every {settings.workflow.policy.reminder_interval}",
         "Press Ctrl-C to stop.",

@@ -8,6 +8,7 @@ sandbox and the bot's gateway, so what they prove is what a person in Slack sees
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack
+from tests.support.postgres import database_url
 from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,
@@ -36,7 +38,7 @@ from tests.support.slack import (
 )
 
 APPROVERS = [APPROVER_1, APPROVER_2]
-ENGINES = ["temporal", "dbos-sqlite"]
+ENGINES = ["temporal", "dbos-sqlite", pytest.param("dbos-postgres", marks=pytest.mark.process)]
 
 
 @pytest.fixture(params=ENGINES)
@@ -46,8 +48,11 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def stack(
-    engine: str, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
+    engine: str, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningBot]:
+    if engine == "dbos-postgres":
+        server: str = request.getfixturevalue("postgres_url")
+        engine = "dbos-postgres:" + database_url(server, f"flow_{uuid.uuid4().hex[:8]}")
     settings = bot_settings(
         slack,
         approvers=APPROVERS,

@@ -33,3 +33,26 @@ def test_a_bad_engine_or_database_url_stops_any_component_at_start() -> None:
     database = signoff_command("bot", env={"SIGNOFF_DATABASE_URL": "mysql://signoff:hunter22@db/signoff"})
     assert database.returncode == 2 and "SIGNOFF_DATABASE_URL='mysql://signoff:***@db/signoff'" in database.stderr
     assert "hunter22" not in database.stderr + database.stdout and "Traceback" not in database.stderr
+
+
+def test_dbos_components_refuse_what_cannot_work(tmp_path: object) -> None:
+    # A worker beside the bot shares workflows only through PostgreSQL.
+    sqlite_worker = signoff_command(
+        "worker", env={"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path}/dbos.sqlite"}
+    )
+    assert sqlite_worker.returncode == 2
+    assert "needs PostgreSQL" in sqlite_worker.stderr and "Traceback" not in sqlite_worker.stderr
+
+    # An unreachable database stops the bot before it listens, without its password.
+    unreachable = signoff_command(
+        "bot",
+        env={
+            "SIGNOFF_ENGINE": "dbos",
+            "SIGNOFF_DATABASE_URL": f"postgresql://signoff:hunter22@127.0.0.1:{free_port()}/signoff",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+        },
+    )
+    assert unreachable.returncode == 2, unreachable.stderr
+    assert "cannot use the PostgreSQL database at 127.0.0.1:" in unreachable.stderr
+    assert "hunter22" not in unreachable.stderr + unreachable.stdout and "Traceback" not in unreachable.stderr

@@ -12,8 +12,8 @@ from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.doubles.openai_standin import OpenAIStandIn
+from tests.support.crash import assert_resumed_without_repeats, turn_posted
 from tests.support.processes import ChildProcess, signoff_env
-from tests.support.slack import draft_posts
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
 from tests.support.waiting import eventually
 
@@ -41,23 +41,8 @@ async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack
 
             worker.start()
             await wait_for_phase(handle, Phase.PENDING_APPROVAL, timeout=90)
-            # The note after the draft is the turn's last post: then every post has been made.
-            await slack.wait_for(
-                lambda: any(
-                    "ready for a decision" in str(call.params.get("text"))
-                    for call in slack.calls_to("chat.postMessage")
-                ),
-                timeout=30,
-            )
+            await turn_posted(slack, timeout=30)
         finally:
             worker.stop()
 
-        # The research call finished before the crash and was not made again.
-        assert models.count("research") == 1
-        # The writer call that died with the worker was made once more; then the rewrite the
-        # offline reviewer asks for. An uninterrupted run makes 2 writer calls.
-        assert models.count("writer") == 3
-        assert models.count("reviewer") == 2
-        assert len([call for call in draft_posts(slack) if call.ok]) == 1
-        parents = [call for call in slack.calls_to("chat.postMessage") if not call.params.get("thread_ts")]
-        assert len(parents) == 1
+        assert_resumed_without_repeats(models, slack)

@@ -1,0 +1,89 @@
+"""``SIGNOFF_ENGINE=dbos``: the DBOS engine and the bot's gateway to it, put together.
+
+With DBOS, ``signoff bot`` alone is a deployment: the engine runs the workflows in the bot's
+process (``engine_with_gateway``). ``signoff worker`` adds processes that run workflows too
+(``engine_only``); they share work through the queue in PostgreSQL, so a worker needs PostgreSQL
+(SQLite is one process's file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from dbos import DBOS, DBOSClient
+
+from bot.dbos_gateway import DbosGateway
+from core.engine_messages import QUEUE
+from infra.dbos import check_database, dbos_config, system_database_url
+from infra.settings import Settings, SettingsError
+from infra.slack import slack_session
+from worker.dbos_engine import DbosEngine
+from worker.slack_pacing import ChannelPacer
+from worker.worker import model_provider, worker_activities, worker_slack_client
+
+log = logging.getLogger(__name__)
+
+# How often DBOS looks for new queued workflows, messages and events (its default is a second:
+# a click would wait that long for its answer).
+POLLING_SECONDS = 0.1
+
+
+@contextlib.asynccontextmanager
+async def engine_only(settings: Settings) -> AsyncIterator[None]:
+    """The DBOS engine in this process: runs queued workflows and recovers interrupted ones."""
+    url = system_database_url(settings)
+    # An unreachable or unusable database: one clear line and exit 2, before DBOS retries it.
+    await asyncio.to_thread(check_database, url)
+    async with slack_session() as session:
+        slack = worker_slack_client(settings, session)
+        config = dbos_config(settings)
+        config["notification_listener_polling_interval_sec"] = POLLING_SECONDS
+        DBOS(config=config)
+        DbosEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
+        DBOS.launch()
+        try:
+            await DBOS.register_queue_async(QUEUE, polling_interval_sec=POLLING_SECONDS)
+            log.info("DBOS engine running on %s", "PostgreSQL" if url.startswith("postgres") else "SQLite")
+            yield
+        finally:
+            DBOS.destroy(destroy_registry=False)
+
+
+@contextlib.asynccontextmanager
+async def engine_with_gateway(settings: Settings) -> AsyncIterator[DbosGateway]:
+    """The engine in this process and the bot's gateway to it (``signoff bot`` and ``signoff dev``)."""
+    async with engine_only(settings):
+        client = DBOSClient(system_database_url=system_database_url(settings))
+        try:
+            yield DbosGateway(client, workflow_settings=settings.workflow)
+        finally:
+            client.destroy()
+
+
+def require_shared_database(settings: Settings) -> None:
+    """A ``signoff worker`` beside the bot shares its work through PostgreSQL only."""
+    if not system_database_url(settings).startswith("postgres"):
+        raise SettingsError(
+            "signoff worker with SIGNOFF_ENGINE=dbos needs PostgreSQL (SIGNOFF_DATABASE_URL=postgresql://…): "
+            "with SQLite, `signoff bot` runs the workflows itself and no other process can share them"
+        )
+
+
+async def run_worker(settings: Settings) -> None:
+    require_shared_database(settings)
+    async with engine_only(settings):
+        log.info("DBOS worker running workflows from the %r queue", QUEUE)
+        await asyncio.Event().wait()
+
+
+async def run_bot(settings: Settings, port: int) -> None:
+    from bot.server import run_http, run_socket_mode
+
+    async with engine_with_gateway(settings) as gateway:
+        if settings.socket_mode:
+            await run_socket_mode(settings, gateway=gateway)
+        else:
+            await run_http(settings, port, gateway=gateway)
