@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo run lint format test test-fast bench worker bot sandbox demo-terminal clean
+.PHONY: install demo demo-dbos run lint format test test-fast bench worker bot sandbox demo-terminal clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 # The whole system here, Slack included: the sandbox at http://127.0.0.1:8080.
 demo: $(STAMP)
 	$(VENV)/bin/signoff dev
+
+# The demo on the DBOS engine: no Temporal server, the workflows in the bot's process on SQLite.
+demo-dbos: $(STAMP)
+	$(VENV)/bin/signoff dev --engine dbos
 
 # The same stack against real Slack over Socket Mode (tokens in .env).
 run: $(STAMP)
