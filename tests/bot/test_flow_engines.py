@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import Phase
+from core.tool_calls import ToolCallState
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
@@ -38,6 +39,7 @@ from tests.support.slack import (
 )
 
 APPROVERS = [APPROVER_1, APPROVER_2]
+RANDOM = "C0RANDOM0"
 ENGINES = ["temporal", "dbos-sqlite", pytest.param("dbos-postgres", marks=pytest.mark.process)]
 
 
@@ -171,3 +173,34 @@ async def test_reminder_then_expiry(stack: RunningBot, slack: SlackSandbox) -> N
         APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE, ButtonValue(workflow_id, 1).encode()
     )
     await told(slack, APPROVER_1, "already")
+
+
+async def test_plan_tool_calls_allow_and_deny(stack: RunningBot, slack: SlackSandbox) -> None:
+    """The executor's two tool calls: one allowed (the post appears in #random), one denied with a
+    reason the agent reads. On DBOS the second is asked once the first is decided (steps run in order)."""
+    workflow_id = await _started(slack, stack, "Announce the offsite in #random and #general", "/plan")
+    thread_ts, draft = await _waiting(slack, stack, workflow_id)
+    await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+
+    def call_waiting(number: int) -> dict | None:
+        waiting = [m for m in slack.replies(CHANNEL, thread_ts) if action_ids.TOOL_ALLOW in buttons(m)]
+        return next((m for m in waiting if f"(call {number})" in json.dumps(m["blocks"])), None)
+
+    first = await slack.wait_for(lambda: call_waiting(1))
+    await slack.click_button(REQUESTER, CHANNEL, first["ts"], action_ids.TOOL_ALLOW)
+    await told(slack, REQUESTER, "someone else has to decide")
+    await slack.click_button(APPROVER_2, CHANNEL, first["ts"], action_ids.TOOL_ALLOW)
+    await told(slack, APPROVER_2, "Allowed tool call 1")
+
+    second = await slack.wait_for(lambda: call_waiting(2))
+    await slack.click_button(APPROVER_2, CHANNEL, second["ts"], action_ids.TOOL_DENY)
+    [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_2))
+    await slack.submit_view(
+        APPROVER_2, modal["id"], {action_ids.REASON_BLOCK: {action_ids.REASON_INPUT: "Not in #general, please"}}
+    )
+    await told(slack, APPROVER_2, "Denied tool call 2")
+
+    final = await phase_of(stack, workflow_id, Phase.COMPLETED)
+    assert [c.state for c in final.tool_calls] == [ToolCallState.DONE, ToolCallState.DENIED]
+    assert final.tool_calls[1].result == "Not in #general, please"
+    assert len(slack.messages(RANDOM)) == 1
