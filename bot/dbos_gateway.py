@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dbos import DBOSClient, EnqueueOptions
 from dbos._error import DBOSException, DBOSWorkflowIDInUseError
@@ -69,16 +69,26 @@ _KIND_OF_NAME = {name: kind for kind, name in WORKFLOW_NAMES.items()}
 UNREACHABLE = "The workflow database did not answer; nothing was changed. Try again in a minute."
 
 
+class EventReader(Protocol):
+    """Reads a workflow's event, waiting up to ``timeout_seconds`` for it (DBOSClient, or DBOS itself)."""
+
+    async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any: ...
+
+
 class DbosGateway(DecisionGateway):
     def __init__(
         self,
         client: DBOSClient,
         *,
+        events: EventReader | None = None,
         workflow_settings: WorkflowSettings | None = None,
         call_timeout: timedelta = DEFAULT_CALL_TIMEOUT,
         reply_timeout: timedelta = DEFAULT_REPLY_TIMEOUT,
     ) -> None:
         self.client = client
+        # A DBOSClient re-reads a awaited event once a second; the engine in this process is told
+        # at once (``signoff bot`` runs it), so events are read through it where it runs.
+        self.events: EventReader = events or client
         self.workflow_settings = workflow_settings
         self.call_timeout = call_timeout
         self.reply_timeout = reply_timeout
@@ -160,7 +170,7 @@ class DbosGateway(DecisionGateway):
 
     async def _event(self, workflow_id: str, key: str, timeout: float = 0.0) -> Any:
         return await self._bounded(
-            lambda: self.client.get_event_async(workflow_id, key, timeout_seconds=timeout),
+            lambda: self.events.get_event_async(workflow_id, key, timeout_seconds=timeout),
             self.call_timeout + timedelta(seconds=timeout),
         )
 

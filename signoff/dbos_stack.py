@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from dbos import DBOS, DBOSClient
 
@@ -50,6 +52,9 @@ async def engine_only(settings: Settings) -> AsyncIterator[None]:
             yield
         finally:
             DBOS.destroy(destroy_registry=False)
+            # DBOS made its thread pool the loop's default executor and has just shut it down:
+            # the loop gets a fresh one (getaddrinfo and to_thread need it).
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
 
 
 @contextlib.asynccontextmanager
@@ -58,9 +63,16 @@ async def engine_with_gateway(settings: Settings) -> AsyncIterator[DbosGateway]:
     async with engine_only(settings):
         client = DBOSClient(system_database_url=system_database_url(settings))
         try:
-            yield DbosGateway(client, workflow_settings=settings.workflow)
+            yield DbosGateway(client, events=_InProcessEvents(), workflow_settings=settings.workflow)
         finally:
             client.destroy()
+
+
+class _InProcessEvents:
+    """Events read through the DBOS engine of this process, which hears of them at once."""
+
+    async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any:
+        return await DBOS.get_event_async(workflow_id, key, timeout_seconds)
 
 
 def require_shared_database(settings: Settings) -> None:

@@ -165,9 +165,11 @@ async def test_reminder_then_expiry(stack: RunningBot, slack: SlackSandbox) -> N
     workflow_id = await _started(slack, stack, "Geothermal heating")
     thread_ts, draft = await _waiting(slack, stack, workflow_id)
     await phase_of(stack, workflow_id, Phase.EXPIRED)
-    texts = thread_texts(slack, thread_ts)
+    # The phase changes before the thread says so: wait for the note.
+    texts = await slack.wait_for(
+        lambda: (t := thread_texts(slack, thread_ts)) and any("expired" in text for text in t) and t
+    )
     assert any("Reminder 1" in text for text in texts), texts
-    assert any("expired" in text for text in texts), texts
     # The buttons are gone; a forged click on them is refused.
     await slack.click_button_raw(
         APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE, ButtonValue(workflow_id, 1).encode()
