@@ -23,3 +23,10 @@ def test_worker_refuses_to_start_without_what_it_needs() -> None:
     bad = signoff_command("worker", env={"SIGNOFF_APPROVERS": "bob", "SLACK_BOT_TOKEN": "xoxb-not-printed"})
     assert bad.returncode == 2 and "'bob' is not a Slack user id" in bad.stderr
     assert "xoxb-not-printed" not in bad.stderr + bad.stdout
+
+
+def test_malformed_tracing_setting_stops_the_worker_and_the_bot() -> None:
+    for command in ("worker", "bot"):
+        bad = signoff_command(command, env={"SIGNOFF_TRACING": "jaeger"})
+        assert bad.returncode == 2, bad.stderr
+        assert "SIGNOFF_TRACING='jaeger' must be off, console or otlp" in bad.stderr and "Traceback" not in bad.stderr
