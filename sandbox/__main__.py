@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from sandbox.server import SlackSandbox
-from sandbox.tiers import SlackTiers
+from sandbox.tiers import SlackTiers, add_tiers_option
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,16 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--signing-secret", default="sandbox-signing-secret")
     parser.add_argument("--post-rate", type=float, help="chat.postMessage messages per second per channel")
     parser.add_argument("--burst", type=int, default=1)
-    parser.add_argument(
-        "--slack-tiers",
-        nargs="?",
-        const=SlackTiers.INTERNAL.value,
-        default=SlackTiers.OFF.value,
-        choices=[tiers.value for tiers in SlackTiers],
-        help="rate-limit chat.update and conversations.* by Slack's tiers (429 + Retry-After past a method's "
-        "budget a minute): 'internal' (the flag alone: an internal or Marketplace app) or 'distributed' (also "
-        "the 2025 limits of a distributed non-Marketplace app: history/replies 1 a minute, 15 messages); default off",
-    )
+    add_tiers_option(parser, "rate-limit the Web API by Slack's tiers")
     return parser.parse_args(argv)
 
 

@@ -10,6 +10,7 @@ The sandbox is one app in one workspace, so the budget is per method, over a sli
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections import deque
@@ -53,6 +54,20 @@ class SlackTiers(StrEnum):
         if self is SlackTiers.DISTRIBUTED and method in DISTRIBUTED_PER_MINUTE:
             return DISTRIBUTED_MAX_LIMIT
         return None
+
+
+def add_tiers_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--slack-tiers [internal|distributed]`` (the flag alone: ``internal``; absent: ``off``)."""
+    parser.add_argument(
+        "--slack-tiers",
+        nargs="?",
+        const=SlackTiers.INTERNAL.value,
+        default=SlackTiers.OFF.value,
+        choices=[tiers.value for tiers in SlackTiers],
+        help=f"{what}: 'internal' (the flag alone: an internal or Marketplace app's tiers; chat.update and "
+        "conversations.* answer 429 + Retry-After past their budget a minute) or 'distributed' (also the 2025 "
+        "limits of a distributed non-Marketplace app: history/replies once a minute, 15 messages); default off",
+    )
 
 
 class TierLimiter:
