@@ -221,7 +221,12 @@ class WebApi:
 
     def chat_post_ephemeral(self, p: Params) -> dict[str, Any]:
         ephemeral = self.workspace.post_ephemeral(
-            p.get("channel"), p.get("user"), text=p.get("text"), blocks=p.get("blocks"), thread_ts=p.text("thread_ts")
+            p.get("channel"),
+            p.get("user"),
+            text=p.get("text"),
+            blocks=p.get("blocks"),
+            thread_ts=p.text("thread_ts"),
+            app_call=True,
         )
         return {"message_ts": ephemeral.ts}
 
