@@ -3,6 +3,7 @@
 python -m benchmarks                 # the full run (≈ 21 minutes on 2 cores)
 python -m benchmarks --quick         # small counts, a smoke run (≈ 6 minutes)
 python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
+python -m benchmarks --slack-tiers   # every sandbox enforces Slack's rate-limit tiers (429 past a budget)
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import time
 import traceback
 from pathlib import Path
 
+from benchmarks import slack_tiers
 from benchmarks.harness import RESULTS_DIR, Figure, machine, notes, table, write_results
+from sandbox import SlackTiers
+from sandbox.tiers import add_tiers_option
 
 # name -> module; run in this order.
 BENCHMARKS = {
@@ -46,6 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="drafts for the pending-scale benchmark (default 1,000; 10,000 takes ≈ 2.5 h on 2 cores: parking, the reminder interval, the fan-out)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory with logs and SQLite files")
+    add_tiers_option(
+        parser,
+        "every Slack sandbox enforces Slack's rate-limit tiers (without it, each benchmark counts its busiest minute per method against them)",
+    )
     args = parser.parse_args(argv)
     selected = [name.strip() for item in args.only for name in item.split(",") if name.strip()]
     unknown = [name for name in selected if name not in BENCHMARKS]
@@ -55,9 +63,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Figure], list[str]]:
+async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Figure], list[str], list[slack_tiers.TierReport]]:
     figures: list[Figure] = []
     errors: list[str] = []
+    reports: list[slack_tiers.TierReport] = []
     for name in args.selected:
         print(f"== {name}", flush=True)
         directory = tmp / name
@@ -73,17 +82,19 @@ async def run_all(args: argparse.Namespace, tmp: Path) -> tuple[list[Figure], li
             traceback.print_exc()
             errors.append(f"{name}: {type(err).__name__}: {err}")
             figures.append(Figure(bench=name, name="(failed)", unit="", met=False, note=f"{type(err).__name__}: {err}"))
-        print(f"   {name} took {time.monotonic() - started:.0f} s", flush=True)
-    return figures, errors
+        reports.append(slack_tiers.take_report(name))
+        print(f"   {name} took {time.monotonic() - started:.0f} s; {reports[-1].line()[2:]}", flush=True)
+    return figures, errors, reports
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    slack_tiers.TIERS = SlackTiers(args.slack_tiers)
     started = time.time()
     keep = tempfile.mkdtemp(prefix="signoff-bench-") if args.keep else None
     with tempfile.TemporaryDirectory(prefix="signoff-bench-") as scratch:
         tmp = Path(keep or scratch)
-        figures, errors = asyncio.run(run_all(args, tmp))
+        figures, errors, reports = asyncio.run(run_all(args, tmp))
     meta = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),
         "seconds": time.time() - started,
@@ -91,15 +102,24 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": args.selected,
         "machine": machine(),
         "errors": errors,
+        "slack_tiers": args.slack_tiers,
+        "under_slack_tiers": [
+            {"bench": r.bench, "holds": r.holds, "methods": [vars(use) for use in r.methods]} for r in reports
+        ],
     }
     stem = "results-quick" if args.quick else "results"
     if args.selected != list(BENCHMARKS):
         stem += "-" + "-".join(args.selected)
-    json_path, md_path = write_results(figures, meta, args.out or RESULTS_DIR, stem)
+    if slack_tiers.TIERS is not SlackTiers.OFF:
+        stem += f"-tiers-{slack_tiers.TIERS.value}"
+    under_tiers = slack_tiers.section(reports)
+    json_path, md_path = write_results(figures, meta, args.out or RESULTS_DIR, stem, under_tiers)
     print()
     print(table(figures))
     print()
     print(notes(figures))
+    print()
+    print(under_tiers)
     print(f"\nWritten {json_path} and {md_path} ({meta['seconds']:.0f} s).")
     if keep:
         print(f"Logs and databases kept in {keep}")

@@ -37,6 +37,7 @@ from benchmarks.harness import (
     wait_http,
     worker_child,
 )
+from benchmarks.slack_tiers import sandbox_args
 from bot.gateway import workflow_id_for
 from core.contracts import WorkflowKind
 from signoff.devserver import free_port
@@ -54,7 +55,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     sandbox_port, bot_port, bare_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{sandbox_port}/api/"
     async with dev_server(tmp) as server, response_sink() as sink:
-        sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port)], {}, tmp)
+        sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port), *sandbox_args()], {}, tmp)
         worker = worker_child(tmp, server.address, task_queue, api_url)
         bot = bot_child(
             tmp,

@@ -35,6 +35,7 @@ from benchmarks.harness import (
     wait_http,
     worker_child,
 )
+from benchmarks.slack_tiers import slack_sandbox
 from core.contracts import ApprovalPolicy, ApproveInput, WorkflowSettings
 from sandbox import SlackSandbox
 from sandbox.directory import DEFAULT_CHANNELS
@@ -87,7 +88,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     channels = bench_channels(2 * samples + 2)
     async with (
         dev_server(tmp) as server,
-        SlackSandbox(channels=[*DEFAULT_CHANNELS, *channels]) as sandbox,
+        slack_sandbox(channels=[*DEFAULT_CHANNELS, *channels]) as sandbox,
         response_sink() as sink,
     ):
         worker = worker_child(tmp, server.address, task_queue, sandbox.api_url)

@@ -29,8 +29,8 @@ from benchmarks.harness import (
     worker_child,
 )
 from benchmarks.pending_scale import _duplicate_posts
+from benchmarks.slack_tiers import slack_sandbox
 from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
-from sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from workflows import ReportGenerationWorkflow
 
@@ -38,7 +38,7 @@ NAME = "crash resume"
 
 
 async def _one(tmp: Path, address: str, index: int) -> dict:
-    async with SlackSandbox() as slack, OpenAIStandIn(delay_by_role={"writer": 30}) as models:
+    async with slack_sandbox() as slack, OpenAIStandIn(delay_by_role={"writer": 30}) as models:
         task_queue = f"bench-crash-{uuid.uuid4().hex[:6]}"
         worker = worker_child(
             tmp,

@@ -8,10 +8,13 @@ import time
 import aiohttp
 from temporalio.client import Client
 
-from benchmarks.harness import BOT_TOKEN, TEAM_ID, Draft, find_draft, log
+from benchmarks.harness import TEAM_ID, Draft, find_draft, log
 from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
 from workflows import ReportGenerationWorkflow
+
+# Who looks at a thread for its draft (a member of every benchmark channel).
+VIEWER = "U0APPROV1"
 
 
 def bench_channels(count: int, prefix: str = "C0BENCH") -> list[Channel]:
@@ -78,7 +81,9 @@ async def draft_of(client: Client, api_url: str, workflow_id: str, timeout: floa
     """The pending draft's control message, read back from the Slack stand-in like a user would see it.
 
     The workflow is 'pending approval' as soon as its gate opens, just before the draft is posted
-    (a click racing the post is valid), and the worker paces its posts per channel: poll.
+    (a click racing the post is valid), and the worker paces its posts per channel: poll. Read through
+    the sandbox's page (a person looking at the thread), not the app's conversations.replies: the
+    benchmark's looking must not spend the app's rate-limit budget under --slack-tiers.
     """
     progress = await client.get_workflow_handle(workflow_id).query(ReportGenerationWorkflow.progress)
     assert progress.thread is not None, f"{workflow_id} has no thread"
@@ -86,10 +91,9 @@ async def draft_of(client: Client, api_url: str, workflow_id: str, timeout: floa
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while True:
-            async with session.post(
-                api_url.rstrip("/") + "/conversations.replies",
-                data={"channel": channel, "ts": ts, "limit": "1000"},
-                headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+            async with session.get(
+                f"{api_url.rstrip('/').removesuffix('/api')}/ui/api/channels/{channel}/threads/{ts}",
+                params={"user": VIEWER},
             ) as response:
                 body = await response.json()
             draft = find_draft(body.get("messages") or [], workflow_id, channel, ts)

@@ -153,7 +153,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_results(figures: list[Figure], meta: dict[str, Any], directory: Path, stem: str) -> tuple[Path, Path]:
+def write_results(
+    figures: list[Figure], meta: dict[str, Any], directory: Path, stem: str, under_tiers: str = ""
+) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / f"{stem}.json"
     md_path = directory / f"{stem}.md"
@@ -172,6 +174,7 @@ def write_results(figures: list[Figure], meta: dict[str, Any], directory: Path, 
         "",
         notes(figures),
         "",
+        under_tiers,
     ]
     md_path.write_text("\n".join(md))
     return json_path, md_path

@@ -38,6 +38,7 @@ from benchmarks.harness import (
     wait_until,
     worker_child,
 )
+from benchmarks.slack_tiers import slack_sandbox
 from core.contracts import ApprovalPolicy, WorkflowSettings
 from infra.settings import DEFAULT_WORKER_CACHE_SIZE
 from sandbox import SlackSandbox
@@ -109,7 +110,7 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
     figures: list[Figure] = []
     async with (
         dev_server(tmp) as server,
-        SlackSandbox(channels=channels, post_rate_per_channel=RATE, burst=BURST) as sandbox,
+        slack_sandbox(channels=channels, post_rate_per_channel=RATE, burst=BURST) as sandbox,
     ):
         assert server.process is not None
         client = await temporal_client(server.address)

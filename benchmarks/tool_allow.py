@@ -55,6 +55,7 @@ from benchmarks.harness import (
     wait_http,
     worker_child,
 )
+from benchmarks.slack_tiers import slack_sandbox
 from core import action_ids
 from core.contracts import ApprovalPolicy, ApproveInput, PlanRequest, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
@@ -305,7 +306,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     channels = bench_channels(count)
     async with (
         dev_server(tmp) as server,
-        SlackSandbox(
+        slack_sandbox(
             channels=[*DEFAULT_CHANNELS, *channels], request_url=f"http://127.0.0.1:{bot_port}/slack/events"
         ) as sandbox,
     ):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from opentelemetry.sdk.trace.export import SpanExporter
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -69,10 +70,11 @@ async def serving_metrics(sock: socket.socket | None, readiness: Readiness | Non
         sock.close()
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, span_exporter: SpanExporter | None = None) -> Client:
     # Lazy: the bot starts (and answers "Temporal is unreachable") even while Temporal is down; a
     # Temporal that refuses its TLS or credentials stops it here (SettingsError), before it listens.
-    return await connect_client(settings, lazy=True)
+    # With SIGNOFF_TRACING on, each start, update and query is a span (to span_exporter if given).
+    return await connect_client(settings, lazy=True, service="signoff-bot", span_exporter=span_exporter)
 
 
 async def _engine_client(settings: Settings, gateway: Gateway | None) -> Client | None:

@@ -104,6 +104,9 @@ class EphemeralInput:
     # When Slack refuses the ephemeral for good (channel gone, bot or user not in it), send
     # the text as a direct message instead; when that is refused too, give up without failing.
     dm_if_refused: bool = False
+    # The slash command's response_url, tried before the DM: it reaches the requester in the channel,
+    # ephemerally, where chat.postEphemeral cannot (the app is not in it).
+    response_url: str | None = None
 
 
 @dataclass

@@ -89,6 +89,9 @@ class SlackOrigin:
     team_id: str
     channel_id: str
     requester_id: str
+    # The slash command's response_url: answers the requester where they typed the command even in a
+    # channel the app is not in (Slack honours it 5 times within 30 minutes). None: started elsewhere.
+    response_url: str | None = None
 
 
 @dataclass

@@ -250,6 +250,43 @@ def _database_url(raw: str) -> str | None:
     return url
 
 
+class Tracing(StrEnum):
+    """Where OpenTelemetry spans of the Temporal calls go (``SIGNOFF_TRACING``; ``infra/tracing.py``)."""
+
+    OFF = "off"
+    # One JSON span per finished call on stdout: to see what tracing gives before running a collector.
+    CONSOLE = "console"
+    # OTLP over HTTP (protobuf) to the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+    OTLP = "otlp"
+
+
+# The OTLP exporter reads its destination from the standard variables itself; these are the ones
+# that, malformed, would only show up as spans silently going nowhere.
+_OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+_OTLP_PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+
+
+def _tracing(env: Mapping[str, str]) -> Tracing:
+    raw = env.get("SIGNOFF_TRACING", "").strip().lower()
+    try:
+        tracing = Tracing(raw or "off")
+    except ValueError:
+        raise SettingsError(f"SIGNOFF_TRACING={raw!r} must be off, console or otlp") from None
+    if tracing is Tracing.OTLP:
+        for name in _OTLP_PROTOCOLS:
+            protocol = env.get(name, "").strip()
+            if protocol and protocol != "http/protobuf":
+                raise SettingsError(
+                    f"{name}={protocol!r}: signoff exports OTLP over HTTP only; set http/protobuf "
+                    "(and the collector's HTTP endpoint, port 4318 by default)"
+                )
+        for name in _OTLP_ENDPOINTS:
+            endpoint = env.get(name, "").strip()
+            if endpoint and not re.match(r"^https?://[^/\s]+", endpoint):
+                raise SettingsError(f"{name}={endpoint!r} must be a URL like http://collector:4318")
+    return tracing
+
+
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -282,6 +319,10 @@ class Settings:
     worker_cache_size: int = DEFAULT_WORKER_CACHE_SIZE
     # Where this process serves Prometheus metrics (and, for the bot, /healthz and /readyz); None: off.
     metrics_port: int | None = None
+    # OpenTelemetry spans of every Temporal call the worker and the bot make (off by default).
+    tracing: Tracing = Tracing.OFF
+    # OTEL_SERVICE_NAME: the service the spans are from; None: signoff-worker, signoff-bot.
+    tracing_service_name: str | None = None
 
     engine: Engine = Engine.TEMPORAL
     # DBOS's system database (``infra.dbos``): None = SQLite under .data/; a URL may hold a password.
@@ -354,6 +395,8 @@ class Settings:
             metrics_port=_metrics_port(env),
             engine=_engine(env.get("SIGNOFF_ENGINE", "")),
             database_url=_database_url(env.get("SIGNOFF_DATABASE_URL", "")),
+            tracing=_tracing(env),
+            tracing_service_name=_optional(env, "OTEL_SERVICE_NAME"),
             workflow=WorkflowSettings(
                 policy=policy,
                 models=models,

@@ -25,15 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from temporalio.client import Client, Plugin
+from temporalio.client import Client, Interceptor, Plugin
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile, DataSource
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from infra.settings import SettingsError
+from infra.settings import SettingsError, Tracing
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
     from infra.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -212,6 +214,8 @@ async def connect_client(
     plugins: Sequence[Plugin] = (),
     lazy: bool = False,
     runtime: Runtime | None = None,
+    service: str = "signoff",
+    span_exporter: SpanExporter | None = None,
 ) -> Client:
     """A client of ``settings``' cluster (the profile's address, namespace, TLS, API key and gRPC
     metadata) with signoff's data converter, or ``plugins`` that bring it (the worker's agents plugin):
@@ -223,8 +227,16 @@ async def connect_client(
     no error: the client connects on first use (the bot starts, and says so per request, while Temporal
     is down); a Temporal that answers but refuses the TLS or the credentials still is one.
     ``runtime``: the SDK runtime the client (and a worker on it) runs in, e.g. ``metrics_runtime``.
+    ``service``: who the client's spans are from, when ``SIGNOFF_TRACING`` is on (``infra/tracing.py``);
+    ``span_exporter`` replaces the settings' exporter (a test's in-memory one).
     """
     access = settings.temporal_access or TemporalAccess()
+    interceptors: Sequence[Interceptor] = ()
+    if settings.tracing is not Tracing.OFF:
+        # Here, not at the top: the exporters are only imported by a process that traces.
+        from infra.tracing import tracing_interceptors
+
+        interceptors = tracing_interceptors(settings, service, span_exporter)
     # The agents plugin brings this converter itself (and refuses one already wrapped).
     converter = DataConverter.default if plugins else data_converter()
 
@@ -237,6 +249,7 @@ async def connect_client(
             rpc_metadata=access.rpc_metadata,
             data_converter=converter,
             plugins=plugins,
+            interceptors=interceptors,
             lazy=lazily,
             runtime=runtime,
         )

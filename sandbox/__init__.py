@@ -5,5 +5,16 @@ from sandbox.directory import Channel, User, UserGroup
 from sandbox.interactions import InteractionError
 from sandbox.recording import Call
 from sandbox.server import SlackSandbox
+from sandbox.tiers import SlackTiers
 
-__all__ = ["Call", "Channel", "DeliveryResult", "InteractionError", "NoRoute", "SlackSandbox", "User", "UserGroup"]
+__all__ = [
+    "Call",
+    "Channel",
+    "DeliveryResult",
+    "InteractionError",
+    "NoRoute",
+    "SlackSandbox",
+    "SlackTiers",
+    "User",
+    "UserGroup",
+]

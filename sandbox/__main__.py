@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from sandbox.server import SlackSandbox
+from sandbox.tiers import SlackTiers, add_tiers_option
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--signing-secret", default="sandbox-signing-secret")
     parser.add_argument("--post-rate", type=float, help="chat.postMessage messages per second per channel")
     parser.add_argument("--burst", type=int, default=1)
+    add_tiers_option(parser, "rate-limit the Web API by Slack's tiers")
     return parser.parse_args(argv)
 
 
@@ -36,13 +38,15 @@ async def serve(args: argparse.Namespace) -> None:
         request_url=args.request_url,
         post_rate_per_channel=args.post_rate,
         burst=args.burst,
+        slack_tiers=args.slack_tiers,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await sandbox.start(args.host, args.port)
-    print(f"Slack sandbox on {sandbox.url} (Web API base_url {sandbox.api_url})", flush=True)
+    tiers = "" if args.slack_tiers == SlackTiers.OFF else f", Slack's rate-limit tiers on ({args.slack_tiers})"
+    print(f"Slack sandbox on {sandbox.url} (Web API base_url {sandbox.api_url}{tiers})", flush=True)
     try:
         await stop.wait()
     finally:

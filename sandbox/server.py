@@ -34,6 +34,7 @@ from sandbox.recording import Call, Faults
 from sandbox.response_url import ResponseUrls
 from sandbox.socket_mode import SocketModeHub
 from sandbox.store import Store
+from sandbox.tiers import SlackTiers, TierLimiter
 from sandbox.web import SandboxUI
 from sandbox.webapi import WebApi
 from sandbox.workspace import Workspace
@@ -61,6 +62,8 @@ class SlackSandbox:
         usergroups: Sequence[UserGroup] = DEFAULT_USERGROUPS,
         post_rate_per_channel: float | None = None,
         burst: int = 1,
+        slack_tiers: SlackTiers | str = SlackTiers.OFF,
+        tier_clock: Callable[[], float] = time.monotonic,
         ack_timeout: float = 3.0,
         trigger_ttl: float | None = 3.0,
         wall_clock: Callable[[], float] = time.time,
@@ -98,6 +101,7 @@ class SlackSandbox:
             calls=self.calls,
             socket_url=self.socket_mode.issue_url,
             post_limiter=limiter,
+            tier_limiter=TierLimiter(SlackTiers(slack_tiers), tier_clock),
         )
         self.ui = SandboxUI(self)
 

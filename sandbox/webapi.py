@@ -21,6 +21,7 @@ from aiohttp import web
 from sandbox.directory import BOT_USER_ID
 from sandbox.ratelimit import RateLimiter
 from sandbox.recording import Call, Faults
+from sandbox.tiers import SlackTiers, TierLimiter
 from sandbox.workspace import SlackError, Workspace
 
 # Fields Slack accepts as JSON-encoded strings in form bodies.
@@ -70,6 +71,7 @@ class WebApi:
         calls: list[Call],
         socket_url: Callable[[], str],
         post_limiter: RateLimiter | None,
+        tier_limiter: TierLimiter | None = None,
     ) -> None:
         self.workspace = workspace
         self._bot_token = bot_token
@@ -78,6 +80,7 @@ class WebApi:
         self._calls = calls
         self._socket_url = socket_url
         self._post_limiter = post_limiter
+        self._tier_limiter = tier_limiter or TierLimiter(SlackTiers.OFF)
         self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
             "auth.test": lambda p: self.workspace.auth_test(),
             "apps.connections.open": lambda p: {"url": self._socket_url()},
@@ -135,6 +138,9 @@ class WebApi:
             retry_after = self._post_limiter.acquire(str(params.get("channel")))
             if retry_after is not None:
                 return self._answer(method, params, 429, {"ok": False, "error": "ratelimited"}, retry_after=retry_after)
+        retry_after = self._tier_limiter.acquire(method)
+        if retry_after is not None:
+            return self._answer(method, params, 429, {"ok": False, "error": "ratelimited"}, retry_after=retry_after)
         try:
             body = {"ok": True, **handler(params)}
         except SlackError as e:
@@ -182,6 +188,10 @@ class WebApi:
             return web.Response(status=status, text=body, content_type="text/plain", headers=headers)
         return web.json_response(body, status=status, headers=headers)
 
+    def _max_limit(self, method: str, own: int) -> int:
+        """A read's largest page: the method's own, or less under the distributed app's limits."""
+        return self._tier_limiter.tiers.max_limit(method) or own
+
     # -- chat ------------------------------------------------------------------
 
     def chat_post_message(self, p: Params) -> dict[str, Any]:
@@ -211,7 +221,12 @@ class WebApi:
 
     def chat_post_ephemeral(self, p: Params) -> dict[str, Any]:
         ephemeral = self.workspace.post_ephemeral(
-            p.get("channel"), p.get("user"), text=p.get("text"), blocks=p.get("blocks"), thread_ts=p.text("thread_ts")
+            p.get("channel"),
+            p.get("user"),
+            text=p.get("text"),
+            blocks=p.get("blocks"),
+            thread_ts=p.text("thread_ts"),
+            app_call=True,
         )
         return {"message_ts": ephemeral.ts}
 
@@ -251,7 +266,7 @@ class WebApi:
     def conversations_history(self, p: Params) -> dict[str, Any]:
         return self.workspace.history(
             self.workspace.conversation(p.get("channel")).id,
-            limit=p.integer("limit", 100, 999),
+            limit=p.integer("limit", 100, self._max_limit("conversations.history", 999)),
             oldest=p.text("oldest"),
             latest=p.text("latest"),
             inclusive=p.flag("inclusive"),
@@ -263,7 +278,7 @@ class WebApi:
         return self.workspace.replies(
             self.workspace.conversation(p.get("channel")).id,
             p.text("ts"),
-            limit=p.integer("limit", 1000, 1000),
+            limit=p.integer("limit", 1000, self._max_limit("conversations.replies", 1000)),
             cursor=p.text("cursor"),
             include_metadata=p.flag("include_all_metadata"),
         )

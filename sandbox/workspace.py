@@ -190,8 +190,12 @@ class Workspace:
         blocks: object = None,
         thread_ts: object = None,
         user: str = BOT_USER_ID,
+        app_call: bool = False,
     ) -> Ephemeral:
-        channel = self.channel(channel_ref)
+        """``app_call``: the app's own chat.postEphemeral, which needs it in the conversation like a post
+        (a public channel it is not in: ``not_in_channel``; a private one: ``channel_not_found``). A
+        slash command's ack or response_url needs no membership: Slack answers the command there."""
+        channel = self.conversation(channel_ref, names=True) if app_call else self.channel(channel_ref)
         target = self.user(recipient)
         if target.id not in channel.members:
             raise SlackError("user_not_in_channel")

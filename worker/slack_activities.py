@@ -44,6 +44,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -455,7 +456,7 @@ class SlackActivities:
 
     @activity.defn(name=SLACK_POST_EPHEMERAL)
     async def post_ephemeral(self, input: EphemeralInput) -> str:
-        """Tell one person something only they see; "ephemeral", "dm" or "undelivered"."""
+        """Tell one person something only they see; "ephemeral", "response_url", "dm" or "undelivered"."""
         # Ephemeral messages (and DMs here: reading them back needs im:history) can't be
         # found again, so a retry may show the user the same note twice; that is harmless
         # and better than none.
@@ -469,7 +470,10 @@ class SlackActivities:
         except ApplicationError as err:
             if not input.dm_if_refused or err.type != SLACK_PERMANENT_ERROR:
                 raise
-            activity.logger.info("Ephemeral to %s refused (%s); sending a DM", input.user_id, err)
+            activity.logger.info("Ephemeral to %s refused (%s)", input.user_id, err)
+        if input.response_url and await self._respond(input.response_url, text):
+            return "response_url"
+        activity.logger.info("Sending %s a DM instead", input.user_id)
         try:
             # A user id as the channel posts in the app's DM with that user (chat:write is enough).
             await call_slack(
@@ -483,6 +487,28 @@ class SlackActivities:
             # Nobody else can be told through Slack; the workflow goes on (or ends) regardless.
             activity.logger.warning("Could not tell %s (%s): %s", input.user_id, err, input.text)
             return "undelivered"
+
+    async def _respond(self, response_url: str, text: str) -> bool:
+        """Answer the slash command through its response_url, ephemerally: Slack shows it to the requester
+        where they typed the command, the app a member there or not. False when Slack refuses it (the URL
+        expired after 30 minutes or was used 5 times). The URL itself is never logged: it can post."""
+        webhook = AsyncWebhookClient(response_url, session=self._client.session, timeout=10)
+        try:
+            response = await webhook.send(text=text, response_type="ephemeral", replace_original=False)
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise ApplicationError(
+                f"response_url: could not reach Slack ({type(err).__name__})", type=SLACK_TRANSIENT_ERROR
+            ) from None
+        if response.status_code >= 500:
+            raise ApplicationError(
+                f"response_url: Slack is unavailable (HTTP {response.status_code})", type=SLACK_TRANSIENT_ERROR
+            )
+        if response.status_code != 200:
+            activity.logger.info(
+                "The command's response_url was refused: HTTP %d %s", response.status_code, response.body
+            )
+            return False
+        return True
 
     async def _with_links(self, input: EphemeralInput) -> str:
         links = []

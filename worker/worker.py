@@ -12,6 +12,7 @@ from agents import set_trace_processors
 from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
+from opentelemetry.sdk.trace.export import SpanExporter
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -102,11 +103,20 @@ def worker_runtime(settings: Settings, host: str = "0.0.0.0") -> Runtime | None:
     return metrics_runtime(settings.metrics_port, host)
 
 
-async def connect_worker_client(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect_worker_client(
+    settings: Settings, runtime: Runtime | None = None, span_exporter: SpanExporter | None = None
+) -> Client:
     """The worker's client: the Temporal profile's cluster (``infra.temporal``), with the agents plugin,
-    in ``runtime`` (``worker_runtime``) if given.
+    in ``runtime`` (``worker_runtime``) if given; with ``SIGNOFF_TRACING`` on, its tracing interceptor
+    traces the workflows and activities of a worker on it too (to ``span_exporter`` if given).
     Raises ``SettingsError`` saying why when Temporal cannot be reached or refuses the connection."""
-    return await connect_client(settings, plugins=[agents_plugin(settings)], runtime=runtime)
+    return await connect_client(
+        settings,
+        plugins=[agents_plugin(settings)],
+        runtime=runtime,
+        service="signoff-worker",
+        span_exporter=span_exporter,
+    )
 
 
 def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:

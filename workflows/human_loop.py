@@ -21,7 +21,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from core.activity_contracts import LOAD_WORKER_SETTINGS
+from core.activity_contracts import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
 from core.contracts import (
     MAX_EDIT_CHARS,
     ApproveInput,
@@ -308,6 +308,7 @@ class HumanReviewedWorkflow:
                 f":white_check_mark: Started your {self.KIND.value} on _{self._echo_subject()}_ "
                 f"(`{durable().workflow_id()}`).",
                 thread=self._thread.parent,
+                response_url=origin.response_url,
             )
 
     @property
@@ -467,7 +468,8 @@ class HumanReviewedWorkflow:
         )
         await self.thread.show_phase(Phase.STOPPED)
 
-    async def finish_failed(self, reason: str) -> None:
+    async def finish_failed(self, reason: str, slack_error: str | None = None) -> None:
+        """Failed for good; ``slack_error``: Slack's error name when Slack refused a post (``not_in_channel``…)."""
         self._phase = Phase.FAILED
         self._outcome = reason
         why = escape(truncate(reason, NOTE_EXCERPT_CHARS))
@@ -478,11 +480,16 @@ class HumanReviewedWorkflow:
         elif origin is not None and durable().patched(TELL_REQUESTER_PATCH):
             # No thread to say it in (Slack refused it for good, or it failed before):
             # the requester is the one person who can still be told.
+            stopped = (
+                f":x: Your {self.KIND.value} on _{self._echo_subject()}_ (`{durable().workflow_id()}`) "
+                f"has stopped before it could post its thread in <#{origin.channel_id}>"
+            )
+            invite = _INVITE_THE_APP.get(slack_error or "")
             await tell_requester(
                 origin.channel_id,
                 origin.requester_id,
-                f":x: Your {self.KIND.value} on _{self._echo_subject()}_ (`{durable().workflow_id()}`) "
-                f"has stopped before it could post its thread in <#{origin.channel_id}>: {why}",
+                f"{stopped}: {invite.format(command=f'/{self.KIND.value}')} ({why})" if invite else f"{stopped}: {why}",
+                response_url=origin.response_url,
             )
 
     async def guarded(self, body: Callable[[], Awaitable[T]], stopped: Callable[[str], T] | None = None) -> T:
@@ -500,7 +507,7 @@ class HumanReviewedWorkflow:
             return stopped(str(err))
         except ActivityError as err:
             if not isinstance(err.cause, CancelledError):
-                await self.finish_failed(_root_cause(err))
+                await self.finish_failed(_root_cause(err), _slack_error(err))
                 raise
             await self.finish_cancelled()
             raise
@@ -626,6 +633,23 @@ def _describe(result: GateResult) -> str:
 
 async def _run(agent: Agent, prompt: str) -> RunResult:
     return await durable().run_agent(agent, prompt)
+
+
+# What the requester can do when Slack refused the thread because the app is not in the channel.
+_INVITE_THE_APP = {
+    "not_in_channel": "I am not in this channel. Invite me (`/invite @signoff`), then run `{command}` again",
+    "channel_not_found": "I cannot see this conversation: if it is a private channel, invite me (`/invite @signoff`) "
+    "and run `{command}` again; else run it in a channel I am in",
+}
+
+
+def _slack_error(err: ActivityError) -> str | None:
+    """Slack's error name when a Slack activity failed for good (it rides as the failure's detail)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == SLACK_PERMANENT_ERROR and cause.details:
+        code = cause.details[0]
+        return code if isinstance(code, str) else None
+    return None
 
 
 def _root_cause(err: BaseException) -> str:

@@ -62,11 +62,19 @@ async def _finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None
     return result
 
 
-async def tell_requester(channel_id: str, requester_id: str, text: str, *, thread: MessageRef | None = None) -> None:
+async def tell_requester(
+    channel_id: str,
+    requester_id: str,
+    text: str,
+    *,
+    thread: MessageRef | None = None,
+    response_url: str | None = None,
+) -> None:
     """Tell the requester ``text`` (mrkdwn, already safe) in the channel, only they see it.
 
-    Linked to ``thread`` and to the workflow in the Temporal UI; sent as a DM when Slack
-    refuses the ephemeral for good (e.g. the channel could not take the thread either).
+    Linked to ``thread`` and to the workflow in the Temporal UI. When Slack refuses the ephemeral for
+    good (the app is not in the channel, so it could not take the thread either), through the slash
+    command's ``response_url``, still ephemerally in the channel; as a DM when that fails too.
     """
     await _finish_even_if_cancelled(
         durable().execute_activity(
@@ -78,6 +86,7 @@ async def tell_requester(channel_id: str, requester_id: str, text: str, *, threa
                 thread=thread,
                 workflow_id=durable().workflow_id(),
                 dm_if_refused=True,
+                response_url=response_url,
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             result_type=str,

@@ -124,7 +124,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:
-    return SlackOrigin(team_id=command["team_id"], channel_id=command["channel_id"], requester_id=command["user_id"])
+    return SlackOrigin(
+        team_id=command["team_id"],
+        channel_id=command["channel_id"],
+        requester_id=command["user_id"],
+        response_url=command.get("response_url") or None,
+    )
 
 
 def _request_key(command: dict[str, Any]) -> str:

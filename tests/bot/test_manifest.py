@@ -1,11 +1,14 @@
-"""manifest.yml matches the code: commands, events, interactivity, transports and the least bot scopes."""
+"""manifest.yml (Socket Mode) and manifest.http.yml (HTTP) match the code: commands, events, interactivity,
+transports and the least bot scopes; they differ only in the transport."""
 
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -16,6 +19,9 @@ from sandbox.interactions import DEFAULT_BOT_EVENTS
 from tests.support.paths import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+HTTP_MANIFEST = yaml.safe_load((ROOT / "manifest.http.yml").read_text())
+# The host README tells people to replace in manifest.http.yml (a reserved name: it reaches nobody).
+PLACEHOLDER_HOST = "your-signoff-host.example.com"
 
 # Every file that calls Slack's Web API with the bot token.
 SLACK_CALLERS = [
@@ -109,7 +115,6 @@ def test_slash_commands_match_the_listeners() -> None:
     assert in_manifest == set(registered()["command"]) == {"/report", "/plan"}
     for command in MANIFEST["features"]["slash_commands"]:
         assert command["description"] and command["usage_hint"]
-        assert command["url"].endswith(EVENTS_PATH)
         assert command["should_escape"] is False, "the bot parses raw text and escapes it itself"
 
 
@@ -119,7 +124,6 @@ def test_events_and_interactivity_match_the_listeners() -> None:
     subscribed = set().union(*(BOT_EVENTS_BY_LISTENER[event] for event in listeners["event"]))
     assert set(settings["event_subscriptions"]["bot_events"]) == subscribed
     assert sorted(listeners["event"]) == ["app_home_opened", "message"]
-    assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
     # Buttons and modals need interactivity; their ids are the shared constants.
     # The three decision buttons, then the fallback that answers any other action id.
     assert listeners["action"] == [
@@ -142,13 +146,49 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.COMMENT_APPROVE_MODAL,
     }
     assert settings["interactivity"]["is_enabled"] is True
-    assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
     home = MANIFEST["features"]["app_home"]
     assert home["home_tab_enabled"] is True and home["messages_tab_enabled"] is True
     # Nothing reads what people type in the app's DMs (no message.im): the tab is read-only.
     assert "message.im" not in settings["event_subscriptions"]["bot_events"]
     assert home["messages_tab_read_only_enabled"] is True
     assert settings["socket_mode_enabled"] is True
+
+
+def _request_urls(manifest: dict[str, Any]) -> list[str | None]:
+    """Every URL Slack would call: each slash command's, the events' and the interactivity's."""
+    return [
+        *(command.get("url") for command in manifest["features"]["slash_commands"]),
+        manifest["settings"]["event_subscriptions"].get("request_url"),
+        manifest["settings"]["interactivity"].get("request_url"),
+    ]
+
+
+def test_socket_mode_manifest_has_no_request_urls() -> None:
+    """Socket Mode apps need none (Slack sends everything over the socket): no placeholder to fill in."""
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert _request_urls(MANIFEST) == [None] * 4
+    assert "://" not in (ROOT / "manifest.yml").read_text().split("display_information:")[1]
+
+
+def test_http_manifest_points_every_request_at_the_bots_path() -> None:
+    assert HTTP_MANIFEST["settings"]["socket_mode_enabled"] is False
+    for url in _request_urls(HTTP_MANIFEST):
+        assert url is not None
+        parts = urlsplit(url)
+        # Slack only calls HTTPS request URLs; the bot serves all three kinds at the one path.
+        assert (parts.scheme, parts.netloc, parts.path) == ("https", PLACEHOLDER_HOST, EVENTS_PATH), url
+
+
+def test_the_two_manifests_are_the_same_app() -> None:
+    """Scopes, commands, events, the Home: all equal; only the transport differs."""
+    assert HTTP_MANIFEST["oauth_config"] == MANIFEST["oauth_config"]
+    without_transport = copy.deepcopy(HTTP_MANIFEST)
+    for command in without_transport["features"]["slash_commands"]:
+        del command["url"]
+    del without_transport["settings"]["event_subscriptions"]["request_url"]
+    del without_transport["settings"]["interactivity"]["request_url"]
+    without_transport["settings"]["socket_mode_enabled"] = True
+    assert without_transport == MANIFEST
 
 
 def test_bot_scopes_are_exactly_what_the_calls_need() -> None:

@@ -56,3 +56,10 @@ def test_dbos_components_refuse_what_cannot_work(tmp_path: object) -> None:
     assert unreachable.returncode == 2, unreachable.stderr
     assert "cannot use the PostgreSQL database at 127.0.0.1:" in unreachable.stderr
     assert "hunter22" not in unreachable.stderr + unreachable.stdout and "Traceback" not in unreachable.stderr
+
+
+def test_malformed_tracing_setting_stops_the_worker_and_the_bot() -> None:
+    for command in ("worker", "bot"):
+        bad = signoff_command(command, env={"SIGNOFF_TRACING": "jaeger"})
+        assert bad.returncode == 2, bad.stderr
+        assert "SIGNOFF_TRACING='jaeger' must be off, console or otlp" in bad.stderr and "Traceback" not in bad.stderr

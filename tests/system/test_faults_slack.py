@@ -34,6 +34,8 @@ from tests.support.temporal import running_worker, start_report, with_agents_plu
 from tests.support.waiting import eventually
 from workflows import ReportGenerationWorkflow
 
+WATERCOOLER = "C0WATERCO"  # #watercooler: everyone but the app
+
 
 async def retrying_activity(handle: WorkflowHandle, activity: str, attempts: int) -> str:
     """Wait until Temporal is retrying ``activity`` and has made at least ``attempts`` attempts; its last failure."""
@@ -183,15 +185,40 @@ async def test_thread_that_cannot_be_created_is_told_to_the_requester(
     assert not any("Started your" in (e.get("text") or "") for e in slack.ephemerals(REQUESTER))
 
 
-async def test_requester_is_told_by_dm_when_the_channel_refuses_the_ephemeral_too(
+@pytest.mark.parametrize("command", ["/report", "/plan"])
+async def test_a_channel_the_app_is_not_in_tells_the_requester_to_invite_it(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, command: str
+) -> None:
+    """Slack refuses the thread and the ephemeral there (not_in_channel); the command's response_url
+    still reaches the requester in that channel, only them, saying what to do."""
+    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=[APPROVER_1])) as bot:
+        handle = await start_via_slack(slack, bot.client, "Wind farms", command, channel=WATERCOOLER, confirmed=False)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    [told] = [e for e in slack.ephemerals(REQUESTER) if stopped_notice(e.get("text"))]
+    assert told["channel"] == WATERCOOLER and f"(`{handle.id}`)" in told["text"]
+    assert f"I am not in this channel. Invite me (`/invite @signoff`), then run `{command}` again" in told["text"]
+    assert [c.response.get("error") for c in slack.calls_to("chat.postMessage")] == ["not_in_channel"]
+    assert [c.response.get("error") for c in slack.calls_to("chat.postEphemeral")] == ["not_in_channel"]
+    assert [c.status for c in slack.calls_to("response_url")] == [200]
+    # Not moved to a DM; nothing in the channel.
+    assert slack.messages(REQUESTER) == [] and slack.messages(WATERCOOLER) == []
+
+
+async def test_requester_is_told_by_dm_when_the_channel_refuses_the_ephemeral_and_there_is_no_response_url(
     time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:
+    """Started by a client other than the bot (no slash command to answer): the DM is the last resort."""
     slack.faults.fail("chat.postMessage", error="not_in_channel")
     slack.faults.fail("chat.postEphemeral", error="channel_not_found")
-    async with worker_and_bot(slack, time_env.client, bot_settings(slack, approvers=[APPROVER_1])) as bot:
-        workflow_id = await start_from_slack_and_fail(slack, bot.client)
+    settings = worker_settings(slack, approvers=[APPROVER_1])
+    async with running_worker(time_env.client, settings):
+        handle = await start_report(with_agents_plugin(time_env.client, settings), settings, "Wind farms")
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
     [dm] = [m["text"] for m in slack.messages(REQUESTER) if stopped_notice(m.get("text"))]
-    assert f"(`{workflow_id}`)" in dm and "chat.postMessage failed: not_in_channel" in dm
+    assert f"(`{handle.id}`)" in dm and "chat.postMessage failed: not_in_channel" in dm
+    assert "Invite me (`/invite @signoff`), then run `/report` again" in dm
     # The thread and the DM; the refused ephemeral once; nothing in the channel.
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [CHANNEL, REQUESTER]
     assert [c.response.get("error") for c in slack.calls_to("chat.postEphemeral")] == ["channel_not_found"]

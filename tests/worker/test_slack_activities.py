@@ -236,6 +236,27 @@ async def test_refused_ephemeral_becomes_a_dm_only_when_asked(sb, acts):
     assert len(sb.messages(REQUESTER)) == 1
 
 
+WATERCOOLER = "C0WATERCO"  # everyone but the app
+
+
+async def test_an_ephemeral_where_the_app_is_not_goes_through_the_commands_response_url(sb, acts):
+    """chat.postEphemeral needs the app in the channel; the slash command's response_url does not."""
+    response_url = sb.response_urls.issue(channel=WATERCOOLER, user=REQUESTER)
+    told = EphemeralInput(
+        channel_id=WATERCOOLER, user_id=REQUESTER, text="Invite me.", dm_if_refused=True, response_url=response_url
+    )
+    assert await env().run(acts.post_ephemeral, told) == "response_url"
+    [ephemeral] = sb.ephemerals(REQUESTER)
+    assert (ephemeral["channel"], ephemeral["text"]) == (WATERCOOLER, "Invite me.")
+    assert [c.response.get("error") for c in sb.calls_to("chat.postEphemeral")] == ["not_in_channel"]
+    assert sb.messages(REQUESTER) == [] and sb.messages(WATERCOOLER) == []
+
+    # A response_url Slack no longer honours (expired, used up, unknown): the DM is the last resort.
+    gone = dataclasses.replace(told, response_url=f"{sb.url}/response/expired-long-ago")
+    assert await env().run(acts.post_ephemeral, gone) == "dm"
+    assert [m["text"] for m in sb.messages(REQUESTER)] == ["Invite me."]
+
+
 # ---------------------------------------------------------------------------
 # No double post on retry
 # ---------------------------------------------------------------------------
