@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra.heap import freeze_startup_heap
+from infra.search_attributes import SearchAttributeCheck
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client, slack_session
 from infra.temporal import connect_client, metrics_runtime
@@ -56,6 +57,7 @@ WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
     "core.tool_calls",
     "core.signoff_request",
     "core.mrkdwn",
+    "core.search_attributes",
     "workflows.agents",
 )
 
@@ -121,7 +123,14 @@ def build_worker(
     client: Client, settings: Settings, slack: AsyncWebClient, pacer: ChannelPacer | None = None
 ) -> Worker:
     slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
-    settings_activities = WorkerSettingsActivities(settings.workflow)
+    settings_activities = WorkerSettingsActivities(
+        settings.workflow,
+        SearchAttributeCheck(
+            client,
+            client.namespace,
+            consequence="workflows started without settings (Temporal CLI or UI, SignoffRequest) do not upsert them.",
+        ),
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
