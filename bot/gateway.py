@@ -207,18 +207,21 @@ class TemporalGateway:
         self.rpc_timeout = rpc_timeout
         self.update_timeout = update_timeout
         self._start_slots = asyncio.Semaphore(max_concurrent_starts)
-        self._search_attributes = SearchAttributeCheck(
-            client,
-            client.namespace,
-            consequence=(
-                "workflows started now do not upsert them, and /report list, /report status and the App Home "
-                f"look only at the newest {MAX_LISTED} workflows of the namespace."
-            ),
-        )
+        self._search_attributes: SearchAttributeCheck | None = None
 
     async def lists_by_search_attributes(self) -> bool:
         """Whether the lists are visibility queries on signoff's search attributes (they are
         registered), else the bounded listing of the newest workflows."""
+        if self._search_attributes is None:
+            # The client's namespace: the one its workflows run in (made on first use).
+            self._search_attributes = SearchAttributeCheck(
+                self.client,
+                self.client.namespace,
+                consequence=(
+                    "workflows started now do not upsert them, and /report list, /report status and the App Home "
+                    f"look only at the newest {MAX_LISTED} workflows of the namespace."
+                ),
+            )
         return await self._search_attributes.registered()
 
     # ------------------------------------------------------------------ helpers
