@@ -1,6 +1,6 @@
 """Run the benchmarks and print one table; write it to benchmarks/results/.
 
-python -m benchmarks                 # the full run (≈ 21 minutes on 2 cores)
+python -m benchmarks                 # the full run (≈ 28 minutes on 2 cores, 7 of them the lists)
 python -m benchmarks --quick         # small counts, a smoke run (≈ 6 minutes)
 python -m benchmarks --only ack      # one benchmark (repeatable, or comma-separated)
 python -m benchmarks --slack-tiers   # every sandbox enforces Slack's rate-limit tiers (429 past a budget)
@@ -30,6 +30,7 @@ BENCHMARKS = {
     "throughput": "benchmarks.start_throughput",
     "pending": "benchmarks.pending_scale",
     "crash": "benchmarks.crash_resume",
+    "lists": "benchmarks.home_lists",
 }
 
 

@@ -65,6 +65,7 @@ DEFAULT_CALL_TIMEOUT = timedelta(seconds=5)
 # How long a click waits for the workflow's answer: it is read at the workflow's next wait.
 DEFAULT_REPLY_TIMEOUT = timedelta(seconds=10)
 _RUNNING = ["ENQUEUED", "PENDING"]
+_FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 _KIND_OF_NAME = {name: kind for kind, name in WORKFLOW_NAMES.items()}
 UNREACHABLE = "The workflow database did not answer; nothing was changed. Try again in a minute."
 
@@ -219,13 +220,38 @@ class DbosGateway(DecisionGateway):
 
     # ------------------------------------------------------------------ listing
 
+    async def lists_by_search_attributes(self) -> bool:
+        # DBOS filters by status in SQL: the running workflows are listed whatever their number.
+        return False
+
     async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
-        """signoff's workflows, newest first (``query`` naming ``Running``: only running ones)."""
-        running_only = "Running" in query
+        """signoff's running workflows, newest first, then (unless ``query`` names ``Running``) the
+        latest finished ones, at most ``limit`` in all."""
+        listed = await self._listed(_RUNNING, limit)
+        if "Running" not in query and len(listed) < limit:
+            listed += await self._listed(_FINISHED, limit - len(listed))
+        return listed
+
+    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
+        """The running workflows (whose drafts may wait for ``user_id``; their progress says)."""
+        return await self._listed(_RUNNING, limit)
+
+    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
+        return [item for item in await self.list_workflows("") if item.requester_id == user_id][:limit]
+
+    async def running(self, limit: int) -> tuple[list[Listed], int]:
+        everything = await self._bounded(
+            lambda: self.client.list_workflows_async(
+                name=list(WORKFLOW_NAMES.values()), status=_RUNNING, load_input=False, load_output=False
+            )
+        )
+        return await self._listed(_RUNNING, limit), len(everything)
+
+    async def _listed(self, statuses: list[str], limit: int) -> list[Listed]:
         found = await self._bounded(
             lambda: self.client.list_workflows_async(
                 name=list(WORKFLOW_NAMES.values()),
-                status=_RUNNING if running_only else None,
+                status=statuses,
                 limit=limit,
                 sort_desc=True,
                 load_input=True,

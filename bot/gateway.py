@@ -24,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -46,9 +46,11 @@ from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from bot import metrics
+from core import search_attributes
 from core.contracts import (
     ApproveInput,
     DecisionReceipt,
+    Phase,
     PlanRequest,
     Progress,
     RejectInput,
@@ -58,7 +60,9 @@ from core.contracts import (
     WorkflowKind,
     WorkflowSettings,
 )
+from core.rendering.lists import WorkflowRow
 from core.tool_calls import ToolCallRecord, ToolDecisionInput
+from infra.search_attributes import SearchAttributeCheck
 from infra.temporal import workflow_url
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
@@ -148,6 +152,21 @@ class Listed:
     requester_id: str | None
     channel_id: str | None
     started_at: datetime | None
+    # From the SignoffPhase search attribute (None where the workflow has none).
+    phase: Phase | None = None
+
+    def as_row(self) -> WorkflowRow | None:
+        """A list line from visibility alone (None without a phase attribute: the workflow must be asked)."""
+        if self.phase is None:
+            return None
+        return WorkflowRow(
+            workflow_id=self.workflow_id,
+            kind=self.kind,
+            subject=self.subject,
+            phase=self.phase,
+            requester_id=self.requester_id,
+            started_at=self.started_at,
+        )
 
 
 class Gateway(Protocol):
@@ -199,7 +218,15 @@ class Gateway(Protocol):
 
     async def cancel(self, workflow_id: str) -> None: ...
 
+    async def lists_by_search_attributes(self) -> bool: ...
+
     async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]: ...
+
+    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]: ...
+
+    async def requested_by(self, user_id: str, limit: int) -> list[Listed]: ...
+
+    async def running(self, limit: int) -> tuple[list[Listed], int]: ...
 
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
 
@@ -335,6 +362,22 @@ class TemporalGateway(DecisionGateway):
         self.rpc_timeout = rpc_timeout
         self.update_timeout = update_timeout
         self._start_slots = asyncio.Semaphore(max_concurrent_starts)
+        self._search_attributes: SearchAttributeCheck | None = None
+
+    async def lists_by_search_attributes(self) -> bool:
+        """Whether the lists are visibility queries on signoff's search attributes (they are
+        registered), else the bounded listing of the newest workflows."""
+        if self._search_attributes is None:
+            # The client's namespace: the one its workflows run in (made on first use).
+            self._search_attributes = SearchAttributeCheck(
+                self.client,
+                self.client.namespace,
+                consequence=(
+                    "workflows started now do not upsert them, and /report list, /report status and the App Home "
+                    f"look only at the newest {MAX_LISTED} workflows of the namespace."
+                ),
+            )
+        return await self._search_attributes.registered()
 
     # ------------------------------------------------------------------ helpers
 
@@ -378,13 +421,20 @@ class TemporalGateway(DecisionGateway):
 
     async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started:
         workflow_id = workflow_id_for(WorkflowKind.REPORT, origin.team_id, origin.channel_id, request_key)
-        request = ReportRequest(topic=topic, origin=origin, settings=self.workflow_settings)
+        request = ReportRequest(topic=topic, origin=origin, settings=await self._settings_to_pass())
         return await self._start(ReportGenerationWorkflow.run, request, workflow_id, WorkflowKind.REPORT, topic, origin)
 
     async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started:
         workflow_id = workflow_id_for(WorkflowKind.PLAN, origin.team_id, origin.channel_id, request_key)
-        request = PlanRequest(task=task, origin=origin, settings=self.workflow_settings)
+        request = PlanRequest(task=task, origin=origin, settings=await self._settings_to_pass())
         return await self._start(ApprovalWorkflow.run, request, workflow_id, WorkflowKind.PLAN, task, origin)
+
+    async def _settings_to_pass(self) -> WorkflowSettings | None:
+        """The bot's workflow settings, saying whether the workflow may upsert its search attributes."""
+        if self.workflow_settings is None:
+            # The worker's settings activity asks the namespace itself.
+            return None
+        return replace(self.workflow_settings, search_attributes=await self.lists_by_search_attributes())
 
     async def _start(
         self,
@@ -547,50 +597,53 @@ class TemporalGateway(DecisionGateway):
     # ------------------------------------------------------------------ visibility
 
     async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
-        """Workflows of both kinds matching ``query`` (newest first), at most ``limit``."""
+        """Workflows of signoff's types matching ``query`` (newest first), at most ``limit``: the
+        bounded listing used where the search attributes are not registered."""
         types = " OR ".join(f"WorkflowType = '{name}'" for name in WORKFLOW_TYPES.values())
-        full = f"({types})" + (f" AND ({query})" if query else "")
+        return await self._visible(f"({types})" + (f" AND ({query})" if query else ""), limit)
 
+    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
+        """Drafts waiting for ``user_id``'s decision (search attributes), newest first."""
+        return await self._visible(_query(search_attributes.waiting_for_query, user_id), limit)
+
+    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
+        """What ``user_id`` requested, running first, then the latest closed (search attributes)."""
+        return await self._visible(_query(search_attributes.requested_by_query, user_id), limit)
+
+    async def running(self, limit: int) -> tuple[list[Listed], int]:
+        """signoff's running workflows, newest first, at most ``limit``, and how many run in all."""
+        query = search_attributes.running_query()
+
+        async def count() -> int:
+            return (await self.client.count_workflows(query, rpc_timeout=self.rpc_timeout)).count
+
+        listed, total = await asyncio.gather(self._visible(query, limit), self._bounded(count))
+        return listed, total
+
+    async def _visible(self, query: str, limit: int) -> list[Listed]:
         async def collect() -> list[WorkflowExecution]:
             found = []
             async for execution in self.client.list_workflows(
-                full, limit=limit, page_size=limit, rpc_timeout=self.rpc_timeout
+                query, limit=limit, page_size=limit, rpc_timeout=self.rpc_timeout
             ):
                 found.append(execution)
             return found
 
-        executions = await self._bounded(collect)
-        listed = []
-        for execution in executions:
-            try:
-                memo = await execution.memo()
-            except (ValueError, TypeError, RuntimeError) as err:
-                # A memo we can't decode only costs the subject line.
-                log.info("memo of %s unreadable: %s", execution.id, err)
-                memo = {}
-            kind = _KIND_OF_TYPE.get(execution.workflow_type or "", WorkflowKind.REPORT)
-            listed.append(
-                Listed(
-                    workflow_id=execution.id,
-                    kind=kind,
-                    running=execution.status == WorkflowExecutionStatus.RUNNING,
-                    subject=str(memo.get("subject", "")),
-                    requester_id=memo.get("requester_id"),
-                    channel_id=memo.get("channel_id"),
-                    started_at=execution.start_time,
-                )
-            )
-        return listed
+        return [await _listed(execution) for execution in await self._bounded(collect)]
 
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None:
-        candidates = [
-            item
-            for item in await self.list_workflows("", limit=MAX_LISTED)
-            if item.channel_id == channel_id
-            or any(item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind)
-        ]
+        if await self.lists_by_search_attributes():
+            candidates = await self._visible(_query(search_attributes.in_channel_query, channel_id), MAX_LISTED)
+        else:
+            candidates = [
+                item
+                for item in await self.list_workflows("", limit=MAX_LISTED)
+                if item.channel_id == channel_id
+                or any(item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind)
+            ]
         if not candidates:
             return None
+        # Visibility lists running workflows first: the latest started is among the first page.
         return max(candidates, key=lambda item: item.started_at or _NEVER).workflow_id
 
     async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]:
@@ -608,6 +661,43 @@ class TemporalGateway(DecisionGateway):
             elif task in done:
                 log.info("progress query failed: %s", task.exception())
         return results
+
+
+def _query(build: Callable[[str], str], value: str) -> str:
+    try:
+        return build(value)
+    except ValueError as err:
+        raise GatewayError(f"Cannot list that: {err}.") from None
+
+
+async def _listed(execution: WorkflowExecution) -> Listed:
+    """One listed workflow, from its memo (set by the bot at start) and its search attributes."""
+    try:
+        memo = await execution.memo()
+    except (ValueError, TypeError, RuntimeError) as err:
+        # A memo we can't decode only costs the subject line.
+        log.info("memo of %s unreadable: %s", execution.id, err)
+        memo = {}
+    attributes = execution.typed_search_attributes
+    phase = attributes.get(search_attributes.PHASE)
+    return Listed(
+        workflow_id=execution.id,
+        kind=_KIND_OF_TYPE.get(execution.workflow_type or "", WorkflowKind.REPORT),
+        running=execution.status == WorkflowExecutionStatus.RUNNING,
+        subject=str(memo.get("subject", "")),
+        requester_id=memo.get("requester_id") or attributes.get(search_attributes.REQUESTER),
+        channel_id=memo.get("channel_id") or attributes.get(search_attributes.CHANNEL),
+        started_at=execution.start_time,
+        phase=_phase(phase),
+    )
+
+
+def _phase(value: str | None) -> Phase | None:
+    try:
+        return Phase(value) if value else None
+    except ValueError:
+        # A phase this bot does not know (a newer worker's): shown as unknown rather than failing the list.
+        return None
 
 
 def _update_name(update: UpdateMethodMultiParam[..., Any]) -> str:

@@ -161,6 +161,11 @@ class WorkflowSettings:
     model_prices: list[ModelPrice] = field(default_factory=list)
     # Tokens a run may use (SIGNOFF_TOKEN_BUDGET); None: no limit.
     token_budget: int | None = None
+    # Whether the namespace has signoff's search attributes registered, so the workflow may upsert
+    # them (core.search_attributes). Not a setting: whoever builds these settings (the bot, the
+    # worker's settings activity) asks the namespace. Upserting an unregistered one fails every
+    # workflow task: the workflow would be stuck.
+    search_attributes: bool = False
 
 
 @dataclass

@@ -27,6 +27,7 @@ DATA_DIR = Path(".data")
 SIGNOFF_WORKFLOW_TYPES = ("ReportGenerationWorkflow", "ApprovalWorkflow", "SignoffRequest")
 AUDIT_CONNECT_SECONDS = 10.0
 AUDIT_TIMEOUT_SECONDS = 10.0
+SETUP_CONNECT_SECONDS = 10.0
 
 
 def load_settings(env_file: str | None) -> Settings:
@@ -228,6 +229,40 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
+class SetupError(Exception):
+    """`signoff setup` could not register the search attributes (refused, or a type clash): exit 1."""
+
+
+async def setup(settings: Settings) -> str:
+    """Register signoff's search attributes on the configured namespace (idempotent); returns what to
+    print. Raises ``SetupError`` when the cluster refuses (Temporal Cloud: the message says how to add
+    them there) and ``SettingsError`` when it cannot be reached."""
+    from core.search_attributes import ALL, TYPE_NAMES
+    from infra.search_attributes import SetupRefused, SetupUnreachable, register
+    from infra.temporal import connect_client
+
+    where = f"namespace {settings.temporal_namespace!r} of Temporal at {settings.temporal_address}"
+    unreachable = SettingsError(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)")
+    try:
+        async with asyncio.timeout(SETUP_CONNECT_SECONDS):
+            client = await connect_client(settings)
+    except TimeoutError:
+        raise unreachable from None
+    try:
+        added = await register(client, settings.temporal_namespace)
+    except SetupUnreachable as err:
+        raise SettingsError(f"Temporal at {settings.temporal_address} did not answer: {err}") from None
+    except SetupRefused as err:
+        raise SetupError(str(err)) from None
+    names = ", ".join(f"{key.name} ({TYPE_NAMES[key.indexed_value_type]})" for key in ALL)
+    if not added:
+        return f"signoff's search attributes are already registered in {where}: {names}. Nothing to do."
+    return (
+        f"Registered {', '.join(added)} in {where}. All of signoff's are there now: {names}.\n"
+        "Running bots and workers notice within a minute; workflows started from then on are listed by them."
+    )
+
+
 async def _bot(settings: Settings, port: int) -> None:
     if settings.engine is Engine.DBOS:
         # The workflows run in this process: the bot alone is a complete deployment.
@@ -311,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
     demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
+    commands.add_parser(
+        "setup",
+        help="register signoff's search attributes on the configured Temporal namespace (idempotent)",
+    )
     audit_parser = commands.add_parser(
         "audit",
         help="print a report's, plan's or sign-off request's record as JSON: every decision, the thread, tool calls",
@@ -355,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_dev(settings, DATA_DIR, real_slack=args.slack, env_overrides=_set_in_environment()))
         elif args.command == "demo-terminal":
             asyncio.run(_terminal_demo(settings, args.topic))
+        elif args.command == "setup":
+            try:
+                message = asyncio.run(setup(settings))
+            except SetupError as err:
+                print(f"signoff setup: {err}", file=sys.stderr)
+                _exit_now(1)
+            print(message)
+            _exit_now(0)
         elif args.command == "audit":
             try:
                 record = asyncio.run(audit(settings, args.workflow_id, args.timeout))

@@ -7,16 +7,23 @@ workflow code itself stays deterministic and never touches the environment.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from temporalio import activity
 
 from core.activity_contracts import LOAD_WORKER_SETTINGS
 from core.contracts import WorkflowSettings
+from infra.search_attributes import SearchAttributeCheck
 
 
 class WorkerSettingsActivities:
-    def __init__(self, settings: WorkflowSettings):
+    def __init__(self, settings: WorkflowSettings, search_attributes: SearchAttributeCheck | None = None):
         self._settings = settings
+        self._search_attributes = search_attributes
 
     @activity.defn(name=LOAD_WORKER_SETTINGS)
     async def load_worker_settings(self) -> WorkflowSettings:
-        return self._settings
+        if self._search_attributes is None:
+            return self._settings
+        # The workflow upserts its search attributes only where the namespace has them.
+        return replace(self._settings, search_attributes=await self._search_attributes.registered())

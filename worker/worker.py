@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra.heap import freeze_startup_heap
+from infra.search_attributes import SearchAttributeCheck
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client, slack_session
 from infra.temporal import connect_client, metrics_runtime
@@ -59,6 +60,7 @@ WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
     "core.tool_calls",
     "core.signoff_request",
     "core.mrkdwn",
+    "core.search_attributes",
     "workflows.agents",
 )
 
@@ -130,11 +132,15 @@ def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | Non
 
 
 def worker_activities(
-    settings: Settings, slack: AsyncWebClient, pacer: ChannelPacer | None = None
+    settings: Settings,
+    slack: AsyncWebClient,
+    pacer: ChannelPacer | None = None,
+    search_attributes: SearchAttributeCheck | None = None,
 ) -> list[Callable[..., Awaitable[Any]]]:
-    """Every activity the workflows call (the Temporal worker's, and the DBOS engine's steps)."""
+    """Every activity the workflows call (the Temporal worker's, and the DBOS engine's steps);
+    ``search_attributes``: the namespace's check (Temporal only)."""
     slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
-    settings_activities = WorkerSettingsActivities(settings.workflow)
+    settings_activities = WorkerSettingsActivities(settings.workflow, search_attributes)
     return [
         slack_activities.start_thread,
         slack_activities.update_thread,
@@ -156,7 +162,16 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow],
-        activities=worker_activities(settings, slack, pacer),
+        activities=worker_activities(
+            settings,
+            slack,
+            pacer,
+            SearchAttributeCheck(
+                client,
+                client.namespace,
+                consequence="workflows started without settings (Temporal CLI or UI, SignoffRequest) do not upsert them.",
+            ),
+        ),
         max_cached_workflows=settings.worker_cache_size,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=workflow_runner(),

@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
+from core import search_attributes
 from core.activity_contracts import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
 from core.contracts import (
     MAX_EDIT_CHARS,
@@ -68,13 +69,17 @@ SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
 # ask again a couple of times, then give up and say so in the thread.
 AGENT_RUN_ATTEMPTS = 3
 NOTE_EXCERPT_CHARS = 1500
-# The subject as echoed to the requester (the thread shows it whole).
+# The subject as echoed to the requester (the thread shows it whole), and as kept in the memo.
 SUBJECT_ECHO_CHARS = 200
+SUBJECT_MEMO_CHARS = 200
 # Workflows started before the requester was told by the workflow (the bot polled and told
 # them) must replay without these ephemerals.
 TELL_REQUESTER_PATCH = "tell-requester"
 # Stopping a run at its token budget (SIGNOFF_TOKEN_BUDGET) posts to the thread.
 TOKEN_BUDGET_PATCH = "token-budget"
+# The workflow keeps its search attributes (core.search_attributes) up to date, when its settings
+# say the namespace has them registered.
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 
 _DRAFT_STATE_FOR_OUTCOME = {
     GateOutcome.APPROVED: DraftState.APPROVED,
@@ -299,6 +304,13 @@ class HumanReviewedWorkflow:
             self._gate.operator_decision(kind, notes)
         self._early_operator_decisions.clear()
         where = origin.channel_id if origin else (channel or settings.default_channel)
+        if self._indexed():
+            workflow.upsert_search_attributes(
+                search_attributes.at_start(self.KIND, self._requester, settings.policy.approvers, where, self._phase)
+            )
+            # The lists show the subject from the memo without asking the workflow (the bot sets it
+            # at start; a SignoffRequest started by another workflow has none).
+            workflow.upsert_memo({"subject": subject[:SUBJECT_MEMO_CHARS]})
         self._thread = SlackThread(where, self.KIND, subject, self._requester)
         await self._thread.open(self._phase)
         if origin is not None and self._thread.parent is not None and durable().patched(TELL_REQUESTER_PATCH):
@@ -337,9 +349,21 @@ class HumanReviewedWorkflow:
         return self._who_decides()
 
     async def set_phase(self, phase: Phase, note: str | None = None) -> None:
-        self._phase = phase
+        self.enter(phase)
         if note:
             await self.thread.note(note)
+
+    def enter(self, phase: Phase) -> None:
+        """Every phase change goes through here, so the workflow's search attributes follow it."""
+        changed = phase is not self._phase
+        self._phase = phase
+        if changed and self._indexed():
+            workflow.upsert_search_attributes(search_attributes.phase_changed(phase))
+
+    def _indexed(self) -> bool:
+        """Whether to upsert the search attributes: only where they are registered (an unregistered
+        one fails every workflow task), and never in workflows started before this code."""
+        return self._settings.search_attributes and durable().patched(SEARCH_ATTRIBUTES_PATCH)
 
     async def run_agent(
         self,
@@ -411,7 +435,7 @@ class HumanReviewedWorkflow:
         self._draft = draft
         gate = self._require_gate()
         gate.open(self._revision)
-        self._phase = Phase.PENDING_APPROVAL
+        self.enter(Phase.PENDING_APPROVAL)
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
         await self.thread.note(f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}")
@@ -422,7 +446,7 @@ class HumanReviewedWorkflow:
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
         """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
-        self._phase = phase
+        self.enter(phase)
         self._outcome = outcome
         await self.thread.note(note + self._decision_summary() + self.usage_note())
         await self.thread.show_phase(phase)
@@ -445,7 +469,7 @@ class HumanReviewedWorkflow:
 
     async def finish_cancelled(self) -> None:
         """Cancellation was requested: say so, remove the buttons, end as cancelled."""
-        self._phase = Phase.CANCELLED
+        self.enter(Phase.CANCELLED)
         self._outcome = "cancelled"
         if self._thread is None:
             return
@@ -456,7 +480,7 @@ class HumanReviewedWorkflow:
 
     async def finish_stopped(self, reason: str) -> None:
         """The token budget is used up: say so, remove the buttons, end as stopped (never approved)."""
-        self._phase = Phase.STOPPED
+        self.enter(Phase.STOPPED)
         self._outcome = f"stopped: {reason}"
         if self._thread is None:
             return
@@ -470,7 +494,7 @@ class HumanReviewedWorkflow:
 
     async def finish_failed(self, reason: str, slack_error: str | None = None) -> None:
         """Failed for good; ``slack_error``: Slack's error name when Slack refused a post (``not_in_channel``…)."""
-        self._phase = Phase.FAILED
+        self.enter(Phase.FAILED)
         self._outcome = reason
         why = escape(truncate(reason, NOTE_EXCERPT_CHARS))
         origin = self._origin

@@ -59,7 +59,7 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         try:
             parsed = SignoffRequestInput.model_validate(request)
         except ValidationError as err:
-            self._phase = Phase.FAILED
+            self.enter(Phase.FAILED)
             raise ApplicationError(describe_invalid(err), type=INVALID_REQUEST, non_retryable=True) from None
         self._request = parsed
         result = await self.guarded(lambda: self._ask(parsed))

@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
 from bot.deps import Deps
-from bot.gateway import AlreadyRunning, GatewayError, Started
+from bot.gateway import AlreadyRunning, Gateway, GatewayError, Started
 from core.contracts import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
 from core.mrkdwn import escape, truncate
 from core.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
@@ -186,10 +186,34 @@ async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], wo
 async def _list(deps: Deps, respond: AsyncRespond) -> None:
     gateway = deps.gateway
     try:
-        running = await gateway.list_workflows("ExecutionStatus = 'Running'")
+        if await gateway.lists_by_search_attributes():
+            rows, total = await _running_by_search_attributes(gateway)
+            more = f"Showing the newest {len(rows)} of {total:,} running workflows." if total > len(rows) else ""
+        else:
+            rows, missing = await _running_newest(deps)
+            more = f"{missing} more running workflow(s) did not report their status in time." if missing > 0 else ""
     except GatewayError as err:
         await respond(text=f":warning: {err}")
         return
+    blocks = report_list_blocks(rows)
+    if more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    await respond(text=f"{len(rows)} open workflow(s)", blocks=_blocks(blocks[:50]))
+
+
+async def _running_by_search_attributes(gateway: Gateway) -> tuple[list[WorkflowRow], int]:
+    """The newest running workflows as visibility has them (phase from the search attribute,
+    subject from the memo): no workflow is asked, and the total is counted by the server."""
+    running, total = await gateway.running(MAX_LIST_QUERIES)
+    rows = [row for row in (item.as_row() for item in running) if row is not None]
+    return rows, total
+
+
+async def _running_newest(deps: Deps) -> tuple[list[WorkflowRow], int]:
+    """Without the search attributes: the newest running workflows, each asked for its phase;
+    returns the rows and how many did not answer in time."""
+    gateway = deps.gateway
+    running = await gateway.list_workflows("ExecutionStatus = 'Running'")
     asked = running[:MAX_LIST_QUERIES]
     answered = {
         p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)
@@ -197,29 +221,14 @@ async def _list(deps: Deps, respond: AsyncRespond) -> None:
     rows: list[WorkflowRow] = []
     for item in asked:
         state = answered.get(item.workflow_id)
-        if state is None:
-            continue
-        rows.append(
-            WorkflowRow(
-                workflow_id=item.workflow_id,
-                kind=state.kind,
-                subject=state.subject,
-                phase=state.phase,
-                requester_id=state.requester_id,
-                started_at=item.started_at,
-            )
-        )
-    blocks = report_list_blocks(rows)
-    missing = len(running) - len(rows)
-    if missing > 0:
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(text=f"{missing} more running workflow(s) did not report their status in time.")
-                ]
-            )
-        )
-    await respond(text=f"{len(rows)} open workflow(s)", blocks=_blocks(blocks[:50]))
+        row = None
+        if state is not None:
+            row = replace(
+                item, kind=state.kind, subject=state.subject, phase=state.phase, requester_id=state.requester_id
+            ).as_row()
+        if row is not None:
+            rows.append(row)
+    return rows, len(running) - len(rows)
 
 
 async def _cancel(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -11,10 +13,10 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import GatewayError
+from bot.gateway import Gateway, GatewayError, Listed
 from core.contracts import DraftState, DraftView, Phase, Progress
-from core.rendering.lists import home_view
-from core.rendering.text import MAX_BLOCKS_PER_VIEW
+from core.rendering.lists import WorkflowRow, home_view
+from core.rendering.text import MAX_BLOCKS_PER_VIEW, MAX_HOME_MINE
 
 log = logging.getLogger(__name__)
 
@@ -34,43 +36,60 @@ def may_decide(progress: Progress, user_id: str) -> bool:
 async def build_home(deps: Deps, user_id: str) -> View:
     gateway = deps.gateway
     note = None
-    pending: list[tuple[Progress, DraftView]] = []
-    mine: list[Progress] = []
+    candidates: list[Listed]
+    # None: the requester's own come from the answers to the progress queries.
+    mine: Sequence[Progress | WorkflowRow] | None
     try:
-        listed = await gateway.list_workflows("")
+        if await gateway.lists_by_search_attributes():
+            candidates, mine = await _by_search_attributes(gateway, user_id)
+        else:
+            candidates, mine = await _newest(gateway, user_id)
     except GatewayError as err:
-        listed = []
+        candidates, mine = [], []
         note = f":warning: {err}"
-    wanted = [item for item in listed if item.running or item.requester_id == user_id][:MAX_HOME_QUERIES]
-    states = await gateway.progress_of_many([item.workflow_id for item in wanted], deps.listing_wait)
-    if len(states) < len(wanted) and note is None:
-        note = f":hourglass: {len(wanted) - len(states)} workflow(s) did not answer in time and are not shown."
-    for state in states:
-        if may_decide(state, user_id):
-            pending.append(
-                (
-                    state,
-                    DraftView(
-                        workflow_id=state.workflow_id,
-                        kind=state.kind,
-                        subject=state.subject,
-                        revision=state.revision,
-                        body="",
-                        state=DraftState.OPEN,
-                        approvals=list(state.approvals),
-                        required_approvals=state.required_approvals,
-                        workflow_url=gateway.ui_url(state.workflow_id),
-                    ),
-                )
-            )
-        if state.requester_id == user_id:
-            mine.append(state)
+    states = await gateway.progress_of_many([item.workflow_id for item in candidates], deps.listing_wait)
+    if len(states) < len(candidates) and note is None:
+        note = f":hourglass: {len(candidates) - len(states)} workflow(s) did not answer in time and are not shown."
+    pending = [(state, _draft(gateway, state)) for state in states if may_decide(state, user_id)]
+    if mine is None:
+        mine = [state for state in states if state.requester_id == user_id]
     view = home_view(user_id, pending, mine)
     if note:
         blocks = list(view.blocks or [])[: MAX_BLOCKS_PER_VIEW - 1]
         blocks.insert(2, ContextBlock(elements=[MarkdownTextObject(text=note)]))
         view = View(type="home", blocks=blocks)
     return view
+
+
+async def _by_search_attributes(gateway: Gateway, user_id: str) -> tuple[list[Listed], list[WorkflowRow]]:
+    """Visibility queries: what waits for this user (asked for its draft's state) and what they
+    requested (shown from visibility alone, without waking finished workflows for a query)."""
+    waiting, requested = await asyncio.gather(
+        gateway.waiting_for(user_id, MAX_HOME_QUERIES),
+        gateway.requested_by(user_id, MAX_HOME_MINE),
+    )
+    mine = [row for row in (item.as_row() for item in requested) if row is not None]
+    return waiting, mine
+
+
+async def _newest(gateway: Gateway, user_id: str) -> tuple[list[Listed], None]:
+    """Without the search attributes: the newest workflows of the namespace, each asked."""
+    listed = await gateway.list_workflows("")
+    return [item for item in listed if item.running or item.requester_id == user_id][:MAX_HOME_QUERIES], None
+
+
+def _draft(gateway: Gateway, state: Progress) -> DraftView:
+    return DraftView(
+        workflow_id=state.workflow_id,
+        kind=state.kind,
+        subject=state.subject,
+        revision=state.revision,
+        body="",
+        state=DraftState.OPEN,
+        approvals=list(state.approvals),
+        required_approvals=state.required_approvals,
+        workflow_url=gateway.ui_url(state.workflow_id),
+    )
 
 
 async def refresh_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None:

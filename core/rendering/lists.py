@@ -225,7 +225,7 @@ def _pending_blocks(index: int, progress: Progress, draft: DraftView) -> list[Bl
 def home_view(
     user_id: str,
     pending: Sequence[tuple[Progress, DraftView]],
-    mine: Sequence[Progress],
+    mine: Sequence[Progress | WorkflowRow],
 ) -> View:
     """App Home: drafts waiting for this user's decision, then their own requests."""
     blocks: list[Block] = [

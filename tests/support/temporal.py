@@ -8,9 +8,12 @@ import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from agents.models.interface import ModelProvider
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -47,6 +50,30 @@ async def running_worker(
     worker = build_worker(with_agents_plugin(client, settings, provider), settings, worker_slack_client(settings))
     async with worker:
         yield worker
+
+
+async def fresh_namespace(client: Client) -> Client:
+    """A new namespace on ``client``'s server (no custom search attributes: a cluster where nobody
+    ran `signoff setup`), and a client of it like ``client``, once the server serves it."""
+    name = f"tests-{uuid.uuid4().hex[:10]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name, workflow_execution_retention_period=Duration(seconds=int(timedelta(days=1).total_seconds()))
+        )
+    )
+    config = client.config()
+    config["namespace"] = name
+    other = Client(**config)
+
+    async def served() -> bool:
+        try:
+            await other.count_workflows()
+        except RPCError:
+            return False
+        return True
+
+    await eventually(served, timeout=60, interval=0.2)
+    return other
 
 
 async def wait_for_phase(handle: WorkflowHandle, phase: Phase, timeout: float = 15.0) -> None:
