@@ -26,6 +26,7 @@ BENCHMARKS = {
     "throughput": "benchmarks.start_throughput",
     "pending": "benchmarks.pending_scale",
     "crash": "benchmarks.crash_resume",
+    "engines": "benchmarks.engines",
 }
 
 
