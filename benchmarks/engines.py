@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -80,6 +81,7 @@ class Measured:
     start_to_draft: list[float]  # per report, seconds
     applied: list[float]  # click → bot's confirmation, ms
     updated: list[float]  # click → chat.update of the draft, ms
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average before and after
 
     @property
     def rate(self) -> float:
@@ -153,8 +155,10 @@ async def _click_each(stack: Stack, sandbox: SlackSandbox, drafts: list[Draft], 
 
 
 async def _measure(stack: Stack, sandbox: SlackSandbox, channels: list[str]) -> Measured:
+    load = os.getloadavg()[0]  # these machines are shared: say how busy it was
     drafts, measured = await _park(stack, sandbox, channels, timeout=300)
     await _click_each(stack, sandbox, drafts, measured)
+    measured.load = (load, os.getloadavg()[0])
     log(f"{stack.label}: {len(measured.applied)} clicks measured")
     return measured
 
@@ -260,7 +264,9 @@ def _figures(label: str, measured: Measured, base: Measured) -> list[Figure]:
                 f"All {measured.count} drafts posted {measured.park_seconds:.1f} s after the first start "
                 f"(Temporal {base.park_seconds:.1f} s); per report, start → draft median "
                 f"{p(measured.start_to_draft, 50):.1f} s, p95 {p(measured.start_to_draft, 95):.1f} s "
-                f"(Temporal {p(base.start_to_draft, 50):.1f} s, {p(base.start_to_draft, 95):.1f} s)."
+                f"(Temporal {p(base.start_to_draft, 50):.1f} s, {p(base.start_to_draft, 95):.1f} s). "
+                f"Load average {measured.load[0]:.1f} → {measured.load[1]:.1f} (Temporal {base.load[0]:.1f} → "
+                f"{base.load[1]:.1f}) on {os.cpu_count()} CPUs."
             ),
             extra={"start_to_draft_s": measured.start_to_draft, "temporal_start_to_draft_s": base.start_to_draft},
         ),
