@@ -31,6 +31,7 @@ BENCHMARKS = {
     "pending": "benchmarks.pending_scale",
     "crash": "benchmarks.crash_resume",
     "lists": "benchmarks.home_lists",
+    "engines": "benchmarks.engines",
 }
 
 

@@ -46,7 +46,7 @@ NAME = "click→applied"
 APPROVER = "U0APPROV1"
 
 
-def _draft_updated(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | None:
+def draft_updated(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | None:
     for call in sandbox.calls[start_index:]:
         if (
             call.method == "chat.update"
@@ -57,14 +57,14 @@ def _draft_updated(sandbox: SlackSandbox, start_index: int, draft: Draft) -> flo
     return None
 
 
-def _confirmed(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | None:
+def confirmed(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | None:
     for call in sandbox.calls[start_index:]:
         if call.method == "chat.postEphemeral" and call.params.get("thread_ts") == draft.thread_ts:
             return call.time
     return None
 
 
-async def _observe(sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = 30.0) -> float:
+async def observe(sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = 30.0) -> float:
     deadline = time.monotonic() + timeout
     while True:
         seen = check(sandbox, start_index, draft)
@@ -118,8 +118,8 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                         sent = time.time()
                         _, status = await http.post(url, click_body(draft, user_id=APPROVER, response_url=sink + "c"))
                         assert status == 200, f"click answered {status}"
-                        applied = await _observe(sandbox, _confirmed, mark, draft)
-                        updated = await _observe(sandbox, _draft_updated, mark, draft)
+                        applied = await observe(sandbox, confirmed, mark, draft)
+                        updated = await observe(sandbox, draft_updated, mark, draft)
                         if i >= 2:
                             click_applied.append((applied - sent) * 1000)
                             click_draft.append((updated - sent) * 1000)
@@ -132,7 +132,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                             id=f"approve-{draft.revision}-{APPROVER}",
                         )
                         applied = time.time()
-                        updated = await _observe(sandbox, _draft_updated, mark, draft)
+                        updated = await observe(sandbox, draft_updated, mark, draft)
                         if i >= 2:
                             raw_applied.append((applied - sent) * 1000)
                             raw_draft.append((updated - sent) * 1000)

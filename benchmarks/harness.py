@@ -98,6 +98,7 @@ class Figure:
     note: str = ""
     n: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    tail: str = "p99"  # the percentile the p99 columns hold, when a benchmark reports another
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -123,9 +124,10 @@ def table(figures: list[Figure]) -> str:
     ]
     for f in figures:
         ratio_text = "—" if f.ratio is None or math.isnan(f.ratio) else f"{f.ratio:.2f}× ({f.ratio_of})"
+        tail = "" if f.tail == "p99" or f.p99 is None else f" ({f.tail})"
         lines.append(
-            f"| {f.bench} | {f.name} | {_num(f.p50, f.unit)} | {_num(f.p99, f.unit)} | "
-            f"{_num(f.base_p50, f.unit)} | {_num(f.base_p99, f.unit)} | {ratio_text} | {f.target or '—'} | {_verdict(f.met)} |"
+            f"| {f.bench} | {f.name} | {_num(f.p50, f.unit)} | {_num(f.p99, f.unit)}{tail} | "
+            f"{_num(f.base_p50, f.unit)} | {_num(f.base_p99, f.unit)}{tail} | {ratio_text} | {f.target or '—'} | {_verdict(f.met)} |"
         )
     return "\n".join(lines)
 
