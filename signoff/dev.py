@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -54,45 +55,58 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
+    from bot.server import metrics_socket
     from worker.worker import worker_runtime
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 -- one local mkdir at startup, before anything else uses the loop
-    if settings.engine is Engine.DBOS:
-        if settings.database_url is None:
-            settings = replace(settings, database_url=f"sqlite:///{(data_dir / 'dbos.sqlite').resolve()}")
-        await _run_stack(settings, data_dir, real_slack=real_slack, env_overrides=env_overrides, runtime=None)
-        return
-    server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
-    # The worker's metrics port first: in use, it stops everything before anything started (exit 2).
-    runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT), "127.0.0.1")
-    print("Starting the Temporal dev server …", flush=True)
-    await server.start()
+    # The metrics ports first: one in use stops everything before anything started (exit 2).
+    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT), "127.0.0.1")
     try:
-        # The dev server here, plaintext, whatever Temporal profile the environment holds for production.
-        settings = replace(
-            settings.on_local_server(server.address),
-            temporal_ui_url=settings.temporal_ui_url or server.ui_url,
-        )
-        await _run_stack(settings, data_dir, real_slack=real_slack, env_overrides=env_overrides, runtime=runtime)
+        if settings.engine is Engine.DBOS:
+            if settings.database_url is None:
+                settings = replace(settings, database_url=f"sqlite:///{(data_dir / 'dbos.sqlite').resolve()}")
+            await _run_stack(settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides)
+            return
+        server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
+        runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT), "127.0.0.1")
+        print("Starting the Temporal dev server …", flush=True)
+        await server.start()
+        try:
+            # The dev server here, plaintext, whatever Temporal profile the environment holds for production.
+            settings = replace(
+                settings.on_local_server(server.address),
+                temporal_ui_url=settings.temporal_ui_url or server.ui_url,
+            )
+            await _run_stack(
+                settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides, runtime=runtime
+            )
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if bot_metrics is not None:
+            bot_metrics.close()
 
 
 async def _run_stack(
-    settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str], runtime: Runtime | None
+    settings: Settings,
+    data_dir: Path,
+    bot_metrics: socket.socket | None,
+    *,
+    real_slack: bool,
+    env_overrides: set[str],
+    runtime: Runtime | None = None,
 ) -> None:
     """The sandbox (unless ``real_slack``), the engine (a Temporal worker, or DBOS in this process)
     and the bot, until Ctrl-C."""
     from bot.app import build_app
-    from bot.server import build_web_app, connect_temporal, metrics_socket, serving_metrics, socket_mode_handler
+    from bot.server import build_web_app, connect_temporal, serving_metrics, socket_mode_handler
     from infra.slack import slack_session
     from sandbox import SlackSandbox
     from worker.worker import connect_worker_client, serving_worker, worker_slack_client
 
     sandbox: SlackSandbox | None = None
-    bot_metrics = metrics_socket(replace(settings, metrics_port=BOT_METRICS_PORT), "127.0.0.1")
     try:
         if real_slack:
             settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
@@ -140,8 +154,6 @@ async def _run_stack(
             _print_banner(settings, sandbox)
             await _until_stopped()
     finally:
-        if bot_metrics is not None:
-            bot_metrics.close()
         if sandbox is not None:
             await sandbox.stop()
         print("Stopped. Data kept in .data/ for the next run.", flush=True)
