@@ -141,23 +141,28 @@ class DbosDurable:
         fn = self._activities[activity]
         args = () if arg is ... else (arg,)
         scheduled = self._clock
-        attempt = 0
+
+        async def attempt_activity(attempt: int) -> tuple[Any, datetime]:
+            return await self._run_activity(activity, fn, args, attempt, scheduled, start_to_close_timeout)
+
+        try:
+            result, self._clock = await self._retried(activity, retry_policy, attempt_activity)
+        except Exception as err:
+            raise step_failed(activity, err) from None
+        return result
+
+    async def _retried(self, name: str, policy: RetryPolicy, attempt: Callable[[int], Coroutine[Any, Any, T]]) -> T:
+        """``attempt(n)`` as one DBOS step per attempt, retried under ``policy`` with a durable sleep
+        between; the last attempt's error when it is not to be retried."""
+        number = 0
         while True:
-            attempt += 1
+            number += 1
             try:
-                result = await self._step(
-                    {"name": activity},
-                    functools.partial(
-                        self._run_activity, activity, fn, args, attempt, scheduled, start_to_close_timeout
-                    ),
-                )
+                return await self._step({"name": name}, functools.partial(attempt, number))
             except Exception as err:
-                if not _retryable(err, retry_policy, attempt):
-                    raise step_failed(activity, err) from None
-                await DBOS.sleep_async(_backoff(retry_policy, attempt))
-                continue
-            self._clock = result[1]
-            return result[0]
+                if not _retryable(err, policy, number):
+                    raise
+                await DBOS.sleep_async(_backoff(policy, number))
 
     async def _run_activity(
         self,
@@ -202,24 +207,14 @@ class DbosDurable:
             raise step_failed("model call", err.cause) from None
 
     async def model_call(self, call: Callable[[], Awaitable[ModelResponse]]) -> ModelResponse:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._step({"name": "model_call"}, self._model_step(call))
-            except Exception as err:
-                if not _retryable(err, MODEL_RETRY_POLICY, attempt):
-                    raise _ModelStepFailed(err) from None
-                await DBOS.sleep_async(_backoff(MODEL_RETRY_POLICY, attempt))
-
-    def _model_step(
-        self, call: Callable[[], Awaitable[ModelResponse]]
-    ) -> Callable[[], Coroutine[Any, Any, ModelResponse]]:
-        async def run() -> ModelResponse:
+        async def attempt_call(_attempt: int) -> ModelResponse:
             self._ran_a_step = True
             return await call()
 
-        return run
+        try:
+            return await self._retried("model_call", MODEL_RETRY_POLICY, attempt_call)
+        except Exception as err:
+            raise _ModelStepFailed(err) from None
 
     # --- waiting and decisions ----------------------------------------------------------
 
