@@ -53,7 +53,7 @@ from benchmarks.harness import (
     worker_child,
 )
 from bot.dbos_gateway import DbosGateway
-from bot.gateway import DecisionGateway, TemporalGateway
+from bot.gateway import Gateway, TemporalGateway
 from core.contracts import ApprovalPolicy, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
 from sandbox.directory import DEFAULT_CHANNELS
@@ -70,7 +70,7 @@ BOT_ENV = {"SIGNOFF_MAX_REVIEW_ROUNDS": "1"}
 @dataclass
 class Stack:
     label: str
-    gateway: DecisionGateway
+    gateway: Gateway
     events_url: str
 
 

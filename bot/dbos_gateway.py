@@ -8,10 +8,8 @@ status is the progress event the workflow keeps current.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -23,9 +21,9 @@ from bot import metrics
 from bot.gateway import (
     MAX_LISTED,
     AlreadyRunning,
-    DecisionGateway,
     DecisionInput,
     Finished,
+    Gateway,
     GatewayError,
     Listed,
     NotFound,
@@ -76,7 +74,7 @@ class EventReader(Protocol):
     async def get_event_async(self, workflow_id: str, key: str, timeout_seconds: float = 60) -> Any: ...
 
 
-class DbosGateway(DecisionGateway):
+class DbosGateway(Gateway):
     def __init__(
         self,
         client: DBOSClient,
@@ -106,24 +104,14 @@ class DbosGateway(DecisionGateway):
             return "The DBOS system database did not answer"
         return None
 
-    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
-        limit = (timeout or self.call_timeout).total_seconds() + 1
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            async with asyncio.timeout(limit):
-                result = await call()
-            outcome = "ok"
-            return result
-        except TimeoutError:
-            outcome = "unreachable"
-            raise GatewayError(UNREACHABLE) from None
-        except SQLAlchemyError as err:
-            outcome = "unreachable"
+    def _no_answer(self, seconds: float) -> GatewayError:
+        return GatewayError(UNREACHABLE)
+
+    def _translate(self, err: Exception) -> tuple[str, GatewayError] | None:
+        if isinstance(err, SQLAlchemyError):
             log.warning("DBOS system database call failed: %s", type(err).__name__)
-            raise GatewayError(UNREACHABLE) from None
-        finally:
-            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+            return "unreachable", GatewayError(UNREACHABLE)
+        return None
 
     # ------------------------------------------------------------------ starting
 

@@ -23,10 +23,11 @@ import hashlib
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -169,70 +170,6 @@ class Listed:
         )
 
 
-class Gateway(Protocol):
-    """What the listeners ask of an engine: ``TemporalGateway``, or ``DbosGateway`` (``SIGNOFF_ENGINE=dbos``).
-
-    Both raise the errors above with messages safe to show, and refuse the same clicks the same way
-    (the workflow's own validators decide on both)."""
-
-    def ui_url(self, workflow_id: str) -> str | None: ...
-
-    async def health_problem(self, timeout: timedelta) -> str | None: ...
-
-    async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started: ...
-
-    async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started: ...
-
-    async def progress(self, workflow_id: str) -> Progress: ...
-
-    async def current_draft(self, workflow_id: str) -> str: ...
-
-    async def approve(
-        self,
-        workflow_id: str,
-        revision: int,
-        user_id: str,
-        team_id: str | None,
-        *,
-        comment: str = "",
-        edited_text: str | None = None,
-    ) -> DecisionReceipt: ...
-
-    async def request_revision(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
-    ) -> DecisionReceipt: ...
-
-    async def reject(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
-    ) -> DecisionReceipt: ...
-
-    async def allow_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
-    ) -> DecisionReceipt: ...
-
-    async def deny_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
-    ) -> DecisionReceipt: ...
-
-    async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None: ...
-
-    async def cancel(self, workflow_id: str) -> None: ...
-
-    async def lists_by_search_attributes(self) -> bool: ...
-
-    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]: ...
-
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]: ...
-
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]: ...
-
-    async def running(self, limit: int) -> tuple[list[Listed], int]: ...
-
-    async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
-
-    async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
-
-
 def workflow_id_for(kind: WorkflowKind, team_id: str, channel_id: str, request_key: str) -> str:
     """A workflow id derived from the Slack request: the same delivery gives the same id."""
     digest = hashlib.sha256(request_key.encode()).hexdigest()[:16]
@@ -253,13 +190,50 @@ def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str
 DecisionInput = ApproveInput | RevisionInput | RejectInput | ToolDecisionInput
 
 
-class DecisionGateway:
-    """The decisions both engines take, by the name of the workflow update each stands for; an
-    engine's gateway says how one is sent (``_send``) and raises ``Refused`` with the workflow's
-    own words when its validator says no."""
+class Gateway(ABC):
+    """What the listeners ask of an engine: ``TemporalGateway``, or ``DbosGateway`` (``SIGNOFF_ENGINE=dbos``).
 
+    The decisions are the same on both, by the name of the workflow update each stands for: an
+    engine says how one is sent (``_send``) and raises ``Refused`` with the workflow's own words
+    when its validator says no. Every call is bounded in time (``_bounded``); an engine says what
+    its failures mean to users (``_translate``). All errors are the ones above, safe to show."""
+
+    # A call's overall deadline when its caller gives none.
+    call_timeout: timedelta
+
+    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
+        """Run one engine call under an overall deadline, mapping its failures (``_translate``)."""
+        limit = (timeout or self.call_timeout).total_seconds() + 1
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with asyncio.timeout(limit):
+                result = await call()
+            outcome = "ok"
+            return result
+        except TimeoutError:
+            outcome = "unreachable"
+            raise self._no_answer(limit) from None
+        except Exception as err:
+            translated = self._translate(err)
+            if translated is None:
+                raise
+            outcome, error = translated
+            raise error from None
+        finally:
+            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+    @abstractmethod
+    def _no_answer(self, seconds: float) -> GatewayError:
+        """The error for a call that did not end within ``seconds``."""
+
+    @abstractmethod
+    def _translate(self, err: Exception) -> tuple[str, GatewayError] | None:
+        """(the outcome label, the error users read) for a failed call, or None to let it through."""
+
+    @abstractmethod
     async def _send(self, workflow_id: str, name: str, arg: DecisionInput, decision_id: str) -> DecisionReceipt:
-        raise NotImplementedError
+        """Send one decision and return the workflow's receipt (``Refused``: its validator said no)."""
 
     async def _decide(self, workflow_id: str, name: str, arg: DecisionInput, decision_id: str) -> DecisionReceipt:
         try:
@@ -340,8 +314,53 @@ class DecisionGateway:
             update_id("tool-deny", workflow_id, call_number, user_id),
         )
 
+    @abstractmethod
+    def ui_url(self, workflow_id: str) -> str | None: ...
 
-class TemporalGateway(DecisionGateway):
+    @abstractmethod
+    async def health_problem(self, timeout: timedelta) -> str | None: ...
+
+    @abstractmethod
+    async def start_report(self, topic: str, origin: SlackOrigin, request_key: str) -> Started: ...
+
+    @abstractmethod
+    async def start_plan(self, task: str, origin: SlackOrigin, request_key: str) -> Started: ...
+
+    @abstractmethod
+    async def progress(self, workflow_id: str) -> Progress: ...
+
+    @abstractmethod
+    async def current_draft(self, workflow_id: str) -> str: ...
+
+    @abstractmethod
+    async def tool_call(self, workflow_id: str, call_number: int) -> ToolCallRecord | None: ...
+
+    @abstractmethod
+    async def cancel(self, workflow_id: str) -> None: ...
+
+    @abstractmethod
+    async def lists_by_search_attributes(self) -> bool: ...
+
+    @abstractmethod
+    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]: ...
+
+    @abstractmethod
+    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]: ...
+
+    @abstractmethod
+    async def requested_by(self, user_id: str, limit: int) -> list[Listed]: ...
+
+    @abstractmethod
+    async def running(self, limit: int) -> tuple[list[Listed], int]: ...
+
+    @abstractmethod
+    async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
+
+    @abstractmethod
+    async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
+
+
+class TemporalGateway(Gateway):
     def __init__(
         self,
         client: Client,
@@ -360,6 +379,7 @@ class TemporalGateway(DecisionGateway):
         self.temporal_ui_url = temporal_ui_url
         self.workflow_settings = workflow_settings
         self.rpc_timeout = rpc_timeout
+        self.call_timeout = rpc_timeout
         self.update_timeout = update_timeout
         self._start_slots = asyncio.Semaphore(max_concurrent_starts)
         self._search_attributes: SearchAttributeCheck | None = None
@@ -390,32 +410,17 @@ class TemporalGateway(DecisionGateway):
             return None
         return workflow_url(self.temporal_ui_url, self.namespace, workflow_id)
 
-    async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
-        """Run one Temporal call under an overall deadline, mapping transport failures."""
-        limit = (timeout or self.rpc_timeout).total_seconds() + 1
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            async with asyncio.timeout(limit):
-                result = await call()
-            outcome = "ok"
-            return result
-        except TimeoutError:
-            outcome = "unreachable"
-            raise Unreachable(
-                f"Temporal did not answer within {limit:g} s; nothing was changed. Try again in a minute."
-            ) from None
-        except RPCError as err:
-            raise _map_rpc_error(err) from None
-        except RuntimeError as err:
+    def _no_answer(self, seconds: float) -> GatewayError:
+        return Unreachable(f"Temporal did not answer within {seconds:g} s; nothing was changed. Try again in a minute.")
+
+    def _translate(self, err: Exception) -> tuple[str, GatewayError] | None:
+        if isinstance(err, RPCError):
+            return "error", _map_rpc_error(err)
+        if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
             # A lazily connected client reports a failed (re)connect this way.
-            if str(err).startswith("Failed client connect"):
-                outcome = "unreachable"
-                log.warning("Temporal connection failed: %s", err)
-                raise Unreachable(UNREACHABLE) from None
-            raise
-        finally:
-            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+            log.warning("Temporal connection failed: %s", err)
+            return "unreachable", Unreachable(UNREACHABLE)
+        return None
 
     # ------------------------------------------------------------------ starting
 
