@@ -49,6 +49,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from bot import metrics
 from core import search_attributes
 from core.contracts import (
+    WORKFLOW_TYPES,
     ApproveInput,
     DecisionReceipt,
     Phase,
@@ -87,12 +88,7 @@ MAX_LISTED = 50
 # (benchmarks: half of 200 /report at concurrency 50). Queued starts wait here instead.
 MAX_CONCURRENT_STARTS = 32
 
-WORKFLOW_TYPES = {
-    WorkflowKind.REPORT: "ReportGenerationWorkflow",
-    WorkflowKind.PLAN: "ApprovalWorkflow",
-    # Started by other workflows or clients: listed too, so their drafts reach the Home.
-    WorkflowKind.REQUEST: "SignoffRequest",
-}
+# SignoffRequests are started by other workflows or clients: listed too, so their drafts reach the Home.
 _KIND_OF_TYPE = {name: kind for kind, name in WORKFLOW_TYPES.items()}
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -26,6 +26,14 @@ class WorkflowKind(StrEnum):
     REQUEST = "request"
 
 
+# The workflow type (Temporal) or workflow name (DBOS) of each kind.
+WORKFLOW_TYPES = {
+    WorkflowKind.REPORT: "ReportGenerationWorkflow",
+    WorkflowKind.PLAN: "ApprovalWorkflow",
+    WorkflowKind.REQUEST: "SignoffRequest",
+}
+
+
 class Phase(StrEnum):
     """What a workflow is doing now; ``get_status`` returns these values."""
 

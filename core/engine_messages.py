@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.contracts import DecisionReceipt, WorkflowKind
+from core.contracts import WORKFLOW_TYPES, DecisionReceipt, WorkflowKind
 
 QUEUE = "signoff"
 DECISIONS_TOPIC = "signoff.decisions"
@@ -21,11 +21,9 @@ DRAFT_EVENT = "signoff.draft"
 # The message that cancels a workflow: seen at its next wait (the buttons go, the thread says so).
 CANCEL = "cancel"
 
-# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike.
-WORKFLOW_NAMES = {
-    WorkflowKind.REPORT: "ReportGenerationWorkflow",
-    WorkflowKind.PLAN: "ApprovalWorkflow",
-}
+# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike
+# (SignoffRequest is Temporal's only).
+WORKFLOW_NAMES = {kind: WORKFLOW_TYPES[kind] for kind in (WorkflowKind.REPORT, WorkflowKind.PLAN)}
 
 
 def reply_event(message_id: str) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
+from core.contracts import WORKFLOW_TYPES
 from infra.settings import Engine, Settings, SettingsError, parse_port
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
 # The workflow types whose ``progress`` query `signoff audit` reads.
-SIGNOFF_WORKFLOW_TYPES = ("ReportGenerationWorkflow", "ApprovalWorkflow", "SignoffRequest")
+SIGNOFF_WORKFLOW_TYPES = tuple(WORKFLOW_TYPES.values())
 AUDIT_CONNECT_SECONDS = 10.0
 AUDIT_TIMEOUT_SECONDS = 10.0
 SETUP_CONNECT_SECONDS = 10.0
