@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from agents import set_trace_processors
@@ -14,11 +15,12 @@ from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
 from opentelemetry.sdk.trace.export import SpanExporter
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.client import Client
+from temporalio.client import Client, ClientConfig
 from temporalio.common import RetryPolicy
-from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
+from temporalio.converter import DataConverter, EncodingPayloadConverter
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import ReplayerConfig, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from infra.heap import freeze_startup_heap
@@ -86,8 +88,48 @@ def model_provider(settings: Settings) -> ModelProvider:
     return OpenAIProvider(openai_client=client, use_responses=settings.openai_api_style == "responses")
 
 
+class SharedJsonPayloadConverter(OpenAIPayloadConverter):
+    """The Agents plugin's payload converter, with one JSON converter for the process.
+
+    Temporal makes a payload converter for every workflow run it loads, and each would build its own
+    pydantic TypeAdapter for every dataclass it decodes: again on each run's first Allow click
+    (about 1 ms) and start (2-3 ms), on the workflow task a person waits for. Shared, the converter's
+    bounded LRU of adapters is built once per type (the types are the contracts in ``core``, which
+    the sandbox passes through, so every run decodes the same classes).
+    """
+
+    _json: ClassVar[EncodingPayloadConverter | None] = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        json = self.converters[b"json/plain"]
+        shared = SharedJsonPayloadConverter._json
+        if shared is None:
+            SharedJsonPayloadConverter._json = json
+        else:
+            self._set_converters(*(shared if c is json else c for c in self.converters.values()))
+
+
+def _shared_json(converter: DataConverter | None) -> DataConverter:
+    return dataclasses.replace(converter or DataConverter.default, payload_converter_class=SharedJsonPayloadConverter)
+
+
+class _AgentsPlugin(OpenAIAgentsPlugin):
+    """The Agents plugin, its converter swapped for the shared one (it refuses a subclass itself)."""
+
+    def configure_client(self, config: ClientConfig) -> ClientConfig:
+        config = super().configure_client(config)
+        config["data_converter"] = _shared_json(config.get("data_converter"))
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        config["data_converter"] = _shared_json(config.get("data_converter"))
+        return config
+
+
 def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> OpenAIAgentsPlugin:
-    return OpenAIAgentsPlugin(
+    return _AgentsPlugin(
         model_params=ModelActivityParameters(
             start_to_close_timeout=MODEL_START_TO_CLOSE,
             heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
