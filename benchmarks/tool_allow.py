@@ -401,12 +401,11 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 f"Medians from the click: {breakdown}, the post {tool['p50']:.0f} ms. "
                 f"Baseline: execute_update returned after {percentile(raw_update_ms, 50):.0f} ms (median), "
                 f"the activity's post {raw['p50']:.0f} ms. p99 ratio {ratio(tool['p99'], raw['p99']):.2f}×; "
-                f"HTTP 429s: {rate_limited}. From the histories: after Allow the workflow runs "
-                f"{' | '.join(before_tool)} one after another; the workflow tasks on the path (the one that accepted "
-                f"the update, after the note, after the message update: resuming the executor) took the worker "
-                f"{tool_tasks} ms (medians, started → completed), the baseline's one task "
-                f"{percentile(raw_task_ms, 50):.0f} ms. 1-minute load average {load[0]:.1f} → {load[1]:.1f} "
-                f"on {os.cpu_count()} CPUs."
+                f"HTTP 429s: {rate_limited}. From the histories, the activities scheduled from the Allow to the "
+                f"tool's: {' | '.join(before_tool)}; the workflow tasks on that path (the first accepted the update "
+                f"and resumed the executor) took the worker {tool_tasks} ms (medians, started → completed), the "
+                f"baseline's one task {percentile(raw_task_ms, 50):.0f} ms. 1-minute load average "
+                f"{load[0]:.1f} → {load[1]:.1f} on {os.cpu_count()} CPUs."
             ),
             extra={
                 "tool": tool,

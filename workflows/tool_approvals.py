@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +33,10 @@ TOOL_CALL_WORDS = GateWords(item="tool call", approved="allowed", rejected="deni
 DENIED_FOR_AGENT = "A person denied this tool call; it was not made."
 EXPIRED_FOR_AGENT = "Nobody decided on this tool call before the deadline; it was not made. Do not retry it."
 NOTE_CHARS = 500
+# When the last waiting call is allowed, its action goes first and the thread's posts about the
+# Allow follow it: the action then shares the worker and the channel's posting pace with nothing
+# (Slack calls all, so a slow Slack delays both alike). Runs started before posted first.
+ACTION_FIRST_PATCH = "tool-action-first"
 # An agent run that keeps asking (each answer a new model call) stops here.
 MAX_AGENT_TURNS = 20
 
@@ -90,6 +94,8 @@ class ToolApprovals:
         self._messages: dict[int, MessageRef] = {}
         # Thread posts about a decision, made while the allowed call already runs.
         self._in_flight: list[Awaitable[None]] = []
+        # Posts about an Allow that wait for the allowed action (ACTION_FIRST_PATCH).
+        self._held: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.records: list[ToolCallRecord] = []
         # Tools a person chose "Always allow" for, for the rest of this run.
         self.always_allowed: set[str] = set()
@@ -130,7 +136,14 @@ class ToolApprovals:
         config = RunConfig(tool_not_found_behavior="return_error_to_model")
         turn_input: str | RunState[Any] = prompt
         while True:
-            result = await durable().run_agent(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
+            try:
+                result = await durable().run_agent(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
+            except BaseException:
+                # The run stopped (failed or cancelled): what was held would announce an action not made.
+                self._held.clear()
+                raise
+            # An allowed call that did not run (the model's turn went elsewhere) still has its posts.
+            self._release()
             if not result.interruptions:
                 await self.settle()
                 return result
@@ -180,8 +193,9 @@ class ToolApprovals:
         if result.outcome is GateOutcome.APPROVED:
             if call.always_by and set(result.decided_by) <= call.always_by:
                 self.always_allowed.add(record.tool)
-            # The call runs at once; its message is updated meanwhile (settled before its result is noted).
-            self.in_background(self._update(call, _describe(result, always=record.tool in self.always_allowed)))
+            # The call runs at once; its message is updated after it or meanwhile (before its result is noted).
+            note = _describe(result, always=record.tool in self.always_allowed)
+            self.after_allow(lambda: self._update(call, note), last=not self._pending)
             return True, ""
         if result.outcome is GateOutcome.EXPIRED:
             record.result = "no decision before the deadline"
@@ -206,8 +220,22 @@ class ToolApprovals:
         """Post to the thread without holding the run up; ``settle`` waits for it."""
         self._in_flight.append(durable().background(post))
 
+    def after_allow(self, post: Callable[[], Coroutine[Any, Any, None]], *, last: bool) -> None:
+        """A post about an Allow. When it was the ``last`` call waiting, the run resumes now: the
+        post waits for the action (``settle`` in ``finished``, or the run's next turn)."""
+        if last and durable().patched(ACTION_FIRST_PATCH):
+            self._held.append(post)
+        else:
+            self.in_background(post())
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for post in held:
+            self.in_background(post())
+
     async def settle(self) -> None:
         """Wait for the thread posts still under way, so what follows comes after them."""
+        self._release()
         while self._in_flight:
             pending, self._in_flight = self._in_flight, []
             await durable().gather(*pending)
@@ -304,8 +332,10 @@ class _ToolCallHooks:
             required = owner._host.settings.policy.required_approvals
             count = f" ({len(approvals)} of {required})" if required > 1 else ""
             always = " for the rest of this run" if record.user_id in call.always_by else ""
-            # Not awaited: an allowed call should not wait for the note that says so.
-            owner.in_background(owner._host.thread.note(f":white_check_mark: {who} allowed {what}{always}{count}."))
+            # Not awaited: an allowed call should not wait for the note that says so (see after_allow).
+            text = f":white_check_mark: {who} allowed {what}{always}{count}."
+            last = len(approvals) >= required and set(owner._pending) == {call.record.call_number}
+            owner.after_allow(lambda: owner._host.thread.note(text), last=last)
             if len(approvals) < required and call.message is not None:
                 await owner._host.thread.update_tool_call(call.message, owner._view(call))
         else:

@@ -107,6 +107,46 @@ async def test_allow_posts_in_the_channel_once(time_env: WorkflowEnvironment, sl
     assert any("Done" in text and "post_message" in text for text in texts), texts
 
 
+async def test_the_allowed_action_goes_before_the_posts_about_it(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random") as (handle, ts):
+        [message] = await eventually(lambda: pending_tool_calls(slack, ts))
+        mark = len(slack.calls)
+        await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2))
+        await handle.result()
+    writes = [
+        (c.method, c.params.get("channel"), str(c.params.get("text")), c.params.get("ts"))
+        for c in slack.calls[mark:]
+        if c.ok and c.method in ("chat.postMessage", "chat.update")
+    ]
+    action = next(i for i, w in enumerate(writes) if w[1] == RANDOM)
+    allowed_note = next(i for i, w in enumerate(writes) if w[1] == CHANNEL and "allowed" in w[2])
+    message_update = next(i for i, w in enumerate(writes) if w[0] == "chat.update" and w[3] == message["ts"])
+    # The action first; then the thread says who allowed it, and only then what it did.
+    assert action < allowed_note and action < message_update, writes
+    texts = thread_texts(slack, ts)
+    allowed = next(i for i, t in enumerate(texts) if "allowed" in t and "post_message" in t)
+    result = next(i for i, t in enumerate(texts) if "Posted the message" in t)
+    assert allowed < result, texts
+
+
+async def test_an_allowed_call_is_noted_while_another_still_waits(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random and #general") as (handle, ts):
+        await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2)
+        await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_1))
+        # Call 2 still waits (the run does not resume yet): call 1's note and message do not wait for it.
+        await eventually(lambda: any("allowed" in t and "(call 1)" in t for t in thread_texts(slack, ts)))
+        [waiting] = await eventually(lambda: len(pending_tool_calls(slack, ts)) == 1 and pending_tool_calls(slack, ts))
+        assert "#general" in str(waiting["blocks"])
+        assert slack.messages(RANDOM) == []
+        await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_1))
+        await handle.result()
+    assert len(slack.messages(RANDOM)) == 1
+
+
 async def test_deny_with_a_reason_reaches_the_agent(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
     models = RecordingModelProvider()
     async with approved_plan(time_env, slack, "Announce the offsite in #random", models) as (handle, ts):

@@ -20,6 +20,7 @@ from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequest
 from workflows.approval import TIMER_DRIVEN_GATE_PATCH
 from workflows.human_loop import TELL_REQUESTER_PATCH
 from workflows.plan import EXECUTOR_TOOLS_PATCH
+from workflows.tool_approvals import ACTION_FIRST_PATCH
 
 
 def test_every_path_has_a_recorded_history() -> None:
@@ -33,7 +34,8 @@ BEFORE_PATCHES = sorted(HISTORIES.glob("before-*/*.json"))
 def test_histories_from_before_each_patch_are_kept() -> None:
     kept = {path.parent.name for path in BEFORE_PATCHES}
     assert kept == {
-        f"before-{patch}" for patch in (TELL_REQUESTER_PATCH, TIMER_DRIVEN_GATE_PATCH, EXECUTOR_TOOLS_PATCH)
+        f"before-{patch}"
+        for patch in (TELL_REQUESTER_PATCH, TIMER_DRIVEN_GATE_PATCH, EXECUTOR_TOOLS_PATCH, ACTION_FIRST_PATCH)
     }
 
 
