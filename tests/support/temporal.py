@@ -32,8 +32,15 @@ BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
 
 
+# How long the time-skipping server may take to start: the SDK's 5 s default was missed now and
+# then on a busy 2-core machine (a test error, not a finding).
+TEST_SERVER_STARTUP = timedelta(seconds=60)
+
+
 async def start_time_skipping() -> WorkflowEnvironment:
-    return await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), test_server_startup_timeout=TEST_SERVER_STARTUP
+    )
 
 
 def with_agents_plugin(client: Client, settings: Settings, provider: ModelProvider | None = None) -> Client:

@@ -195,7 +195,8 @@ async def test_worker_killed_while_the_tool_posts(dev_server: DevServer, slack: 
         if call.params.get("channel") == RANDOM
     ]
     assert lookups, "the retry did not look for its earlier post"
-    # The history says so too: the tool activity completed on its second attempt, after the first timed out.
+    # The history says so too: the tool activity completed on a retry, after an attempt timed out (the
+    # second, or a later one: under load the server may still match the second to a poll of the killed worker).
     [run] = await finished_runs(handle, TOOL_POST_MESSAGE)
-    assert run.attempt == 2, run
+    assert run.attempt >= 2, run
     assert run.last_failure.HasField("timeout_failure_info"), run.last_failure
