@@ -75,6 +75,8 @@ class EventReader(Protocol):
 
 
 class DbosGateway(Gateway):
+    call_seconds = metrics.DBOS_CALL_SECONDS
+
     def __init__(
         self,
         client: DBOSClient,

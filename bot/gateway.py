@@ -27,8 +27,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from prometheus_client import Histogram
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -196,6 +197,8 @@ class Gateway(ABC):
 
     # A call's overall deadline when its caller gives none.
     call_timeout: timedelta
+    # Where each call's duration and outcome go (one histogram per engine).
+    call_seconds: ClassVar[Histogram]
 
     async def _bounded(self, call: Callable[[], Awaitable[T]], timeout: timedelta | None = None) -> T:
         """Run one engine call under an overall deadline, mapping its failures (``_translate``)."""
@@ -217,7 +220,7 @@ class Gateway(ABC):
             outcome, error = translated
             raise error from None
         finally:
-            metrics.TEMPORAL_CALL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+            self.call_seconds.labels(outcome).observe(time.perf_counter() - started)
 
     @abstractmethod
     def _no_answer(self, seconds: float) -> GatewayError:
@@ -357,6 +360,8 @@ class Gateway(ABC):
 
 
 class TemporalGateway(Gateway):
+    call_seconds = metrics.TEMPORAL_CALL_SECONDS
+
     def __init__(
         self,
         client: Client,

@@ -32,7 +32,7 @@ from temporalio.client import Client
 
 # Slack wants an ack within 3 s; the buckets resolve the fast path (≈ 15 ms) and the limit.
 _ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
-_TEMPORAL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_ENGINE_CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 ACK_SECONDS = Histogram(
     "signoff_bot_ack_seconds",
@@ -62,7 +62,15 @@ TEMPORAL_CALL_SECONDS = Histogram(
     "One bounded Temporal call of the gateway, by outcome: ok, unreachable (no answer in time, no "
     "connection), error (any other: a refused update, an unknown workflow…).",
     ["outcome"],
-    buckets=_TEMPORAL_BUCKETS,
+    buckets=_ENGINE_CALL_BUCKETS,
+)
+DBOS_CALL_SECONDS = Histogram(
+    "signoff_bot_dbos_call_seconds",
+    "One bounded DBOS call of the gateway (SIGNOFF_ENGINE=dbos: a message, an awaited event, a "
+    "status or list read), by outcome: ok, unreachable (no answer in time, no database), error (any "
+    "other: a refused decision, an unknown workflow…).",
+    ["outcome"],
+    buckets=_ENGINE_CALL_BUCKETS,
 )
 
 # How long /readyz waits for Temporal and for Slack's auth.test.

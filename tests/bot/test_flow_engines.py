@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from temporalio.testing import WorkflowEnvironment
 
 from core import action_ids
@@ -77,6 +78,26 @@ async def _waiting(slack: SlackSandbox, bot: RunningBot, workflow_id: str, revis
     ts = progress.thread.ts
     drafts = await slack.wait_for(lambda: len(draft_messages(slack, ts)) >= revision and draft_messages(slack, ts))
     return ts, drafts[-1]
+
+
+@pytest.mark.parametrize("engine", ["temporal", "dbos-sqlite"], indirect=True)
+async def test_the_engines_calls_are_timed_under_its_own_name(
+    stack: RunningBot, slack: SlackSandbox, engine: str
+) -> None:
+    mine, other = (
+        ("signoff_bot_temporal_call_seconds", "signoff_bot_dbos_call_seconds")
+        if engine == "temporal"
+        else ("signoff_bot_dbos_call_seconds", "signoff_bot_temporal_call_seconds")
+    )
+
+    def count(name: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_count", {"outcome": "ok"}) or 0.0
+
+    before = count(mine), count(other)
+    workflow_id = await _started(slack, stack, "Solar panels for farms")
+    await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL)
+    assert count(mine) > before[0]
+    assert count(other) == before[1]
 
 
 async def test_revise_refusals_and_approve(stack: RunningBot, slack: SlackSandbox) -> None:
