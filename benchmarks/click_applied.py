@@ -64,7 +64,14 @@ def confirmed(sandbox: SlackSandbox, start_index: int, draft: Draft) -> float | 
     return None
 
 
-async def observe(sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = 30.0) -> float:
+# Past Slack's one-minute window: under --slack-tiers a chat.update may wait for the next one, and
+# the worker's retry after it.
+OBSERVE_SECONDS = 150.0
+
+
+async def observe(
+    sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = OBSERVE_SECONDS
+) -> float:
     deadline = time.monotonic() + timeout
     while True:
         seen = check(sandbox, start_index, draft)
