@@ -22,7 +22,7 @@ from core.engine_messages import QUEUE
 from infra.dbos import check_database, dbos_config, system_database_url
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_session
-from worker.dbos_engine import DbosEngine
+from worker.dbos_engine import APPLICATION_VERSION, DbosEngine
 from worker.slack_pacing import ChannelPacer
 from worker.worker import model_provider, worker_activities, worker_slack_client
 
@@ -43,6 +43,7 @@ async def engine_only(settings: Settings) -> AsyncIterator[None]:
         slack = worker_slack_client(settings, session)
         config = dbos_config(settings)
         config["notification_listener_polling_interval_sec"] = POLLING_SECONDS
+        config["application_version"] = APPLICATION_VERSION
         DBOS(config=config)
         DbosEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
         DBOS.launch()

@@ -46,11 +46,17 @@ from core.engine_messages import (
     EngineReply,
     reply_event,
 )
-from workflows.approval import DecisionRefused
-from workflows.human_loop import HumanReviewedWorkflow
-from workflows.plan import ApprovalWorkflow
+from workflows.approval import TIMER_DRIVEN_GATE_PATCH, DecisionRefused
+from workflows.human_loop import (
+    SEARCH_ATTRIBUTES_PATCH,
+    TELL_REQUESTER_PATCH,
+    TOKEN_BUDGET_PATCH,
+    HumanReviewedWorkflow,
+)
+from workflows.plan import EXECUTOR_TOOLS_PATCH, ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import step_failed, use
+from workflows.thread import KEEP_POST_ON_CANCEL_PATCH
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,25 @@ MODEL_RETRY_POLICY = RetryPolicy(
 )
 
 Activity = Callable[..., Awaitable[Any]]
+
+# The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
+# marker recorded, so they stay true here. Every later patch is checked with ``patched_async``
+# (DBOS.patch_async: a marker, so a run recovered after it takes the branch it took before).
+PATCHES_BEFORE_DBOS = frozenset(
+    {
+        TELL_REQUESTER_PATCH,
+        TIMER_DRIVEN_GATE_PATCH,
+        EXECUTOR_TOOLS_PATCH,
+        KEEP_POST_ON_CANCEL_PATCH,
+        TOKEN_BUDGET_PATCH,
+        SEARCH_ATTRIBUTES_PATCH,
+    }
+)
+# DBOS recovers and dequeues only the runs of its own application version, by default a hash of
+# the workflow functions' source: a release that changed them would strand every run in flight
+# (approvals wait days). Pinned to the hash DBOS computed for the engine's first release, so its
+# runs and every later release's are recovered; changes are versioned with patches instead.
+APPLICATION_VERSION = "3fb8885cda5f7d29ba291419ca9afbc0"
 
 
 def activity_name(fn: Callable[..., Any]) -> str:
@@ -99,8 +124,15 @@ class DbosDurable:
         return self._clock
 
     def patched(self, patch_id: str) -> bool:
-        # Every DBOS run started with today's code: there are no older runs to keep.
+        if patch_id not in PATCHES_BEFORE_DBOS:
+            raise RuntimeError(f"patch {patch_id!r} is newer than the DBOS engine: check it with patched_async")
+        # Every DBOS run has taken these (they were true, unrecorded, from the engine's first release).
         return True
+
+    async def patched_async(self, patch_id: str) -> bool:
+        # A position in the run's steps: numbered in call order like them, so one at a time.
+        async with self._steps:
+            return await DBOS.patch_async(patch_id)
 
     def workflow_id(self) -> str:
         return str(DBOS.workflow_id)

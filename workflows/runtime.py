@@ -33,7 +33,13 @@ class Durable(Protocol):
 
     def now(self) -> datetime: ...
 
-    def patched(self, patch_id: str) -> bool: ...
+    def patched(self, patch_id: str) -> bool:
+        """Whether this run takes the patch's new branch: for the patches from before the DBOS
+        engine, which every DBOS run has taken (the engine refuses any other)."""
+
+    async def patched_async(self, patch_id: str) -> bool:
+        """Whether this run takes the patch's new branch, on either engine: a marker in the run's
+        history (Temporal's ``workflow.patched``, DBOS's ``DBOS.patch_async``). Every new patch."""
 
     def workflow_id(self) -> str: ...
 
@@ -72,6 +78,9 @@ class TemporalDurable:
         return workflow.now()
 
     def patched(self, patch_id: str) -> bool:
+        return workflow.patched(patch_id)
+
+    async def patched_async(self, patch_id: str) -> bool:
         return workflow.patched(patch_id)
 
     def workflow_id(self) -> str:

@@ -195,7 +195,7 @@ class ToolApprovals:
                 self.always_allowed.add(record.tool)
             # The call runs at once; its message is updated after it or meanwhile (before its result is noted).
             note = _describe(result, always=record.tool in self.always_allowed)
-            self.after_allow(lambda: self._update(call, note), last=not self._pending)
+            await self.after_allow(lambda: self._update(call, note), last=not self._pending)
             return True, ""
         if result.outcome is GateOutcome.EXPIRED:
             record.result = "no decision before the deadline"
@@ -220,10 +220,10 @@ class ToolApprovals:
         """Post to the thread without holding the run up; ``settle`` waits for it."""
         self._in_flight.append(durable().background(post))
 
-    def after_allow(self, post: Callable[[], Coroutine[Any, Any, None]], *, last: bool) -> None:
+    async def after_allow(self, post: Callable[[], Coroutine[Any, Any, None]], *, last: bool) -> None:
         """A post about an Allow. When it was the ``last`` call waiting, the run resumes now: the
         post waits for the action (``settle`` in ``finished``, or the run's next turn)."""
-        if last and durable().patched(ACTION_FIRST_PATCH):
+        if last and await durable().patched_async(ACTION_FIRST_PATCH):
             self._held.append(post)
         else:
             self.in_background(post())
@@ -335,7 +335,7 @@ class _ToolCallHooks:
             # Not awaited: an allowed call should not wait for the note that says so (see after_allow).
             text = f":white_check_mark: {who} allowed {what}{always}{count}."
             last = len(approvals) >= required and set(owner._pending) == {call.record.call_number}
-            owner.after_allow(lambda: owner._host.thread.note(text), last=last)
+            await owner.after_allow(lambda: owner._host.thread.note(text), last=last)
             if len(approvals) < required and call.message is not None:
                 await owner._host.thread.update_tool_call(call.message, owner._view(call))
         else:

@@ -17,6 +17,7 @@ import pytest
 from prometheus_client import REGISTRY
 from temporalio.testing import WorkflowEnvironment
 
+from bot.dbos_gateway import DbosGateway
 from core import action_ids
 from core.action_ids import ButtonValue
 from core.contracts import Phase
@@ -38,6 +39,7 @@ from tests.support.slack import (
     thread_texts,
     told,
 )
+from worker.dbos_engine import APPLICATION_VERSION
 
 APPROVERS = [APPROVER_1, APPROVER_2]
 RANDOM = "C0RANDOM0"
@@ -98,6 +100,17 @@ async def test_the_engines_calls_are_timed_under_its_own_name(
     await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL)
     assert count(mine) > before[0]
     assert count(other) == before[1]
+
+
+@pytest.mark.parametrize("engine", ["dbos-sqlite"], indirect=True)
+async def test_dbos_runs_are_of_the_pinned_application_version(stack: RunningBot, slack: SlackSandbox) -> None:
+    workflow_id = await _started(slack, stack, "Solar panels for farms")
+    await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL)
+    gateway = stack.deps.gateway
+    assert isinstance(gateway, DbosGateway)
+    [status] = await gateway.client.list_workflows_async(workflow_ids=[workflow_id])
+    # Not DBOS's hash of today's workflow sources: a release that changes them still recovers this run.
+    assert status.app_version == APPLICATION_VERSION
 
 
 async def test_revise_refusals_and_approve(stack: RunningBot, slack: SlackSandbox) -> None:
