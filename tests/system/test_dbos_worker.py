@@ -1,12 +1,17 @@
-"""``signoff worker`` on DBOS: a process of its own runs the workflows queued in PostgreSQL.
+"""``signoff worker`` on DBOS: processes of their own run the workflows queued in PostgreSQL.
 
-Nothing but the shared database connects the test to the worker: the report is queued and decided
-through ``DbosGateway`` (as a bot would), and the worker process runs it to the end.
+Nothing but the shared database connects the test to the workers: reports are queued and decided
+through ``DbosGateway`` (as a bot would), and the worker processes run them to the end. Two workers
+on one queue run each report once; which takes which is DBOS's (a process takes all that are
+queued when it looks: six queued at once went to one of the two when this was written).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,50 +22,92 @@ from core.contracts import ApprovalPolicy, Phase, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
 from tests.support.postgres import database_url
 from tests.support.processes import ChildProcess
-from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, TEAM
+from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, TEAM, assert_nothing_doubled
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
+READY = "DBOS worker running workflows"
 
-async def test_a_worker_process_runs_queued_workflows(postgres_url: str, slack: SlackSandbox, tmp_path: Path) -> None:
+
+@contextlib.asynccontextmanager
+async def workers(
+    postgres_url: str, slack: SlackSandbox, tmp_path: Path, *executor_ids: str
+) -> AsyncIterator[tuple[DbosGateway, DBOSClient]]:
+    """``signoff worker`` processes on one new database, each with its own executor id, and a
+    gateway to them."""
     url = database_url(postgres_url, f"worker_{uuid.uuid4().hex[:8]}")
-    env = {
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_API_URL": slack.api_url,
-        "SIGNOFF_ENGINE": "dbos",
-        "SIGNOFF_DATABASE_URL": url,
-        "DBOS__VMID": "worker-1",
-    }
-    worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
-    worker.start()
+    started: list[ChildProcess] = []
     client: DBOSClient | None = None
     try:
-        # The worker's launch creates DBOS's tables and queue; it says when it is ready.
-        await eventually(lambda: "DBOS worker running workflows" in worker.output(), timeout=60)
+        for executor_id in executor_ids:
+            env = {
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SLACK_API_URL": slack.api_url,
+                "SIGNOFF_ENGINE": "dbos",
+                "SIGNOFF_DATABASE_URL": url,
+                "DBOS__VMID": executor_id,
+            }
+            worker = ChildProcess(["worker"], env, tmp_path / f"{executor_id}.log")
+            started.append(worker)
+            worker.start()
+            # The first launch creates DBOS's tables and queue; each worker says when it is ready.
+            await eventually(lambda worker=worker: READY in worker.output(), timeout=60)
         client = DBOSClient(system_database_url=url)
-        gateway = DbosGateway(client, workflow_settings=WorkflowSettings(policy=ApprovalPolicy()))
-        origin = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
-        started = await gateway.start_report("Heat pumps", origin, f"worker-test-{uuid.uuid4()}")
+        yield DbosGateway(client, workflow_settings=WorkflowSettings(policy=ApprovalPolicy())), client
+    finally:
+        if client is not None:
+            client.destroy()
+        for worker in started:
+            worker.stop()
 
-        async def pending() -> bool:
-            try:
-                return (await gateway.progress(started.workflow_id)).phase is Phase.PENDING_APPROVAL
-            except Exception:
-                return False
 
-        await eventually(pending, timeout=60)
+async def _in_phase(gateway: DbosGateway, workflow_id: str, phase: Phase) -> bool:
+    try:
+        return (await gateway.progress(workflow_id)).phase is phase
+    except Exception:  # not started yet
+        return False
+
+
+ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
+
+
+async def test_a_worker_process_runs_queued_workflows(postgres_url: str, slack: SlackSandbox, tmp_path: Path) -> None:
+    async with workers(postgres_url, slack, tmp_path, "worker-1") as (gateway, client):
+        started = await gateway.start_report("Heat pumps", ORIGIN, f"worker-test-{uuid.uuid4()}")
+        await eventually(lambda: _in_phase(gateway, started.workflow_id, Phase.PENDING_APPROVAL), timeout=60)
         [status] = await client.list_workflows_async(workflow_ids=[started.workflow_id])
         assert status.executor_id == "worker-1"
 
         receipt = await gateway.approve(started.workflow_id, 1, APPROVER_1, TEAM)
         assert receipt.approvals == [APPROVER_1]
+        await eventually(lambda: _in_phase(gateway, started.workflow_id, Phase.APPROVED), timeout=30)
 
-        async def approved() -> bool:
-            return (await gateway.progress(started.workflow_id)).phase is Phase.APPROVED
 
-        await eventually(approved, timeout=30)
-    finally:
-        if client is not None:
-            client.destroy()
-        worker.stop()
+async def test_two_workers_share_the_queue_each_run_once(
+    postgres_url: str, slack: SlackSandbox, tmp_path: Path
+) -> None:
+    async with workers(postgres_url, slack, tmp_path, "worker-1", "worker-2") as (gateway, client):
+        topics = [f"Heat pumps {n}" for n in range(6)]
+        ids = [
+            (await gateway.start_report(topic, ORIGIN, f"workers-test-{uuid.uuid4()}")).workflow_id for topic in topics
+        ]
+        for workflow_id in ids:
+            await eventually(
+                lambda workflow_id=workflow_id: _in_phase(gateway, workflow_id, Phase.PENDING_APPROVAL), timeout=60
+            )
+        statuses = await client.list_workflows_async(workflow_ids=ids)
+        ran_by = {status.workflow_id: status.executor_id for status in statuses}
+        assert set(ran_by) == set(ids)
+        assert set(ran_by.values()) <= {"worker-1", "worker-2"}, ran_by
+
+        await asyncio.gather(*(gateway.approve(workflow_id, 1, APPROVER_1, TEAM) for workflow_id in ids))
+        for workflow_id in ids:
+            await eventually(
+                lambda workflow_id=workflow_id: _in_phase(gateway, workflow_id, Phase.APPROVED), timeout=60
+            )
+
+    # One thread per report, each message once, whichever worker ran it.
+    parents = [m for m in slack.messages(CHANNEL) if any(topic in (m.get("text") or "") for topic in topics)]
+    assert len(parents) == len(topics), [m.get("text") for m in parents]
+    assert_nothing_doubled(slack, CHANNEL)
