@@ -195,7 +195,7 @@ class ToolApprovals:
                 self.always_allowed.add(record.tool)
             # The call runs at once; its message is updated after it or meanwhile (before its result is noted).
             note = _describe(result, always=record.tool in self.always_allowed)
-            await self.after_allow(lambda: self._update(call, note), last=not self._pending)
+            await self.after_allow(call, lambda: self._update(call, note))
             return True, ""
         if result.outcome is GateOutcome.EXPIRED:
             record.result = "no decision before the deadline"
@@ -220,10 +220,14 @@ class ToolApprovals:
         """Post to the thread without holding the run up; ``settle`` waits for it."""
         self._in_flight.append(durable().background(post))
 
-    async def after_allow(self, post: Callable[[], Coroutine[Any, Any, None]], *, last: bool) -> None:
-        """A post about an Allow. When it was the ``last`` call waiting, the run resumes now: the
-        post waits for the action (``settle`` in ``finished``, or the run's next turn)."""
-        if last and await durable().patched_async(ACTION_FIRST_PATCH):
+    async def after_allow(
+        self, call: _PendingCall, post: Callable[[], Coroutine[Any, Any, None]], *, final: bool = True
+    ) -> None:
+        """A post about an Allow of ``call`` (``final``: the one that meets the quorum). When no other
+        call waits, the run resumes now: the post waits for the action (``settle`` in ``finished``,
+        or the run's next turn)."""
+        resumes_now = final and all(number == call.record.call_number for number in self._pending)
+        if resumes_now and await durable().patched_async(ACTION_FIRST_PATCH):
             self._held.append(post)
         else:
             self.in_background(post())
@@ -334,8 +338,7 @@ class _ToolCallHooks:
             always = " for the rest of this run" if record.user_id in call.always_by else ""
             # Not awaited: an allowed call should not wait for the note that says so (see after_allow).
             text = f":white_check_mark: {who} allowed {what}{always}{count}."
-            last = len(approvals) >= required and set(owner._pending) == {call.record.call_number}
-            await owner.after_allow(lambda: owner._host.thread.note(text), last=last)
+            await owner.after_allow(call, lambda: owner._host.thread.note(text), final=len(approvals) >= required)
             if len(approvals) < required and call.message is not None:
                 await owner._host.thread.update_tool_call(call.message, owner._view(call))
         else:
