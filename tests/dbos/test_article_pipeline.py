@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.doubles.openai_standin import DEFAULT_API_KEY, OTHER_PREFIX, OpenAIStandIn
-from tests.support.paths import ROOT
 from tests.support.postgres import database_url
+from tests.support.processes import ChildProcess
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
@@ -50,51 +47,22 @@ def system_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         yield database_url(request.getfixturevalue("postgres_url"), f"article_pipeline_{os.getpid()}")
 
 
-class Pipeline:
-    """``python -m tests.dbos.article_pipeline`` as a real process, its output in a file."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.stdout: Path = log.with_suffix(".stdout")
-
-    def start(self) -> None:
-        environment = {
-            key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "SIGNOFF_", "DBOS"))
-        }
-        environment.update(self.env)
-        with self.stdout.open("wb") as out, self.log.open("ab") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.dbos.article_pipeline", "--workflow-id", WORKFLOW_ID, *DOCUMENTS],
-                cwd=ROOT,
-                env=environment,
-                stdout=out,
-                stderr=err,
-            )
-
-    def running(self) -> bool:
-        assert self.process is not None
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+def pipeline_process(env: dict[str, str], log: Path) -> ChildProcess:
+    """``python -m tests.dbos.article_pipeline`` as a real process, its results on its own stdout."""
+    return ChildProcess(
+        ["--workflow-id", WORKFLOW_ID, *DOCUMENTS],
+        env,
+        log,
+        command=("-m", "tests.dbos.article_pipeline"),
+        stdout_file=log.with_suffix(".stdout"),
+    )
 
 
 async def test_the_article_pipeline_resumes_at_the_document_it_was_on(
     standin: OpenAIStandIn, system_database: str, tmp_path: Path
 ) -> None:
     standin.hang(containing=_prompt(HELD))
-    pipeline = Pipeline(
+    pipeline = pipeline_process(
         {
             "SIGNOFF_DATABASE_URL": system_database,
             "OPENAI_BASE_URL": standin.base_url,
@@ -122,7 +90,7 @@ async def test_the_article_pipeline_resumes_at_the_document_it_was_on(
     finally:
         pipeline.stop()
 
-    results = json.loads(pipeline.stdout.read_text())
+    results = json.loads(pipeline.stdout())
     assert results == [OTHER_PREFIX + _prompt(doc) for doc in DOCUMENTS]
     sent = Counter(call.input for call in standin.calls)
     # Finished steps are not repeated; the held one is asked again, once; the rest once each.

@@ -10,15 +10,11 @@ recovered onto the new branch and fail (DBOS: the step recorded is not the one e
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.processes import ChildProcess
 from tests.support.waiting import eventually
 from worker.dbos_engine import PATCHES_BEFORE_DBOS, DbosDurable
 from workflows.tool_approvals import ACTION_FIRST_PATCH
@@ -29,51 +25,44 @@ PROCESS_TIMEOUT = 90.0  # a hang, not a bound: DBOS and the Agents SDK take seco
 
 
 class Probe:
-    """``python -m tests.dbos.patch_probe`` as a real process."""
+    """``python -m tests.dbos.patch_probe`` as real processes, one after another."""
 
     def __init__(self, database: str, log: Path, *, old_code: bool = False) -> None:
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith(("SIGNOFF_", "DBOS"))}
-        self.env["SIGNOFF_DATABASE_URL"] = database
-        if old_code:
-            self.env["PROBE_CODE"] = "old"
+        self.env = {"SIGNOFF_DATABASE_URL": database, **({"PROBE_CODE": "old"} if old_code else {})}
         self.log = log
-        self.stdout = log.with_suffix(".stdout")
-        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *args: str) -> None:
-        with self.stdout.open("wb") as out, self.log.open("ab") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.dbos.patch_probe", *args], cwd=ROOT, env=self.env, stdout=out, stderr=err
-            )
+    def _process(self, *args: str) -> ChildProcess:
+        return ChildProcess(
+            list(args),
+            self.env,
+            self.log,
+            command=("-m", "tests.dbos.patch_probe"),
+            stdout_file=self.log.with_suffix(".stdout"),
+        )
 
     async def park(self, workflow_id: str) -> None:
         """Start ``workflow_id``, and kill the process once the run is past its branch."""
-        self.start("--park", workflow_id)
+        child = self._process("--park", workflow_id)
+        child.start()
 
         def parked() -> bool:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text(errors="replace")
-            return f"parked {workflow_id}" in self.stdout.read_text()
+            assert child.running(), child.output()
+            return f"parked {workflow_id}" in child.stdout()
 
         try:
             await eventually(parked, timeout=PROCESS_TIMEOUT)
         finally:
-            self.kill()
+            child.kill()
 
     async def finish(self, *workflow_ids: str) -> dict[str, str]:
-        self.start("--finish", *workflow_ids)
+        child = self._process("--finish", *workflow_ids)
+        child.start()
         try:
-            await eventually(
-                lambda: self.process is not None and self.process.poll() is not None, timeout=PROCESS_TIMEOUT
-            )
+            await eventually(lambda: not child.running(), timeout=PROCESS_TIMEOUT)
         finally:
-            self.kill()
-        assert self.process is not None and self.process.returncode == 0, self.log.read_text(errors="replace")
-        return dict(json.loads(self.stdout.read_text()))
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+            child.stop()
+        assert child.process is not None and child.process.returncode == 0, child.output()
+        return dict(json.loads(child.stdout()))
 
 
 async def test_a_recovered_run_keeps_the_branch_it_took(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Run signoff components (the worker, the bot) as real child processes, so tests can SIGKILL them."""
+"""Run signoff components (the worker, the bot), or a test's own module, as real child processes, so
+tests can SIGKILL them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -16,12 +17,28 @@ from signoff.devserver import free_port
 from tests.support.paths import ROOT
 from tests.support.waiting import eventually
 
+# ``signoff <args>`` with no .env file: only what the test gives.
+SIGNOFF_CLI = ("-m", "signoff.cli", "--env-file", os.devnull)
+
 
 class ChildProcess:
-    def __init__(self, args: list[str], env: Mapping[str, str], log_file: Path):
+    """``python <command> <args>`` (``signoff`` by default) with only ``env`` of the settings; its
+    output in ``log_file``, or its stdout apart in ``stdout_file`` when given (a result to read)."""
+
+    def __init__(
+        self,
+        args: list[str],
+        env: Mapping[str, str],
+        log_file: Path,
+        *,
+        command: Sequence[str] = SIGNOFF_CLI,
+        stdout_file: Path | None = None,
+    ):
         self.args = args
         self.env = env
         self.log_file = log_file
+        self.command = command
+        self.stdout_file = stdout_file
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -29,16 +46,23 @@ class ChildProcess:
         environment = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("SLACK_", "OPENAI_", "SIGNOFF_", "TEMPORAL_"))
+            if not key.startswith(("SLACK_", "OPENAI_", "SIGNOFF_", "TEMPORAL_", "DBOS"))
         }
         environment.update(self.env)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "signoff.cli", "--env-file", os.devnull, *self.args],
+            [sys.executable, *self.command, *self.args],
             cwd=ROOT,
             env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdout=self.stdout_file.open("wb") if self.stdout_file else log,
+            stderr=log if self.stdout_file else subprocess.STDOUT,
         )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stdout(self) -> str:
+        assert self.stdout_file is not None, "this process's stdout goes to its log"
+        return self.stdout_file.read_text(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye, as a crash would."""
