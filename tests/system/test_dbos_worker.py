@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from dbos import DBOSClient
 from bot.dbos_gateway import DbosGateway
 from core.contracts import ApprovalPolicy, Phase, SlackOrigin, WorkflowSettings
 from sandbox import SlackSandbox
+from sandbox.directory import BOT_USER_ID, DEFAULT_CHANNELS, Channel
 from tests.support.postgres import database_url
 from tests.support.processes import ChildProcess
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, TEAM, assert_nothing_doubled
@@ -84,13 +86,34 @@ async def test_a_worker_process_runs_queued_workflows(postgres_url: str, slack: 
         await eventually(lambda: _in_phase(gateway, started.workflow_id, Phase.APPROVED), timeout=30)
 
 
+# A channel per report: the worker posts about one a second per channel, as Slack asks, so six
+# reports in one channel would keep their workflows posting, and a decision queued, past 10 s.
+CHANNELS = [Channel(f"C0SHARE{n:02d}", f"share-{n}", frozenset({APPROVER_1, REQUESTER, BOT_USER_ID})) for n in range(6)]
+
+
+@pytest.fixture
+async def slack_with_channels() -> AsyncIterator[SlackSandbox]:
+    sandbox = SlackSandbox(channels=[*DEFAULT_CHANNELS, *CHANNELS])
+    await sandbox.start(port=0)
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
 async def test_two_workers_share_the_queue_each_run_once(
-    postgres_url: str, slack: SlackSandbox, tmp_path: Path
+    postgres_url: str, slack_with_channels: SlackSandbox, tmp_path: Path
 ) -> None:
+    slack = slack_with_channels
     async with workers(postgres_url, slack, tmp_path, "worker-1", "worker-2") as (gateway, client):
-        topics = [f"Heat pumps {n}" for n in range(6)]
+        topics = [f"Heat pumps {n}" for n in range(len(CHANNELS))]
         ids = [
-            (await gateway.start_report(topic, ORIGIN, f"workers-test-{uuid.uuid4()}")).workflow_id for topic in topics
+            (
+                await gateway.start_report(
+                    topic, replace(ORIGIN, channel_id=channel.id), f"workers-test-{uuid.uuid4()}"
+                )
+            ).workflow_id
+            for topic, channel in zip(topics, CHANNELS, strict=True)
         ]
         for workflow_id in ids:
             await eventually(
@@ -108,6 +131,7 @@ async def test_two_workers_share_the_queue_each_run_once(
             )
 
     # One thread per report, each message once, whichever worker ran it.
-    parents = [m for m in slack.messages(CHANNEL) if any(topic in (m.get("text") or "") for topic in topics)]
-    assert len(parents) == len(topics), [m.get("text") for m in parents]
-    assert_nothing_doubled(slack, CHANNEL)
+    for topic, channel in zip(topics, CHANNELS, strict=True):
+        parents = [m for m in slack.messages(channel.id) if topic in (m.get("text") or "")]
+        assert len(parents) == 1, [m.get("text") for m in slack.messages(channel.id)]
+        assert_nothing_doubled(slack, channel.id)
