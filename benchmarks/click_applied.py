@@ -72,14 +72,12 @@ OBSERVE_SECONDS = 150.0
 async def observe(
     sandbox: SlackSandbox, check, start_index: int, draft: Draft, timeout: float = OBSERVE_SECONDS
 ) -> float:
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = check(sandbox, start_index, draft)
-        if seen is not None:
-            return seen
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing seen for {draft.workflow_id} within {timeout:g} s")
-        await asyncio.sleep(0.001)
+    return await sandbox.wait_for(
+        lambda: check(sandbox, start_index, draft),
+        timeout,
+        interval=0.001,
+        what=f"{check.__name__} for {draft.workflow_id}",
+    )
 
 
 async def run(tmp: Path, quick: bool) -> list[Figure]:

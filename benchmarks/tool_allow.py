@@ -228,15 +228,12 @@ def _posted_in_random(sandbox: SlackSandbox, start: int, marker: str) -> float |
 
 
 async def _observe(sandbox: SlackSandbox, start: int, marker: str, timeout: float = 30.0) -> float:
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = _posted_in_random(sandbox, start, marker)
-        if seen is not None:
-            return seen
-        if time.monotonic() > deadline:
-            recent = ", ".join(f"{c.method}->{c.status}" for c in sandbox.calls[start:][-10:]) or "none"
-            raise TimeoutError(f"no post for {marker} in #random within {timeout:g} s; calls since: {recent}")
-        await asyncio.sleep(0.001)
+    return await sandbox.wait_for(
+        lambda: _posted_in_random(sandbox, start, marker),
+        timeout,
+        interval=0.001,
+        what=f"a post for {marker} in #random",
+    )
 
 
 def _steps(sandbox: SlackSandbox, start: int, call: ParkedCall, sent: float) -> dict[str, float]:

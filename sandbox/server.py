@@ -236,8 +236,11 @@ class SlackSandbox:
         """The user's open modal stack, bottom first."""
         return self.store.open_views(user)
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10, interval: float = 0.01) -> T:
-        """Poll ``predicate`` until it returns something truthy; return that, or raise TimeoutError."""
+    async def wait_for(
+        self, predicate: Callable[[], T], timeout: float = 10, interval: float = 0.01, *, what: str | None = None
+    ) -> T:
+        """Poll ``predicate`` until it returns something truthy; return that, or raise TimeoutError
+        (naming ``what`` was awaited, else the predicate)."""
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()
@@ -246,7 +249,7 @@ class SlackSandbox:
             if time.monotonic() >= deadline:
                 recent = ", ".join(f"{c.method}->{c.status}" for c in self.calls[-10:]) or "none"
                 raise TimeoutError(
-                    f"{getattr(predicate, '__name__', predicate)!s} still {value!r} after {timeout}s; "
+                    f"{what or getattr(predicate, '__name__', predicate)!s} still {value!r} after {timeout}s; "
                     f"last Web API calls: {recent}"
                 )
             await asyncio.sleep(interval)
