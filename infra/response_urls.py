@@ -8,6 +8,7 @@ request) and the worker again before it posts, both with ``is_slack_response_url
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
 # Slack's response_urls: https://hooks.slack.com/commands/T…/…/… (slash commands), /actions/…
@@ -15,10 +16,11 @@ from urllib.parse import SplitResult, urlsplit
 # any workspace, which would carry the app's messages out of this one.
 SLACK_HOOKS_HOST = "hooks.slack.com"
 SLACK_RESPONSE_URL_PATHS = ("/commands/", "/actions/", "/app/")
+LOOPBACK = "(this machine)"
 
 
 def is_slack_response_url(url: str, slack_api_url: str | None = None) -> bool:
-    """Whether ``url`` is a response_url of Slack's, or on the host of ``slack_api_url`` (``SLACK_API_URL``:
+    """Whether ``url`` is a response_url of Slack's, or at the scheme, host and port of ``slack_api_url`` (``SLACK_API_URL``:
     the sandbox in tests and the demo, whose response_urls it serves itself)."""
     parts = _split(url)
     if parts is None or parts.username is not None or parts.password is not None:
@@ -58,4 +60,17 @@ def _port(parts: SplitResult) -> int:
 
 
 def _origin(parts: SplitResult) -> tuple[str, str | None, int]:
-    return parts.scheme, parts.hostname, _port(parts)
+    # A sandbox on this machine may be named localhost, 127.0.0.1 or (listening on all addresses)
+    # 0.0.0.0 by either side: the same machine, as long as the port is the same.
+    host = LOOPBACK if _is_loopback(parts.hostname) else parts.hostname
+    return parts.scheme, host, _port(parts)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

@@ -17,6 +17,8 @@ SANDBOX_API = "http://127.0.0.1:8100/api/"
         "https://hooks.slack.com/app/T111/123/xyz",
         "https://HOOKS.slack.com:443/commands/T0001/1/x",
         "http://127.0.0.1:8100/response/abc",  # the sandbox's, as SLACK_API_URL names it
+        "http://localhost:8100/response/abc",  # the same machine and port, named otherwise
+        "http://0.0.0.0:8100/response/abc",  # a sandbox listening on all addresses
     ],
 )
 def test_slacks_and_the_configured_hosts_response_urls_are_accepted(url: str) -> None:
@@ -27,6 +29,8 @@ def test_slacks_and_the_configured_hosts_response_urls_are_accepted(url: str) ->
     "url",
     [
         "http://127.0.0.1:9999/steal",  # the sandbox's host, another port
+        "http://localhost:9999/steal",
+        "http://10.0.0.5:8100/response/abc",  # another machine, the sandbox's port
         "https://127.0.0.1:8100/response/abc",  # another scheme
         "http://169.254.169.254/latest/meta-data/",
         "http://hooks.slack.com/commands/T0001/1/x",  # not TLS
