@@ -20,8 +20,8 @@ LOOPBACK = "(this machine)"
 
 
 def is_slack_response_url(url: str, slack_api_url: str | None = None) -> bool:
-    """Whether ``url`` is a response_url of Slack's, or at the scheme, host and port of ``slack_api_url`` (``SLACK_API_URL``:
-    the sandbox in tests and the demo, whose response_urls it serves itself)."""
+    """Whether ``url`` is a response_url of Slack's, or at the scheme, host and port of ``slack_api_url``
+    (``SLACK_API_URL``: the sandbox in tests and the demo, whose response_urls it serves itself)."""
     parts = _split(url)
     if parts is None or parts.username is not None or parts.password is not None:
         return False
