@@ -54,7 +54,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     task_queue = f"bench-ack-{uuid.uuid4().hex[:6]}"
     sandbox_port, bot_port, bare_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{sandbox_port}/api/"
-    async with dev_server(tmp) as server, response_sink() as sink:
+    async with dev_server(tmp) as server, response_sink(api_url) as sink:
         sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port), *sandbox_args()], {}, tmp)
         worker = worker_child(tmp, server.address, task_queue, api_url)
         bot = bot_child(

@@ -94,7 +94,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     async with (
         dev_server(tmp) as server,
         slack_sandbox(channels=[*DEFAULT_CHANNELS, *channels]) as sandbox,
-        response_sink() as sink,
+        response_sink(sandbox.api_url, sandbox.calls) as sink,
     ):
         worker = worker_child(tmp, server.address, task_queue, sandbox.api_url)
         bot = bot_child(tmp, bot_port, server.address, task_queue, sandbox.api_url, {"SIGNOFF_MAX_REVIEW_ROUNDS": "1"})

@@ -136,7 +136,7 @@ async def _park(
 async def _click_each(stack: Stack, sandbox: SlackSandbox, drafts: list[Draft], measured: Measured) -> None:
     http = SignedClient(limit=10)
     try:
-        async with response_sink() as sink:
+        async with response_sink(sandbox.api_url) as sink:
             for i, draft in enumerate(drafts):
                 await asyncio.sleep(0.3)  # let the previous approval's follow-up posts settle
                 mark = len(sandbox.calls)

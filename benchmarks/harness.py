@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 
-from signoff.devserver import DevServer, free_port
+from sandbox.recording import Call
+from signoff.devserver import DevServer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -392,9 +392,13 @@ def find_draft(messages: list[dict], workflow_id: str, channel_id: str, thread_t
 
 
 class Sink(str):
-    """The sink's base URL (a str), with what it received: the ``text`` of each respond()."""
+    """The base URL the bot's respond() goes to (a str), with what it received: the ``text`` of each respond()."""
 
-    texts: list[str]
+    calls: list[Call]
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(call.params.get("text", "")) for call in self.calls if call.method == "response_url"]
 
     def kinds(self) -> dict[str, int]:
         """How many answers started with each first few words (workflow ids and topics cut off)."""
@@ -406,30 +410,13 @@ class Sink(str):
 
 
 @contextlib.asynccontextmanager
-async def response_sink() -> AsyncIterator[Sink]:
-    """Where the bot's respond() goes: accepts anything, keeps the texts."""
-    texts: list[str] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-            texts.append(str(body.get("text", "")))
-        except ValueError:
-            texts.append((await request.text())[:200])
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.add_routes([web.post("/response/{token}", handle)])
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    sink = Sink(f"http://127.0.0.1:{port}/response/")
-    sink.texts = texts
-    try:
-        yield sink
-    finally:
-        await runner.cleanup()
+async def response_sink(slack_api_url: str, calls: list[Call] | None = None) -> AsyncIterator[Sink]:
+    """Where the bot's respond() goes: the sandbox's response_url endpoint, since the bot posts only to
+    Slack's or its SLACK_API_URL's host. The tokens were never issued: each answer is a 404
+    invalid_token, recorded in the sandbox's ``calls`` (pass them, for an in-process sandbox's texts)."""
+    sink = Sink(slack_api_url.removesuffix("/").removesuffix("/api") + "/response/bench-")
+    sink.calls = calls if calls is not None else []
+    yield sink
 
 
 # ---------------------------------------------------------------------- child processes

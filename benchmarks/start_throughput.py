@@ -138,7 +138,11 @@ async def _raw_round(tmp: Path, requests: int) -> dict:
 
 
 async def _bot_round(tmp: Path, requests: int) -> dict:
-    async with dev_server(tmp) as server, slack_sandbox() as sandbox, response_sink() as sink:
+    async with (
+        dev_server(tmp) as server,
+        slack_sandbox() as sandbox,
+        response_sink(sandbox.api_url, sandbox.calls) as sink,
+    ):
         task_queue = f"bench-bot-{uuid.uuid4().hex[:6]}"
         port = free_port()
         bot = bot_child(tmp, port, server.address, task_queue, sandbox.api_url, {"SIGNOFF_MAX_REVIEW_ROUNDS": "1"})

@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.gateway import Gateway, TemporalGateway
 from bot.listeners import register_listeners
 from bot.metrics import InstrumentedApp, Readiness, SlackCallCounter
+from bot.response_urls import refuse_foreign_response_urls
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_client
 
@@ -86,6 +87,7 @@ def build_app(
         # Ack first, then run the listener's slow part after the response is sent.
         process_before_response=False,
     )
+    app.middleware(refuse_foreign_response_urls(settings.slack_api_url))
     register_listeners(app, deps)
     app.readiness = Readiness(deps.gateway.health_problem, client)
     return app

@@ -187,6 +187,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def readyz_handler(readiness: Readiness) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``/readyz`` with why not: for the metrics port, which only operators reach."""
+
     async def readyz(request: web.Request) -> web.Response:
         problem = await readiness.problem()
         if problem is None:
@@ -196,14 +198,28 @@ def readyz_handler(readiness: Readiness) -> Callable[[web.Request], Awaitable[we
     return readyz
 
 
+def public_readyz_handler(readiness: Readiness) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``/readyz`` for the public events port: a bare status, since the reason names internal hosts,
+    addresses and errors (the metrics port's ``/readyz`` has it)."""
+
+    async def readyz(request: web.Request) -> web.Response:
+        if await readiness.problem() is None:
+            return web.Response(text="ok")
+        return web.Response(text="unavailable", status=503)
+
+    return readyz
+
+
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def health_routes(readiness: Readiness | None) -> list[web.RouteDef]:
+def health_routes(readiness: Readiness | None, *, public: bool = False) -> list[web.RouteDef]:
+    """``/healthz``, and ``/readyz`` when there is a ``readiness``: bare on a ``public`` port."""
     routes = [web.get("/healthz", healthz)]
     if readiness is not None:
-        routes.append(web.get("/readyz", readyz_handler(readiness)))
+        handler = public_readyz_handler(readiness) if public else readyz_handler(readiness)
+        routes.append(web.get("/readyz", handler))
     return routes
 
 

@@ -32,7 +32,8 @@ EVENTS_PATH = "/slack/events"
 
 def build_web_app(app: AsyncApp) -> web.Application:
     """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt),
-    ``GET /healthz`` (the process serves) and, for an app of ``build_app``, ``GET /readyz``."""
+    ``GET /healthz`` (the process serves) and, for an app of ``build_app``, ``GET /readyz`` (a bare status:
+    the reason is on the metrics port)."""
 
     async def events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -41,7 +42,7 @@ def build_web_app(app: AsyncApp) -> web.Application:
 
     readiness = app.readiness if isinstance(app, InstrumentedApp) else None
     web_app = web.Application()
-    web_app.add_routes([web.post(EVENTS_PATH, events), *health_routes(readiness)])
+    web_app.add_routes([web.post(EVENTS_PATH, events), *health_routes(readiness, public=True)])
     return web_app
 
 

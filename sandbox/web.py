@@ -392,6 +392,14 @@ def _bad(message: str, status: int = 400) -> web.HTTPException:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
+    """The body of a request that acts as someone: JSON, from this sandbox's own page.
+
+    Any web page the demo user visits can POST here (a form or ``fetch`` with ``no-cors``), but only
+    as a "simple" request: ``text/plain``, a form, no custom headers. Requiring ``application/json``
+    makes a browser ask first (CORS preflight, which this server never grants), and a browser's
+    ``Origin`` / ``Sec-Fetch-Site`` say where a request came from: another site is refused too.
+    """
+    _from_this_page(request)
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -399,6 +407,18 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object")
     return body
+
+
+def _from_this_page(request: web.Request) -> None:
+    if request.content_type != "application/json":
+        raise _bad(f"the body must be application/json, not {request.content_type or 'untyped'}", status=403)
+    own = f"{request.scheme}://{request.host}"
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != own:
+        raise _bad(f"a cross-site request (from {origin[:100]}) cannot act in the sandbox ({own})", status=403)
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise _bad(f"a {site[:30]} request cannot act in the sandbox ({own})", status=403)
 
 
 def _file(path: Path) -> web.Response:

@@ -74,6 +74,7 @@ from core.rendering.drafts import draft_messages, thread_parent
 from core.rendering.text import cut_mrkdwn
 from core.rendering.tool_calls import tool_call_message
 from core.tool_calls import ToolCallView
+from infra.response_urls import is_slack_response_url, redacted
 from infra.temporal import workflow_url
 from worker.slack_pacing import ChannelBusy, ChannelPacer
 
@@ -471,7 +472,11 @@ class SlackActivities:
             if not input.dm_if_refused or err.type != SLACK_PERMANENT_ERROR:
                 raise
             activity.logger.info("Ephemeral to %s refused (%s)", input.user_id, err)
-        if input.response_url and await self._respond(input.response_url, text):
+        if (
+            input.response_url
+            and self._may_respond(input.response_url)
+            and await self._respond(input.response_url, text)
+        ):
             return "response_url"
         activity.logger.info("Sending %s a DM instead", input.user_id)
         try:
@@ -487,6 +492,16 @@ class SlackActivities:
             # Nobody else can be told through Slack; the workflow goes on (or ends) regardless.
             activity.logger.warning("Could not tell %s (%s): %s", input.user_id, err, input.text)
             return "undelivered"
+
+    def _may_respond(self, response_url: str) -> bool:
+        """Only Slack's response_urls (or the configured SLACK_API_URL's host): the URL comes from workflow
+        input, which any Temporal client can write, and must not make the worker post anywhere else."""
+        if is_slack_response_url(response_url, self._client.base_url):
+            return True
+        activity.logger.warning(
+            "Not posting to a response_url that is not Slack's (%s); sending a DM instead", redacted(response_url)
+        )
+        return False
 
     async def _respond(self, response_url: str, text: str) -> bool:
         """Answer the slash command through its response_url, ephemerally: Slack shows it to the requester

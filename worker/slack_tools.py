@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,9 @@ _CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 # conversations.list is Tier 2: a few pages find any channel of a normal workspace.
 CHANNEL_LOOKUP_PAGES = 5
 CHANNEL_LOOKUP_PAGE_SIZE = 200
+# How long a #name → id lookup is kept: a channel renamed, or archived and its name reused, is looked
+# up again after this: one lookup per name and worker every 5 minutes at most, well within Tier 2.
+CHANNEL_NAME_TTL_SECONDS = 5 * 60
 # How many recent messages a retried share looks through for its own file.
 SHARE_LOOKUP_LIMIT = 100
 READ_TEXT_CHARS = 500
@@ -70,11 +75,13 @@ def document_file_name(title: str, idempotency_key: str) -> str:
 class SlackToolActivities:
     """The executor's Slack tools, on the worker's Slack client and idempotent posting."""
 
-    def __init__(self, slack: SlackActivities) -> None:
+    def __init__(self, slack: SlackActivities, clock: Callable[[], float] = time.monotonic) -> None:
         self._slack = slack
         self._client = slack.client
-        # #name → id: conversations.list is Tier 2 (about 20 calls a minute), so ask once per name.
-        self._channel_ids: dict[str, str] = {}
+        # #name → (id, when looked up): conversations.list is Tier 2 (about 20 calls a minute), so ask
+        # once per name for CHANNEL_NAME_TTL_SECONDS (a renamed or recreated channel is found after it).
+        self._channel_ids: dict[str, tuple[str, float]] = {}
+        self._clock = clock
 
     async def _channel_id(self, channel: str) -> str:
         """A conversation id for what the model wrote: an id, a <#C…|name> link or a #name."""
@@ -85,8 +92,9 @@ class SlackToolActivities:
         if _CONVERSATION_ID.match(channel):
             return channel
         name = channel.removeprefix("#").lower()
-        if name in self._channel_ids:
-            return self._channel_ids[name]
+        cached = self._channel_ids.get(name)
+        if cached is not None and self._clock() - cached[1] < CHANNEL_NAME_TTL_SECONDS:
+            return cached[0]
         cursor: str | None = None
         for _ in range(CHANNEL_LOOKUP_PAGES):
             response = await call_slack(
@@ -100,8 +108,8 @@ class SlackToolActivities:
             )
             for found in response.get("channels") or []:
                 if str(found.get("name", "")).lower() == name:
-                    self._channel_ids[name] = str(found["id"])
-                    return self._channel_ids[name]
+                    self._channel_ids[name] = (str(found["id"]), self._clock())
+                    return str(found["id"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break

@@ -40,9 +40,7 @@ def signed_headers(body: str, *, secret: str = SECRET, timestamp: int | None = N
     return headers
 
 
-def slash_body(
-    text: str, *, trigger_id: str = "111.222.abc", response_url: str = "http://127.0.0.1:9/response/x"
-) -> str:
+def slash_body(text: str, *, response_url: str, trigger_id: str = "111.222.abc") -> str:
     return urlencode(
         {
             "team_id": TEAM,
@@ -94,7 +92,7 @@ async def test_bad_signatures_are_refused_and_start_nothing(slack: SlackSandbox)
         gateway = RecordingGateway(await lazy_client(address))
         app = build_app(settings, gateway.client, deps=Deps(settings=settings, gateway=gateway))
         async with serve(app) as url:
-            body = slash_body("Solar panels")
+            body = slash_body("Solar panels", response_url=slack.url + "/response/unused")
             forged = signed_headers(body, secret="not-the-secret")
             assert await post(url, body, forged) == 401
 

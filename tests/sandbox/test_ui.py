@@ -21,7 +21,7 @@ from tests.support.slack import (
     text_input_modal,
     web_client,
 )
-from tests.support.web import RecordingApp, serving_events
+from tests.support.web import RecordingApp
 
 
 @pytest.fixture
@@ -33,14 +33,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def bot(slack: SlackSandbox) -> AsyncWebClient:
     return web_client(slack)
-
-
-@pytest.fixture
-async def app(slack: SlackSandbox) -> AsyncIterator[RecordingApp]:
-    fake = RecordingApp()
-    async with serving_events(fake.handle) as url:
-        slack.request_url = url
-        yield fake
 
 
 async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict]:
@@ -288,7 +280,8 @@ async def test_opening_home_sends_app_home_opened(
 
 
 async def test_bad_requests(slack: SlackSandbox, http: aiohttp.ClientSession) -> None:
-    async with http.post(slack.url + "/ui/api/post", data=b"not json") as response:
+    not_json = {"Content-Type": "application/json"}
+    async with http.post(slack.url + "/ui/api/post", data=b"not json", headers=not_json) as response:
         assert response.status == 400
     status, _ = await post(http, slack.url + "/ui/api/post", ["a list"])
     assert status == 400

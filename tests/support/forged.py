@@ -99,3 +99,29 @@ async def deliver(slack: SlackSandbox, payload: dict[str, Any]) -> DeliveryResul
     return await slack.delivery.send(
         "interactive", payload, accepts_response_payload=payload["type"] == "view_submission", via="http"
     )
+
+
+def slash_command(
+    slack: SlackSandbox, user_id: str, command: str, text: str, *, response_url: str, channel_id: str = CHANNEL
+) -> dict[str, Any]:
+    """A slash command as Slack sends it, with whatever ``response_url``."""
+    return {
+        "token": "sandbox-verification-token",
+        "team_id": slack.workspace.team_id,
+        "team_domain": "forged",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_id,
+        "command": command,
+        "text": text,
+        "api_app_id": "A0SIGNOFF",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": slack.workspace.issue_trigger(user_id),
+    }
+
+
+async def deliver_command(slack: SlackSandbox, payload: dict[str, Any]) -> DeliveryResult:
+    """Deliver ``payload`` as a signed slash command over HTTP, as the sandbox delivers its own."""
+    return await slack.delivery.send("slash_commands", payload, accepts_response_payload=True, via="http")

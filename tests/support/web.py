@@ -89,3 +89,20 @@ async def over_socket_mode(slack: SlackSandbox, app: AsyncApp) -> AsyncIterator[
         yield handler
     finally:
         await handler.close_async()
+
+
+@contextlib.asynccontextmanager
+async def recording_server() -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """A server that answers 200 to any request and records it: where a URL must never lead.
+    Yields its base URL and the requests it got."""
+    received: list[web.Request] = []
+
+    async def record(request: web.Request) -> web.Response:
+        await request.read()
+        received.append(request)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    async with serving(app) as base:
+        yield base, received
