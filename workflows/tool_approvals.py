@@ -124,8 +124,6 @@ class ToolApprovals:
         self.always_allowed_targets: set[tuple[str, str]] = set()
         # Whether this run scopes by target (TOOL_TARGETS_PATCH), known once its executor starts.
         self._by_target = False
-        # "#name" → the conversation id it stood for when looked up (the name itself when none did).
-        self._resolved: dict[str, str] = {}
 
     # --- policy -------------------------------------------------------------------------
 
@@ -149,7 +147,8 @@ class ToolApprovals:
 
     async def target(self, arguments: dict[str, Any]) -> str:
         """The conversation a call's ``channel`` names, as its tool will find it: an id when one is
-        written or a lookup finds one; else the name as the tool looks it up ("#name")."""
+        written or a lookup finds one; else the name as the tool looks it up ("#name"). Looked up
+        again for each call, not remembered: a name may stand for another channel later in the run."""
         channel = arguments.get("channel")
         if not isinstance(channel, str):
             return ""
@@ -157,9 +156,7 @@ class ToolApprovals:
         if conversation is not None:
             return conversation
         name = "#" + channel_name_key(channel)
-        if name not in self._resolved:
-            self._resolved[name] = await _resolve_channel(name) or name
-        return self._resolved[name]
+        return await _resolve_channel(name) or name
 
     # --- decisions (validators, then handlers) --------------------------------------------
 
