@@ -243,7 +243,9 @@ def tool_arguments_modal(record: ToolCallRecord) -> View:
     text = arguments_json(record.arguments)
     pieces = _json_pieces(text, MAX_SECTION_CHARS - _CODE_FENCES)
     blocks: list[Block] = [
-        section_block(f"{tool_call_title(record)} runs with exactly these arguments (JSON, escaped as Slack shows it):")
+        section_block(
+            f"{tool_call_title(record)} runs with exactly these arguments (JSON; characters you could not see are written as \\u escapes):"
+        )
     ]
     room = MAX_BLOCKS_PER_VIEW - len(blocks)
     left_out = ""

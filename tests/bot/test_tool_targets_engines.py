@@ -61,7 +61,9 @@ async def test_targets_decide_what_asks(stack: RunningBot, slack: SlackSandbox) 
     progress = await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL)
     assert progress.thread is not None
     thread_ts = progress.thread.ts
-    [draft] = [m for m in slack.replies(CHANNEL, thread_ts) if action_ids.APPROVE in buttons(m)]
+    [draft] = await slack.wait_for(
+        lambda: [m for m in slack.replies(CHANNEL, thread_ts) if action_ids.APPROVE in buttons(m)]
+    )
     await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
 
     # Call 1 reads the plan's own channel without asking; call 2 (#random) asks: Always allow it.
