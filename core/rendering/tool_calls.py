@@ -221,14 +221,14 @@ def tool_call_message(view: ToolCallView) -> tuple[str, list[Block]]:
         status.append(approvals)
     if view.workflow_url:
         status.append(mrkdwn_link(view.workflow_url, "Temporal"))
-    blocks.append(context_block(" · ".join(status)))
+    context = [" · ".join(status)]
+    pending = view.state is ToolCallState.PENDING
+    if pending and view.always_allow_target is not None:
+        where = f" in {fit(view.always_allow_target, 80)}" if view.always_allow_target else ""
+        context.append(f"_Always allow_: `{fit(view.tool, 80)}`{where} for this run; other channels still ask.")
+    blocks.append(context_block(*context))
     elements: list[ButtonElement] = []
-    if view.state is ToolCallState.PENDING:
-        if view.always_allow_target is not None:
-            where = f" in {fit(view.always_allow_target, 80)}" if view.always_allow_target else ""
-            blocks.append(
-                context_block(f"_Always allow_: `{fit(view.tool, 80)}`{where} for this run; other channels still ask.")
-            )
+    if pending:
         blocks.append(tool_call_buttons(view.workflow_id, view.call_number, view.tool, view.always_allow_target))
     if cut:
         elements.append(_show_arguments_button(view.workflow_id, view.call_number))
