@@ -163,7 +163,7 @@ class WorkflowSettings:
     # Where to post when a workflow was started without a Slack origin.
     default_channel: str | None = None
     # Agent tools that run without asking a person (SIGNOFF_AUTO_APPROVED_TOOLS); every other
-    # tool call waits for the approvers.
+    # tool call waits for the approvers. read_channel: on the plan's own conversation only.
     auto_approved_tools: list[str] = field(default_factory=lambda: list(READ_ONLY_TOOLS))
     # USD per million tokens per model, for the estimated cost (empty: no estimate).
     model_prices: list[ModelPrice] = field(default_factory=list)

@@ -8,6 +8,7 @@ the activity inputs and results, and what the thread shows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +30,8 @@ TOOL_SCHEDULE_MESSAGE = "tool_schedule_message"
 TOOL_SHARE_DOCUMENT = "tool_share_document"
 TOOL_SET_CHANNEL_TOPIC = "tool_set_channel_topic"
 TOOL_READ_CHANNEL = "tool_read_channel"
+# Not a tool: a #name looked up as the tools look it up, so a decision can be scoped to the conversation.
+TOOL_RESOLVE_CHANNEL = "tool_resolve_channel"
 
 # What a tool may be handed; longer text is refused before anything runs.
 MAX_TOOL_TEXT_CHARS = 4000
@@ -65,6 +68,9 @@ class ToolCallView:
     # Slack mrkdwn the workflow made safe (e.g. "Allowed by <@U1>").
     status_note: str = ""
     workflow_url: str | None = None
+    # What "Always allow" covers besides this tool: the channel as the model wrote it (shown
+    # escaped). None: the whole tool, as in runs started before Always allow was scoped.
+    always_allow_target: str | None = None
 
 
 @dataclass
@@ -149,3 +155,44 @@ class ToolResult:
     error: str | None = None
     # A link to what was made (a message, a file), when there is one.
     permalink: str | None = None
+    # What the thread, the status and the audit show instead of ``summary`` when ``summary``
+    # carries text read from a conversation (the agent alone gets that). Empty: ``summary``.
+    note: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The result as people see it (plain words; escape it for mrkdwn)."""
+        return self.note or self.summary
+
+
+@dataclass
+class ResolveChannelInput:
+    # A channel name as the model wrote it ("#general", "general").
+    channel: str
+
+
+@dataclass
+class ResolvedChannel:
+    # The conversation id the tools would act on, or None when no channel the app sees has that name.
+    channel_id: str | None
+
+
+# --- which conversation a tool call names ---------------------------------------------
+
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+
+
+def conversation_id_in(channel: str) -> str | None:
+    """The conversation id ``channel`` names outright (an id, or a ``<#C…|name>`` link), else None:
+    a name, which only Slack can turn into an id. The tools and the workflow both read it so."""
+    channel = channel.strip()
+    link = _CHANNEL_LINK.match(channel)
+    if link:
+        return link.group(1)
+    return channel if _CONVERSATION_ID.match(channel) else None
+
+
+def channel_name_key(channel: str) -> str:
+    """A channel name as the tools look it up: without its "#", case-insensitive."""
+    return channel.strip().removeprefix("#").lower()

@@ -119,7 +119,8 @@ def _conversation(name: str, raw: str | None) -> str | None:
 
 
 def _tools(name: str, raw: str) -> list[str]:
-    """Tool names for the policy: empty = the read-only tools; ``none`` = ask for every tool."""
+    """Tool names for the policy: empty = the read-only tools; ``none`` = ask for every tool.
+    ``read_channel`` here runs without asking on the plan's own conversation only (any other asks)."""
     raw = raw.strip()
     if not raw:
         return list(READ_ONLY_TOOLS)

@@ -22,20 +22,23 @@ from temporalio.exceptions import ApplicationError
 from core.tool_calls import (
     TOOL_POST_MESSAGE,
     TOOL_READ_CHANNEL,
+    TOOL_RESOLVE_CHANNEL,
     TOOL_SCHEDULE_MESSAGE,
     TOOL_SET_CHANNEL_TOPIC,
     TOOL_SHARE_DOCUMENT,
     PostMessageInput,
     ReadChannelInput,
+    ResolveChannelInput,
+    ResolvedChannel,
     ScheduleMessageInput,
     SetTopicInput,
     ShareDocumentInput,
     ToolResult,
+    channel_name_key,
+    conversation_id_in,
 )
 from worker.slack_activities import SlackActivities, call_slack, slack_error_code
 
-_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 # conversations.list is Tier 2: a few pages find any channel of a normal workspace.
 CHANNEL_LOOKUP_PAGES = 5
 CHANNEL_LOOKUP_PAGE_SIZE = 200
@@ -85,13 +88,10 @@ class SlackToolActivities:
 
     async def _channel_id(self, channel: str) -> str:
         """A conversation id for what the model wrote: an id, a <#C…|name> link or a #name."""
-        channel = channel.strip()
-        link = _CHANNEL_LINK.match(channel)
-        if link:
-            return link.group(1)
-        if _CONVERSATION_ID.match(channel):
-            return channel
-        name = channel.removeprefix("#").lower()
+        conversation = conversation_id_in(channel)
+        if conversation is not None:
+            return conversation
+        name = channel_name_key(channel)
         cached = self._channel_ids.get(name)
         if cached is not None and self._clock() - cached[1] < CHANNEL_NAME_TTL_SECONDS:
             return cached[0]
@@ -229,7 +229,23 @@ class SlackToolActivities:
             return _refused(err, input.channel)
         lines = [_message_line(m) for m in reversed(response.get("messages") or [])]
         body = "\n".join(lines) if lines else "(no messages)"
-        return ToolResult(ok=True, summary=f"The last {len(lines)} messages of {input.channel}:\n{body}")
+        # The text is for the agent only: the thread may be in a channel whose members may not read this one.
+        return ToolResult(
+            ok=True,
+            summary=f"The last {len(lines)} messages of {input.channel}:\n{body}",
+            note=(
+                f"Read the last {len(lines)} message{'' if len(lines) == 1 else 's'} of {input.channel} "
+                "(given to the agent, not shown here)."
+            ),
+        )
+
+    @activity.defn(name=TOOL_RESOLVE_CHANNEL)
+    async def resolve_channel(self, input: ResolveChannelInput) -> ResolvedChannel:
+        """The conversation a #name stands for, found as the tools find it (and from the same cache)."""
+        try:
+            return ResolvedChannel(channel_id=await self._channel_id(input.channel))
+        except ChannelNotFound:
+            return ResolvedChannel(channel_id=None)
 
     def activities(self) -> list[Any]:
         return [
@@ -238,6 +254,7 @@ class SlackToolActivities:
             self.share_document,
             self.set_channel_topic,
             self.read_channel,
+            self.resolve_channel,
         ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -58,29 +58,34 @@ def _not_blank(value: str) -> str:
 Text = Annotated[str, AfterValidator(_not_blank)]
 
 
-class PostMessageArgs(BaseModel):
+class _ToolArgs(BaseModel):
+    # An argument the tool would ignore is refused: what a person allows is exactly what runs.
+    model_config = ConfigDict(extra="forbid")
+
+
+class PostMessageArgs(_ToolArgs):
     channel: Text = Field(description=CHANNEL_HELP)
     text: Text = Field(description="The message, in Slack mrkdwn.", max_length=MAX_TOOL_TEXT_CHARS)
 
 
-class ScheduleMessageArgs(BaseModel):
+class ScheduleMessageArgs(_ToolArgs):
     channel: Text = Field(description=CHANNEL_HELP)
     text: Text = Field(description="The message, in Slack mrkdwn.", max_length=MAX_TOOL_TEXT_CHARS)
     post_at: int = Field(description="When to post it, in Unix seconds (at most 120 days ahead).", gt=0)
 
 
-class ShareDocumentArgs(BaseModel):
+class ShareDocumentArgs(_ToolArgs):
     channel: Text = Field(description=CHANNEL_HELP)
     title: Text = Field(description="The document's title.", max_length=250)
     markdown: Text = Field(description="The document, in markdown.", max_length=MAX_DOCUMENT_CHARS)
 
 
-class SetChannelTopicArgs(BaseModel):
+class SetChannelTopicArgs(_ToolArgs):
     channel: Text = Field(description=CHANNEL_HELP)
     topic: str = Field(description="The new topic.", max_length=MAX_CHANNEL_TOPIC_CHARS)
 
 
-class ReadChannelArgs(BaseModel):
+class ReadChannelArgs(_ToolArgs):
     channel: Text = Field(description=CHANNEL_HELP)
     limit: int = Field(description=f"How many recent messages, 1 to {MAX_READ_LIMIT}.", ge=1, le=MAX_READ_LIMIT)
 
@@ -144,7 +149,7 @@ def _tool(approvals: ToolApprovals, agent_name: str, name: str) -> FunctionTool:
 
     async def needs_approval(_ctx: RunContextWrapper[Any], params: dict[str, Any], _call_id: str) -> bool:
         # Arguments that do not validate run nothing (the invocation refuses them), so no one is asked.
-        return validate_arguments(name, params) is None and approvals.needs_approval(name)
+        return validate_arguments(name, params) is None and await approvals.needs_approval(name, params)
 
     async def invoke(ctx: ToolContext[Any], raw_arguments: str) -> str:
         try:

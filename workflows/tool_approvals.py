@@ -6,6 +6,11 @@ as a draft) and its own message in the thread with Allow / Always allow / Deny. 
 pending call is decided the run resumes from its ``RunState``: allowed calls run, denied and
 timed-out ones are refused with a reason the agent reads. A timeout never counts as an
 approval. All of it is workflow state: a restarted worker replays to the same place.
+
+A call's target is the conversation its ``channel`` argument names, found as the tool finds it
+(an id or ``<#C…>`` link as it is, a #name looked up by the ``tool_resolve_channel`` activity):
+``read_channel`` runs without asking only on the plan's own conversation, and "Always allow"
+covers later calls of the tool to the same conversation only (TOOL_TARGETS_PATCH).
 """
 
 from __future__ import annotations
@@ -17,11 +22,24 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from temporalio import workflow
-from temporalio.exceptions import CancelledError
+from temporalio.exceptions import ActivityError, CancelledError
 
+from core.activity_contracts import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
 from core.contracts import DecisionKind, DecisionReceipt, DecisionRecord, MessageRef, Phase, WorkflowSettings
 from core.mrkdwn import agent_words, escape, humanize, mention, truncate
-from core.tool_calls import ToolCallRecord, ToolCallState, ToolCallView, ToolDecisionInput, ToolResult
+from core.tool_calls import (
+    READ_CHANNEL,
+    TOOL_RESOLVE_CHANNEL,
+    ResolveChannelInput,
+    ResolvedChannel,
+    ToolCallRecord,
+    ToolCallState,
+    ToolCallView,
+    ToolDecisionInput,
+    ToolResult,
+    channel_name_key,
+    conversation_id_in,
+)
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, GateWords
 from workflows.runtime import durable
 from workflows.thread import SlackThread
@@ -37,6 +55,9 @@ NOTE_CHARS = 500
 # Allow follow it: the action then shares the worker and the channel's posting pace with nothing
 # (Slack calls all, so a slow Slack delays both alike). Runs started before posted first.
 ACTION_FIRST_PATCH = "tool-action-first"
+# read_channel without asking only on the plan's own conversation, and Always allow scoped to the
+# tool and its target conversation. Runs started before keep the tool-wide rules they began with.
+TOOL_TARGETS_PATCH = "tool-call-targets"
 # An agent run that keeps asking (each answer a new model call) stops here.
 MAX_AGENT_TURNS = 20
 
@@ -97,14 +118,45 @@ class ToolApprovals:
         # Posts about an Allow that wait for the allowed action (ACTION_FIRST_PATCH).
         self._held: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.records: list[ToolCallRecord] = []
-        # Tools a person chose "Always allow" for, for the rest of this run.
+        # Tools a person chose "Always allow" for, for the rest of this run (runs before TOOL_TARGETS_PATCH).
         self.always_allowed: set[str] = set()
+        # (tool, target) pairs a person chose "Always allow" for, for the rest of this run.
+        self.always_allowed_targets: set[tuple[str, str]] = set()
+        # Whether this run scopes by target (TOOL_TARGETS_PATCH), known once its executor starts.
+        self._by_target = False
 
     # --- policy -------------------------------------------------------------------------
 
-    def needs_approval(self, tool: str) -> bool:
-        """Every tool needs a person unless the policy or an earlier Always allow says otherwise."""
-        return tool not in self._host.settings.auto_approved_tools and tool not in self.always_allowed
+    async def needs_approval(self, tool: str, arguments: dict[str, Any]) -> bool:
+        """Every tool needs a person unless the policy or an earlier Always allow says otherwise.
+
+        The policy lets ``read_channel`` through on the plan's own conversation only; Always allow
+        covers the tool on the conversation it was given for only."""
+        policy = self._host.settings.auto_approved_tools
+        if not self._by_target:
+            return tool not in policy and tool not in self.always_allowed
+        if tool == READ_CHANNEL:
+            own = self._host.thread.channel_id
+            if tool in policy and own is not None and await self.target(arguments) == own:
+                return False
+        elif tool in policy:
+            return False
+        if any(allowed == tool for allowed, _ in self.always_allowed_targets):
+            return (tool, await self.target(arguments)) not in self.always_allowed_targets
+        return True
+
+    async def target(self, arguments: dict[str, Any]) -> str:
+        """The conversation a call's ``channel`` names, as its tool will find it: an id when one is
+        written or a lookup finds one; else the name as the tool looks it up ("#name"). Looked up
+        again for each call, not remembered: a name may stand for another channel later in the run."""
+        channel = arguments.get("channel")
+        if not isinstance(channel, str):
+            return ""
+        conversation = conversation_id_in(channel)
+        if conversation is not None:
+            return conversation
+        name = "#" + channel_name_key(channel)
+        return await _resolve_channel(name) or name
 
     # --- decisions (validators, then handlers) --------------------------------------------
 
@@ -135,6 +187,8 @@ class ToolApprovals:
         """Run ``agent`` to its final answer, stopping at every interruption for people's decisions."""
         config = RunConfig(tool_not_found_behavior="return_error_to_model")
         turn_input: str | RunState[Any] = prompt
+        # Asked here, before any tool call, so both engines meet the patch at the same step.
+        self._by_target = await durable().patched_async(TOOL_TARGETS_PATCH)
         while True:
             try:
                 result = await durable().run_agent(agent, turn_input, run_config=config, max_turns=MAX_AGENT_TURNS)
@@ -191,10 +245,17 @@ class ToolApprovals:
         record.state = _STATE_FOR_OUTCOME[result.outcome]
         record.decided_by = list(result.decided_by)
         if result.outcome is GateOutcome.APPROVED:
-            if call.always_by and set(result.decided_by) <= call.always_by:
+            always = bool(call.always_by) and set(result.decided_by) <= call.always_by
+            if always and self._by_target:
+                self.always_allowed_targets.add((record.tool, await self.target(record.arguments)))
+            elif always:
                 self.always_allowed.add(record.tool)
             # The call runs at once; its message is updated after it or meanwhile (before its result is noted).
-            note = _describe(result, always=record.tool in self.always_allowed)
+            note = _describe(
+                result,
+                always=always if self._by_target else record.tool in self.always_allowed,
+                target=self._scope(record),
+            )
             await self.after_allow(call, lambda: self._update(call, note))
             return True, ""
         if result.outcome is GateOutcome.EXPIRED:
@@ -248,20 +309,21 @@ class ToolApprovals:
         # The decision's note and message update come first in the thread.
         await self.settle()
         record.state = ToolCallState.DONE if result.ok else ToolCallState.FAILED
-        record.result = result.summary
+        # What a read found goes to the agent only (result.note says what was read, not the text).
+        record.result = result.shown
         message = self._messages.get(record.call_number)
         if message is not None:
             people = ", ".join(mention(user) for user in record.decided_by)
             note = f"Allowed by {people}. " if people else ""
             await self._host.thread.update_tool_call(
-                message, self._record_view(record, note + escape(truncate(result.summary, NOTE_CHARS)))
+                message, self._record_view(record, note + escape(truncate(result.shown, NOTE_CHARS)))
             )
         how = "" if record.asked else " (allowed by the policy, no one asked)"
         icon = ":white_check_mark:" if result.ok else ":warning:"
         link = f" <{escape(result.permalink).replace('|', '%7C')}|View it>" if result.permalink else ""
         await self._host.thread.note(
             f"{icon} `{escape(record.tool)}` (call {record.call_number}){how}: "
-            f"{escape(truncate(result.summary, NOTE_CHARS))}{link}"
+            f"{escape(truncate(result.shown, NOTE_CHARS))}{link}"
         )
 
     def summary(self) -> str:
@@ -314,7 +376,15 @@ class ToolApprovals:
             approvals=list(approvals or []),
             required_approvals=self._host.settings.policy.required_approvals,
             status_note=note,
+            always_allow_target=self._scope(record),
         )
+
+    def _scope(self, record: ToolCallRecord) -> str | None:
+        """What Always allow on ``record`` covers besides its tool, as the model wrote it (None: the whole tool)."""
+        if not self._by_target:
+            return None
+        channel = record.arguments.get("channel")
+        return channel.strip() if isinstance(channel, str) else ""
 
     async def _update(self, call: _PendingCall, note: str) -> None:
         if call.message is not None:
@@ -335,7 +405,9 @@ class _ToolCallHooks:
         if record.kind is DecisionKind.APPROVE:
             required = owner._host.settings.policy.required_approvals
             count = f" ({len(approvals)} of {required})" if required > 1 else ""
-            always = " for the rest of this run" if record.user_id in call.always_by else ""
+            always = ""
+            if record.user_id in call.always_by:
+                always = _always_words(call.record.tool, owner._scope(call.record))
             # Not awaited: an allowed call should not wait for the note that says so (see after_allow).
             text = f":white_check_mark: {who} allowed {what}{always}{count}."
             await owner.after_allow(call, lambda: owner._host.thread.note(text), final=len(approvals) >= required)
@@ -374,10 +446,39 @@ def _arguments(raw: Any) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def _describe(result: GateResult, *, always: bool) -> str:
+async def _resolve_channel(name: str) -> str | None:
+    """The conversation id the tools would find for ``name``, or None (none found, or Slack refused)."""
+    try:
+        resolved: ResolvedChannel = await durable().execute_activity(
+            TOOL_RESOLVE_CHANNEL,
+            ResolveChannelInput(channel=name),
+            result_type=ResolvedChannel,
+            start_to_close_timeout=SLACK_START_TO_CLOSE,
+            retry_policy=SLACK_RETRY_POLICY,
+        )
+    except ActivityError:
+        # Slack refused for good (a missing scope): the call is then scoped by its name as written.
+        return None
+    return resolved.channel_id
+
+
+def _always_words(tool: str, target: str | None) -> str:
+    """What an Always allow covers, after "allowed `tool` (call n)" (mrkdwn, safe)."""
+    if target is None:
+        return " for the rest of this run"
+    where = f" in {escape(truncate(target, 80))}" if target else ""
+    return f" and every later `{escape(tool)}` call{where} for the rest of this run"
+
+
+def _describe(result: GateResult, *, always: bool, target: str | None = None) -> str:
     people = ", ".join("a Temporal operator" if user == OPERATOR else mention(user) for user in result.decided_by)
     if result.outcome is GateOutcome.APPROVED:
-        suffix = " Later calls of this tool in this run need no one." if always else ""
+        suffix = ""
+        if always and target is None:
+            suffix = " Later calls of this tool in this run need no one."
+        elif always:
+            where = f" in {escape(truncate(target, 80))}" if target else ""
+            suffix = f" Later calls of this tool{where} in this run need no one; elsewhere they still ask."
         return f"Allowed by {people}.{suffix}"
     reason = f": {escape(truncate(result.notes, NOTE_CHARS))}" if result.notes else "."
     return f"Denied by {people}{reason}"

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from agents.models.interface import ModelProvider
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,8 +43,9 @@ from core.contracts import (
 from core.tool_calls import ToolCallState, ToolDecisionInput
 from infra.settings import Settings
 from sandbox import SlackSandbox
+from tests.support.models import ScriptedExecutorProvider
 from tests.support.paths import HISTORIES
-from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request
+from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request
 from tests.support.temporal import closed, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
 from tests.support.waiting import eventually
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
@@ -216,6 +218,14 @@ async def _tool_calls_waiting(handle: WorkflowHandle, count: int) -> None:
     await eventually(waiting)
 
 
+async def _call_waiting(handle: WorkflowHandle, number: int) -> None:
+    async def waiting() -> bool:
+        calls = (await handle.query(ApprovalWorkflow.progress)).tool_calls
+        return any(call.call_number == number and call.state is ToolCallState.PENDING for call in calls)
+
+    await eventually(waiting)
+
+
 async def _executing(client: Client, settings: WorkflowSettings, queue: str, task: str, calls: int) -> WorkflowHandle:
     """A plan whose executor waits for a person on ``calls`` tool calls."""
     request = PlanRequest(task=task, origin=ORIGIN, settings=settings)
@@ -249,6 +259,42 @@ async def plan_tool_always_allow(client, env, settings, queue):  # type: ignore[
     return handle
 
 
+async def plan_tool_always_allow_target(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # Always allow for #random (tool-call-targets patch): #general still asks, #random by id does not.
+    handle = await _executing(client, settings, queue, "Announce the offsite", 1)
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True))
+    await _call_waiting(handle, 2)
+    await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_2, reason="Not there"))
+    return handle
+
+
+async def plan_read_channel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+    # The plan's own channel is read without asking; another one asks (tool-call-targets patch).
+    handle = await _executing(client, settings, queue, "Summarise the channels", 1)
+    await _call_waiting(handle, 2)
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2))
+    return handle
+
+
+# The executor's tool calls in the scenarios that need more than the offline model's one post per channel.
+SCRIPTED_EXECUTORS: dict[str, list[list[tuple[str, dict[str, Any]]]]] = {
+    "plan_tool_always_allow_target": [
+        [("post_message", {"channel": "#random", "text": "First"})],
+        [("post_message", {"channel": "#general", "text": "Elsewhere"})],
+        [("post_message", {"channel": "C0RANDOM0", "text": "By id"})],
+    ],
+    "plan_read_channel": [
+        [("read_channel", {"channel": "#general", "limit": 3})],
+        [("read_channel", {"channel": APPROVALS_CHANNEL, "limit": 3})],
+    ],
+}
+
+
+def _models(name: str) -> ModelProvider | None:
+    turns = SCRIPTED_EXECUTORS.get(name)
+    return ScriptedExecutorProvider(turns) if turns else None
+
+
 SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "report_approve": (report_approve, ApprovalPolicy()),
     "report_revise_then_approve": (report_revise_then_approve, ApprovalPolicy()),
@@ -266,6 +312,8 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "plan_tool_deny": (plan_tool_deny, ApprovalPolicy()),
     "plan_tool_expire": (plan_tool_expire, ApprovalPolicy(decision_deadline=timedelta(hours=2))),
     "plan_tool_always_allow": (plan_tool_always_allow, ApprovalPolicy()),
+    "plan_tool_always_allow_target": (plan_tool_always_allow_target, ApprovalPolicy()),
+    "plan_read_channel": (plan_read_channel, ApprovalPolicy()),
     "plan_budget_stopped": (plan_budget_stopped, ApprovalPolicy()),
     "request_approve": (request_approve, ApprovalPolicy()),
     "request_revision_requested": (request_revision_requested, ApprovalPolicy()),
@@ -295,7 +343,7 @@ async def record(names: list[str]) -> None:
                 workflow=workflow_settings,
             )
             client = with_agents_plugin(env.client, settings)
-            async with running_worker(env.client, settings):
+            async with running_worker(env.client, settings, _models(name)):
                 handle = await scenario(client, env, workflow_settings, settings.task_queue)
                 await closed(handle)  # cancelled and failed endings are histories too
                 history = await handle.fetch_history()
