@@ -279,6 +279,9 @@ class WebApi:
             self.workspace.conversation(p.get("channel")).id,
             p.text("ts"),
             limit=p.integer("limit", 1000, self._max_limit("conversations.replies", 1000)),
+            oldest=p.text("oldest"),
+            latest=p.text("latest"),
+            inclusive=p.flag("inclusive"),
             cursor=p.text("cursor"),
             include_metadata=p.flag("include_all_metadata"),
         )

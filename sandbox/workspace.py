@@ -455,6 +455,8 @@ class Workspace:
         include_metadata: bool,
     ) -> dict[str, Any]:
         channel = self.channel(channel_ref)
+        _timestamp(oldest, "invalid_ts_oldest")
+        _timestamp(latest, "invalid_ts_latest")
         messages = self.store.top_level(channel.id, oldest=oldest, latest=latest, inclusive=inclusive)
         messages.reverse()
         if cursor:
@@ -470,20 +472,39 @@ class Workspace:
         }
 
     def replies(
-        self, channel_ref: object, ts: object, *, limit: int, cursor: str | None, include_metadata: bool
+        self,
+        channel_ref: object,
+        ts: object,
+        *,
+        limit: int,
+        oldest: str | None,
+        latest: str | None,
+        inclusive: bool,
+        cursor: str | None,
+        include_metadata: bool,
     ) -> dict[str, Any]:
+        """conversations.replies: the parent, then the replies within (oldest, latest), oldest first.
+
+        As Slack does, the first page starts with the parent even when it lies outside the window
+        (clients drop it by position), and later pages (a cursor) hold replies only.
+        """
         channel = self.channel(channel_ref)
         if not isinstance(ts, str) or not ts:
-            raise SlackError("invalid_arguments")
+            raise SlackError("thread_not_found")  # Slack: "Value for ts was missing or invalid"
+        low, high = _timestamp(oldest, "invalid_ts_oldest"), _timestamp(latest, "invalid_ts_latest")
         root = self._thread_root(channel.id, ts)
         thread = self.store.thread(channel.id, root)
         if not thread or thread[0].ts != root:
             raise SlackError("thread_not_found")
+        parent, replies = thread[0], thread[1:]
+        replies = [m for m in replies if _within(float(m.ts), low, high, inclusive=inclusive)]
         if cursor:
             after = _decode_cursor(cursor)
-            thread = [m for m in thread if float(m.ts) > float(after)]
-        page = thread[:limit]
-        has_more = len(thread) > limit
+            listed = [m for m in replies if float(m.ts) > float(after)]
+        else:
+            listed = [parent, *replies]
+        page = listed[:limit]
+        has_more = len(listed) > limit
         return {
             "messages": [self.render_message(m, include_metadata=include_metadata) for m in page],
             "has_more": has_more,
@@ -620,6 +641,10 @@ class Workspace:
             size = int(length)
         except ValueError:
             raise SlackError("invalid_arguments") from None
+        if size == 0:
+            raise SlackError("missing_argument")  # Slack takes a length of 0 as no length at all
+        if size < 0:
+            raise SlackError("invalid_arguments")
         file_id = new_id("F")
         self.store.insert_file(StoredFile(file_id, filename, None, size, None, int(time.time())))
         return file_id, f"{self._base_url()}/upload/v1/{file_id}"
@@ -719,6 +744,23 @@ def _seconds(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         raise SlackError("invalid_arguments") from None
+
+
+def _timestamp(value: str | None, error: str) -> float | None:
+    """A ``oldest``/``latest`` bound: absent, or a Unix timestamp (else Slack's ``invalid_ts_*``)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise SlackError(error) from None
+
+
+def _within(ts: float, low: float | None, high: float | None, *, inclusive: bool) -> bool:
+    """Whether ``ts`` lies between the bounds: exclusive of them unless ``inclusive``, as Slack's reads."""
+    if inclusive:
+        return (low is None or ts >= low) and (high is None or ts <= high)
+    return (low is None or ts > low) and (high is None or ts < high)
 
 
 def _encode_cursor(value: str, kind: str = "next_ts") -> str:

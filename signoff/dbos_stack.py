@@ -45,14 +45,24 @@ async def engine_only(settings: Settings) -> AsyncIterator[None]:
         config["notification_listener_polling_interval_sec"] = POLLING_SECONDS
         config["application_version"] = APPLICATION_VERSION
         DBOS(config=config)
-        DbosEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
+        engine = DbosEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
         DBOS.launch()
         try:
             await DBOS.register_queue_async(QUEUE, polling_interval_sec=POLLING_SECONDS)
             log.info("DBOS engine running on %s", "PostgreSQL" if url.startswith("postgres") else "SQLite")
             yield
         finally:
-            DBOS.destroy(destroy_registry=False)
+            # The runs stop first, recording nothing (they resume at the next launch), while DBOS is
+            # there. DBOS's lines about it (a warning per run it saw cancelled, its queue stopping)
+            # describe this deliberate stop: only its errors are shown while it lasts.
+            dbos_log = logging.getLogger("dbos")
+            level = dbos_log.level
+            dbos_log.setLevel(logging.ERROR)
+            try:
+                await engine.stop()
+                DBOS.destroy(destroy_registry=False)
+            finally:
+                dbos_log.setLevel(level)
             # DBOS made its thread pool the loop's default executor and has just shut it down:
             # the loop gets a fresh one (getaddrinfo and to_thread need it).
             asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())

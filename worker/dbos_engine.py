@@ -103,10 +103,17 @@ def activity_name(fn: Callable[..., Any]) -> str:
 class DbosDurable:
     """``workflows.runtime.Durable`` for one DBOS workflow run (see the module docstring)."""
 
-    def __init__(self, instance: HumanReviewedWorkflow, activities: Mapping[str, Activity], models: ModelProvider):
+    def __init__(
+        self,
+        instance: HumanReviewedWorkflow,
+        activities: Mapping[str, Activity],
+        models: ModelProvider,
+        stopping: Callable[[], bool] = lambda: False,
+    ):
         self._instance = instance
         self._activities = activities
         self._models = models
+        self._stopping = stopping
         self._clock = datetime.now(UTC)
         # One step at a time: DBOS numbers steps in call order (the module docstring).
         self._steps = asyncio.Lock()
@@ -129,8 +136,15 @@ class DbosDurable:
         # Every DBOS run has taken these (they were true, unrecorded, from the engine's first release).
         return True
 
+    def _still_running(self) -> None:
+        """Raise CancelledError once the process is stopping: the run records nothing more (the
+        module's ``DbosEngine.stop``), whatever the workflow code tries on its way out."""
+        if self._stopping():
+            raise asyncio.CancelledError("the engine is stopping")
+
     async def patched_async(self, patch_id: str) -> bool:
         # A position in the run's steps: numbered in call order like them, so one at a time.
+        self._still_running()
         async with self._steps:
             return await DBOS.patch_async(patch_id)
 
@@ -153,6 +167,7 @@ class DbosDurable:
         return datetime.now(UTC)
 
     async def _step(self, options: StepOptions, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        self._still_running()
         async with self._steps:
             result: T = await DBOS.run_step_async(options, fn)
         if self._resumed is None:
@@ -194,6 +209,7 @@ class DbosDurable:
             except Exception as err:
                 if not _retryable(err, policy, number):
                     raise
+                self._still_running()
                 await DBOS.sleep_async(_backoff(policy, number))
 
     async def _run_activity(
@@ -257,6 +273,7 @@ class DbosDurable:
             wait = IDLE_RECV_SECONDS if deadline is None else (deadline - self._clock).total_seconds()
             if wait <= 0:
                 raise TimeoutError
+            self._still_running()
             message = await DBOS.recv_async(DECISIONS_TOPIC, timeout_seconds=wait)
             await self.tick()
             if isinstance(message, EngineMessage):
@@ -282,11 +299,13 @@ class DbosDurable:
             except DecisionRefused as err:
                 reply = EngineReply(refused=str(err))
         self._replied.add(message.id)
+        self._still_running()
         await DBOS.set_event_async(reply_event(message.id), reply)
         await self.publish()
 
     async def publish(self) -> None:
         """Set the progress and draft events when they changed (what Temporal's queries read)."""
+        self._still_running()
         progress, draft = self._instance.progress(), self._instance.current_draft()
         previous = self._published
         self._published = (progress, draft)
@@ -349,19 +368,48 @@ class DbosEngine:
         global _engine
         self.activities = {activity_name(fn): fn for fn in activities}
         self.models = models
+        self._runs: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         _engine = self
 
+    async def stop(self) -> None:
+        """Stop this process's runs where they are, before DBOS shuts down.
+
+        Each run's task is cancelled; from then on every durable operation raises CancelledError
+        without touching DBOS, so the workflow code's cleanup for a cancel (a note, the buttons
+        removed) does nothing and no outcome is recorded (DBOS records only an ``Exception``): the
+        runs stay PENDING, and DBOS recovers them when this executor launches again. Without this,
+        the loop's last cancellation reached them after DBOS was gone, each a traceback.
+        """
+        self._stopping = True
+        runs = [run for run in self._runs if not run.done()]
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def drive(self, instance: HumanReviewedWorkflow, request: Any) -> str:
-        durable = DbosDurable(instance, self.activities, self.models)
+        if self._stopping:
+            raise asyncio.CancelledError("the engine is stopping")  # dequeued as it stopped: not started
+        run = asyncio.current_task()
+        assert run is not None
+        self._runs.add(run)
+        durable = DbosDurable(instance, self.activities, self.models, self.stopping)
         undo = use(durable)
         try:
             await durable.tick()
             result: str = await instance.run(request)  # type: ignore[attr-defined]
             return result
         except asyncio.CancelledError:
+            if self._stopping:
+                raise  # the process stops, not the workflow
             return "cancelled"
         finally:
-            await durable.publish()
+            self._runs.discard(run)
+            if not self._stopping:
+                await durable.publish()
             undo()
 
 

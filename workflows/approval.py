@@ -228,6 +228,11 @@ class ApprovalGate:
         finally:
             self.open_revision = None
 
+    @property
+    def outcome(self) -> GateOutcome | None:
+        """How the open revision was decided, once it was (before ``wait`` returns it)."""
+        return self._result.outcome if self._result is not None else None
+
     def _has_news(self) -> bool:
         return bool(self._unannounced) or self._result is not None
 

@@ -80,6 +80,9 @@ TOKEN_BUDGET_PATCH = "token-budget"
 # The workflow keeps its search attributes (core.search_attributes) up to date, when its settings
 # say the namespace has them registered.
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+# The phase follows a decision as soon as it lands (before the thread's posts about it), so the
+# status, the lists and the SignoffPhase search attribute agree with the draft at once.
+DECIDED_PHASE_PATCH = "phase-at-decision"
 
 _DRAFT_STATE_FOR_OUTCOME = {
     GateOutcome.APPROVED: DraftState.APPROVED,
@@ -261,6 +264,15 @@ class HumanReviewedWorkflow:
         if self._gate is None:
             raise DecisionRefused("Nothing is waiting for a decision yet.")
         self._gate.check(kind, user_id, revision, team_id, notes, self._phase)
+
+    def phase_after(self, outcome: GateOutcome) -> Phase:
+        """The phase a decision on the draft leads to (a workflow that goes on differently overrides it)."""
+        return {
+            GateOutcome.APPROVED: Phase.APPROVED,
+            GateOutcome.REJECTED: Phase.REJECTED,
+            GateOutcome.REVISION_REQUESTED: Phase.REVISING,
+            GateOutcome.EXPIRED: Phase.EXPIRED,
+        }[outcome]
 
     def _require_gate(self) -> ApprovalGate:
         assert self._gate is not None, "validators run first and refuse without a gate"
@@ -580,6 +592,13 @@ class _ThreadHooks:
 
     async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None:
         owner = self._owner
+        outcome = owner._require_gate().outcome
+        if (
+            outcome is not None
+            and owner._phase is Phase.PENDING_APPROVAL
+            and await durable().patched_async(DECIDED_PHASE_PATCH)
+        ):
+            owner.enter(owner.phase_after(outcome))
         policy = owner._settings.policy
         who = "A Temporal operator" if record.user_id == OPERATOR else mention(record.user_id)
         if record.kind is DecisionKind.APPROVE:

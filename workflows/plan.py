@@ -147,6 +147,14 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
         else:
             self._operator_decision(DecisionKind.REJECT, decision)
 
+    def phase_after(self, outcome: GateOutcome) -> Phase:
+        # An approved plan is executed next, a plan sent back is planned again.
+        if outcome is GateOutcome.APPROVED:
+            return Phase.EXECUTING
+        if outcome is GateOutcome.REVISION_REQUESTED:
+            return Phase.PLANNING
+        return super().phase_after(outcome)
+
     @workflow.query
     def pending_decision(self) -> str | None:
         return PLAN_APPROVAL if self._phase is Phase.PENDING_APPROVAL else None

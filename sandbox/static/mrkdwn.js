@@ -13,7 +13,7 @@ const Mrkdwn = (() => {
     information_source: "ℹ️", home: "🏠", grey_question: "❔", eyes: "👀", clipboard: "📋",
     arrows_counterclockwise: "🔄", heavy_check_mark: "✔️", thumbsup: "👍", "+1": "👍", wave: "👋",
     robot_face: "🤖", bell: "🔔", lock: "🔒", page_facing_up: "📄", speech_balloon: "💬",
-    hammer_and_wrench: "🛠️", mega: "📣",
+    hammer_and_wrench: "🛠️", mega: "📣", bar_chart: "📊", octagonal_sign: "🛑",
   };
 
   function decode(s) {

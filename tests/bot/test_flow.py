@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -99,8 +100,22 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         # An outsider is refused; an approver's double click records one decision.
         await slack.click_button(OUTSIDER, CHANNEL, second["ts"], action_ids.APPROVE)
         await told(slack, OUTSIDER, "not one of the approvers")
-        await slack.click_button(APPROVER_2, CHANNEL, second["ts"], action_ids.APPROVE)
-        await told(slack, APPROVER_2, "Recorded your approval of revision 2")
+        # A double click: both clicks leave the same rendered button before either is answered.
+        click = ButtonValue(handle.id, 2).encode()
+        before = len(ephemeral_texts(slack, APPROVER_2))
+        double = [
+            slack.click_button_raw(APPROVER_2, CHANNEL, second["ts"], action_ids.APPROVE, click) for _ in range(2)
+        ]
+        assert all(result.acked for result in await asyncio.gather(*double))
+        # Each click is answered: both carry the same update id, so the second gets the first's receipt
+        # (or, once the workflow has finished, is told so); the approval is recorded once, checked below.
+        answers = await slack.wait_for(
+            lambda: (
+                len(ephemeral_texts(slack, APPROVER_2)[before:]) == 2 and ephemeral_texts(slack, APPROVER_2)[before:]
+            )
+        )
+        assert any("Recorded your approval of revision 2" in text for text in answers), answers
+        assert all("Recorded your approval of revision 2" in text or "already finished" in text for text in answers)
         report = await handle.result()
         assert "maintenance" in report.lower()
         final = await handle.query(HumanReviewedWorkflow.progress)

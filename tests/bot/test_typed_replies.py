@@ -384,14 +384,27 @@ async def test_a_typed_answer_over_socket_mode(time_env: WorkflowEnvironment, sl
     assert {delivery.transport for delivery in slack.deliveries} == {"socket_mode"}
 
 
-def test_a_reply_typed_before_the_current_revision_is_not_applied() -> None:
-    from datetime import UTC, datetime
+async def test_a_reply_typed_before_the_current_revision_is_not_applied(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with waiting_report(time_env, slack, "Geothermal") as (handle, thread_ts):
+        # Approver 2 types "approve" under revision 1; Slack's event for it is late (a retried
+        # delivery) and arrives only after revision 2 is waiting.
+        typed = slack.workspace.post_message(CHANNEL, text="approve", thread_ts=thread_ts, user=APPROVER_2)
+        await reply_in_thread(slack, APPROVER_1, thread_ts, "revise: add costs")
+        await told(slack, APPROVER_1, "Sent revision 1 back to the writer with your notes")
 
-    from bot.listeners.messages import typed_before
-    from bot.typed_replies import ThreadReply
+        async def revision_two_waiting() -> bool:
+            progress = await handle.query(HumanReviewedWorkflow.progress)
+            return progress.revision == 2 and progress.phase is Phase.PENDING_APPROVAL
 
-    posted = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    earlier = ThreadReply("U0APPROV1", "C0GENERAL", "1.0", "approve", ts=f"{posted.timestamp() - 5:.6f}")
-    later = ThreadReply("U0APPROV1", "C0GENERAL", "1.0", "approve", ts=f"{posted.timestamp() + 5:.6f}")
-    assert typed_before(earlier, posted) and not typed_before(later, posted)
-    assert not typed_before(later, None) and not typed_before(ThreadReply("U", "C", "1.0", "x"), posted)
+        await eventually(revision_two_waiting)
+        assert (await slack.send_event(slack.interactions.message_event(typed))).acked
+        await told(slack, APPROVER_2, "Revision 2 was posted after your reply, so it was not applied")
+        assert [d.kind for d in await _decisions(handle)] == [REVISE]
+        assert await handle.query(HumanReviewedWorkflow.get_status) == Phase.PENDING_APPROVAL.value
+
+        # Typed again now, it answers revision 2.
+        await reply_in_thread(slack, APPROVER_2, thread_ts, "approve")
+        await told(slack, APPROVER_2, "Recorded your approval of revision 2")
+        await handle.result()

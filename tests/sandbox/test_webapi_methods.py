@@ -67,13 +67,18 @@ REMOVED = (
 )
 IMPLEMENTED = set(PRODUCT_CALLS) | UNUSED
 
-# A strict xfail of a refusal the sandbox does not give fails with one of these, and with nothing else.
-NOT_REFUSED = (AssertionError, pytest.fail.Exception)
+
+class NotRefusedAsSlackIs(Exception):
+    """A call Slack refuses with a given error that the sandbox answered otherwise."""
 
 
 def kinder_than_slack(what: str) -> pytest.MarkDecorator:
-    """A strict xfail for a refusal Slack gives and the sandbox does not; it may fail only by not being refused."""
-    return pytest.mark.xfail(strict=True, raises=NOT_REFUSED, reason=f"sandbox is kinder than Slack: {what}")
+    """A strict xfail for a refusal Slack gives and the sandbox does not (none today).
+
+    The test calls ``refused_as_slack``; the xfail accepts only its ``NotRefusedAsSlackIs``, so a test
+    that breaks in any other way (an assertion, a crash before the call) fails the run.
+    """
+    return pytest.mark.xfail(strict=True, raises=NotRefusedAsSlackIs, reason=f"sandbox is kinder than Slack: {what}")
 
 
 # A public channel everyone but the app is in ("invite the app first").
@@ -102,6 +107,16 @@ async def refused_raw(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse
 async def refused(call: Awaitable[AsyncSlackResponse]) -> str:
     """The error name of a call refused the way Slack refuses."""
     return str((await refused_raw(call))["error"])
+
+
+async def refused_as_slack(call: Awaitable[AsyncSlackResponse], error: str) -> None:
+    """The call is refused with ``error``, as Slack refuses it; else ``NotRefusedAsSlackIs``."""
+    try:
+        answer = await call
+    except SlackApiError as e:
+        answer = e.response
+    if (answer.status_code, answer.get("ok"), answer.get("error")) != (200, False, error):
+        raise NotRefusedAsSlackIs(f"Slack answers HTTP 200 with error {error!r}; the sandbox: {answer.data!r}")
 
 
 def by_a_person(slack: SlackSandbox, channel: str, text: str = "from a person") -> str:
@@ -439,10 +454,14 @@ async def test_history_by_a_name_or_a_user_id_is_channel_not_found(client: Async
     assert await refused(client.conversations_history(channel=channel)) == "channel_not_found"
 
 
-@kinder_than_slack("an oldest that is not a timestamp is invalid_ts_oldest")
-async def test_history_with_an_oldest_that_is_no_timestamp_is_invalid_ts_oldest(client: AsyncWebClient) -> None:
-    await client.chat_postMessage(channel="C0GENERAL", text="x")
-    assert await refused(client.conversations_history(channel="C0GENERAL", oldest="yesterday")) == "invalid_ts_oldest"
+@pytest.mark.parametrize("method", ["conversations.history", "conversations.replies"])
+@pytest.mark.parametrize(("bound", "error"), [("oldest", "invalid_ts_oldest"), ("latest", "invalid_ts_latest")])
+async def test_a_bound_that_is_no_timestamp_is_invalid_ts(
+    client: AsyncWebClient, method: str, bound: str, error: str
+) -> None:
+    posted = await client.chat_postMessage(channel="C0GENERAL", text="x")
+    params = {"channel": "C0GENERAL", "ts": posted["ts"], bound: "yesterday"}
+    assert await refused(client.api_call(method, http_verb="GET", params=params)) == error
 
 
 # -- conversations.replies ----------------------------------------------------------------
@@ -477,6 +496,32 @@ async def test_replies_carry_metadata_only_when_asked_and_page_oldest_first(clie
     assert all(m["thread_ts"] == parent["ts"] for m in replies)
 
 
+async def test_replies_keep_to_oldest_and_latest_exclusively_unless_inclusive_and_always_start_with_the_parent(
+    client: AsyncWebClient,
+) -> None:
+    parent = await client.chat_postMessage(channel="C0GENERAL", text="parent")
+    ts = [
+        (await client.chat_postMessage(channel="C0GENERAL", text=f"r{i}", thread_ts=parent["ts"]))["ts"]
+        for i in range(4)
+    ]
+
+    async def texts(**window: object) -> list[str]:
+        answer = await client.conversations_replies(channel="C0GENERAL", ts=parent["ts"], **window)
+        return [m["text"] for m in answer["messages"]]
+
+    # Slack lists the parent first whatever the window (readers of a window drop it by position).
+    assert await texts(oldest=ts[1]) == ["parent", "r2", "r3"]
+    assert await texts(oldest=ts[1], inclusive=True) == ["parent", "r1", "r2", "r3"]
+    assert await texts(oldest=ts[0], latest=ts[3]) == ["parent", "r1", "r2"]
+    assert await texts(oldest=ts[0], latest=ts[3], inclusive=True) == ["parent", "r0", "r1", "r2", "r3"]
+    assert await texts(oldest=ts[3]) == ["parent"]
+    # A page after the first holds replies only, still within the window.
+    first = await client.conversations_replies(channel="C0GENERAL", ts=parent["ts"], oldest=ts[0], limit=2)
+    assert [m["text"] for m in first["messages"]] == ["parent", "r1"]
+    cursor = first["response_metadata"]["next_cursor"]
+    assert await texts(oldest=ts[0], latest=ts[3], limit=2, cursor=cursor) == ["r2"]
+
+
 async def test_replies_in_an_unknown_channel_is_channel_not_found(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel="C0GENERAL", text="x")
     assert await refused(client.conversations_replies(channel="C0NOPE", ts=posted["ts"])) == "channel_not_found"
@@ -500,12 +545,7 @@ async def test_replies_by_channel_name_is_channel_not_found(client: AsyncWebClie
     assert await refused(client.conversations_replies(channel="general", ts=posted["ts"])) == "channel_not_found"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NOT_REFUSED,
-    reason='sandbox differs from Slack: a missing ts is thread_not_found ("Value for ts was missing or invalid"), '
-    "the sandbox answers invalid_arguments",
-)
+# Slack: thread_not_found, "Value for ts was missing or invalid".
 async def test_replies_without_a_ts_is_thread_not_found(client: AsyncWebClient) -> None:
     call = client.api_call("conversations.replies", http_verb="GET", params={"channel": "C0GENERAL"})
     assert await refused(call) == "thread_not_found"
@@ -635,6 +675,5 @@ async def test_sharing_a_file_where_the_app_is_not_a_member_is_refused(
     assert slack.messages(channel) == []
 
 
-@kinder_than_slack("files.getUploadURLExternal with length 0 is missing_argument")
 async def test_upload_url_for_an_empty_length_is_missing_argument(client: AsyncWebClient) -> None:
     assert await refused(client.files_getUploadURLExternal(filename="empty.txt", length=0)) == "missing_argument"

@@ -10,10 +10,11 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from core.rendering.text import MAX_BLOCKS_PER_MESSAGE, MAX_BLOCKS_PER_VIEW
 from sandbox import SlackSandbox
 
-# Slack's limits, written out here independently of the builders' constants.
+# Slack's published limits, written out here and never taken from the builders' constants (a wrong
+# constant there would otherwise check itself). Blocks: "up to 50 blocks in each message, and 100 blocks
+# in modals or Home tabs" (docs.slack.dev/reference/block-kit/blocks); the rest from each block's page.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 SECTION_TEXT = 3000
@@ -47,7 +48,7 @@ def texts(node: object) -> Iterator[tuple[str, str]]:
             yield from texts(item)
 
 
-def validate_blocks(blocks: list[Block], max_blocks: int = MAX_BLOCKS_PER_MESSAGE) -> list[dict]:
+def validate_blocks(blocks: list[Block], max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[dict]:
     """Round-trip through slack_sdk's models and check Slack's limits; returns the dicts."""
     assert 0 < len(blocks) <= max_blocks
     dicts = [block.to_dict() for block in blocks]
@@ -75,8 +76,8 @@ def validate_blocks(blocks: list[Block], max_blocks: int = MAX_BLOCKS_PER_MESSAG
 def validate_view(view: View) -> dict:
     d = view.to_dict()
     assert View(**d).to_dict() == d
-    assert len(d["blocks"]) <= MAX_BLOCKS_PER_VIEW
-    validate_blocks(view.blocks, max_blocks=MAX_BLOCKS_PER_VIEW)
+    assert len(d["blocks"]) <= MAX_VIEW_BLOCKS
+    validate_blocks(view.blocks, max_blocks=MAX_VIEW_BLOCKS)
     if d["type"] == "modal":
         for key in ("title", "submit", "close"):
             if key in d:

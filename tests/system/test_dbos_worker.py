@@ -3,15 +3,17 @@
 Nothing but the shared database connects the test to the workers: reports are queued and decided
 through ``DbosGateway`` (as a bot would), and the worker processes run them to the end. Two workers
 on one queue run each report once; which takes which is DBOS's (a process takes all that are
-queued when it looks: six queued at once went to one of the two when this was written).
+queued when it looks: six queued at once went to one of the two when this was written), so the
+test freezes one worker (SIGSTOP) while it queues the reports the other is to take.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,9 +37,9 @@ READY = "DBOS worker running workflows"
 @contextlib.asynccontextmanager
 async def workers(
     postgres_url: str, slack: SlackSandbox, tmp_path: Path, *executor_ids: str
-) -> AsyncIterator[tuple[DbosGateway, DBOSClient]]:
+) -> AsyncIterator[tuple[DbosGateway, DBOSClient, dict[str, ChildProcess]]]:
     """``signoff worker`` processes on one new database, each with its own executor id, and a
-    gateway to them."""
+    gateway to them; the processes by executor id."""
     url = database_url(postgres_url, f"worker_{uuid.uuid4().hex[:8]}")
     started: list[ChildProcess] = []
     client: DBOSClient | None = None
@@ -56,7 +58,8 @@ async def workers(
             # The first launch creates DBOS's tables and queue; each worker says when it is ready.
             await eventually(lambda worker=worker: READY in worker.output(), timeout=60)
         client = DBOSClient(system_database_url=url)
-        yield DbosGateway(client, workflow_settings=WorkflowSettings(policy=ApprovalPolicy())), client
+        gateway = DbosGateway(client, workflow_settings=WorkflowSettings(policy=ApprovalPolicy()))
+        yield gateway, client, dict(zip(executor_ids, started, strict=True))
     finally:
         if client is not None:
             client.destroy()
@@ -75,7 +78,7 @@ ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
 
 
 async def test_a_worker_process_runs_queued_workflows(postgres_url: str, slack: SlackSandbox, tmp_path: Path) -> None:
-    async with workers(postgres_url, slack, tmp_path, "worker-1") as (gateway, client):
+    async with workers(postgres_url, slack, tmp_path, "worker-1") as (gateway, client, _):
         started = await gateway.start_report("Heat pumps", ORIGIN, f"worker-test-{uuid.uuid4()}")
         await eventually(lambda: _in_phase(gateway, started.workflow_id, Phase.PENDING_APPROVAL), timeout=60)
         [status] = await client.list_workflows_async(workflow_ids=[started.workflow_id])
@@ -101,29 +104,43 @@ async def slack_with_channels() -> AsyncIterator[SlackSandbox]:
         await sandbox.stop()
 
 
-async def test_two_workers_share_the_queue_each_run_once(
+@contextlib.contextmanager
+def frozen(worker: ChildProcess) -> Iterator[None]:
+    """The worker process stopped by SIGSTOP (it takes nothing from the queue), then let go on."""
+    assert worker.process is not None
+    worker.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+
+
+async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
     postgres_url: str, slack_with_channels: SlackSandbox, tmp_path: Path
 ) -> None:
     slack = slack_with_channels
-    async with workers(postgres_url, slack, tmp_path, "worker-1", "worker-2") as (gateway, client):
-        topics = [f"Heat pumps {n}" for n in range(len(CHANNELS))]
-        ids = [
-            (
-                await gateway.start_report(
-                    topic, replace(ORIGIN, channel_id=channel.id), f"workers-test-{uuid.uuid4()}"
-                )
-            ).workflow_id
-            for topic, channel in zip(topics, CHANNELS, strict=True)
-        ]
-        for workflow_id in ids:
-            await eventually(
-                lambda workflow_id=workflow_id: _in_phase(gateway, workflow_id, Phase.PENDING_APPROVAL), timeout=60
-            )
+    async with workers(postgres_url, slack, tmp_path, "worker-1", "worker-2") as (gateway, client, processes):
+        # Three reports queued while worker-2 is frozen, so worker-1 takes them; three more the other way.
+        batches = {"worker-1": (CHANNELS[:3], processes["worker-2"]), "worker-2": (CHANNELS[3:], processes["worker-1"])}
+        expected: dict[str, str] = {}
+        topics: dict[str, str] = {}
+        for executor_id, (channels, other) in batches.items():
+            with frozen(other):
+                for channel in channels:
+                    topic = f"Heat pumps in {channel.name}"
+                    started = await gateway.start_report(
+                        topic, replace(ORIGIN, channel_id=channel.id), f"workers-test-{uuid.uuid4()}"
+                    )
+                    expected[started.workflow_id], topics[channel.id] = executor_id, topic
+                    await eventually(
+                        lambda workflow_id=started.workflow_id: _in_phase(gateway, workflow_id, Phase.PENDING_APPROVAL),
+                        timeout=60,
+                    )
+        ids = list(expected)
         statuses = await client.list_workflows_async(workflow_ids=ids)
-        ran_by = {status.workflow_id: status.executor_id for status in statuses}
-        assert set(ran_by) == set(ids)
-        assert set(ran_by.values()) <= {"worker-1", "worker-2"}, ran_by
+        assert {status.workflow_id: status.executor_id for status in statuses} == expected
 
+        # Each worker answers the decisions of the reports it took, and runs them to the end.
         await asyncio.gather(*(gateway.approve(workflow_id, 1, APPROVER_1, TEAM) for workflow_id in ids))
         for workflow_id in ids:
             await eventually(
@@ -131,7 +148,7 @@ async def test_two_workers_share_the_queue_each_run_once(
             )
 
     # One thread per report, each message once, whichever worker ran it.
-    for topic, channel in zip(topics, CHANNELS, strict=True):
-        parents = [m for m in slack.messages(channel.id) if topic in (m.get("text") or "")]
+    for channel in CHANNELS:
+        parents = [m for m in slack.messages(channel.id) if topics[channel.id] in (m.get("text") or "")]
         assert len(parents) == 1, [m.get("text") for m in slack.messages(channel.id)]
         assert_nothing_doubled(slack, channel.id)

@@ -285,7 +285,7 @@ async def test_runner_with_offline_provider_structured_output() -> None:
 
 async def test_runner_unknown_role_fails_clearly() -> None:
     agent = Agent(name="Poet", instructions="You write poems.")
-    with pytest.raises(UnknownAgentRoleError):
+    with pytest.raises(UnknownAgentRoleError, match=r"got 'You write poems\.'"):
         await Runner.run(agent, "Topic: spring", run_config=run_config())
 
 

@@ -9,25 +9,44 @@ from worker.offline_model import channels_named, offline_tool_calls
 from workflows.executor_tools import validate_arguments
 
 
+def test_arguments_that_validate_pass() -> None:
+    assert validate_arguments("post_message", {"channel": "#random", "text": "Hi"}) is None
+
+
 @pytest.mark.parametrize(
     ("tool", "arguments", "problem"),
     [
-        ("post_message", {"channel": "#random", "text": "Hi"}, None),
         ("post_message", {"channel": "#random"}, "text: Field required"),
         ("post_message", {"channel": "  ", "text": "Hi"}, "channel: Value error, must not be empty"),
-        ("post_message", {"channel": "#random", "text": "x" * 4001}, "text: String should have at most 4000"),
-        ("schedule_message", {"channel": "C0RANDOM0", "text": "Hi", "post_at": -5}, "post_at: Input should be greater"),
+        (
+            "post_message",
+            {"channel": "#random", "text": "x" * 4001},
+            "text: String should have at most 4000 characters",
+        ),
+        (
+            "schedule_message",
+            {"channel": "C0RANDOM0", "text": "Hi", "post_at": -5},
+            "post_at: Input should be greater than 0",
+        ),
         ("read_channel", {"channel": "#random", "limit": 500}, "limit: Input should be less than or equal to 15"),
-        ("set_channel_topic", {"channel": "#random", "topic": "t" * 251}, "topic: String should have at most 250"),
-        ("delete_channel", {"channel": "#random"}, "There is no tool named 'delete_channel'"),
+        (
+            "set_channel_topic",
+            {"channel": "#random", "topic": "t" * 251},
+            "topic: String should have at most 250 characters",
+        ),
     ],
 )
-def test_arguments_that_do_not_validate_are_explained(tool: str, arguments: dict, problem: str | None) -> None:
-    answer = validate_arguments(tool, arguments)
-    if problem is None:
-        assert answer is None
-    else:
-        assert (answer is not None and problem in answer and "Nothing was run" in answer) or "no tool named" in answer
+def test_arguments_that_do_not_validate_are_explained(tool: str, arguments: dict, problem: str) -> None:
+    assert validate_arguments(tool, arguments) == (
+        f"The arguments for {tool} are not valid ({problem}). Nothing was run; fix them and try again."
+    )
+
+
+def test_a_tool_that_does_not_exist_is_named_with_the_ones_that_do() -> None:
+    assert validate_arguments("delete_channel", {"channel": "#random"}) == (
+        "There is no tool named 'delete_channel'; the tools are post_message, schedule_message, share_document, "
+        "set_channel_topic, read_channel."
+    )
 
 
 def test_every_tool_the_policy_can_name_exists() -> None:

@@ -18,7 +18,7 @@ from tests.support.record_histories import SCENARIOS
 from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 from workflows.approval import TIMER_DRIVEN_GATE_PATCH
-from workflows.human_loop import TELL_REQUESTER_PATCH
+from workflows.human_loop import DECIDED_PHASE_PATCH, TELL_REQUESTER_PATCH
 from workflows.plan import EXECUTOR_TOOLS_PATCH
 from workflows.tool_approvals import ACTION_FIRST_PATCH
 
@@ -35,7 +35,13 @@ def test_histories_from_before_each_patch_are_kept() -> None:
     kept = {path.parent.name for path in BEFORE_PATCHES}
     assert kept == {
         f"before-{patch}"
-        for patch in (TELL_REQUESTER_PATCH, TIMER_DRIVEN_GATE_PATCH, EXECUTOR_TOOLS_PATCH, ACTION_FIRST_PATCH)
+        for patch in (
+            TELL_REQUESTER_PATCH,
+            TIMER_DRIVEN_GATE_PATCH,
+            EXECUTOR_TOOLS_PATCH,
+            ACTION_FIRST_PATCH,
+            DECIDED_PHASE_PATCH,
+        )
     }
 
 
