@@ -63,12 +63,21 @@ class ChannelMembership:
             return known[1]
         asking = self._asking.get(channel_id)
         if asking is not None:
-            return await asyncio.shield(asking)
+            try:
+                return await asyncio.shield(asking)
+            except asyncio.CancelledError:
+                if not asking.cancelled():
+                    raise  # this caller was cancelled
+                # The caller that was asking was cancelled: ask again.
+                return await self.members(client, channel_id)
         future: asyncio.Future[Members] = asyncio.get_running_loop().create_future()
         self._asking[channel_id] = future
         try:
             answer = await self._ask(client, channel_id)
             future.set_result(answer)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as err:
             future.set_exception(err)
             # Nobody else may be waiting on it: don't let the loop warn about an unread exception.

@@ -79,3 +79,15 @@ async def test_lookups_at_the_same_moment_share_one_call(slack: SlackSandbox) ->
     answers = await asyncio.gather(*(cache.is_member(client, PROJECT, APPROVER_1) for _ in range(20)))
     assert all(answers) and asked(slack) == 1
     assert await cache.channels_with(client, [PROJECT, "C0GENERAL", None, PROJECT], OUTSIDER) == {"C0GENERAL"}
+
+
+async def test_a_lookup_whose_asker_is_cancelled_is_asked_again_for_those_waiting(slack: SlackSandbox) -> None:
+    client, cache = web_client(slack), ChannelMembership()
+    slack.faults.slow("conversations.members", 0.5)
+    first = asyncio.create_task(cache.is_member(client, PROJECT, APPROVER_1))
+    await slack.wait_for(lambda: asked(slack) == 1)
+    second = asyncio.create_task(cache.is_member(client, PROJECT, APPROVER_1))
+    await asyncio.sleep(0)  # the second now waits on the first's call
+    first.cancel()
+    assert await second is True and first.cancelled()
+    assert asked(slack) == 2
