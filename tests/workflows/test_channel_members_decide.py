@@ -3,6 +3,7 @@ the bot did not find the person a member for (time-skipping server, a JSON-only 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -11,11 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.access import NOT_A_MEMBER
 from core.contracts import ApproveInput, Phase, RejectInput, RevisionInput
+from core.tool_calls import ToolDecisionInput
 from sandbox import SlackSandbox
 from tests.support.slack import APPROVER_1, OUTSIDER, REQUESTER
 from tests.support.waiting import eventually
+from tests.workflows.test_plan_tools import approved_plan, pending_tool_calls
 from tests.workflows.test_signoff_request import DEPLOY, caller
-from workflows import SignoffRequestWorkflow
+from workflows import ApprovalWorkflow, SignoffRequestWorkflow
 
 PROJECT = "G0PROJECT"  # private: the requester, Avery, Blake and the app; not Oscar
 ANYONE_IN_THE_CHANNEL = {**DEPLOY, "channel": PROJECT, "approvers": None}
@@ -57,3 +60,17 @@ async def test_a_non_member_is_refused_and_a_member_decides(time_env: WorkflowEn
         await child.execute_update(SignoffRequestWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=PROJECT))
         result = await parent.result()
     assert result["outcome"] == "approved" and result["decided_by"] == [APPROVER_1]
+
+
+@pytest.mark.parametrize("member_of", [None, "C0RANDOM0"])
+async def test_a_tool_call_refuses_a_non_member_too(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, member_of: str | None
+) -> None:
+    async with approved_plan(time_env, slack, "Announce the offsite in #random") as (handle, ts):
+        await eventually(lambda: pending_tool_calls(slack, ts))
+        before = asdict(await handle.query(ApprovalWorkflow.progress))
+        for update in (ApprovalWorkflow.allow_tool_call, ApprovalWorkflow.deny_tool_call):
+            decision = ToolDecisionInput(call_number=1, user_id=OUTSIDER, member_of=member_of)
+            assert await refused(handle, update, decision) == NOT_A_MEMBER
+        assert asdict(await handle.query(ApprovalWorkflow.progress)) == before
+        await handle.cancel()
