@@ -12,13 +12,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import action_ids
 from core.access import NOT_A_MEMBER
+from core.action_ids import ButtonValue
 from core.contracts import Phase
+from core.tool_calls import ToolCallState
 from sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack
 from tests.support.forged import block_actions, deliver
-from tests.support.slack import APPROVER_1, OUTSIDER, button_pairs, draft_messages, told
+from tests.support.slack import APPROVER_1, OUTSIDER, button_pairs, buttons, draft_messages, told
 
 PROJECT = "G0PROJECT"
 
@@ -49,3 +51,27 @@ async def test_a_non_member_is_refused_and_a_member_approves(stack: RunningBot, 
     await slack.click_button(APPROVER_1, PROJECT, draft["ts"], action_ids.APPROVE)
     await told(slack, APPROVER_1, "Recorded your approval")
     await phase_of(stack, workflow_id, Phase.APPROVED)
+
+
+@pytest.mark.parametrize("stack", ["temporal"], indirect=True)
+async def test_a_non_member_can_neither_read_nor_decide_a_tool_call(stack: RunningBot, slack: SlackSandbox) -> None:
+    handle = await start_via_slack(slack, stack.client, "Announce the offsite in #random", "/plan", channel=PROJECT)
+    progress = await phase_of(stack, handle.id, Phase.PENDING_APPROVAL)
+    assert progress.thread is not None
+    [draft] = await slack.wait_for(lambda: draft_messages(slack, progress.thread.ts, PROJECT) or None)
+    await slack.click_button(APPROVER_1, PROJECT, draft["ts"], action_ids.APPROVE)
+    [call] = await slack.wait_for(
+        lambda: [m for m in slack.replies(PROJECT, progress.thread.ts) if action_ids.TOOL_ALLOW in buttons(m)] or None,
+        timeout=30,
+    )
+    value = ButtonValue(handle.id, 1).encode()
+
+    # Oscar forges "Show full arguments" and Allow on it, as if in #general: no arguments, no decision.
+    await deliver(slack, block_actions(slack, OUTSIDER, call["ts"], action_ids.TOOL_SHOW_ARGUMENTS, value))
+    await told(slack, OUTSIDER, "You cannot see that request")
+    await deliver(slack, block_actions(slack, OUTSIDER, call["ts"], action_ids.TOOL_ALLOW, value))
+    await told(slack, OUTSIDER, NOT_A_MEMBER)
+    assert slack.open_views(OUTSIDER) == []
+    [record] = (await stack.deps.gateway.progress(handle.id)).tool_calls
+    assert record.state is ToolCallState.PENDING and record.decided_by == []
+    assert slack.messages("C0RANDOM0") == []
