@@ -133,7 +133,13 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                         sent = time.time()
                         await handle.execute_update(
                             ReportGenerationWorkflow.approve_draft,
-                            ApproveInput(revision=draft.revision, user_id=APPROVER, team_id="T0SANDBOX"),
+                            # What the bot carries for a member of the draft's channel (core/access.py).
+                            ApproveInput(
+                                revision=draft.revision,
+                                user_id=APPROVER,
+                                team_id="T0SANDBOX",
+                                member_of=draft.channel_id,
+                            ),
                             id=f"approve-{draft.revision}-{APPROVER}",
                         )
                         applied = time.time()

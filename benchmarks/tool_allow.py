@@ -186,7 +186,7 @@ async def _park_plans(
         async with semaphore:
             await client.get_workflow_handle(draft.workflow_id).execute_update(
                 ApprovalWorkflow.approve_draft,
-                ApproveInput(revision=draft.revision, user_id=APPROVER, team_id=TEAM_ID),
+                ApproveInput(revision=draft.revision, user_id=APPROVER, team_id=TEAM_ID, member_of=draft.channel_id),
                 id=f"approve-{draft.revision}-{APPROVER}",
             )
 

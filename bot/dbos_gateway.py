@@ -94,6 +94,9 @@ class DbosGateway(Gateway):
         self.call_timeout = call_timeout
         self.reply_timeout = reply_timeout
 
+    def not_found(self, workflow_id: str) -> NotFound:
+        return NotFound(f"There is no workflow `{workflow_id}`.")
+
     def ui_url(self, workflow_id: str) -> str | None:
         # DBOS has no web UI of its own here (Conductor is a separate service).
         return None
@@ -169,7 +172,7 @@ class DbosGateway(Gateway):
         """The workflow's DBOS status (ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, …)."""
         found = await self._bounded(lambda: self.client.list_workflows_async(workflow_ids=[workflow_id]))
         if not found:
-            raise NotFound(f"There is no workflow `{workflow_id}`.")
+            raise self.not_found(workflow_id)
         return str(found[0].status)
 
     # ------------------------------------------------------------------ decisions

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from bot.gateway import Gateway
+from bot.membership import ChannelMembership
 from infra.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
@@ -28,3 +29,5 @@ class Deps:
     listing_wait: float = DEFAULT_LISTING_WAIT
     # Hold one around everything a listener does after its ack (never nested).
     follow_ups: asyncio.Semaphore = field(default_factory=_follow_up_slots)
+    # Who is in which channel (Slack's conversations.members, cached): who may see and decide.
+    membership: ChannelMembership = field(default_factory=ChannelMembership)

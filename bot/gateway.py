@@ -97,6 +97,7 @@ _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 UNREACHABLE = "Temporal is unreachable right now; nothing was changed. Try again in a minute."
+NO_SUCH_WORKFLOW = "No such workflow (it may have been deleted); nothing was changed."
 
 
 class GatewayError(Exception):
@@ -152,6 +153,8 @@ class Listed:
     started_at: datetime | None
     # From the SignoffPhase search attribute (None where the workflow has none).
     phase: Phase | None = None
+    # From the SignoffApprovers search attribute (empty where none are named, or it is not set).
+    approvers: tuple[str, ...] = ()
 
     def as_row(self) -> WorkflowRow | None:
         """A list line from visibility alone (None without a phase attribute: the workflow must be asked)."""
@@ -256,11 +259,19 @@ class Gateway(ABC):
         *,
         comment: str = "",
         edited_text: str | None = None,
+        member_of: str | None = None,
     ) -> DecisionReceipt:
-        """Approve ``revision``, with an optional comment, or approve the approver's edit of it."""
+        """Approve ``revision``, with an optional comment, or approve the approver's edit of it.
+
+        ``member_of`` (every decision): the channel the bot found ``user_id`` in (core/access.py)."""
         action = "edit-approve" if edited_text is not None else "approve"
         arg = ApproveInput(
-            revision=revision, user_id=user_id, team_id=team_id, comment=comment, edited_text=edited_text
+            revision=revision,
+            user_id=user_id,
+            team_id=team_id,
+            comment=comment,
+            edited_text=edited_text,
+            member_of=member_of,
         )
         return await self._decide(
             workflow_id,
@@ -270,9 +281,16 @@ class Gateway(ABC):
         )
 
     async def request_revision(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, notes: str
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        notes: str,
+        *,
+        member_of: str | None = None,
     ) -> DecisionReceipt:
-        arg = RevisionInput(revision=revision, user_id=user_id, notes=notes, team_id=team_id)
+        arg = RevisionInput(revision=revision, user_id=user_id, notes=notes, team_id=team_id, member_of=member_of)
         return await self._decide(
             workflow_id,
             _update_name(ReportGenerationWorkflow.request_draft_revision),
@@ -281,9 +299,16 @@ class Gateway(ABC):
         )
 
     async def reject(
-        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, reason: str
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str,
+        *,
+        member_of: str | None = None,
     ) -> DecisionReceipt:
-        arg = RejectInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id)
+        arg = RejectInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id, member_of=member_of)
         return await self._decide(
             workflow_id,
             _update_name(ReportGenerationWorkflow.reject_draft),
@@ -292,9 +317,18 @@ class Gateway(ABC):
         )
 
     async def allow_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, *, always: bool
+        self,
+        workflow_id: str,
+        call_number: int,
+        user_id: str,
+        team_id: str | None,
+        *,
+        always: bool,
+        member_of: str | None = None,
     ) -> DecisionReceipt:
-        arg = ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, always=always)
+        arg = ToolDecisionInput(
+            call_number=call_number, user_id=user_id, team_id=team_id, always=always, member_of=member_of
+        )
         return await self._decide(
             workflow_id,
             _update_name(ApprovalWorkflow.allow_tool_call),
@@ -303,15 +337,29 @@ class Gateway(ABC):
         )
 
     async def deny_tool_call(
-        self, workflow_id: str, call_number: int, user_id: str, team_id: str | None, reason: str
+        self,
+        workflow_id: str,
+        call_number: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str,
+        *,
+        member_of: str | None = None,
     ) -> DecisionReceipt:
-        arg = ToolDecisionInput(call_number=call_number, user_id=user_id, team_id=team_id, reason=reason)
+        arg = ToolDecisionInput(
+            call_number=call_number, user_id=user_id, team_id=team_id, reason=reason, member_of=member_of
+        )
         return await self._decide(
             workflow_id,
             _update_name(ApprovalWorkflow.deny_tool_call),
             arg,
             update_id("tool-deny", workflow_id, call_number, user_id),
         )
+
+    def not_found(self, workflow_id: str) -> NotFound:
+        """What this engine answers for an id it does not have: also what someone is told about a
+        workflow they may not see (core/access.py), so the two cannot be told apart."""
+        return NotFound(NO_SUCH_WORKFLOW)
 
     @abstractmethod
     def ui_url(self, workflow_id: str) -> str | None: ...
@@ -695,6 +743,7 @@ async def _listed(execution: WorkflowExecution) -> Listed:
         channel_id=memo.get("channel_id") or attributes.get(search_attributes.CHANNEL),
         started_at=execution.start_time,
         phase=_phase(phase),
+        approvers=tuple(attributes.get(search_attributes.APPROVERS) or ()),
     )
 
 
@@ -745,7 +794,7 @@ def _map_rpc_error(err: RPCError) -> GatewayError:
         message = str(err.message).lower()
         if "completed" in message or "closed" in message or "finished" in message:
             return Finished("This workflow has already finished; nothing was changed.")
-        return NotFound("No such workflow (it may have been deleted); nothing was changed.")
+        return NotFound(NO_SUCH_WORKFLOW)
     if status == RPCStatusCode.FAILED_PRECONDITION:
         return Finished("This workflow has already finished; nothing was changed.")
     if status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):

@@ -59,6 +59,9 @@ class ThreadReply:
     parent_user_id: str | None = None
     # When it was typed (Slack's ts): a reply older than the current revision was not about it.
     ts: str | None = None
+    # The author's workspace (``user_team``, else the message's ``team``), never the envelope's
+    # ``team_id``: in a Slack Connect channel that is the receiving workspace, whoever typed.
+    team_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ def thread_reply(event: Mapping[str, Any]) -> ThreadReply | None:
         return None  # the thread's parent itself
     parent = event.get("parent_user_id")
     ts = event.get("ts")
+    team = next((team for team in (event.get("user_team"), event.get("team")) if _present(team)), None)
     return ThreadReply(
-        user, channel, thread_ts, text, parent if _present(parent) else None, ts if _present(ts) else None
+        user, channel, thread_ts, text, parent if _present(parent) else None, ts if _present(ts) else None, team
     )
 
 

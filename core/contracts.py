@@ -200,6 +200,10 @@ class ApproveInput:
     comment: str = ""
     # Edit & approve: the text the approver approves instead of the draft (where edits are allowed).
     edited_text: str | None = None
+    # The conversation the bot found ``user_id`` a member of (Slack, just before sending), or None
+    # (not checked: an older client). The validator counts it only when it is the request's channel;
+    # with no approvers named, a decision without it is refused (core/access.py).
+    member_of: str | None = None
 
 
 @dataclass
@@ -208,6 +212,10 @@ class RevisionInput:
     user_id: str
     notes: str
     team_id: str | None = None
+    # The conversation the bot found ``user_id`` a member of (Slack, just before sending), or None
+    # (not checked: an older client). The validator counts it only when it is the request's channel;
+    # with no approvers named, a decision without it is refused (core/access.py).
+    member_of: str | None = None
 
 
 @dataclass
@@ -216,6 +224,10 @@ class RejectInput:
     user_id: str
     reason: str = ""
     team_id: str | None = None
+    # The conversation the bot found ``user_id`` a member of (Slack, just before sending), or None
+    # (not checked: an older client). The validator counts it only when it is the request's channel;
+    # with no approvers named, a decision without it is refused (core/access.py).
+    member_of: str | None = None
 
 
 @dataclass
@@ -283,6 +295,8 @@ class Progress:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     # Every model call's tokens so far, summed.
     usage: TokenUsage = field(default_factory=TokenUsage)
+    # The request's Slack channel (its thread's, once posted): who may see and decide depends on it.
+    channel_id: str | None = None
 
 
 @dataclass

@@ -84,6 +84,9 @@ class ToolDecisionInput:
     reason: str = ""
     # Allow: also allow this tool without asking for the rest of this run.
     always: bool = False
+    # The conversation the bot found ``user_id`` a member of, as on a draft's decision
+    # (core.contracts.ApproveInput; core/access.py): None is a non-member.
+    member_of: str | None = None
 
 
 @dataclass

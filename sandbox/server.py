@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sandbox.delivery import Delivery, DeliveryResult, Via
 from sandbox.directory import (
+    DEFAULT_BOT_SCOPES,
     DEFAULT_CHANNELS,
     DEFAULT_USERGROUPS,
     DEFAULT_USERS,
@@ -68,6 +69,7 @@ class SlackSandbox:
         trigger_ttl: float | None = 3.0,
         wall_clock: Callable[[], float] = time.time,
         bot_events: Iterable[str] = DEFAULT_BOT_EVENTS,
+        bot_scopes: Iterable[str] = DEFAULT_BOT_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -102,6 +104,7 @@ class SlackSandbox:
             socket_url=self.socket_mode.issue_url,
             post_limiter=limiter,
             tier_limiter=TierLimiter(SlackTiers(slack_tiers), tier_clock),
+            bot_scopes=frozenset(bot_scopes),
         )
         self.ui = SandboxUI(self)
 

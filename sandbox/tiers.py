@@ -27,6 +27,7 @@ TIER_BY_METHOD = {
     "conversations.info": 3,
     "conversations.list": 2,
     "conversations.setTopic": 2,
+    "conversations.members": 4,
 }
 # Non-Marketplace distributed apps, since 2025-05-29 (new installs; existing ones since 2025-09-02).
 DISTRIBUTED_PER_MINUTE = {"conversations.history": 1, "conversations.replies": 1}

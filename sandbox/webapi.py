@@ -10,6 +10,8 @@ call. Answers use Slack's shapes: HTTP 200 with ``{"ok": ...}``, or 429 with
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import re
 import time
@@ -18,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.directory import BOT_USER_ID
+from sandbox.directory import BOT_USER_ID, DEFAULT_BOT_SCOPES, Channel
 from sandbox.ratelimit import RateLimiter
 from sandbox.recording import Call, Faults
 from sandbox.tiers import SlackTiers, TierLimiter
@@ -72,8 +74,10 @@ class WebApi:
         socket_url: Callable[[], str],
         post_limiter: RateLimiter | None,
         tier_limiter: TierLimiter | None = None,
+        bot_scopes: frozenset[str] = DEFAULT_BOT_SCOPES,
     ) -> None:
         self.workspace = workspace
+        self.bot_scopes = bot_scopes
         self._bot_token = bot_token
         self._app_token = app_token
         self._faults = faults
@@ -93,6 +97,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.list": self.conversations_list,
+            "conversations.members": self.conversations_members,
             "conversations.setTopic": self.conversations_set_topic,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": lambda p: {"view": self.workspace.open_view(p.get("trigger_id"), p.get("view"))},
@@ -295,6 +300,25 @@ class WebApi:
                 channels.append(channel.to_slack(BOT_USER_ID))
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
+    def conversations_members(self, p: Params) -> dict[str, Any]:
+        """A conversation's member ids in cursor pages (sorted; the cursor is ``user:<next id>``, base64)."""
+        channel = self.workspace.conversation(p.get("channel"), member=False)
+        self._require_scope(_READ_SCOPE[_kind(channel)])
+        limit = p.integer("limit", 100, 1000)
+        members = sorted(channel.members)
+        start = 0
+        cursor = p.text("cursor")
+        if cursor is not None:
+            after = _decode_user_cursor(cursor)
+            start = next((i for i, user in enumerate(members) if user >= after), len(members))
+        page = members[start : start + limit]
+        rest = members[start + limit :]
+        return {"members": page, "response_metadata": {"next_cursor": _encode_user_cursor(rest[0]) if rest else ""}}
+
+    def _require_scope(self, scope: str) -> None:
+        if scope not in self.bot_scopes:
+            raise SlackError("missing_scope", needed=scope, provided=",".join(sorted(self.bot_scopes)))
+
     def conversations_set_topic(self, p: Params) -> dict[str, Any]:
         channel = self.workspace.set_topic(self.workspace.conversation(p.get("channel")), p.get("topic"))
         return {"channel": channel.to_slack(BOT_USER_ID)}
@@ -331,6 +355,28 @@ class WebApi:
             p.get("files"), channel=channel, initial_comment=p.text("initial_comment"), thread_ts=p.text("thread_ts")
         )
         return {"files": files}
+
+
+# The scope a bot token needs to read a conversation of each kind (conversations.members and kin).
+_READ_SCOPE = {"public_channel": "channels:read", "private_channel": "groups:read", "im": "im:read"}
+
+
+def _kind(channel: Channel) -> str:
+    return "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+
+
+def _encode_user_cursor(user_id: str) -> str:
+    return base64.b64encode(f"user:{user_id}".encode()).decode()
+
+
+def _decode_user_cursor(cursor: str) -> str:
+    try:
+        kind, _, user_id = base64.b64decode(cursor.encode(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+    if kind != "user" or not user_id:
+        raise SlackError("invalid_cursor")
+    return user_id
 
 
 async def _read_params(request: web.Request) -> tuple[Params, str | None]:

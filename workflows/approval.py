@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from core.access import decision_refusal, member_of_channel
 from core.contracts import (
     MAX_NOTES_CHARS,
     ApprovalPolicy,
@@ -65,6 +66,19 @@ class GateWords:
 DRAFT_WORDS = GateWords()
 
 
+def checked_channel(decision: object, request_channel: str | None) -> str | None:
+    """The channel the bot found the decider a member of (a decision's ``member_of``).
+
+    A decision pickled before that field existed has none in its ``__dict__``: DBOS re-reading, as it
+    recovers a workflow, a message it accepted under the earlier rule (anyone but the requester).
+    It is judged as it was then, so the recovered run takes the same steps. A decision decoded from
+    JSON (Temporal) always has the field, ``None`` when its sender left it out."""
+    if "member_of" not in vars(decision):
+        return request_channel
+    member_of = getattr(decision, "member_of", None)
+    return member_of if isinstance(member_of, str) else None
+
+
 class DecisionRefused(ValueError):
     """Raised by update validators; the message is shown to the clicker as is."""
 
@@ -77,12 +91,21 @@ class GateHooks(Protocol):
 
 class ApprovalGate:
     def __init__(
-        self, policy: ApprovalPolicy, requester_id: str | None, team_id: str | None, words: GateWords = DRAFT_WORDS
+        self,
+        policy: ApprovalPolicy,
+        requester_id: str | None,
+        team_id: str | None,
+        words: GateWords = DRAFT_WORDS,
+        *,
+        channel_id: str | None = None,
     ):
         self.policy = policy
         self.words = words
         self.requester_id = requester_id
         self.team_id = team_id
+        # The request's channel: with no approvers named, its members decide (core/access.py).
+        # The workflow sets the thread's own id once it is posted.
+        self.channel_id = channel_id
         self.open_revision: int | None = None
         self.approvals: list[str] = []
         self.decisions: list[DecisionRecord] = []
@@ -104,7 +127,11 @@ class ApprovalGate:
         team_id: str | None,
         notes: str,
         phase: Phase,
+        *,
+        member_of: str | None = None,
     ) -> None:
+        """Refuse (``DecisionRefused``) a decision the rules do not allow; ``member_of`` is the channel
+        the bot found ``user_id`` in (None: not checked, so not a member)."""
         if phase.is_terminal:
             raise DecisionRefused(f"This was already decided: it is {phase.value.replace('_', ' ')}.")
         if self.open_revision is None:
@@ -121,10 +148,14 @@ class ApprovalGate:
             )
         if team_id and self.team_id and team_id != self.team_id:
             raise DecisionRefused("This request belongs to another Slack workspace.")
-        if user_id == self.requester_id:
-            raise DecisionRefused("You requested this, so someone else has to decide on it.")
-        if self.policy.approvers and user_id not in self.policy.approvers:
-            raise DecisionRefused("You are not one of the approvers for this request.")
+        refusal = decision_refusal(
+            user_id,
+            self.requester_id,
+            self.policy.approvers,
+            channel_member=member_of_channel(member_of, self.channel_id),
+        )
+        if refusal is not None:
+            raise DecisionRefused(refusal)
         if kind is DecisionKind.APPROVE and user_id in self.approvals:
             raise DecisionRefused(
                 f"You already {self.words.approved} {self.words.item} {revision} "

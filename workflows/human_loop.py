@@ -43,7 +43,7 @@ from core.contracts import (
 from core.mrkdwn import escape, humanize, mention, mentions, truncate
 from core.tool_calls import ToolCallRecord
 from core.usage import UsageMeter, usage_line
-from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
+from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
 from workflows.runtime import durable
 from workflows.thread import SlackThread, tell_requester
 
@@ -173,6 +173,7 @@ class HumanReviewedWorkflow:
             outcome=self._outcome,
             tool_calls=self.tool_call_records(),
             usage=self._usage.summary(self._settings.model_prices),
+            channel_id=gate.channel_id if gate else (self._origin.channel_id if self._origin else None),
         )
 
     def tool_call_records(self) -> list[ToolCallRecord]:
@@ -194,7 +195,7 @@ class HumanReviewedWorkflow:
 
     @approve_draft.validator
     def _check_approve(self, decision: ApproveInput) -> None:
-        self._check(DecisionKind.APPROVE, decision.user_id, decision.revision, decision.team_id, decision.comment)
+        self._check(DecisionKind.APPROVE, decision, decision.comment)
         if decision.edited_text is not None:
             self._check_edit(decision.edited_text)
 
@@ -234,9 +235,7 @@ class HumanReviewedWorkflow:
     def _check_revision(self, decision: RevisionInput) -> None:
         if not self.allows_revision():
             raise DecisionRefused("This request cannot be sent back for revision: approve or reject it.")
-        self._check(
-            DecisionKind.REQUEST_REVISION, decision.user_id, decision.revision, decision.team_id, decision.notes
-        )
+        self._check(DecisionKind.REQUEST_REVISION, decision, decision.notes)
 
     @workflow.update
     async def reject_draft(self, decision: RejectInput) -> DecisionReceipt:
@@ -246,7 +245,7 @@ class HumanReviewedWorkflow:
 
     @reject_draft.validator
     def _check_reject(self, decision: RejectInput) -> None:
-        self._check(DecisionKind.REJECT, decision.user_id, decision.revision, decision.team_id, decision.reason)
+        self._check(DecisionKind.REJECT, decision, decision.reason)
 
     def decision_handlers(self) -> DecisionHandlers:
         """Each decision update by name: its validator and its handler (an engine without updates
@@ -260,10 +259,19 @@ class HumanReviewedWorkflow:
             "reject_draft": (self._check_reject, lambda d: HumanReviewedWorkflow.reject_draft(self, d)),
         }
 
-    def _check(self, kind: DecisionKind, user_id: str, revision: int, team_id: str | None, notes: str) -> None:
-        if self._gate is None:
+    def _check(self, kind: DecisionKind, decision: ApproveInput | RevisionInput | RejectInput, notes: str) -> None:
+        gate = self._gate
+        if gate is None:
             raise DecisionRefused("Nothing is waiting for a decision yet.")
-        self._gate.check(kind, user_id, revision, team_id, notes, self._phase)
+        gate.check(
+            kind,
+            decision.user_id,
+            decision.revision,
+            decision.team_id,
+            notes,
+            self._phase,
+            member_of=checked_channel(decision, gate.channel_id),
+        )
 
     def phase_after(self, outcome: GateOutcome) -> Phase:
         """The phase a decision on the draft leads to (a workflow that goes on differently overrides it)."""
@@ -311,11 +319,13 @@ class HumanReviewedWorkflow:
                 retry_policy=SETTINGS_RETRY_POLICY,
             )
         self._settings = settings
-        self._gate = ApprovalGate(settings.policy, self._requester, origin.team_id if origin else None)
+        where = origin.channel_id if origin else (channel or settings.default_channel)
+        self._gate = ApprovalGate(
+            settings.policy, self._requester, origin.team_id if origin else None, channel_id=where
+        )
         for kind, notes in self._early_operator_decisions:
             self._gate.operator_decision(kind, notes)
         self._early_operator_decisions.clear()
-        where = origin.channel_id if origin else (channel or settings.default_channel)
         if self._indexed():
             workflow.upsert_search_attributes(
                 search_attributes.at_start(self.KIND, self._requester, settings.policy.approvers, where, self._phase)
@@ -325,6 +335,9 @@ class HumanReviewedWorkflow:
             workflow.upsert_memo({"subject": subject[:SUBJECT_MEMO_CHARS]})
         self._thread = SlackThread(where, self.KIND, subject, self._requester)
         await self._thread.open(self._phase)
+        if self._thread.parent is not None:
+            # The id Slack posted in (the default channel may be a #name): whose members decide.
+            self._gate.channel_id = self._thread.parent.channel_id
         if origin is not None and self._thread.parent is not None and durable().patched(TELL_REQUESTER_PATCH):
             await tell_requester(
                 origin.channel_id,

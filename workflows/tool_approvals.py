@@ -40,7 +40,15 @@ from core.tool_calls import (
     channel_name_key,
     conversation_id_in,
 )
-from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, GateWords
+from workflows.approval import (
+    OPERATOR,
+    ApprovalGate,
+    DecisionRefused,
+    GateOutcome,
+    GateResult,
+    GateWords,
+    checked_channel,
+)
 from workflows.runtime import durable
 from workflows.thread import SlackThread
 
@@ -167,7 +175,15 @@ class ToolApprovals:
             if known is None:
                 raise DecisionRefused(f"There is no tool call {decision.call_number} in this run.")
             raise DecisionRefused(f"Tool call {decision.call_number} was already decided: it is {known.state.value}.")
-        call.gate.check(kind, decision.user_id, decision.call_number, decision.team_id, decision.reason, phase)
+        call.gate.check(
+            kind,
+            decision.user_id,
+            decision.call_number,
+            decision.team_id,
+            decision.reason,
+            phase,
+            member_of=checked_channel(decision, call.gate.channel_id),
+        )
 
     def apply(self, kind: DecisionKind, decision: ToolDecisionInput, phase: Phase) -> DecisionReceipt:
         call = self._pending[decision.call_number]
@@ -222,7 +238,14 @@ class ToolApprovals:
             return False, f"The arguments for {tool} are not a JSON object. Nothing was run; fix them and try again."
         record = self._new_record(item.agent.name, tool, arguments, getattr(raw, "call_id", None), asked=True)
         policy = self._host.settings.policy
-        gate = ApprovalGate(policy, self._host.requester_id, self._host.team_id, TOOL_CALL_WORDS)
+        thread = self._host.thread.parent
+        gate = ApprovalGate(
+            policy,
+            self._host.requester_id,
+            self._host.team_id,
+            TOOL_CALL_WORDS,
+            channel_id=thread.channel_id if thread else None,
+        )
         gate.open(record.call_number)
         call = _PendingCall(record, gate)
         self._pending[record.call_number] = call

@@ -21,12 +21,14 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import GatewayError
+from bot.gateway import Gateway, GatewayError, Refused
 from bot.listeners.home import refresh_home
+from bot.membership import Members
 from bot.replies import Where, tell
 from core import action_ids
+from core.access import NOT_A_MEMBER, may_see
 from core.action_ids import ButtonValue
-from core.contracts import DecisionKind, DecisionReceipt
+from core.contracts import DecisionKind, DecisionReceipt, Progress
 from core.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
 from core.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
@@ -67,22 +69,57 @@ def tool_confirmation(receipt: DecisionReceipt) -> str:
     return f":no_entry: Denied tool call {receipt.revision}; the agent is told."
 
 
+# What a person who may not see a request is told about it: no subject, no requester.
+NOT_VISIBLE = ":no_entry_sign: You cannot see that request: it is in a channel you are not in."
+
+
+async def request_channel(gateway: Gateway, where: Where, workflow_id: str) -> str | None:
+    """The request's channel: where the click or reply happened, or (the App Home) the workflow's own."""
+    if where.channel_id is not None:
+        return where.channel_id
+    try:
+        return (await gateway.progress(workflow_id)).channel_id
+    except GatewayError as err:
+        log.info("the channel of %s is unknown: %s", workflow_id, err)
+        return None
+
+
 async def send_decision(
     deps: Deps,
     client: AsyncWebClient,
     where: Where,
-    decide: Callable[[], Awaitable[DecisionReceipt]],
+    workflow_id: str,
+    decide: Callable[[str | None], Awaitable[DecisionReceipt]],
     confirm: Callable[[DecisionReceipt], str] = confirmation,
 ) -> None:
-    """Send one decision update and tell the clicker the outcome (and refresh their Home)."""
+    """Send one decision update and tell the decider the outcome (and refresh their Home).
+
+    ``decide(member_of)`` gets the request's channel when Slack says the decider is in it, else None:
+    the workflow's validator applies the rule (core/access.py) with it.
+    """
+    channel = await request_channel(deps.gateway, where, workflow_id)
+    members = await deps.membership.members(client, channel) if channel else Members(None)
+    member_of = channel if where.user_id in members else None
     try:
-        receipt = await decide()
+        receipt = await decide(member_of)
+    except Refused as err:
+        text = str(err)
+        if text == NOT_A_MEMBER and members.problem:
+            text = f"{text} ({members.problem}; nothing was changed, try again in a minute.)"
+        await tell(client, where, f":no_entry_sign: {text}")
+        return
     except GatewayError as err:
         await tell(client, where, f":no_entry_sign: {err}")
         return
     await tell(client, where, confirm(receipt))
     if where.home:
         await refresh_home(deps, client, where.user_id)
+
+
+async def may_see_request(deps: Deps, client: AsyncWebClient, progress: Progress, user_id: str) -> bool:
+    """Whether ``user_id`` may see the request ``progress`` describes (core/access.py)."""
+    member = await deps.membership.is_member(client, progress.channel_id, user_id)
+    return may_see(user_id, progress.requester_id, progress.approvers, channel_member=member)
 
 
 def _team(body: dict[str, Any]) -> str | None:
@@ -127,22 +164,41 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def decide_on_click(
         body: dict[str, Any],
         client: AsyncWebClient,
-        decide: Callable[[ButtonValue, str, str | None], Awaitable[DecisionReceipt]],
+        decide: Callable[[ButtonValue, str, str | None, str | None], Awaitable[DecisionReceipt]],
         confirm: Callable[[DecisionReceipt], str] = confirmation,
     ) -> None:
-        """A button that decides at once: ``decide(button, user, team)``, the clicker told the outcome."""
+        """A button that decides at once: ``decide(button, user, team, member_of)``, the clicker told the outcome."""
         async with deps.follow_ups:
             clicked = await _clicked(client, body)
             if clicked is None:
                 return
             where, value = clicked
-            await send_decision(deps, client, where, lambda: decide(value, where.user_id, _team(body)), confirm)
+            await send_decision(
+                deps,
+                client,
+                where,
+                value.workflow_id,
+                lambda member_of: decide(value, where.user_id, _team(body), member_of),
+                confirm,
+            )
+
+    async def visible_progress(client: AsyncWebClient, where: Where, workflow_id: str) -> Progress | None:
+        """The request's progress, when the clicker may see it; else they are told, and None."""
+        progress = await gateway.progress(workflow_id)
+        if await may_see_request(deps, client, progress, where.user_id):
+            return progress
+        await tell(client, where, NOT_VISIBLE)
+        return None
 
     @app.action(action_ids.APPROVE)
     async def approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await decide_on_click(
-            body, client, lambda value, user, team: gateway.approve(value.workflow_id, value.revision, user, team)
+            body,
+            client,
+            lambda value, user, team, member_of: gateway.approve(
+                value.workflow_id, value.revision, user, team, member_of=member_of
+            ),
         )
 
     async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
@@ -155,9 +211,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         subject = value.workflow_id
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
-                subject = (await gateway.progress(value.workflow_id)).subject or subject
+                progress = await visible_progress(client, where, value.workflow_id)
+                if progress is None:
+                    return
+                subject = progress.subject or subject
         except (TimeoutError, GatewayError) as err:
-            # The modal still opens; the validator decides when it is submitted.
+            # The modal still opens, without the subject; the validator decides when it is submitted.
             log.info("subject lookup for the modal skipped: %s", err)
         metadata = where.modal_metadata(value.workflow_id, value.revision)
         if kind is DecisionKind.REQUEST_REVISION:
@@ -172,8 +231,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await decide_on_click(
             body,
             client,
-            lambda value, user, team: gateway.allow_tool_call(
-                value.workflow_id, value.revision, user, team, always=always
+            lambda value, user, team, member_of: gateway.allow_tool_call(
+                value.workflow_id, value.revision, user, team, always=always, member_of=member_of
             ),
             tool_confirmation,
         )
@@ -199,6 +258,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         tool = "this tool"
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS):
+                if await visible_progress(client, where, value.workflow_id) is None:
+                    return
                 record = await gateway.tool_call(value.workflow_id, value.revision)
                 tool = record.tool if record else tool
         except (TimeoutError, GatewayError) as err:
@@ -215,6 +276,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         where, value = clicked
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
+                if await visible_progress(client, where, value.workflow_id) is None:
+                    return
                 record = await gateway.tool_call(value.workflow_id, value.revision)
         except (TimeoutError, GatewayError) as err:
             await tell(client, where, f":warning: Could not read that tool call right now ({err}); try again.")
@@ -235,8 +298,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         where, value = clicked
         try:
             async with asyncio.timeout(SUBJECT_LOOKUP_SECONDS * 2):
+                progress = await visible_progress(client, where, value.workflow_id)
+                if progress is None:
+                    return
                 text = await gateway.current_draft(value.workflow_id)
-                subject = (await gateway.progress(value.workflow_id)).subject
+                subject = progress.subject
         except (TimeoutError, GatewayError) as err:
             await tell(client, where, f":warning: Could not read the draft right now ({err}); click again.")
             return

@@ -14,10 +14,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import AlreadyRunning, Gateway, GatewayError, Started
-from core.contracts import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
+from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Started
+from bot.listeners.actions import may_see_request
+from core.access import may_see
+from core.contracts import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
 from core.mrkdwn import escape, truncate
 from core.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
 
@@ -84,7 +87,9 @@ def _too_long(text: str, command: str) -> str:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.command(REPORT)
-    async def report_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def report_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         parsed = parse_report(command.get("text") or "")
         if parsed.action == "help":
             await ack(text="Signoff commands", blocks=_blocks(help_blocks()))
@@ -103,11 +108,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         async with deps.follow_ups:
             if parsed.action == "status":
-                await _status(deps, respond, command, parsed.arg)
+                await _status(deps, client, respond, command, parsed.arg)
             elif parsed.action == "list":
-                await _list(deps, respond)
+                await _list(deps, client, respond, command["user_id"])
             elif parsed.action == "cancel":
-                await _cancel(deps, respond, command, parsed.arg)
+                await _cancel(deps, client, respond, command, parsed.arg)
 
     @app.command(PLAN)
     async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -163,18 +168,28 @@ async def _start(
     log.debug("Started %s", started.workflow_id)
 
 
-async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:
+_NOTHING_HERE = "Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`."
+
+
+async def _status(
+    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, command: dict[str, Any], workflow_id: str
+) -> None:
     gateway = deps.gateway
+    named = bool(workflow_id)
     try:
         if not workflow_id:
             latest = await gateway.latest_in_channel(command["team_id"], command["channel_id"])
             if latest is None:
-                await respond(text="Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`.")
+                await respond(text=_NOTHING_HERE)
                 return
             workflow_id = latest
         progress = await gateway.progress(workflow_id)
     except GatewayError as err:
         await respond(text=f":warning: {err}")
+        return
+    if not await may_see_request(deps, client, progress, command["user_id"]):
+        # Answered as if it did not exist: neither its subject nor its requester is told.
+        await respond(text=f":warning: {gateway.not_found(workflow_id)}" if named else _NOTHING_HERE)
         return
     blocks = status_blocks(progress)
     ui = gateway.ui_url(workflow_id)
@@ -183,14 +198,19 @@ async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], wo
     await respond(text=f"Status of {_echo(progress.subject)}", blocks=_blocks(blocks[:50]))
 
 
-async def _list(deps: Deps, respond: AsyncRespond) -> None:
+async def _list(deps: Deps, client: AsyncWebClient, respond: AsyncRespond, user_id: str) -> None:
+    """The running workflows ``user_id`` may see (core/access.py), newest first."""
     gateway = deps.gateway
     try:
         if await gateway.lists_by_search_attributes():
-            rows, total = await _running_by_search_attributes(gateway)
-            more = f"Showing the newest {len(rows)} of {total:,} running workflows." if total > len(rows) else ""
+            rows, looked_at, total = await _running_by_search_attributes(deps, client, user_id)
+            more = (
+                f"Showing what you can see among the newest {looked_at} of {total:,} running workflows."
+                if total > looked_at
+                else ""
+            )
         else:
-            rows, missing = await _running_newest(deps)
+            rows, missing = await _running_newest(deps, client, user_id)
             more = f"{missing} more running workflow(s) did not report their status in time." if missing > 0 else ""
     except GatewayError as err:
         await respond(text=f":warning: {err}")
@@ -201,41 +221,61 @@ async def _list(deps: Deps, respond: AsyncRespond) -> None:
     await respond(text=f"{len(rows)} open workflow(s)", blocks=_blocks(blocks[:50]))
 
 
-async def _running_by_search_attributes(gateway: Gateway) -> tuple[list[WorkflowRow], int]:
-    """The newest running workflows as visibility has them (phase from the search attribute,
-    subject from the memo): no workflow is asked, and the total is counted by the server."""
-    running, total = await gateway.running(MAX_LIST_QUERIES)
-    rows = [row for row in (item.as_row() for item in running) if row is not None]
-    return rows, total
+async def _running_by_search_attributes(
+    deps: Deps, client: AsyncWebClient, user_id: str
+) -> tuple[list[WorkflowRow], int, int]:
+    """The newest running workflows ``user_id`` may see, as visibility has them (phase from the
+    search attribute, subject from the memo): no workflow is asked, and the total is counted by the
+    server. Returns the rows, how many were looked at, and the total."""
+    running, total = await deps.gateway.running(MAX_LISTED)
+    member_of = await deps.membership.channels_with(client, (item.channel_id for item in running), user_id)
+    seen = [item for item in running if _visible(item, user_id, member_of)]
+    rows = [row for row in (item.as_row() for item in seen) if row is not None]
+    return rows[:MAX_LIST_QUERIES], len(running), total
 
 
-async def _running_newest(deps: Deps) -> tuple[list[WorkflowRow], int]:
-    """Without the search attributes: the newest running workflows, each asked for its phase;
-    returns the rows and how many did not answer in time."""
+def _visible(item: Listed | Progress, user_id: str, member_of: set[str]) -> bool:
+    return may_see(user_id, item.requester_id, item.approvers, channel_member=item.channel_id in member_of)
+
+
+async def _running_newest(deps: Deps, client: AsyncWebClient, user_id: str) -> tuple[list[WorkflowRow], int]:
+    """Without the search attributes: the newest running workflows, each asked for its phase, those
+    ``user_id`` may see; returns the rows and how many did not answer in time."""
     gateway = deps.gateway
     running = await gateway.list_workflows("ExecutionStatus = 'Running'")
     asked = running[:MAX_LIST_QUERIES]
     answered = {
         p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)
     }
+    member_of = await deps.membership.channels_with(client, (p.channel_id for p in answered.values()), user_id)
     rows: list[WorkflowRow] = []
+    missing = 0
     for item in asked:
         state = answered.get(item.workflow_id)
         row = None
-        if state is not None:
+        if state is None:
+            missing += 1
+        elif not _visible(state, user_id, member_of):
+            continue
+        else:
             row = replace(
                 item, kind=state.kind, subject=state.subject, phase=state.phase, requester_id=state.requester_id
             ).as_row()
         if row is not None:
             rows.append(row)
-    return rows, len(running) - len(rows)
+    return rows, missing + len(running) - len(asked)
 
 
-async def _cancel(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:
+async def _cancel(
+    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, command: dict[str, Any], workflow_id: str
+) -> None:
     gateway = deps.gateway
     user_id = command["user_id"]
     try:
         progress = await gateway.progress(workflow_id)
+        if not await may_see_request(deps, client, progress, user_id):
+            await respond(text=f":warning: {gateway.not_found(workflow_id)}")
+            return
         if progress.phase.is_terminal:
             await respond(
                 text=f"`{escape(workflow_id)}` has already finished ({progress.phase.value}); nothing to cancel."

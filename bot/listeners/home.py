@@ -13,7 +13,8 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import Gateway, GatewayError, Listed
+from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed
+from core import access
 from core.contracts import DraftState, DraftView, Phase, Progress
 from core.rendering.lists import WorkflowRow, home_view
 from core.rendering.text import MAX_BLOCKS_PER_VIEW, MAX_HOME_MINE
@@ -24,16 +25,18 @@ log = logging.getLogger(__name__)
 MAX_HOME_QUERIES = 30
 
 
-def may_decide(progress: Progress, user_id: str) -> bool:
-    """Mirrors the validator's rules closely enough to list a draft; the validator still decides."""
+def may_decide(progress: Progress, user_id: str, *, channel_member: bool) -> bool:
+    """Whether to list a draft for ``user_id``: waiting, not yet approved by them, and the rule
+    (core/access.py) lets them decide; the validator still decides."""
     if progress.phase is not Phase.PENDING_APPROVAL or not progress.revision:
         return False
-    if user_id == progress.requester_id or user_id in progress.approvals:
+    if user_id in progress.approvals:
         return False
-    return not progress.approvers or user_id in progress.approvers
+    return access.may_decide(user_id, progress.requester_id, progress.approvers, channel_member=channel_member)
 
 
-async def build_home(deps: Deps, user_id: str) -> View:
+async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
+    """The viewer's Home: drafts they may decide on, and their own requests (core/access.py)."""
     gateway = deps.gateway
     note = None
     candidates: list[Listed]
@@ -41,7 +44,7 @@ async def build_home(deps: Deps, user_id: str) -> View:
     mine: Sequence[Progress | WorkflowRow] | None
     try:
         if await gateway.lists_by_search_attributes():
-            candidates, mine = await _by_search_attributes(gateway, user_id)
+            candidates, mine = await _by_search_attributes(deps, client, user_id)
         else:
             candidates, mine = await _newest(gateway, user_id)
     except GatewayError as err:
@@ -50,7 +53,12 @@ async def build_home(deps: Deps, user_id: str) -> View:
     states = await gateway.progress_of_many([item.workflow_id for item in candidates], deps.listing_wait)
     if len(states) < len(candidates) and note is None:
         note = f":hourglass: {len(candidates) - len(states)} workflow(s) did not answer in time and are not shown."
-    pending = [(state, _draft(gateway, state)) for state in states if may_decide(state, user_id)]
+    member_of = await deps.membership.channels_with(client, (state.channel_id for state in states), user_id)
+    pending = [
+        (state, _draft(gateway, state))
+        for state in states
+        if may_decide(state, user_id, channel_member=state.channel_id in member_of)
+    ]
     if mine is None:
         mine = [state for state in states if state.requester_id == user_id]
     view = home_view(user_id, pending, mine)
@@ -61,15 +69,25 @@ async def build_home(deps: Deps, user_id: str) -> View:
     return view
 
 
-async def _by_search_attributes(gateway: Gateway, user_id: str) -> tuple[list[Listed], list[WorkflowRow]]:
+async def _by_search_attributes(
+    deps: Deps, client: AsyncWebClient, user_id: str
+) -> tuple[list[Listed], list[WorkflowRow]]:
     """Visibility queries: what waits for this user (asked for its draft's state) and what they
-    requested (shown from visibility alone, without waking finished workflows for a query)."""
+    requested (shown from visibility alone, without waking finished workflows for a query).
+
+    Drafts open to anyone (no approvers named) are kept only from channels the user is in, before
+    any is asked: the newest of the namespace's elsewhere do not crowd theirs out."""
+    gateway = deps.gateway
     waiting, requested = await asyncio.gather(
-        gateway.waiting_for(user_id, MAX_HOME_QUERIES),
+        gateway.waiting_for(user_id, MAX_LISTED),
         gateway.requested_by(user_id, MAX_HOME_MINE),
     )
+    member_of = await deps.membership.channels_with(
+        client, (item.channel_id for item in waiting if user_id not in item.approvers), user_id
+    )
+    waiting = [item for item in waiting if user_id in item.approvers or item.channel_id in member_of]
     mine = [row for row in (item.as_row() for item in requested) if row is not None]
-    return waiting, mine
+    return waiting[:MAX_HOME_QUERIES], mine
 
 
 async def _newest(gateway: Gateway, user_id: str) -> tuple[list[Listed], None]:
@@ -93,7 +111,7 @@ def _draft(gateway: Gateway, state: Progress) -> DraftView:
 
 
 async def refresh_home(deps: Deps, client: AsyncWebClient, user_id: str) -> None:
-    view = await build_home(deps, user_id)
+    view = await build_home(deps, client, user_id)
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError as err:

@@ -93,14 +93,15 @@ async def _decide(
     workflow_id: str,
     revision: int,
     reply: ThreadReply,
-    team_id: str | None,
     decision: TypedDecision,
+    member_of: str | None,
 ) -> DecisionReceipt:
+    user, team = reply.user_id, reply.team_id
     if decision.kind is DecisionKind.APPROVE:
-        return await gateway.approve(workflow_id, revision, reply.user_id, team_id, comment=decision.text)
+        return await gateway.approve(workflow_id, revision, user, team, comment=decision.text, member_of=member_of)
     if decision.kind is DecisionKind.REQUEST_REVISION:
-        return await gateway.request_revision(workflow_id, revision, reply.user_id, team_id, decision.text)
-    return await gateway.reject(workflow_id, revision, reply.user_id, team_id, decision.text)
+        return await gateway.request_revision(workflow_id, revision, user, team, decision.text, member_of=member_of)
+    return await gateway.reject(workflow_id, revision, user, team, decision.text, member_of=member_of)
 
 
 async def answer(
@@ -109,7 +110,6 @@ async def answer(
     threads: SignoffThreads,
     reply: ThreadReply,
     decision: TypedDecision,
-    team_id: str | None,
     app: AsyncBoltContext,
 ) -> None:
     """Send a typed decision for the thread's workflow, if the thread is a signoff thread."""
@@ -143,7 +143,11 @@ async def answer(
         )
         return
     await send_decision(
-        deps, client, where, lambda: _decide(gateway, workflow_id, progress.revision, reply, team_id, decision)
+        deps,
+        client,
+        where,
+        workflow_id,
+        lambda member_of: _decide(gateway, workflow_id, progress.revision, reply, decision, member_of),
     )
 
 
@@ -162,9 +166,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     threads = SignoffThreads()
 
     @app.event("message")
-    async def typed_answer(
-        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
+    async def typed_answer(event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
         # Bolt acks events itself before this runs, and drops the app's own messages.
         reply = thread_reply(event)
         if reply is None:
@@ -174,6 +176,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if reply.parent_user_id and context.bot_user_id and reply.parent_user_id != context.bot_user_id:
             return  # a thread someone else started: no Slack call needed to know
-        team_id = body.get("team_id") or event.get("team")
         async with deps.follow_ups:
-            await answer(deps, client, threads, reply, decision, team_id, context)
+            await answer(deps, client, threads, reply, decision, context)

@@ -50,8 +50,8 @@ async def refused_inline(ack: AsyncAck, problems: dict[str, str | None]) -> bool
     return False
 
 
-# Sends one decision for the modal's draft: (metadata, user id, team id, text) -> receipt.
-Decide = Callable[[ModalMetadata, str, "str | None", str], Awaitable[DecisionReceipt]]
+# Sends one decision for the modal's draft: (metadata, user id, team id, text, member_of) -> receipt.
+Decide = Callable[[ModalMetadata, str, "str | None", str, "str | None"], Awaitable[DecisionReceipt]]
 
 
 async def _submit(
@@ -77,7 +77,14 @@ async def _submit(
     where = Where.of_modal(body["user"]["id"], metadata)
     team = (body.get("team") or {}).get("id")
     async with deps.follow_ups:
-        await send_decision(deps, client, where, lambda: decide(metadata, where.user_id, team, text), confirm)
+        await send_decision(
+            deps,
+            client,
+            where,
+            metadata.workflow_id,
+            lambda member_of: decide(metadata, where.user_id, team, text, member_of),
+            confirm,
+        )
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -100,8 +107,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             client,
             error_block=action_ids.NOTES_BLOCK,
             text=notes,
-            decide=lambda draft, user, team, text: gateway.request_revision(
-                draft.workflow_id, draft.revision, user, team, text
+            decide=lambda draft, user, team, text, member_of: gateway.request_revision(
+                draft.workflow_id, draft.revision, user, team, text, member_of=member_of
             ),
         )
 
@@ -142,7 +149,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             body,
             view,
             client,
-            lambda draft, user, team, text: gateway.reject(draft.workflow_id, draft.revision, user, team, text),
+            lambda draft, user, team, text, member_of: gateway.reject(
+                draft.workflow_id, draft.revision, user, team, text, member_of=member_of
+            ),
             required=deps.settings.workflow.policy.reject_reason_required,
         )
 
@@ -155,7 +164,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             body,
             view,
             client,
-            lambda call, user, team, text: gateway.deny_tool_call(call.workflow_id, call.revision, user, team, text),
+            lambda call, user, team, text, member_of: gateway.deny_tool_call(
+                call.workflow_id, call.revision, user, team, text, member_of=member_of
+            ),
             tool_confirmation,
         )
 
@@ -179,8 +190,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             client,
             error_block=action_ids.EDIT_BLOCK,
             text=text,
-            decide=lambda draft, user, team, edited: gateway.approve(
-                draft.workflow_id, draft.revision, user, team, comment=comment, edited_text=edited
+            decide=lambda draft, user, team, edited, member_of: gateway.approve(
+                draft.workflow_id, draft.revision, user, team, comment=comment, edited_text=edited, member_of=member_of
             ),
         )
 
@@ -200,7 +211,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             client,
             error_block=action_ids.COMMENT_BLOCK,
             text=comment,
-            decide=lambda draft, user, team, text: gateway.approve(
-                draft.workflow_id, draft.revision, user, team, comment=text
+            decide=lambda draft, user, team, text, member_of: gateway.approve(
+                draft.workflow_id, draft.revision, user, team, comment=text, member_of=member_of
             ),
         )

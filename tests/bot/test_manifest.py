@@ -15,6 +15,7 @@ import yaml
 from bot.listeners import register_listeners
 from bot.server import EVENTS_PATH
 from core import action_ids
+from sandbox.directory import DEFAULT_BOT_SCOPES
 from sandbox.interactions import DEFAULT_BOT_EVENTS
 from tests.support.paths import ROOT
 
@@ -50,6 +51,9 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     # Slack's reference lists no scope for it: a bot sees the messages it scheduled.
     "chat.scheduledMessages.list": set(),
     "conversations.list": {"channels:read", "groups:read"},
+    # Who may see and decide (bot/membership.py); a DM's members would need im:read, which the app
+    # does not ask for: nobody but named approvers decides on a request in a DM.
+    "conversations.members": {"channels:read", "groups:read"},
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
@@ -213,6 +217,13 @@ def test_bot_scopes_are_exactly_what_the_calls_need() -> None:
 def test_the_sandbox_subscribes_the_app_as_the_manifest_does() -> None:
     """The sandbox delivers people's posts to the app only for the events manifest.yml subscribes to."""
     assert set(DEFAULT_BOT_EVENTS) == set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+
+
+def test_the_sandbox_grants_the_bot_token_the_manifests_scopes() -> None:
+    """The sandbox refuses a call the token lacks a scope for (missing_scope) as Slack would: with
+    exactly the scopes manifest.yml asks for, a call that works there works in Slack."""
+    assert set(DEFAULT_BOT_SCOPES) == set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert "conversations.members" in web_api_methods()
 
 
 def test_app_is_named_and_described() -> None:

@@ -16,7 +16,7 @@ from core.contracts import ApproveInput
 from infra.settings import Settings, SettingsError, Tracing
 from sandbox import SlackSandbox
 from tests.support.flows import waiting_draft
-from tests.support.slack import APPROVER_1
+from tests.support.slack import APPROVER_1, CHANNEL
 from tests.support.temporal import start_report, worker_settings
 from tests.support.waiting import eventually
 from worker.worker import connect_worker_client, serving_worker, worker_slack_client
@@ -91,7 +91,9 @@ async def test_a_report_is_one_trace_from_the_bots_start_to_the_workers_activiti
     async with serving_worker(worker_client, settings, worker_slack_client(settings)):
         handle = await start_report(bot_client, settings)
         await waiting_draft(slack, handle)
-        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL)
+        )
         await handle.result()
 
         # Spans leave in batches (every few seconds): wait for the ones this run ends with.

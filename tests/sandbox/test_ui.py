@@ -72,7 +72,14 @@ async def test_workspace_lists_people_channels_groups_and_dms(slack: SlackSandbo
         "Blake Approver",
         "Oscar Outsider",
     ]
-    assert {c["name"] for c in info["channels"]} == {"general", "approvals", "random", "watercooler", "leads-private"}
+    assert {c["name"] for c in info["channels"]} == {
+        "general",
+        "approvals",
+        "random",
+        "watercooler",
+        "leads-private",
+        "project-private",
+    }
     assert info["usergroups"][LEADS]["handle"] == "leads"
     assert info["all_users"]["U0SIGNOFF"]["is_bot"] is True
     assert info["ims"][REQUESTER] == "D0REQUEST"

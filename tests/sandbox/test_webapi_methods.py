@@ -40,6 +40,7 @@ PRODUCT_CALLS = {
     "conversations.replies": "worker/slack_activities.py _find_posted (in a thread)",
     "views.open": "bot/listeners/actions.py open_modal",
     "views.publish": "bot/listeners/home.py refresh_home",
+    "conversations.members": "bot/membership.py ChannelMembership: who may see and decide (core/access.py)",
 }
 # Implemented, but nothing in bot/, worker/, infra/, signoff/ or the demo page calls them yet.
 UNUSED = {
@@ -57,7 +58,6 @@ REMOVED = (
     "chat.delete",
     "conversations.info",
     "conversations.join",
-    "conversations.members",
     "conversations.open",
     "users.info",
     "users.list",

@@ -67,14 +67,15 @@ async def _report(client: Client, settings: WorkflowSettings, queue: str) -> Wor
 
 async def report_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     return handle
 
 
 async def report_revise_then_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
     await handle.execute_update(
-        ReportGenerationWorkflow.request_draft_revision, RevisionInput(1, APPROVER_1, "Cover the costs too")
+        ReportGenerationWorkflow.request_draft_revision,
+        RevisionInput(1, APPROVER_1, "Cover the costs too", member_of=CHANNEL),
     )
 
     async def revision_two() -> bool:
@@ -82,13 +83,15 @@ async def report_revise_then_approve(client, env, settings, queue):  # type: ign
 
     await eventually(revision_two)
     await wait_for_phase(handle, Phase.PENDING_APPROVAL)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(2, APPROVER_2))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(2, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
 async def report_reject(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_1, "Not now"))
+    await handle.execute_update(
+        ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_1, "Not now", member_of=CHANNEL)
+    )
     return handle
 
 
@@ -104,8 +107,8 @@ async def report_cancel(client, env, settings, queue):  # type: ignore[no-untype
 
 async def report_quorum(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _report(client, settings, queue)
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
-    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
+    await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
@@ -115,7 +118,7 @@ async def report_edit_approve(client, env, settings, queue):  # type: ignore[no-
     edited = draft.replace("## Summary", "## Summary (edited)") + "\n## Budget\n- 40,000 EUR per farm"
     await handle.execute_update(
         ReportGenerationWorkflow.approve_draft,
-        ApproveInput(1, APPROVER_1, comment="Added the budget", edited_text=edited),
+        ApproveInput(1, APPROVER_1, comment="Added the budget", edited_text=edited, member_of=CHANNEL),
     )
     return handle
 
@@ -160,7 +163,8 @@ async def _request(client: Client, queue: str, **fields: Any) -> WorkflowHandle:
 async def request_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _request(client, queue)
     await handle.execute_update(
-        SignoffRequestWorkflow.approve_draft, ApproveInput(1, APPROVER_1, comment="Ship it after 14:00")
+        SignoffRequestWorkflow.approve_draft,
+        ApproveInput(1, APPROVER_1, comment="Ship it after 14:00", member_of=CHANNEL),
     )
     return handle
 
@@ -168,7 +172,8 @@ async def request_approve(client, env, settings, queue):  # type: ignore[no-unty
 async def request_revision_requested(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _request(client, queue)
     await handle.execute_update(
-        SignoffRequestWorkflow.request_draft_revision, RevisionInput(1, APPROVER_2, "Add the rollback plan")
+        SignoffRequestWorkflow.request_draft_revision,
+        RevisionInput(1, APPROVER_2, "Add the rollback plan", member_of=CHANNEL),
     )
     return handle
 
@@ -191,7 +196,7 @@ async def _plan(client: Client, settings: WorkflowSettings, queue: str) -> Workf
 
 async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _plan(client, settings, queue)
-    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     return handle
 
 
@@ -206,7 +211,7 @@ async def plan_budget_stopped(client, env, settings, queue):  # type: ignore[no-
     limited = dataclasses.replace(settings, token_budget=1)
     request = PlanRequest(task="Replay coverage for plans", origin=ORIGIN, settings=limited)
     handle = await _pending(client, ApprovalWorkflow.run, request, queue)
-    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     return handle
 
 
@@ -230,20 +235,22 @@ async def _executing(client: Client, settings: WorkflowSettings, queue: str, tas
     """A plan whose executor waits for a person on ``calls`` tool calls."""
     request = PlanRequest(task=task, origin=ORIGIN, settings=settings)
     handle = await _pending(client, ApprovalWorkflow.run, request, queue)
-    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+    await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     await _tool_calls_waiting(handle, calls)
     return handle
 
 
 async def plan_tool_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
-    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2))
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
 async def plan_tool_deny(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
-    await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(1, APPROVER_2, reason="Not yet"))
+    await handle.execute_update(
+        ApprovalWorkflow.deny_tool_call, ToolDecisionInput(1, APPROVER_2, reason="Not yet", member_of=CHANNEL)
+    )
     return handle
 
 
@@ -254,17 +261,23 @@ async def plan_tool_expire(client, env, settings, queue):  # type: ignore[no-unt
 
 async def plan_tool_always_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
     handle = await _executing(client, settings, queue, "Announce the offsite in #random and #general", 2)
-    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True))
-    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2))
+    await handle.execute_update(
+        ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True, member_of=CHANNEL)
+    )
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
 async def plan_tool_always_allow_target(client, env, settings, queue):  # type: ignore[no-untyped-def]
     # Always allow for #random (tool-call-targets patch): #general still asks, #random by id does not.
     handle = await _executing(client, settings, queue, "Announce the offsite", 1)
-    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True))
+    await handle.execute_update(
+        ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True, member_of=CHANNEL)
+    )
     await _call_waiting(handle, 2)
-    await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_2, reason="Not there"))
+    await handle.execute_update(
+        ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_2, reason="Not there", member_of=CHANNEL)
+    )
     return handle
 
 
@@ -272,7 +285,7 @@ async def plan_read_channel(client, env, settings, queue):  # type: ignore[no-un
     # The plan's own channel is read without asking; another one asks (tool-call-targets patch).
     handle = await _executing(client, settings, queue, "Summarise the channels", 1)
     await _call_waiting(handle, 2)
-    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2))
+    await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(2, APPROVER_2, member_of=CHANNEL))
     return handle
 
 

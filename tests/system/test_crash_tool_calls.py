@@ -117,7 +117,9 @@ async def plan_asking_for_a_tool_call(
             task_queue=settings.task_queue,
         )
         ts, _ = await waiting_draft(slack, handle, timeout=STARTUP)
-        await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1, member_of=CHANNEL)
+        )
         await slack.wait_for(lambda: tool_call_messages(slack, ts), timeout=STARTUP)
         await eventually(lambda: finished_runs(handle, SLACK_POST_TOOL_CALL), timeout=STARTUP)
         assert any("asks to run" in t for t in thread_texts(slack, ts))
@@ -156,7 +158,7 @@ async def test_worker_killed_while_a_tool_call_waits_for_a_person(
         worker.start()
         # The update reaches the workflow once the restarted worker has replayed it to its wait.
         receipt = await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2, member_of=CHANNEL)
         )
         assert receipt.quorum_met
         await assert_done_once(handle, slack)
@@ -176,7 +178,7 @@ async def test_worker_killed_while_the_tool_posts(dev_server: DevServer, slack: 
     async with plan_asking_for_a_tool_call(dev_server, slack, tmp_path) as (worker, handle, _):
         # The update completes once the Allow is recorded, before the tool runs.
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2, member_of=CHANNEL)
         )
         [posted] = await slack.wait_for(lambda: posts_to_random(slack), timeout=STARTUP)
         worker.kill()

@@ -33,6 +33,8 @@ APPROVER_2 = "U0APPROV2"
 APPROVER_3 = "U0APPROV3"
 OUTSIDER = "U0OUTSIDE"
 TEAM = "T0SANDBOX"
+# The request's channel; ``check`` says the decider is in it unless a test says otherwise.
+CHANNEL = "C0GENERAL"
 OTHER_TEAM = "T0ELSEWHERE"
 
 APPROVE = DecisionKind.APPROVE
@@ -65,7 +67,9 @@ def make_gate(
     required: int = 1,
     revision: int | None = 1,
 ) -> ApprovalGate:
-    gate = ApprovalGate(ApprovalPolicy(approvers=list(approvers), required_approvals=required), REQUESTER, TEAM)
+    gate = ApprovalGate(
+        ApprovalPolicy(approvers=list(approvers), required_approvals=required), REQUESTER, TEAM, channel_id=CHANNEL
+    )
     if revision is not None:
         gate.open(revision)
     return gate
@@ -79,8 +83,9 @@ def check(
     team: str | None = TEAM,
     notes: str | None = None,
     phase: Phase = PENDING,
+    member_of: str | None = CHANNEL,
 ) -> None:
-    gate.check(kind, user, revision, team, VALID_NOTES[kind] if notes is None else notes, phase)
+    gate.check(kind, user, revision, team, VALID_NOTES[kind] if notes is None else notes, phase, member_of=member_of)
 
 
 def decide(gate: ApprovalGate, user: str, kind: DecisionKind = APPROVE, notes: str | None = None) -> None:
@@ -489,31 +494,32 @@ def progress(
     ],
 )
 def test_may_decide(state: Progress, user: str, expected: bool) -> None:
-    assert may_decide(state, user) is expected
+    assert may_decide(state, user, channel_member=True) is expected
 
 
+@pytest.mark.parametrize("member", [True, False])
 @pytest.mark.parametrize("approvers", [(), (APPROVER_1, APPROVER_2)])
 @pytest.mark.parametrize("user", [REQUESTER, APPROVER_1, APPROVER_2, OUTSIDER])
 def test_may_decide_lists_a_draft_exactly_when_the_gate_would_take_an_approval(
-    approvers: tuple[str, ...], user: str
+    approvers: tuple[str, ...], user: str, member: bool
 ) -> None:
     gate = make_gate(approvers=approvers, required=2)
     decide(gate, APPROVER_1)
     state = progress(approvers=approvers, approvals=tuple(gate.approvals))
 
     try:
-        check(gate, user)
+        check(gate, user, member_of=CHANNEL if member else None)
     except DecisionRefused:
         accepted = False
     else:
         accepted = True
 
-    assert may_decide(state, user) is accepted
+    assert may_decide(state, user, channel_member=member) is accepted
 
 
 def test_a_rejection_needs_a_reason_where_the_policy_says_so() -> None:
-    gate = ApprovalGate(ApprovalPolicy(reject_reason_required=True), REQUESTER, TEAM)
+    gate = ApprovalGate(ApprovalPolicy(reject_reason_required=True), REQUESTER, TEAM, channel_id=CHANNEL)
     gate.open_revision = 1
     with pytest.raises(DecisionRefused, match="needs a reason"):
-        gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "  ", Phase.PENDING_APPROVAL)
-    gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "Too late", Phase.PENDING_APPROVAL)
+        gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "  ", Phase.PENDING_APPROVAL, member_of=CHANNEL)
+    gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "Too late", Phase.PENDING_APPROVAL, member_of=CHANNEL)

@@ -79,7 +79,9 @@ async def approved_plan(
             task_queue=settings.task_queue,
         )
         ts, _ = await waiting_draft(slack, handle)
-        await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1, member_of=CHANNEL)
+        )
         yield handle, ts
 
 
@@ -90,7 +92,7 @@ async def test_allow_posts_in_the_channel_once(time_env: WorkflowEnvironment, sl
         # Nothing is posted before a person allows it.
         assert slack.messages(RANDOM) == []
         receipt = await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2, member_of=CHANNEL)
         )
         assert receipt.quorum_met
         report = await handle.result()
@@ -113,7 +115,9 @@ async def test_the_allowed_action_goes_before_the_posts_about_it(
     async with approved_plan(time_env, slack, "Announce the offsite in #random") as (handle, ts):
         [message] = await eventually(lambda: pending_tool_calls(slack, ts))
         mark = len(slack.calls)
-        await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2))
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, member_of=CHANNEL)
+        )
         await handle.result()
     writes = [
         (c.method, c.params.get("channel"), str(c.params.get("text")), c.params.get("ts"))
@@ -136,13 +140,17 @@ async def test_an_allowed_call_is_noted_while_another_still_waits(
 ) -> None:
     async with approved_plan(time_env, slack, "Announce the offsite in #random and #general") as (handle, ts):
         await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2)
-        await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_1, member_of=CHANNEL)
+        )
         # Call 2 still waits (the run does not resume yet): call 1's note and message do not wait for it.
         await eventually(lambda: any("allowed" in t and "(call 1)" in t for t in thread_texts(slack, ts)))
         [waiting] = await eventually(lambda: len(pending_tool_calls(slack, ts)) == 1 and pending_tool_calls(slack, ts))
         assert "#general" in str(waiting["blocks"])
         assert slack.messages(RANDOM) == []
-        await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_1, member_of=CHANNEL)
+        )
         await handle.result()
     assert len(slack.messages(RANDOM)) == 1
 
@@ -153,7 +161,9 @@ async def test_deny_with_a_reason_reaches_the_agent(time_env: WorkflowEnvironmen
         await eventually(lambda: pending_tool_calls(slack, ts))
         await handle.execute_update(
             ApprovalWorkflow.deny_tool_call,
-            ToolDecisionInput(call_number=1, user_id=APPROVER_2, reason="Not before the budget is signed"),
+            ToolDecisionInput(
+                call_number=1, user_id=APPROVER_2, reason="Not before the budget is signed", member_of=CHANNEL
+            ),
         )
         await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
@@ -171,14 +181,15 @@ async def test_two_parallel_calls_get_one_message_each(time_env: WorkflowEnviron
         pending = await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2 and pending_tool_calls(slack, ts))
         assert "#random" in str(pending[0]["blocks"]) and "#general" in str(pending[1]["blocks"])
         await handle.execute_update(
-            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=2, user_id=APPROVER_1, reason="not there")
+            ApprovalWorkflow.deny_tool_call,
+            ToolDecisionInput(call_number=2, user_id=APPROVER_1, reason="not there", member_of=CHANNEL),
         )
         # One decided, one still waiting: the run waits for both.
         assert len(pending_tool_calls(slack, ts)) == 1 or await eventually(
             lambda: len(pending_tool_calls(slack, ts)) == 1
         )
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, member_of=CHANNEL)
         )
         await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
@@ -199,7 +210,8 @@ async def test_always_allow_lets_later_calls_of_the_tool_through(
     async with approved_plan(time_env, slack, "Announce the offsite", later_turns) as (handle, ts):
         await eventually(lambda: pending_tool_calls(slack, ts))
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, always=True)
+            ApprovalWorkflow.allow_tool_call,
+            ToolDecisionInput(call_number=1, user_id=APPROVER_1, always=True, member_of=CHANNEL),
         )
         # The second post runs without asking; another tool still asks.
         await eventually(
@@ -209,7 +221,7 @@ async def test_always_allow_lets_later_calls_of_the_tool_through(
             )
         )
         await handle.execute_update(
-            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=3, user_id=APPROVER_1)
+            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=3, user_id=APPROVER_1, member_of=CHANNEL)
         )
         await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
@@ -238,10 +250,13 @@ async def test_deadline_denies_the_call(time_env: WorkflowEnvironment, slack: Sl
 @pytest.mark.parametrize(
     ("decision", "reason"),
     [
-        (ToolDecisionInput(call_number=1, user_id=REQUESTER), "someone else has to decide"),
-        (ToolDecisionInput(call_number=1, user_id=OUTSIDER), "not one of the approvers"),
-        (ToolDecisionInput(call_number=7, user_id=APPROVER_1), "no tool call 7"),
-        (ToolDecisionInput(call_number=1, user_id=APPROVER_1, team_id="T0OTHER"), "another Slack workspace"),
+        (ToolDecisionInput(call_number=1, user_id=REQUESTER, member_of=CHANNEL), "someone else has to decide"),
+        (ToolDecisionInput(call_number=1, user_id=OUTSIDER, member_of=CHANNEL), "not one of the approvers"),
+        (ToolDecisionInput(call_number=7, user_id=APPROVER_1, member_of=CHANNEL), "no tool call 7"),
+        (
+            ToolDecisionInput(call_number=1, user_id=APPROVER_1, team_id="T0OTHER", member_of=CHANNEL),
+            "another Slack workspace",
+        ),
     ],
 )
 async def test_a_refused_click_changes_nothing(
@@ -268,15 +283,15 @@ async def test_a_decided_call_refuses_another_click(time_env: WorkflowEnvironmen
     async with approved_plan(time_env, slack, "Announce the offsite in #random and #general") as (handle, ts):
         await eventually(lambda: len(pending_tool_calls(slack, ts)) == 2)
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, member_of=CHANNEL)
         )
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
-                ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2)
+                ApprovalWorkflow.deny_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_2, member_of=CHANNEL)
             )
         assert "already decided" in str(refused.value.cause)
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=2, user_id=APPROVER_2)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=2, user_id=APPROVER_2, member_of=CHANNEL)
         )
         await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
@@ -290,7 +305,7 @@ async def test_not_in_channel_is_told_to_the_agent_and_the_thread(
     async with approved_plan(time_env, slack, "Announce the offsite in #watercooler") as (handle, ts):
         await eventually(lambda: pending_tool_calls(slack, ts))
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1)
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, member_of=CHANNEL)
         )
         report = await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)

@@ -36,6 +36,7 @@ from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,
     APPROVER_3,
+    CHANNEL,
     LEADS,
     OUTSIDER,
     REQUESTER,
@@ -99,7 +100,8 @@ async def test_approve_after_second_reminder(time_env: WorkflowEnvironment, slac
         state = await progress(handle)
         assert state.reminders_sent == 2 and state.phase is Phase.PENDING_APPROVAL
         receipt = await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=state.revision, user_id=APPROVER_1)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=state.revision, user_id=APPROVER_1, member_of=CHANNEL),
         )
         assert receipt.quorum_met
         report = await handle.result()
@@ -116,7 +118,8 @@ async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSa
     async with pending_report(time_env, slack, **quorum) as handle:
         revision = (await progress(handle)).revision
         first = await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_1)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=revision, user_id=APPROVER_1, member_of=CHANNEL),
         )
         assert first.approvals == [APPROVER_1] and not first.quorum_met
         thread_ts = (await progress(handle)).thread.ts
@@ -128,12 +131,14 @@ async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSa
         await eventually(draft_shows_one_of_two)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
-                ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_1)
+                ReportGenerationWorkflow.approve_draft,
+                ApproveInput(revision=revision, user_id=APPROVER_1, member_of=CHANNEL),
             )
         assert "already approved" in str(refused.value.cause)
         assert await handle.query(ReportGenerationWorkflow.get_status) == "pending_approval"
         second = await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=revision, user_id=APPROVER_3)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=revision, user_id=APPROVER_3, member_of=CHANNEL),
         )
         assert second.quorum_met
         await handle.result()
@@ -151,7 +156,7 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
         writer_calls_before = len(models.inputs_for("writer"))
         await handle.execute_update(
             ReportGenerationWorkflow.request_draft_revision,
-            RevisionInput(revision=1, user_id=APPROVER_1, notes=notes),
+            RevisionInput(revision=1, user_id=APPROVER_1, notes=notes, member_of=CHANNEL),
         )
 
         async def revision_two_waiting() -> bool:
@@ -172,13 +177,13 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
         # A click on revision 1's (now removed) button is refused and changes nothing.
         with pytest.raises(WorkflowUpdateFailedError) as stale:
             await handle.execute_update(
-                ReportGenerationWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1)
+                ReportGenerationWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1, member_of=CHANNEL)
             )
         assert "revision 2 is the current draft" in str(stale.value.cause)
         assert asdict(await progress(handle)) == asdict(state)
 
         await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=2, user_id=APPROVER_2)
+            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=2, user_id=APPROVER_2, member_of=CHANNEL)
         )
         report = await handle.result()
     assert "maintenance costs" in report
@@ -187,7 +192,8 @@ async def test_revision_notes_reach_the_writer(time_env: WorkflowEnvironment, sl
 async def test_reject_with_reason(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
     async with pending_report(time_env, slack) as handle:
         await handle.execute_update(
-            ReportGenerationWorkflow.reject_draft, RejectInput(revision=1, user_id=APPROVER_1, reason="Out of scope")
+            ReportGenerationWorkflow.reject_draft,
+            RejectInput(revision=1, user_id=APPROVER_1, reason="Out of scope", member_of=CHANNEL),
         )
         result = await handle.result()
         state = await progress(handle)
@@ -234,13 +240,23 @@ async def test_cancel_while_the_draft_is_being_posted_removes_its_buttons(
 @pytest.mark.parametrize(
     ("policy", "update", "payload", "reason"),
     [
-        ({"approvers": [APPROVER_1]}, "approve_draft", ApproveInput(1, OUTSIDER), "not one of the approvers"),
-        ({}, "approve_draft", ApproveInput(1, REQUESTER), "someone else has to decide"),
-        ({}, "approve_draft", ApproveInput(7, APPROVER_1), "revision 1 is the current draft"),
-        ({}, "approve_draft", ApproveInput(1, APPROVER_1, team_id="T0OTHER"), "another Slack workspace"),
-        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "   "), "cannot be empty"),
-        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "x" * 3001), "limit is 3,000"),
-        ({}, "reject_draft", RejectInput(1, OUTSIDER, "y" * 5000), "limit is 3,000"),
+        (
+            {"approvers": [APPROVER_1]},
+            "approve_draft",
+            ApproveInput(1, OUTSIDER, member_of=CHANNEL),
+            "not one of the approvers",
+        ),
+        ({}, "approve_draft", ApproveInput(1, REQUESTER, member_of=CHANNEL), "someone else has to decide"),
+        ({}, "approve_draft", ApproveInput(7, APPROVER_1, member_of=CHANNEL), "revision 1 is the current draft"),
+        (
+            {},
+            "approve_draft",
+            ApproveInput(1, APPROVER_1, team_id="T0OTHER", member_of=CHANNEL),
+            "another Slack workspace",
+        ),
+        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "   ", member_of=CHANNEL), "cannot be empty"),
+        ({}, "request_draft_revision", RevisionInput(1, APPROVER_1, "x" * 3001, member_of=CHANNEL), "limit is 3,000"),
+        ({}, "reject_draft", RejectInput(1, OUTSIDER, "y" * 5000, member_of=CHANNEL), "limit is 3,000"),
     ],
 )
 async def test_validator_refusals_leave_state_unchanged(
@@ -257,12 +273,16 @@ async def test_validator_refusals_leave_state_unchanged(
 
 async def test_decision_after_the_end_is_refused(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
     async with pending_report(time_env, slack) as handle:
-        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
+        await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL)
+        )
         await handle.result()
         before = asdict(await progress(handle))
         # The server refuses updates to a closed workflow; no worker code runs.
         with pytest.raises(RPCError) as refused:
-            await handle.execute_update(ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_2))
+            await handle.execute_update(
+                ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_2, member_of=CHANNEL)
+            )
         # NOT_FOUND, which the bot tells as "already finished" (the message differs between servers:
         # "workflow execution already completed" on the dev server, "update … not found" on the test server).
         assert refused.value.status is RPCStatusCode.NOT_FOUND, refused.value
@@ -291,8 +311,12 @@ async def test_bare_topic_takes_the_worker_settings_and_default_channel(
         state = await progress(handle)
         # The worker's approver list applies: anyone else is refused.
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
-        await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2))
+            await handle.execute_update(
+                ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL)
+            )
+        await handle.execute_update(
+            ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2, member_of=CHANNEL)
+        )
         await handle.result()
     assert state.approvers == [APPROVER_2] and state.requester_id is None
     assert state.thread is not None and state.thread.channel_id == APPROVALS_CHANNEL

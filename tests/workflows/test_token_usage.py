@@ -12,7 +12,7 @@ from core.rendering.lists import status_blocks
 from infra.settings import Settings
 from sandbox import SlackSandbox
 from tests.support.flows import waiting_draft
-from tests.support.slack import APPROVER_1, ORIGIN, buttons, draft_messages, thread_texts
+from tests.support.slack import APPROVER_1, CHANNEL, ORIGIN, buttons, draft_messages, thread_texts
 from tests.support.temporal import running_worker, start_report, with_agents_plugin, worker_settings
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 
@@ -42,7 +42,8 @@ async def test_usage_is_summed_and_shown_with_its_cost(time_env: WorkflowEnviron
         assert "*Usage:*" in status and f"{waiting.usage.total_tokens:,} tokens" in status and "$" in status
 
         await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=waiting.revision, user_id=APPROVER_1)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=waiting.revision, user_id=APPROVER_1, member_of=CHANNEL),
         )
         await handle.result()
         final: Progress = await handle.query(ReportGenerationWorkflow.progress)
@@ -100,7 +101,7 @@ async def test_the_budget_stops_a_revision(time_env: WorkflowEnvironment, slack:
         assert waiting.phase is Phase.PENDING_APPROVAL
         await handle.execute_update(
             ReportGenerationWorkflow.request_draft_revision,
-            RevisionInput(revision=waiting.revision, user_id=APPROVER_1, notes="More on costs"),
+            RevisionInput(revision=waiting.revision, user_id=APPROVER_1, notes="More on costs", member_of=CHANNEL),
         )
         result = await handle.result()
         state: Progress = await handle.query(ReportGenerationWorkflow.progress)
@@ -122,7 +123,9 @@ async def test_a_small_budget_stops_a_plan(time_env: WorkflowEnvironment, slack:
         )
         await waiting_draft(slack, handle)
         # The planner's run used the budget: once approved, the executor does not start.
-        await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.approve_draft, ApproveInput(revision=1, user_id=APPROVER_1, member_of=CHANNEL)
+        )
         result = await handle.result()
         state: Progress = await handle.query(ApprovalWorkflow.progress)
     assert result.startswith("Plan stopped at its token budget")

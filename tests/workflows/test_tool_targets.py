@@ -29,7 +29,9 @@ async def test_reading_another_conversation_asks_and_its_text_stays_out_of_the_t
     async with approved_plan(time_env, slack, "Summarise #approvals", models) as (handle, ts):
         [message] = await eventually(lambda: pending_tool_calls(slack, ts))
         assert "read_channel" in str(message["blocks"]) and "#approvals" in str(message["blocks"])
-        await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2))
+        await handle.execute_update(
+            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, member_of=CHANNEL)
+        )
         report = await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
     # The agent got what it read; the thread (a channel other people read) says only what was read.
@@ -72,11 +74,14 @@ async def test_always_allow_covers_the_tool_on_that_channel_only(
     async with approved_plan(time_env, slack, "Announce the offsite", models) as (handle, ts):
         [first] = await eventually(lambda: pending_tool_calls(slack, ts))
         await handle.execute_update(
-            ApprovalWorkflow.allow_tool_call, ToolDecisionInput(call_number=1, user_id=APPROVER_1, always=True)
+            ApprovalWorkflow.allow_tool_call,
+            ToolDecisionInput(call_number=1, user_id=APPROVER_1, always=True, member_of=CHANNEL),
         )
         # #general is another conversation: it asks.
         await eventually(lambda: [m for m in pending_tool_calls(slack, ts) if "Elsewhere" in json.dumps(m["blocks"])])
-        await handle.execute_update(ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_1))
+        await handle.execute_update(
+            ApprovalWorkflow.deny_tool_call, ToolDecisionInput(2, APPROVER_1, member_of=CHANNEL)
+        )
         await handle.result()
         state = await handle.query(ApprovalWorkflow.progress)
     assert [(c.state, c.asked) for c in state.tool_calls] == [
