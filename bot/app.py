@@ -88,4 +88,5 @@ def build_app(
     )
     register_listeners(app, deps)
     app.readiness = Readiness(deps.gateway.health_problem, client)
+    app.follow_ups = deps.follow_ups
     return app

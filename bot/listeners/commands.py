@@ -1,11 +1,16 @@
 """Slash commands: ``/report`` (start, status, list, cancel, help) and ``/plan``.
 
 Each handler acks at once (with the answer itself when it needs no I/O, such
-as help or a too-long topic) and does the Temporal and Slack calls after.
+as help or a too-long topic) and does the Temporal and Slack calls after, except
+a start: ``/report <topic>`` and ``/plan`` start their workflow first and ack with
+the outcome when the start ends within ``START_BEFORE_ACK``, so an acked command
+has its workflow even if the bot dies right after; a slower start is acked with
+"Starting…" and finished after the ack (a shutdown waits for it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -15,8 +20,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
+from bot import metrics
 from bot.deps import Deps
-from bot.gateway import AlreadyRunning, Gateway, GatewayError, Started
+from bot.gateway import AlreadyRunning, Gateway, GatewayError, MaybeStarted, Started
 from core.contracts import MAX_TOPIC_CHARS, SlackOrigin, WorkflowKind
 from core.mrkdwn import escape, truncate
 from core.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
@@ -32,6 +38,10 @@ MAX_LIST_QUERIES = 20
 _ECHO_CHARS = 200
 _ID = re.compile(r"^\S+$")
 _LINK_PROMISE = "I'll send you the link to its thread here."
+# How long /report and /plan wait for their start before acking. Slack wants the ack within 3 s of
+# sending the command; this leaves over a second for the network both ways and a busy event loop.
+# A start that has not ended by then is acked "Starting…" and finished after the ack.
+START_BEFORE_ACK = 1.5
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if len(parsed.arg) > MAX_TOPIC_CHARS:
                 await ack(text=_too_long(parsed.arg, REPORT))
                 return
-            await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_… {_LINK_PROMISE}")
-            async with deps.follow_ups:
-                await _start(deps, respond, command, WorkflowKind.REPORT, parsed.arg)
+            await _start_then_ack(deps, ack, respond, command, WorkflowKind.REPORT, parsed.arg)
             return
         await ack()
         async with deps.follow_ups:
@@ -118,9 +126,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if len(task) > MAX_TOPIC_CHARS:
             await ack(text=_too_long(task, PLAN))
             return
-        await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_… {_LINK_PROMISE}")
-        async with deps.follow_ups:
-            await _start(deps, respond, command, WorkflowKind.PLAN, task)
+        await _start_then_ack(deps, ack, respond, command, WorkflowKind.PLAN, task)
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:
@@ -137,13 +143,39 @@ def _request_key(command: dict[str, Any]) -> str:
     return f"{command['command']}:{command.get('trigger_id') or command.get('response_url')}"
 
 
-async def _start(
+async def _start_then_ack(
     deps: Deps,
+    ack: AsyncAck,
     respond: AsyncRespond,
     command: dict[str, Any],
     kind: WorkflowKind,
     subject: str,
 ) -> None:
+    """Start the workflow, then ack with the outcome; a start slower than ``START_BEFORE_ACK`` is
+    acked "Starting…" and its outcome told after, unless it started (the workflow then says so)."""
+    # Owed from the first moment: a shutdown waits for this start whether or not it was acked yet.
+    with deps.follow_ups.tracked():
+        start = asyncio.ensure_future(_start(deps, command, kind, subject))
+        done, _ = await asyncio.wait({start}, timeout=START_BEFORE_ACK)
+        if done:
+            await ack(text=start.result()[1])
+            return
+        metrics.STARTS_ACKED_FIRST.labels(kind.value).inc()
+        what = (
+            f"Starting a report on _{_echo(subject)}_"
+            if kind is WorkflowKind.REPORT
+            else f"Planning _{_echo(subject)}_"
+        )
+        await ack(text=f":hourglass_flowing_sand: {what}… {_LINK_PROMISE}")
+        started, text = await start
+        if not started:
+            # On success the workflow itself sends the requester the link to its thread (or tells
+            # them why it could not post one): nothing more to say here.
+            await respond(text=text)
+
+
+async def _start(deps: Deps, command: dict[str, Any], kind: WorkflowKind, subject: str) -> tuple[bool, str]:
+    """Start the workflow; (whether it started, what to tell the requester)."""
     gateway = deps.gateway
     origin = _origin(command)
     noun = "report" if kind is WorkflowKind.REPORT else "plan"
@@ -153,14 +185,15 @@ async def _start(
         else:
             started = await gateway.start_plan(subject, origin, _request_key(command))
     except AlreadyRunning as err:
-        await respond(text=f":information_source: {err}")
-        return
+        return False, f":information_source: {err}"
+    except MaybeStarted as err:
+        return False, f":warning: {err}"
     except GatewayError as err:
-        await respond(text=f":warning: Your {noun} was not started. {err}")
-        return
-    # On success the workflow itself sends the requester the link to its thread (or tells
-    # them why it could not post one): nothing more to wait for here.
+        return False, f":warning: Your {noun} was not started. {err}"
     log.debug("Started %s", started.workflow_id)
+    ui = deps.gateway.ui_url(started.workflow_id)
+    where = f"<{ui}|`{started.workflow_id}`>" if ui else f"`{started.workflow_id}`"
+    return True, f":rocket: Your {noun} on _{_echo(subject)}_ is started: {where}. {_LINK_PROMISE}"
 
 
 async def _status(deps: Deps, respond: AsyncRespond, command: dict[str, Any], workflow_id: str) -> None:
