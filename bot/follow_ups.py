@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Iterator
 from types import TracebackType
 
@@ -95,13 +94,3 @@ class FollowUps:
         """Stop taking new work and wait for what is owed, at most ``seconds``; returns how much is left."""
         self.draining = True
         return await self._owed.wait(seconds)
-
-
-class Deadline:
-    """A fixed point in time that several waits share."""
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(0.0, self.at - time.monotonic())

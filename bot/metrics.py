@@ -45,8 +45,8 @@ ACK_SECONDS = Histogram(
 COMMANDS_STARTED = Counter(
     "signoff_bot_commands_started", "Workflows started by a slash command, by kind (report, plan).", ["kind"]
 )
-STARTS_ACKED_FIRST = Counter(
-    "signoff_bot_starts_acked_first",
+STARTS_AFTER_ACK = Counter(
+    "signoff_bot_starts_after_ack",
     "Slash-command starts that did not end within the wait before the ack, by kind (report, plan): "
     'acked "Starting…" and finished after the ack, where a crash of the bot can still lose them.',
     ["kind"],

@@ -160,7 +160,7 @@ async def _start_then_ack(
         if done:
             await ack(text=start.result()[1])
             return
-        metrics.STARTS_ACKED_FIRST.labels(kind.value).inc()
+        metrics.STARTS_AFTER_ACK.labels(kind.value).inc()
         what = (
             f"Starting a report on _{_echo(subject)}_"
             if kind is WorkflowKind.REPORT

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from dbos import DBOSClient
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -90,6 +91,26 @@ async def _exit_code(bot: BotProcess, timeout: float) -> int:
     return process.returncode
 
 
+def _burst(slack: SlackSandbox, count: int) -> list[asyncio.Future[DeliveryResult]]:
+    """``count`` /report commands at once, in the burst channel."""
+    return [
+        asyncio.ensure_future(slack.send_slash_command(REQUESTER, "/report", f"Burst {n}", channel_id=BURST_CHANNEL.id))
+        for n in range(count)
+    ]
+
+
+async def _sigterm_during(
+    bot: BotProcess, requests: list[asyncio.Future[DeliveryResult]], after: int
+) -> tuple[int, str]:
+    """SIGTERM once ``after`` of ``requests`` are answered (the rest still under way); once every
+    request is answered and the bot has exited: (its exit code, its log)."""
+    await eventually(lambda: sum(request.done() for request in requests) >= after, timeout=30, interval=0.005)
+    assert bot.child.process is not None
+    bot.child.process.send_signal(signal.SIGTERM)
+    await asyncio.gather(*requests)
+    return await _exit_code(bot, timeout=40), bot.child.output()
+
+
 async def _terminate(handles: list[WorkflowHandle]) -> None:
     """Nothing of a test left running on the shared dev server."""
     for handle in handles:
@@ -118,12 +139,7 @@ async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
                 for handle, channel in zip(handles, DRAFT_CHANNELS, strict=True)
             ]
 
-            reports = [
-                asyncio.ensure_future(
-                    slack.send_slash_command(REQUESTER, "/report", f"Burst {n}", channel_id=BURST_CHANNEL.id)
-                )
-                for n in range(BURST)
-            ]
+            reports = _burst(slack, BURST)
             clicks = [
                 (
                     handle,
@@ -134,13 +150,7 @@ async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
                 for user in CLICKERS
             ]
             # SIGTERM while the burst is under way: some acknowledged, their work still queued or running.
-            everything = [*reports, *(click for _, _, click in clicks)]
-            await eventually(lambda: sum(request.done() for request in everything) >= 10, timeout=30, interval=0.005)
-            assert bot.child.process is not None
-            bot.child.process.send_signal(signal.SIGTERM)
-            await asyncio.gather(*everything)
-            code = await _exit_code(bot, timeout=40)
-            log = bot.child.output()
+            code, log = await _sigterm_during(bot, [*reports, *(click for _, _, click in clicks)], after=10)
 
             acked_reports = [task.result() for task in reports if task.result().acked]
             for result in acked_reports:
@@ -207,3 +217,37 @@ async def test_sigkill_right_after_a_start_first_ack_keeps_the_workflow(
         await _terminate([_report_handle(client, slack, result, BURST_CHANNEL.id) for result in results])
     finally:
         bot.stop()
+
+
+async def test_dbos_bot_drains_acknowledged_starts_on_sigterm(slack_for_drain: SlackSandbox, tmp_path: Path) -> None:
+    """``SIGNOFF_ENGINE=dbos signoff bot``: the same drain, before the engine in its process stops."""
+    slack = slack_for_drain
+    url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.api_url,
+        "SIGNOFF_ENGINE": "dbos",
+        "SIGNOFF_DATABASE_URL": url,
+    }
+    bot = BotProcess(env, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        slack.request_url = bot.events_url
+        reports = _burst(slack, 10)
+        code, log = await _sigterm_during(bot, reports, after=3)
+    finally:
+        bot.stop()
+    client = DBOSClient(system_database_url=url)
+    try:
+        for task in reports:
+            result = task.result()
+            if not result.acked:
+                continue
+            workflow_id = workflow_id_for(
+                WorkflowKind.REPORT, slack.workspace.team_id, BURST_CHANNEL.id, f"/report:{result.trigger_id}"
+            )
+            assert await client.list_workflows_async(workflow_ids=[workflow_id]), f"acked, no workflow: {result.body}"
+    finally:
+        client.destroy()
+    assert code == 0 and "Drained in" in log, log
