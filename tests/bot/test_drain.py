@@ -1,7 +1,8 @@
-"""Shutting down over Socket Mode: the socket closes at once (Slack sends the app's requests to its
-other connections), and the starts already acknowledged are finished before the bot exits.
+"""Shutting down: no new request is acknowledged, and the starts already acknowledged are finished.
 
-(Over HTTP, as ``signoff bot`` runs, with SIGTERM: tests/system/test_bot_drain.py.)
+Over Socket Mode the socket closes at once (Slack sends the app's requests to its other
+connections); over HTTP a request that still arrives on an open connection is answered 503,
+not acked. (``signoff bot`` as a process, with SIGTERM: tests/system/test_bot_drain.py.)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.app import build_app
@@ -19,7 +21,7 @@ from bot.server import drain_socket_mode, socket_mode_handler
 from core.contracts import WorkflowKind
 from sandbox import SlackSandbox
 from sandbox.delivery import NoRoute
-from tests.support.bot import bot_client, bot_settings
+from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM
 
 
@@ -81,3 +83,17 @@ async def test_socket_mode_drain_closes_the_socket_then_finishes_acked_starts(
             await handle.terminate("test over")
     finally:
         await handler.close_async()
+
+
+async def test_http_request_while_draining_is_refused_not_acked(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    settings = bot_settings(slack)
+    async with running_bot(slack, settings, bot_client(time_env.client)) as bot:
+        # The drain has begun; this request came on a connection that was still open.
+        bot.deps.follow_ups.draining = True
+        result = await slack.send_slash_command(REQUESTER, "/report", "Too late", channel_id=CHANNEL)
+        assert result.status == 503 and not result.acked, result
+        workflow_id = workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, f"/report:{result.trigger_id}")
+        with pytest.raises(RPCError):
+            await time_env.client.get_workflow_handle(workflow_id).describe()
