@@ -84,10 +84,10 @@ DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
 SERVER_PROBE_TIMEOUT = timedelta(seconds=1)
 # Visibility listings are cut at this many workflows.
 MAX_LISTED = 50
-# Workflow starts in flight at once from one bot process. /report acks first, so a burst of
-# commands would otherwise send every start at once; the server starts ~50-110 a second here,
-# the rest queue inside it past the RPC timeout and their users are told "not started"
-# (benchmarks: half of 200 /report at concurrency 50). Queued starts wait here instead.
+# Workflow starts in flight at once from one bot process. /report waits for its start only a
+# bounded time before acking, so a burst of commands would otherwise send every start at once; the
+# server starts ~50-110 a second here, the rest queue inside it past the RPC timeout (benchmarks:
+# half of 200 /report at concurrency 50). Queued starts wait here instead.
 MAX_CONCURRENT_STARTS = 32
 
 # SignoffRequests are started by other workflows or clients: listed too, so their drafts reach the Home.
