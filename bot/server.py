@@ -189,7 +189,11 @@ async def drain_socket_mode(
 
 
 async def finish_owed(follow_ups: FollowUps, seconds: float) -> int:
-    """Wait for the acknowledged work, at most ``seconds``, saying so in the log; returns how much is left."""
+    """Wait for the acknowledged work, at most ``seconds``, saying so in the log; returns how much is left.
+
+    Nothing acknowledged is missed by the count: each listener counts itself in its first step, and
+    a listener dispatched before the stop signal has run that step before this runs (the event loop
+    runs tasks in the order they were scheduled, and the signal's wake-up came later)."""
     started = time.monotonic()
     log.info("Shutting down: draining %d acknowledged start(s) and decision(s)…", follow_ups.owed)
     left = await follow_ups.drain(seconds)
