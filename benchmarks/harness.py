@@ -350,15 +350,21 @@ class SignedClient:
         )
 
     async def post(self, url: str, body: str) -> tuple[float, int]:
+        seconds, status, _text = await self.post_reading(url, body)
+        return seconds, status
+
+    async def post_reading(self, url: str, body: str) -> tuple[float, int, str]:
+        """(seconds, status, the answer's body): the ack's text as Slack would show it."""
         headers = signed_headers(body)
         started = time.perf_counter()
+        text = ""
         try:
             async with self.session.post(url, data=body.encode(), headers=headers) as response:
-                await response.read()
+                text = (await response.read()).decode(errors="replace")
                 status = response.status
         except (TimeoutError, aiohttp.ClientError):
             status = 0
-        return time.perf_counter() - started, status
+        return time.perf_counter() - started, status, text
 
     async def close(self) -> None:
         await self.session.close()

@@ -90,4 +90,5 @@ def build_app(
     app.middleware(refuse_foreign_response_urls(settings.slack_api_url))
     register_listeners(app, deps)
     app.readiness = Readiness(deps.gateway.health_problem, client)
+    app.follow_ups = deps.follow_ups
     return app

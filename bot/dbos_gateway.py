@@ -8,6 +8,7 @@ status is the progress event the workflow keeps current.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,12 @@ _KIND_OF_NAME = {name: kind for kind, name in WORKFLOW_NAMES.items()}
 UNREACHABLE = "The workflow database did not answer; nothing was changed. Try again in a minute."
 
 
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Reads a finished background call's outcome, so a failure nobody awaits is not reported as lost."""
+    if not task.cancelled():
+        task.exception()
+
+
 class EventReader(Protocol):
     """Reads a workflow's event, waiting up to ``timeout_seconds`` for it (DBOSClient, or DBOS itself)."""
 
@@ -76,6 +83,7 @@ class EventReader(Protocol):
 
 class DbosGateway(Gateway):
     call_seconds = metrics.DBOS_CALL_SECONDS
+    engine_name = "The workflow database"
 
     def __init__(
         self,
@@ -138,12 +146,22 @@ class DbosGateway(Gateway):
             # A duplicate delivery of the same command must never start a second run.
             "workflow_id_reuse_policy": "reject",
         }
+        # The enqueue runs in a thread that a deadline cannot stop: it is kept to know whether it still may write.
+        enqueue: asyncio.Future[Any] = asyncio.ensure_future(self.client.enqueue_async(options, request))
+        enqueue.add_done_callback(_retrieved)
         try:
-            await self._bounded(lambda: self.client.enqueue_async(options, request))
+            await self._bounded(lambda: asyncio.shield(enqueue))
         except DBOSWorkflowIDInUseError:
             raise AlreadyRunning(workflow_id) from None
+        except GatewayError as err:
+            # No answer in time, or the database failed mid-call: the enqueue may have been written.
+            return await self._confirm_start(workflow_id, kind, err, still_sending=not enqueue.done())
         metrics.COMMANDS_STARTED.labels(kind.value).inc()
         return Started(workflow_id=workflow_id, run_id=None)
+
+    async def _started(self, workflow_id: str) -> bool:
+        found = await self._bounded(lambda: self.client.list_workflows_async(workflow_ids=[workflow_id]))
+        return bool(found)
 
     # ------------------------------------------------------------------ status
 

@@ -14,6 +14,7 @@ whose message can be shown to the person who clicked or typed, as is:
 * ``Unreachable``: Temporal did not answer in time or refused the connection.
 * ``NotRecorded``: an update was sent but no worker confirmed it in time.
 * ``AlreadyRunning``: a start with a workflow id already in use (duplicate delivery).
+* ``MaybeStarted``: a start whose deadline passed and whose workflow could not be looked up.
 """
 
 from __future__ import annotations
@@ -83,10 +84,10 @@ DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
 SERVER_PROBE_TIMEOUT = timedelta(seconds=1)
 # Visibility listings are cut at this many workflows.
 MAX_LISTED = 50
-# Workflow starts in flight at once from one bot process. /report acks first, so a burst of
-# commands would otherwise send every start at once; the server starts ~50-110 a second here,
-# the rest queue inside it past the RPC timeout and their users are told "not started"
-# (benchmarks: half of 200 /report at concurrency 50). Queued starts wait here instead.
+# Workflow starts in flight at once from one bot process. /report waits for its start only a
+# bounded time before acking, so a burst of commands would otherwise send every start at once; the
+# server starts ~50-110 a second here, the rest queue inside it past the RPC timeout (benchmarks:
+# half of 200 /report at concurrency 50). Queued starts wait here instead.
 MAX_CONCURRENT_STARTS = 32
 
 # SignoffRequests are started by other workflows or clients: listed too, so their drafts reach the Home.
@@ -126,6 +127,22 @@ class NotRecorded(GatewayError):
 
 class NoWorker(GatewayError):
     """Temporal answers but no worker does: the workflow is safe and goes on when one is back."""
+
+
+class NotConnected(Unreachable):
+    """The client never connected: no request left the bot, so nothing can have happened."""
+
+
+class MaybeStarted(GatewayError):
+    """A start's deadline passed, and looking its workflow up by id did not tell whether it started."""
+
+    def __init__(self, workflow_id: str, engine: str):
+        super().__init__(
+            f"{engine} did not confirm in time whether your request started, and it may have: "
+            f"check with `/report status {workflow_id}` in a minute. If there is no such workflow, "
+            "run the command again."
+        )
+        self.workflow_id = workflow_id
 
 
 class AlreadyRunning(GatewayError):
@@ -361,6 +378,33 @@ class Gateway(ABC):
         workflow they may not see (core/access.py), so the two cannot be told apart."""
         return NotFound(NO_SUCH_WORKFLOW)
 
+    async def _confirm_start(
+        self, workflow_id: str, kind: WorkflowKind, deadline: GatewayError, *, still_sending: bool = False
+    ) -> Started:
+        """A start's deadline passed (``deadline``: what it raised): it may have started all the same,
+        so its workflow is looked up by its id before anyone is told anything. ``still_sending``: the
+        start is still under way (it cannot be stopped), so "not there yet" does not mean "not started"."""
+        try:
+            found = await self._started(workflow_id)
+        except GatewayError as err:
+            log.warning("start of %s: deadline passed, and the lookup failed too: %s", workflow_id, err)
+            raise MaybeStarted(workflow_id, self.engine_name) from None
+        if not found and still_sending:
+            raise MaybeStarted(workflow_id, self.engine_name)
+        if not found:
+            # Looked up after the start's own deadline, which the engine enforces too: it did not start.
+            raise deadline
+        log.info("start of %s: deadline passed, but it had started", workflow_id)
+        metrics.COMMANDS_STARTED.labels(kind.value).inc()
+        return Started(workflow_id=workflow_id, run_id=None)
+
+    # What users read the engine as ("Temporal", "The workflow database").
+    engine_name: ClassVar[str]
+
+    @abstractmethod
+    async def _started(self, workflow_id: str) -> bool:
+        """Whether a workflow with this id exists (``GatewayError``: the engine did not say)."""
+
     @abstractmethod
     def ui_url(self, workflow_id: str) -> str | None: ...
 
@@ -409,6 +453,7 @@ class Gateway(ABC):
 
 class TemporalGateway(Gateway):
     call_seconds = metrics.TEMPORAL_CALL_SECONDS
+    engine_name = "Temporal"
 
     def __init__(
         self,
@@ -468,7 +513,7 @@ class TemporalGateway(Gateway):
         if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
             # A lazily connected client reports a failed (re)connect this way.
             log.warning("Temporal connection failed: %s", err)
-            return "unreachable", Unreachable(UNREACHABLE)
+            return "unreachable", NotConnected(UNREACHABLE)
         return None
 
     # ------------------------------------------------------------------ starting
@@ -524,8 +569,27 @@ class TemporalGateway(Gateway):
                 handle = await self._bounded(start)
         except WorkflowAlreadyStartedError:
             raise AlreadyRunning(workflow_id) from None
+        except NotConnected:
+            raise
+        except Unreachable as err:
+            # Sent, and no answer in time (or the connection dropped): the server may have started it.
+            return await self._confirm_start(workflow_id, kind, err)
         metrics.COMMANDS_STARTED.labels(kind.value).inc()
         return Started(workflow_id=handle.id, run_id=handle.result_run_id)
+
+    async def _started(self, workflow_id: str) -> bool:
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe() -> WorkflowExecutionDescription:
+            return await handle.describe(rpc_timeout=SERVER_PROBE_TIMEOUT)
+
+        try:
+            await self._bounded(describe, SERVER_PROBE_TIMEOUT)
+        except NotFound:
+            return False
+        except Finished:
+            return True  # it started, and has ended since
+        return True
 
     # ------------------------------------------------------------------ queries
 

@@ -30,6 +30,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from bot.follow_ups import FollowUps
+
 # Slack wants an ack within 3 s; the buckets resolve the fast path (≈ 15 ms) and the limit.
 _ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 _ENGINE_CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -43,6 +45,12 @@ ACK_SECONDS = Histogram(
 COMMANDS_STARTED = Counter(
     "signoff_bot_commands_started", "Workflows started by a slash command, by kind (report, plan).", ["kind"]
 )
+STARTS_AFTER_ACK = Counter(
+    "signoff_bot_starts_after_ack",
+    "Slash-command starts that did not end within the wait before the ack, by kind (report, plan): "
+    'acked "Starting…" and finished after the ack, where a crash of the bot can still lose them.',
+    ["kind"],
+)
 DECISIONS = Counter(
     "signoff_bot_decisions",
     "Decisions sent to a workflow, by outcome: recorded, refused (by its validator), failed (not recorded).",
@@ -52,6 +60,9 @@ REFUSALS = Counter(
     "signoff_bot_refusals",
     "Decisions a workflow's validator refused (not an approver, stale revision…), by update.",
     ["update"],
+)
+REFUSED_WHILE_DRAINING = Counter(
+    "signoff_bot_refused_while_draining", "Slack requests answered 503 (not acked) while the bot shut down."
 )
 SLACK_API_ERRORS = Counter(
     "signoff_bot_slack_api_errors", "Slack Web API calls that failed, by Slack's error code.", ["error"]
@@ -95,8 +106,15 @@ class InstrumentedApp(AsyncApp):
     ``readiness``: what ``/readyz`` asks (``bot.app.build_app`` sets it)."""
 
     readiness: Readiness | None = None
+    # The listeners' owed work (``bot.app.build_app`` sets it): while it drains, no request is taken.
+    follow_ups: FollowUps | None = None
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        if self.follow_ups is not None and self.follow_ups.draining:
+            # Shutting down: not acknowledged, so Slack retries an event elsewhere and a person sees
+            # their command or click fail, rather than it being acked and then dropped.
+            REFUSED_WHILE_DRAINING.inc()
+            return BoltResponse(status=503, body="shutting down")
         started = time.perf_counter()
         try:
             return await super().async_dispatch(req)

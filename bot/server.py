@@ -1,12 +1,17 @@
-"""Transports for the one app: HTTP (``POST /slack/events``) and Socket Mode."""
+"""Transports for the one app: HTTP (``POST /slack/events``) and Socket Mode, each served until
+SIGTERM or Ctrl-C, then drained: no new request is taken, and every acknowledged start and
+decision is finished (``bot.follow_ups``) before the process exits, within ``DRAIN_DEADLINE``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -14,9 +19,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from temporalio.client import Client
 
 from bot.app import build_app, build_web_client
+from bot.follow_ups import FollowUps, InFlight
 from bot.gateway import Gateway
 from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
 from infra.heap import freeze_startup_heap
@@ -28,6 +36,12 @@ from infra.temporal import connect_client
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# How long a shutdown waits for acknowledged work. Kubernetes sends SIGKILL 30 s after SIGTERM by
+# default (terminationGracePeriodSeconds): the drain gives up before that, and says so.
+DRAIN_DEADLINE = timedelta(seconds=25)
+# Socket Mode: how long acks under way get to reach Slack before the socket closes (Slack's 3 s).
+ACKS_UNDER_WAY_SECONDS = 3.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def build_web_app(app: AsyncApp) -> web.Application:
@@ -105,18 +119,95 @@ async def run_http(settings: Settings, port: int, host: str = "0.0.0.0", *, gate
             raise SettingsError(f"cannot listen on port {port} (--port): {err.strerror or err}") from None
         log.info("Slack app listening on http://%s:%d%s", host, port, EVENTS_PATH)
         try:
-            await asyncio.Event().wait()
+            await stop_signal()
+            await drain_http(app, site)
         finally:
             await runner.cleanup()
 
 
+class DrainingSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, counting each request from its arrival until its ack is sent, so
+    a shutdown closes the socket only once the acks under way are out."""
+
+    def __init__(self, app: AsyncApp, **kwargs: object) -> None:
+        self.acking = InFlight()
+        super().__init__(app, **kwargs)  # type: ignore[arg-type]
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self.acking.tracked():
+            await super().handle(client, req)
+
+    # Bolt's own, typed.
+    async def connect_async(self) -> None:
+        await super().connect_async()  # type: ignore[no-untyped-call]
+
+    async def close_async(self) -> None:
+        await super().close_async()  # type: ignore[no-untyped-call]
+
+
 def socket_mode_handler(
     app: AsyncApp, settings: Settings, session: aiohttp.ClientSession | None = None
-) -> AsyncSocketModeHandler:
+) -> DrainingSocketModeHandler:
     # apps.connections.open goes through a client on the same API URL as the bot's.
-    return AsyncSocketModeHandler(
+    return DrainingSocketModeHandler(
         app, app_token=settings.slack_app_token, web_client=build_web_client(settings, session)
     )
+
+
+async def stop_signal() -> None:
+    """Until SIGTERM or SIGINT (Ctrl-C). Only the first is caught: a second one stops the process at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
+async def drain_http(app: InstrumentedApp, site: web.BaseSite, deadline: timedelta = DRAIN_DEADLINE) -> int:
+    """Stop taking requests (503 on open connections, the port closed), then finish the owed work;
+    returns how much was left at ``deadline``."""
+    follow_ups = _follow_ups(app)
+    follow_ups.draining = True
+    await site.stop()
+    return await finish_owed(follow_ups, deadline.total_seconds())
+
+
+async def drain_socket_mode(
+    app: InstrumentedApp, handler: DrainingSocketModeHandler, deadline: timedelta = DRAIN_DEADLINE
+) -> int:
+    """Stop taking requests, let the acks under way reach Slack, close the socket (Slack sends the
+    app's requests to its other connections), then finish the owed work; returns how much was left."""
+    started = time.monotonic()
+    follow_ups = _follow_ups(app)
+    follow_ups.draining = True
+    await handler.acking.wait(min(ACKS_UNDER_WAY_SECONDS, deadline.total_seconds()))
+    await handler.close_async()
+    return await finish_owed(follow_ups, deadline.total_seconds() - (time.monotonic() - started))
+
+
+async def finish_owed(follow_ups: FollowUps, seconds: float) -> int:
+    """Wait for the acknowledged work, at most ``seconds``, saying so in the log; returns how much is left.
+
+    Nothing acknowledged is missed by the count: each listener counts itself in its first step, and
+    a listener dispatched before the stop signal has run that step before this runs (the event loop
+    runs tasks in the order they were scheduled, and the signal's wake-up came later)."""
+    started = time.monotonic()
+    log.info("Shutting down: draining %d acknowledged start(s) and decision(s)…", follow_ups.owed)
+    left = await follow_ups.drain(seconds)
+    if left:
+        log.warning("Gave up on %d acknowledged start(s) and decision(s) after %.1f s", left, seconds)
+    else:
+        log.info("Drained in %.1f s", time.monotonic() - started)
+    return left
+
+
+def _follow_ups(app: InstrumentedApp) -> FollowUps:
+    assert app.follow_ups is not None, "an app of build_app"
+    return app.follow_ups
 
 
 async def run_socket_mode(settings: Settings, *, gateway: Gateway | None = None) -> None:
@@ -132,4 +223,9 @@ async def run_socket_mode(settings: Settings, *, gateway: Gateway | None = None)
         handler = socket_mode_handler(app, settings, session)
         freeze_startup_heap()
         log.info("Slack app connecting over Socket Mode")
-        await handler.start_async()
+        await handler.connect_async()
+        try:
+            await stop_signal()
+            await drain_socket_mode(app, handler)
+        finally:
+            await handler.close_async()

@@ -7,10 +7,8 @@ of it stops on Ctrl-C; the data stays in .data/ so the next run shows the same r
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import signal
 import socket
 from dataclasses import replace
 from datetime import timedelta
@@ -101,7 +99,15 @@ async def _run_stack(
     """The sandbox (unless ``real_slack``), the engine (a Temporal worker, or DBOS in this process)
     and the bot, until Ctrl-C."""
     from bot.app import build_app
-    from bot.server import build_web_app, connect_temporal, serving_metrics, socket_mode_handler
+    from bot.server import (
+        build_web_app,
+        connect_temporal,
+        drain_http,
+        drain_socket_mode,
+        serving_metrics,
+        socket_mode_handler,
+        stop_signal,
+    )
     from infra.slack import slack_session
     from sandbox import SlackSandbox
     from worker.worker import connect_worker_client, serving_worker, worker_slack_client
@@ -149,27 +155,20 @@ async def _run_stack(
             else:
                 bot_runner = web.AppRunner(build_web_app(app), access_log=None)
                 await bot_runner.setup()
-                await web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT).start()
+                site = web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT)
+                await site.start()
                 stack.push_async_callback(bot_runner.cleanup)
             _print_banner(settings, sandbox)
-            await _until_stopped()
+            await stop_signal()
+            # The bot finishes what it acknowledged while the engine still runs, then all stops in order.
+            if real_slack:
+                await drain_socket_mode(app, handler)
+            else:
+                await drain_http(app, site)
     finally:
         if sandbox is not None:
             await sandbox.stop()
         print("Stopped. Data kept in .data/ for the next run.", flush=True)
-
-
-async def _until_stopped() -> None:
-    """Wait for Ctrl-C (SIGINT) or SIGTERM, then return so everything shuts down in order."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
 
 
 def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:

@@ -1,11 +1,16 @@
 """Slash commands: ``/report`` (start, status, list, cancel, help) and ``/plan``.
 
 Each handler acks at once (with the answer itself when it needs no I/O, such
-as help or a too-long topic) and does the Temporal and Slack calls after.
+as help or a too-long topic) and does the Temporal and Slack calls after, except
+a start: ``/report <topic>`` and ``/plan`` start their workflow first and ack with
+the outcome when the start ends within ``START_BEFORE_ACK``, so an acked command
+has its workflow even if the bot dies right after; a slower start is acked with
+"Starting…" and finished after the ack (a shutdown waits for it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -16,8 +21,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.deps import Deps
-from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Started
+from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, MaybeStarted, Started
 from bot.listeners.actions import may_see_request
 from core.access import may_see
 from core.contracts import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
@@ -35,6 +41,10 @@ MAX_LIST_QUERIES = 20
 _ECHO_CHARS = 200
 _ID = re.compile(r"^\S+$")
 _LINK_PROMISE = "I'll send you the link to its thread here."
+# How long /report and /plan wait for their start before acking. Slack wants the ack within 3 s of
+# sending the command; this leaves over a second for the network both ways and a busy event loop.
+# A start that has not ended by then is acked "Starting…" and finished after the ack.
+START_BEFORE_ACK = 1.5
 
 
 @dataclass(frozen=True)
@@ -101,9 +111,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if len(parsed.arg) > MAX_TOPIC_CHARS:
                 await ack(text=_too_long(parsed.arg, REPORT))
                 return
-            await ack(text=f":hourglass_flowing_sand: Starting a report on _{_echo(parsed.arg)}_… {_LINK_PROMISE}")
-            async with deps.follow_ups:
-                await _start(deps, respond, command, WorkflowKind.REPORT, parsed.arg)
+            await _start_then_ack(deps, ack, respond, command, WorkflowKind.REPORT, parsed.arg)
             return
         await ack()
         async with deps.follow_ups:
@@ -123,9 +131,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if len(task) > MAX_TOPIC_CHARS:
             await ack(text=_too_long(task, PLAN))
             return
-        await ack(text=f":hourglass_flowing_sand: Planning _{_echo(task)}_… {_LINK_PROMISE}")
-        async with deps.follow_ups:
-            await _start(deps, respond, command, WorkflowKind.PLAN, task)
+        await _start_then_ack(deps, ack, respond, command, WorkflowKind.PLAN, task)
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:
@@ -142,13 +148,39 @@ def _request_key(command: dict[str, Any]) -> str:
     return f"{command['command']}:{command.get('trigger_id') or command.get('response_url')}"
 
 
-async def _start(
+async def _start_then_ack(
     deps: Deps,
+    ack: AsyncAck,
     respond: AsyncRespond,
     command: dict[str, Any],
     kind: WorkflowKind,
     subject: str,
 ) -> None:
+    """Start the workflow, then ack with the outcome; a start slower than ``START_BEFORE_ACK`` is
+    acked "Starting…" and its outcome told after, unless it started (the workflow then says so)."""
+    # Owed from the first moment: a shutdown waits for this start whether or not it was acked yet.
+    with deps.follow_ups.tracked():
+        start = asyncio.ensure_future(_start(deps, command, kind, subject))
+        done, _ = await asyncio.wait({start}, timeout=START_BEFORE_ACK)
+        if done:
+            await ack(text=start.result()[1])
+            return
+        metrics.STARTS_AFTER_ACK.labels(kind.value).inc()
+        what = (
+            f"Starting a report on _{_echo(subject)}_"
+            if kind is WorkflowKind.REPORT
+            else f"Planning _{_echo(subject)}_"
+        )
+        await ack(text=f":hourglass_flowing_sand: {what}… {_LINK_PROMISE}")
+        started, text = await start
+        if not started:
+            # On success the workflow itself sends the requester the link to its thread (or tells
+            # them why it could not post one): nothing more to say here.
+            await respond(text=text)
+
+
+async def _start(deps: Deps, command: dict[str, Any], kind: WorkflowKind, subject: str) -> tuple[bool, str]:
+    """Start the workflow; (whether it started, what to tell the requester)."""
     gateway = deps.gateway
     origin = _origin(command)
     noun = "report" if kind is WorkflowKind.REPORT else "plan"
@@ -158,14 +190,15 @@ async def _start(
         else:
             started = await gateway.start_plan(subject, origin, _request_key(command))
     except AlreadyRunning as err:
-        await respond(text=f":information_source: {err}")
-        return
+        return False, f":information_source: {err}"
+    except MaybeStarted as err:
+        return False, f":warning: {err}"
     except GatewayError as err:
-        await respond(text=f":warning: Your {noun} was not started. {err}")
-        return
-    # On success the workflow itself sends the requester the link to its thread (or tells
-    # them why it could not post one): nothing more to wait for here.
+        return False, f":warning: Your {noun} was not started. {err}"
     log.debug("Started %s", started.workflow_id)
+    ui = deps.gateway.ui_url(started.workflow_id)
+    where = f"<{ui}|`{started.workflow_id}`>" if ui else f"`{started.workflow_id}`"
+    return True, f":rocket: Your {noun} on _{_echo(subject)}_ is started: {where}. {_LINK_PROMISE}"
 
 
 _NOTHING_HERE = "Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`."
