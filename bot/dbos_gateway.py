@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -203,12 +204,14 @@ class DbosGateway(Gateway):
             # A workflow that has ended (or is posting its last notes) reads no more messages.
             phase = progress.phase.value.replace("_", " ") if isinstance(progress, Progress) else status.lower()
             raise Refused(f"This was already decided: it is {phase}.")
-        message = EngineMessage(id=message_id, name=name, arg=arg)
+        # Each attempt is its own message: the first attempt's refusal must not answer the next one.
+        attempt_id = f"{message_id}.{uuid.uuid4().hex}"
+        message = EngineMessage(id=attempt_id, name=name, arg=arg, decision_id=message_id)
         await self._bounded(
-            lambda: self.client.send_async(workflow_id, message, DECISIONS_TOPIC, idempotency_key=message_id)
+            lambda: self.client.send_async(workflow_id, message, DECISIONS_TOPIC, idempotency_key=attempt_id)
         )
         seconds = self.reply_timeout.total_seconds()
-        reply = await self._event(workflow_id, reply_event(message_id), timeout=seconds)
+        reply = await self._event(workflow_id, reply_event(attempt_id), timeout=seconds)
         if not isinstance(reply, EngineReply):
             raise NotRecorded(
                 f"The workflow did not answer within {seconds:g} s: your decision is queued and applies "

@@ -102,6 +102,15 @@ class SlackOrigin:
     response_url: str | None = None
 
 
+# The longest wait any duration may ask for (a reminder interval, a decision deadline): ten years,
+# so a draft's clock plus it stays far inside what a timestamp holds and no timer overflows.
+MAX_WAIT = timedelta(days=3650)
+# The shortest: a reminder interval under a second would loop on its own timer.
+MIN_WAIT = timedelta(seconds=1)
+# Escalations after the last reminder; then the gate pings nobody else and waits for the deadline.
+MAX_ESCALATIONS = 3
+
+
 @dataclass
 class ApprovalPolicy:
     """Who may decide, how many must agree, and how long the workflow waits."""

@@ -32,11 +32,17 @@ def reply_event(message_id: str) -> str:
 
 @dataclass(frozen=True)
 class EngineMessage:
-    """A decision (the name of the Temporal update it stands for, and its input) or ``CANCEL``."""
+    """A decision (the name of the Temporal update it stands for, and its input) or ``CANCEL``.
+
+    ``id`` is this attempt's (its reply is ``reply_event(id)``); ``decision_id`` the decision's, as
+    Temporal's update id: once a decision is accepted, another attempt at it (a double click) gets
+    the same receipt, while a refused one leaves it open to be taken again with new input, as a
+    rejected update does. None (messages sent before it existed): the attempt's id is the decision's."""
 
     id: str
     name: str
     arg: Any = None
+    decision_id: str | None = None
 
 
 @dataclass(frozen=True)

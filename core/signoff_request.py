@@ -12,11 +12,19 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
-from core.contracts import DEFAULT_TASK_QUEUE
+from core.contracts import DEFAULT_TASK_QUEUE, MAX_WAIT, MIN_WAIT
 
 SIGNOFF_REQUEST = "SignoffRequest"
 # The error type a caller sees when the request itself is wrong (never retried).
@@ -31,6 +39,12 @@ SLACK_REFUSED = "SlackRefused"
 MAX_TITLE_CHARS = 150
 MAX_BODY_CHARS = 100_000
 MAX_APPROVERS = 50
+MAX_WAIT_SECONDS = int(MAX_WAIT.total_seconds())
+MIN_WAIT_SECONDS = int(MIN_WAIT.total_seconds())
+# Validation context for a request a running workflow took before the bounds (see ``as_recorded``).
+_RECORDED = "recorded"
+# What a timedelta holds at most: a recorded value beyond it is capped here (the gate caps the wait).
+_TIMEDELTA_MAX_SECONDS = timedelta.max.days * 86400
 
 _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -53,8 +67,9 @@ class SignoffRequestInput(BaseModel):
     # Slack user ids; default: the worker's SIGNOFF_APPROVERS.
     approvers: list[str] | None = Field(default=None, max_length=MAX_APPROVERS)
     required_approvals: int = Field(default=1, ge=1)
-    reminder_interval_seconds: int | None = Field(default=None, gt=0)
-    decision_deadline_seconds: int | None = Field(default=None, gt=0)
+    # From 1 second to ten years (MAX_WAIT): a longer wait would overflow the workflow's timer.
+    reminder_interval_seconds: int | None = Field(default=None, ge=MIN_WAIT_SECONDS)
+    decision_deadline_seconds: int | None = Field(default=None, ge=MIN_WAIT_SECONDS)
     never_expires: bool = False
     allow_edits: bool = False
     allow_revision: bool = True
@@ -84,29 +99,61 @@ class SignoffRequestInput(BaseModel):
 
     @field_validator("approvers")
     @classmethod
-    def _approver_ids(cls, value: list[str] | None) -> list[str] | None:
+    def _approver_ids(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
         for approver in value or []:
             if not _USER_ID.match(approver):
                 raise ValueError(f"{approver!r} is not a Slack user id like U0123ABCD")
+        if value is None or _recorded(info):
+            return value
+        # Listed twice is still one person: counted once towards the quorum.
+        return list(dict.fromkeys(value))
+
+    @field_validator("reminder_interval_seconds", "decision_deadline_seconds")
+    @classmethod
+    def _at_most_the_longest_wait(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value > MAX_WAIT_SECONDS and not _recorded(info):
+            raise ValueError(f"{value} seconds is longer than {MAX_WAIT.days} days ({MAX_WAIT_SECONDS} seconds)")
         return value
 
     @model_validator(mode="after")
-    def _enough_approvers(self) -> SignoffRequestInput:
+    def _enough_approvers(self, info: ValidationInfo) -> SignoffRequestInput:
         if self.approvers is not None and self.required_approvals > len(self.approvers):
             raise ValueError(
                 f"required_approvals is {self.required_approvals} but only {len(self.approvers)} approvers are listed"
             )
+        if self.approvers and not _recorded(info):
+            others = [approver for approver in self.approvers if approver != self.requester]
+            if self.required_approvals > len(others):
+                raise ValueError(
+                    f"required_approvals is {self.required_approvals} but only {len(others)} of the approvers "
+                    "can approve: the requester may not approve their own request"
+                )
         if self.never_expires and self.decision_deadline_seconds is not None:
             raise ValueError("never_expires and decision_deadline_seconds contradict each other")
         return self
 
+    @classmethod
+    def as_recorded(cls, request: Any) -> SignoffRequestInput:
+        """``request`` by the rules before the bounds (no upper bound on the waits, approvers as
+        listed, no requester check): what a workflow started before them took, kept on replay."""
+        return cls.model_validate(request, context={_RECORDED: True})
+
     @property
     def reminder_interval(self) -> timedelta | None:
-        return timedelta(seconds=self.reminder_interval_seconds) if self.reminder_interval_seconds else None
+        return _wait(self.reminder_interval_seconds)
 
     @property
     def decision_deadline(self) -> timedelta | None:
-        return timedelta(seconds=self.decision_deadline_seconds) if self.decision_deadline_seconds else None
+        return _wait(self.decision_deadline_seconds)
+
+
+def _recorded(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(_RECORDED))
+
+
+def _wait(seconds: int | None) -> timedelta | None:
+    # Only a request taken before the bounds can exceed a timedelta; capped, the gate caps it further.
+    return timedelta(seconds=min(seconds, _TIMEDELTA_MAX_SECONDS)) if seconds else None
 
 
 def describe_invalid(err: ValidationError) -> str:

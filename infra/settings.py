@@ -18,11 +18,14 @@ from urllib.parse import urlsplit
 
 from core.contracts import (
     DEFAULT_TASK_QUEUE,
+    MAX_WAIT,
+    MIN_WAIT,
     AgentModels,
     ApprovalPolicy,
     ModelPrice,
     WorkflowSettings,
 )
+from core.mrkdwn import humanize
 from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
 
 if TYPE_CHECKING:
@@ -54,14 +57,21 @@ DEFAULT_WORKER_CACHE_SIZE = 200
 
 
 def parse_duration(name: str, raw: str) -> timedelta:
-    """'90s', '1m', '24h', '7d' or plain seconds."""
+    """'90s', '1m', '24h', '7d' or plain seconds, from 1 second to ``MAX_WAIT`` (ten years)."""
     match = _DURATION.match(raw)
     if not match:
         raise SettingsError(f"{name}={raw!r} is not a duration like 60s, 1m, 24h or 7d")
-    value = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if value <= 0:
+    # Checked as a float first: a timedelta that large would overflow before it could be compared.
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
         raise SettingsError(f"{name} must be positive")
-    return timedelta(seconds=value)
+    if seconds < MIN_WAIT.total_seconds():
+        raise SettingsError(
+            f"{name}={raw!r} is shorter than {MIN_WAIT.total_seconds():g}s, the shortest wait signoff takes"
+        )
+    if seconds > MAX_WAIT.total_seconds():
+        raise SettingsError(f"{name}={raw!r} is longer than {humanize(MAX_WAIT)}, the longest wait signoff takes")
+    return timedelta(seconds=seconds)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
@@ -97,7 +107,8 @@ def _slack_ids(name: str, raw: str) -> list[str]:
 
 
 def _approvers(raw: str) -> list[str]:
-    ids = _slack_ids("SIGNOFF_APPROVERS", raw)
+    # Listed twice is still one person: counted once towards the quorum.
+    ids = list(dict.fromkeys(_slack_ids("SIGNOFF_APPROVERS", raw)))
     groups = [slack_id for slack_id in ids if slack_id.startswith("S")]
     if groups:
         # A click carries a user id, never a group's: a group here would never match anyone.

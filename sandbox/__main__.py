@@ -12,10 +12,21 @@ from sandbox.server import SlackSandbox
 from sandbox.tiers import SlackTiers, add_tiers_option
 
 
+def _port(raw: str) -> int:
+    """0 (any free port) to 65535; anything else is argparse's one-line error, exit 2."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (0-65535; 0 picks a free one)")
+    return port
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="A local Slack stand-in for signoff.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=_port, default=8080)
     parser.add_argument("--db", help="SQLite file to keep state in (default: in memory)")
     parser.add_argument("--request-url", help="where to POST signed requests when no Socket Mode client is connected")
     parser.add_argument("--bot-token", default="xoxb-sandbox")

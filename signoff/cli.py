@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,17 +308,22 @@ def _replace_address(settings: Settings, address: str) -> Settings:
     return settings.on_local_server(address)
 
 
-def _port(raw: str) -> int:
-    try:
-        return parse_port("--metrics-port", raw)
-    except SettingsError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+def _port_option(option: str) -> Callable[[str], int]:
+    """An argparse type for ``option``: a port 1-65535, else argparse's one-line error and exit 2."""
+
+    def port(raw: str) -> int:
+        try:
+            return parse_port(option, raw)
+        except SettingsError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return port
 
 
 def _metrics_port_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--metrics-port",
-        type=_port,
+        type=_port_option("--metrics-port"),
         help=f"serve {what} for Prometheus at http://0.0.0.0:PORT/metrics (default SIGNOFF_METRICS_PORT; unset: off)",
     )
 
@@ -332,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     bot = commands.add_parser(
         "bot", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port)"
     )
-    bot.add_argument("--port", type=int, default=3000, help="HTTP port for POST /slack/events (default 3000)")
+    bot.add_argument(
+        "--port", type=_port_option("--port"), default=3000, help="HTTP port for POST /slack/events (default 3000)"
+    )
     _metrics_port_option(bot, "the bot's metrics (signoff_bot_…), /healthz and /readyz")
     dev = commands.add_parser(
         "dev", help="the whole stack here: Temporal dev server, worker, bot and the Slack sandbox"

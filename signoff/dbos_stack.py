@@ -37,11 +37,12 @@ POLLING_SECONDS = 0.1
 async def engine_only(settings: Settings) -> AsyncIterator[None]:
     """The DBOS engine in this process: runs queued workflows and recovers interrupted ones."""
     url = system_database_url(settings)
+    # First: it creates .data/ for the SQLite default, which the check would find missing in a new directory.
+    config = dbos_config(settings)
     # An unreachable or unusable database: one clear line and exit 2, before DBOS retries it.
     await asyncio.to_thread(check_database, url)
     async with slack_session() as session:
         slack = worker_slack_client(settings, session)
-        config = dbos_config(settings)
         config["notification_listener_polling_interval_sec"] = POLLING_SECONDS
         config["application_version"] = APPLICATION_VERSION
         DBOS(config=config)

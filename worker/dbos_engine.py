@@ -121,6 +121,8 @@ class DbosDurable:
         self._resumed: bool | None = None
         self._ran_a_step = False
         self._replied: set[str] = set()
+        # The reply to each decision accepted, by its decision id: what another attempt at it gets.
+        self._accepted: dict[str, EngineReply] = {}
         self._published: tuple[object, str] | None = None
 
     @property
@@ -284,9 +286,13 @@ class DbosDurable:
             raise asyncio.CancelledError("cancelled through signoff")
         if message.id in self._replied:
             return
+        decision_id = message.decision_id or message.id
         handlers = self._instance.decision_handlers()
         reply: EngineReply
-        if message.name not in handlers:
+        if decision_id in self._accepted:
+            # Already taken (a double click): the same receipt, and nothing applied twice.
+            reply = self._accepted[decision_id]
+        elif message.name not in handlers:
             reply = EngineReply(refused=f"This workflow takes no decision called {message.name!r}.")
         else:
             validate, handle = handlers[message.name]
@@ -295,7 +301,7 @@ class DbosDurable:
                 receipt = handle(message.arg)
                 if inspect.isawaitable(receipt):
                     receipt = await receipt
-                reply = EngineReply(receipt=receipt)
+                reply = self._accepted[decision_id] = EngineReply(receipt=receipt)
             except DecisionRefused as err:
                 reply = EngineReply(refused=str(err))
         self._replied.add(message.id)

@@ -15,7 +15,10 @@ from typing import Protocol
 
 from core.access import decision_refusal, member_of_channel
 from core.contracts import (
+    MAX_ESCALATIONS,
     MAX_NOTES_CHARS,
+    MAX_WAIT,
+    MIN_WAIT,
     ApprovalPolicy,
     DecisionKind,
     DecisionReceipt,
@@ -27,6 +30,10 @@ from workflows.runtime import durable
 # Reminders and the deadline follow their timer, not a later clock reading; workflows started
 # before this keep the old rule on replay.
 TIMER_DRIVEN_GATE_PATCH = "timer-driven-gate"
+# Reminders stop after MAX_ESCALATIONS escalations (the last says so), and no timer is set further
+# than MAX_WAIT from the draft's clock (a longer interval or deadline from before the settings were
+# bounded overflowed the timestamp); a gate that began waiting before this keeps the old schedule.
+BOUNDED_GATE_PATCH = "bounded-gate"
 
 # Decisions that arrive through the article's signals carry no Slack user.
 OPERATOR = "temporal-operator"
@@ -86,7 +93,8 @@ class DecisionRefused(ValueError):
 class GateHooks(Protocol):
     async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None: ...
 
-    async def on_reminder(self, reminder_number: int, escalate: bool) -> None: ...
+    async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
+        """``last``: nobody is pinged after this one (``last_reminder_note`` says so)."""
 
 
 class ApprovalGate:
@@ -112,6 +120,8 @@ class ApprovalGate:
         self.waiting_since: datetime | None = None
         self.reminders_sent = 0
         self.escalated = False
+        # Whether this wait keeps to BOUNDED_GATE_PATCH's schedule (set as each wait begins).
+        self._bounded = False
         self._result: GateResult | None = None
         self._unannounced: list[DecisionRecord] = []
         # Signals (the article's API) may arrive before a draft is open; they apply to the next one.
@@ -231,6 +241,7 @@ class ApprovalGate:
         """Wait for a decision on the open revision, reminding and escalating on a fixed schedule."""
         revision = self.open_revision
         assert revision is not None, "open() a revision before waiting on it"
+        schedule_checked = False
         try:
             while True:
                 while self._unannounced:
@@ -238,7 +249,15 @@ class ApprovalGate:
                     await hooks.on_decision(record, list(self.approvals))
                 if self._result is not None:
                     return self._result
+                if not schedule_checked:
+                    # Once per wait, when a timer is first needed (a decided round needs none).
+                    self._bounded = await durable().patched_async(BOUNDED_GATE_PATCH)
+                    schedule_checked = True
                 due, expires = self._next_due()
+                if due is None:
+                    # No reminder left and no deadline: only a decision (or a cancel) ends the wait.
+                    await durable().wait_condition(self._has_news)
+                    continue
                 try:
                     # A timer of zero would not fire; anything overdue fires at once.
                     timeout = max(due - durable().now(), timedelta(milliseconds=1))
@@ -270,17 +289,30 @@ class ApprovalGate:
     def _deadline(self) -> datetime | None:
         if self.policy.decision_deadline is None or self.waiting_since is None:
             return None
+        if self._bounded:
+            return self.waiting_since + min(self.policy.decision_deadline, MAX_WAIT)
         return self.waiting_since + self.policy.decision_deadline
 
-    def _next_reminder_at(self) -> datetime:
+    def _next_reminder_at(self) -> datetime | None:
+        """When the next reminder is due; None when no reminder is left (BOUNDED_GATE_PATCH)."""
         assert self.waiting_since is not None
-        return self.waiting_since + self.policy.reminder_interval * (self.reminders_sent + 1)
+        number = self.reminders_sent + 1
+        if not self._bounded:
+            return self.waiting_since + self.policy.reminder_interval * number
+        if number > self.policy.max_reminders + MAX_ESCALATIONS:
+            return None
+        try:
+            offset = max(self.policy.reminder_interval, MIN_WAIT) * number
+        except OverflowError:
+            return None
+        # A reminder past the longest wait would overflow a timestamp or never come: it is not sent.
+        return self.waiting_since + offset if offset <= MAX_WAIT else None
 
-    def _next_due(self) -> tuple[datetime, bool]:
-        """When the gate must act next, and whether that is the deadline (else a reminder)."""
+    def _next_due(self) -> tuple[datetime | None, bool]:
+        """When the gate must act next (None: never), and whether that is the deadline (else a reminder)."""
         reminder = self._next_reminder_at()
         deadline = self._deadline()
-        if deadline is not None and deadline <= reminder:
+        if deadline is not None and (reminder is None or deadline <= reminder):
             return deadline, True
         return reminder, False
 
@@ -291,11 +323,22 @@ class ApprovalGate:
         if deadline is not None and now >= deadline:
             return deadline, True
         reminder = self._next_reminder_at()
-        return (reminder, False) if now >= reminder else (None, False)
+        return (reminder, False) if reminder is not None and now >= reminder else (None, False)
 
     async def _remind(self, hooks: GateHooks) -> None:
         self.reminders_sent += 1
         escalate = self.reminders_sent > self.policy.max_reminders
         if escalate:
             self.escalated = True
-        await hooks.on_reminder(self.reminders_sent, escalate)
+        last = self._bounded and self.reminders_sent >= self.policy.max_reminders + MAX_ESCALATIONS
+        await hooks.on_reminder(self.reminders_sent, escalate, last)
+
+    def last_reminder_note(self) -> str:
+        """What the last reminder adds: nobody else is pinged, and how the wait ends now."""
+        deadline = self._deadline()
+        ends = (
+            f"it expires on {deadline.strftime('%Y-%m-%d %H:%M UTC')} unless someone decides first."
+            if deadline is not None
+            else "it waits until someone decides."
+        )
+        return f" That was the last reminder: nobody else will be pinged; {ends}"

@@ -634,7 +634,7 @@ class _ThreadHooks:
             reason = f": {escape(truncate(record.notes, NOTE_EXCERPT_CHARS))}" if record.notes else "."
             await owner.thread.note(f":no_entry: {who} rejected revision {record.revision}{reason}")
 
-    async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
+    async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         owner = self._owner
         gate = owner._require_gate()
         waited = humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
@@ -646,7 +646,7 @@ class _ThreadHooks:
         if escalate:
             target = mention(escalation_to) if escalation_to else "the channel"
             text = f":rotating_light: Escalated to {target}: no decision after {waited}. {owner._who_decides()}"
-        await owner.thread.note(text)
+        await owner.thread.note(text + (gate.last_reminder_note() if last else ""))
 
 
 def _quoted(text: str) -> str:

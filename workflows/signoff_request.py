@@ -34,6 +34,10 @@ from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
 from workflows.runtime import durable
 
+# Requests are refused where the bounds say so (waits over ten years, duplicate approvers, a quorum
+# only the requester could complete); a request taken before them replays by the old rules.
+BOUNDED_REQUEST_PATCH = "bounded-request"
+
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
     GateOutcome.APPROVED: (Phase.APPROVED, "approved", ":tada: Approved."),
     GateOutcome.REJECTED: (Phase.REJECTED, "rejected", ":no_entry: Rejected."),
@@ -59,8 +63,11 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         try:
             parsed = SignoffRequestInput.model_validate(request)
         except ValidationError as err:
-            self.enter(Phase.FAILED)
-            raise ApplicationError(describe_invalid(err), type=INVALID_REQUEST, non_retryable=True) from None
+            recorded = _as_recorded(request)
+            if recorded is None or await durable().patched_async(BOUNDED_REQUEST_PATCH):
+                self.enter(Phase.FAILED)
+                raise ApplicationError(describe_invalid(err), type=INVALID_REQUEST, non_retryable=True) from None
+            parsed = recorded
         self._request = parsed
         result = await self.guarded(lambda: self._ask(parsed))
         return result.model_dump(mode="json")
@@ -116,6 +123,19 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
                 type=INVALID_REQUEST,
                 non_retryable=True,
             )
+        others = [approver for approver in policy.approvers if approver != request.requester]
+        if (
+            policy.approvers
+            and policy.required_approvals > len(others)
+            and await durable().patched_async(BOUNDED_REQUEST_PATCH)
+        ):
+            # The worker's SIGNOFF_APPROVERS, when the request names none: the requester may not approve.
+            raise ApplicationError(
+                f"required_approvals: {policy.required_approvals} approvals needed but only {len(others)} "
+                "approvers other than the requester",
+                type=INVALID_REQUEST,
+                non_retryable=True,
+            )
         return dataclasses.replace(settings, policy=policy)
 
     def _result(self, request: SignoffRequestInput, result: GateResult, outcome: Outcome) -> SignoffResult:
@@ -139,6 +159,14 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
             thread=ThreadLink(channel=parent.channel_id, ts=parent.ts) if parent else None,
             metadata=request.metadata,
         )
+
+
+def _as_recorded(request: dict[str, Any]) -> SignoffRequestInput | None:
+    """The request by the rules before BOUNDED_REQUEST_PATCH, or None when those refused it too."""
+    try:
+        return SignoffRequestInput.as_recorded(request)
+    except ValidationError:
+        return None
 
 
 def _entry(record: DecisionRecord) -> DecisionEntry:

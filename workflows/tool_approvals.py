@@ -440,7 +440,7 @@ class _ToolCallHooks:
             reason = f": {escape(truncate(record.notes, NOTE_CHARS))}" if record.notes else "."
             await owner._host.thread.note(f":no_entry: {who} denied {what}{reason}")
 
-    async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
+    async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         owner, call = self._owner, self._call
         waited = humanize(call.gate.reminders_sent * owner._host.settings.policy.reminder_interval)
         what = f"`{escape(call.record.tool)}` (call {call.record.call_number})"
@@ -453,7 +453,7 @@ class _ToolCallHooks:
                 f":alarm_clock: Reminder {reminder_number}: {what} has been waiting {waited} "
                 f"for a decision. {owner._host.who_decides()}"
             )
-        await owner._host.thread.note(text)
+        await owner._host.thread.note(text + (call.gate.last_reminder_note() if last else ""))
 
 
 def _arguments(raw: Any) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ SIGNOFF_CLI = ("-m", "signoff.cli", "--env-file", os.devnull)
 
 
 class ChildProcess:
-    """``python <command> <args>`` (``signoff`` by default) with only ``env`` of the settings; its
+    """``python <command> <args>`` (``signoff`` by default) in ``cwd`` with only ``env`` of the settings; its
     output in ``log_file``, or its stdout apart in ``stdout_file`` when given (a result to read)."""
 
     def __init__(
@@ -33,12 +33,14 @@ class ChildProcess:
         *,
         command: Sequence[str] = SIGNOFF_CLI,
         stdout_file: Path | None = None,
+        cwd: Path = ROOT,
     ):
         self.args = args
         self.env = env
         self.log_file = log_file
         self.command = command
         self.stdout_file = stdout_file
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -51,7 +53,7 @@ class ChildProcess:
         environment.update(self.env)
         self.process = subprocess.Popen(
             [sys.executable, *self.command, *self.args],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=environment,
             stdout=self.stdout_file.open("wb") if self.stdout_file else log,
             stderr=log if self.stdout_file else subprocess.STDOUT,
@@ -119,9 +121,9 @@ async def wait_until_serving(url: str, child: ChildProcess, timeout: float = 30)
 class BotProcess:
     """``signoff bot --port N`` as a real process, on a fixed port so it can be restarted in place."""
 
-    def __init__(self, env: Mapping[str, str], log_file: Path, port: int | None = None) -> None:
+    def __init__(self, env: Mapping[str, str], log_file: Path, port: int | None = None, cwd: Path = ROOT) -> None:
         self.port = port or free_port()
-        self.child = ChildProcess(["bot", "--port", str(self.port)], env, log_file)
+        self.child = ChildProcess(["bot", "--port", str(self.port)], env, log_file, cwd=cwd)
 
     @property
     def events_url(self) -> str:

@@ -371,7 +371,7 @@ async def test_wait_on_a_decided_round_announces_each_decision_and_returns_at_on
         async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None:
             announced.append((record.kind, record.user_id, approvals))
 
-        async def on_reminder(self, reminder_number: int, escalate: bool) -> None:
+        async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
             raise AssertionError("no reminder is due")
 
     gate = make_gate(required=2)

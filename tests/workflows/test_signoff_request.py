@@ -55,8 +55,9 @@ async def waiting_request(slack: SlackSandbox, child: WorkflowHandle) -> dict:
 
 
 @contextlib.asynccontextmanager
-async def caller(time_env: WorkflowEnvironment, slack: SlackSandbox) -> AsyncIterator[Any]:
-    settings = worker_settings(slack)
+async def caller(time_env: WorkflowEnvironment, slack: SlackSandbox, **policy: object) -> AsyncIterator[Any]:
+    """``ask(request)`` through a JSON caller workflow, to a worker with this approval policy."""
+    settings = worker_settings(slack, **policy)
     client = with_agents_plugin(time_env.client, settings)
     caller_queue = f"caller-{uuid.uuid4()}"
 
@@ -192,6 +193,12 @@ async def test_quorum_and_edits_and_revision_switches(time_env: WorkflowEnvironm
         ({"required_approvals": 3}, "required_approvals"),
         ({"required_approvals": 0}, "required_approvals"),
         ({"colour": "blue"}, "colour"),
+        # Waits past any timestamp: before their bound they failed the workflow's task forever.
+        ({"reminder_interval_seconds": 1_000_000_000_000}, "reminder_interval_seconds"),
+        ({"decision_deadline_seconds": 10**30}, "decision_deadline_seconds"),
+        # Quorums nobody can meet: one person listed twice; the requester as the only approver.
+        ({"approvers": [APPROVER_1, APPROVER_1], "required_approvals": 2}, "required_approvals"),
+        ({"approvers": [REQUESTER]}, "required_approvals"),
     ],
 )
 async def test_a_bad_request_fails_at_once_naming_the_field(
