@@ -17,10 +17,11 @@ from tests.support.paths import HISTORIES
 from tests.support.record_histories import SCENARIOS
 from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
-from workflows.approval import TIMER_DRIVEN_GATE_PATCH
+from workflows.approval import BOUNDED_GATE_PATCH, TIMER_DRIVEN_GATE_PATCH
 from workflows.human_loop import DECIDED_PHASE_PATCH, TELL_REQUESTER_PATCH
 from workflows.plan import EXECUTOR_TOOLS_PATCH
-from workflows.tool_approvals import ACTION_FIRST_PATCH
+from workflows.signoff_request import BOUNDED_REQUEST_PATCH
+from workflows.tool_approvals import ACTION_FIRST_PATCH, TOOL_TARGETS_PATCH
 
 
 def test_every_path_has_a_recorded_history() -> None:
@@ -41,6 +42,9 @@ def test_histories_from_before_each_patch_are_kept() -> None:
             EXECUTOR_TOOLS_PATCH,
             ACTION_FIRST_PATCH,
             DECIDED_PHASE_PATCH,
+            BOUNDED_GATE_PATCH,
+            BOUNDED_REQUEST_PATCH,
+            TOOL_TARGETS_PATCH,
         )
     }
 
