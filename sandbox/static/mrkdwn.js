@@ -14,6 +14,7 @@ const Mrkdwn = (() => {
     arrows_counterclockwise: "🔄", heavy_check_mark: "✔️", thumbsup: "👍", "+1": "👍", wave: "👋",
     robot_face: "🤖", bell: "🔔", lock: "🔒", page_facing_up: "📄", speech_balloon: "💬",
     hammer_and_wrench: "🛠️", mega: "📣", bar_chart: "📊", octagonal_sign: "🛑",
+    rocket: "🚀",
   };
 
   function decode(s) {

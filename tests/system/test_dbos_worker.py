@@ -84,7 +84,7 @@ async def test_a_worker_process_runs_queued_workflows(postgres_url: str, slack: 
         [status] = await client.list_workflows_async(workflow_ids=[started.workflow_id])
         assert status.executor_id == "worker-1"
 
-        receipt = await gateway.approve(started.workflow_id, 1, APPROVER_1, TEAM)
+        receipt = await gateway.approve(started.workflow_id, 1, APPROVER_1, TEAM, member_of=CHANNEL)
         assert receipt.approvals == [APPROVER_1]
         await eventually(lambda: _in_phase(gateway, started.workflow_id, Phase.APPROVED), timeout=30)
 
@@ -124,6 +124,7 @@ async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
         batches = {"worker-1": (CHANNELS[:3], processes["worker-2"]), "worker-2": (CHANNELS[3:], processes["worker-1"])}
         expected: dict[str, str] = {}
         topics: dict[str, str] = {}
+        channel_of: dict[str, str] = {}
         for executor_id, (channels, other) in batches.items():
             with frozen(other):
                 for channel in channels:
@@ -132,6 +133,7 @@ async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
                         topic, replace(ORIGIN, channel_id=channel.id), f"workers-test-{uuid.uuid4()}"
                     )
                     expected[started.workflow_id], topics[channel.id] = executor_id, topic
+                    channel_of[started.workflow_id] = channel.id
                     await eventually(
                         lambda workflow_id=started.workflow_id: _in_phase(gateway, workflow_id, Phase.PENDING_APPROVAL),
                         timeout=60,
@@ -141,7 +143,12 @@ async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
         assert {status.workflow_id: status.executor_id for status in statuses} == expected
 
         # Each worker answers the decisions of the reports it took, and runs them to the end.
-        await asyncio.gather(*(gateway.approve(workflow_id, 1, APPROVER_1, TEAM) for workflow_id in ids))
+        await asyncio.gather(
+            *(
+                gateway.approve(workflow_id, 1, APPROVER_1, TEAM, member_of=channel_of[workflow_id])
+                for workflow_id in ids
+            )
+        )
         for workflow_id in ids:
             await eventually(
                 lambda workflow_id=workflow_id: _in_phase(gateway, workflow_id, Phase.APPROVED), timeout=60

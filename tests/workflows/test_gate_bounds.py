@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.contracts import MAX_ESCALATIONS, MAX_WAIT, ApproveInput, Phase
 from sandbox import SlackSandbox
-from tests.support.slack import APPROVER_1, LEADS, thread_texts
+from tests.support.slack import APPROVER_1, CHANNEL, LEADS, thread_texts
 from tests.support.waiting import eventually
 from tests.workflows.test_report import pending_report, progress
 from workflows import ReportGenerationWorkflow
@@ -46,7 +46,8 @@ async def test_escalations_stop_after_the_bound_and_the_thread_says_so(
         assert state.phase is Phase.PENDING_APPROVAL and state.reminders_sent == 3 + MAX_ESCALATIONS
         assert thread_texts(slack, thread_ts) == texts
         receipt = await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=state.revision, user_id=APPROVER_1)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=state.revision, user_id=APPROVER_1, member_of=CHANNEL),
         )
         assert receipt.quorum_met
         await handle.result()
@@ -102,6 +103,7 @@ async def test_a_wait_past_any_timestamp_is_capped_at_the_longest_wait(
         state = await progress(handle)
         assert state.phase is Phase.PENDING_APPROVAL and state.reminders_sent == 0
         await handle.execute_update(
-            ReportGenerationWorkflow.approve_draft, ApproveInput(revision=state.revision, user_id=APPROVER_1)
+            ReportGenerationWorkflow.approve_draft,
+            ApproveInput(revision=state.revision, user_id=APPROVER_1, member_of=CHANNEL),
         )
         assert "## Summary" in await handle.result()
