@@ -35,10 +35,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two test processes: most of the suite waits on servers and child processes, not on a core
+# (5 min 52 s instead of 11 min 38 s on 2 cores). Each module runs whole in one of them.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
+
 test: lint
 	sh scripts/ensure-chromium.sh
 	sh scripts/ensure-postgres.sh
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The inner loop: no real processes, no browser, nothing marked slow (about a minute).
 test-fast: $(STAMP)
