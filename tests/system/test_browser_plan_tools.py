@@ -19,7 +19,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox import SlackSandbox
@@ -36,6 +37,7 @@ from tests.support.browser import (
 from tests.support.paths import ROOT
 from tests.support.slack import APPROVER_1, APPROVER_2, REQUESTER
 from tests.support.temporal import running_worker
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, requires_chromium]
 
@@ -88,7 +90,9 @@ async def test_plan_tool_call_allowed_in_the_browser(
         await switch_user(page, REQUESTER)
         await expect(tool_call.get_by_test_id("block-context")).to_contain_text("Allowed by @Avery Approver")
         await expect(tool_call.get_by_role("button")).to_have_count(0)
-        await tool_call.scroll_into_view_if_needed()
+        # The page re-renders the thread while it polls: scrolling to a node it has just replaced fails,
+        # so it is tried again on the node that replaced it.
+        await eventually(lambda: _scrolled_to(tool_call))
         shot = tmp_path / "plan-tools.png"
         await page.screenshot(path=str(shot))
         if os.environ.get("SIGNOFF_UPDATE_SCREENSHOT"):
@@ -103,3 +107,13 @@ async def test_plan_tool_call_allowed_in_the_browser(
         await expect(announcement).to_be_visible()
         await expect(announcement).to_contain_text("📣 Announce the offsite.")
         await expect(announcement.get_by_test_id("message-author")).to_have_text("signoff")
+
+
+async def _scrolled_to(locator: Locator) -> bool:
+    try:
+        await locator.scroll_into_view_if_needed(timeout=2_000)
+    except PlaywrightError as err:
+        if "not attached to the DOM" not in str(err):
+            raise
+        return False
+    return True
