@@ -29,6 +29,12 @@ def test_arguments_that_validate_pass() -> None:
             "post_at: Input should be greater than 0",
         ),
         ("read_channel", {"channel": "#random", "limit": 500}, "limit: Input should be less than or equal to 15"),
+        # An argument the tool would drop would also be one the approver never sees run: refused.
+        (
+            "post_message",
+            {"channel": "#random", "text": "Hi", "unfurl_links": True},
+            "unfurl_links: Extra inputs are not permitted",
+        ),
         (
             "set_channel_topic",
             {"channel": "#random", "topic": "t" * 251},
