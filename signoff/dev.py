@@ -160,9 +160,10 @@ async def _run_stack(
                 stack.push_async_callback(bot_runner.cleanup)
             _print_banner(settings, sandbox)
             await stop_signal()
-            # The demo's Ctrl-C says "Stopped." and nothing more: the drain's progress stays out of it
-            # (a drain that gives up still warns).
-            logging.getLogger("bot.server").setLevel(logging.WARNING)
+            # The demo's Ctrl-C says "Stopped." and nothing more: the drain's progress and the worker's
+            # shutdown stay out of it (a drain that gives up still warns).
+            for quiet in ("bot.server", "temporalio.worker"):
+                logging.getLogger(quiet).setLevel(logging.WARNING)
             # The bot finishes what it acknowledged while the engine still runs, then all stops in order.
             if real_slack:
                 await drain_socket_mode(app, handler)

@@ -2,8 +2,9 @@
 <bot metrics port> <signoff dev arguments…>``.
 
 Exactly the command line's ``signoff dev`` (``signoff.cli.main``), with its data in ``<data dir>``
-instead of ./.data and its fixed ports (8080, 3000, 9465) moved to the given free ones, so a test
-can run it beside a demo or another test.
+instead of ./.data and its fixed ports (8080, 3000, 9465) moved to the given free ones, and those of
+the Temporal dev server and the worker's metrics (7233, 8233, 9464) to free ones of its own, so a
+test can run it beside a demo or another test.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import signoff.cli
 import signoff.dev
+from signoff.devserver import free_port
 
 
 def main(argv: list[str]) -> int:
@@ -22,6 +24,9 @@ def main(argv: list[str]) -> int:
     signoff.dev.SANDBOX_PORT = int(sandbox_port)
     signoff.dev.BOT_PORT = int(bot_port)
     signoff.dev.BOT_METRICS_PORT = int(bot_metrics_port)
+    signoff.dev.TEMPORAL_PORT = free_port()
+    signoff.dev.TEMPORAL_UI_PORT = free_port()
+    signoff.dev.WORKER_METRICS_PORT = free_port()
     return signoff.cli.main(["--env-file", os.devnull, "dev", *dev_args])
 
 

@@ -1,5 +1,6 @@
-"""Ctrl-C on ``make demo-dbos`` (``signoff dev --engine dbos``) with a draft waiting: it prints
-"Stopped." and nothing else, and the draft, still waiting, is approved after the next start.
+"""Ctrl-C on ``make demo`` and ``make demo-dbos`` (``signoff dev [--engine dbos]``) with a draft
+waiting: it prints "Stopped." and nothing else, and the draft, still waiting, is approved after the
+next start. On Temporal this is also ``make demo`` end to end: /report, the draft, a click.
 
 The demo runs as a process (tests/support/dev_stack.py: the command line's ``signoff dev`` on free
 ports and a data directory of the test's); the test drives it as a person would, through the
@@ -30,13 +31,13 @@ STOPPED = "Stopped. Data kept in .data/ for the next run."
 
 
 class Demo:
-    """``signoff dev --engine dbos`` in ``data_dir``, started and stopped as often as asked."""
+    """``signoff dev --engine <engine>`` in ``data_dir``, started and stopped as often as asked."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, engine: str) -> None:
         self.sandbox_port = free_port()
         ports = [str(self.sandbox_port), str(free_port()), str(free_port())]
         self.process = ChildProcess(
-            [str(tmp_path / "data"), *ports, "--engine", "dbos"],
+            [str(tmp_path / "data"), *ports, "--engine", engine],
             {},
             tmp_path / "demo.log",
             command=("-m", "tests.support.dev_stack"),
@@ -82,10 +83,11 @@ async def _thread(demo: Demo) -> list[dict[str, Any]]:
     return list(thread["messages"])
 
 
+@pytest.mark.parametrize("engine", ["dbos", "temporal"])
 async def test_ctrl_c_with_a_draft_waiting_says_stopped_and_the_draft_is_approved_after_a_restart(
-    tmp_path: Path,
+    tmp_path: Path, engine: str
 ) -> None:
-    demo = Demo(tmp_path)
+    demo = Demo(tmp_path, engine)
     await demo.start()
     try:
         asked = await demo.call(
