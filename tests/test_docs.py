@@ -56,7 +56,11 @@ def _tokens(path: Path) -> list[Token]:
     return MARKDOWN.parse(path.read_text(encoding="utf-8"))
 
 
+HTML_ANCHOR = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
+
+
 def anchors(path: Path) -> set[str]:
+    """The anchors a page has: its headings' slugs, and ``<a id="…">`` anchors."""
     tokens = _tokens(path)
     seen: dict[str, int] = {}
     found: set[str] = set()
@@ -67,6 +71,9 @@ def anchors(path: Path) -> set[str]:
         count = seen.get(base, 0)
         seen[base] = count + 1
         found.add(base if count == 0 else f"{base}-{count}")
+    html = [token for token in tokens if token.type == "html_block"]
+    html += [child for token in tokens for child in token.children or () if child.type == "html_inline"]
+    found.update(anchor for token in html for anchor in HTML_ANCHOR.findall(token.content))
     return found
 
 
@@ -124,6 +131,34 @@ def test_the_readme_is_a_front_door_of_at_most_200_lines() -> None:
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines; the rest belongs in docs/"
 
 
+# The README's sections before they moved to docs/ (issue 20): links to them from elsewhere still land.
+FORMER_README_SECTIONS = (
+    "two-commands",
+    "using-it-with-your-slack-workspace",
+    "your-temporal-cluster",
+    "the-engine-and-its-database",
+    "search-attributes-lists-that-scale",
+    "answers-typed-in-the-thread",
+    "agents-ask-before-they-act",
+    "use-signoff-from-your-own-workflows",
+    "how-a-report-moves",
+    "token-usage-cost-and-a-budget",
+    "metrics-and-health",
+    "tracing",
+    "security",
+    "the-code",
+    "from-the-article-kept-and-fixed",
+    "failures",
+    "temporal-or-dbos",
+    "performance",
+    "development",
+)
+
+
+def test_links_to_the_readmes_former_sections_still_land() -> None:
+    assert sorted(set(FORMER_README_SECTIONS) - anchors(ROOT / "README.md")) == []
+
+
 def test_the_readme_links_every_docs_page() -> None:
     linked = {
         (ROOT / urlsplit(link.target).path).resolve()
@@ -151,11 +186,13 @@ def test_github_slugs() -> None:
 
 
 def test_a_broken_link_or_anchor_is_caught(tmp_path: Path) -> None:
-    (tmp_path / "other.md").write_text("# Other\n\n## A heading, twice\n\n## A heading, twice\n")
+    (tmp_path / "other.md").write_text(
+        '# Other\n\n## A heading, twice\n\n## A heading, twice\n\n<a id="kept"></a>[moved](page.md)\n'
+    )
     page = tmp_path / "page.md"
     page.write_text(
         "# Page\n\n"
-        "[fine](other.md#a-heading-twice-1) [fine too](#page) ![image](other.md) [web](https://example.com/x)\n\n"
+        "[fine](other.md#a-heading-twice-1) [fine too](#page) [kept](other.md#kept) ![image](other.md) [web](https://example.com/x)\n\n"
         "[gone](missing.md) [no anchor](other.md#nowhere) [own anchor](#nowhere-here)\n\n"
         "| a | b |\n|---|---|\n| [in a table](gone-too.md) | x |\n\n"
         "`[in code](not-a-link.md)`\n\n```\n[in a block](not-a-link.md)\n```\n\n[bad url](https://)\n"
