@@ -148,7 +148,7 @@ class SearchAttributeCheck:
             else:
                 log.warning(
                     "signoff's search attributes are not usable in namespace %r (%s): %s "
-                    "Run `signoff setup` (on Temporal Cloud: add them in the UI or with tcld, see the README).",
+                    "Run `signoff setup` (on Temporal Cloud: add them in the UI or with tcld, see docs/temporal.md).",
                     self._namespace,
                     found.describe(),
                     self._consequence,
