@@ -7,9 +7,11 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo demo-dbos run lint format test test-fast bench worker bot sandbox demo-terminal clean
 
-$(STAMP): pyproject.toml
+# The client first: the app depends on signoff-client, which is in clients/python, not on PyPI.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e clients/python
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

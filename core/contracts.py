@@ -10,13 +10,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+# The client's (what callers hold to), re-exported for the app: the default task queue, the
+# SignoffRequest workflow type, and the shortest and longest waits any duration may ask for.
+from signoff_client import DEFAULT_TASK_QUEUE as DEFAULT_TASK_QUEUE
+from signoff_client import MAX_WAIT as MAX_WAIT
+from signoff_client import MIN_WAIT as MIN_WAIT
+from signoff_client import SIGNOFF_REQUEST
+
 from core.tool_calls import READ_ONLY_TOOLS, ToolCallRecord
 
 MAX_TOPIC_CHARS = 500
 MAX_NOTES_CHARS = 3000
 # Slack's plain-text input holds at most 3,000 characters: an edit is at most that.
 MAX_EDIT_CHARS = 3000
-DEFAULT_TASK_QUEUE = "agent-workflows"
 
 
 class WorkflowKind(StrEnum):
@@ -30,7 +36,7 @@ class WorkflowKind(StrEnum):
 WORKFLOW_TYPES = {
     WorkflowKind.REPORT: "ReportGenerationWorkflow",
     WorkflowKind.PLAN: "ApprovalWorkflow",
-    WorkflowKind.REQUEST: "SignoffRequest",
+    WorkflowKind.REQUEST: SIGNOFF_REQUEST,
 }
 
 
@@ -102,11 +108,6 @@ class SlackOrigin:
     response_url: str | None = None
 
 
-# The longest wait any duration may ask for (a reminder interval, a decision deadline): ten years,
-# so a draft's clock plus it stays far inside what a timestamp holds and no timer overflows.
-MAX_WAIT = timedelta(days=3650)
-# The shortest: a reminder interval under a second would loop on its own timer.
-MIN_WAIT = timedelta(seconds=1)
 # Escalations after the last reminder; then the gate pings nobody else and waits for the deadline.
 MAX_ESCALATIONS = 3
 

@@ -15,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("signoff", "bot", "worker", "infra", "workflows", "core", "sandbox", "tests", "benchmarks", "examples")
+# The client's own distribution: copied to the copy's root, where it is imported from ahead of the installed one.
+CLIENT = Path("clients/python/signoff_client")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -36,6 +38,7 @@ def copy_tree(dest: Path) -> Path:
             dest / package,
             ignore=shutil.ignore_patterns("__pycache__", "static", "histories", "*.json"),
         )
+    shutil.copytree(ROOT / CLIENT, dest / CLIENT.name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
     return dest
 
@@ -59,6 +62,13 @@ def test_the_tree_keeps_every_import_contract() -> None:
         ("worker/offline_model.py", "import tests.support.temporal", "Product code never imports tests"),
         ("worker/worker.py", "import examples.deploy.workflows", "Product code never imports the examples"),
         ("examples/deploy/workflows.py", "import workflows.signoff_request", "Examples use signoff as any team would"),
+        ("examples/deploy/shared.py", "import core.contracts", "Examples use signoff as any team would"),
+        (
+            "signoff_client/_models.py",
+            "import core.contracts",
+            "The client (clients/python, signoff_client) stands alone",
+        ),
+        ("signoff_client/_request.py", "import slack_sdk", "The client (clients/python, signoff_client) stands alone"),
         ("workflows/approval.py", "import slack_sdk", "Workflow code and the contracts stay deterministic"),
         ("core/rendering/text.py", "import aiohttp", "Rendering is pure"),
         ("sandbox/store.py", "import sandbox.server", "The sandbox's modules import each other one way"),

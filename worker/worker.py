@@ -60,7 +60,7 @@ WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
     "core.contracts",
     "core.activity_contracts",
     "core.tool_calls",
-    "core.signoff_request",
+    "signoff_client",
     "core.mrkdwn",
     "core.search_attributes",
     "workflows.agents",

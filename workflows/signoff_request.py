@@ -2,7 +2,7 @@
 
 It is the report's human loop without the agents: the caller's title and body become the draft
 in a Slack thread, with the same gate (validators, quorum, reminders, escalation, deadline), and
-the answer comes back as a JSON object (``core.signoff_request.SignoffResult``). A request that
+the answer comes back as a JSON object (``signoff_client.SignoffResult``). A request that
 is wrong fails at once, never retried, naming the field, before anything is posted.
 """
 
@@ -12,12 +12,7 @@ import dataclasses
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
-
-from core.activity_contracts import LOAD_WORKER_SETTINGS
-from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
-from core.signoff_request import (
+from signoff_client import (
     CHANNEL_NOT_FOUND,
     INVALID_REQUEST,
     NOT_IN_CHANNEL,
@@ -30,6 +25,11 @@ from core.signoff_request import (
     ThreadLink,
     describe_invalid,
 )
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from core.activity_contracts import LOAD_WORKER_SETTINGS
+from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
 from workflows.runtime import durable

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from signoff_client import DEFAULT_TASK_QUEUE
+
 # This example's own task queue; signoff's worker listens on its own (``agent-workflows``).
 TASK_QUEUE = "deploy-example"
-SIGNOFF_TASK_QUEUE = "agent-workflows"
+SIGNOFF_TASK_QUEUE = DEFAULT_TASK_QUEUE
 
 # How a deployment ended: signoff's outcomes, or "not_asked" when signoff refused the request
 # itself (a bad field, or a channel the app is not in).

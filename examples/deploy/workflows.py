@@ -15,13 +15,14 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.signoff_request import (
+    from signoff_client import (
         INVALID_REQUEST,
         NOT_IN_CHANNEL,
         SignoffRequestInput,
         SignoffResult,
         request_signoff,
     )
+
     from examples.deploy.activities import DeployActivities, summarize_changes
     from examples.deploy.shared import Deployment, DeployRequest, DeployResult
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from signoff_client import SignoffRequestInput, describe_invalid
 
 from core.contracts import MAX_WAIT
-from core.signoff_request import SignoffRequestInput, describe_invalid
 
 REQUESTER = "U0REQUEST"
 APPROVER_1 = "U0APPROV1"

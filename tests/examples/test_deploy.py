@@ -3,7 +3,7 @@ server) with signoff's real worker, the bot and the Slack sandbox; the approvers
 they would.
 
 The example's worker connects with Temporal's default data converter: nothing of signoff's but
-``core.signoff_request`` is needed to call it.
+``signoff_client`` is needed to call it (test_client_only.py installs only that).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ SIGNOFF_CLI = ("-m", "signoff.cli", "--env-file", os.devnull)
 
 class ChildProcess:
     """``python <command> <args>`` (``signoff`` by default) in ``cwd`` with only ``env`` of the settings; its
-    output in ``log_file``, or its stdout apart in ``stdout_file`` when given (a result to read)."""
+    output in ``log_file``, or its stdout apart in ``stdout_file`` when given (a result to read).
+    ``python`` is this test run's interpreter unless given (another virtualenv's)."""
 
     def __init__(
         self,
@@ -34,7 +35,9 @@ class ChildProcess:
         command: Sequence[str] = SIGNOFF_CLI,
         stdout_file: Path | None = None,
         cwd: Path = ROOT,
+        python: Path | str = sys.executable,
     ):
+        self.python = str(python)
         self.args = args
         self.env = env
         self.log_file = log_file
@@ -52,7 +55,7 @@ class ChildProcess:
         }
         environment.update(self.env)
         self.process = subprocess.Popen(
-            [sys.executable, *self.command, *self.args],
+            [self.python, *self.command, *self.args],
             cwd=self.cwd,
             env=environment,
             stdout=self.stdout_file.open("wb") if self.stdout_file else log,

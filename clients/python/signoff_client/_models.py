@@ -1,9 +1,6 @@
-"""SignoffRequest: any Temporal workflow (any SDK) or client asks a person through signoff.
+"""SignoffRequest's JSON contract as pydantic models: the field names are the wire names.
 
-The workflow type is ``SignoffRequest`` on signoff's task queue; its input and output are
-plain JSON objects, described here as pydantic models (the field names are the wire names).
-A Python workflow calls it with ``request_signoff``; any other SDK starts the child workflow
-by name with a JSON object (README: "Use signoff from your own workflows").
+signoff's worker validates every request with these same models, so what passes here passes there.
 """
 
 from __future__ import annotations
@@ -21,21 +18,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
-from core.contracts import DEFAULT_TASK_QUEUE, MAX_WAIT, MIN_WAIT
-
-SIGNOFF_REQUEST = "SignoffRequest"
-# The error type a caller sees when the request itself is wrong (never retried).
-INVALID_REQUEST = "InvalidSignoffRequest"
-# The error type when the app is not in the channel (invite it, then ask again).
-NOT_IN_CHANNEL = "SlackNotInChannel"
-# The app cannot see the channel (a private one it was not invited to, or a wrong id).
-CHANNEL_NOT_FOUND = "SlackChannelNotFound"
-# Slack refused the thread for another reason (its error name is the detail: invalid_auth…).
-SLACK_REFUSED = "SlackRefused"
-
+# The longest wait any duration may ask for (a reminder interval, a decision deadline): ten years,
+# so a draft's clock plus it stays far inside what a timestamp holds and no timer overflows.
+MAX_WAIT = timedelta(days=3650)
+# The shortest: a reminder interval under a second would loop on its own timer.
+MIN_WAIT = timedelta(seconds=1)
 MAX_TITLE_CHARS = 150
 MAX_BODY_CHARS = 100_000
 MAX_APPROVERS = 50
@@ -196,25 +184,3 @@ class SignoffResult(BaseModel):
     decisions: list[DecisionEntry]
     thread: ThreadLink | None
     metadata: dict[str, Any]
-
-
-async def request_signoff(
-    request: SignoffRequestInput, *, id: str, task_queue: str = DEFAULT_TASK_QUEUE, **options: Any
-) -> SignoffResult:
-    """From a Python workflow: ask a person through signoff and wait for the answer.
-
-    ``id`` is the child workflow's id (pick one that is unique to what is being approved);
-    ``options`` go to ``workflow.execute_child_workflow``; ``parent_close_policy`` defaults to
-    ``REQUEST_CANCEL`` here (the SDK's own default, ``TERMINATE``, would leave live buttons).
-    """
-    # Terminating the caller (or its timeout) then cancels the request cleanly: buttons removed.
-    options.setdefault("parent_close_policy", ParentClosePolicy.REQUEST_CANCEL)
-    result = await workflow.execute_child_workflow(
-        SIGNOFF_REQUEST,
-        request.model_dump(mode="json", exclude_none=True),
-        id=id,
-        task_queue=task_queue,
-        result_type=dict,
-        **options,
-    )
-    return SignoffResult.model_validate(result)
