@@ -42,7 +42,7 @@ def test_every_refusal_is_one_line_naming_its_variable(name: str, raw: str) -> N
 
 
 def test_the_first_bad_variable_is_named_when_several_are() -> None:
-    with pytest.raises(SettingsError, match="^SIGNOFF_APPROVERS: 'bob'"):
+    with pytest.raises(SettingsError, match=r"^SIGNOFF_APPROVERS: 'bob'"):
         Settings.from_env({"SIGNOFF_APPROVERS": "bob", "SIGNOFF_MAX_REMINDERS": "many"})
 
 
