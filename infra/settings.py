@@ -86,6 +86,8 @@ class _EnvironmentModel(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what ``from_env`` passes: the entry point reads os.environ (after .env) once and hands
+        # it over, so a model never picks up a variable a test or ``signoff dev`` did not give it.
         return (init_settings,)
 
     @classmethod
@@ -117,7 +119,7 @@ class SlackSettings(_EnvironmentModel):
     api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
 
 
-class ModelSettings(_EnvironmentModel):
+class AgentModelSettings(_EnvironmentModel):
     """The agents' models and where they are served (no key: the offline model)."""
 
     api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY", repr=False)
@@ -299,7 +301,7 @@ class Settings:
         target = load_temporal(env)
         temporal = TemporalSettings.from_env(env)
         approvals = ApprovalSettings.from_env(env)
-        models = ModelSettings.from_env(env)
+        models = AgentModelSettings.from_env(env)
         slack = SlackSettings.from_env(env)
         operations = OperationsSettings.from_env(env)
         engine = EngineSettings.from_env(env)

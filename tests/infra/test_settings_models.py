@@ -3,11 +3,25 @@ gives them, and every refusal is the one line naming its variable, never pydanti
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from infra.settings import ApprovalSettings, Engine, Settings, SettingsError
+from infra.settings import (
+    AgentModelSettings,
+    ApprovalSettings,
+    Engine,
+    EngineSettings,
+    OperationsSettings,
+    RunSettings,
+    Settings,
+    SettingsError,
+    SlackSettings,
+    TemporalSettings,
+    UsageSettings,
+)
 
 # One malformed value per variable the models validate.
 MALFORMED = {
@@ -64,3 +78,23 @@ def test_blank_values_mean_the_default_in_every_model() -> None:
 def test_a_concern_reads_only_its_own_variables() -> None:
     approvals = ApprovalSettings.from_env({"SIGNOFF_APPROVERS": "U0APPROV1", "SIGNOFF_ENGINE": "restate"})
     assert approvals.policy().approvers == ["U0APPROV1"]
+
+
+def test_every_variable_the_models_read_is_in_env_example() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    read = {
+        str(info.validation_alias)
+        for model in (
+            TemporalSettings,
+            SlackSettings,
+            AgentModelSettings,
+            ApprovalSettings,
+            RunSettings,
+            UsageSettings,
+            EngineSettings,
+            OperationsSettings,
+        )
+        for info in model.model_fields.values()
+    }
+    missing = sorted(name for name in read if not re.search(rf"^#? ?{name}=", example, re.MULTILINE))
+    assert not missing, f"not in .env.example: {missing}"
