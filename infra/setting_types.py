@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, ValidationError
 
 from core.contracts import MAX_WAIT, MIN_WAIT, ModelPrice
 from core.mrkdwn import humanize
-from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
+from core.tool_calls import EXECUTOR_TOOLS
 
 
 class SettingsError(ValueError):
@@ -322,5 +322,3 @@ TokenBudget = Annotated[int, BeforeValidator(_token_budget)]
 EngineName = Annotated[Engine, BeforeValidator(_engine)]
 TracingName = Annotated[Tracing, BeforeValidator(_tracing)]
 DatabaseUrl = Annotated[str, BeforeValidator(_database_url)]
-# What the read-only tools default to when SIGNOFF_AUTO_APPROVED_TOOLS is unset.
-DEFAULT_AUTO_APPROVED_TOOLS = READ_ONLY_TOOLS

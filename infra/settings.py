@@ -23,8 +23,8 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.contracts import DEFAULT_TASK_QUEUE, AgentModels, ApprovalPolicy, WorkflowSettings
+from core.tool_calls import READ_ONLY_TOOLS
 from infra.setting_types import (
-    DEFAULT_AUTO_APPROVED_TOOLS,
     ApiStyle,
     Approvers,
     ConversationId,
@@ -186,7 +186,7 @@ class RunSettings(_EnvironmentModel):
     default_channel: ConversationId | None = Field(None, validation_alias="SIGNOFF_DEFAULT_CHANNEL")
     # Unset: the read-only tools; "none": ask for every call.
     auto_approved_tools: ToolNames = Field(
-        default_factory=lambda: list(DEFAULT_AUTO_APPROVED_TOOLS), validation_alias="SIGNOFF_AUTO_APPROVED_TOOLS"
+        default_factory=lambda: list(READ_ONLY_TOOLS), validation_alias="SIGNOFF_AUTO_APPROVED_TOOLS"
     )
 
 
