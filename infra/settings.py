@@ -1,9 +1,14 @@
 """The one configuration object, read from the environment once at each entry point.
 
-The worker, the bot and the sandbox all take a ``Settings``; nothing else reads
-``os.environ``. Which Temporal cluster, and how to reach it, is the SDK's own environment
-configuration (``infra/temporal.py``), loaded here with the rest. Workflows never see it: they
-get a ``WorkflowSettings`` in their input or from the ``load_worker_settings`` activity.
+The worker, the bot and the sandbox all take a ``Settings``; nothing else reads ``os.environ``.
+``Settings.from_env`` reads one pydantic-settings model per concern (Temporal, Slack, the agents'
+models, approvals, runs, usage, the engine, operations) from the mapping the entry point gives it and
+composes them; which Temporal cluster, and how to reach it, is the SDK's own environment configuration
+(``infra/temporal_profile.py``), loaded with them. Every model takes the variables by their names
+(the fields' aliases), an empty value meaning the default like an absent one, and refuses a bad value
+with a ``SettingsError`` of one line naming the variable (the value types: ``infra/setting_types.py``).
+Workflows never see any of it: they get a ``WorkflowSettings`` in their input or from the
+``load_worker_settings`` activity.
 """
 
 from __future__ import annotations
@@ -12,41 +17,49 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from typing import Self
 
-from core.contracts import (
-    DEFAULT_TASK_QUEUE,
-    MAX_WAIT,
-    MIN_WAIT,
-    AgentModels,
-    ApprovalPolicy,
-    ModelPrice,
-    WorkflowSettings,
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core.contracts import DEFAULT_TASK_QUEUE, AgentModels, ApprovalPolicy, WorkflowSettings
+from core.tool_calls import READ_ONLY_TOOLS
+from infra.setting_types import (
+    ApiStyle,
+    Approvers,
+    ConversationId,
+    DatabaseUrl,
+    Deadline,
+    Duration,
+    Engine,
+    EngineName,
+    Flag,
+    Mentions,
+    ModelPrices,
+    Port,
+    SettingsError,
+    TokenBudget,
+    ToolNames,
+    Tracing,
+    TracingName,
+    WholeNumber,
+    one_line,
+    parse_duration,
+    parse_port,
+    shown_url,
 )
-from core.mrkdwn import humanize
-from core.tool_calls import EXECUTOR_TOOLS, READ_ONLY_TOOLS
+from infra.temporal_profile import TemporalAccess, load_temporal
 
-if TYPE_CHECKING:
-    from infra.temporal import TemporalAccess
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names it."""
-
-
-class Engine(StrEnum):
-    """What runs signoff's workflows (``SIGNOFF_ENGINE``)."""
-
-    TEMPORAL = "temporal"
-    DBOS = "dbos"
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-_SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+__all__ = [
+    "DEFAULT_WORKER_CACHE_SIZE",
+    "Engine",
+    "Settings",
+    "SettingsError",
+    "Tracing",
+    "parse_duration",
+    "parse_port",
+    "shown_url",
+]
 
 # Worker memory follows its workflow cache, not the number of workflows parked: ≈ 150 MB with an
 # empty cache plus ≈ 0.5 MB per cached report (measured), so 200 keeps a worker near 250 MB
@@ -54,259 +67,186 @@ _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 # needed (~0.1 s of CPU each); only a burst of more *active* workflows than the cache replays
 # over and over, so a worker expecting such bursts trades memory for a larger cache.
 DEFAULT_WORKER_CACHE_SIZE = 200
+_HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
 
-def parse_duration(name: str, raw: str) -> timedelta:
-    """'90s', '1m', '24h', '7d' or plain seconds, from 1 second to ``MAX_WAIT`` (ten years)."""
-    match = _DURATION.match(raw)
-    if not match:
-        raise SettingsError(f"{name}={raw!r} is not a duration like 60s, 1m, 24h or 7d")
-    # Checked as a float first: a timedelta that large would overflow before it could be compared.
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise SettingsError(f"{name} must be positive")
-    if seconds < MIN_WAIT.total_seconds():
-        raise SettingsError(
-            f"{name}={raw!r} is shorter than {MIN_WAIT.total_seconds():g}s, the shortest wait signoff takes"
+class _EnvironmentModel(BaseSettings):
+    """One concern's settings, read from the mapping an entry point gives (``from_env``), never
+    from ``os.environ`` behind its back."""
+
+    # The defaults are written here, not read: only what the environment gives is validated.
+    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="ignore", validate_default=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what ``from_env`` passes: the entry point reads os.environ (after .env) once and hands
+        # it over, so a model never picks up a variable a test or ``signoff dev`` did not give it.
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """This model's variables from ``env``; raises ``SettingsError`` naming the first bad one."""
+        names = {info.validation_alias for info in cls.model_fields.values()}
+        # An empty value (a line copied from .env.example) means the default, like an absent one.
+        given = {name: value.strip() for name, value in env.items() if name in names and value.strip()}
+        try:
+            return cls(**given)
+        except ValidationError as err:
+            raise SettingsError(one_line(err)) from None
+
+
+class TemporalSettings(_EnvironmentModel):
+    """Where signoff's workflows run on the cluster, and where its UI links go (the cluster itself and
+    how to reach it are the SDK's environment configuration, ``load_temporal``)."""
+
+    task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="SIGNOFF_TASK_QUEUE")
+    ui_url: str | None = Field(None, validation_alias="TEMPORAL_UI_URL")
+
+
+class SlackSettings(_EnvironmentModel):
+    # Secrets are kept out of repr so they never reach a log line.
+    bot_token: str | None = Field(None, validation_alias="SLACK_BOT_TOKEN", repr=False)
+    signing_secret: str | None = Field(None, validation_alias="SLACK_SIGNING_SECRET", repr=False)
+    app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
+    # Only for the local sandbox: where the Slack Web API lives.
+    api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+
+
+class AgentModelSettings(_EnvironmentModel):
+    """The agents' models and where they are served (no key: the offline model)."""
+
+    api_key: str | None = Field(None, validation_alias="OPENAI_API_KEY", repr=False)
+    base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    # "responses" (OpenAI's Responses API) or "chat" (Chat Completions, for most compatible servers).
+    api_style: ApiStyle = Field("responses", validation_alias="SIGNOFF_OPENAI_API")
+    # One model for every agent, unless an agent's own variable names another.
+    model: str = Field("gpt-4.1", validation_alias="SIGNOFF_MODEL")
+    research: str | None = Field(None, validation_alias="SIGNOFF_MODEL_RESEARCH")
+    writer: str | None = Field(None, validation_alias="SIGNOFF_MODEL_WRITER")
+    reviewer: str | None = Field(None, validation_alias="SIGNOFF_MODEL_REVIEWER")
+    planner: str | None = Field(None, validation_alias="SIGNOFF_MODEL_PLANNER")
+    executor: str | None = Field(None, validation_alias="SIGNOFF_MODEL_EXECUTOR")
+
+    def agent_models(self) -> AgentModels:
+        return AgentModels(
+            research=self.research or self.model,
+            writer=self.writer or self.model,
+            reviewer=self.reviewer or self.model,
+            planner=self.planner or self.model,
+            executor=self.executor or self.model,
         )
-    if seconds > MAX_WAIT.total_seconds():
-        raise SettingsError(f"{name}={raw!r} is longer than {humanize(MAX_WAIT)}, the longest wait signoff takes")
-    return timedelta(seconds=seconds)
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}")
-    return value
+class ApprovalSettings(_EnvironmentModel):
+    """Who decides a draft, how many of them, and how long signoff waits and reminds."""
 
+    # Empty: anyone but the requester.
+    approvers: Approvers = Field(default_factory=list, validation_alias="SIGNOFF_APPROVERS")
+    required_approvals: WholeNumber = Field(1, ge=1, validation_alias="SIGNOFF_REQUIRED_APPROVALS")
+    reminder_interval: Duration = Field(timedelta(hours=24), validation_alias="SIGNOFF_REMINDER_INTERVAL")
+    max_reminders: WholeNumber = Field(3, ge=0, validation_alias="SIGNOFF_MAX_REMINDERS")
+    escalation_to: Mentions | None = Field(None, validation_alias="SIGNOFF_ESCALATION")
+    reject_reason_required: Flag = Field(False, validation_alias="SIGNOFF_REQUIRE_REJECT_REASON")
+    # None: wait for a decision forever.
+    decision_deadline: Deadline = Field(timedelta(days=7), validation_alias="SIGNOFF_DECISION_DEADLINE")
 
-def parse_port(name: str, raw: str) -> int:
-    """A TCP port to listen on, 1-65535 (``--metrics-port``, ``SIGNOFF_METRICS_PORT``)."""
-    try:
-        port = int(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a port number (1-65535)") from None
-    if not 1 <= port <= 65535:
-        raise SettingsError(f"{name}={raw!r} is not a port number (1-65535)")
-    return port
-
-
-def _slack_ids(name: str, raw: str) -> list[str]:
-    ids = [part.strip() for part in raw.split(",") if part.strip()]
-    for slack_id in ids:
-        if not _SLACK_ID.match(slack_id):
-            raise SettingsError(f"{name}: {slack_id!r} is not a Slack user id like U0123ABCD")
-    return ids
-
-
-def _approvers(raw: str) -> list[str]:
-    # Listed twice is still one person: counted once towards the quorum.
-    ids = list(dict.fromkeys(_slack_ids("SIGNOFF_APPROVERS", raw)))
-    groups = [slack_id for slack_id in ids if slack_id.startswith("S")]
-    if groups:
-        # A click carries a user id, never a group's: a group here would never match anyone.
-        raise SettingsError(
-            f"SIGNOFF_APPROVERS: {', '.join(groups)} is a user group; list its members' user ids (U…) instead"
-        )
-    return ids
-
-
-def _conversation(name: str, raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    if not _CONVERSATION_ID.match(raw):
-        # A #name works for a first post but not for the idempotent retry's history lookup.
-        raise SettingsError(
-            f"{name}={raw!r} must be a conversation id like C0123ABCD (in Slack: the channel's details, at the bottom)"
-        )
-    return raw
-
-
-def _tools(name: str, raw: str) -> list[str]:
-    """Tool names for the policy: empty = the read-only tools; ``none`` = ask for every tool.
-    ``read_channel`` here runs without asking on the plan's own conversation only (any other asks)."""
-    raw = raw.strip()
-    if not raw:
-        return list(READ_ONLY_TOOLS)
-    if raw.lower() == "none":
-        return []
-    tools = [part.strip() for part in raw.split(",") if part.strip()]
-    unknown = [tool for tool in tools if tool not in EXECUTOR_TOOLS]
-    if unknown:
-        raise SettingsError(
-            f"{name}: unknown tool {', '.join(map(repr, unknown))}; the tools are {', '.join(EXECUTOR_TOOLS)} "
-            "(or 'none' to ask for every call)"
-        )
-    return tools
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}={raw!r} must be true or false")
-
-
-def _api_style(raw: str) -> str:
-    style = raw.strip().lower() or "responses"
-    if style not in ("responses", "chat"):
-        raise SettingsError(f"SIGNOFF_OPENAI_API={raw!r} must be 'responses' or 'chat'")
-    return style
-
-
-def _metrics_port(env: Mapping[str, str]) -> int | None:
-    raw = env.get("SIGNOFF_METRICS_PORT", "").strip()
-    return parse_port("SIGNOFF_METRICS_PORT", raw) if raw else None
-
-
-_PRICE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
-
-
-def _model_prices(raw: str) -> list[ModelPrice]:
-    """'gpt-4.1=2.00/8.00,gpt-4.1-mini=0.40/1.60': USD per million input/output tokens."""
-    prices: dict[str, ModelPrice] = {}
-    for part in (part for part in raw.split(",") if part.strip()):
-        match = _PRICE.match(part)
-        if not match:
+    @model_validator(mode="after")
+    def _quorum_can_be_reached(self) -> Self:
+        if self.approvers and self.required_approvals > len(self.approvers):
             raise SettingsError(
-                f"SIGNOFF_MODEL_PRICES: {part.strip()!r} is not model=input/output in USD per million tokens, "
-                "like gpt-4.1=2.00/8.00"
+                f"SIGNOFF_REQUIRED_APPROVALS={self.required_approvals} but only "
+                f"{len(self.approvers)} approvers are listed in SIGNOFF_APPROVERS"
             )
-        model = match.group(1)
-        if model in prices:
-            raise SettingsError(f"SIGNOFF_MODEL_PRICES: {model!r} is priced twice")
-        prices[model] = ModelPrice(model, float(match.group(2)), float(match.group(3)))
-    return list(prices.values())
+        return self
+
+    def policy(self) -> ApprovalPolicy:
+        return ApprovalPolicy(
+            approvers=list(self.approvers),
+            required_approvals=self.required_approvals,
+            reminder_interval=self.reminder_interval,
+            max_reminders=self.max_reminders,
+            escalation_to=self.escalation_to,
+            reject_reason_required=self.reject_reason_required,
+            decision_deadline=self.decision_deadline,
+        )
 
 
-def _token_budget(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        raise SettingsError(f"SIGNOFF_TOKEN_BUDGET={raw!r} is not a whole number of tokens") from None
-    if value <= 0:
-        raise SettingsError(f"SIGNOFF_TOKEN_BUDGET={raw!r} must be a positive number of tokens (unset: no budget)")
-    return value
+class RunSettings(_EnvironmentModel):
+    """How a report or plan runs: review rounds, where a thread without Slack goes, which tool calls
+    run without asking."""
+
+    max_review_rounds: WholeNumber = Field(3, ge=1, validation_alias="SIGNOFF_MAX_REVIEW_ROUNDS")
+    default_channel: ConversationId | None = Field(None, validation_alias="SIGNOFF_DEFAULT_CHANNEL")
+    # Unset: the read-only tools; "none": ask for every call.
+    auto_approved_tools: ToolNames = Field(
+        default_factory=lambda: list(READ_ONLY_TOOLS), validation_alias="SIGNOFF_AUTO_APPROVED_TOOLS"
+    )
 
 
-def _engine(raw: str) -> Engine:
-    name = raw.strip().lower() or Engine.TEMPORAL
-    try:
-        return Engine(name)
-    except ValueError:
-        raise SettingsError(
-            f"SIGNOFF_ENGINE={raw.strip()!r} is not an engine; use one of {', '.join(Engine)}"
-        ) from None
+class UsageSettings(_EnvironmentModel):
+    """What tokens cost (for the estimate shown) and how many one run may use."""
+
+    model_prices: ModelPrices = Field(default_factory=list, validation_alias="SIGNOFF_MODEL_PRICES")
+    # None: no budget.
+    token_budget: TokenBudget | None = Field(None, validation_alias="SIGNOFF_TOKEN_BUDGET")
 
 
-# The schemes DBOS's system database takes (SQLAlchemy URLs; DBOS drives PostgreSQL through psycopg 3).
-_SQLITE_SCHEME = "sqlite"
-_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg")
+class EngineSettings(_EnvironmentModel):
+    engine: EngineName = Field(Engine.TEMPORAL, validation_alias="SIGNOFF_ENGINE")
+    # DBOS's system database (``infra.dbos``): None = SQLite under .data/; a URL may hold a password.
+    database_url: DatabaseUrl | None = Field(None, validation_alias="SIGNOFF_DATABASE_URL", repr=False)
 
 
-def shown_url(url: str) -> str:
-    """``url`` fit for a message: the password, if any, replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparseable URL>"
-    if not password:
-        return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
+class OperationsSettings(_EnvironmentModel):
+    """The worker's cache, metrics and tracing."""
 
+    worker_cache_size: WholeNumber = Field(
+        DEFAULT_WORKER_CACHE_SIZE, ge=1, validation_alias="SIGNOFF_WORKER_CACHE_SIZE"
+    )
+    metrics_port: Port | None = Field(None, validation_alias="SIGNOFF_METRICS_PORT")
+    tracing: TracingName = Field(Tracing.OFF, validation_alias="SIGNOFF_TRACING")
+    tracing_service_name: str | None = Field(None, validation_alias="OTEL_SERVICE_NAME")
+    # The OTLP exporter reads its destination from the standard variables itself; these are the
+    # ones that, malformed, would only show up as spans silently going nowhere. Checked with otlp only.
+    otlp_traces_protocol: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+    otlp_protocol: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL")
+    otlp_traces_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
-def _database_url(raw: str) -> str | None:
-    """SIGNOFF_DATABASE_URL: empty = the embedded SQLite default (``infra.dbos``); else a
-    ``sqlite:///path`` or a ``postgresql://`` URL naming a database."""
-    url = raw.strip()
-    if not url:
-        return None
-    shown = shown_url(url)
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    kinds = "sqlite:///path/to/file.sqlite or postgresql://user:password@host:5432/database"
-    if not sep or scheme not in (_SQLITE_SCHEME, *_POSTGRES_SCHEMES):
-        hint = " (write postgresql://)" if scheme == "postgres" else ""
-        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} is not a database URL DBOS can use{hint}: use {kinds}")
-    if scheme == _SQLITE_SCHEME:
-        # sqlite:///relative.sqlite or sqlite:////absolute.sqlite; sqlite:// alone is in memory, lost at exit.
-        if not rest.startswith("/") or not rest[1:].split("?")[0]:
-            raise SettingsError(
-                f"SIGNOFF_DATABASE_URL={shown!r} names no file: use sqlite:///path/to/file.sqlite "
-                "(an in-memory database would lose every workflow at exit)"
-            )
-        return url
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a malformed port)
-    except ValueError as err:
-        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} is malformed: {err}") from None
-    if not parts.path.strip("/"):
-        # DBOS refuses a PostgreSQL URL without one; say so now, not at the first workflow.
-        raise SettingsError(f"SIGNOFF_DATABASE_URL={shown!r} names no database: use {kinds}")
-    return url
-
-
-class Tracing(StrEnum):
-    """Where OpenTelemetry spans of the Temporal calls go (``SIGNOFF_TRACING``; ``infra/tracing.py``)."""
-
-    OFF = "off"
-    # One JSON span per finished call on stdout: to see what tracing gives before running a collector.
-    CONSOLE = "console"
-    # OTLP over HTTP (protobuf) to the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
-    OTLP = "otlp"
-
-
-# The OTLP exporter reads its destination from the standard variables itself; these are the ones
-# that, malformed, would only show up as spans silently going nowhere.
-_OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-_OTLP_PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-
-
-def _tracing(env: Mapping[str, str]) -> Tracing:
-    raw = env.get("SIGNOFF_TRACING", "").strip().lower()
-    try:
-        tracing = Tracing(raw or "off")
-    except ValueError:
-        raise SettingsError(f"SIGNOFF_TRACING={raw!r} must be off, console or otlp") from None
-    if tracing is Tracing.OTLP:
-        for name in _OTLP_PROTOCOLS:
-            protocol = env.get(name, "").strip()
+    @model_validator(mode="after")
+    def _otlp_goes_somewhere(self) -> Self:
+        if self.tracing is not Tracing.OTLP:
+            return self
+        for name, protocol in (
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", self.otlp_traces_protocol),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", self.otlp_protocol),
+        ):
             if protocol and protocol != "http/protobuf":
                 raise SettingsError(
                     f"{name}={protocol!r}: signoff exports OTLP over HTTP only; set http/protobuf "
                     "(and the collector's HTTP endpoint, port 4318 by default)"
                 )
-        for name in _OTLP_ENDPOINTS:
-            endpoint = env.get(name, "").strip()
-            if endpoint and not re.match(r"^https?://[^/\s]+", endpoint):
+        for name, endpoint in (
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", self.otlp_traces_endpoint),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.otlp_endpoint),
+        ):
+            if endpoint and not _HTTP_URL.match(endpoint):
                 raise SettingsError(f"{name}={endpoint!r} must be a URL like http://collector:4318")
-    return tracing
-
-
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
+        return self
 
 
 @dataclass(frozen=True)
 class Settings:
-    # The cluster, as the Temporal profile (``infra.temporal.load_temporal``) names it: what
+    """Every setting of one process, flat: what the worker, the bot and the commands read."""
+
+    # The cluster, as the Temporal profile (``infra.temporal_profile.load_temporal``) names it: what
     # messages and logs show. How to reach it (TLS, API key) is ``temporal_access``, never shown.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -356,67 +296,44 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        # Local: infra.temporal raises this module's SettingsError.
-        from infra.temporal import load_temporal
-
-        temporal = load_temporal(env)
-        # An empty value (a line copied from .env.example) means the default, like an absent one.
-        deadline_raw = (env.get("SIGNOFF_DECISION_DEADLINE", "").strip() or "7d").lower()
-        escalation = _optional(env, "SIGNOFF_ESCALATION")
-        if escalation is not None:
-            _slack_ids("SIGNOFF_ESCALATION", escalation)
-        policy = ApprovalPolicy(
-            approvers=_approvers(env.get("SIGNOFF_APPROVERS", "")),
-            required_approvals=_int(env, "SIGNOFF_REQUIRED_APPROVALS", 1, 1),
-            reminder_interval=parse_duration(
-                "SIGNOFF_REMINDER_INTERVAL", env.get("SIGNOFF_REMINDER_INTERVAL", "").strip() or "24h"
-            ),
-            max_reminders=_int(env, "SIGNOFF_MAX_REMINDERS", 3, 0),
-            escalation_to=escalation,
-            reject_reason_required=_flag(env, "SIGNOFF_REQUIRE_REJECT_REASON"),
-            decision_deadline=None
-            if deadline_raw in ("none", "never", "0")
-            else parse_duration("SIGNOFF_DECISION_DEADLINE", deadline_raw),
-        )
-        if policy.approvers and policy.required_approvals > len(policy.approvers):
-            raise SettingsError(
-                f"SIGNOFF_REQUIRED_APPROVALS={policy.required_approvals} but only "
-                f"{len(policy.approvers)} approvers are listed in SIGNOFF_APPROVERS"
-            )
-        default_model = env.get("SIGNOFF_MODEL", "").strip() or "gpt-4.1"
-        models = AgentModels(
-            **{
-                role: env.get(f"SIGNOFF_MODEL_{role.upper()}", "").strip() or default_model
-                for role in ("research", "writer", "reviewer", "planner", "executor")
-            }
-        )
+        """Every concern's settings from ``env`` (the entry point's ``os.environ``); raises
+        ``SettingsError``, one line naming the variable, for the first bad one."""
+        target = load_temporal(env)
+        temporal = TemporalSettings.from_env(env)
+        approvals = ApprovalSettings.from_env(env)
+        models = AgentModelSettings.from_env(env)
+        slack = SlackSettings.from_env(env)
+        operations = OperationsSettings.from_env(env)
+        engine = EngineSettings.from_env(env)
+        runs = RunSettings.from_env(env)
+        usage = UsageSettings.from_env(env)
         return cls(
-            temporal_address=temporal.address,
-            temporal_namespace=temporal.namespace,
-            temporal_access=temporal.access,
-            task_queue=env.get("SIGNOFF_TASK_QUEUE", "").strip() or DEFAULT_TASK_QUEUE,
-            temporal_ui_url=_optional(env, "TEMPORAL_UI_URL"),
-            slack_bot_token=_optional(env, "SLACK_BOT_TOKEN"),
-            slack_signing_secret=_optional(env, "SLACK_SIGNING_SECRET"),
-            slack_app_token=_optional(env, "SLACK_APP_TOKEN"),
-            slack_api_url=_optional(env, "SLACK_API_URL"),
-            openai_api_key=_optional(env, "OPENAI_API_KEY"),
-            openai_base_url=_optional(env, "OPENAI_BASE_URL"),
-            openai_api_style=_api_style(env.get("SIGNOFF_OPENAI_API", "")),
-            worker_cache_size=_int(env, "SIGNOFF_WORKER_CACHE_SIZE", DEFAULT_WORKER_CACHE_SIZE, 1),
-            metrics_port=_metrics_port(env),
-            engine=_engine(env.get("SIGNOFF_ENGINE", "")),
-            database_url=_database_url(env.get("SIGNOFF_DATABASE_URL", "")),
-            tracing=_tracing(env),
-            tracing_service_name=_optional(env, "OTEL_SERVICE_NAME"),
+            temporal_address=target.address,
+            temporal_namespace=target.namespace,
+            temporal_access=target.access,
+            task_queue=temporal.task_queue,
+            temporal_ui_url=temporal.ui_url,
+            slack_bot_token=slack.bot_token,
+            slack_signing_secret=slack.signing_secret,
+            slack_app_token=slack.app_token,
+            slack_api_url=slack.api_url,
+            openai_api_key=models.api_key,
+            openai_base_url=models.base_url,
+            openai_api_style=models.api_style,
+            worker_cache_size=operations.worker_cache_size,
+            metrics_port=operations.metrics_port,
+            tracing=operations.tracing,
+            tracing_service_name=operations.tracing_service_name,
+            engine=engine.engine,
+            database_url=engine.database_url,
             workflow=WorkflowSettings(
-                policy=policy,
-                models=models,
-                max_review_rounds=_int(env, "SIGNOFF_MAX_REVIEW_ROUNDS", 3, 1),
-                default_channel=_conversation("SIGNOFF_DEFAULT_CHANNEL", _optional(env, "SIGNOFF_DEFAULT_CHANNEL")),
-                auto_approved_tools=_tools("SIGNOFF_AUTO_APPROVED_TOOLS", env.get("SIGNOFF_AUTO_APPROVED_TOOLS", "")),
-                model_prices=_model_prices(env.get("SIGNOFF_MODEL_PRICES", "")),
-                token_budget=_token_budget(env.get("SIGNOFF_TOKEN_BUDGET", "")),
+                policy=approvals.policy(),
+                models=models.agent_models(),
+                max_review_rounds=runs.max_review_rounds,
+                default_channel=runs.default_channel,
+                auto_approved_tools=list(runs.auto_approved_tools),
+                model_prices=list(usage.model_prices),
+                token_budget=usage.token_budget,
             ),
         )
 
