@@ -31,6 +31,7 @@ from temporalio.envconfig import ClientConfigProfile, DataSource
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from infra.extras import require_tracing_extra
 from infra.settings import SettingsError, Tracing
 
 if TYPE_CHECKING:
@@ -233,7 +234,8 @@ async def connect_client(
     access = settings.temporal_access or TemporalAccess()
     interceptors: Sequence[Interceptor] = ()
     if settings.tracing is not Tracing.OFF:
-        # Here, not at the top: the exporters are only imported by a process that traces.
+        # Here, not at the top: the exporters (the otel extra) are only imported by a process that traces.
+        require_tracing_extra(settings.tracing)
         from infra.tracing import tracing_interceptors
 
         interceptors = tracing_interceptors(settings, service, span_exporter)
