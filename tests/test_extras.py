@@ -115,6 +115,25 @@ def test_dev_with_the_dbos_engine_stops_before_starting_anything(base_python: Pa
     assert not (tmp_path / ".data").exists()
 
 
+@pytest.mark.slow
+def test_a_client_with_tracing_on_needs_the_otel_extra_before_it_connects(base_python: Path, tmp_path: Path) -> None:
+    # The library path (a caller of connect_client, not the CLI): the same error, before any connection.
+    script = (
+        "import asyncio\n"
+        "from infra.settings import Settings, SettingsError\n"
+        "from infra.temporal import connect_client\n"
+        "settings = Settings.from_env({'SIGNOFF_TRACING': 'console', 'TEMPORAL_ADDRESS': '127.0.0.1:9'})\n"
+        "try:\n"
+        "    asyncio.run(connect_client(settings))\n"
+        "except SettingsError as err:\n"
+        "    print(err)\n"
+    )
+    result = _run(base_python, tmp_path, "-c", script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("SIGNOFF_TRACING=console needs signoff's otel extra"), result.stdout
+
+
 def test_require_extra_names_the_setting_the_missing_modules_and_the_install_command() -> None:
     with pytest.raises(SettingsError) as raised:
         require_extra(Extra("extra", ("json", "no_such_module", "no_such_package.sub")), "SIGNOFF_X=y")
