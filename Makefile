@@ -1,21 +1,33 @@
-# The README's commands. Everything installs into .venv on first use; nothing is downloaded at run time.
+# The README's commands. Everything installs into .venv on first use (uv, from uv.lock); nothing is
+# downloaded at run time.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-dbos run lint format test test-fast bench worker bot sandbox demo-terminal clean
+.PHONY: install lock demo demo-dbos run lint format test test-fast bench worker bot sandbox demo-terminal clean
 
-# The client first: the app depends on signoff-client, which is in clients/python, not on PyPI.
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+UV := $(VENV)/bin/uv
+
+# uv from PyPI, at the version uv.lock pins (it is in the dev group, so `uv sync` keeps it).
+$(UV):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e clients/python
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q "uv==$$($(PY) -c 'import tomllib; print(next(p["version"] for p in tomllib.load(open("uv.lock", "rb"))["package"] if p["name"] == "uv"))')"
+
+# Exactly the versions in uv.lock (the ones the suite ran on), signoff itself editable, both extras
+# and the dev group; anything else in .venv is removed. A pyproject.toml change without `make lock`
+# stops here (--locked) instead of installing something untested.
+$(STAMP): pyproject.toml uv.lock clients/python/pyproject.toml | $(UV)
+	$(UV) sync --locked --all-extras --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve uv.lock after a change to the dependencies in pyproject.toml (`uv lock --upgrade` to move
+# everything to the newest versions the ranges allow).
+lock: | $(UV)
+	$(UV) lock
 
 # The whole system here, Slack included: the sandbox at http://127.0.0.1:8080.
 demo: $(STAMP)

@@ -12,10 +12,10 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
-from opentelemetry.sdk.trace.export import SpanExporter
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -32,6 +32,10 @@ from infra.ports import bind_port
 from infra.settings import Settings, SettingsError
 from infra.slack import slack_session
 from infra.temporal import connect_client
+
+if TYPE_CHECKING:
+    # Annotations only: the otel extra is imported by a process that traces (infra/tracing.py).
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from infra.extras import require_tracing_extra
 from infra.settings import Settings, SettingsError, Tracing
 from infra.temporal_profile import (
     DEFAULT_ADDRESS,
@@ -103,7 +104,8 @@ async def connect_client(
     access = settings.temporal_access or TemporalAccess()
     interceptors: Sequence[Interceptor] = ()
     if settings.tracing is not Tracing.OFF:
-        # Here, not at the top: the exporters are only imported by a process that traces.
+        # Here, not at the top: the exporters (the otel extra) are only imported by a process that traces.
+        require_tracing_extra(settings.tracing)
         from infra.tracing import tracing_interceptors
 
         interceptors = tracing_interceptors(settings, service, span_exporter)

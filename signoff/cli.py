@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dotenv import load_dotenv
 
 from core.contracts import WORKFLOW_TYPES
+from infra.extras import require_extras
 from infra.settings import Engine, Settings, SettingsError, parse_port
 
 if TYPE_CHECKING:
@@ -386,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, engine=Engine(args.engine))
     if getattr(args, "metrics_port", None) is not None:
         settings = replace(settings, metrics_port=args.metrics_port)
+    try:
+        # Before anything starts: a setting that needs an extra that is missing is a one-line error.
+        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev"})
+    except SettingsError as err:
+        print(f"signoff {args.command}: {err}", file=sys.stderr)
+        return 2
     if args.command == "bot":
         try:
             _check_bot_settings(settings)

@@ -6,14 +6,13 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 from agents import set_trace_processors
 from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
-from opentelemetry.sdk.trace.export import SpanExporter
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, ClientConfig
 from temporalio.common import RetryPolicy
@@ -36,6 +35,10 @@ from worker.slack_tools import SlackToolActivities
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.signoff_request import SignoffRequestWorkflow
+
+if TYPE_CHECKING:
+    # Annotations only: the otel extra is imported by a process that traces (infra/tracing.py).
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
