@@ -3,7 +3,8 @@ without the dev group) imports and runs, and a setting that needs a missing extr
 with the install command and exit code 2, not a traceback.
 
 The base install is real: a fresh venv with exactly the locked base packages, from uv's cache
-(``make install`` filled it; nothing is downloaded), and this checkout on its ``PYTHONPATH``.
+(``make install`` filled it; what is not there is fetched as ``make install`` does), and this
+checkout on its ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def base_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     venv = home / "venv"
     _uv("venv", "--quiet", "--python", sys.executable, str(venv))
-    # Offline: the cache `make install` filled has every locked wheel.
-    _uv("pip", "install", "--quiet", "--offline", "-r", str(requirements), env={**os.environ, "VIRTUAL_ENV": str(venv)})
+    # From the cache `make install` filled; a wheel it did not hold (installed before uv managed .venv)
+    # comes from the index, as `make install` takes it.
+    _uv("pip", "install", "--quiet", "-r", str(requirements), env={**os.environ, "VIRTUAL_ENV": str(venv)})
     return venv / "bin" / "python"
 
 
