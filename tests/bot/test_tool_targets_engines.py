@@ -31,7 +31,8 @@ TURNS = [
 ]
 
 
-@pytest.fixture(params=["temporal", "dbos-sqlite"])
+# On DBOS the engine launches and the plan calls every tool: ~15 s alone.
+@pytest.fixture(params=["temporal", pytest.param("dbos-sqlite", marks=pytest.mark.timeout(180))])
 async def stack(
     request: pytest.FixtureRequest,
     time_env: WorkflowEnvironment,

@@ -20,6 +20,8 @@ from tests.support.waiting import eventually
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# A worker process killed mid-activity and a second one recovering the run: ~16 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:
     settings = worker_settings(slack)
     async with OpenAIStandIn(delay_by_role={"writer": 30}) as models:

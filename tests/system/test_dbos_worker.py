@@ -115,6 +115,8 @@ def frozen(worker: ChildProcess) -> Iterator[None]:
         worker.process.send_signal(signal.SIGCONT)
 
 
+# Two worker processes, each importing DBOS and the Agents SDK, run six reports: ~21 s alone.
+@pytest.mark.timeout(180)
 async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
     postgres_url: str, slack_with_channels: SlackSandbox, tmp_path: Path
 ) -> None:

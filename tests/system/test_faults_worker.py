@@ -36,6 +36,8 @@ from workflows import ReportGenerationWorkflow
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# A worker process killed mid-post and a second one finishing the draft: ~16 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_while_the_draft_post_is_in_flight(
     dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
 ) -> None:
