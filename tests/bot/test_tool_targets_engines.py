@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -23,7 +24,7 @@ from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANN
 
 RANDOM = "C0RANDOM0"
 SECRET = "Merger codename BLUEBIRD closes on the 14th"
-TURNS = [
+TURNS: list[list[tuple[str, dict[str, Any]]]] = [
     [("read_channel", {"channel": "#general", "limit": 2})],
     [("post_message", {"channel": "#random", "text": "First"})],
     [("post_message", {"channel": RANDOM, "text": "By id"})],

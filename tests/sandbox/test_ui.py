@@ -19,6 +19,7 @@ from tests.support.slack import (
     LEADS,
     OUTSIDER,
     REQUESTER,
+    home_of,
     text_input_modal,
     web_client,
 )
@@ -230,7 +231,7 @@ async def test_clicks_reach_the_app_from_messages_and_views(
             ],
         },
     )
-    home = slack.home_view(APPROVER_1)
+    home = home_of(slack, APPROVER_1)
     status, body = await post(
         http,
         slack.url + "/ui/api/click",
