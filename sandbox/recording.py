@@ -24,6 +24,11 @@ class Call:
     def ok(self) -> bool:
         return self.status == 200 and isinstance(self.response, dict) and bool(self.response.get("ok"))
 
+    @property
+    def error(self) -> str | None:
+        """Slack's error name in an ok:false answer; None for an ok answer or a body that is not JSON."""
+        return self.response.get("error") if isinstance(self.response, dict) else None
+
 
 @dataclass(frozen=True)
 class Fault:

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
@@ -240,7 +240,12 @@ class SlackSandbox:
         return self.store.open_views(user)
 
     async def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 10, interval: float = 0.01, *, what: str | None = None
+        self,
+        predicate: Callable[[], T | Literal[False] | None],
+        timeout: float = 10,
+        interval: float = 0.01,
+        *,
+        what: str | None = None,
     ) -> T:
         """Poll ``predicate`` until it returns something truthy; return that, or raise TimeoutError
         (naming ``what`` was awaited, else the predicate)."""

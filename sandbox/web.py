@@ -1,7 +1,7 @@
 """The sandbox's web page: a Slack-like channel view over the sandbox's state, live.
 
-One module on purpose (it is long): the page's routes, JSON API and event stream serve
-one page and share its per-user filtering.
+Its one job is serving that page: its routes, JSON API and event stream share the
+per-user filtering of what a page may see.
 
 ``GET /`` serves a static single-page app (``sandbox/static``) that reads JSON
 from ``/ui/api/...`` and acts as one of the workspace's people through the same

@@ -1,7 +1,7 @@
 """Slack's behaviour, independent of transport: what posting, editing, viewing does.
 
-One class on purpose (it is long): it is the single owner of the workspace's state
-changes, which every transport shares; splitting it would split its invariants.
+Its one job is owning the workspace's state changes, which every transport shares:
+its invariants hold because this one class makes every change.
 
 The Web API handlers, the response_url endpoint and event delivery all act on
 the workspace through this class. Failures are ``SlackError`` carrying Slack's

@@ -1,7 +1,7 @@
 """A deterministic, offline stand-in for the LLM behind signoff's agents.
 
-One module on purpose (it is long): every role's text is built from the same key-term
-helpers, and the OpenAI stand-in serves these functions unchanged.
+Its one job is writing the agents' offline text: every role's text is built from the
+same key-term helpers, and the OpenAI stand-in serves these functions unchanged.
 
 ``OfflineModelProvider`` plugs into the OpenAI Agents SDK (``RunConfig(model_provider=...)``
 or ``OpenAIAgentsPlugin(model_provider=...)``) so the whole research → write → review →

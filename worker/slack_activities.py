@@ -1,6 +1,6 @@
 """Temporal activities that talk to Slack's Web API for the workflows.
 
-One module on purpose (it is long): every Slack activity shares the same error
+Its one job is the workflows' side of Slack: every Slack activity shares the same error
 translation and the idempotent-post lookup below.
 
 Retries belong to Temporal, not to the HTTP client: a retry that happens inside

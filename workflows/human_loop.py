@@ -1,7 +1,7 @@
 """What the report and plan workflows share: the decision updates, status queries and thread.
 
-One module on purpose (it is long): the updates, their validators, the queries and the
-thread hooks all act on the same workflow state.
+Its one job is the human half of a workflow: the updates, their validators, the queries
+and the thread hooks all act on the same workflow state.
 
 A subclass produces a draft (a report or a plan) and calls ``ask_human``; this
 base class posts it, waits on the ``ApprovalGate`` and keeps the thread and the

@@ -19,7 +19,7 @@ from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot, worker_and_bot
-from tests.support.flows import start_via_slack, waiting_draft
+from tests.support.flows import start_via_slack, thread_of, waiting_draft
 from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,
@@ -30,6 +30,7 @@ from tests.support.slack import (
     buttons,
     draft_messages,
     ephemeral_texts,
+    stored,
     thread_texts,
     told,
 )
@@ -53,9 +54,9 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
 
         await wait_for_phase(handle, Phase.PENDING_APPROVAL)
         state = await handle.query(HumanReviewedWorkflow.progress)
-        parent = slack.message(CHANNEL, state.thread.ts)
+        parent = stored(slack, CHANNEL, thread_of(state))
         assert parent is not None and "&lt;!channel&gt;" in json.dumps(parent["blocks"])
-        [draft1] = draft_messages(slack, state.thread.ts)
+        [draft1] = draft_messages(slack, thread_of(state))
         assert buttons(draft1) == list(action_ids.DECISION_ACTIONS)
 
         # The requester may not approve their own request: acked, told why, nothing changes.
@@ -87,7 +88,7 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
 
         await eventually(revision_two_waiting)
         first, second = await slack.wait_for(
-            lambda: len(draft_messages(slack, state.thread.ts)) == 2 and draft_messages(slack, state.thread.ts)
+            lambda: len(draft_messages(slack, thread_of(state))) == 2 and draft_messages(slack, thread_of(state))
         )
         assert buttons(first) == [] and buttons(second) == list(action_ids.DECISION_ACTIONS)
 
@@ -121,7 +122,7 @@ async def test_report_revise_stale_click_and_approve(time_env: WorkflowEnvironme
         final = await handle.query(HumanReviewedWorkflow.progress)
         assert final.phase is Phase.APPROVED
         assert [d.user_id for d in final.decisions] == [APPROVER_1, APPROVER_2]
-        updated = slack.message(CHANNEL, second["ts"])
+        updated = stored(slack, CHANNEL, second["ts"])
         assert buttons(updated) == [] and "Approved by <@U0APPROV2>" in json.dumps(updated["blocks"])
 
         # Clicking after the end: acked and told it is over.
@@ -144,7 +145,7 @@ async def test_reject_with_a_reason_through_the_modal(time_env: WorkflowEnvironm
         )
         await told(slack, APPROVER_1, "Rejected revision 1")
         assert await handle.result() == "Report rejected: Out of scope"
-        updated = slack.message(CHANNEL, draft["ts"])
+        updated = stored(slack, CHANNEL, draft["ts"])
         assert buttons(updated) == [] and "Rejected by <@U0APPROV1>" in json.dumps(updated["blocks"])
     assert_valid_everything(slack)
 

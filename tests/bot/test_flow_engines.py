@@ -43,7 +43,13 @@ from worker.dbos_engine import APPLICATION_VERSION
 
 APPROVERS = [APPROVER_1, APPROVER_2]
 RANDOM = "C0RANDOM0"
-ENGINES = ["temporal", "dbos-sqlite", pytest.param("dbos-postgres", marks=pytest.mark.process)]
+# On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
+DBOS_FLOW = pytest.mark.timeout(180)
+ENGINES = [
+    "temporal",
+    pytest.param("dbos-sqlite", marks=DBOS_FLOW),
+    pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
+]
 
 
 @pytest.fixture(params=ENGINES)

@@ -85,11 +85,11 @@ class RecordingApp:
     def __init__(self) -> None:
         self.registered: dict[str, list[Any]] = {"command": [], "action": [], "view": [], "event": []}
 
-    def __getattr__(self, kind: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, kind: str):
         if kind not in self.registered:
             raise AttributeError(kind)
 
-        def decorator_factory(constraint: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        def decorator_factory(constraint: Any, *args: Any, **kwargs: Any):
             self.registered[kind].append(constraint)
             return lambda function: function
 

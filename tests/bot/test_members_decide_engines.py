@@ -18,7 +18,7 @@ from core.tool_calls import ToolCallState
 from sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
-from tests.support.flows import start_via_slack
+from tests.support.flows import start_via_slack, thread_of
 from tests.support.forged import block_actions, deliver
 from tests.support.slack import APPROVER_1, OUTSIDER, button_pairs, buttons, draft_messages, told
 
@@ -40,7 +40,7 @@ async def test_a_non_member_is_refused_and_a_member_approves(stack: RunningBot, 
     workflow_id = (await start_via_slack(slack, stack.client, "Hiring plan", channel=PROJECT)).id
     progress = await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL)
     assert progress.thread is not None
-    [draft] = await slack.wait_for(lambda: draft_messages(slack, progress.thread.ts, PROJECT) or None)
+    [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_of(progress), PROJECT) or None)
     value = dict(button_pairs(draft))[action_ids.APPROVE]
 
     # Oscar forges a click on the draft's button, as if on a message in #general (where he is a member).
@@ -58,10 +58,10 @@ async def test_a_non_member_can_neither_read_nor_decide_a_tool_call(stack: Runni
     handle = await start_via_slack(slack, stack.client, "Announce the offsite in #random", "/plan", channel=PROJECT)
     progress = await phase_of(stack, handle.id, Phase.PENDING_APPROVAL)
     assert progress.thread is not None
-    [draft] = await slack.wait_for(lambda: draft_messages(slack, progress.thread.ts, PROJECT) or None)
+    [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_of(progress), PROJECT) or None)
     await slack.click_button(APPROVER_1, PROJECT, draft["ts"], action_ids.APPROVE)
     [call] = await slack.wait_for(
-        lambda: [m for m in slack.replies(PROJECT, progress.thread.ts) if action_ids.TOOL_ALLOW in buttons(m)] or None,
+        lambda: [m for m in slack.replies(PROJECT, thread_of(progress)) if action_ids.TOOL_ALLOW in buttons(m)] or None,
         timeout=30,
     )
     value = ButtonValue(handle.id, 1).encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -23,7 +24,7 @@ from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANN
 
 RANDOM = "C0RANDOM0"
 SECRET = "Merger codename BLUEBIRD closes on the 14th"
-TURNS = [
+TURNS: list[list[tuple[str, dict[str, Any]]]] = [
     [("read_channel", {"channel": "#general", "limit": 2})],
     [("post_message", {"channel": "#random", "text": "First"})],
     [("post_message", {"channel": RANDOM, "text": "By id"})],
@@ -31,7 +32,8 @@ TURNS = [
 ]
 
 
-@pytest.fixture(params=["temporal", "dbos-sqlite"])
+# On DBOS the engine launches and the plan calls every tool: ~15 s alone.
+@pytest.fixture(params=["temporal", pytest.param("dbos-sqlite", marks=pytest.mark.timeout(180))])
 async def stack(
     request: pytest.FixtureRequest,
     time_env: WorkflowEnvironment,

@@ -43,7 +43,7 @@ async def answer_to(slack: SlackSandbox, user: str, text: str) -> str:
     """What ``user`` is told, only them, when they type ``/report text`` in #general."""
     before = len(ephemeral_texts(slack, user))
     await slack.send_slash_command(user, "/report", text, channel_id=CHANNEL)
-    return await slack.wait_for(lambda: (ephemeral_texts(slack, user)[before:] or [None])[0], timeout=15)
+    return await slack.wait_for(lambda: next(iter(ephemeral_texts(slack, user)[before:]), None), timeout=15)
 
 
 def dm_texts(slack: SlackSandbox, user: str) -> list[str]:

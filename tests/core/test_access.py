@@ -8,12 +8,12 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
+from temporalio import workflow as temporal_workflow
 
 from core import access
 from core.access import NOT_A_MEMBER, NOT_AN_APPROVER, REQUESTER_REFUSAL, decision_refusal, may_decide, may_see
 from core.contracts import ApprovalPolicy, ApproveInput, DecisionKind, Phase, RejectInput, RevisionInput
 from core.tool_calls import ToolDecisionInput
-from workflows import runtime
 from workflows.approval import ApprovalGate, DecisionRefused, checked_channel
 
 REQUESTER, APPROVER, MEMBER, OUTSIDER = "U0REQUEST", "U0APPROV1", "U0MEMBER1", "U0OUTSIDE"
@@ -72,7 +72,7 @@ def test_every_decision_carries_the_membership_and_defaults_to_none(decision: ty
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime.workflow, "now", lambda: datetime(2026, 1, 5, tzinfo=UTC))
+    monkeypatch.setattr(temporal_workflow, "now", lambda: datetime(2026, 1, 5, tzinfo=UTC))
 
 
 def open_gate(approvers: tuple[str, ...] = ()) -> ApprovalGate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def _no_live_mentions(dicts: list[dict] | dict, fallback: str = "") -> None:
 
 
 def _view(**overrides) -> DraftView:
-    values = dict(
+    values: dict[str, Any] = dict(
         workflow_id="report-q3",
         kind=WorkflowKind.REPORT,
         subject="Q3 revenue",
@@ -68,7 +69,7 @@ def _buttons(dicts: list[dict]) -> list[dict]:
 
 
 def _progress(**overrides) -> Progress:
-    values = dict(
+    values: dict[str, Any] = dict(
         workflow_id="report-q3",
         kind=WorkflowKind.REPORT,
         subject="Q3 revenue",
@@ -272,7 +273,7 @@ def test_mentions_are_escaped_in_draft():
 
 
 def test_100k_body_splits_into_messages_within_limits():
-    paragraphs = []
+    paragraphs: list[str] = []
     while sum(len(p) + 2 for p in paragraphs) < 100_000:
         i = len(paragraphs)
         paragraphs.append(f"## Section {i}\n\nSentence {i} & more <text>. " * 5)
@@ -420,7 +421,7 @@ def test_status_blocks_long_logs_are_capped():
 
 
 def test_report_list_blocks_rows_and_progress():
-    rows = [
+    rows: list[Progress | WorkflowRow] = [
         WorkflowRow("r-1", WorkflowKind.REPORT, HOSTILE, Phase.WRITING, "U0REQ", datetime.now(UTC)),
         _progress(),
     ]

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync
 
 from infra.dbos import dbos_config
 from infra.settings import Settings
@@ -76,7 +76,7 @@ async def _finish(workflow_ids: list[str]) -> dict[str, str]:
     for workflow_id in workflow_ids:
         await _past_the_branch(workflow_id)
         await DBOS.send_async(workflow_id, "go", topic="go")
-        handle = await DBOS.retrieve_workflow_async(workflow_id)
+        handle: WorkflowHandleAsync[str] = await DBOS.retrieve_workflow_async(workflow_id)
         results[workflow_id] = await handle.get_result()
     return results
 

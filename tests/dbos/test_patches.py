@@ -65,6 +65,8 @@ class Probe:
         return dict(json.loads(child.stdout()))
 
 
+# Three child processes in turn, each importing DBOS and the Agents SDK: ~13 s alone.
+@pytest.mark.timeout(180)
 async def test_a_recovered_run_keeps_the_branch_it_took(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'probe.sqlite'}"
     await Probe(database, tmp_path / "old.log", old_code=True).park("A")

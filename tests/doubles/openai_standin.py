@@ -163,8 +163,8 @@ def _parse_responses(body: dict[str, Any]) -> _Request:
                 break
     if raw_input is not None and not isinstance(raw_input, (str, list)):
         raise _BadRequest("'input' must be a string or a list of input items")
-    text_cfg = body.get("text") if isinstance(body.get("text"), Mapping) else {}
-    fmt = text_cfg.get("format") if isinstance(text_cfg.get("format"), Mapping) else {}
+    text_cfg: Mapping[str, Any] = body["text"] if isinstance(body.get("text"), Mapping) else {}
+    fmt: Mapping[str, Any] = text_cfg["format"] if isinstance(text_cfg.get("format"), Mapping) else {}
     return _Request(
         api="responses",
         model=str(body.get("model") or ""),

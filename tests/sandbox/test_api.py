@@ -18,6 +18,8 @@ from tests.support.slack import (
     LEADS,
     OUTSIDER,
     TEAM,
+    home_of,
+    stored,
     web_client,
 )
 
@@ -118,8 +120,8 @@ async def test_update(sb: SlackSandbox, client: AsyncWebClient):
     posted = await client.chat_postMessage(channel=CHANNEL, text="pending", blocks=[section("pending")])
     updated = await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="approved", blocks=[section("done")])
     assert updated["message"]["edited"]["user"] == "U0SIGNOFF"
-    stored = sb.message(CHANNEL, posted["ts"])
-    assert stored["text"] == "approved" and stored["blocks"][0]["text"]["text"] == "done"
+    message = stored(sb, CHANNEL, posted["ts"])
+    assert message["text"] == "approved" and message["blocks"][0]["text"]["text"] == "done"
 
     sb.workspace.delete_message(CHANNEL, posted["ts"])  # as a response_url's delete_original does
     assert sb.messages(CHANNEL) == []
@@ -185,7 +187,7 @@ async def test_views_publish_home(sb: SlackSandbox, client: AsyncWebClient):
     assert first["view"]["id"].startswith("V")
     second = await client.views_publish(user_id=APPROVER_1, view=view, hash=first["view"]["hash"])
     assert second["view"]["id"] == first["view"]["id"]
-    assert sb.home_view(APPROVER_1)["blocks"][0]["text"]["text"] == "Your pending approvals"
+    assert home_of(sb, APPROVER_1)["blocks"][0]["text"]["text"] == "Your pending approvals"
     with pytest.raises(SlackApiError) as stale:
         await client.views_publish(user_id=APPROVER_1, view=view, hash=first["view"]["hash"])
     assert stale.value.response["error"] == "hash_conflict"
@@ -227,7 +229,8 @@ async def test_files_upload_v2_posts_the_file(sb: SlackSandbox, client: AsyncWeb
     )
     assert response["file"]["name"] == "report.md"
     assert response["file"]["title"] == "Report"
-    assert sb.store.get_file(response["file"]["id"]).content == b"report body"
+    file = sb.store.get_file(response["file"]["id"])
+    assert file is not None and file.content == b"report body"
     [message] = sb.messages(CHANNEL)
     assert message["text"] == "attached"
     assert message["files"][0]["id"] == response["file"]["id"]

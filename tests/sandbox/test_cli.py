@@ -28,9 +28,12 @@ async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    assert process.stdout is not None
     try:
         line = (await asyncio.wait_for(process.stdout.readline(), timeout=10)).decode()
-        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, f"no URL in the sandbox's first line: {line!r}"
+        url = found.group(0)
         client = AsyncWebClient(base_url=url + "/api/", token="xoxb-sandbox")
         await client.chat_postMessage(channel=CHANNEL, text="from the cli test")
     finally:

@@ -23,6 +23,7 @@ from tests.support.slack import (
     CHANNEL,
     OUTSIDER,
     REQUESTER,
+    stored,
     text_input_modal,
 )
 from tests.support.web import bolt_app, bolt_handler, over_socket_mode, serving_events
@@ -124,9 +125,9 @@ async def test_button_click_replaces_the_original_through_response_url(sb: Slack
     ts = await post_request(sb)
     result = await sb.click_button(APPROVER_1, CHANNEL, ts, "approve")
     assert result.acked, result
-    await sb.wait_for(lambda: sb.message(CHANNEL, ts)["text"].startswith("Approved"))
-    assert sb.message(CHANNEL, ts)["text"] == "Approved by <@U0APPROV1>"
-    assert sb.message(CHANNEL, ts)["blocks"] == []
+    await sb.wait_for(lambda: stored(sb, CHANNEL, ts)["text"].startswith("Approved"))
+    assert stored(sb, CHANNEL, ts)["text"] == "Approved by <@U0APPROV1>"
+    assert stored(sb, CHANNEL, ts)["blocks"] == []
 
 
 async def test_clicking_a_button_the_message_lacks_is_refused_unless_forged(sb: SlackSandbox):

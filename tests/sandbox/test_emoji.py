@@ -35,7 +35,11 @@ def test_the_product_writes_shortcodes() -> None:
 async def test_every_shortcode_the_product_writes_shows_as_an_emoji(page: Page, slack: SlackSandbox) -> None:
     await open_sandbox(page, slack.url)
     names = sorted(product_shortcodes())
-    shown = await page.evaluate("names => names.map(name => Mrkdwn.emojify(`:${name}:`))", names)
+    shown = await page.evaluate(
+        "async names => { const Mrkdwn = await import('/static/mrkdwn.js');"
+        " return names.map(name => Mrkdwn.emojify(`:${name}:`)); }",
+        names,
+    )
     raw = [name for name, text in zip(names, shown, strict=True) if text == f":{name}:"]
     assert raw == [], f"shown as raw shortcodes on the sandbox page: {raw}"
 
@@ -43,6 +47,7 @@ async def test_every_shortcode_the_product_writes_shows_as_an_emoji(page: Page, 
 async def test_the_usage_line_in_a_section_shows_its_emoji(page: Page, slack: SlackSandbox) -> None:
     await open_sandbox(page, slack.url)
     rendered = await page.evaluate(
-        "text => Mrkdwn.render(text, {}).textContent", ":tada: Done.\n:bar_chart: Usage: 1,234 tokens."
+        "async text => (await import('/static/mrkdwn.js')).render(text, {}).textContent",
+        ":tada: Done.\n:bar_chart: Usage: 1,234 tokens.",
     )
     assert ":bar_chart:" not in rendered and "📊" in rendered

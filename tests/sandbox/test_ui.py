@@ -11,6 +11,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import SlackSandbox
+from sandbox.web import STATIC
 from tests.support.slack import (
     APPROVALS_CHANNEL,
     APPROVER_1,
@@ -18,6 +19,7 @@ from tests.support.slack import (
     LEADS,
     OUTSIDER,
     REQUESTER,
+    home_of,
     text_input_modal,
     web_client,
 )
@@ -54,7 +56,10 @@ async def test_page_and_its_static_files_are_served_locally(slack: SlackSandbox,
         html = await response.text()
     assert 'data-testid="user-switch"' in html and 'data-testid="composer"' in html
     assert "http://" not in html and "https://" not in html, "no CDN: everything comes from the sandbox"
-    for name, kind in (("app.js", "text/javascript"), ("mrkdwn.js", "text/javascript"), ("app.css", "text/css")):
+    # Every script is an ES module, which a browser runs only when served as JavaScript.
+    scripts = sorted(path.name for path in STATIC.glob("*.js"))
+    assert {"app.js", "mrkdwn.js"} <= set(scripts)
+    for name, kind in [*((script, "text/javascript") for script in scripts), ("app.css", "text/css")]:
         async with http.get(f"{slack.url}/static/{name}") as response:
             assert response.status == 200 and response.content_type == kind, name
             assert "innerHTML" not in await response.text(), f"{name} builds the DOM with textContent only"
@@ -226,7 +231,7 @@ async def test_clicks_reach_the_app_from_messages_and_views(
             ],
         },
     )
-    home = slack.home_view(APPROVER_1)
+    home = home_of(slack, APPROVER_1)
     status, body = await post(
         http,
         slack.url + "/ui/api/click",

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,6 +28,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 import sandbox.server
 from sandbox import SlackSandbox
+from tests.support.slack import stored
 
 # Where the product calls each method the sandbox implements (the demo page calls none: it uses /ui/api/).
 PRODUCT_CALLS = {
@@ -175,7 +177,7 @@ async def test_post_message_to_a_user_id_lands_in_the_dm_and_answers_its_id(
     assert [m["ts"] for m in slack.messages(posted["channel"])] == [posted["ts"]]
     # The answer's channel is what chat.update takes afterwards (a user id it does not).
     await client.chat_update(channel=posted["channel"], ts=posted["ts"], text="edited")
-    assert slack.message(posted["channel"], posted["ts"])["text"] == "edited"
+    assert stored(slack, posted["channel"], posted["ts"])["text"] == "edited"
 
 
 # With chat:write and no chat:write.public (manifest.yml), the app posts only where it is a member.
@@ -210,7 +212,7 @@ async def test_update_of_someone_elses_message_is_cant_update_message(
 ) -> None:
     ts = by_a_person(slack, "C0GENERAL")
     assert await refused(client.chat_update(channel="C0GENERAL", ts=ts, text="mine now")) == "cant_update_message"
-    assert slack.message("C0GENERAL", ts)["text"] == "from a person"
+    assert stored(slack, "C0GENERAL", ts)["text"] == "from a person"
 
 
 async def test_update_with_nothing_to_show_is_no_text(client: AsyncWebClient) -> None:
@@ -505,7 +507,7 @@ async def test_replies_keep_to_oldest_and_latest_exclusively_unless_inclusive_an
         for i in range(4)
     ]
 
-    async def texts(**window: object) -> list[str]:
+    async def texts(**window: Any) -> list[str]:
         answer = await client.conversations_replies(channel="C0GENERAL", ts=parent["ts"], **window)
         return [m["text"] for m in answer["messages"]]
 

@@ -15,6 +15,8 @@ from tests.support.slack import CHANNEL, REQUESTER, told
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# A `signoff bot` process that imports DBOS and the Agents SDK and creates its database: ~14 s alone.
+@pytest.mark.timeout(180)
 async def test_signoff_bot_on_dbos_starts_in_an_empty_directory(slack: SlackSandbox, tmp_path: Path) -> None:
     workdir = tmp_path / "fresh"
     workdir.mkdir()

@@ -6,11 +6,18 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 
 from bot.gateway import workflow_id_for
-from core.contracts import Phase, WorkflowKind
+from core.contracts import Phase, Progress, WorkflowKind
 from sandbox import DeliveryResult, SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER, open_drafts, thread_texts, told, workflow_id_in
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
+
+
+def thread_of(progress: Progress) -> str:
+    """The ts of the workflow's thread; the test fails if it has none yet."""
+    assert progress.thread is not None, f"{progress.workflow_id} has no thread yet"
+    return progress.thread.ts
+
 
 KINDS = {"/report": WorkflowKind.REPORT, "/plan": WorkflowKind.PLAN}
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from agents import ModelResponse, Usage
+from agents.items import TResponseOutputItem
 from agents.models.interface import Model, ModelProvider
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
@@ -76,7 +77,7 @@ class _ScriptedExecutor(Model):
         done = 0
         for turn, calls in enumerate(self._turns):
             if answered == done:
-                output = [
+                output: list[TResponseOutputItem] = [
                     ResponseFunctionToolCall(
                         type="function_call",
                         id=f"fc_scripted_{turn}_{n}",
@@ -134,7 +135,9 @@ class _LongWriter(Model):
         if "signoff's writer agent" not in (system_instructions or ""):
             return response
         [message] = response.output
+        assert isinstance(message, ResponseOutputMessage), message
         [text] = message.content
+        assert isinstance(text, ResponseOutputText), text
         longer = text.model_copy(update={"text": text.text + self._appendix})
         return ModelResponse(
             output=[message.model_copy(update={"content": [longer]})],

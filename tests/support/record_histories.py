@@ -65,13 +65,13 @@ async def _report(client: Client, settings: WorkflowSettings, queue: str) -> Wor
     return await _pending(client, ReportGenerationWorkflow.run, request, queue)
 
 
-async def report_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_approve(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     return handle
 
 
-async def report_revise_then_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_revise_then_approve(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     await handle.execute_update(
         ReportGenerationWorkflow.request_draft_revision,
@@ -87,7 +87,7 @@ async def report_revise_then_approve(client, env, settings, queue):  # type: ign
     return handle
 
 
-async def report_reject(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_reject(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     await handle.execute_update(
         ReportGenerationWorkflow.reject_draft, RejectInput(1, APPROVER_1, "Not now", member_of=CHANNEL)
@@ -95,24 +95,24 @@ async def report_reject(client, env, settings, queue):  # type: ignore[no-untype
     return handle
 
 
-async def report_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_expire(client, env, settings, queue):
     return await _report(client, settings, queue)  # the time-skipping server runs it to the deadline
 
 
-async def report_cancel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_cancel(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     await handle.cancel()
     return handle
 
 
-async def report_quorum(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_quorum(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
-async def report_edit_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_edit_approve(client, env, settings, queue):
     handle = await _report(client, settings, queue)
     draft = await handle.query(ReportGenerationWorkflow.current_draft)
     edited = draft.replace("## Summary", "## Summary (edited)") + "\n## Budget\n- 40,000 EUR per farm"
@@ -123,7 +123,7 @@ async def report_edit_approve(client, env, settings, queue):  # type: ignore[no-
     return handle
 
 
-async def report_article_signal(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_article_signal(client, env, settings, queue):
     handle = await client.start_workflow(
         ReportGenerationWorkflow.run, "Article topic", id=f"replay-{uuid.uuid4()}", task_queue=queue
     )
@@ -131,7 +131,7 @@ async def report_article_signal(client, env, settings, queue):  # type: ignore[n
     return handle
 
 
-async def report_thread_refused(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_thread_refused(client, env, settings, queue):
     # A channel Slack does not know: no thread, so the requester is told (by DM) and the workflow fails.
     nowhere = SlackOrigin(team_id=ORIGIN.team_id, channel_id="C0NOWHERE", requester_id=ORIGIN.requester_id)
     return await client.start_workflow(
@@ -142,7 +142,7 @@ async def report_thread_refused(client, env, settings, queue):  # type: ignore[n
     )
 
 
-async def report_budget_stopped(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def report_budget_stopped(client, env, settings, queue):
     # A one-token budget with a price table: the research runs, then the run stops (token-budget patch).
     limited = dataclasses.replace(settings, token_budget=1, model_prices=[ModelPrice("gpt-4.1", 2.0, 8.0)])
     request = ReportRequest(topic="Replay coverage for signoff", origin=ORIGIN, settings=limited)
@@ -160,7 +160,7 @@ async def _request(client: Client, queue: str, **fields: Any) -> WorkflowHandle:
     return handle
 
 
-async def request_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def request_approve(client, env, settings, queue):
     handle = await _request(client, queue)
     await handle.execute_update(
         SignoffRequestWorkflow.approve_draft,
@@ -169,7 +169,7 @@ async def request_approve(client, env, settings, queue):  # type: ignore[no-unty
     return handle
 
 
-async def request_revision_requested(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def request_revision_requested(client, env, settings, queue):
     handle = await _request(client, queue)
     await handle.execute_update(
         SignoffRequestWorkflow.request_draft_revision,
@@ -178,12 +178,12 @@ async def request_revision_requested(client, env, settings, queue):  # type: ign
     return handle
 
 
-async def request_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def request_expire(client, env, settings, queue):
     # A reminder, then the deadline: the time-skipping server runs it out.
     return await _request(client, queue, reminder_interval_seconds=3600, decision_deadline_seconds=2 * 3600)
 
 
-async def request_cancel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def request_cancel(client, env, settings, queue):
     handle = await _request(client, queue)
     await handle.cancel()
     return handle
@@ -194,19 +194,19 @@ async def _plan(client: Client, settings: WorkflowSettings, queue: str) -> Workf
     return await _pending(client, ApprovalWorkflow.run, request, queue)
 
 
-async def plan_approve(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_approve(client, env, settings, queue):
     handle = await _plan(client, settings, queue)
     await handle.execute_update(ApprovalWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
     return handle
 
 
-async def plan_decline(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_decline(client, env, settings, queue):
     handle = await _plan(client, settings, queue)
     await handle.signal(ApprovalWorkflow.decide, args=["plan_approval", "declined"])
     return handle
 
 
-async def plan_budget_stopped(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_budget_stopped(client, env, settings, queue):
     # The planner's run uses the one-token budget: once approved, the executor never starts.
     limited = dataclasses.replace(settings, token_budget=1)
     request = PlanRequest(task="Replay coverage for plans", origin=ORIGIN, settings=limited)
@@ -240,13 +240,13 @@ async def _executing(client: Client, settings: WorkflowSettings, queue: str, tas
     return handle
 
 
-async def plan_tool_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_tool_allow(client, env, settings, queue):
     handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
     await handle.execute_update(ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, member_of=CHANNEL))
     return handle
 
 
-async def plan_tool_deny(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_tool_deny(client, env, settings, queue):
     handle = await _executing(client, settings, queue, "Announce the offsite in #random", 1)
     await handle.execute_update(
         ApprovalWorkflow.deny_tool_call, ToolDecisionInput(1, APPROVER_2, reason="Not yet", member_of=CHANNEL)
@@ -254,12 +254,12 @@ async def plan_tool_deny(client, env, settings, queue):  # type: ignore[no-untyp
     return handle
 
 
-async def plan_tool_expire(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_tool_expire(client, env, settings, queue):
     # The time-skipping server runs the call's gate to its deadline.
     return await _executing(client, settings, queue, "Announce the offsite in #random", 1)
 
 
-async def plan_tool_always_allow(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_tool_always_allow(client, env, settings, queue):
     handle = await _executing(client, settings, queue, "Announce the offsite in #random and #general", 2)
     await handle.execute_update(
         ApprovalWorkflow.allow_tool_call, ToolDecisionInput(1, APPROVER_2, always=True, member_of=CHANNEL)
@@ -268,7 +268,7 @@ async def plan_tool_always_allow(client, env, settings, queue):  # type: ignore[
     return handle
 
 
-async def plan_tool_always_allow_target(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_tool_always_allow_target(client, env, settings, queue):
     # Always allow for #random (tool-call-targets patch): #general still asks, #random by id does not.
     handle = await _executing(client, settings, queue, "Announce the offsite", 1)
     await handle.execute_update(
@@ -281,7 +281,7 @@ async def plan_tool_always_allow_target(client, env, settings, queue):  # type: 
     return handle
 
 
-async def plan_read_channel(client, env, settings, queue):  # type: ignore[no-untyped-def]
+async def plan_read_channel(client, env, settings, queue):
     # The plan's own channel is read without asking; another one asks (tool-call-targets patch).
     handle = await _executing(client, settings, queue, "Summarise the channels", 1)
     await _call_waiting(handle, 2)

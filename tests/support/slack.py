@@ -87,6 +87,20 @@ def is_draft(message_or_params: Mapping[str, Any]) -> bool:
     return any(block["type"] == "header" and "Draft revision" in block["text"]["text"] for block in blocks)
 
 
+def stored(slack: SlackSandbox, channel: str, ts: str) -> dict[str, Any]:
+    """The message the sandbox holds at ``ts`` in ``channel``; the test fails if there is none."""
+    message = slack.message(channel, ts)
+    assert message is not None, f"no message {ts} in {channel}"
+    return message
+
+
+def home_of(slack: SlackSandbox, user: str) -> dict[str, Any]:
+    """The App Home the app published for ``user``; the test fails if there is none."""
+    view = slack.home_view(user)
+    assert view is not None, f"no Home published for {user}"
+    return view
+
+
 def draft_messages(slack: SlackSandbox, thread_ts: str, channel: str = CHANNEL) -> list[dict]:
     """The drafts in a thread, oldest first (with their buttons while they wait for a decision)."""
     return [message for message in slack.replies(channel, thread_ts) if is_draft(message)]

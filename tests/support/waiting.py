@@ -11,12 +11,26 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T] | T], timeout: float = 15.0, interval: float = 0.05) -> T:
+# A check returns what it found or a falsy "not yet" (None, False); the overloads give the caller
+# what was found, typed, whether the check is a coroutine function or a plain one.
+@overload
+async def eventually(
+    check: Callable[[], Awaitable[T | Literal[False] | None]], timeout: float = 15.0, interval: float = 0.05
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T | Literal[False] | None], timeout: float = 15.0, interval: float = 0.05
+) -> T: ...
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Call ``check`` (plain or async) until it returns something truthy, and return that.
 
     Fails with the last value after ``timeout`` seconds.
@@ -27,7 +41,7 @@ async def eventually(check: Callable[[], Awaitable[T] | T], timeout: float = 15.
         if inspect.isawaitable(last):
             last = await last
         if last:
-            return last  # type: ignore[return-value]
+            return last
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
         await asyncio.sleep(interval)

@@ -118,6 +118,8 @@ async def _terminate(handles: list[WorkflowHandle]) -> None:
             await handle.terminate("test over")
 
 
+# A bot process, a burst of slash commands and a drain on SIGTERM: ~12 s alone.
+@pytest.mark.timeout(180)
 async def test_sigterm_during_a_burst_loses_nothing_acknowledged(
     dev_server: DevServer, slack_for_drain: SlackSandbox, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from core.contracts import Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
-from tests.doubles.openai_standin import OpenAIStandIn
+from tests.doubles.openai_standin import DEFAULT_API_KEY, OpenAIStandIn
 from tests.support.crash import assert_resumed_without_repeats, turn_posted
 from tests.support.processes import ChildProcess, signoff_env
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
@@ -20,12 +20,14 @@ from tests.support.waiting import eventually
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# A worker process killed mid-activity and a second one recovering the run: ~16 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_during_the_writer_call(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:
     settings = worker_settings(slack)
     async with OpenAIStandIn(delay_by_role={"writer": 30}) as models:
         env = {
             **signoff_env(slack, dev_server.address, settings.task_queue),
-            "OPENAI_API_KEY": models.api_key,
+            "OPENAI_API_KEY": DEFAULT_API_KEY,
             "OPENAI_BASE_URL": models.base_url,
         }
         worker = ChildProcess(["worker"], env, tmp_path / "worker.log")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import SlackSandbox
-from tests.doubles.openai_standin import OpenAIStandIn
+from tests.doubles.openai_standin import DEFAULT_API_KEY, OpenAIStandIn
 from tests.support.crash import assert_resumed_without_repeats, turn_posted
 from tests.support.postgres import database_url
 from tests.support.processes import BotProcess
@@ -40,7 +40,7 @@ async def test_bot_killed_during_the_writer_call(engine_database: str, slack: Sl
             "SLACK_API_URL": slack.api_url,
             "SIGNOFF_ENGINE": "dbos",
             "SIGNOFF_DATABASE_URL": engine_database,
-            "OPENAI_API_KEY": models.api_key,
+            "OPENAI_API_KEY": DEFAULT_API_KEY,
             "OPENAI_BASE_URL": models.base_url,
         }
         bot = BotProcess(env, tmp_path / "bot.log")

@@ -144,6 +144,8 @@ async def assert_done_once(handle: WorkflowHandle, slack: SlackSandbox) -> None:
     assert_nothing_doubled(slack, CHANNEL)
 
 
+# A worker process started twice (killed, restarted) and a plan walked to its tool call: ~19 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_while_a_tool_call_waits_for_a_person(
     dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
 ) -> None:
@@ -173,6 +175,8 @@ async def test_worker_killed_while_a_tool_call_waits_for_a_person(
     assert any("post_message" in t and "Posted the message in #random" in t for t in texts), texts
 
 
+# A worker process started twice (killed, restarted) and a plan walked to its tool call: ~19 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_while_the_tool_posts(dev_server: DevServer, slack: SlackSandbox, tmp_path: Path) -> None:
     slack.faults.slow("chat.postMessage", SLOW_ANSWER, match=lambda params: params.get("channel") == RANDOM)
     async with plan_asking_for_a_tool_call(dev_server, slack, tmp_path) as (worker, handle, _):

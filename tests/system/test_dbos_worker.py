@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -56,7 +57,7 @@ async def workers(
             started.append(worker)
             worker.start()
             # The first launch creates DBOS's tables and queue; each worker says when it is ready.
-            await eventually(lambda worker=worker: READY in worker.output(), timeout=60)
+            await eventually(functools.partial(said_ready, worker), timeout=60)
         client = DBOSClient(system_database_url=url)
         gateway = DbosGateway(client, workflow_settings=WorkflowSettings(policy=ApprovalPolicy()))
         yield gateway, client, dict(zip(executor_ids, started, strict=True))
@@ -65,6 +66,10 @@ async def workers(
             client.destroy()
         for worker in started:
             worker.stop()
+
+
+def said_ready(worker: ChildProcess) -> bool:
+    return READY in worker.output()
 
 
 async def _in_phase(gateway: DbosGateway, workflow_id: str, phase: Phase) -> bool:
@@ -115,6 +120,8 @@ def frozen(worker: ChildProcess) -> Iterator[None]:
         worker.process.send_signal(signal.SIGCONT)
 
 
+# Two worker processes, each importing DBOS and the Agents SDK, run six reports: ~21 s alone.
+@pytest.mark.timeout(180)
 async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
     postgres_url: str, slack_with_channels: SlackSandbox, tmp_path: Path
 ) -> None:
@@ -135,8 +142,7 @@ async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
                     expected[started.workflow_id], topics[channel.id] = executor_id, topic
                     channel_of[started.workflow_id] = channel.id
                     await eventually(
-                        lambda workflow_id=started.workflow_id: _in_phase(gateway, workflow_id, Phase.PENDING_APPROVAL),
-                        timeout=60,
+                        functools.partial(_in_phase, gateway, started.workflow_id, Phase.PENDING_APPROVAL), timeout=60
                     )
         ids = list(expected)
         statuses = await client.list_workflows_async(workflow_ids=ids)
@@ -150,9 +156,7 @@ async def test_two_workers_share_the_queue_each_runs_the_reports_it_took_once(
             )
         )
         for workflow_id in ids:
-            await eventually(
-                lambda workflow_id=workflow_id: _in_phase(gateway, workflow_id, Phase.APPROVED), timeout=60
-            )
+            await eventually(functools.partial(_in_phase, gateway, workflow_id, Phase.APPROVED), timeout=60)
 
     # One thread per report, each message once, whichever worker ran it.
     for channel in CHANNELS:

@@ -15,7 +15,7 @@ from sandbox import SlackSandbox
 from signoff.devserver import DevServer
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.processes import BotProcess, signoff_env
-from tests.support.slack import APPROVER_1, CHANNEL, assert_nothing_doubled, buttons, told
+from tests.support.slack import APPROVER_1, CHANNEL, assert_nothing_doubled, buttons, stored, told
 from tests.support.temporal import running_worker, worker_settings
 from workflows.human_loop import HumanReviewedWorkflow
 
@@ -51,7 +51,7 @@ async def test_bot_restarted_between_draft_and_click(
             await handle.result()
             state = await handle.query(HumanReviewedWorkflow.progress)
             assert state.phase is Phase.APPROVED and [d.user_id for d in state.decisions] == [APPROVER_1]
-            assert buttons(slack.message(CHANNEL, draft["ts"])) == []
+            assert buttons(stored(slack, CHANNEL, draft["ts"])) == []
     finally:
         bot.stop()
     assert_nothing_doubled(slack)

@@ -15,7 +15,7 @@ forged signatures (tests/bot/test_http.py).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -27,13 +27,13 @@ from bot.app import build_gateway
 from bot.gateway import Started, TemporalGateway
 from core import action_ids
 from core.action_ids import ModalMetadata
-from core.contracts import MAX_TOPIC_CHARS, SlackOrigin
+from core.contracts import MAX_TOPIC_CHARS, MessageRef, SlackOrigin
 from infra.settings import Settings
 from sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.forged import block_actions, deliver, view_submission
-from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, assert_no_live_broadcast, told
+from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, assert_no_live_broadcast, stored, told
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
 
@@ -175,11 +175,11 @@ async def test_odd_topic_is_started_and_shown_escaped(stack: Stack, command: str
         state = await handle.query(HumanReviewedWorkflow.progress)
         assert state.subject == topic, "the topic reaches the workflow exactly as typed"
 
-        async def thread() -> str | None:
+        async def thread() -> MessageRef | None:
             return (await handle.query(HumanReviewedWorkflow.progress)).thread
 
         ref = await eventually(thread)
-        parent = slack.message(CHANNEL, ref.ts)
+        parent = stored(slack, CHANNEL, ref.ts)
         assert shown in json.dumps(parent["blocks"], ensure_ascii=False)
         assert_no_live_broadcast(slack)
     finally:
@@ -199,7 +199,7 @@ def _value(stack: Stack, **overrides: object) -> str:
     return json.dumps({k: v for k, v in payload.items() if v is not None})
 
 
-CLICKS = {
+CLICKS: dict[str, tuple[str, Callable[[Stack], str | None], str | None, str]] = {
     # name: (action id, value builder, team, answer)
     "value-not-json": (action_ids.APPROVE, lambda s: '{"w": "report-x", "r": 1', None, DAMAGED),
     "value-absent": (action_ids.APPROVE, lambda s: None, None, DAMAGED),
@@ -314,7 +314,7 @@ async def test_modal_input_refused_inline(
     try:
         before = await stack.snapshot()
         result = await slack.submit_view(APPROVER_2, modal["id"], {block: {field: text}})
-        assert result.acked and result.payload["response_action"] == "errors"
+        assert result.acked and result.payload is not None and result.payload["response_action"] == "errors"
         assert error in result.payload["errors"][block]
         assert slack.open_views(APPROVER_2), "the form stays open with the error"
         assert await stack.snapshot() == before
@@ -333,7 +333,7 @@ async def test_modal_with_broken_metadata_is_refused_inline(stack: Stack, metada
     values = {action_ids.NOTES_BLOCK: {action_ids.NOTES_INPUT: "fine notes"}}
     payload = view_submission(slack, APPROVER_2, action_ids.REVISION_MODAL, metadata, values)
     result = await deliver(slack, payload)
-    assert result.acked and result.payload["response_action"] == "errors"
+    assert result.acked and result.payload is not None and result.payload["response_action"] == "errors"
     assert "out of date" in result.payload["errors"][action_ids.NOTES_BLOCK]
     assert await stack.snapshot() == before
 

@@ -28,6 +28,7 @@ from tests.support.slack import (
     assert_nothing_doubled,
     buttons,
     draft_messages,
+    stored,
     thread_texts,
 )
 from tests.support.temporal import running_worker, start_report, with_agents_plugin, worker_settings
@@ -78,7 +79,7 @@ async def test_429_500_and_an_outage_delay_but_lose_and_double_nothing(
         )
         assert [c.status for c in updates[:3]] == [500, 500, 200]
         assert updates[1].time - updates[0].time >= SLACK_RETRY_POLICY.initial_interval.total_seconds()
-        assert "Waiting for approval" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])
+        assert "Waiting for approval" in json.dumps(stored(slack, CHANNEL, thread_ts)["blocks"])
 
         # Slack refuses connections while an approver approves: the decision is recorded at once
         # (it never waited on Slack), its note waits for Slack to come back.
@@ -128,10 +129,10 @@ async def test_permanent_error_mid_flow_is_not_retried_and_the_thread_is_told(
     assert state.phase is Phase.FAILED
     posts = slack.calls_to("chat.postMessage")[posts_before:]
     # One refused attempt, then the failure note: no retry of a permanent error.
-    assert [c.response.get("error") for c in posts] == [error, None]
+    assert [c.error for c in posts] == [error, None]
     [failure] = [t for t in thread_texts(slack, thread_ts) if "This request failed" in t]
     assert f"chat.postMessage failed: {error}" in failure
-    assert "Failed" in json.dumps(slack.message(CHANNEL, thread_ts)["blocks"])
+    assert "Failed" in json.dumps(stored(slack, CHANNEL, thread_ts)["blocks"])
 
 
 async def test_token_revoked_mid_flow_ends_the_workflow_after_one_try_each(
@@ -151,7 +152,7 @@ async def test_token_revoked_mid_flow_ends_the_workflow_after_one_try_each(
         state = await handle.query(ReportGenerationWorkflow.progress)
     assert state.phase is Phase.FAILED and "invalid_auth" in (state.outcome or "")
     # The approval note, then the failure note: each tried once; the workflow is closed, so nothing more.
-    assert [(c.method, c.response.get("error")) for c in slack.calls[before:]] == [
+    assert [(c.method, c.error) for c in slack.calls[before:]] == [
         ("chat.postMessage", "invalid_auth"),
         ("chat.postMessage", "invalid_auth"),
     ]
@@ -198,8 +199,8 @@ async def test_a_channel_the_app_is_not_in_tells_the_requester_to_invite_it(
     [told] = [e for e in slack.ephemerals(REQUESTER) if stopped_notice(e.get("text"))]
     assert told["channel"] == WATERCOOLER and f"(`{handle.id}`)" in told["text"]
     assert f"I am not in this channel. Invite me (`/invite @signoff`), then run `{command}` again" in told["text"]
-    assert [c.response.get("error") for c in slack.calls_to("chat.postMessage")] == ["not_in_channel"]
-    assert [c.response.get("error") for c in slack.calls_to("chat.postEphemeral")] == ["not_in_channel"]
+    assert [c.error for c in slack.calls_to("chat.postMessage")] == ["not_in_channel"]
+    assert [c.error for c in slack.calls_to("chat.postEphemeral")] == ["not_in_channel"]
     assert [c.status for c in slack.calls_to("response_url")] == [200]
     # Not moved to a DM; nothing in the channel.
     assert slack.messages(REQUESTER) == [] and slack.messages(WATERCOOLER) == []
@@ -221,5 +222,5 @@ async def test_requester_is_told_by_dm_when_the_channel_refuses_the_ephemeral_an
     assert "Invite me (`/invite @signoff`), then run `/report` again" in dm
     # The thread and the DM; the refused ephemeral once; nothing in the channel.
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [CHANNEL, REQUESTER]
-    assert [c.response.get("error") for c in slack.calls_to("chat.postEphemeral")] == ["channel_not_found"]
+    assert [c.error for c in slack.calls_to("chat.postEphemeral")] == ["channel_not_found"]
     assert slack.messages(CHANNEL) == []

@@ -45,6 +45,8 @@ def reminders(slack: SlackSandbox, thread_ts: str) -> list[int]:
     return [int(m.group(1)) for t in thread_texts(slack, thread_ts) if (m := REMINDER.search(t))]
 
 
+# Its own dev server, started twice, with a worker and bot processes around it: ~19 s alone.
+@pytest.mark.timeout(180)
 @pytest.mark.process
 @pytest.mark.slow
 async def test_dev_server_restarted_with_drafts_pending(slack: SlackSandbox, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from core.contracts import ApproveInput, Phase
 from infra.temporal import data_converter
 from sandbox import SlackSandbox
 from signoff.devserver import DevServer
+from tests.support.flows import thread_of
 from tests.support.processes import ChildProcess, signoff_env
 from tests.support.slack import (
     APPROVER_1,
@@ -28,6 +29,7 @@ from tests.support.slack import (
     draft_messages,
     draft_posts,
     is_draft,
+    stored,
     thread_texts,
 )
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
@@ -36,6 +38,8 @@ from workflows import ReportGenerationWorkflow
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# A worker process killed mid-post and a second one finishing the draft: ~16 s alone.
+@pytest.mark.timeout(180)
 async def test_worker_killed_while_the_draft_post_is_in_flight(
     dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
 ) -> None:
@@ -61,21 +65,21 @@ async def test_worker_killed_while_the_draft_post_is_in_flight(
         # The note after the draft is posted only once post_draft has completed: up to start-to-close
         # for the dead attempt to time out, then the retry's own backoff.
         await slack.wait_for(
-            lambda: any("is ready for a decision" in t for t in thread_texts(slack, state.thread.ts)),
+            lambda: any("is ready for a decision" in t for t in thread_texts(slack, thread_of(state))),
             timeout=SLACK_START_TO_CLOSE.total_seconds() + 30,
         )
 
         # The retry looked the draft up and found it: one draft post in all, one draft in the thread.
         assert len(draft_posts(slack)) == 1
         assert slack.calls_to("conversations.replies"), "the retry did not look for its earlier post"
-        [draft] = draft_messages(slack, state.thread.ts)
-        assert draft["ts"] == posted.response["ts"]
+        [draft] = draft_messages(slack, thread_of(state))
+        assert isinstance(posted.response, dict) and draft["ts"] == posted.response["ts"]
         assert buttons(draft), "the draft that was found is the one with the buttons"
 
         # And the workflow goes on from there as if nothing happened.
         await handle.execute_update(ReportGenerationWorkflow.approve_draft, ApproveInput(1, APPROVER_1))
         await handle.result()
-        assert buttons(slack.message(CHANNEL, draft["ts"])) == []
+        assert buttons(stored(slack, CHANNEL, draft["ts"])) == []
     finally:
         worker.stop()
     keys = assert_nothing_doubled(slack)

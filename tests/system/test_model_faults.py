@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.contracts import Phase, Progress
 from sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
+from tests.support.flows import thread_of
 from tests.support.slack import thread_texts
 from tests.support.temporal import running_worker, start_report, wait_for_phase, with_agents_plugin, worker_settings
 from worker.worker import MODEL_RETRY_POLICY, model_provider
@@ -67,7 +68,7 @@ async def test_a_provider_that_keeps_failing_fails_the_report_and_says_why(provi
     state = await provider.report_fails()
     assert provider.models.count("research") == MODEL_RETRY_POLICY.maximum_attempts
     assert state.phase is Phase.FAILED
-    failure = [text for text in thread_texts(provider.slack, state.thread.ts) if "failed" in text]
+    failure = [text for text in thread_texts(provider.slack, thread_of(state)) if "failed" in text]
     assert failure and "ResearchAgent failed" in failure[0]
 
 

@@ -16,7 +16,7 @@ class Clock:
 
 
 def pacer(clock: Clock, **kwargs: float) -> ChannelPacer:
-    return ChannelPacer(interval=1.0, burst=3, max_wait=4.0, clock=clock, **kwargs)  # type: ignore[arg-type]
+    return ChannelPacer(interval=1.0, burst=3, max_wait=4.0, clock=clock, **kwargs)
 
 
 def test_a_burst_goes_at_once_then_one_per_interval() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio import workflow as temporal_workflow
 
 from bot.listeners.home import may_decide
 from core.contracts import (
@@ -24,7 +25,6 @@ from core.contracts import (
     Progress,
     WorkflowKind,
 )
-from workflows import runtime
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult
 
 REQUESTER = "U0REQUEST"
@@ -58,7 +58,7 @@ class Clock:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(runtime.workflow, "now", lambda: fake.now)
+    monkeypatch.setattr(temporal_workflow, "now", lambda: fake.now)
     return fake
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from agents.models.interface import ModelProvider
@@ -114,7 +115,7 @@ async def test_approve_after_second_reminder(time_env: WorkflowEnvironment, slac
 
 
 async def test_two_of_three_quorum(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    quorum = {"approvers": [APPROVER_1, APPROVER_2, APPROVER_3], "required_approvals": 2}
+    quorum: dict[str, Any] = {"approvers": [APPROVER_1, APPROVER_2, APPROVER_3], "required_approvals": 2}
     async with pending_report(time_env, slack, **quorum) as handle:
         revision = (await progress(handle)).revision
         first = await handle.execute_update(

@@ -30,7 +30,7 @@ from tests.support.waiting import eventually
 from tests.workflows.json_caller import JsonCaller
 from workflows import SignoffRequestWorkflow
 
-DEPLOY = {
+DEPLOY: dict[str, Any] = {
     "title": "Deploy payments-api v2.3.1 to production",
     "body": "## Changes\n- Retry idempotency keys\n- <!channel> should not ping\n\nRollback: `deploy v2.3.0`",
     "channel": CHANNEL,

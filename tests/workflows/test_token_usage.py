@@ -11,7 +11,7 @@ from core.contracts import ApproveInput, ModelPrice, Phase, PlanRequest, Progres
 from core.rendering.lists import status_blocks
 from infra.settings import Settings
 from sandbox import SlackSandbox
-from tests.support.flows import waiting_draft
+from tests.support.flows import thread_of, waiting_draft
 from tests.support.slack import APPROVER_1, CHANNEL, ORIGIN, buttons, draft_messages, thread_texts
 from tests.support.temporal import running_worker, start_report, with_agents_plugin, worker_settings
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
@@ -48,7 +48,7 @@ async def test_usage_is_summed_and_shown_with_its_cost(time_env: WorkflowEnviron
         await handle.result()
         final: Progress = await handle.query(ReportGenerationWorkflow.progress)
     assert final.usage == waiting.usage
-    closing = thread_texts(slack, final.thread.ts)[-1]
+    closing = thread_texts(slack, thread_of(final))[-1]
     assert "is approved" in closing
     assert f"Usage: {final.usage.total_tokens:,} tokens" in closing
     assert f"in {final.usage.requests} model calls" in closing and "≈ $" in closing
@@ -79,9 +79,9 @@ async def test_a_small_budget_stops_the_report_before_approval(
     assert state.revision == 0 and state.decisions == []
     assert state.usage.requests == 1 and state.usage.total_tokens >= 10
     assert state.outcome is not None and "budget of 10" in state.outcome
-    texts = thread_texts(slack, state.thread.ts)
+    texts = thread_texts(slack, thread_of(state))
     assert any("report reached its token budget" in text and "ends here" in text for text in texts)
-    assert not draft_messages(slack, state.thread.ts)
+    assert not draft_messages(slack, thread_of(state))
     assert not any("is approved" in text for text in texts)
 
 
@@ -107,9 +107,9 @@ async def test_the_budget_stops_a_revision(time_env: WorkflowEnvironment, slack:
         state: Progress = await handle.query(ReportGenerationWorkflow.progress)
     assert result.startswith("Report stopped")
     assert state.phase is Phase.STOPPED and state.usage == waiting.usage
-    [draft] = draft_messages(slack, state.thread.ts)
+    [draft] = draft_messages(slack, thread_of(state))
     assert buttons(draft) == []
-    assert "reached its token budget" in thread_texts(slack, state.thread.ts)[-1]
+    assert "reached its token budget" in thread_texts(slack, thread_of(state))[-1]
 
 
 async def test_a_small_budget_stops_a_plan(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
@@ -130,4 +130,4 @@ async def test_a_small_budget_stops_a_plan(time_env: WorkflowEnvironment, slack:
         state: Progress = await handle.query(ApprovalWorkflow.progress)
     assert result.startswith("Plan stopped at its token budget")
     assert state.phase is Phase.STOPPED and state.tool_calls == []
-    assert "reached its token budget" in thread_texts(slack, state.thread.ts)[-1]
+    assert "reached its token budget" in thread_texts(slack, thread_of(state))[-1]
