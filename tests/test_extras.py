@@ -22,6 +22,8 @@ from tests.test_architecture import copy_tree, lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).parent / "uv"
+# The module's venv (built once, by whichever test runs first) counts toward that test's timeout.
+pytestmark = pytest.mark.timeout(180)
 # What the extras bring that the base install must not need.
 EXTRAS_ONLY = ("dbos", "psycopg", "sqlalchemy", "opentelemetry.exporter.otlp")
 # Every entry point's module, and the modules they choose an engine or tracing in.

@@ -67,6 +67,8 @@ def distributions(python: Path) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.process
+# A fresh venv with the client, then the example's worker and starter as processes: ~28 s alone.
+@pytest.mark.timeout(180)
 async def test_the_deploy_example_runs_with_only_the_client_installed(
     dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
 ) -> None:

@@ -24,7 +24,8 @@ from tests.support.processes import ChildProcess
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
 from tests.support.waiting import eventually
 
-pytestmark = [pytest.mark.process, pytest.mark.slow]
+# `signoff dev` started twice (a Temporal dev server, or DBOS, each time) and a report to its draft: ~25 s alone.
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.timeout(180)]
 
 READY = "Press Ctrl-C to stop."
 STOPPED = "Stopped. Data kept in .data/ for the next run."
