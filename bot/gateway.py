@@ -67,7 +67,7 @@ from core.contracts import (
 from core.rendering.lists import WorkflowRow
 from core.tool_calls import ToolCallRecord, ToolDecisionInput
 from infra.search_attributes import SearchAttributeCheck
-from infra.temporal import workflow_url
+from infra.temporal import is_connect_failure, workflow_url
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 
@@ -510,7 +510,7 @@ class TemporalGateway(Gateway):
     def _translate(self, err: Exception) -> tuple[str, GatewayError] | None:
         if isinstance(err, RPCError):
             return "error", _map_rpc_error(err)
-        if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
+        if is_connect_failure(err):
             # A lazily connected client reports a failed (re)connect this way.
             log.warning("Temporal connection failed: %s", err)
             return "unreachable", NotConnected(UNREACHABLE)

@@ -48,6 +48,16 @@ SLACK_RETRY_POLICY = RetryPolicy(
 )
 
 
+# Model calls (each a durable activity on Temporal, a step on DBOS): a provider's hiccup is retried a
+# few times with backoff; one failing for good fails the run and the thread says which agent failed.
+MODEL_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+)
+
+
 @dataclass
 class ThreadStartInput:
     channel_id: str

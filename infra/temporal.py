@@ -45,6 +45,7 @@ __all__ = [
     "TemporalTarget",
     "connect_client",
     "data_converter",
+    "is_connect_failure",
     "load_temporal",
     "metrics_runtime",
     "workflow_url",
@@ -52,6 +53,8 @@ __all__ = [
 
 # How long a lazy client's first try may take before the process starts without Temporal.
 LAZY_PROBE_SECONDS = 5.0
+# How the SDK begins the message of a failed connect (a plain RuntimeError from its Rust bridge).
+_CONNECT_FAILURE = "Failed client connect"
 
 
 def data_converter() -> DataConverter:
@@ -134,7 +137,7 @@ async def connect_client(
     except TimeoutError:
         return await connect(True)
     except RuntimeError as err:
-        if not str(err).startswith("Failed client connect"):
+        if not is_connect_failure(err):
             raise
         unreachable, message = _connect_problem(settings, access, str(err))
         if unreachable and lazy:
@@ -215,9 +218,15 @@ def _server_name(access: TemporalAccess, address: str) -> str:
     return address.rsplit(":", 1)[0]
 
 
+def is_connect_failure(err: BaseException) -> bool:
+    """Whether the SDK failed to (re)connect: it says so with a plain RuntimeError and this prefix,
+    the one way to tell it from any other RuntimeError."""
+    return isinstance(err, RuntimeError) and str(err).startswith(_CONNECT_FAILURE)
+
+
 def _detail(error: str) -> str:
     """The SDK's message without its "Failed client connect: " prefix (its status message, if any)."""
     status = re.search(r'message: "([^"]*)"', error)
     if status:
         return status.group(1)
-    return error.removeprefix("Failed client connect:").strip()
+    return error.removeprefix(_CONNECT_FAILURE + ":").strip()

@@ -117,7 +117,7 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     from temporalio.service import RPCError, RPCStatusCode
 
     from core.contracts import Progress
-    from infra.temporal import connect_client
+    from infra.temporal import connect_client, is_connect_failure
 
     where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
     unreachable = SettingsError(f"cannot reach {where}; is the server running?")
@@ -129,7 +129,7 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     except TimeoutError:
         raise unreachable from None
     except RuntimeError as err:
-        if not str(err).startswith("Failed client connect"):
+        if not is_connect_failure(err):
             raise
         raise unreachable from None
     handle = client.get_workflow_handle(workflow_id)

@@ -35,6 +35,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from core.activity_contracts import MODEL_RETRY_POLICY
 from core.contracts import PlanRequest, ReportRequest, WorkflowKind
 from core.engine_messages import (
     CANCEL,
@@ -46,17 +47,12 @@ from core.engine_messages import (
     EngineReply,
     reply_event,
 )
-from workflows.approval import TIMER_DRIVEN_GATE_PATCH, DecisionRefused
-from workflows.human_loop import (
-    SEARCH_ATTRIBUTES_PATCH,
-    TELL_REQUESTER_PATCH,
-    TOKEN_BUDGET_PATCH,
-    HumanReviewedWorkflow,
-)
-from workflows.plan import EXECUTOR_TOOLS_PATCH, ApprovalWorkflow
+from workflows.approval import DecisionRefused
+from workflows.human_loop import HumanReviewedWorkflow
+from workflows.patches import PATCHES_BEFORE_DBOS
+from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import step_failed, use
-from workflows.thread import KEEP_POST_ON_CANCEL_PATCH
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +60,9 @@ T = TypeVar("T")
 
 # How long a wait with no deadline sleeps before it looks again (any message wakes it at once).
 IDLE_RECV_SECONDS = 3600.0
-# Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
-MODEL_RETRY_POLICY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=4,
-)
 
 Activity = Callable[..., Awaitable[Any]]
 
-# The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
-# marker recorded, so they stay true here. Every later patch is checked with ``patched_async``
-# (DBOS.patch_async: a marker, so a run recovered after it takes the branch it took before).
-PATCHES_BEFORE_DBOS = frozenset(
-    {
-        TELL_REQUESTER_PATCH,
-        TIMER_DRIVEN_GATE_PATCH,
-        EXECUTOR_TOOLS_PATCH,
-        KEEP_POST_ON_CANCEL_PATCH,
-        TOKEN_BUDGET_PATCH,
-        SEARCH_ATTRIBUTES_PATCH,
-    }
-)
 # DBOS recovers and dequeues only the runs of its own application version, by default a hash of
 # the workflow functions' source: a release that changed them would strand every run in flight
 # (approvals wait days). Pinned to the hash DBOS computed for the engine's first release, so its
@@ -262,6 +238,7 @@ class DbosDurable:
             return await call()
 
         try:
+            # Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
             return await self._retried("model_call", MODEL_RETRY_POLICY, attempt_call)
         except Exception as err:
             raise _ModelStepFailed(err) from None

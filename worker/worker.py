@@ -15,13 +15,13 @@ from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client, ClientConfig
-from temporalio.common import RetryPolicy
 from temporalio.converter import DataConverter, EncodingPayloadConverter
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
 from temporalio.runtime import Runtime
 from temporalio.worker import ReplayerConfig, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from core.activity_contracts import MODEL_RETRY_POLICY
 from infra.heap import freeze_startup_heap
 from infra.search_attributes import SearchAttributeCheck
 from infra.settings import Settings, SettingsError
@@ -46,12 +46,6 @@ log = logging.getLogger(__name__)
 # which is what the heartbeat timeout is for (the plugin heartbeats at half of it).
 MODEL_START_TO_CLOSE = timedelta(minutes=5)
 MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
-MODEL_RETRY_POLICY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=4,
-)
 # Workflow tasks are CPU work under one GIL: more at once only makes each one slower. With 300
 # reminders due at once after a restart (cache 200), 16 posted them all in 34 s, the default
 # of 100 in 67 s; parking was the same 3.4 drafts/s with either.

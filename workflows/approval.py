@@ -25,15 +25,8 @@ from core.contracts import (
     DecisionRecord,
     Phase,
 )
+from workflows.patches import BOUNDED_GATE_PATCH, TIMER_DRIVEN_GATE_PATCH
 from workflows.runtime import durable
-
-# Reminders and the deadline follow their timer, not a later clock reading; workflows started
-# before this keep the old rule on replay.
-TIMER_DRIVEN_GATE_PATCH = "timer-driven-gate"
-# Reminders stop after MAX_ESCALATIONS escalations (the last says so), and no timer is set further
-# than MAX_WAIT from the draft's clock (a longer interval or deadline from before the settings were
-# bounded overflowed the timestamp); a gate that began waiting before this keeps the old schedule.
-BOUNDED_GATE_PATCH = "bounded-gate"
 
 # Decisions that arrive through the article's signals carry no Slack user.
 OPERATOR = "temporal-operator"

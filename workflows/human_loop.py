@@ -44,6 +44,7 @@ from core.mrkdwn import escape, humanize, mention, mentions, truncate
 from core.tool_calls import ToolCallRecord
 from core.usage import UsageMeter, usage_line
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
+from workflows.patches import DECIDED_PHASE_PATCH, SEARCH_ATTRIBUTES_PATCH, TELL_REQUESTER_PATCH, TOKEN_BUDGET_PATCH
 from workflows.runtime import durable
 from workflows.thread import SlackThread, tell_requester
 
@@ -72,17 +73,6 @@ NOTE_EXCERPT_CHARS = 1500
 # The subject as echoed to the requester (the thread shows it whole), and as kept in the memo.
 SUBJECT_ECHO_CHARS = 200
 SUBJECT_MEMO_CHARS = 200
-# Workflows started before the requester was told by the workflow (the bot polled and told
-# them) must replay without these ephemerals.
-TELL_REQUESTER_PATCH = "tell-requester"
-# Stopping a run at its token budget (SIGNOFF_TOKEN_BUDGET) posts to the thread.
-TOKEN_BUDGET_PATCH = "token-budget"
-# The workflow keeps its search attributes (core.search_attributes) up to date, when its settings
-# say the namespace has them registered.
-SEARCH_ATTRIBUTES_PATCH = "search-attributes"
-# The phase follows a decision as soon as it lands (before the thread's posts about it), so the
-# status, the lists and the SignoffPhase search attribute agree with the draft at once.
-DECIDED_PHASE_PATCH = "phase-at-decision"
 
 _DRAFT_STATE_FOR_OUTCOME = {
     GateOutcome.APPROVED: DraftState.APPROVED,

@@ -14,6 +14,7 @@ from core.tool_calls import ToolCallRecord, ToolDecisionInput
 from workflows.approval import DecisionRefused, GateOutcome
 from workflows.executor_tools import executor_tools
 from workflows.human_loop import DecisionHandlers, HumanReviewedWorkflow
+from workflows.patches import EXECUTOR_TOOLS_PATCH
 from workflows.runtime import durable
 from workflows.tool_approvals import ToolApprovals
 
@@ -21,9 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import agents
 
 PLAN_APPROVAL = "plan_approval"
-# The executor acts through tools, each side effect allowed by a person; plans started before
-# replay with the executor that only wrote about the plan.
-EXECUTOR_TOOLS_PATCH = "executor-tools"
 PLAN_NOT_APPROVED = "Workflow cancelled: plan not approved"
 
 

@@ -32,11 +32,8 @@ from core.activity_contracts import LOAD_WORKER_SETTINGS
 from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
+from workflows.patches import BOUNDED_REQUEST_PATCH
 from workflows.runtime import durable
-
-# Requests are refused where the bounds say so (waits over ten years, duplicate approvers, a quorum
-# only the requester could complete); a request taken before them replays by the old rules.
-BOUNDED_REQUEST_PATCH = "bounded-request"
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
     GateOutcome.APPROVED: (Phase.APPROVED, "approved", ":tada: Approved."),

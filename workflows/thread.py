@@ -32,13 +32,10 @@ from core.activity_contracts import (
 )
 from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
 from core.tool_calls import ToolCallView
+from workflows.patches import KEEP_POST_ON_CANCEL_PATCH
 from workflows.runtime import durable
 
 T = TypeVar("T")
-
-# A post that completes while the workflow is being cancelled is remembered, so the cleanup
-# removes its buttons; workflows cancelled before this replay without that cleanup.
-KEEP_POST_ON_CANCEL_PATCH = "keep-post-on-cancel"
 
 
 async def _finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None] | None = None) -> T:

@@ -49,6 +49,7 @@ from workflows.approval import (
     GateWords,
     checked_channel,
 )
+from workflows.patches import ACTION_FIRST_PATCH, TOOL_TARGETS_PATCH
 from workflows.runtime import durable
 from workflows.thread import SlackThread
 
@@ -59,13 +60,6 @@ TOOL_CALL_WORDS = GateWords(item="tool call", approved="allowed", rejected="deni
 DENIED_FOR_AGENT = "A person denied this tool call; it was not made."
 EXPIRED_FOR_AGENT = "Nobody decided on this tool call before the deadline; it was not made. Do not retry it."
 NOTE_CHARS = 500
-# When the last waiting call is allowed, its action goes first and the thread's posts about the
-# Allow follow it: the action then shares the worker and the channel's posting pace with nothing
-# (Slack calls all, so a slow Slack delays both alike). Runs started before posted first.
-ACTION_FIRST_PATCH = "tool-action-first"
-# read_channel without asking only on the plan's own conversation, and Always allow scoped to the
-# tool and its target conversation. Runs started before keep the tool-wide rules they began with.
-TOOL_TARGETS_PATCH = "tool-call-targets"
 # An agent run that keeps asking (each answer a new model call) stops here.
 MAX_AGENT_TURNS = 20
 

@@ -16,8 +16,8 @@ import pytest
 
 from tests.support.processes import ChildProcess
 from tests.support.waiting import eventually
-from worker.dbos_engine import PATCHES_BEFORE_DBOS, DbosDurable
-from workflows.tool_approvals import ACTION_FIRST_PATCH
+from worker.dbos_engine import DbosDurable
+from workflows.patches import ACTION_FIRST_PATCH, PATCHES_BEFORE_DBOS
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 

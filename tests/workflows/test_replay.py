@@ -17,11 +17,16 @@ from tests.support.paths import HISTORIES
 from tests.support.record_histories import SCENARIOS
 from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
-from workflows.approval import BOUNDED_GATE_PATCH, TIMER_DRIVEN_GATE_PATCH
-from workflows.human_loop import DECIDED_PHASE_PATCH, TELL_REQUESTER_PATCH
-from workflows.plan import EXECUTOR_TOOLS_PATCH
-from workflows.signoff_request import BOUNDED_REQUEST_PATCH
-from workflows.tool_approvals import ACTION_FIRST_PATCH, TOOL_TARGETS_PATCH
+from workflows.patches import (
+    ACTION_FIRST_PATCH,
+    BOUNDED_GATE_PATCH,
+    BOUNDED_REQUEST_PATCH,
+    DECIDED_PHASE_PATCH,
+    EXECUTOR_TOOLS_PATCH,
+    TELL_REQUESTER_PATCH,
+    TIMER_DRIVEN_GATE_PATCH,
+    TOOL_TARGETS_PATCH,
+)
 
 
 def test_every_path_has_a_recorded_history() -> None:
