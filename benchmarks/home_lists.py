@@ -82,7 +82,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 return (await client.count_workflows(search_attributes.running_query())).count >= total
 
             await wait_until(all_visible, timeout=300, interval=0.5, what=f"{total} workflows in visibility")
-            bounded = {item.workflow_id for item in await gateway.list_workflows("")}
+            bounded = {item.workflow_id for item in await gateway.list_workflows()}
             query = search_attributes.waiting_for_query(APPROVER)
 
             async def home_once() -> float:

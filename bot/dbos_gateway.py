@@ -28,6 +28,7 @@ from bot.gateway import (
     Gateway,
     GatewayError,
     Listed,
+    Listing,
     NotFound,
     NotRecorded,
     Refused,
@@ -238,11 +239,11 @@ class DbosGateway(Gateway):
         # DBOS filters by status in SQL: the running workflows are listed whatever their number.
         return False
 
-    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
-        """signoff's running workflows, newest first, then (unless ``query`` names ``Running``) the
-        latest finished ones, at most ``limit`` in all."""
+    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
+        """signoff's running workflows, newest first, then (for ``Listing.ALL``) the latest finished
+        ones, at most ``limit`` in all."""
         listed = await self._listed(_RUNNING, limit)
-        if "Running" not in query and len(listed) < limit:
+        if which is Listing.ALL and len(listed) < limit:
             listed += await self._listed(_FINISHED, limit - len(listed))
         return listed
 
@@ -251,7 +252,7 @@ class DbosGateway(Gateway):
         return await self._listed(_RUNNING, limit)
 
     async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
-        return [item for item in await self.list_workflows("") if item.requester_id == user_id][:limit]
+        return [item for item in await self.list_workflows() if item.requester_id == user_id][:limit]
 
     async def running(self, limit: int) -> tuple[list[Listed], int]:
         everything = await self._bounded(
@@ -291,7 +292,7 @@ class DbosGateway(Gateway):
         return listed
 
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None:
-        for item in await self.list_workflows("", limit=MAX_LISTED):
+        for item in await self.list_workflows(limit=MAX_LISTED):
             if item.channel_id == channel_id or any(
                 item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind
             ):

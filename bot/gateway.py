@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
 from prometheus_client import Histogram
@@ -149,6 +150,13 @@ class AlreadyRunning(GatewayError):
     def __init__(self, workflow_id: str):
         super().__init__(f"That request is already running as `{workflow_id}`; nothing new was started.")
         self.workflow_id = workflow_id
+
+
+class Listing(StrEnum):
+    """Which of signoff's workflows a plain listing holds; each engine translates it into its own query."""
+
+    ALL = "all"
+    RUNNING = "running"
 
 
 @dataclass(frozen=True)
@@ -433,7 +441,7 @@ class Gateway(ABC):
     async def lists_by_search_attributes(self) -> bool: ...
 
     @abstractmethod
-    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]: ...
+    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]: ...
 
     @abstractmethod
     async def waiting_for(self, user_id: str, limit: int) -> list[Listed]: ...
@@ -714,11 +722,12 @@ class TemporalGateway(Gateway):
 
     # ------------------------------------------------------------------ visibility
 
-    async def list_workflows(self, query: str, limit: int = MAX_LISTED) -> list[Listed]:
-        """Workflows of signoff's types matching ``query`` (newest first), at most ``limit``: the
-        bounded listing used where the search attributes are not registered."""
+    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
+        """Workflows of signoff's types (``which``: all, or the running ones), newest first, at most
+        ``limit``: the bounded listing used where the search attributes are not registered."""
         types = " OR ".join(f"WorkflowType = '{name}'" for name in WORKFLOW_TYPES.values())
-        return await self._visible(f"({types})" + (f" AND ({query})" if query else ""), limit)
+        status = " AND ExecutionStatus = 'Running'" if which is Listing.RUNNING else ""
+        return await self._visible(f"({types}){status}", limit)
 
     async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
         """Drafts waiting for ``user_id``'s decision (search attributes), newest first."""
@@ -755,7 +764,7 @@ class TemporalGateway(Gateway):
         else:
             candidates = [
                 item
-                for item in await self.list_workflows("", limit=MAX_LISTED)
+                for item in await self.list_workflows(limit=MAX_LISTED)
                 if item.channel_id == channel_id
                 or any(item.workflow_id.startswith(channel_prefix(kind, team_id, channel_id)) for kind in WorkflowKind)
             ]

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.deps import Deps
-from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, MaybeStarted, Started
+from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted, Started
 from bot.listeners.actions import may_see_request
 from core.access import may_see
 from core.contracts import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
@@ -275,7 +275,7 @@ async def _running_newest(deps: Deps, client: AsyncWebClient, user_id: str) -> t
     """Without the search attributes: the newest running workflows, each asked for its phase, those
     ``user_id`` may see; returns the rows and how many did not answer in time."""
     gateway = deps.gateway
-    running = await gateway.list_workflows("ExecutionStatus = 'Running'")
+    running = await gateway.list_workflows(Listing.RUNNING)
     asked = running[:MAX_LIST_QUERIES]
     answered = {
         p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)

@@ -92,7 +92,7 @@ async def _by_search_attributes(
 
 async def _newest(gateway: Gateway, user_id: str) -> tuple[list[Listed], None]:
     """Without the search attributes: the newest workflows of the namespace, each asked."""
-    listed = await gateway.list_workflows("")
+    listed = await gateway.list_workflows()
     return [item for item in listed if item.running or item.requester_id == user_id][:MAX_HOME_QUERIES], None
 
 
