@@ -92,18 +92,11 @@ class ChannelMembership:
     async def is_member(self, client: AsyncWebClient, channel_id: str | None, user_id: str) -> bool:
         return bool(channel_id) and user_id in await self.members(client, channel_id or "")
 
-    async def member_of(self, client: AsyncWebClient, channel_id: str | None, user_id: str) -> str | None:
-        """``channel_id`` when ``user_id`` is in it (what a decision carries as ``member_of``), else None."""
-        return channel_id if await self.is_member(client, channel_id, user_id) else None
-
     async def channels_with(self, client: AsyncWebClient, channel_ids: Iterable[str | None], user_id: str) -> set[str]:
         """Which of ``channel_ids`` ``user_id`` is in (each asked at once, through the cache)."""
         distinct = sorted({channel for channel in channel_ids if channel})
         answers = await asyncio.gather(*(self.members(client, channel) for channel in distinct))
         return {channel for channel, members in zip(distinct, answers, strict=True) if user_id in members}
-
-    def forget(self) -> None:
-        self._known.clear()
 
     def _remember(self, channel_id: str, answer: Members) -> None:
         self._known[channel_id] = (self._clock() + self._ttl, answer)

@@ -48,9 +48,9 @@ async def test_an_answer_is_kept_for_the_ttl_then_asked_again(slack: SlackSandbo
     # And removed again: the "yes" expires the same way.
     slack.directory.channels[PROJECT] = project
     clock.now += 30
-    assert await cache.member_of(client, PROJECT, OUTSIDER) == PROJECT
+    assert await cache.is_member(client, PROJECT, OUTSIDER)
     clock.now += 31
-    assert await cache.member_of(client, PROJECT, OUTSIDER) is None and asked(slack) == 3
+    assert not await cache.is_member(client, PROJECT, OUTSIDER) and asked(slack) == 3
 
 
 async def test_a_channel_the_app_cannot_see_is_nobodys_and_that_answer_expires_too(slack: SlackSandbox) -> None:
