@@ -286,13 +286,18 @@ class ApprovalGate:
             return self.waiting_since + min(self.policy.decision_deadline, MAX_WAIT)
         return self.waiting_since + self.policy.decision_deadline
 
+    @property
+    def _reminders_at_most(self) -> int:
+        """How many reminders a bounded wait sends: the plain ones, then MAX_ESCALATIONS escalations."""
+        return self.policy.max_reminders + MAX_ESCALATIONS
+
     def _next_reminder_at(self) -> datetime | None:
         """When the next reminder is due; None when no reminder is left (BOUNDED_GATE_PATCH)."""
         assert self.waiting_since is not None
         number = self.reminders_sent + 1
         if not self._bounded:
             return self.waiting_since + self.policy.reminder_interval * number
-        if number > self.policy.max_reminders + MAX_ESCALATIONS:
+        if number > self._reminders_at_most:
             return None
         try:
             offset = max(self.policy.reminder_interval, MIN_WAIT) * number
@@ -323,7 +328,7 @@ class ApprovalGate:
         escalate = self.reminders_sent > self.policy.max_reminders
         if escalate:
             self.escalated = True
-        last = self._bounded and self.reminders_sent >= self.policy.max_reminders + MAX_ESCALATIONS
+        last = self._bounded and self.reminders_sent >= self._reminders_at_most
         await hooks.on_reminder(self.reminders_sent, escalate, last)
 
     def last_reminder_note(self) -> str:
