@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -29,12 +28,6 @@ TOKEN = "xoxb-sandbox"
 # More earlier posts than the lookup ever reads.
 EARLIER_POSTS = LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE + 1
 AN_HOUR = 3600
-
-
-@pytest.fixture
-async def sb() -> AsyncIterator[SlackSandbox]:
-    async with SlackSandbox(bot_token=TOKEN) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -45,12 +44,6 @@ from worker.slack_pacing import ChannelPacer
 TOKEN = "xoxb-sandbox"
 UI_URL = "http://localhost:8233"
 HOSTILE = "<!channel> <!here> <@U0APPROV1> & co"
-
-
-@pytest.fixture
-async def sb() -> AsyncIterator[SlackSandbox]:
-    async with SlackSandbox(bot_token=TOKEN) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture

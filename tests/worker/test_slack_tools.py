@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -25,12 +24,6 @@ from worker.slack_tools import SlackToolActivities, document_file_name
 TOKEN = "xoxb-sandbox"
 RANDOM = "C0RANDOM0"  # the app is a member
 WATERCOOLER = "C0WATERCO"  # the app is not
-
-
-@pytest.fixture
-async def sb() -> AsyncIterator[SlackSandbox]:
-    async with SlackSandbox(bot_token=TOKEN) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
