@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
-from core.contracts import WORKFLOW_TYPES
-from infra.extras import require_extras
-from infra.settings import Engine, Settings, SettingsError, parse_port
+from signoff.config.extras import require_extras
+from signoff.config.settings import Engine, Settings, SettingsError, parse_port
+from signoff.contracts.workflow_io import WORKFLOW_TYPES
 
 if TYPE_CHECKING:
-    from core.contracts import Progress
+    from signoff.contracts.workflow_io import Progress
 
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
@@ -41,20 +41,20 @@ def load_settings(env_file: str | None) -> Settings:
 
 async def _worker(settings: Settings) -> None:
     if settings.engine is Engine.DBOS:
-        from signoff import dbos_stack
+        from signoff.dbos import stack as dbos_stack
 
         await dbos_stack.run_worker(settings)
         return
-    from worker.worker import run_worker
+    from signoff.worker import run_worker
 
     await run_worker(settings)
 
 
 async def _terminal_demo(settings: Settings, topic: str) -> None:
     """Embedded dev server + worker; one report end to end, approved from this terminal."""
-    from core.contracts import Phase
-    from signoff.devserver import DevServer
-    from worker.worker import build_worker, connect_worker_client, worker_slack_client
+    from signoff.contracts.workflow_io import Phase
+    from signoff.temporal.devserver import DevServer
+    from signoff.worker import build_worker, connect_worker_client, worker_slack_client
     from workflows import ReportGenerationWorkflow
 
     server = DevServer(DATA_DIR / "temporal.sqlite3", port=7233, ui_port=8233, headless=False)
@@ -116,8 +116,8 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
     from temporalio.service import RPCError, RPCStatusCode
 
-    from core.contracts import Progress
-    from infra.temporal import connect_client, is_connect_failure
+    from signoff.contracts.workflow_io import Progress
+    from signoff.temporal.connection import connect_client, is_connect_failure
 
     where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
     unreachable = SettingsError(f"cannot reach {where}; is the server running?")
@@ -240,9 +240,9 @@ async def setup(settings: Settings) -> str:
     """Register signoff's search attributes on the configured namespace (idempotent); returns what to
     print. Raises ``SetupError`` when the cluster refuses (Temporal Cloud: the message says how to add
     them there) and ``SettingsError`` when it cannot be reached."""
-    from core.search_attributes import ALL, TYPE_NAMES
-    from infra.search_attributes import SetupRefused, SetupUnreachable, register
-    from infra.temporal import connect_client
+    from signoff.contracts.search_attributes import ALL, TYPE_NAMES
+    from signoff.temporal.connection import connect_client
+    from signoff.temporal.search_attributes import SetupRefused, SetupUnreachable, register
 
     where = f"namespace {settings.temporal_namespace!r} of Temporal at {settings.temporal_address}"
     unreachable = SettingsError(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)")
@@ -269,7 +269,7 @@ async def setup(settings: Settings) -> str:
 async def _bot(settings: Settings, port: int) -> None:
     if settings.engine is Engine.DBOS:
         # The workflows run in this process: the bot alone is a complete deployment.
-        from signoff import dbos_stack
+        from signoff.dbos import stack as dbos_stack
 
         await dbos_stack.run_bot(settings, port)
         return
@@ -352,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=[engine.value for engine in Engine],
         help="run the workflows on Temporal's dev server (default) or on DBOS with SQLite (SIGNOFF_ENGINE)",
     )
-    sandbox = commands.add_parser("sandbox", help="run the local Slack sandbox alone (see python -m sandbox --help)")
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local Slack sandbox alone (see python -m signoff.sandbox --help)"
+    )
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser("demo-terminal", help="one report end to end, approved from the terminal")
     demo.add_argument("topic", nargs="?", default="The impact of AI agents on software engineering")
@@ -374,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
-        from sandbox.__main__ import main as sandbox_main
+        from signoff.sandbox.__main__ import main as sandbox_main
 
         sandbox_main(args.sandbox_args)
         return 0

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from infra.settings import Engine, Settings, shown_url
-from signoff.devserver import DevServer
+from signoff.config.settings import Engine, Settings, shown_url
+from signoff.temporal.devserver import DevServer
 
 if TYPE_CHECKING:
     from temporalio.runtime import Runtime
 
     from bot.gateway import Gateway
-    from sandbox import SlackSandbox
+    from signoff.sandbox import SlackSandbox
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
     from bot.server import metrics_socket
-    from worker.worker import worker_runtime
+    from signoff.worker import worker_runtime
 
     # One line per Slack API call from the sandbox would drown what the demo prints.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
@@ -108,9 +108,9 @@ async def _run_stack(
         socket_mode_handler,
         stop_signal,
     )
-    from infra.slack import slack_session
-    from sandbox import SlackSandbox
-    from worker.worker import connect_worker_client, serving_worker, worker_slack_client
+    from signoff.sandbox import SlackSandbox
+    from signoff.slack.client import slack_session
+    from signoff.worker import connect_worker_client, serving_worker, worker_slack_client
 
     sandbox: SlackSandbox | None = None
     try:
@@ -137,7 +137,7 @@ async def _run_stack(
             session = await stack.enter_async_context(slack_session())
             gateway: Gateway | None = None
             if settings.engine is Engine.DBOS:
-                from signoff.dbos_stack import engine_with_gateway
+                from signoff.dbos.stack import engine_with_gateway
 
                 gateway = await stack.enter_async_context(engine_with_gateway(settings))
                 app = build_app(settings, None, gateway=gateway, session=session)

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.devserver import DevServer
 from tests.support.temporal import start_time_skipping
 
 # The browser fixtures (a shared Chromium, a page per test) for the browser tests; a real PostgreSQL.

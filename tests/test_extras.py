@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.extras import Extra, require_extra
-from infra.settings import SettingsError
+from signoff.config.extras import Extra, require_extra
+from signoff.config.settings import SettingsError
 from tests.test_architecture import copy_tree, lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,15 @@ pytestmark = pytest.mark.timeout(180)
 # What the extras bring that the base install must not need.
 EXTRAS_ONLY = ("dbos", "psycopg", "sqlalchemy", "opentelemetry.exporter.otlp")
 # Every entry point's module, and the modules they choose an engine or tracing in.
-BASE_MODULES = ("signoff.cli", "signoff.dev", "bot.app", "bot.server", "worker.worker", "infra.temporal", "sandbox")
+BASE_MODULES = (
+    "signoff.cli",
+    "signoff.dev",
+    "bot.app",
+    "bot.server",
+    "signoff.worker",
+    "signoff.temporal.connection",
+    "sandbox",
+)
 
 
 def _uv(*args: str, env: dict[str, str] | None = None) -> str:
@@ -124,8 +132,8 @@ def test_a_client_with_tracing_on_needs_the_otel_extra_before_it_connects(base_p
     # The library path (a caller of connect_client, not the CLI): the same error, before any connection.
     script = (
         "import asyncio\n"
-        "from infra.settings import Settings, SettingsError\n"
-        "from infra.temporal import connect_client\n"
+        "from signoff.config.settings import Settings, SettingsError\n"
+        "from signoff.temporal.connection import connect_client\n"
         "settings = Settings.from_env({'SIGNOFF_TRACING': 'console', 'TEMPORAL_ADDRESS': '127.0.0.1:9'})\n"
         "try:\n"
         "    asyncio.run(connect_client(settings))\n"
@@ -154,7 +162,7 @@ def test_require_extra_names_the_setting_the_missing_modules_and_the_install_com
     [
         ("import dbos", "Only the DBOS modules import DBOS"),
         ("import sqlalchemy", "Only the DBOS modules import DBOS"),
-        ("import opentelemetry.sdk.trace", "Only infra.tracing imports OpenTelemetry"),
+        ("import opentelemetry.sdk.trace", "Only signoff.temporal.tracing imports OpenTelemetry"),
     ],
 )
 def test_an_import_of_an_extra_outside_its_modules_breaks_the_build(

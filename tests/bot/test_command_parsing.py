@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.listeners.commands import PLAN, REPORT, Parsed, _echo, _too_long, parse_report
-from core.contracts import MAX_TOPIC_CHARS
+from signoff.contracts.workflow_io import MAX_TOPIC_CHARS
 
 
 @pytest.mark.parametrize(

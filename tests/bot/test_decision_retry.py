@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import DecisionKind, Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import DecisionKind, Phase
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import reply_in_thread, start_via_slack

@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from bot.app import build_app
 from bot.gateway import workflow_id_for
 from bot.server import drain_socket_mode, socket_mode_handler
-from core.contracts import WorkflowKind
-from sandbox import SlackSandbox
-from sandbox.delivery import NoRoute
+from signoff.contracts.workflow_io import WorkflowKind
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.delivery import NoRoute
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM
 

@@ -19,10 +19,10 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.action_ids import ButtonValue, ModalMetadata
-from core.contracts import Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue, ModalMetadata
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft

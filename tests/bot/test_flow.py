@@ -12,11 +12,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.gateway import AlreadyRunning, TemporalGateway
 from bot.listeners.commands import _origin, _request_key
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
+from signoff.temporal.connection import data_converter
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_client, bot_settings, running_bot, worker_and_bot
 from tests.support.flows import start_via_slack, thread_of, waiting_draft

@@ -18,11 +18,12 @@ from prometheus_client import REGISTRY
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from core.tool_calls import ToolCallState
-from sandbox import SlackSandbox
+from signoff.contracts.tool_calls import ToolCallState
+from signoff.contracts.workflow_io import Phase
+from signoff.dbos.engine import APPLICATION_VERSION
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
@@ -39,7 +40,6 @@ from tests.support.slack import (
     thread_texts,
     told,
 )
-from worker.dbos_engine import APPLICATION_VERSION
 
 APPROVERS = [APPROVER_1, APPROVER_2]
 RANDOM = "C0RANDOM0"

@@ -6,7 +6,7 @@ import asyncio
 from types import SimpleNamespace
 
 from bot.gateway import TemporalGateway
-from core.contracts import SlackOrigin
+from signoff.contracts.workflow_io import SlackOrigin
 
 
 class SlowStarts:

@@ -7,11 +7,11 @@ import json
 import pytest
 from temporalio.client import Client
 
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
+from signoff.temporal.devserver import DevServer
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack

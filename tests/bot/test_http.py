@@ -16,10 +16,10 @@ from temporalio.client import Client
 from bot.app import build_app
 from bot.deps import Deps
 from bot.gateway import Started, TemporalGateway
-from core.contracts import SlackOrigin
-from infra.settings import Settings
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import SlackOrigin
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.connection import data_converter
 from tests.support.bot import bot_settings, serve
 from tests.support.slack import CHANNEL, REQUESTER, TEAM
 from tests.support.temporal import silent_server

@@ -13,10 +13,10 @@ import json
 import pytest
 from temporalio.client import Client
 
-from core.contracts import Phase
-from infra.search_attributes import register
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.devserver import DevServer
+from signoff.temporal.search_attributes import register
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import reply_in_thread, start_via_slack, waiting_draft
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, told

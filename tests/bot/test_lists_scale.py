@@ -14,13 +14,14 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Replayer
 
 from bot.gateway import MAX_LISTED
-from core import search_attributes
-from core.action_ids import ButtonValue
-from core.contracts import ApproveInput, Phase
-from infra.search_attributes import register
-from infra.settings import Settings
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.config.settings import Settings
+from signoff.contracts import search_attributes
+from signoff.contracts.workflow_io import ApproveInput, Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack.action_ids import ButtonValue
+from signoff.temporal.devserver import DevServer
+from signoff.temporal.search_attributes import register
+from signoff.worker import agents_plugin, workflow_runner
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack
@@ -28,7 +29,6 @@ from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, REQUE
 from tests.support.temporal import fresh_namespace, running_worker, wait_for_phase, worker_settings
 from tests.support.visibility import start_idle_reports
 from tests.support.waiting import eventually
-from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
@@ -136,7 +136,7 @@ async def test_a_draft_behind_hundreds_of_newer_workflows_is_still_listed(
 async def test_without_the_attributes_workflows_run_and_the_lists_fall_back(
     dev_server: DevServer, slack: SlackSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="infra.search_attributes")
+    caplog.set_level(logging.WARNING, logger="signoff.temporal.search_attributes")
     temporal = await fresh_namespace(await Client.connect(dev_server.address))
     settings = bot_settings(slack, approvers=[APPROVER_1])
     async with worker_and_bot(slack, temporal, settings) as bot:
@@ -153,7 +153,7 @@ async def test_without_the_attributes_workflows_run_and_the_lists_fall_back(
         # The Home falls back to the newest workflows of the namespace, which hold this draft.
         assert await eventually(lambda: _home_buttons(slack, APPROVER_1, handle.id), interval=0.2)
         # The approver of both sees both (the requester would see only their own: the bare one has no
-        # requester and no channel, core/access.py).
+        # requester and no channel, signoff/contracts/access.py).
         await slack.send_slash_command(APPROVER_1, "/report", "list", channel_id=APPROVALS_CHANNEL)
         await slack.wait_for(
             lambda: any("2 open workflow(s)" in (e.get("text") or "") for e in slack.ephemerals(APPROVER_1)),
@@ -161,7 +161,7 @@ async def test_without_the_attributes_workflows_run_and_the_lists_fall_back(
         )
     for workflow in (handle, bare):
         assert _upserts([event async for event in workflow.fetch_history_events()]) == 0
-    said = [record.getMessage() for record in caplog.records if record.name == "infra.search_attributes"]
+    said = [record.getMessage() for record in caplog.records if record.name == "signoff.temporal.search_attributes"]
     assert any(
         f"not usable in namespace {temporal.namespace!r} (missing SignoffKind" in line
         and "newest 50 workflows" in line

@@ -14,9 +14,9 @@ import yaml
 
 from bot.listeners import register_listeners
 from bot.server import EVENTS_PATH
-from core import action_ids
-from sandbox.directory import DEFAULT_BOT_SCOPES
-from sandbox.interactions import DEFAULT_BOT_EVENTS
+from signoff.sandbox.directory import DEFAULT_BOT_SCOPES
+from signoff.sandbox.interactions import DEFAULT_BOT_EVENTS
+from signoff.slack import action_ids
 from tests.support.paths import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -46,7 +46,7 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "views.push": set(),
     # Bolt's one-time token check.
     "auth.test": set(),
-    # The executor's tools (worker/slack_tools.py).
+    # The executor's tools (signoff/activities/slack_tools.py).
     "chat.scheduleMessage": {"chat:write"},
     # Slack's reference lists no scope for it: a bot sees the messages it scheduled.
     "chat.scheduledMessages.list": set(),

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.access import NOT_A_MEMBER
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from core.tool_calls import ToolCallState
-from sandbox import SlackSandbox
+from signoff.contracts.access import NOT_A_MEMBER
+from signoff.contracts.tool_calls import ToolCallState
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack, thread_of

@@ -10,7 +10,7 @@ import pytest
 
 from bot import membership
 from bot.membership import ChannelMembership
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import APPROVER_1, OUTSIDER, REQUESTER, web_client
 
 PROJECT = "G0PROJECT"

@@ -9,12 +9,12 @@ from temporalio.testing import WorkflowEnvironment
 from bot.app import build_app
 from bot.metrics import InstrumentedApp, build_metrics_app
 from bot.server import EVENTS_PATH
-from core import action_ids
-from core.contracts import Phase
-from infra.settings import Settings
-from infra.temporal import connect_client
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer, free_port
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.temporal.connection import connect_client
+from signoff.temporal.devserver import DevServer, free_port
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.scrape import scrape, value

@@ -8,10 +8,10 @@ import aiohttp
 from bot.app import build_app
 from bot.metrics import build_metrics_app
 from bot.server import build_web_app
-from infra.settings import Settings
-from infra.temporal import connect_client
-from sandbox import SlackSandbox
-from signoff.devserver import free_port
+from signoff.config.settings import Settings
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.connection import connect_client
+from signoff.temporal.devserver import free_port
 from tests.support.web import serving
 
 

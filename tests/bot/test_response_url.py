@@ -8,9 +8,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from bot.gateway import workflow_id_for
-from core import action_ids
-from core.contracts import WorkflowKind
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import WorkflowKind
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
 from tests.support.bot import bot_settings, running_bot
 from tests.support.forged import block_actions, deliver, deliver_command, slash_command
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER

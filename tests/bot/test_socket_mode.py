@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_socket_mode_bot
 from tests.support.flows import start_via_slack

@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
 from bot.gateway import MaybeStarted, TemporalGateway, Unreachable, workflow_id_for
-from core.contracts import SlackOrigin, WorkflowKind
-from infra.settings import Engine, Settings
-from sandbox import SlackSandbox
-from signoff.dbos_stack import engine_with_gateway
+from signoff.config.settings import Engine, Settings
+from signoff.contracts.workflow_io import SlackOrigin, WorkflowKind
+from signoff.dbos.stack import engine_with_gateway
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM, told
 from tests.support.waiting import eventually

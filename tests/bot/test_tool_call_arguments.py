@@ -7,8 +7,8 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.tool_calls import ToolCallState
-from sandbox import SlackSandbox
+from signoff.contracts.tool_calls import ToolCallState
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft

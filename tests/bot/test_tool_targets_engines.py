@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-import signoff.dbos_stack
-from core import action_ids
-from core.contracts import Phase
-from core.tool_calls import ToolCallState
-from sandbox import SlackSandbox
+import signoff.dbos.stack
+from signoff.contracts.tool_calls import ToolCallState
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
 from tests.support.bot import RunningBot, bot_settings, worker_and_bot
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack
@@ -47,7 +47,7 @@ async def stack(
         async with worker_and_bot(slack, time_env.client, settings, models=models) as bot:
             yield bot
         return
-    monkeypatch.setattr(signoff.dbos_stack, "model_provider", lambda _settings: models)
+    monkeypatch.setattr(signoff.dbos.stack, "model_provider", lambda _settings: models)
     async with running_stack("dbos-sqlite", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
         yield bot
 

@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.app import BOT_RATE_LIMIT_RETRIES
 from bot.typed_replies import ThreadReply, TypedDecision, parse_reply, thread_reply, workflow_id_shown
-from core.contracts import DecisionKind, Phase, WorkflowKind
-from core.rendering.drafts import thread_parent
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import DecisionKind, Phase, WorkflowKind
+from signoff.sandbox import SlackSandbox
+from signoff.slack.rendering.drafts import thread_parent
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import bot_settings, worker_and_bot, worker_and_socket_mode_bot
 from tests.support.flows import reply_in_thread, start_via_slack, waiting_draft

@@ -7,8 +7,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot.typed_replies import thread_reply
-from core.contracts import Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.slack import APPROVER_1, CHANNEL, told

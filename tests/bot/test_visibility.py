@@ -1,4 +1,4 @@
-"""Who sees a request and who decides it, on every surface (core/access.py), on the real dev server (the
+"""Who sees a request and who decides it, on every surface (signoff/contracts/access.py), on the real dev server (the
 lists are visibility queries): with no approvers named, a draft in a private channel belongs to its members.
 Oscar is not in #project-private; Avery is."""
 
@@ -9,12 +9,12 @@ import json
 import pytest
 from temporalio.client import Client
 
-from core import action_ids
-from core.access import NOT_A_MEMBER
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.access import NOT_A_MEMBER
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
+from signoff.temporal.devserver import DevServer
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.forged import block_actions, deliver, home_actions

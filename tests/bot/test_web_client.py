@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import build_web_client
 from bot.metrics import SlackCallCounter
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_settings
 from tests.support.slack import CHANNEL, REQUESTER
 
@@ -23,7 +23,7 @@ async def test_a_rate_limited_ephemeral_is_sent_after_retry_after(slack: SlackSa
 
 async def test_the_worker_client_keeps_no_hidden_retries(slack: SlackSandbox) -> None:
     # The worker's retries belong to Temporal; only the bot's client has handlers.
-    from worker.worker import worker_slack_client
+    from signoff.worker import worker_slack_client
 
     assert worker_slack_client(bot_settings(slack)).retry_handlers == []
     # The bot's: the metrics' counter first (it never retries), then slack_sdk's two.

@@ -1,7 +1,7 @@
 """The article's DBOS example ("Alternative: DBOS for Simpler Durability"), as written, on signoff's DBOS setup.
 
 Between the two ``# ---`` lines is the article's code verbatim but for one line: DBOS 3.4 has no
-configuration it finds by itself (``DBOS()`` without ``config=`` is a TypeError; infra/dbos.py says
+configuration it finds by itself (``DBOS()`` without ``config=`` is a TypeError; signoff/dbos/config.py says
 where DBOS looks), so ``DBOS()`` gets signoff's configuration: SIGNOFF_DATABASE_URL, else SQLite
 under .data/.
 
@@ -25,8 +25,8 @@ import json
 import os
 import sys
 
-from infra.dbos import dbos_config
-from infra.settings import Settings
+from signoff.dbos.config import dbos_config
+from signoff.config.settings import Settings
 
 # --- the article's code
 from dbos import DBOS, SetWorkflowID

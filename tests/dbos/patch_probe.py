@@ -20,9 +20,9 @@ import sys
 
 from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync
 
-from infra.dbos import dbos_config
-from infra.settings import Settings
-from worker.dbos_engine import APPLICATION_VERSION, DbosDurable
+from signoff.config.settings import Settings
+from signoff.dbos.config import dbos_config
+from signoff.dbos.engine import APPLICATION_VERSION, DbosDurable
 
 PATCH = "probe-patch"
 BRANCHES = ("old-branch", "new-branch")

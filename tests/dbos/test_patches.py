@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from signoff.dbos.engine import DbosDurable
 from tests.support.processes import ChildProcess
 from tests.support.waiting import eventually
-from worker.dbos_engine import DbosDurable
 from workflows.patches import ACTION_FIRST_PATCH, PATCHES_BEFORE_DBOS
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]

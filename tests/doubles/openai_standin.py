@@ -8,7 +8,7 @@ It speaks enough of the wire format for the real ``openai`` client and the Agent
 * ``GET /v1/models``
 
 The agent role comes from the instructions / system message (``You are signoff's <role>
-agent.``) and the text from :func:`worker.offline_model.offline_reply`. Structured
+agent.``) and the text from :func:`signoff.models.offline.offline_reply`. Structured
 output requests (``text.format`` / ``response_format`` of type ``json_schema``) get the
 reviewer's JSON as their output text, as the real API does.
 
@@ -66,7 +66,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from worker.offline_model import (
+from signoff.models.offline import (
     OfflineModelError,
     detect_role,
     estimate_tokens,

@@ -15,10 +15,10 @@ import pytest
 from agents import Agent, ModelBehaviorError, OpenAIProvider, RunConfig, Runner
 from openai import AsyncOpenAI
 
+from signoff.models.offline import OFFLINE_LABEL
 from tests.doubles.openai_standin import MALFORMED_TEXT, OpenAIStandIn, StandInCall
 from tests.support.paths import ROOT
 from tests.support.waiting import eventually
-from worker.offline_model import OFFLINE_LABEL
 from workflows.agents import ReviewVerdict
 
 WRITER = "You are signoff's writer agent.\nWrite the report."

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core import action_ids
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.temporal.devserver import DevServer
 from tests.examples.test_deploy import draft_of
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.paths import ROOT

@@ -22,15 +22,15 @@ from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.contracts import Phase
 from examples.deploy.activities import DeployActivities
 from examples.deploy.shared import DeployRequest, DeployResult
 from examples.deploy.worker import build_worker
 from examples.deploy.workflows import DeployWorkflow
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import waiting_draft
 from tests.support.slack import (

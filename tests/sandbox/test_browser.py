@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Page, expect
 from slack_bolt.async_app import AsyncApp
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.browser import open_sandbox, requires_chromium, send, switch_user
 from tests.support.slack import APPROVER_1, CHANNEL, OUTSIDER, REQUESTER, text_input_modal, web_client
 from tests.support.web import bolt_app, bolt_handler, serving_events

@@ -1,4 +1,4 @@
-"""``python -m sandbox`` serves until SIGTERM and keeps state in the given file."""
+"""``python -m signoff.sandbox`` serves until SIGTERM and keeps state in the given file."""
 
 from __future__ import annotations
 

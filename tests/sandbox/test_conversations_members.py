@@ -7,8 +7,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import SlackSandbox
-from sandbox.directory import BOT_USER_ID, DEFAULT_BOT_SCOPES, DEFAULT_CHANNELS, DEFAULT_USERS
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_BOT_SCOPES, DEFAULT_CHANNELS, DEFAULT_USERS
 from tests.support.slack import web_client
 
 PROJECT = "G0PROJECT"

@@ -14,8 +14,8 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import InteractionError, SlackSandbox
-from sandbox.delivery import sign
+from signoff.sandbox import InteractionError, SlackSandbox
+from signoff.sandbox.delivery import sign
 from tests.support.slack import (
     APPROVALS_CHANNEL,
     APPROVER_1,

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import Page
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.browser import open_sandbox, requires_chromium
 from tests.support.paths import ROOT
 

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, CHANNEL, LEADS, web_client
 
 

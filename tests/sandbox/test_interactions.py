@@ -9,7 +9,7 @@ import pytest
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, web_client
 from tests.support.web import RecordingApp, bolt_app, serving_events
 

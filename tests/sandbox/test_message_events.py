@@ -12,9 +12,9 @@ import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import Channel, SlackSandbox
-from sandbox.directory import BOT_USER_ID, DEFAULT_CHANNELS
-from sandbox.interactions import DEFAULT_BOT_EVENTS
+from signoff.sandbox import Channel, SlackSandbox
+from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_CHANNELS
+from signoff.sandbox.interactions import DEFAULT_BOT_EVENTS
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, web_client
 from tests.support.web import RecordingApp, bolt_app, over_socket_mode, serving_events
 

@@ -11,8 +11,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import SlackSandbox, SlackTiers
-from sandbox.__main__ import parse_args
+from signoff.sandbox import SlackSandbox, SlackTiers
+from signoff.sandbox.__main__ import parse_args
 from tests.support.slack import APPROVALS_CHANNEL, CHANNEL, web_client
 
 

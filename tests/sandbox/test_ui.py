@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sandbox import SlackSandbox
-from sandbox.web import STATIC
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.web import STATIC
 from tests.support.slack import (
     APPROVALS_CHANNEL,
     APPROVER_1,

@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER
 from tests.support.web import RecordingApp
 

@@ -26,25 +26,25 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-import sandbox.server
-from sandbox import SlackSandbox
+import signoff.sandbox.server
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import stored
 
 # Where the product calls each method the sandbox implements (the demo page calls none: it uses /ui/api/).
 PRODUCT_CALLS = {
     "auth.test": "slack_bolt's single-team authorization, on the bot's first request (bot/app.py builds the AsyncApp)",
     "apps.connections.open": "Socket Mode: bot/server.py socket_mode_handler (`signoff bot`, `signoff dev --slack`)",
-    "chat.postMessage": "worker/slack_activities.py _post and post_ephemeral's DM fallback; bot/replies.py tell()",
-    "chat.update": "worker/slack_activities.py update_thread, update_draft",
-    "chat.postEphemeral": "worker/slack_activities.py post_ephemeral; bot/replies.py tell()",
-    "chat.getPermalink": "worker/slack_activities.py _permalink",
-    "conversations.history": "worker/slack_activities.py _find_posted (top level)",
-    "conversations.replies": "worker/slack_activities.py _find_posted (in a thread)",
+    "chat.postMessage": "signoff/activities/slack.py _post and post_ephemeral's DM fallback; bot/replies.py tell()",
+    "chat.update": "signoff/activities/slack.py update_thread, update_draft",
+    "chat.postEphemeral": "signoff/activities/slack.py post_ephemeral; bot/replies.py tell()",
+    "chat.getPermalink": "signoff/activities/slack.py _permalink",
+    "conversations.history": "signoff/activities/slack.py _find_posted (top level)",
+    "conversations.replies": "signoff/activities/slack.py _find_posted (in a thread)",
     "views.open": "bot/listeners/actions.py open_modal",
     "views.publish": "bot/listeners/home.py refresh_home",
-    "conversations.members": "bot/membership.py ChannelMembership: who may see and decide (core/access.py)",
+    "conversations.members": "bot/membership.py ChannelMembership: who may see and decide (signoff/contracts/access.py)",
 }
-# Implemented, but nothing in bot/, worker/, infra/, signoff/ or the demo page calls them yet.
+# Implemented, but nothing in bot/, workflows/, signoff/ or the demo page calls them yet.
 UNUSED = {
     "chat.scheduleMessage",  # for the demo's agent
     "chat.scheduledMessages.list",
@@ -327,7 +327,7 @@ async def test_a_scheduled_reply_with_blocks_lands_in_its_thread(slack: SlackSan
 async def test_the_running_sandbox_posts_a_scheduled_message_when_its_time_comes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sandbox.server, "SCHEDULED_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(signoff.sandbox.server, "SCHEDULED_POLL_SECONDS", 0.01)
     now = [1_800_000_000.0]
     async with SlackSandbox(wall_clock=lambda: now[0]) as sb:
         client = AsyncWebClient(token=sb.bot_token, base_url=sb.api_url)

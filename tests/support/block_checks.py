@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 
 # Slack's published limits, written out here and never taken from the builders' constants (a wrong
 # constant there would otherwise check itself). Blocks: "up to 50 blocks in each message, and 100 blocks

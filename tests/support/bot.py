@@ -15,11 +15,11 @@ from bot.app import build_app, build_gateway
 from bot.deps import Deps
 from bot.gateway import Gateway
 from bot.server import EVENTS_PATH, build_web_app, socket_mode_handler
-from core.contracts import ApprovalPolicy, WorkflowSettings
-from infra.settings import Settings
-from infra.slack import slack_session
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import ApprovalPolicy, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.slack.client import slack_session
+from signoff.temporal.connection import data_converter
 from tests.support.temporal import running_worker
 from tests.support.web import serving
 

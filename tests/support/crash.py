@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.slack import draft_posts
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import signoff.cli
 import signoff.dev
-from signoff.devserver import free_port
+from signoff.temporal.devserver import free_port
 
 
 def main(argv: list[str]) -> int:

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-from core.contracts import Phase, Progress
-from infra.settings import Engine, Settings
-from sandbox import SlackSandbox
-from signoff.dbos_stack import engine_with_gateway
+from signoff.config.settings import Engine, Settings
+from signoff.contracts.workflow_io import Phase, Progress
+from signoff.dbos.stack import engine_with_gateway
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
 from tests.support.waiting import eventually
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 
 from bot.gateway import workflow_id_for
-from core.contracts import Phase, Progress, WorkflowKind
-from sandbox import DeliveryResult, SlackSandbox
+from signoff.contracts.workflow_io import Phase, Progress, WorkflowKind
+from signoff.sandbox import DeliveryResult, SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER, open_drafts, thread_texts, told, workflow_id_in
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow

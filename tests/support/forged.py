@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sandbox import SlackSandbox
-from sandbox.delivery import DeliveryResult
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.delivery import DeliveryResult
 from tests.support.slack import CHANNEL
 
 

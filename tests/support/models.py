@@ -10,7 +10,7 @@ from agents.items import TResponseOutputItem
 from agents.models.interface import Model, ModelProvider
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
-from worker.offline_model import OfflineModelProvider
+from signoff.models.offline import OfflineModelProvider
 
 
 class RecordingModelProvider(ModelProvider):

@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from signoff.devserver import free_port
+from signoff.temporal.devserver import free_port
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 RUN_AS = "postgres"  # the system user Debian's package creates

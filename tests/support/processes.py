@@ -12,8 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from sandbox import SlackSandbox
-from signoff.devserver import free_port
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.devserver import free_port
 from tests.support.paths import ROOT
 from tests.support.waiting import eventually
 

@@ -28,7 +28,9 @@ from agents.models.interface import ModelProvider
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import (
+from signoff.config.settings import Settings
+from signoff.contracts.tool_calls import ToolCallState, ToolDecisionInput
+from signoff.contracts.workflow_io import (
     ApprovalPolicy,
     ApproveInput,
     ModelPrice,
@@ -40,9 +42,7 @@ from core.contracts import (
     SlackOrigin,
     WorkflowSettings,
 )
-from core.tool_calls import ToolCallState, ToolDecisionInput
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.models import ScriptedExecutorProvider
 from tests.support.paths import HISTORIES
 from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request

@@ -1,6 +1,6 @@
 """The sandbox's Slack as the tests see it: who is who, and what everyone was shown.
 
-The ids are the sandbox's seeded workspace (sandbox/directory.py): one team, four people,
+The ids are the sandbox's seeded workspace (signoff/sandbox/directory.py): one team, four people,
 #general and #approvals, and the @leads user group.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.contracts import SlackOrigin
-from sandbox import SlackSandbox
-from sandbox.recording import Call
-from worker.slack_activities import POST_EVENT_TYPE
+from signoff.activities.slack import POST_EVENT_TYPE
+from signoff.contracts.workflow_io import SlackOrigin
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.recording import Call
 
 TEAM = "T0SANDBOX"
 CHANNEL = "C0GENERAL"  # #general: everyone, the bot included

@@ -19,12 +19,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.contracts import ApprovalPolicy, Phase, ReportRequest, WorkflowSettings
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import ApprovalPolicy, Phase, ReportRequest, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.worker import agents_plugin, build_worker, worker_slack_client
 from tests.support.slack import ORIGIN
 from tests.support.waiting import eventually
-from worker.worker import agents_plugin, build_worker, worker_slack_client
 from workflows import ReportGenerationWorkflow
 from workflows.human_loop import HumanReviewedWorkflow
 

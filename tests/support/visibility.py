@@ -11,8 +11,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import search_attributes
-from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowKind
+from signoff.contracts import search_attributes
+from signoff.contracts.workflow_io import Phase, ReportRequest, SlackOrigin, WorkflowKind
 
 START_ATTEMPTS = 4
 RETRY_PAUSE = 0.5

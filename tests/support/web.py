@@ -13,7 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import web_client
 
 EVENTS_PATH = "/slack/events"

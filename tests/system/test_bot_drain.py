@@ -21,12 +21,12 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from bot.gateway import workflow_id_for
-from core import action_ids
-from core.contracts import WorkflowKind
-from infra.temporal import data_converter
-from sandbox import DeliveryResult, SlackSandbox
-from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel, User
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import WorkflowKind
+from signoff.sandbox import DeliveryResult, SlackSandbox
+from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel, User
+from signoff.slack import action_ids
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.processes import BotProcess, signoff_env
 from tests.support.slack import REQUESTER

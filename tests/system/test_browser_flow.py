@@ -23,8 +23,8 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.browser import SLOW_MS, open_sandbox, open_thread, request, requires_chromium, switch_user
 from tests.support.paths import ROOT

@@ -23,7 +23,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.browser import (
     SLOW_MS,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core.contracts import Phase
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.doubles.openai_standin import DEFAULT_API_KEY, OpenAIStandIn
 from tests.support.crash import assert_resumed_without_repeats, turn_posted
 from tests.support.processes import ChildProcess, signoff_env

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import DEFAULT_API_KEY, OpenAIStandIn
 from tests.support.crash import assert_resumed_without_repeats, turn_posted
 from tests.support.postgres import database_url

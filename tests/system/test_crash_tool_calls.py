@@ -25,14 +25,14 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from core import action_ids
-from core.activity_contracts import SLACK_POST_TOOL_CALL
-from core.contracts import ApproveInput, Phase, PlanRequest
-from core.tool_calls import TOOL_POST_MESSAGE, ToolCallState, ToolDecisionInput
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from sandbox.recording import Call
-from signoff.devserver import DevServer
+from signoff.contracts.activity_io import SLACK_POST_TOOL_CALL
+from signoff.contracts.tool_calls import TOOL_POST_MESSAGE, ToolCallState, ToolDecisionInput
+from signoff.contracts.workflow_io import ApproveInput, Phase, PlanRequest
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.recording import Call
+from signoff.slack import action_ids
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.support.flows import waiting_draft
 from tests.support.processes import ChildProcess, signoff_env
 from tests.support.slack import (

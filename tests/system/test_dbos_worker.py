@@ -22,9 +22,9 @@ import pytest
 from dbos import DBOSClient
 
 from bot.dbos_gateway import DbosGateway
-from core.contracts import ApprovalPolicy, Phase, SlackOrigin, WorkflowSettings
-from sandbox import SlackSandbox
-from sandbox.directory import BOT_USER_ID, DEFAULT_CHANNELS, Channel
+from signoff.contracts.workflow_io import ApprovalPolicy, Phase, SlackOrigin, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_CHANNELS, Channel
 from tests.support.postgres import database_url
 from tests.support.processes import ChildProcess
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, TEAM, assert_nothing_doubled

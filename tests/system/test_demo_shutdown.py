@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from core import action_ids
-from signoff.devserver import free_port
+from signoff.slack import action_ids
+from signoff.temporal.devserver import free_port
 from tests.support.processes import ChildProcess
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
 from tests.support.waiting import eventually

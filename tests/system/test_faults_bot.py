@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core import action_ids
-from core.contracts import Phase
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.processes import BotProcess, signoff_env
 from tests.support.slack import APPROVER_1, CHANNEL, assert_nothing_doubled, buttons, stored, told

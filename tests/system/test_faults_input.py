@@ -25,11 +25,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.app import build_gateway
 from bot.gateway import Started, TemporalGateway
-from core import action_ids
-from core.action_ids import ModalMetadata
-from core.contracts import MAX_TOPIC_CHARS, MessageRef, SlackOrigin
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import MAX_TOPIC_CHARS, MessageRef, SlackOrigin
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ModalMetadata
 from tests.support.bot import bot_client, bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.forged import block_actions, deliver, view_submission

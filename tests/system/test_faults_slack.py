@@ -15,10 +15,10 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.activity_contracts import SLACK_RETRY_POLICY
-from core.contracts import ApproveInput, Phase
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.activity_io import SLACK_RETRY_POLICY
+from signoff.contracts.workflow_io import ApproveInput, Phase
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.devserver import DevServer
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.slack import (

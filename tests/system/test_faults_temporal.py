@@ -19,12 +19,12 @@ import pytest
 from temporalio.client import Client
 
 from bot.gateway import TemporalGateway
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.contracts import Phase
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer, free_port
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer, free_port
 from tests.support.bot import bot_client, bot_settings, running_bot, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.slack import (

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core.activity_contracts import SLACK_START_TO_CLOSE
-from core.contracts import ApproveInput, Phase
-from infra.temporal import data_converter
-from sandbox import SlackSandbox
-from signoff.devserver import DevServer
+from signoff.contracts.activity_io import SLACK_START_TO_CLOSE
+from signoff.contracts.workflow_io import ApproveInput, Phase
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.connection import data_converter
+from signoff.temporal.devserver import DevServer
 from tests.support.flows import thread_of
 from tests.support.processes import ChildProcess, signoff_env
 from tests.support.slack import (

@@ -10,14 +10,14 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.activity_contracts import MODEL_RETRY_POLICY
-from core.contracts import Phase, Progress
-from sandbox import SlackSandbox
+from signoff.contracts.activity_io import MODEL_RETRY_POLICY
+from signoff.contracts.workflow_io import Phase, Progress
+from signoff.sandbox import SlackSandbox
+from signoff.worker import model_provider
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.flows import thread_of
 from tests.support.slack import thread_texts
 from tests.support.temporal import running_worker, start_report, wait_for_phase, with_agents_plugin, worker_settings
-from worker.worker import model_provider
 from workflows import ReportGenerationWorkflow
 
 

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import Phase
-from sandbox import SlackSandbox
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import Phase
+from signoff.sandbox import SlackSandbox
+from signoff.temporal.devserver import free_port
+from signoff.worker import build_worker, connect_worker_client, worker_runtime, worker_slack_client
 from tests.support.scrape import scrape, value
 from tests.support.temporal import start_report, wait_for_phase, worker_settings
-from worker.worker import build_worker, connect_worker_client, worker_runtime, worker_slack_client
 
 
 async def test_the_worker_exports_the_sdks_metrics_after_a_workflow_ran(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from temporalio.converter import DataConverter
 from temporalio.openai_agents import OpenAIPayloadConverter
 
-from core.tool_calls import ToolDecisionInput
-from infra.settings import Settings
-from worker.worker import SharedJsonPayloadConverter, agents_plugin, workflow_runner
+from signoff.config.settings import Settings
+from signoff.contracts.tool_calls import ToolDecisionInput
+from signoff.worker import SharedJsonPayloadConverter, agents_plugin, workflow_runner
 
 
 def test_the_agents_plugin_gives_clients_and_replayers_the_shared_converter() -> None:

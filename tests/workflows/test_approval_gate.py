@@ -15,7 +15,7 @@ import pytest
 from temporalio import workflow as temporal_workflow
 
 from bot.listeners.home import may_decide
-from core.contracts import (
+from signoff.contracts.workflow_io import (
     MAX_NOTES_CHARS,
     TERMINAL_PHASES,
     ApprovalPolicy,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from temporalio.client import Client
 
-from core.contracts import DEFAULT_TASK_QUEUE
-from infra.settings import Settings
-from signoff.devserver import DevServer
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import DEFAULT_TASK_QUEUE
+from signoff.temporal.devserver import DevServer
 from tests.support.temporal import running_worker
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow
 

@@ -10,10 +10,10 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from core.access import NOT_A_MEMBER
-from core.contracts import ApproveInput, Phase, RejectInput, RevisionInput
-from core.tool_calls import ToolDecisionInput
-from sandbox import SlackSandbox
+from signoff.contracts.access import NOT_A_MEMBER
+from signoff.contracts.tool_calls import ToolDecisionInput
+from signoff.contracts.workflow_io import ApproveInput, Phase, RejectInput, RevisionInput
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import APPROVER_1, OUTSIDER, REQUESTER
 from tests.support.waiting import eventually
 from tests.workflows.test_plan_tools import approved_plan, pending_tool_calls

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.tool_calls import EXECUTOR_TOOLS
-from worker.offline_model import channels_named, offline_tool_calls
+from signoff.contracts.tool_calls import EXECUTOR_TOOLS
+from signoff.models.offline import channels_named, offline_tool_calls
 from workflows.executor_tools import validate_arguments
 
 

@@ -10,8 +10,8 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import MAX_ESCALATIONS, MAX_WAIT, ApproveInput, Phase
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import MAX_ESCALATIONS, MAX_WAIT, ApproveInput, Phase
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import APPROVER_1, CHANNEL, LEADS, thread_texts
 from tests.support.waiting import eventually
 from tests.workflows.test_report import pending_report, progress

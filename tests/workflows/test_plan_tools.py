@@ -17,11 +17,11 @@ from agents.models.interface import ModelProvider
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.action_ids import ButtonValue
-from core.contracts import ApproveInput, Phase, PlanRequest, WorkflowSettings
-from core.tool_calls import ToolCallState, ToolDecisionInput
-from sandbox import SlackSandbox
+from signoff.contracts.tool_calls import ToolCallState, ToolDecisionInput
+from signoff.contracts.workflow_io import ApproveInput, Phase, PlanRequest, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
 from tests.support.flows import waiting_draft
 from tests.support.models import RecordingModelProvider, ScriptedExecutorProvider
 from tests.support.slack import (

@@ -12,10 +12,10 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from infra.settings import Settings
+from signoff.config.settings import Settings
+from signoff.worker import agents_plugin, workflow_runner
 from tests.support.paths import HISTORIES
 from tests.support.record_histories import SCENARIOS
-from worker.worker import agents_plugin, workflow_runner
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 from workflows.patches import (
     ACTION_FIRST_PATCH,

@@ -20,16 +20,16 @@ from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from core import action_ids
-from core.contracts import (
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import (
     ApproveInput,
     Phase,
     RejectInput,
     RevisionInput,
     WorkflowSettings,
 )
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
 from tests.support.flows import waiting_draft
 from tests.support.models import RecordingModelProvider
 from tests.support.slack import (

@@ -12,9 +12,9 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core import action_ids
-from core.contracts import ApproveInput, RejectInput, RevisionInput
-from sandbox import SlackSandbox
+from signoff.contracts.workflow_io import ApproveInput, RejectInput, RevisionInput
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
 from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,

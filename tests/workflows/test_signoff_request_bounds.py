@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from temporalio.testing import WorkflowEnvironment
 
-from sandbox import SlackSandbox
+from signoff.sandbox import SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER
 from tests.workflows.test_signoff_request import DEPLOY, caller
 

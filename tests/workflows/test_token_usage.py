@@ -7,10 +7,18 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.contracts import ApproveInput, ModelPrice, Phase, PlanRequest, Progress, RevisionInput, TokenUsage
-from core.rendering.lists import status_blocks
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts.workflow_io import (
+    ApproveInput,
+    ModelPrice,
+    Phase,
+    PlanRequest,
+    Progress,
+    RevisionInput,
+    TokenUsage,
+)
+from signoff.sandbox import SlackSandbox
+from signoff.slack.rendering.lists import status_blocks
 from tests.support.flows import thread_of, waiting_draft
 from tests.support.slack import APPROVER_1, CHANNEL, ORIGIN, buttons, draft_messages, thread_texts
 from tests.support.temporal import running_worker, start_report, with_agents_plugin, worker_settings

@@ -10,8 +10,8 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
-from core.tool_calls import ToolCallState, ToolDecisionInput
-from sandbox import SlackSandbox
+from signoff.contracts.tool_calls import ToolCallState, ToolDecisionInput
+from signoff.sandbox import SlackSandbox
 from tests.support.models import ScriptedExecutorProvider
 from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANNEL, everything_in, thread_texts
 from tests.support.waiting import eventually

@@ -1,0 +1,53 @@
+"""What the bot and the DBOS engine say to each other through DBOS's system database.
+
+DBOS has no updates and no queries. A click is a message on ``DECISIONS_TOPIC``; the workflow
+checks it with the same validator Temporal would run, applies it, and answers on the event
+``reply_event(message.id)``, which the bot waits on. What a query would return is an event the
+workflow sets whenever it changes (``PROGRESS_EVENT``, ``DRAFT_EVENT``). Workflows are started by
+name on ``QUEUE``, so the bot needs none of the workflow code and any engine process may run them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from signoff.contracts.workflow_io import WORKFLOW_TYPES, DecisionReceipt, WorkflowKind
+
+QUEUE = "signoff"
+DECISIONS_TOPIC = "signoff.decisions"
+PROGRESS_EVENT = "signoff.progress"
+DRAFT_EVENT = "signoff.draft"
+# The message that cancels a workflow: seen at its next wait (the buttons go, the thread says so).
+CANCEL = "cancel"
+
+# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike
+# (SignoffRequest is Temporal's only).
+WORKFLOW_NAMES = {kind: WORKFLOW_TYPES[kind] for kind in (WorkflowKind.REPORT, WorkflowKind.PLAN)}
+
+
+def reply_event(message_id: str) -> str:
+    return f"signoff.reply:{message_id}"
+
+
+@dataclass(frozen=True)
+class EngineMessage:
+    """A decision (the name of the Temporal update it stands for, and its input) or ``CANCEL``.
+
+    ``id`` is this attempt's (its reply is ``reply_event(id)``); ``decision_id`` the decision's, as
+    Temporal's update id: once a decision is accepted, another attempt at it (a double click) gets
+    the same receipt, while a refused one leaves it open to be taken again with new input, as a
+    rejected update does. None (messages sent before it existed): the attempt's id is the decision's."""
+
+    id: str
+    name: str
+    arg: Any = None
+    decision_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineReply:
+    """The workflow's answer to one message: the receipt, or why it was refused (shown as is)."""
+
+    receipt: DecisionReceipt | None = None
+    refused: str | None = None

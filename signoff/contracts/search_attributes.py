@@ -1,0 +1,106 @@
+"""signoff's custom search attributes: their names and types, the workflows' updates, the bot's queries.
+
+The workflows upsert them (at start and on every phase change) so that the lists (`/report list`,
+`/report status` with no id, the App Home) are Temporal visibility queries on them, whatever the
+number of workflows in the namespace. They must be registered on the namespace first: `signoff dev`
+does it on its dev server, `signoff setup` on a cluster (on Temporal Cloud: the UI or tcld).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey, SearchAttributeUpdate
+
+from signoff.contracts.workflow_io import Phase, WorkflowKind
+
+KIND = SearchAttributeKey.for_keyword("SignoffKind")
+REQUESTER = SearchAttributeKey.for_keyword("SignoffRequester")
+# Empty (unset) when anyone but the requester may decide.
+APPROVERS = SearchAttributeKey.for_keyword_list("SignoffApprovers")
+PHASE = SearchAttributeKey.for_keyword("SignoffPhase")
+CHANNEL = SearchAttributeKey.for_keyword("SignoffChannel")
+
+ALL: tuple[SearchAttributeKey[Any], ...] = (
+    KIND,
+    REQUESTER,
+    APPROVERS,
+    PHASE,
+    CHANNEL,
+)
+# The type names `temporal server start-dev --search-attribute Name=Type` and tcld take.
+TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+# Slack ids and phase names; anything else is refused rather than spliced into a query.
+_QUERY_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def dev_server_flags() -> list[str]:
+    """`--search-attribute Name=Type` for each, as `temporal server start-dev` takes them."""
+    flags = []
+    for key in ALL:
+        flags += ["--search-attribute", f"{key.name}={TYPE_NAMES[key.indexed_value_type]}"]
+    return flags
+
+
+def at_start(
+    kind: WorkflowKind, requester: str | None, approvers: Sequence[str], channel: str | None, phase: Phase
+) -> list[SearchAttributeUpdate[Any]]:
+    """Every attribute, as a workflow sets them once it knows its settings (unset ones left out)."""
+    updates: list[SearchAttributeUpdate[Any]] = [KIND.value_set(kind.value), PHASE.value_set(phase.value)]
+    if requester:
+        updates.append(REQUESTER.value_set(requester))
+    if approvers:
+        updates.append(APPROVERS.value_set(list(approvers)))
+    if channel:
+        updates.append(CHANNEL.value_set(channel))
+    return updates
+
+
+def phase_changed(phase: Phase) -> list[SearchAttributeUpdate[Any]]:
+    return [PHASE.value_set(phase.value)]
+
+
+# ---------------------------------------------------------------------- visibility queries
+
+
+def quoted(value: str) -> str:
+    """``value`` as a query literal; only id-like values (Slack ids, phase names) are accepted."""
+    if not _QUERY_VALUE.fullmatch(value):
+        raise ValueError(f"not an id that can be looked up: {value!r}")
+    return f"'{value}'"
+
+
+def _signoff() -> str:
+    return f"{KIND.name} IN ({', '.join(quoted(kind.value) for kind in WorkflowKind)})"
+
+
+def running_query() -> str:
+    """signoff's running workflows (`/report list`)."""
+    return f"ExecutionStatus = 'Running' AND {_signoff()}"
+
+
+def waiting_for_query(user_id: str) -> str:
+    """Drafts waiting for ``user_id``'s decision: running, pending approval, ``user_id`` among the
+    approvers or no approvers named (anyone but the requester), not requested by them."""
+    user = quoted(user_id)
+    return (
+        f"ExecutionStatus = 'Running' AND {_signoff()} AND {PHASE.name} = {quoted(Phase.PENDING_APPROVAL.value)}"
+        f" AND ({APPROVERS.name} = {user} OR {APPROVERS.name} IS NULL)"
+        f" AND ({REQUESTER.name} IS NULL OR {REQUESTER.name} != {user})"
+    )
+
+
+def requested_by_query(user_id: str) -> str:
+    """Everything ``user_id`` requested, running or finished."""
+    return f"{_signoff()} AND {REQUESTER.name} = {quoted(user_id)}"
+
+
+def in_channel_query(channel_id: str) -> str:
+    """Everything whose thread is in ``channel_id``."""
+    return f"{_signoff()} AND {CHANNEL.name} = {quoted(channel_id)}"
