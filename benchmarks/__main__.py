@@ -19,8 +19,8 @@ from pathlib import Path
 
 from benchmarks import slack_tiers
 from benchmarks.harness import RESULTS_DIR, Figure, machine, notes, table, write_results
-from sandbox import SlackTiers
-from sandbox.tiers import add_tiers_option
+from signoff.sandbox import SlackTiers
+from signoff.sandbox.tiers import add_tiers_option
 
 # name -> module; run in this order.
 BENCHMARKS = {

@@ -44,8 +44,8 @@ from benchmarks.harness import (
 from benchmarks.slack_tiers import sandbox_args
 from bot.gateway import workflow_id_for
 from bot.listeners.commands import START_BEFORE_ACK
-from core.contracts import ReportRequest, SlackOrigin, WorkflowKind
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import ReportRequest, SlackOrigin, WorkflowKind
+from signoff.temporal.devserver import free_port
 from workflows import ReportGenerationWorkflow
 
 NAME = "ack"
@@ -64,7 +64,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     sandbox_port, bot_port, bare_port = free_port(), free_port(), free_port()
     api_url = f"http://127.0.0.1:{sandbox_port}/api/"
     async with dev_server(tmp) as server, response_sink(api_url) as sink:
-        sandbox = Child("sandbox", ["-m", "sandbox", "--port", str(sandbox_port), *sandbox_args()], {}, tmp)
+        sandbox = Child("sandbox", ["-m", "signoff.sandbox", "--port", str(sandbox_port), *sandbox_args()], {}, tmp)
         worker = worker_child(tmp, server.address, task_queue, api_url)
         bot = bot_child(
             tmp,

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from benchmarks.harness import BOT_TOKEN, SIGNING_SECRET
 from bot.server import build_web_app
-from infra.slack import slack_client
+from signoff.slack.client import slack_client
 
 
 def build_bare_app(api_url: str) -> AsyncApp:

@@ -36,10 +36,10 @@ from benchmarks.harness import (
     worker_child,
 )
 from benchmarks.slack_tiers import slack_sandbox
-from core.contracts import ApprovalPolicy, ApproveInput, WorkflowSettings
-from sandbox import SlackSandbox
-from sandbox.directory import DEFAULT_CHANNELS
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import ApprovalPolicy, ApproveInput, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.directory import DEFAULT_CHANNELS
+from signoff.temporal.devserver import free_port
 from workflows import ReportGenerationWorkflow
 
 NAME = "click→applied"
@@ -133,7 +133,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                         sent = time.time()
                         await handle.execute_update(
                             ReportGenerationWorkflow.approve_draft,
-                            # What the bot carries for a member of the draft's channel (core/access.py).
+                            # What the bot carries for a member of the draft's channel (signoff/contracts/access.py).
                             ApproveInput(
                                 revision=draft.revision,
                                 user_id=APPROVER,

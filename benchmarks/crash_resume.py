@@ -30,7 +30,7 @@ from benchmarks.harness import (
 )
 from benchmarks.pending_scale import _duplicate_posts
 from benchmarks.slack_tiers import slack_sandbox
-from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from signoff.contracts.workflow_io import Phase, ReportRequest, SlackOrigin, WorkflowSettings
 from tests.doubles.openai_standin import OpenAIStandIn
 from workflows import ReportGenerationWorkflow
 

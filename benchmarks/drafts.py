@@ -9,8 +9,8 @@ import aiohttp
 from temporalio.client import Client
 
 from benchmarks.harness import TEAM_ID, Draft, find_draft, log
-from core.contracts import Phase, ReportRequest, SlackOrigin, WorkflowSettings
-from sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
+from signoff.contracts.workflow_io import Phase, ReportRequest, SlackOrigin, WorkflowSettings
+from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
 from workflows import ReportGenerationWorkflow
 
 # Who looks at a thread for its draft (a member of every benchmark channel).

@@ -54,11 +54,11 @@ from benchmarks.harness import (
 )
 from bot.dbos_gateway import DbosGateway
 from bot.gateway import Gateway, TemporalGateway
-from core.contracts import ApprovalPolicy, SlackOrigin, WorkflowSettings
-from sandbox import SlackSandbox
-from sandbox.directory import DEFAULT_CHANNELS
-from sandbox.recording import Call
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import ApprovalPolicy, SlackOrigin, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.directory import DEFAULT_CHANNELS
+from signoff.sandbox.recording import Call
+from signoff.temporal.devserver import free_port
 from tests.support.postgres import PostgresServer, PostgresUnavailable, database_url
 
 NAME = "engines"

@@ -33,8 +33,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from sandbox.recording import Call
-from signoff.devserver import DevServer
+from signoff.sandbox.recording import Call
+from signoff.temporal.devserver import DevServer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -548,7 +548,7 @@ async def dev_server(tmp: Path) -> AsyncIterator[DevServer]:
 async def temporal_client(address: str):
     from temporalio.client import Client
 
-    from infra.temporal import data_converter
+    from signoff.temporal.connection import data_converter
 
     return await Client.connect(address, data_converter=data_converter())
 

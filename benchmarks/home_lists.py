@@ -37,10 +37,10 @@ from benchmarks.harness import (
 from bot.deps import Deps
 from bot.gateway import TemporalGateway
 from bot.listeners.home import MAX_HOME_QUERIES, build_home
-from core import search_attributes
-from core.contracts import ApprovalPolicy, SlackOrigin, WorkflowSettings
-from infra.settings import Settings
-from sandbox import SlackSandbox
+from signoff.config.settings import Settings
+from signoff.contracts import search_attributes
+from signoff.contracts.workflow_io import ApprovalPolicy, SlackOrigin, WorkflowSettings
+from signoff.sandbox import SlackSandbox
 from tests.support.visibility import start_idle_reports
 
 NAME = "home lists"

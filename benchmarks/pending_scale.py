@@ -39,9 +39,9 @@ from benchmarks.harness import (
     worker_child,
 )
 from benchmarks.slack_tiers import slack_sandbox
-from core.contracts import ApprovalPolicy, WorkflowSettings
-from infra.settings import DEFAULT_WORKER_CACHE_SIZE
-from sandbox import SlackSandbox
+from signoff.config.settings import DEFAULT_WORKER_CACHE_SIZE
+from signoff.contracts.workflow_io import ApprovalPolicy, WorkflowSettings
+from signoff.sandbox import SlackSandbox
 
 NAME = "pending scale"
 RATE, BURST = 1.0, 3

@@ -5,7 +5,7 @@ process). Without ``--slack-tiers`` the sandbox limits nothing but ``chat.postMe
 before, and each benchmark's report says how many calls of each tier-limited method it made in its
 busiest minute against Slack's budget: a figure holds under real tiers only if no method went over (or
 if the product paces itself below it). With ``--slack-tiers`` the sandboxes enforce the tiers
-(``sandbox/tiers.py``: 429 + Retry-After past the budget), the figures are measured under them, and the
+(``signoff/sandbox/tiers.py``: 429 + Retry-After past the budget), the figures are measured under them, and the
 report counts the 429s each method got.
 """
 
@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import SlackSandbox, SlackTiers
-from sandbox.tiers import TIER_BY_METHOD, WINDOW_SECONDS
+from signoff.sandbox import SlackSandbox, SlackTiers
+from signoff.sandbox.tiers import TIER_BY_METHOD, WINDOW_SECONDS
 
 # The switch for the whole run (python -m benchmarks --slack-tiers).
 TIERS = SlackTiers.OFF
@@ -32,7 +32,7 @@ def slack_sandbox(**options: Any) -> SlackSandbox:
 
 
 def sandbox_args() -> list[str]:
-    """``python -m sandbox`` options for a sandbox in a child process, under the run's tiers."""
+    """``python -m signoff.sandbox`` options for a sandbox in a child process, under the run's tiers."""
     return [] if TIERS is SlackTiers.OFF else ["--slack-tiers", TIERS.value]
 
 

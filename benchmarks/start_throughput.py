@@ -40,8 +40,8 @@ from benchmarks.harness import (
     wait_http,
 )
 from benchmarks.slack_tiers import slack_sandbox
-from core.contracts import ReportRequest, SlackOrigin, WorkflowSettings
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import ReportRequest, SlackOrigin, WorkflowSettings
+from signoff.temporal.devserver import free_port
 from workflows import ReportGenerationWorkflow
 
 NAME = "start throughput"

@@ -56,18 +56,18 @@ from benchmarks.harness import (
     worker_child,
 )
 from benchmarks.slack_tiers import slack_sandbox
-from core import action_ids
-from core.contracts import ApprovalPolicy, ApproveInput, PlanRequest, SlackOrigin, WorkflowSettings
-from sandbox import SlackSandbox
-from sandbox.directory import DEFAULT_CHANNELS
-from signoff.devserver import free_port
+from signoff.contracts.workflow_io import ApprovalPolicy, ApproveInput, PlanRequest, SlackOrigin, WorkflowSettings
+from signoff.sandbox import SlackSandbox
+from signoff.sandbox.directory import DEFAULT_CHANNELS
+from signoff.slack import action_ids
+from signoff.temporal.devserver import free_port
 from workflows import ApprovalWorkflow
 
 NAME = "tool allow"
 APPROVER = "U0APPROV1"
 REQUESTER = "U0REQUEST"
 RANDOM_ID = "C0RANDOM0"
-# Slack allows ~1 post/s per channel; the worker paces to one per 1.1 s (worker/slack_pacing.py).
+# Slack allows ~1 post/s per channel; the worker paces to one per 1.1 s (signoff/slack/pacing.py).
 RANDOM_SPACING = 1.2
 BASELINE_WORKFLOW = "BenchToolAllowBaseline"
 BASELINE_ACTIVITY = "bench_tool_allow_post"
@@ -122,7 +122,7 @@ class BaselineActivities:
 async def _serve_baseline(address: str, task_queue: str, api_url: str) -> None:
     from temporalio.worker import Worker
 
-    from infra.slack import slack_client, slack_session
+    from signoff.slack.client import slack_client, slack_session
 
     client = await temporal_client(address)
     async with slack_session() as session:

@@ -21,8 +21,8 @@ from bot.gateway import Gateway, TemporalGateway
 from bot.listeners import register_listeners
 from bot.metrics import InstrumentedApp, Readiness, SlackCallCounter
 from bot.response_urls import refuse_foreign_response_urls
-from infra.settings import Settings, SettingsError
-from infra.slack import slack_client
+from signoff.config.settings import Settings, SettingsError
+from signoff.slack.client import slack_client
 
 log = logging.getLogger(__name__)
 

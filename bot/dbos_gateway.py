@@ -2,7 +2,7 @@
 
 It talks only to DBOS's system database (``DBOSClient``), never to workflow code: a start is an
 enqueue by workflow name, a click is a message the workflow checks with the update's own
-validator, answered through an event this gateway waits on (``core.engine_messages``), and a
+validator, answered through an event this gateway waits on (``signoff.contracts.engine_messages``), and a
 status is the progress event the workflow keeps current.
 """
 
@@ -36,16 +36,7 @@ from bot.gateway import (
     channel_prefix,
     workflow_id_for,
 )
-from core.contracts import (
-    DecisionReceipt,
-    PlanRequest,
-    Progress,
-    ReportRequest,
-    SlackOrigin,
-    WorkflowKind,
-    WorkflowSettings,
-)
-from core.engine_messages import (
+from signoff.contracts.engine_messages import (
     CANCEL,
     DECISIONS_TOPIC,
     DRAFT_EVENT,
@@ -56,7 +47,20 @@ from core.engine_messages import (
     EngineReply,
     reply_event,
 )
-from core.tool_calls import ToolCallRecord
+from signoff.contracts.tool_calls import ToolCallRecord
+from signoff.contracts.workflow_io import (
+    DecisionReceipt,
+    PlanRequest,
+    Progress,
+    ReportRequest,
+    SlackOrigin,
+    WorkflowKind,
+    WorkflowSettings,
+)
+from signoff.dbos import legacy_names
+
+# Runs recorded before the move to one package name their classes by the old modules.
+legacy_names.install()
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.follow_ups import FollowUps
 from bot.gateway import Gateway
 from bot.membership import ChannelMembership
-from infra.settings import Settings
+from signoff.config.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
 DEFAULT_LISTING_WAIT = 3.0

@@ -50,8 +50,9 @@ from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from bot import metrics
-from core import search_attributes
-from core.contracts import (
+from signoff.contracts import search_attributes
+from signoff.contracts.tool_calls import ToolCallRecord, ToolDecisionInput
+from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
     DecisionReceipt,
@@ -65,10 +66,9 @@ from core.contracts import (
     WorkflowKind,
     WorkflowSettings,
 )
-from core.rendering.lists import WorkflowRow
-from core.tool_calls import ToolCallRecord, ToolDecisionInput
-from infra.search_attributes import SearchAttributeCheck
-from infra.temporal import is_connect_failure, workflow_url
+from signoff.slack.rendering.lists import WorkflowRow
+from signoff.temporal.connection import is_connect_failure, workflow_url
+from signoff.temporal.search_attributes import SearchAttributeCheck
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 
@@ -288,7 +288,7 @@ class Gateway(ABC):
     ) -> DecisionReceipt:
         """Approve ``revision``, with an optional comment, or approve the approver's edit of it.
 
-        ``member_of`` (every decision): the channel the bot found ``user_id`` in (core/access.py)."""
+        ``member_of`` (every decision): the channel the bot found ``user_id`` in (signoff/contracts/access.py)."""
         action = "edit-approve" if edited_text is not None else "approve"
         arg = ApproveInput(
             revision=revision,
@@ -383,7 +383,7 @@ class Gateway(ABC):
 
     def not_found(self, workflow_id: str) -> NotFound:
         """What this engine answers for an id it does not have: also what someone is told about a
-        workflow they may not see (core/access.py), so the two cannot be told apart."""
+        workflow they may not see (signoff/contracts/access.py), so the two cannot be told apart."""
         return NotFound(NO_SUCH_WORKFLOW)
 
     async def _confirm_start(

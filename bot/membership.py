@@ -1,6 +1,6 @@
 """Who is in a Slack conversation, as Slack says, remembered for a minute.
 
-Who may see and decide a request depends on membership of its channel (``core/access.py``).
+Who may see and decide a request depends on membership of its channel (``signoff/contracts/access.py``).
 Slack answers it with ``conversations.members`` (the ``channels:read`` and ``groups:read``
 scopes the app already has; Tier 4, 100+ calls a minute), a channel's whole member list in
 cursor pages: one answer serves every decision and every viewer's list in that channel until it

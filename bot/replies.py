@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.action_ids import ModalMetadata
+from signoff.slack.action_ids import ModalMetadata
 
 log = logging.getLogger(__name__)
 

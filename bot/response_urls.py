@@ -2,7 +2,7 @@
 
 A slash command's response_url goes into the workflow's input (``SlackOrigin.response_url``), where
 the worker later posts to it; Bolt's ``respond`` posts to it too. Slack only ever sends its own
-(``infra.response_urls``), so a request carrying another is forged (a leaked signing secret, or a
+(``signoff.slack.response_urls``), so a request carrying another is forged (a leaked signing secret, or a
 proxy rewriting bodies): it gets a 400 and nothing is started or decided. The worker checks the
 URL again, since a Temporal client can start a workflow without the bot.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
-from infra.response_urls import is_slack_response_url, redacted
+from signoff.slack.response_urls import is_slack_response_url, redacted
 
 log = logging.getLogger(__name__)
 

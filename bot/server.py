@@ -27,14 +27,14 @@ from bot.app import build_app, build_web_client
 from bot.follow_ups import FollowUps, InFlight
 from bot.gateway import Gateway
 from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
-from infra.heap import freeze_startup_heap
-from infra.ports import bind_port
-from infra.settings import Settings, SettingsError
-from infra.slack import slack_session
-from infra.temporal import connect_client
+from signoff.config.ports import bind_port
+from signoff.config.settings import Settings, SettingsError
+from signoff.heap import freeze_startup_heap
+from signoff.slack.client import slack_session
+from signoff.temporal.connection import connect_client
 
 if TYPE_CHECKING:
-    # Annotations only: the otel extra is imported by a process that traces (infra/tracing.py).
+    # Annotations only: the otel extra is imported by a process that traces (signoff/temporal/tracing.py).
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)

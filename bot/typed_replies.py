@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from core.contracts import DecisionKind
+from signoff.contracts.workflow_io import DecisionKind
 
 _KINDS = {
     "approve": DecisionKind.APPROVE,
@@ -38,7 +38,7 @@ _REPLY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 # A context element of a thread's parent that is only the workflow id in code quotes
-# (core/rendering/drafts.py thread_parent: "`<workflow id>`").
+# (signoff/slack/rendering/drafts.py thread_parent: "`<workflow id>`").
 _WORKFLOW_ID = re.compile(r"`([^`]+)`")
 
 

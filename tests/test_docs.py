@@ -30,7 +30,7 @@ def checked_files() -> list[Path]:
         ROOT / "README.md",
         ROOT / "SECURITY.md",
         ROOT / "benchmarks" / "README.md",
-        ROOT / "sandbox" / "README.md",
+        ROOT / "signoff" / "sandbox" / "README.md",
     ]
     files += sorted((ROOT / "docs").glob("**/*.md"))
     files += sorted((ROOT / "examples").glob("**/README.md"))
@@ -169,13 +169,30 @@ def test_the_readme_links_every_docs_page() -> None:
     assert sorted(str(page.relative_to(ROOT)) for page in pages - linked) == []
 
 
-def test_the_code_map_names_only_paths_that_exist() -> None:
+def _code_map() -> list[str]:
     # The first column of architecture.md's code map: `path`, `path` | what.
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     table = text[text.index("| where | what |") :].split("\n\n", 1)[0]
-    paths = [path for row in table.splitlines()[2:] for path in re.findall(r"`([^`]+)`", row.split("|")[1])]
+    return [path for row in table.splitlines()[2:] for path in re.findall(r"`([^`]+)`", row.split("|")[1])]
+
+
+def test_the_code_map_names_only_paths_that_exist() -> None:
+    paths = _code_map()
     assert len(paths) > 30
     assert [path for path in paths if not (ROOT / path).exists()] == []
+
+
+def test_the_code_map_covers_every_product_module() -> None:
+    """A newcomer finds every module of the three packages in the map: by its file or its folder."""
+    named = [path.rstrip("/") for path in _code_map()]
+    modules = [
+        str(path.relative_to(ROOT))
+        for package in ("signoff", "bot", "workflows")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.name not in {"__init__.py", "__main__.py"}
+    ]
+    missing = [m for m in modules if not any(m == n or m.startswith(n + "/") for n in named)]
+    assert missing == []
 
 
 def test_github_slugs() -> None:

@@ -34,7 +34,7 @@ BASE_MODULES = (
     "bot.server",
     "signoff.worker",
     "signoff.temporal.connection",
-    "sandbox",
+    "signoff.sandbox",
 )
 
 

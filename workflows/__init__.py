@@ -1,7 +1,7 @@
 """Deterministic workflow code: the report and plan workflows and what they share.
 
 Nothing here does I/O or imports the bot or the worker side; activities are called by
-the names in ``core.activity_contracts``.
+the names in ``signoff.contracts.activity_io``.
 """
 
 from workflows.plan import ApprovalWorkflow

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from agents import Agent, AgentOutputSchema, Tool
 from pydantic import BaseModel, Field
 
-from core.contracts import AgentModels
+from signoff.contracts.workflow_io import AgentModels
 
 
 class ReviewVerdict(BaseModel):

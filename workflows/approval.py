@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from core.access import decision_refusal, member_of_channel
-from core.contracts import (
+from signoff.contracts.access import decision_refusal, member_of_channel
+from signoff.contracts.workflow_io import (
     MAX_ESCALATIONS,
     MAX_NOTES_CHARS,
     MAX_WAIT,
@@ -104,7 +104,7 @@ class ApprovalGate:
         self.words = words
         self.requester_id = requester_id
         self.team_id = team_id
-        # The request's channel: with no approvers named, its members decide (core/access.py).
+        # The request's channel: with no approvers named, its members decide (signoff/contracts/access.py).
         # The workflow sets the thread's own id once it is posted.
         self.channel_id = channel_id
         self.open_revision: int | None = None

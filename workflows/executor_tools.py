@@ -1,7 +1,7 @@
 """The executor agent's tools: real actions in Slack, each one an activity, each one gated.
 
 A tool runs inside the workflow (the Agents SDK calls it there) and does its work through
-one of the worker's activities, named in ``core.tool_calls``; its idempotency key is the
+one of the worker's activities, named in ``signoff.contracts.tool_calls``; its idempotency key is the
 workflow id and the model's call id, so a retried or replayed call never acts twice.
 Whether a person must allow it first is ``ToolApprovals.needs_approval``.
 """
@@ -15,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from core.activity_contracts import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
-from core.tool_calls import (
+from signoff.contracts.activity_io import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
+from signoff.contracts.tool_calls import (
     MAX_CHANNEL_TOPIC_CHARS,
     MAX_DOCUMENT_CHARS,
     MAX_READ_LIMIT,

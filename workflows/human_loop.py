@@ -21,9 +21,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from core import search_attributes
-from core.activity_contracts import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
-from core.contracts import (
+from signoff.contracts import search_attributes
+from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
+from signoff.contracts.mrkdwn import escape, humanize, mention, mentions, truncate
+from signoff.contracts.tool_calls import ToolCallRecord
+from signoff.contracts.usage import UsageMeter, usage_line
+from signoff.contracts.workflow_io import (
     MAX_EDIT_CHARS,
     ApproveInput,
     DecisionKind,
@@ -40,9 +43,6 @@ from core.contracts import (
     WorkflowKind,
     WorkflowSettings,
 )
-from core.mrkdwn import escape, humanize, mention, mentions, truncate
-from core.tool_calls import ToolCallRecord
-from core.usage import UsageMeter, usage_line
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
 from workflows.patches import DECIDED_PHASE_PATCH, SEARCH_ATTRIBUTES_PATCH, TELL_REQUESTER_PATCH, TOKEN_BUDGET_PATCH
 from workflows.runtime import durable

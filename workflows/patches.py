@@ -22,7 +22,7 @@ EXECUTOR_TOOLS_PATCH = "executor-tools"
 KEEP_POST_ON_CANCEL_PATCH = "keep-post-on-cancel"
 # Stopping a run at its token budget (SIGNOFF_TOKEN_BUDGET) posts to the thread.
 TOKEN_BUDGET_PATCH = "token-budget"
-# The workflow keeps its search attributes (core.search_attributes) up to date, when its settings
+# The workflow keeps its search attributes (signoff.contracts.search_attributes) up to date, when its settings
 # say the namespace has them registered.
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
 # When the last waiting call is allowed, its action goes first and the thread's posts about the

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from core.contracts import MAX_NOTES_CHARS, DecisionKind, DecisionReceipt, Phase, PlanRequest, WorkflowKind
-from core.tool_calls import ToolCallRecord, ToolDecisionInput
+from signoff.contracts.tool_calls import ToolCallRecord, ToolDecisionInput
+from signoff.contracts.workflow_io import (
+    MAX_NOTES_CHARS,
+    DecisionKind,
+    DecisionReceipt,
+    Phase,
+    PlanRequest,
+    WorkflowKind,
+)
 from workflows.approval import DecisionRefused, GateOutcome
 from workflows.executor_tools import executor_tools
 from workflows.human_loop import DecisionHandlers, HumanReviewedWorkflow

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from core.contracts import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
-from core.mrkdwn import escape, truncate
+from signoff.contracts.mrkdwn import escape, truncate
+from signoff.contracts.workflow_io import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
 from workflows.approval import GateOutcome
 from workflows.human_loop import HumanReviewedWorkflow
 

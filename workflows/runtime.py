@@ -4,7 +4,7 @@ The workflows (report, plan, SignoffRequest, the gate, the thread, the tool appr
 implementation of the rules. What they need of an engine is small: a clock and patch checks that
 replay, the run's ids, activities by name, waiting on a condition with a timeout, and an agent
 run whose model calls are durable. On Temporal each maps to ``temporalio.workflow`` one to one
-(so recorded histories replay unchanged); the DBOS engine (``worker/dbos_engine.py``) sets its own
+(so recorded histories replay unchanged); the DBOS engine (``signoff/dbos/engine.py``) sets its own
 ``Durable`` for the run it drives.
 """
 

@@ -28,8 +28,8 @@ from signoff_client import (
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from core.activity_contracts import LOAD_WORKER_SETTINGS
-from core.contracts import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
+from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
+from signoff.contracts.workflow_io import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
 from workflows.patches import BOUNDED_REQUEST_PATCH

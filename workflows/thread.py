@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from core.activity_contracts import (
+from signoff.contracts.activity_io import (
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
     SLACK_POST_THREAD_NOTE,
@@ -30,8 +30,8 @@ from core.activity_contracts import (
     ToolCallPostInput,
     ToolCallUpdateInput,
 )
-from core.contracts import DraftView, MessageRef, Phase, WorkflowKind
-from core.tool_calls import ToolCallView
+from signoff.contracts.tool_calls import ToolCallView
+from signoff.contracts.workflow_io import DraftView, MessageRef, Phase, WorkflowKind
 from workflows.patches import KEEP_POST_ON_CANCEL_PATCH
 from workflows.runtime import durable
 

@@ -24,10 +24,9 @@ from typing import Any, Protocol
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
 
-from core.activity_contracts import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
-from core.contracts import DecisionKind, DecisionReceipt, DecisionRecord, MessageRef, Phase, WorkflowSettings
-from core.mrkdwn import agent_words, escape, humanize, mention, truncate
-from core.tool_calls import (
+from signoff.contracts.activity_io import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
+from signoff.contracts.mrkdwn import agent_words, escape, humanize, mention, truncate
+from signoff.contracts.tool_calls import (
     READ_CHANNEL,
     TOOL_RESOLVE_CHANNEL,
     ResolveChannelInput,
@@ -39,6 +38,14 @@ from core.tool_calls import (
     ToolResult,
     channel_name_key,
     conversation_id_in,
+)
+from signoff.contracts.workflow_io import (
+    DecisionKind,
+    DecisionReceipt,
+    DecisionRecord,
+    MessageRef,
+    Phase,
+    WorkflowSettings,
 )
 from workflows.approval import (
     OPERATOR,

@@ -25,12 +25,12 @@ from bot.gateway import Gateway, GatewayError, Refused
 from bot.listeners.home import refresh_home
 from bot.membership import Members
 from bot.replies import Where, tell
-from core import action_ids
-from core.access import NOT_A_MEMBER, may_see
-from core.action_ids import ButtonValue
-from core.contracts import DecisionKind, DecisionReceipt, Progress
-from core.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
-from core.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
+from signoff.contracts.access import NOT_A_MEMBER, may_see
+from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt, Progress
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ButtonValue
+from signoff.slack.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
+from signoff.slack.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def send_decision(
     """Send one decision update and tell the decider the outcome (and refresh their Home).
 
     ``decide(member_of)`` gets the request's channel when Slack says the decider is in it, else None:
-    the workflow's validator applies the rule (core/access.py) with it.
+    the workflow's validator applies the rule (signoff/contracts/access.py) with it.
     """
     channel = await request_channel(deps.gateway, where, workflow_id)
     members = await deps.membership.members(client, channel) if channel else Members(None)
@@ -117,7 +117,7 @@ async def send_decision(
 
 
 async def may_see_request(deps: Deps, client: AsyncWebClient, progress: Progress, user_id: str) -> bool:
-    """Whether ``user_id`` may see the request ``progress`` describes (core/access.py)."""
+    """Whether ``user_id`` may see the request ``progress`` describes (signoff/contracts/access.py)."""
     member = await deps.membership.is_member(client, progress.channel_id, user_id)
     return may_see(user_id, progress.requester_id, progress.approvers, channel_member=member)
 

@@ -25,10 +25,10 @@ from bot import metrics
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted, Started
 from bot.listeners.actions import may_see_request
-from core.access import may_see
-from core.contracts import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
-from core.mrkdwn import escape, truncate
-from core.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
+from signoff.contracts.access import may_see
+from signoff.contracts.mrkdwn import escape, truncate
+from signoff.contracts.workflow_io import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
+from signoff.slack.rendering.lists import WorkflowRow, help_blocks, report_list_blocks, status_blocks
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ async def _status(
 
 
 async def _list(deps: Deps, client: AsyncWebClient, respond: AsyncRespond, user_id: str) -> None:
-    """The running workflows ``user_id`` may see (core/access.py), newest first."""
+    """The running workflows ``user_id`` may see (signoff/contracts/access.py), newest first."""
     gateway = deps.gateway
     try:
         if await gateway.lists_by_search_attributes():

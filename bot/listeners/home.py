@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed
-from core import access
-from core.contracts import DraftState, DraftView, Phase, Progress
-from core.rendering.lists import WorkflowRow, home_view
-from core.rendering.text import MAX_BLOCKS_PER_VIEW, MAX_HOME_MINE
+from signoff.contracts import access
+from signoff.contracts.workflow_io import DraftState, DraftView, Phase, Progress
+from signoff.slack.rendering.lists import WorkflowRow, home_view
+from signoff.slack.rendering.text import MAX_BLOCKS_PER_VIEW, MAX_HOME_MINE
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ MAX_HOME_QUERIES = 30
 
 def may_decide(progress: Progress, user_id: str, *, channel_member: bool) -> bool:
     """Whether to list a draft for ``user_id``: waiting, not yet approved by them, and the rule
-    (core/access.py) lets them decide; the validator still decides."""
+    (signoff/contracts/access.py) lets them decide; the validator still decides."""
     if progress.phase is not Phase.PENDING_APPROVAL or not progress.revision:
         return False
     if user_id in progress.approvals:
@@ -36,7 +36,7 @@ def may_decide(progress: Progress, user_id: str, *, channel_member: bool) -> boo
 
 
 async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
-    """The viewer's Home: drafts they may decide on, and their own requests (core/access.py)."""
+    """The viewer's Home: drafts they may decide on, and their own requests (signoff/contracts/access.py)."""
     gateway = deps.gateway
     note = None
     candidates: list[Listed]

@@ -8,7 +8,7 @@ parses costs anything: one conversations.replies call for the thread's parent (r
 thread), one progress query, then the update.
 
 A thread counts as a signoff thread when its parent was posted by this app, shows a workflow id
-(``core/rendering/drafts.py`` thread_parent), and that workflow says the thread is its own.
+(``signoff/slack/rendering/drafts.py`` thread_parent), and that workflow says the thread is its own.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bot.gateway import Gateway, GatewayError
 from bot.listeners.actions import send_decision
 from bot.replies import Where, tell
 from bot.typed_replies import ThreadReply, TypedDecision, parse_reply, thread_reply, workflow_id_shown
-from core.contracts import DecisionKind, DecisionReceipt
+from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.listeners.actions import confirmation, send_decision, tool_confirmation
 from bot.replies import Where
-from core import action_ids
-from core.action_ids import ModalMetadata
-from core.contracts import MAX_EDIT_CHARS, MAX_NOTES_CHARS, DecisionReceipt
+from signoff.contracts.workflow_io import MAX_EDIT_CHARS, MAX_NOTES_CHARS, DecisionReceipt
+from signoff.slack import action_ids
+from signoff.slack.action_ids import ModalMetadata
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from signoff.dbos import legacy_names
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
 from signoff.contracts.engine_messages import (
     CANCEL,
@@ -48,6 +47,7 @@ from signoff.contracts.engine_messages import (
     reply_event,
 )
 from signoff.contracts.workflow_io import PlanRequest, ReportRequest, WorkflowKind
+from signoff.dbos import legacy_names
 from workflows.approval import DecisionRefused
 from workflows.human_loop import HumanReviewedWorkflow
 from workflows.patches import PATCHES_BEFORE_DBOS

@@ -45,7 +45,9 @@ class _Alias(importlib.abc.Loader):
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         if self.target is None:  # the old top-level name: an empty package, only to hold the aliases
-            module = types.ModuleType(spec.name, "Old signoff module names, for unpickling (signoff.dbos.legacy_names).")
+            module = types.ModuleType(
+                spec.name, "Old signoff module names, for unpickling (signoff.dbos.legacy_names)."
+            )
             module.__path__ = []
             return module
         module = importlib.import_module(self.target)

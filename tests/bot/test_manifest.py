@@ -24,11 +24,10 @@ HTTP_MANIFEST = yaml.safe_load((ROOT / "manifest.http.yml").read_text())
 # The host README tells people to replace in manifest.http.yml (a reserved name: it reaches nobody).
 PLACEHOLDER_HOST = "your-signoff-host.example.com"
 
-# Every file that calls Slack's Web API with the bot token.
+# Every file that calls Slack's Web API with the bot token: the product, not the sandbox that answers it.
 SLACK_CALLERS = [
     *sorted((ROOT / "bot").rglob("*.py")),
-    *sorted((ROOT / "worker").rglob("*.py")),
-    *sorted((ROOT / "infra").rglob("*.py")),
+    *sorted(path for path in (ROOT / "signoff").rglob("*.py") if "sandbox" not in path.relative_to(ROOT).parts),
 ]
 
 # Bot scopes each Web API method needs (api.slack.com/methods). Methods needing none map to an empty set.

@@ -31,8 +31,8 @@ def _classes(value: object, found: set[type]) -> set[type]:
     children: Any = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
     if hasattr(value, "__dataclass_fields__"):
         children = [getattr(value, name) for name in value.__dataclass_fields__]
-    elif hasattr(type(value), "model_fields"):
-        children = [getattr(value, name) for name in type(value).model_fields]
+    elif (model_fields := getattr(type(value), "model_fields", None)) is not None:
+        children = [getattr(value, name) for name in model_fields]
     for child in children:
         _classes(child, found)
     return found
@@ -48,7 +48,11 @@ def test_every_value_of_a_run_recorded_before_the_move_loads_as_todays_classes()
     # Today's classes, not copies under the old names.
     assert {ReportRequest, PlanRequest} <= classes
     modules = {cls.__module__ for cls in classes}
-    assert {"signoff.contracts.workflow_io", "signoff.contracts.tool_calls", "signoff.contracts.engine_messages"} <= modules
+    assert {
+        "signoff.contracts.workflow_io",
+        "signoff.contracts.tool_calls",
+        "signoff.contracts.engine_messages",
+    } <= modules
     assert not {name for name in names if name.startswith(("core.", "worker.", "infra."))}
 
 
@@ -82,5 +86,5 @@ def test_a_real_package_of_an_old_name_still_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize("module", ["signoff.contracts.workflow_io", "signoff.contracts.tool_calls"])
 def test_the_real_modules_keep_their_own_spec(module: str) -> None:
     """Loading an old name must not relabel the module it points to."""
-    assert sys.modules[module].__spec__ is not None
-    assert sys.modules[module].__spec__.name == module
+    spec = sys.modules[module].__spec__
+    assert spec is not None and spec.name == module

@@ -20,7 +20,7 @@ async def test_cli_serves_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path):
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "sandbox",
+        "signoff.sandbox",
         "--port",
         "0",
         "--db",

@@ -14,7 +14,7 @@ from tests.support.paths import ROOT
 
 pytestmark = [pytest.mark.browser, requires_chromium]
 
-PRODUCT = ("bot", "core", "infra", "signoff", "worker", "workflows")
+PRODUCT = ("bot", "signoff", "workflows")
 SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 # Matches that are not emoji: Sphinx roles in docstrings, and ids with a word between colons.
 NOT_EMOJI = {"func", "class", "home", "tool"}
@@ -24,6 +24,8 @@ def product_shortcodes() -> set[str]:
     found: set[str] = set()
     for package in PRODUCT:
         for path in (ROOT / package).rglob("*.py"):
+            if "sandbox" in path.relative_to(ROOT).parts:  # the demo's Slack, not what signoff writes
+                continue
             found.update(SHORTCODE.findall(path.read_text()))
     return found - NOT_EMOJI
 

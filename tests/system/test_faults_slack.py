@@ -1,7 +1,7 @@
 """Slack failing under the workflows: 429, 500s and an outage delay messages but lose and double none;
 permanent errors are not retried and are told to someone.
 
-The activity-level error mapping is tests/worker/test_slack_activities.py; here the real workflows
+The activity-level error mapping is tests/activities/test_slack_activities.py; here the real workflows
 run on a real-time Temporal dev server (so Retry-After is honoured in seconds of wall clock)
 against the sandbox, and every message is counted by its idempotency key.
 """
