@@ -3,7 +3,8 @@
 The app beside the brief's ``bot`` and ``workflows``. Its subpackages, from the leaf up (the import
 contracts in pyproject.toml hold this order): ``contracts`` (the data the workflows, activities and
 bot agree on), ``config``, ``slack``, ``temporal`` and ``dbos`` (adapters), ``activities`` and
-``models`` (what a worker runs), ``cli`` and ``dev`` (entry points); ``sandbox`` is the demo's Slack.
+``models`` (what a worker runs), ``worker`` (the Temporal worker) and the DBOS engine beside ``bot``,
+``cli`` and ``dev`` (entry points); ``sandbox`` is the demo's Slack.
 Callers import ``signoff_client``, not this package. Nothing is imported here, so importing a leaf
 does not load the app.
 """
