@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
@@ -46,6 +47,40 @@ log = logging.getLogger(__name__)
 
 # How often the running sandbox looks for scheduled messages whose time has come.
 SCHEDULED_POLL_SECONDS = 1.0
+
+
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def host_it_serves(host: str) -> bool:
+    """Whether a request's ``Host`` names this machine by address or as ``localhost``.
+
+    DNS rebinding: a page on ``evil.example`` whose name later resolves to 127.0.0.1 makes requests
+    that are same-origin for the browser (Origin and Host both ``evil.example``), so the page's own
+    Origin check lets them through and the well-known sandbox token reads every channel. Such a
+    request always carries the attacker's name in ``Host``; an IP address cannot be rebound.
+    """
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+@web.middleware
+async def only_hosts_it_serves(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if not host_it_serves(request.host):
+        return web.json_response(
+            {"ok": False, "error": "invalid_host", "detail": "the sandbox answers only to an IP address or localhost"},
+            status=421,
+        )
+    return await handler(request)
 
 
 class SlackSandbox:
@@ -139,7 +174,7 @@ class SlackSandbox:
         self.delivery.request_url = value
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[only_hosts_it_serves])
         app.add_routes(
             self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes() + self.ui.routes()
         )
