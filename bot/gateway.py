@@ -15,6 +15,8 @@ whose message can be shown to the person who clicked or typed, as is:
 * ``NotRecorded``: an update was sent but no worker confirmed it in time.
 * ``AlreadyRunning``: a start with a workflow id already in use (duplicate delivery).
 * ``MaybeStarted``: a start whose deadline passed and whose workflow could not be looked up.
+* ``NoWorker``: the engine answers, but nothing that runs the workflows does.
+* ``ForeignWorkflow``: a workflow of the engine that is not one of signoff's (``audit``).
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ class NoWorker(GatewayError):
     """Temporal answers but no worker does: the workflow is safe and goes on when one is back."""
 
 
+class ForeignWorkflow(GatewayError):
+    """The id names a workflow of another type than signoff's: it is not read."""
+
+
 class NotConnected(Unreachable):
     """The client never connected: no request left the bot, so nothing can have happened."""
 
@@ -157,6 +163,34 @@ class Listing(StrEnum):
 
     ALL = "all"
     RUNNING = "running"
+
+
+class RunStatus(StrEnum):
+    """How a run stands in its engine, in the words both engines are mapped to (Temporal's)."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    TIMED_OUT = "TIMED_OUT"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One workflow's record as its engine keeps it (``signoff audit``): the run, and its progress,
+    which holds every decision (who, what, when, on which revision, notes or reason), the requester,
+    the approvers, the channel and thread, the tool calls and the outcome."""
+
+    workflow_id: str
+    # Temporal's run id; None on DBOS, where a workflow id is one run.
+    run_id: str | None
+    workflow_type: str
+    status: RunStatus | None
+    started_at: datetime | None
+    closed_at: datetime | None
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -436,6 +470,11 @@ class Gateway(ABC):
 
     @abstractmethod
     async def cancel(self, workflow_id: str) -> None: ...
+
+    @abstractmethod
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        """The workflow's record (``NotFound``; ``ForeignWorkflow``: not one of signoff's; ``NoWorker``:
+        nothing runs it to answer; ``Unreachable``: the engine did not answer)."""
 
     @abstractmethod
     async def lists_by_search_attributes(self) -> bool: ...
@@ -719,6 +758,47 @@ class TemporalGateway(Gateway):
             await handle.cancel(rpc_timeout=self.rpc_timeout)
 
         await self._bounded(cancel)
+
+    # ------------------------------------------------------------------ audit
+
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe() -> WorkflowExecutionDescription:
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
+
+        description = await self._bounded(describe)
+        if description.workflow_type not in _KIND_OF_TYPE:
+            raise ForeignWorkflow(
+                f"{workflow_id!r} is a {description.workflow_type} workflow, not one of signoff's "
+                f"({', '.join(WORKFLOW_TYPES.values())})"
+            )
+
+        async def query() -> Progress:
+            # Every signoff workflow type answers the same query (workflows/human_loop.py).
+            return await handle.query(ReportGenerationWorkflow.progress, rpc_timeout=self.rpc_timeout)
+
+        try:
+            progress = await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"{workflow_id!r} could not answer its progress query: {err}") from None
+        except (Unreachable, Finished):
+            # Temporal answered the describe: a query nobody picks up ends at its RPC timeout.
+            raise NoWorker(
+                f"no worker answered {workflow_id!r}'s progress query within "
+                f"{self.rpc_timeout.total_seconds():g} s: is a signoff worker running on task queue "
+                f"{description.task_queue!r}?"
+            ) from None
+        status = description.status
+        return AuditRecord(
+            workflow_id=workflow_id,
+            run_id=description.run_id,
+            workflow_type=description.workflow_type,
+            status=RunStatus(status.name) if status else None,
+            started_at=description.start_time,
+            closed_at=description.close_time,
+            progress=progress,
+        )
 
     # ------------------------------------------------------------------ visibility
 
