@@ -30,11 +30,11 @@ from bot.gateway import (
     Gateway,
     GatewayError,
     Listed,
-    Listing,
     NotFound,
     NotRecorded,
     NoWorker,
     Refused,
+    RunFilter,
     RunStatus,
     Started,
     Unreachable,
@@ -291,28 +291,26 @@ class DbosGateway(Gateway):
         # DBOS filters by status in SQL: the running workflows are listed whatever their number.
         return False
 
-    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
-        """signoff's running workflows, newest first, then (for ``Listing.ALL``) the latest finished
-        ones, at most ``limit`` in all."""
-        listed = await self._listed(_RUNNING, limit)
-        if which is Listing.ALL and len(listed) < limit:
-            listed += await self._listed(_FINISHED, limit - len(listed))
-        return listed
+    async def _list(self, which: RunFilter, limit: int) -> list[Listed]:
+        """signoff's running workflows, newest first, then (all states) the latest finished ones; for
+        a narrowed filter, the newest ``MAX_LISTED`` of them filtered by what their input says (a
+        draft's phase is the workflow's progress: ``waiting_for`` keeps every running one that may wait)."""
+        looked_at = MAX_LISTED if which.narrowed else limit
+        listed = await self._listed(_RUNNING, looked_at)
+        if not which.running_only and len(listed) < looked_at:
+            listed += await self._listed(_FINISHED, looked_at - len(listed))
+        return [item for item in listed if which.admits(item)][:limit]
 
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
-        """The running workflows (whose drafts may wait for ``user_id``; their progress says)."""
-        return await self._listed(_RUNNING, limit)
-
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
-        return [item for item in await self.list_workflows() if item.requester_id == user_id][:limit]
-
-    async def running(self, limit: int) -> tuple[list[Listed], int]:
+    async def _count(self, which: RunFilter) -> int:
+        if which.narrowed:
+            return len(await self._list(which, MAX_LISTED))
+        statuses = _RUNNING if which.running_only else None
         everything = await self._bounded(
             lambda: self.client.list_workflows_async(
-                name=list(WORKFLOW_NAMES.values()), status=_RUNNING, load_input=False, load_output=False
+                name=list(WORKFLOW_NAMES.values()), status=statuses, load_input=False, load_output=False
             )
         )
-        return await self._listed(_RUNNING, limit), len(everything)
+        return len(everything)
 
     async def _listed(self, statuses: list[str], limit: int) -> list[Listed]:
         found = await self._bounded(
