@@ -22,6 +22,7 @@ from signoff.config.settings import Engine, Settings, SettingsError
 from signoff.contracts.workflow_io import Phase
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
+from signoff.temporal.devserver import free_port
 from tests.support.audit import Run, signoff_audit_with
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import ENGINES, phase_of, running_stack
@@ -225,3 +226,10 @@ async def test_the_command_on_dbos_prints_the_record_and_exits_as_on_temporal(
     assert (nowhere.returncode, nowhere.stdout) == (2, "")
     assert nowhere.stderr.startswith("signoff audit: there is no DBOS database at"), nowhere
     assert "Traceback" not in nowhere.stderr
+
+
+async def test_on_dbos_a_database_out_of_reach_is_the_commands_exit_2_line() -> None:
+    url = f"postgresql://signoff:secret@127.0.0.1:{free_port()}/signoff"
+    with pytest.raises(SettingsError, match=r"^cannot use the PostgreSQL database at 127\.0\.0\.1:") as refused:
+        await cli.audit(Settings(engine=Engine.DBOS, database_url=url), "whatever")
+    assert "secret" not in str(refused.value)
