@@ -110,9 +110,9 @@ async def _serving_app(
 ) -> InstrumentedApp:
     """The app on the engine (``gateway``, or Temporal's) with the bot's journal (``SIGNOFF_BOT_JOURNAL``),
     its owed starts made before it serves (``bot.replay``)."""
+    client = await _engine_client(settings, gateway)
     journal = open_journal(settings.bot_journal)
     stack.callback(journal.close)
-    client = await _engine_client(settings, gateway)
     if gateway is None:
         assert client is not None
         gateway = build_gateway(settings, client)

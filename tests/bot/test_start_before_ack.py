@@ -19,7 +19,6 @@ import pytest
 from dbos import DBOSClient, EnqueueOptions
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
@@ -30,6 +29,7 @@ from signoff.dbos.stack import engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM, told
+from tests.support.starts import exists, intercepted
 from tests.support.waiting import eventually
 
 ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
@@ -57,24 +57,14 @@ class _LoseStartAnswers(Interceptor):
 
 
 def _losing(client: Client, *, sent: bool) -> Client:
-    config = bot_client(client).config()
-    config["interceptors"] = [_LoseStartAnswers(sent=sent)]
-    return Client(**config)
-
-
-async def _exists(client: Client, workflow_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError:
-        return False
-    return True
+    return intercepted(client, _LoseStartAnswers(sent=sent))
 
 
 async def test_a_start_whose_answer_was_lost_but_started_is_reported_started(time_env: WorkflowEnvironment) -> None:
     gateway = TemporalGateway(_losing(time_env.client, sent=True), task_queue="no-worker", rpc_timeout=RPC_TIMEOUT)
     started = await gateway.start_report("Solar panels", ORIGIN, "lost-answer-started")
     assert started.workflow_id == workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, "lost-answer-started")
-    assert await _exists(time_env.client, started.workflow_id)
+    assert await exists(time_env.client, started.workflow_id)
     await time_env.client.get_workflow_handle(started.workflow_id).terminate("test over")
 
 
@@ -83,7 +73,7 @@ async def test_a_start_that_never_reached_temporal_is_reported_not_started(time_
     with pytest.raises(Unreachable, match="nothing was changed"):
         await gateway.start_report("Solar panels", ORIGIN, "lost-answer-not-started")
     workflow_id = workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, "lost-answer-not-started")
-    assert not await _exists(time_env.client, workflow_id)
+    assert not await exists(time_env.client, workflow_id)
 
 
 async def test_report_whose_start_answer_was_lost_tells_the_requester_nothing_wrong(
@@ -100,7 +90,7 @@ async def test_report_whose_start_answer_was_lost_tells_the_requester_nothing_wr
         # Settled (looked up by its id after the lost answer): it started, and nobody is told otherwise.
         await eventually(lambda: bot.deps.follow_ups.owed == 0)
         assert "not started" not in str(slack.ephemerals(REQUESTER))
-    assert await _exists(time_env.client, workflow_id)
+    assert await exists(time_env.client, workflow_id)
     await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
@@ -116,7 +106,7 @@ async def test_report_is_acked_with_its_workflow_id_then_started(
         assert result.acked and "Planning _Tidy the wiki_" in body and workflow_id in body, result
         assert "temporal-ui.test" in body and "I'll send you the link to its thread" in body
         # No worker runs: nothing but the bot can have started it.
-        await eventually(lambda: _exists(client, workflow_id))
+        await eventually(lambda: exists(client, workflow_id))
         await client.get_workflow_handle(workflow_id).terminate("test over")
 
 
