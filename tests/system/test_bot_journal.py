@@ -19,11 +19,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from dbos import DBOSClient, EnqueueOptions
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from bot.gateway import workflow_id_for
+from signoff.contracts.engine_messages import QUEUE, WORKFLOW_NAMES
 from signoff.contracts.workflow_io import ReportRequest, SlackOrigin, WorkflowKind
 from signoff.sandbox import SlackSandbox
 from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_USERS, Channel
@@ -59,23 +61,13 @@ async def _runs(client: Client, workflow_id: str) -> list[str]:
     return [execution.run_id async for execution in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
 
 
-@pytest.mark.timeout(180)
-async def test_sigkill_after_acking_a_burst_then_restart_starts_each_acked_report_once(
-    dev_server: DevServer, slack_for_journal: SlackSandbox, tmp_path: Path
-) -> None:
-    slack = slack_for_journal
-    journal = tmp_path / "journal.sqlite"
-    task_queue = f"journal-{uuid.uuid4()}"  # no worker: the workflows only have to exist
-    env = {**signoff_env(slack, dev_server.address, task_queue), "SIGNOFF_BOT_JOURNAL": str(journal)}
-    port = free_port()
-    held = ChildProcess([str(port)], env, tmp_path / "held.log", command=("-m", "tests.support.held_starts_bot"))
+async def _acked_then_killed(slack: SlackSandbox, env: dict[str, str], port: int, log_dir: Path) -> list[str]:
+    """A burst of ``/report`` acknowledged by a bot whose starts never end, then SIGKILLed; their workflow ids."""
+    held = ChildProcess([str(port)], env, log_dir / "held.log", command=("-m", "tests.support.held_starts_bot"))
     held.start()
-    bot = BotProcess(env, tmp_path / "bot.log", port=port)
-    client = await Client.connect(dev_server.address, data_converter=data_converter())
-    ids: list[str] = []
     try:
         await wait_until_serving(f"http://127.0.0.1:{port}/healthz", held)
-        slack.request_url = bot.events_url
+        slack.request_url = f"http://127.0.0.1:{port}/slack/events"
         results = await asyncio.gather(
             *(
                 slack.send_slash_command(REQUESTER, "/report", f"Journaled {n}", channel_id=BURST_CHANNEL.id)
@@ -85,19 +77,38 @@ async def test_sigkill_after_acking_a_burst_then_restart_starts_each_acked_repor
         assert all(result.acked for result in results), results
         # No goodbye, and none of the acknowledged starts made.
         held.kill()
-        ids = [
-            workflow_id_for(WorkflowKind.REPORT, slack.workspace.team_id, BURST_CHANNEL.id, f"/report:{r.trigger_id}")
-            for r in results
-        ]
+    finally:
+        held.stop()
+    return [
+        workflow_id_for(WorkflowKind.REPORT, slack.workspace.team_id, BURST_CHANNEL.id, f"/report:{r.trigger_id}")
+        for r in results
+    ]
+
+
+def _origin(slack: SlackSandbox) -> SlackOrigin:
+    return SlackOrigin(slack.workspace.team_id, BURST_CHANNEL.id, REQUESTER)
+
+
+@pytest.mark.timeout(180)
+async def test_sigkill_after_acking_a_burst_then_restart_starts_each_acked_report_once(
+    dev_server: DevServer, slack_for_journal: SlackSandbox, tmp_path: Path
+) -> None:
+    slack = slack_for_journal
+    journal = tmp_path / "journal.sqlite"
+    task_queue = f"journal-{uuid.uuid4()}"  # no worker: the workflows only have to exist
+    env = {**signoff_env(slack, dev_server.address, task_queue), "SIGNOFF_BOT_JOURNAL": str(journal)}
+    port = free_port()
+    bot = BotProcess(env, tmp_path / "bot.log", port=port)
+    client = await Client.connect(dev_server.address, data_converter=data_converter())
+    ids: list[str] = []
+    try:
+        ids = await _acked_then_killed(slack, env, port, tmp_path)
         for workflow_id in ids:
-            assert not await _runs(client, workflow_id), held.output()
+            assert not await _runs(client, workflow_id)
         # One of them is started meanwhile (the bot made it and was killed before forgetting it).
         already = await client.start_workflow(
             ReportGenerationWorkflow.run,
-            ReportRequest(
-                topic="Journaled 0",
-                origin=SlackOrigin(slack.workspace.team_id, BURST_CHANNEL.id, REQUESTER, results[0].response_url),
-            ),
+            ReportRequest(topic="Journaled 0", origin=_origin(slack)),
             id=ids[0],
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -116,11 +127,55 @@ async def test_sigkill_after_acking_a_burst_then_restart_starts_each_acked_repor
         bot.stop()
         assert _journal_rows(journal) == 0
     finally:
-        held.stop()
         bot.stop()
         for workflow_id in ids:
             with contextlib.suppress(RPCError):
                 await client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+@pytest.mark.timeout(180)
+async def test_dbos_sigkill_after_acking_a_burst_then_restart_starts_each_acked_report_once(
+    slack_for_journal: SlackSandbox, tmp_path: Path
+) -> None:
+    """``SIGNOFF_ENGINE=dbos signoff bot``: the same, the workflows enqueued in its SQLite database."""
+    slack = slack_for_journal
+    journal = tmp_path / "journal.sqlite"
+    url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.api_url,
+        "SIGNOFF_ENGINE": "dbos",
+        "SIGNOFF_DATABASE_URL": url,
+        "SIGNOFF_BOT_JOURNAL": str(journal),
+    }
+    port = free_port()
+    bot = BotProcess(env, tmp_path / "bot.log", port=port)
+    ids = await _acked_then_killed(slack, env, port, tmp_path)
+    client = DBOSClient(system_database_url=url)
+    try:
+        for workflow_id in ids:
+            assert await client.list_workflows_async(workflow_ids=[workflow_id]) == []
+        # One of them is started meanwhile, with a subject of its own to tell it apart.
+        options: EnqueueOptions = {
+            "queue_name": QUEUE,
+            "workflow_name": WORKFLOW_NAMES[WorkflowKind.REPORT],
+            "workflow_id": ids[0],
+        }
+        await client.enqueue_async(options, ReportRequest(topic="Started before the restart", origin=_origin(slack)))
+
+        await bot.start()
+        for workflow_id in ids:
+            [found] = await client.list_workflows_async(workflow_ids=[workflow_id], load_input=True)
+            assert found.input is not None, found
+        [first] = await client.list_workflows_async(workflow_ids=[ids[0]], load_input=True)
+        assert first.input is not None and first.input["args"][0].topic == "Started before the restart"
+        assert "was already started" in bot.child.output(), bot.child.output()
+        bot.stop()
+        assert _journal_rows(journal) == 0
+    finally:
+        bot.stop()
+        client.destroy()
 
 
 @pytest.mark.parametrize(
