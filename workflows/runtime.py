@@ -141,8 +141,12 @@ class TemporalDurable:
         await workflow.wait_condition(predicate, timeout=timeout)
 
     async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:
-        # The worker's OpenAIAgentsPlugin makes each model call inside a Temporal activity.
-        return await Runner.run(agent, agent_input, **kwargs)
+        # The worker's OpenAIAgentsPlugin makes each model call inside a Temporal activity, which it
+        # schedules itself: its failure for good is an ActivityError here (the tools' are StepFailed already).
+        try:
+            return await Runner.run(agent, agent_input, **kwargs)
+        except ActivityError as err:
+            raise step_failed(err.activity_type or "model call", err.cause) from err
 
     def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
         return asyncio.ensure_future(work)
