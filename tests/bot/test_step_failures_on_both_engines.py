@@ -31,7 +31,9 @@ async def test_a_thread_slack_refuses_tells_the_requester_to_invite_the_app(
 ) -> None:
     settings = bot_settings(slack, approvers=[APPROVER_1])
     async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
-        handle = await start_via_slack(slack, bot.client, "Wind farms", channel=WATERCOOLER, confirmed=False)
+        handle = await start_via_slack(
+            slack, bot.client, "Wind farms", channel=WATERCOOLER, confirmed=False, started=bot.deps.gateway._started
+        )
         notice = await told(slack, REQUESTER, "has stopped before it could post its thread", timeout=60)
         assert "I am not in this channel. Invite me (`/invite @signoff`), then run `/report` again" in notice
         assert "chat.postMessage failed: not_in_channel" in notice
