@@ -52,19 +52,24 @@ class InFlight:
 # at once kept the loop busy and later acks waited behind them. Queued follow-ups wait
 # their turn instead; a few at a time still start and decide far faster than people click.
 DEFAULT_MAX_FOLLOW_UPS = 8
+# How long a journaled start waits for the requests being acked before it takes a slot anyway:
+# in a burst it runs after the burst's acks, under a steady stream no later than this.
+ACKS_FIRST_SECONDS = 0.5
 
 
 class FollowUps:
     """What listeners do after (or instead of before) their ack: ``async with follow_ups:`` around it
     takes one of a few slots and counts the work as owed from the moment it is entered, waiting
     for a slot included; ``follow_ups.tracked()`` counts work that needs no slot (a start awaited
-    before the ack), ``follow_ups.slot()`` takes a slot for work it counts. ``draining``: the bot takes no new requests (``InstrumentedApp`` refuses them)."""
+    before the ack), ``follow_ups.slot_after_acks()`` takes a slot for work it counts. ``draining``: the bot takes no new requests (``InstrumentedApp`` refuses them)."""
 
     def __init__(self, slots: int = DEFAULT_MAX_FOLLOW_UPS) -> None:
         self._slots = asyncio.Semaphore(slots)
         self._owed = InFlight()
         self._held: list[contextlib.ExitStack] = []
         self.draining = False
+        # Requests between their arrival and their ack (``InstrumentedApp`` counts them).
+        self.acking = InFlight()
 
     @property
     def owed(self) -> int:
@@ -74,8 +79,11 @@ class FollowUps:
         return self._owed.tracked()
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """One of the slots, for work already counted with ``tracked()`` (a start acked once journaled)."""
+    async def slot_after_acks(self) -> AsyncIterator[None]:
+        """One of the slots once no request waits for its ack (or ``ACKS_FIRST_SECONDS`` passed), for
+        work already counted with ``tracked()`` and safe on disk (a start acked once journaled). An ack
+        is what Slack times; the starts' own work in the middle of a burst of 50 made its acks wait."""
+        await self.acking.wait(ACKS_FIRST_SECONDS)
         async with self._slots:
             yield
 

@@ -13,6 +13,7 @@ nothing else. What feeds them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -117,8 +118,10 @@ class InstrumentedApp(AsyncApp):
             REFUSED_WHILE_DRAINING.inc()
             return BoltResponse(status=503, body="shutting down")
         started = time.perf_counter()
+        acking = self.follow_ups.acking.tracked() if self.follow_ups is not None else contextlib.nullcontext()
         try:
-            return await super().async_dispatch(req)
+            with acking:
+                return await super().async_dispatch(req)
         finally:
             ACK_SECONDS.labels(request_kind(req.body)).observe(time.perf_counter() - started)
 

@@ -168,7 +168,7 @@ async def _journal_then_ack(deps: Deps, ack: AsyncAck, respond: AsyncRespond, ow
         await ack(text=starting_text(deps, owed))
         # After the ack, a follow-up like any other: it waits for a slot rather than crowd the loop
         # that acks. Cancelled (the bot stopping) or failed unexpectedly: the entry stays for the next bot.
-        async with deps.follow_ups.slot():
+        async with deps.follow_ups.slot_after_acks():
             started, text = await start_owed(deps, owed)
         # Settled: forgotten before the requester is told, so a crash in between loses a message
         # but never starts what they were told did not start.
