@@ -28,7 +28,13 @@ from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
 from signoff.config.api_keys import ApiKey
-from signoff.contracts.api import DELIVER_WEBHOOK, WEBHOOK_REFUSED, WEBHOOK_START_TO_CLOSE, WebhookInput
+from signoff.contracts.api import (
+    DELIVER_WEBHOOK,
+    WEBHOOK_REFUSED,
+    WEBHOOK_START_TO_CLOSE,
+    WebhookInput,
+    callback_url_problem,
+)
 
 SIGNATURE_HEADER = "Signoff-Signature"
 TIMESTAMP_HEADER = "Signoff-Timestamp"
@@ -170,7 +176,8 @@ class WebhookActivities:
         secret = self._secrets.get(delivery.api_key)
         if secret is None:
             raise _refused(f"webhook to {shown}: API key {delivery.api_key!r} is not configured on this worker")
-        problem = target_problem(delivery.url, allow_private=self.allow_private)
+        # Checked again here, whatever the workflow's input said: the URL's text, then its literal address.
+        problem = callback_url_problem(delivery.url) or target_problem(delivery.url, allow_private=self.allow_private)
         if problem:
             step.logger.warning("webhook to %s refused: %s", shown, problem)
             raise _refused(f"webhook to {shown} refused: {problem}")

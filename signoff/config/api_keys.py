@@ -58,12 +58,13 @@ def _checked(name: str, secret: str, where: str) -> tuple[str, str]:
 def parse_api_keys(raw: str) -> list[ApiKey]:
     """``name:secret,…`` (``SIGNOFF_API_KEYS``)."""
     keys = []
-    for pair in (part.strip() for part in raw.split(",")):
+    for number, pair in enumerate((part.strip() for part in raw.split(",")), start=1):
         if not pair:
             continue
         name, colon, secret = pair.partition(":")
         if not colon:
-            raise SettingsError(f"{KEYS_VARIABLE}: {name[:64]!r}… is not name:secret")
+            # Not echoed: it may be a secret given without its name.
+            raise SettingsError(f"{KEYS_VARIABLE}: entry {number} is not name:secret")
         keys.append(ApiKey(*_checked(name.strip(), secret.strip(), KEYS_VARIABLE)))
     return keys
 
