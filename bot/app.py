@@ -92,5 +92,6 @@ def build_app(
     register_listeners(app, deps)
     app.readiness = Readiness(deps.gateway.health_problem, client)
     app.follow_ups = deps.follow_ups
-    app.http_api = build_api(settings, deps.gateway)
+    follow_ups = deps.follow_ups
+    app.http_api = build_api(settings, deps.gateway, draining=lambda: follow_ups.draining)
     return app

@@ -15,7 +15,7 @@ from aiohttp.abc import AbstractResolver
 
 from bot.api.auth import KeyRing
 from bot.api.openapi import openapi_document
-from bot.api.problems import problem_middleware
+from bot.api.problems import problem_middleware, refusing_while
 from bot.api.ratelimit import RateLimiter
 from bot.api.routes import RequestsApi
 from bot.gateway import Gateway
@@ -25,9 +25,14 @@ API_PREFIX = "/v1"
 
 
 def build_api(
-    settings: Settings, gateway: Gateway, *, resolver: Callable[[], AbstractResolver] | None = None
+    settings: Settings,
+    gateway: Gateway,
+    *,
+    draining: Callable[[], bool] = lambda: False,
+    resolver: Callable[[], AbstractResolver] | None = None,
 ) -> web.Application | None:
-    """The API as an aiohttp sub-application to mount at ``API_PREFIX``, or None when no key is configured."""
+    """The API as an aiohttp sub-application to mount at ``API_PREFIX``, or None when no key is configured.
+    ``draining``: whether the bot is shutting down (then every call is refused with 503, nothing started)."""
     keys = KeyRing(settings.api_keys)
     if not keys:
         return None
@@ -44,7 +49,7 @@ def build_api(
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document)
 
-    app = web.Application(middlewares=[problem_middleware])
+    app = web.Application(middlewares=[problem_middleware, refusing_while(draining)])
     app.add_routes([*api.routes(), web.get("/openapi.json", openapi)])
     return app
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 from bot.api.models import FieldProblem, Problem
@@ -93,3 +94,17 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         kind = "not-found" if err.status == 404 else "method-not-allowed" if err.status == 405 else "http-error"
         headers = {"Allow": err.headers["Allow"]} if "Allow" in err.headers else None
         return ProblemError(err.status, kind, err.reason, headers=headers).response()
+
+
+def refusing_while(draining: Callable[[], bool]) -> Middleware:
+    """A middleware answering 503 (``Retry-After``) while the bot drains: a caller retries elsewhere."""
+
+    @web.middleware
+    async def refuse(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if draining():
+            raise ProblemError(
+                503, "shutting-down", "this bot is shutting down; try again", headers={"Retry-After": "1"}
+            )
+        return await handler(request)
+
+    return refuse

@@ -54,6 +54,8 @@ THREAD_WAIT_SECONDS = 10.0
 # How long a cancel waits for the request to end before answering with it as it stands.
 CANCEL_WAIT_SECONDS = 5.0
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The ids ``request_id`` gives.
+REQUEST_ID = re.compile(r"^api-[0-9a-f]{40}$")
 # A request's memo: the key that asked, and the hash of what it asked (a retry must ask the same).
 MEMO_KEY = "api_key"
 MEMO_HASH = "body_sha256"
@@ -259,6 +261,9 @@ class RequestsApi:
 
     async def _own(self, key: ApiKey, workflow_id: str) -> RequestRecord:
         """Key ``key``'s request ``workflow_id``; anyone else's is a 404 as if none existed."""
+        if not REQUEST_ID.match(workflow_id):
+            # Not an id this API gives: never looked up (no other workflow of the engine is read).
+            raise ProblemError(404, "not-found", "no such request")
         try:
             record = await self._call(lambda: self.gateway.request_record(workflow_id))
         except NotFound:

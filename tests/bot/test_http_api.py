@@ -212,3 +212,14 @@ async def test_the_thread_shows_up_for_the_api_like_any_other(
         thread_ts = created.body["thread"]["ts"]
         await eventually(lambda: bool(draft_messages(slack, thread_ts)))
     assert created.body["thread"] == {"channel": CHANNEL, "ts": thread_ts}
+
+
+async def test_while_the_bot_drains_nothing_starts(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    async with api(time_env, slack) as (caller, bot):
+        bot.deps.follow_ups.draining = True
+        try:
+            refused = await caller.create(DEPLOY)
+        finally:
+            bot.deps.follow_ups.draining = False
+    assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+    assert slack.messages(CHANNEL) == []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs; mcp brings it
 
 from bot.api.auth import KeyRing
+from bot.api.openapi import openapi_document
 from bot.api.problems import ProblemError
 from bot.api.ratelimit import RateLimiter
 from bot.api.routes import MAX_WAIT_SECONDS, parse_wait, request_id
@@ -56,3 +58,14 @@ def test_each_key_has_its_own_pace() -> None:
     limiter.take("ci")
     with pytest.raises(ProblemError):
         limiter.take("ci")
+
+
+def test_the_openapi_document_is_openapi_3_1_with_valid_schemas() -> None:
+    document = openapi_document()
+    assert document["openapi"] == "3.1.0"
+    for schema in document["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    # Every field of the request is documented, the API's own and SignoffRequest's.
+    fields = document["components"]["schemas"]["CreateRequest"]["properties"]
+    assert {"id", "callback_url", "title", "body", "channel", "approvers", "metadata"} <= set(fields)
+    assert document["components"]["schemas"]["CreateRequest"]["additionalProperties"] is False
