@@ -96,6 +96,9 @@ MAX_LISTED = 50
 # server starts ~50-110 a second here, the rest queue inside it past the RPC timeout (benchmarks:
 # half of 200 /report at concurrency 50). Queued starts wait here instead.
 MAX_CONCURRENT_STARTS = 32
+# A long-poll on a request asks for its answer this often: a decided request whose webhook is still
+# being delivered has not ended, and is decided all the same.
+DECIDED_CHECK_SECONDS = 5.0
 
 # SignoffRequests are started by other workflows or clients: listed too, so their drafts reach the Home.
 _KIND_OF_TYPE = {name: kind for kind, name in WORKFLOW_TYPES.items()}
@@ -1032,9 +1035,7 @@ class TemporalGateway(Gateway):
             # Another kind of workflow is no request of the API's: the same answer as none at all.
             raise self.not_found(workflow_id)
         if wait > 0 and description.status == WorkflowExecutionStatus.RUNNING:
-            with contextlib.suppress(TimeoutError, WorkflowFailureError, RPCError):
-                async with asyncio.timeout(wait):
-                    await handle.result(rpc_timeout=timedelta(seconds=wait + 1))
+            await self._until_decided(handle, wait)
             description = await self._bounded(describe)
         memo = await description.memo()
         status = RunStatus(description.status.name) if description.status else RunStatus.RUNNING
@@ -1047,6 +1048,22 @@ class TemporalGateway(Gateway):
             return RequestRecord(workflow_id, status, memo, error=await self._failure(handle))
         progress, answer = await self._request_state(handle, status)
         return RequestRecord(workflow_id, status, memo, thread=progress.thread if progress else None, result=answer)
+
+    async def _until_decided(self, handle: WorkflowHandle[Any, Any], wait: float) -> None:
+        """Until the request ends, or is decided (its webhook may still be on its way, the run with
+        it), or ``wait`` seconds pass: the run's end is awaited (a long-poll of Temporal's), asking
+        for its answer every ``DECIDED_CHECK_SECONDS``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, DECIDED_CHECK_SECONDS)):
+                    with contextlib.suppress(WorkflowFailureError, RPCError):
+                        await handle.result(rpc_timeout=timedelta(seconds=wait + 1))
+                    return
+            _, answer = await self._request_state(handle, RunStatus.RUNNING)
+            if answer is not None:
+                return
 
     async def _request_state(
         self, handle: WorkflowHandle[Any, Any], status: RunStatus

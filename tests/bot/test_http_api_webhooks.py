@@ -71,3 +71,21 @@ async def test_a_target_not_allowed_is_refused_before_anything_starts(
         assert answer.status == 422 and answer.body["field"] == "callback_url", answer.body
     assert slack.messages(CHANNEL) == []
     assert hook.received == []
+
+
+async def test_decided_while_its_webhook_is_still_retried(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+    with time_env.auto_time_skipping_disabled():
+        async with receiver(status=503) as hook, api(time_env, slack, webhook_allow_private=True) as (caller, _):
+            created = await caller.create({**DEPLOY, "callback_url": hook.base + "/hook"})
+            thread_ts = created.body["thread"]["ts"]
+            [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)
+            await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+            # The receiver refuses: the webhook is tried again (each attempt signed afresh).
+            await slack.wait_for(lambda: len(hook.received) >= 2 or None, timeout=30)
+            read = await caller.read(created.body["id"], wait=1)
+            cancel = await caller.cancel(created.body["id"])
+    # Decided is decided, however long the webhook takes: the result reads, and it cannot be cancelled.
+    assert read.body["status"] == "approved" and read.body["result"]["decided_by"] == [APPROVER_1]
+    assert cancel.status == 409
+    for _, headers, body in hook.received[:2]:
+        assert verify(CI_KEY.secret, headers["Signoff-Timestamp"], headers["Signoff-Signature"], body)
