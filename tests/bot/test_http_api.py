@@ -5,9 +5,6 @@ server's own OpenAPI document (tests/support/api.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from bot.server import EVENTS_PATH
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
-from tests.support.api import CI_KEY, KEYS, LIMITED_KEY, OTHER_KEY, ApiCaller
-from tests.support.bot import RunningBot, bot_settings, running_bot, worker_and_bot
+from tests.support.api import CI_KEY, LIMITED_KEY, OTHER_KEY, ApiStack
+from tests.support.bot import bot_settings, running_bot
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, buttons, draft_messages, thread_texts
 from tests.support.waiting import eventually
 
@@ -30,29 +27,16 @@ DEPLOY: dict[str, Any] = {
 }
 
 
-@contextlib.asynccontextmanager
-async def api(
-    time_env: WorkflowEnvironment, slack: SlackSandbox, **settings: Any
-) -> AsyncIterator[tuple[ApiCaller, RunningBot]]:
-    """A worker and the bot with the API on (the test keys), and a caller as the ``ci`` key."""
-    configured = dataclasses.replace(bot_settings(slack), api_keys=KEYS, **settings)
-    async with (
-        worker_and_bot(slack, time_env.client, configured) as bot,
-        aiohttp.ClientSession() as session,
-    ):
-        caller = ApiCaller(session, bot.url.removesuffix(EVENTS_PATH))
-        await caller.load_document()
-        yield caller, bot
-
-
 def _draft(slack: SlackSandbox, thread_ts: str) -> dict:
     [draft] = draft_messages(slack, thread_ts)
     return draft
 
 
-async def test_ask_approve_in_slack_and_read_the_result(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+async def test_ask_approve_in_slack_and_read_the_result(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
     with time_env.auto_time_skipping_disabled():
-        async with api(time_env, slack) as (caller, _):
+        async with api() as (caller, _):
             created = await caller.create(DEPLOY)
             assert created.status == 201, created.body
             assert created.body["status"] == "pending" and created.body["thread"]["channel"] == CHANNEL
@@ -72,9 +56,9 @@ async def test_ask_approve_in_slack_and_read_the_result(time_env: WorkflowEnviro
 
 
 async def test_a_retry_with_the_same_key_is_the_same_request(
-    time_env: WorkflowEnvironment, slack: SlackSandbox
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
-    async with api(time_env, slack) as (caller, _):
+    async with api() as (caller, _):
         first = await caller.create(DEPLOY, headers={"Idempotency-Key": "deploy-2.3.1"})
         again = await caller.create(DEPLOY, headers={"Idempotency-Key": "deploy-2.3.1"})
         by_body_id = await caller.create({**DEPLOY, "id": "deploy-2.3.1"})
@@ -91,8 +75,10 @@ async def test_a_retry_with_the_same_key_is_the_same_request(
     assert len({message["ts"] for message in parents}) == 2
 
 
-async def test_without_a_valid_key_nothing_starts(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with api(time_env, slack) as (caller, _):
+async def test_without_a_valid_key_nothing_starts(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, _):
         missing = await caller.as_key(None).create(DEPLOY)
         forged = await caller.create(DEPLOY, authorization=f"Bearer {CI_KEY.secret}x")
         not_bearer = await caller.create(DEPLOY, authorization=f"Basic {CI_KEY.secret}")
@@ -105,8 +91,10 @@ async def test_without_a_valid_key_nothing_starts(time_env: WorkflowEnvironment,
     assert slack.messages(CHANNEL) == []
 
 
-async def test_a_key_sees_only_its_own_requests(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with api(time_env, slack) as (caller, _):
+async def test_a_key_sees_only_its_own_requests(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, _):
         created = await caller.create(DEPLOY)
         request_id = created.body["id"]
         other = caller.as_key(OTHER_KEY)
@@ -121,9 +109,9 @@ async def test_a_key_sees_only_its_own_requests(time_env: WorkflowEnvironment, s
 
 
 async def test_a_key_limited_to_channels_is_refused_elsewhere(
-    time_env: WorkflowEnvironment, slack: SlackSandbox
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
-    async with api(time_env, slack) as (caller, _):
+    async with api() as (caller, _):
         limited = caller.as_key(LIMITED_KEY)
         elsewhere = await limited.create(DEPLOY)
         nowhere = await limited.create({key: value for key, value in DEPLOY.items() if key != "channel"})
@@ -132,8 +120,10 @@ async def test_a_key_limited_to_channels_is_refused_elsewhere(
     assert slack.messages(CHANNEL) == []
 
 
-async def test_bad_input_is_a_problem_naming_the_field(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with api(time_env, slack) as (caller, _):
+async def test_bad_input_is_a_problem_naming_the_field(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, _):
         unknown = await caller.create({**DEPLOY, "titel": "typo"})
         too_long = await caller.create({**DEPLOY, "title": "x" * 151})
         approver = await caller.create({**DEPLOY, "approvers": ["not-a-user"]})
@@ -166,8 +156,10 @@ async def test_bad_input_is_a_problem_naming_the_field(time_env: WorkflowEnviron
     assert slack.messages(CHANNEL) == []
 
 
-async def test_cancel_removes_the_buttons_and_says_so(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with api(time_env, slack) as (caller, _):
+async def test_cancel_removes_the_buttons_and_says_so(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, _):
         created = await caller.create(DEPLOY)
         thread_ts = created.body["thread"]["ts"]
         await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)
@@ -182,9 +174,9 @@ async def test_cancel_removes_the_buttons_and_says_so(time_env: WorkflowEnvironm
 
 
 async def test_a_flood_from_one_key_is_refused_and_slack_is_still_served(
-    time_env: WorkflowEnvironment, slack: SlackSandbox
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
-    async with api(time_env, slack, api_rate_per_minute=2) as (caller, _):
+    async with api(api_rate_per_minute=2) as (caller, _):
         answers = [await caller.read("api-0000") for _ in range(3)]
         other = await caller.as_key(OTHER_KEY).read("api-0000")
         # The Slack handlers answer as ever while the key is held back.
@@ -205,17 +197,19 @@ async def test_the_api_is_off_without_keys(time_env: WorkflowEnvironment, slack:
 
 
 async def test_the_thread_shows_up_for_the_api_like_any_other(
-    time_env: WorkflowEnvironment, slack: SlackSandbox
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
-    async with api(time_env, slack) as (caller, _):
+    async with api() as (caller, _):
         created = await caller.create(DEPLOY)
         thread_ts = created.body["thread"]["ts"]
         await eventually(lambda: bool(draft_messages(slack, thread_ts)))
     assert created.body["thread"] == {"channel": CHANNEL, "ts": thread_ts}
 
 
-async def test_while_the_bot_drains_nothing_starts(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with api(time_env, slack) as (caller, bot):
+async def test_while_the_bot_drains_nothing_starts(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, bot):
         bot.deps.follow_ups.draining = True
         try:
             refused = await caller.create(DEPLOY)

@@ -12,15 +12,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
-from tests.bot.test_http_api import DEPLOY, api
-from tests.support.api import CI_KEY
+from tests.bot.test_http_api import DEPLOY
+from tests.support.api import CI_KEY, ApiStack
 from tests.support.slack import APPROVER_1, CHANNEL, draft_messages
 from tests.support.webhooks import receiver, verify
 
 
-async def test_the_result_is_posted_signed_when_decided(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+async def test_the_result_is_posted_signed_when_decided(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
     with time_env.auto_time_skipping_disabled():
-        async with receiver() as hook, api(time_env, slack, webhook_allow_private=True) as (caller, bot):
+        async with receiver() as hook, api(webhook_allow_private=True) as (caller, bot):
             created = await caller.create({**DEPLOY, "callback_url": hook.base + "/hook"})
             assert created.status == 201, created.body
             thread_ts = created.body["thread"]["ts"]
@@ -41,8 +43,10 @@ async def test_the_result_is_posted_signed_when_decided(time_env: WorkflowEnviro
     assert audit.progress.api_key == "ci"
 
 
-async def test_a_cancelled_request_is_posted_as_cancelled(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
-    async with receiver() as hook, api(time_env, slack, webhook_allow_private=True) as (caller, _):
+async def test_a_cancelled_request_is_posted_as_cancelled(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with receiver() as hook, api(webhook_allow_private=True) as (caller, _):
         created = await caller.create({**DEPLOY, "callback_url": hook.base + "/hook"})
         await caller.cancel(created.body["id"])
         await slack.wait_for(lambda: hook.received or None, timeout=30)
@@ -52,9 +56,9 @@ async def test_a_cancelled_request_is_posted_as_cancelled(time_env: WorkflowEnvi
 
 
 async def test_a_target_not_allowed_is_refused_before_anything_starts(
-    time_env: WorkflowEnvironment, slack: SlackSandbox
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
-    async with receiver() as hook, api(time_env, slack) as (caller, _):
+    async with receiver() as hook, api() as (caller, _):
         port = hook.base.rsplit(":", 1)[1]
         answers = [
             await caller.create({**DEPLOY, "callback_url": url})
@@ -73,9 +77,11 @@ async def test_a_target_not_allowed_is_refused_before_anything_starts(
     assert hook.received == []
 
 
-async def test_decided_while_its_webhook_is_still_retried(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+async def test_decided_while_its_webhook_is_still_retried(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
     with time_env.auto_time_skipping_disabled():
-        async with receiver(status=503) as hook, api(time_env, slack, webhook_allow_private=True) as (caller, _):
+        async with receiver(status=503) as hook, api(webhook_allow_private=True) as (caller, _):
             created = await caller.create({**DEPLOY, "callback_url": hook.base + "/hook"})
             thread_ts = created.body["thread"]["ts"]
             [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)

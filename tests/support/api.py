@@ -1,17 +1,28 @@
-"""The HTTP API as a caller sees it: keys, and a client whose every answer is checked against the
-server's own OpenAPI document (the status documented for the operation, the content type, the schema)."""
+"""The HTTP API as a caller sees it: keys, a client whose every answer is checked against the server's
+own OpenAPI document (the status documented for the operation, the content type, the schema), and the
+``api`` fixture (a pytest plugin of tests/conftest.py): the bot with the API on, on each engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs; mcp brings it
 
+from bot.server import EVENTS_PATH
 from signoff.config.api_keys import ApiKey
+from signoff.sandbox import SlackSandbox
+from tests.support.bot import RunningBot, bot_settings
+from tests.support.engines import ENGINES, running_stack
+from tests.support.postgres import database_url
 
 CI_KEY = ApiKey("ci", "ci-secret-0123456789abcdef0123456789")
 OTHER_KEY = ApiKey("other-team", "other-secret-0123456789abcdef01234567")
@@ -106,3 +117,37 @@ class ApiCaller:
 
     async def cancel(self, request_id: str) -> Answer:
         return await self.call("POST", f"/v1/requests/{request_id}/cancel")
+
+
+ApiStack = Callable[..., contextlib.AbstractAsyncContextManager[tuple[ApiCaller, RunningBot]]]
+
+
+@pytest.fixture(params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> str:
+    """The engine an ``api`` test runs on: each, in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def api(
+    api_engine: str, time_env: Any, slack: SlackSandbox, tmp_path: Path, request: pytest.FixtureRequest
+) -> ApiStack:
+    """``api(**settings)``: the bot with the API on (the test keys) in front of ``engine``, and a caller
+    as the ``ci`` key; ``settings`` replace the bot's (``webhook_allow_private``, ``api_rate_per_minute``)."""
+
+    @contextlib.asynccontextmanager
+    async def start(**settings: Any) -> AsyncIterator[tuple[ApiCaller, RunningBot]]:
+        name = api_engine
+        if api_engine == "dbos-postgres":
+            server: str = request.getfixturevalue("postgres_url")
+            name = "dbos-postgres:" + database_url(server, f"api_{uuid.uuid4().hex[:8]}")
+        configured = replace(bot_settings(slack), api_keys=KEYS, **settings)
+        async with (
+            running_stack(name, slack, configured, temporal_client=time_env.client, tmp_path=tmp_path) as bot,
+            aiohttp.ClientSession() as session,
+        ):
+            caller = ApiCaller(session, bot.url.removesuffix(EVENTS_PATH))
+            await caller.load_document()
+            yield caller, bot
+
+    return start
