@@ -218,6 +218,9 @@ class RequestsApi:
             parsed = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ProblemError.for_field(400, "malformed-json", "body", f"not JSON: {err}") from None
+        except RecursionError:
+            # Nested deeper than the parser goes (within the size limit): refused like any bad JSON.
+            raise ProblemError.for_field(400, "malformed-json", "body", "nested too deeply") from None
         if not isinstance(parsed, dict):
             raise ProblemError.for_field(422, "invalid-request", "body", "must be a JSON object")
         try:

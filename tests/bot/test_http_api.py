@@ -137,6 +137,9 @@ async def test_bad_input_is_a_problem_naming_the_field(
             data=b'{"title": "t", "body": "' + b"x" * (600 * 1024) + b'"}',
             headers={"Content-Type": "application/json"},
         )
+        deep = await caller.call(
+            "POST", "/v1/requests", data=b"[" * 200_000 + b"]" * 200_000, headers={"Content-Type": "application/json"}
+        )
         callback = await caller.create({**DEPLOY, "callback_url": "http://hooks.example.com/signoff"})
         bad_wait = await caller.read("api-0000", wait="nan")
         not_in_channel = await caller.create({**DEPLOY, "channel": "C0WATERCO"})
@@ -147,6 +150,7 @@ async def test_bad_input_is_a_problem_naming_the_field(
     assert malformed.status == 400 and malformed.body["field"] == "body"
     assert not_json.status == 415
     assert huge.status == 413 and huge.body["field"] == "body"
+    assert deep.status == 400 and deep.body["field"] == "body"
     assert callback.status == 422 and callback.body["field"] == "callback_url" and "https" in callback.body["detail"]
     assert bad_wait.status == 400 and bad_wait.body["field"] == "wait"
     assert not_in_channel.status == 422 and not_in_channel.body["field"] == "channel"
