@@ -30,10 +30,20 @@ from bot.api.auth import KeyRing
 from bot.api.models import IDEMPOTENCY_KEY_PATTERN, CreateRequest, RequestError, RequestView
 from bot.api.problems import ProblemError, invalid_body
 from bot.api.ratelimit import RateLimiter
-from bot.gateway import AlreadyRunning, Gateway, GatewayError, NotFound, RequestRecord, RunStatus, Unreachable
+from bot.gateway import (
+    AlreadyRunning,
+    Gateway,
+    GatewayError,
+    MaybeStarted,
+    NotFound,
+    RequestRecord,
+    RunStatus,
+    Unreachable,
+)
 from signoff.activities.webhooks import vet_target
 from signoff.config.api_keys import ApiKey
 from signoff.contracts.api import ApiSignoffRequest, RequestStatus
+from signoff.contracts.workflow_io import WorkflowKind
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +159,7 @@ class RequestsApi:
             | {"channel": channel, "api_key": key.name, "callback_url": body.callback_url}
         )
         memo = {
-            "kind": "request",
+            "kind": WorkflowKind.REQUEST.value,
             "subject": body.title[:200],
             "channel_id": channel,
             "requester_id": body.requester,
@@ -333,6 +343,14 @@ class RequestsApi:
             raise
         except Unreachable as err:
             raise ProblemError(503, "engine-unavailable", str(err), headers={"Retry-After": "5"}) from None
+        except MaybeStarted:
+            # A retry under the same idempotency key is safe: it is this request or nothing.
+            raise ProblemError(
+                503,
+                "start-unconfirmed",
+                f"the engine did not confirm the start in time; retry with the same {IDEMPOTENCY_HEADER}",
+                headers={"Retry-After": "5"},
+            ) from None
         except GatewayError as err:
             raise ProblemError(502, "engine-error", str(err)) from None
 

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from signoff.activities.webhooks import WebhookActivities, vet_target
 from signoff.contracts.api import WEBHOOK_REFUSED, WebhookInput
 from tests.support.api import CI_KEY, KEYS
-from tests.support.webhooks import receiver, verify
+from tests.support.webhooks import receiver, verify, verify_signoff_webhook
 
 BODY = json.dumps({"id": "api-1", "status": "approved", "thread": None, "result": None})
 
@@ -72,6 +72,7 @@ async def test_delivered_signed_and_verifiable() -> None:
     assert not verify(CI_KEY.secret, timestamp, signature, body + b" ")
     assert not verify(KEYS[1].secret, timestamp, signature, body)
     assert not verify(CI_KEY.secret, str(int(timestamp) - 600), signature, body)
+    assert verify_signoff_webhook(CI_KEY.secret, headers, body) and not verify_signoff_webhook(CI_KEY.secret, {}, body)
 
 
 async def test_private_loopback_and_link_local_literals_are_refused() -> None:

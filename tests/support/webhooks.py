@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -14,13 +14,20 @@ from aiohttp import web
 from tests.support.web import serving
 
 
-def verify(secret: str, timestamp: str, signature: str, body: bytes, tolerance: int = 300) -> bool:
-    """The receiver's check, as the docs give it: the signature over "<timestamp>.<body>", and a
-    timestamp within ``tolerance`` seconds (an old one is a replay)."""
-    if abs(time.time() - int(timestamp)) > tolerance:
-        return False
+def verify_signoff_webhook(secret: str, headers: Mapping[str, str], body: bytes, tolerance: int = 300) -> bool:
+    """The receiver's check, word for word as the docs give it: the signature over "<timestamp>.<body>",
+    and a timestamp within ``tolerance`` seconds (an old one is a replay)."""
+    timestamp = headers.get("Signoff-Timestamp", "")
+    signature = headers.get("Signoff-Signature", "")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
+        return False  # missing, or too old (or from the future): a replay
     expected = "v1=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
+
+
+def verify(secret: str, timestamp: str, signature: str, body: bytes) -> bool:
+    """``verify_signoff_webhook`` with the two headers given apart."""
+    return verify_signoff_webhook(secret, {"Signoff-Timestamp": timestamp, "Signoff-Signature": signature}, body)
 
 
 @dataclass
