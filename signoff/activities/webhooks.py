@@ -13,6 +13,7 @@ connection (rebinding) cannot send the POST elsewhere. Redirects are never follo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -40,6 +41,8 @@ SIGNATURE_HEADER = "Signoff-Signature"
 TIMESTAMP_HEADER = "Signoff-Timestamp"
 SIGNATURE_VERSION = "v1"
 USER_AGENT = "signoff-webhook/1"
+# How long the API waits for a callback_url's name to resolve before refusing it.
+RESOLVE_TIMEOUT_SECONDS = 5.0
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -124,9 +127,13 @@ async def vet_target(url: str, *, allow_private: bool, inner: AbstractResolver |
         return problem
     resolver = VettingResolver(allow_private=allow_private, plain_http=urlsplit(url).scheme == "http", inner=inner)
     try:
-        await resolver.resolve(host, 443, socket.AF_UNSPEC)
+        # A name that takes long to resolve holds no caller (nor a resolver thread) past this.
+        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+            await resolver.resolve(host, 443, socket.AF_UNSPEC)
     except UnsafeTarget as err:
         return str(err)
+    except TimeoutError:
+        return f"{host} did not resolve within {RESOLVE_TIMEOUT_SECONDS:g} s"
     except OSError as err:
         return f"{host} does not resolve: {err.strerror or err}"
     finally:

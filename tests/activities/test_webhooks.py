@@ -4,6 +4,7 @@ resolving there, checked on every delivery), plain http beyond loopback, redirec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 
@@ -11,6 +12,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from temporalio.exceptions import ApplicationError
 
+from signoff.activities import webhooks
 from signoff.activities.webhooks import WebhookActivities, vet_target
 from signoff.contracts.api import WEBHOOK_REFUSED, WebhookInput
 from tests.support.api import CI_KEY, KEYS
@@ -159,3 +161,22 @@ async def test_the_api_check_refuses_what_delivery_would() -> None:
     assert "loopback" in (await vet_target("https://localhost/x", allow_private=False) or "")
     assert await vet_target("https://hooks.example/x", allow_private=False, inner=dns) is None
     assert await vet_target("http://localhost:8080/x", allow_private=True) is None
+
+
+class SilentDns(AbstractResolver):
+    """A DNS that never answers."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_name_that_does_not_resolve_in_time_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webhooks, "RESOLVE_TIMEOUT_SECONDS", 0.05)
+    problem = await vet_target("https://slow.example/hook", allow_private=False, inner=SilentDns())
+    assert problem == "slow.example did not resolve within 0.05 s"
