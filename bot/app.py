@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 
+from bot.api import build_api
 from bot.deps import Deps
 from bot.gateway import Gateway, TemporalGateway
 from bot.listeners import register_listeners
@@ -91,4 +92,6 @@ def build_app(
     register_listeners(app, deps)
     app.readiness = Readiness(deps.gateway.health_problem, client)
     app.follow_ups = deps.follow_ups
+    follow_ups = deps.follow_ups
+    app.http_api = build_api(settings, deps.gateway, draining=lambda: follow_ups.draining)
     return app

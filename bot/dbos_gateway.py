@@ -15,12 +15,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from dbos import DBOSClient, EnqueueOptions
+from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
 from dbos._error import DBOSException, DBOSWorkflowIDInUseError
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.exceptions import ApplicationError
 
 from bot import metrics
 from bot.gateway import (
+    DECIDED_CHECK_SECONDS,
     MAX_LISTED,
     AlreadyRunning,
     AuditRecord,
@@ -34,6 +36,7 @@ from bot.gateway import (
     NotRecorded,
     NoWorker,
     Refused,
+    RequestRecord,
     RunFilter,
     RunStatus,
     Started,
@@ -42,6 +45,7 @@ from bot.gateway import (
     workflow_id_for,
 )
 from signoff.contracts.engine_messages import (
+    ANSWER_EVENT,
     CANCEL,
     DECISIONS_TOPIC,
     DRAFT_EVENT,
@@ -159,7 +163,8 @@ class DbosGateway(Gateway):
         request = PlanRequest(task=task, origin=origin, settings=self.workflow_settings)
         return await self._start(WorkflowKind.PLAN, request, workflow_id)
 
-    async def _start(self, kind: WorkflowKind, request: ReportRequest | PlanRequest, workflow_id: str) -> Started:
+    async def _start(self, kind: WorkflowKind, request: object, workflow_id: str, *more: object) -> Started:
+        """Enqueue ``kind``'s workflow under ``workflow_id`` with ``request`` (and ``more`` inputs)."""
         options: EnqueueOptions = {
             "queue_name": QUEUE,
             "workflow_name": WORKFLOW_NAMES[kind],
@@ -168,7 +173,7 @@ class DbosGateway(Gateway):
             "workflow_id_reuse_policy": "reject",
         }
         # The enqueue runs in a thread that a deadline cannot stop: it is kept to know whether it still may write.
-        enqueue: asyncio.Future[Any] = asyncio.ensure_future(self.client.enqueue_async(options, request))
+        enqueue: asyncio.Future[Any] = asyncio.ensure_future(self.client.enqueue_async(options, request, *more))
         enqueue.add_done_callback(_retrieved)
         try:
             await self._bounded(lambda: asyncio.shield(enqueue))
@@ -179,6 +184,50 @@ class DbosGateway(Gateway):
             return await self._confirm_start(workflow_id, kind, err, still_sending=not enqueue.done())
         metrics.COMMANDS_STARTED.labels(kind.value).inc()
         return Started(workflow_id=workflow_id, run_id=None)
+
+    # ------------------------------------------------------------------ the HTTP API's requests
+
+    async def start_request(self, workflow_id: str, request: dict[str, Any], memo: dict[str, Any]) -> Started:
+        # DBOS keeps no memo: it is the run's second input (``signoff.dbos.engine.request_workflow``).
+        return await self._start(WorkflowKind.REQUEST, request, workflow_id, memo)
+
+    async def request_record(self, workflow_id: str, wait: float = 0.0) -> RequestRecord:
+        status = await self._request_status(workflow_id)
+        if wait > 0 and str(status.status) in _RUNNING:
+            await self._until_decided(workflow_id, wait)
+            status = await self._request_status(workflow_id)
+        args = (status.input or {}).get("args", ()) if status.input else ()
+        memo = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+        run_status = _RUN_STATUS.get(str(status.status), RunStatus.RUNNING)
+        progress = await self._event(workflow_id, PROGRESS_EVENT)
+        thread = progress.thread if isinstance(progress, Progress) else None
+        if run_status is RunStatus.COMPLETED and not isinstance(status.output, dict):
+            # The engine's run ends "cancelled" when cancelled through signoff.
+            return RequestRecord(workflow_id, RunStatus.CANCELED, memo, thread=thread)
+        if run_status is RunStatus.COMPLETED:
+            return RequestRecord(workflow_id, run_status, memo, thread=thread, result=status.output)
+        if run_status is RunStatus.FAILED:
+            return RequestRecord(workflow_id, run_status, memo, thread=thread, error=_failure(status.error))
+        answer = await self._event(workflow_id, ANSWER_EVENT)
+        return RequestRecord(
+            workflow_id, run_status, memo, thread=thread, result=answer if isinstance(answer, dict) else None
+        )
+
+    async def _request_status(self, workflow_id: str) -> WorkflowStatus:
+        found = await self._bounded(
+            lambda: self.client.list_workflows_async(workflow_ids=[workflow_id], load_input=True, load_output=True)
+        )
+        if not found or found[0].name != WORKFLOW_NAMES[WorkflowKind.REQUEST]:
+            raise self.not_found(workflow_id)
+        return found[0]
+
+    async def _until_decided(self, workflow_id: str, wait: float) -> None:
+        """Until the request is decided (its answer event is set), it ends, or ``wait`` seconds pass."""
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            answer = await self._event(workflow_id, ANSWER_EVENT, timeout=min(left, DECIDED_CHECK_SECONDS))
+            if answer is not None or await self._status(workflow_id) not in _RUNNING:
+                return
 
     async def _started(self, workflow_id: str) -> bool:
         found = await self._bounded(lambda: self.client.list_workflows_async(workflow_ids=[workflow_id]))
@@ -328,14 +377,19 @@ class DbosGateway(Gateway):
             request = (status.input or {}).get("args", (None,))[0] if status.input else None
             origin = getattr(request, "origin", None)
             subject = getattr(request, "topic", None) or getattr(request, "task", "") or ""
+            requester_id = origin.requester_id if origin else None
+            channel_id = origin.channel_id if origin else None
+            if isinstance(request, dict):
+                # A SignoffRequest's JSON input.
+                subject, requester_id, channel_id = (request.get(k) for k in ("title", "requester", "channel"))
             listed.append(
                 Listed(
                     workflow_id=status.workflow_id,
                     kind=_KIND_OF_NAME.get(status.name, WorkflowKind.REPORT),
                     running=status.status in _RUNNING,
-                    subject=str(subject)[:200],
-                    requester_id=origin.requester_id if origin else None,
-                    channel_id=origin.channel_id if origin else None,
+                    subject=str(subject or "")[:200],
+                    requester_id=requester_id,
+                    channel_id=channel_id,
                     started_at=_moment(status.created_at),
                 )
             )
@@ -360,6 +414,15 @@ class DbosGateway(Gateway):
             except (GatewayError, DBOSException) as err:
                 log.info("progress of %s unreadable: %s", workflow_id, err)
         return results
+
+
+def _failure(error: object) -> tuple[str, str]:
+    """A failed run's error as (type, message): a workflow's ApplicationError keeps its type."""
+    if isinstance(error, ApplicationError):
+        return error.type or "ApplicationError", error.message
+    if isinstance(error, BaseException):
+        return type(error).__name__, str(error)
+    return "Failed", str(error or "the request failed")
 
 
 def _moment(epoch_ms: int | None) -> datetime | None:

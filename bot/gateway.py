@@ -22,23 +22,26 @@ whose message can be shown to the person who clicked or typed, as is:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
 from prometheus_client import Histogram
+from signoff_client import SIGNOFF_REQUEST
 from temporalio.client import (
     Client,
     WorkflowExecution,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
@@ -46,7 +49,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
@@ -58,6 +61,7 @@ from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
     DecisionReceipt,
+    MessageRef,
     Phase,
     PlanRequest,
     Progress,
@@ -92,6 +96,9 @@ MAX_LISTED = 50
 # server starts ~50-110 a second here, the rest queue inside it past the RPC timeout (benchmarks:
 # half of 200 /report at concurrency 50). Queued starts wait here instead.
 MAX_CONCURRENT_STARTS = 32
+# A long-poll on a request asks for its answer this often: a decided request whose webhook is still
+# being delivered has not ended, and is decided all the same.
+DECIDED_CHECK_SECONDS = 5.0
 
 # SignoffRequests are started by other workflows or clients: listed too, so their drafts reach the Home.
 _KIND_OF_TYPE = {name: kind for kind, name in WORKFLOW_TYPES.items()}
@@ -191,6 +198,20 @@ class AuditRecord:
     started_at: datetime | None
     closed_at: datetime | None
     progress: Progress
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A SignoffRequest as the HTTP API reads it: its run, what its memo says (the key that asked,
+    the hash of what it asked), its thread, and how it ended (``result``: ``SignoffResult``'s JSON
+    once decided; ``error``: the failure's type and message)."""
+
+    workflow_id: str
+    status: RunStatus
+    memo: Mapping[str, Any]
+    thread: MessageRef | None = None
+    result: dict[str, Any] | None = None
+    error: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -595,6 +616,17 @@ class Gateway(ABC):
     @abstractmethod
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
 
+    # The HTTP API's requests (``bot.api``): an engine that has them overrides both.
+
+    async def start_request(self, workflow_id: str, request: dict[str, Any], memo: dict[str, Any]) -> Started:
+        """Start a SignoffRequest under ``workflow_id`` (``AlreadyRunning``: that id was used, ever)."""
+        raise GatewayError(f"{self.engine_name} does not serve the HTTP API's requests")
+
+    async def request_record(self, workflow_id: str, wait: float = 0.0) -> RequestRecord:
+        """The SignoffRequest ``workflow_id`` (``NotFound``: none, or not a SignoffRequest); ``wait``:
+        seconds to wait first for it to be decided (cut short when it is)."""
+        raise GatewayError(f"{self.engine_name} does not serve the HTTP API's requests")
+
     @abstractmethod
     async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
 
@@ -692,7 +724,7 @@ class TemporalGateway(Gateway):
         subject: str,
         origin: SlackOrigin,
     ) -> Started:
-        async def start() -> WorkflowHandle[Any, str]:
+        async def start() -> WorkflowHandle[Any, Any]:
             return await self.client.start_workflow(
                 run,
                 request,
@@ -711,6 +743,12 @@ class TemporalGateway(Gateway):
                 rpc_timeout=self.rpc_timeout,
             )
 
+        return await self._start_once(start, workflow_id, kind)
+
+    async def _start_once(
+        self, start: Callable[[], Awaitable[WorkflowHandle[Any, Any]]], workflow_id: str, kind: WorkflowKind
+    ) -> Started:
+        """Make ``start`` (a start under ``workflow_id``, never reused) in one of the start slots."""
         try:
             # The RPC timeout counts from when the start is sent, not while it waits for a slot.
             async with self._start_slots:
@@ -968,6 +1006,91 @@ class TemporalGateway(Gateway):
             elif task in done:
                 log.info("progress query failed: %s", task.exception())
         return results
+
+    # ------------------------------------------------------------------ the HTTP API's requests
+
+    async def start_request(self, workflow_id: str, request: dict[str, Any], memo: dict[str, Any]) -> Started:
+        async def start() -> WorkflowHandle[Any, Any]:
+            return await self.client.start_workflow(
+                SIGNOFF_REQUEST,
+                request,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                # An idempotency key names one request forever, even after it ended.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo=memo,
+                rpc_timeout=self.rpc_timeout,
+            )
+
+        return await self._start_once(start, workflow_id, WorkflowKind.REQUEST)
+
+    async def request_record(self, workflow_id: str, wait: float = 0.0) -> RequestRecord:
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe() -> WorkflowExecutionDescription:
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
+
+        description = await self._bounded(describe)
+        if description.workflow_type != SIGNOFF_REQUEST:
+            # Another kind of workflow is no request of the API's: the same answer as none at all.
+            raise self.not_found(workflow_id)
+        if wait > 0 and description.status == WorkflowExecutionStatus.RUNNING:
+            await self._until_decided(handle, wait)
+            description = await self._bounded(describe)
+        memo = await description.memo()
+        status = RunStatus(description.status.name) if description.status else RunStatus.RUNNING
+        if status is RunStatus.COMPLETED:
+            result = await self._bounded(lambda: handle.result(rpc_timeout=self.rpc_timeout))
+            thread = result.get("thread") if isinstance(result, dict) else None
+            ref = MessageRef(thread["channel"], thread["ts"]) if thread else None
+            return RequestRecord(workflow_id, status, memo, thread=ref, result=result)
+        if status is RunStatus.FAILED:
+            return RequestRecord(workflow_id, status, memo, error=await self._failure(handle))
+        progress, answer = await self._request_state(handle, status)
+        return RequestRecord(workflow_id, status, memo, thread=progress.thread if progress else None, result=answer)
+
+    async def _until_decided(self, handle: WorkflowHandle[Any, Any], wait: float) -> None:
+        """Until the request ends, or is decided (its webhook may still be on its way, the run with
+        it), or ``wait`` seconds pass: the run's end is awaited (a long-poll of Temporal's), asking
+        for its answer every ``DECIDED_CHECK_SECONDS``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, DECIDED_CHECK_SECONDS)):
+                    with contextlib.suppress(WorkflowFailureError, RPCError):
+                        await handle.result(rpc_timeout=timedelta(seconds=wait + 1))
+                    return
+            _, answer = await self._request_state(handle, RunStatus.RUNNING)
+            if answer is not None:
+                return
+
+    async def _request_state(
+        self, handle: WorkflowHandle[Any, Any], status: RunStatus
+    ) -> tuple[Progress | None, dict[str, Any] | None]:
+        """Its progress and answer (a running request's; a closed one's as its worker replays it), or
+        (None, None) when no worker answers: the run's status alone still says how it stands."""
+
+        async def query() -> tuple[Progress, dict[str, Any] | None]:
+            progress = await handle.query(ReportGenerationWorkflow.progress, rpc_timeout=self.rpc_timeout)
+            answer = await handle.query("answer", result_type=dict, rpc_timeout=self.rpc_timeout)
+            return progress, answer
+
+        try:
+            return await self._bounded(query)
+        except (GatewayError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            log.info("request %s (%s): no state: %s", handle.id, status.value, err)
+            return None, None
+
+    async def _failure(self, handle: WorkflowHandle[Any, Any]) -> tuple[str, str]:
+        try:
+            await self._bounded(lambda: handle.result(rpc_timeout=self.rpc_timeout))
+        except WorkflowFailureError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                return cause.type or "ApplicationError", cause.message
+            return type(cause).__name__, str(cause)
+        return "Failed", "the request failed"
 
 
 async def _listed(execution: WorkflowExecution) -> Listed:

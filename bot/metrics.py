@@ -110,6 +110,8 @@ class InstrumentedApp(AsyncApp):
     readiness: Readiness | None = None
     # The listeners' owed work (``bot.app.build_app`` sets it): while it drains, no request is taken.
     follow_ups: FollowUps | None = None
+    # The HTTP API (``bot.api.build_api``; None: no key configured), mounted beside the Slack endpoint.
+    http_api: web.Application | None = None
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         if self.follow_ups is not None and self.follow_ups.draining:

@@ -24,6 +24,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from temporalio.client import Client
 
+from bot.api import API_PREFIX
 from bot.app import build_app, build_gateway, build_web_client
 from bot.deps import Deps
 from bot.follow_ups import FollowUps, InFlight
@@ -55,7 +56,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def build_web_app(app: AsyncApp) -> web.Application:
     """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt),
     ``GET /healthz`` (the process serves) and, for an app of ``build_app``, ``GET /readyz`` (a bare status:
-    the reason is on the metrics port)."""
+    the reason is on the metrics port) and the HTTP API under ``/v1/`` when it is on."""
 
     async def events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -65,6 +66,9 @@ def build_web_app(app: AsyncApp) -> web.Application:
     readiness = app.readiness if isinstance(app, InstrumentedApp) else None
     web_app = web.Application()
     web_app.add_routes([web.post(EVENTS_PATH, events), *health_routes(readiness, public=True)])
+    if isinstance(app, InstrumentedApp) and app.http_api is not None:
+        # The HTTP API (bot.api) on the same port, under /v1/: only when an API key is configured.
+        web_app.add_subapp(API_PREFIX, app.http_api)
     return web_app
 
 

@@ -11,8 +11,9 @@ from signoff.sandbox import SlackSandbox
 from signoff.temporal.devserver import DevServer
 from tests.support.temporal import start_time_skipping
 
-# The browser fixtures (a shared Chromium, a page per test) for the browser tests; a real PostgreSQL.
-pytest_plugins = ("tests.support.browser", "tests.support.postgres")
+# The browser fixtures (a shared Chromium, a page per test) for the browser tests; a real PostgreSQL;
+# the HTTP API's ``api`` (the bot with the API on, on each engine).
+pytest_plugins = ("tests.support.browser", "tests.support.postgres", "tests.support.api")
 
 # A test that takes one of these fixtures starts a real process or drives a browser: it must carry
 # the marker too, so that `make test-fast` (-m "not slow and not process and not browser") leaves it out.

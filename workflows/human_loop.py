@@ -164,7 +164,12 @@ class HumanReviewedWorkflow:
             tool_calls=self.tool_call_records(),
             usage=self._usage.summary(self._settings.model_prices),
             channel_id=gate.channel_id if gate else (self._origin.channel_id if self._origin else None),
+            api_key=self.api_key(),
         )
+
+    def api_key(self) -> str | None:
+        """The HTTP API key that asked (a SignoffRequest made through the API overrides this)."""
+        return None
 
     def tool_call_records(self) -> list[ToolCallRecord]:
         """The agents' tool calls so far (a workflow whose agents use tools overrides this)."""

@@ -42,6 +42,8 @@ BOUNDED_GATE_PATCH = "bounded-gate"
 # Requests are refused where the bounds say so (waits over ten years, duplicate approvers, a quorum
 # only the requester could complete); a request taken before them replays by the old rules.
 BOUNDED_REQUEST_PATCH = "bounded-request"
+# A request made through the HTTP API with a callback_url posts its result there, signed, when it ends.
+WEBHOOK_PATCH = "request-webhook"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``

@@ -8,7 +8,9 @@ is wrong fails at once, never retried, naming the field, before anything is post
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -26,14 +28,23 @@ from signoff_client import (
     describe_invalid,
 )
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
+from signoff.contracts.api import (
+    DELIVER_WEBHOOK,
+    WEBHOOK_RETRY_POLICY,
+    WEBHOOK_START_TO_CLOSE,
+    ApiSignoffRequest,
+    RequestStatus,
+    WebhookInput,
+    api_request_of,
+)
 from signoff.contracts.steps import StepFailed
 from signoff.contracts.workflow_io import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
-from workflows.patches import BOUNDED_REQUEST_PATCH
+from workflows.patches import BOUNDED_REQUEST_PATCH, WEBHOOK_PATCH
 from workflows.runtime import durable
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
@@ -55,11 +66,15 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
     def __init__(self) -> None:
         super().__init__()
         self._request: SignoffRequestInput | None = None
+        # The result once decided: the HTTP API reads it while the webhook is still being delivered.
+        self._answer: dict[str, Any] | None = None
 
     @workflow.run
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        # A request made through the HTTP API carries its key's name (and maybe a callback_url).
+        model = ApiSignoffRequest if api_request_of(request) else SignoffRequestInput
         try:
-            parsed = SignoffRequestInput.model_validate(request)
+            parsed = model.model_validate(request)
         except ValidationError as err:
             recorded = _as_recorded(request)
             if recorded is None or await durable().patched_async(BOUNDED_REQUEST_PATCH):
@@ -67,8 +82,51 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
                 raise ApplicationError(describe_invalid(err), type=INVALID_REQUEST, non_retryable=True) from None
             parsed = recorded
         self._request = parsed
-        result = await self.guarded(lambda: self._ask(parsed))
-        return result.model_dump(mode="json")
+        try:
+            result = await self.guarded(lambda: self._ask(parsed))
+        except (CancelledError, asyncio.CancelledError):
+            await self._notify("cancelled", None)
+            raise
+        self._answer = result.model_dump(mode="json")
+        await self._notify(result.outcome, self._answer)
+        return self._answer
+
+    @workflow.query
+    def answer(self) -> dict[str, Any] | None:
+        """The result (``SignoffResult``'s JSON) once decided, else None."""
+        return self._answer
+
+    def api_key(self) -> str | None:
+        return self._request.api_key if isinstance(self._request, ApiSignoffRequest) else None
+
+    async def _notify(self, status: RequestStatus, result: dict[str, Any] | None) -> None:
+        """POST how the request ended to its callback_url (a request made through the API with one),
+        signed with its key's secret; retried with backoff for a bounded time. A webhook that is never
+        taken is logged and changes nothing: the result stays readable through the API."""
+        request = self._request
+        if not isinstance(request, ApiSignoffRequest) or request.callback_url is None:
+            return
+        if not await durable().patched_async(WEBHOOK_PATCH):
+            return
+        parent = self._thread.parent if self._thread else None
+        event = {
+            "id": durable().workflow_id(),
+            "status": status,
+            "thread": {"channel": parent.channel_id, "ts": parent.ts} if parent else None,
+            "result": result,
+        }
+        delivery = WebhookInput(
+            workflow_id=durable().workflow_id(),
+            url=request.callback_url,
+            api_key=request.api_key,
+            body=json.dumps(event, separators=(",", ":"), sort_keys=True),
+        )
+        try:
+            await durable().execute_activity(
+                DELIVER_WEBHOOK, delivery, start_to_close_timeout=WEBHOOK_START_TO_CLOSE, policy=WEBHOOK_RETRY_POLICY
+            )
+        except StepFailed as err:
+            durable().logger.warning("webhook to %s given up: %s", request.callback_url, err)
 
     def allows_edits(self) -> bool:
         return self._request is not None and self._request.allow_edits

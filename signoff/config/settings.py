@@ -22,6 +22,7 @@ from typing import Self
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from signoff.config.api_keys import ApiKey, api_keys
 from signoff.config.setting_types import (
     ApiStyle,
     Approvers,
@@ -68,6 +69,8 @@ __all__ = [
 # needed (~0.1 s of CPU each); only a burst of more *active* workflows than the cache replays
 # over and over, so a worker expecting such bursts trades memory for a larger cache.
 DEFAULT_WORKER_CACHE_SIZE = 200
+# The HTTP API's pace per key: a person answers a handful of requests a minute, not hundreds.
+DEFAULT_API_RATE_PER_MINUTE = 60
 _HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
 
@@ -245,6 +248,20 @@ class OperationsSettings(_EnvironmentModel):
         return self
 
 
+class ApiSettings(_EnvironmentModel):
+    """The HTTP API (``bot.api``): off unless a key is given; where its requests' webhooks may go."""
+
+    keys: str | None = Field(None, validation_alias="SIGNOFF_API_KEYS", repr=False)
+    keys_file: FilePath | None = Field(None, validation_alias="SIGNOFF_API_KEYS_FILE")
+    # Requests a minute one key may make (a burst of as many is allowed, then this pace).
+    rate_per_minute: WholeNumber = Field(DEFAULT_API_RATE_PER_MINUTE, ge=1, validation_alias="SIGNOFF_API_RATE")
+    # Webhooks to private, loopback and link-local addresses (a local receiver in dev); off: refused (SSRF).
+    webhook_allow_private: Flag = Field(False, validation_alias="SIGNOFF_WEBHOOK_ALLOW_PRIVATE")
+
+    def api_keys(self) -> tuple[ApiKey, ...]:
+        return api_keys(self.keys, self.keys_file)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of one process, flat: what the worker, the bot and the commands read."""
@@ -285,6 +302,12 @@ class Settings:
     # DBOS's system database (``signoff.dbos.config``): None = SQLite under .data/; a URL may hold a password.
     database_url: str | None = field(default=None, repr=False)
 
+    # The HTTP API's keys (``bot.api``; empty: the API is off) and its pace per key; the worker signs a
+    # request's webhook with its key's secret and refuses private targets unless allowed.
+    api_keys: tuple[ApiKey, ...] = field(default=(), repr=False)
+    api_rate_per_minute: int = DEFAULT_API_RATE_PER_MINUTE
+    webhook_allow_private: bool = False
+
     @property
     def offline_model(self) -> bool:
         """No key: the deterministic offline model serves every agent."""
@@ -312,6 +335,7 @@ class Settings:
         engine = EngineSettings.from_env(env)
         runs = RunSettings.from_env(env)
         usage = UsageSettings.from_env(env)
+        api = ApiSettings.from_env(env)
         return cls(
             temporal_address=target.address,
             temporal_namespace=target.namespace,
@@ -332,6 +356,9 @@ class Settings:
             bot_journal=operations.bot_journal,
             engine=engine.engine,
             database_url=engine.database_url,
+            api_keys=api.api_keys(),
+            api_rate_per_minute=api.rate_per_minute,
+            webhook_allow_private=api.webhook_allow_private,
             workflow=WorkflowSettings(
                 policy=approvals.policy(),
                 models=models.agent_models(),

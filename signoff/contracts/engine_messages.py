@@ -18,12 +18,14 @@ QUEUE = "signoff"
 DECISIONS_TOPIC = "signoff.decisions"
 PROGRESS_EVENT = "signoff.progress"
 DRAFT_EVENT = "signoff.draft"
+# A SignoffRequest's result once decided (``SignoffRequestWorkflow.answer``): what the HTTP API reads
+# while the request's webhook is still being delivered.
+ANSWER_EVENT = "signoff.answer"
 # The message that cancels a workflow: seen at its next wait (the buttons go, the thread says so).
 CANCEL = "cancel"
 
-# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike
-# (SignoffRequest is Temporal's only).
-WORKFLOW_NAMES = {kind: WORKFLOW_TYPES[kind] for kind in (WorkflowKind.REPORT, WorkflowKind.PLAN)}
+# The DBOS workflow names: the Temporal workflow types, so logs and the two engines read alike.
+WORKFLOW_NAMES = {kind: WORKFLOW_TYPES[kind] for kind in (WorkflowKind.REPORT, WorkflowKind.PLAN, WorkflowKind.REQUEST)}
 
 
 def reply_event(message_id: str) -> str:

@@ -307,6 +307,8 @@ class Progress:
     usage: TokenUsage = field(default_factory=TokenUsage)
     # The request's Slack channel (its thread's, once posted): who may see and decide depends on it.
     channel_id: str | None = None
+    # The HTTP API key that asked (its name), for a SignoffRequest made through the API.
+    api_key: str | None = None
 
 
 @dataclass

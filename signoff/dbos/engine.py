@@ -37,6 +37,7 @@ from dbos import DBOS, StepOptions
 from signoff.activities.context import Activity, StepContext, running
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
 from signoff.contracts.engine_messages import (
+    ANSWER_EVENT,
     CANCEL,
     DECISIONS_TOPIC,
     DRAFT_EVENT,
@@ -56,6 +57,7 @@ from workflows.patches import PATCHES_BEFORE_DBOS
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import step_failed, use
+from workflows.signoff_request import SignoffRequestWorkflow
 
 # Runs recorded before the move to one package name their classes by the old modules.
 legacy_names.install()
@@ -98,6 +100,8 @@ class DbosDurable:
         # The reply to each decision accepted, by its decision id: what another attempt at it gets.
         self._accepted: dict[str, EngineReply] = {}
         self._published: tuple[object, str] | None = None
+        # Whether a SignoffRequest's answer is published (once: it never changes).
+        self._answered = False
 
     @property
     def logger(self) -> logging.Logger:
@@ -273,7 +277,8 @@ class DbosDurable:
         await self.publish()
 
     async def publish(self) -> None:
-        """Set the progress and draft events when they changed (what Temporal's queries read)."""
+        """Set the progress and draft events when they changed (what Temporal's queries read), and a
+        SignoffRequest's answer once it has one."""
         self._still_running()
         progress, draft = self._instance.progress(), self._instance.current_draft()
         previous = self._published
@@ -282,6 +287,11 @@ class DbosDurable:
             await DBOS.set_event_async(PROGRESS_EVENT, progress)
         if previous is None or previous[1] != draft:
             await DBOS.set_event_async(DRAFT_EVENT, draft)
+        if isinstance(self._instance, SignoffRequestWorkflow) and not self._answered:
+            answer = self._instance.answer()
+            if answer is not None:
+                self._answered = True
+                await DBOS.set_event_async(ANSWER_EVENT, answer)
 
     # --- in order, not concurrently (the module docstring) ------------------------------
 
@@ -357,7 +367,7 @@ class DbosEngine:
     def stopping(self) -> bool:
         return self._stopping
 
-    async def drive(self, instance: HumanReviewedWorkflow, request: Any) -> str:
+    async def drive(self, instance: HumanReviewedWorkflow, request: Any) -> Any:
         if self._stopping:
             raise asyncio.CancelledError("the engine is stopping")  # dequeued as it stopped: not started
         run = asyncio.current_task()
@@ -367,8 +377,7 @@ class DbosEngine:
         undo = use(durable)
         try:
             await durable.tick()
-            result: str = await instance.run(request)  # type: ignore[attr-defined]
-            return result
+            return await instance.run(request)  # type: ignore[attr-defined]
         except asyncio.CancelledError:
             if self._stopping:
                 raise  # the process stops, not the workflow
@@ -397,6 +406,14 @@ async def report_workflow(request: ReportRequest) -> str:
 @DBOS.workflow(name=WORKFLOW_NAMES[WorkflowKind.PLAN])
 async def plan_workflow(request: PlanRequest) -> str:
     return await _current_engine().drive(ApprovalWorkflow(), request)
+
+
+@DBOS.workflow(name=WORKFLOW_NAMES[WorkflowKind.REQUEST])
+async def request_workflow(request: dict[str, Any], memo: dict[str, Any] | None = None) -> Any:
+    """SignoffRequest: its JSON answer, or "cancelled". ``memo``: what Temporal keeps as the run's memo
+    (the HTTP API's key and body hash), kept here as the run's second input; the workflow ignores it."""
+    result: Any = await _current_engine().drive(SignoffRequestWorkflow(), request)
+    return result
 
 
 __all__ = ["DbosDurable", "DbosEngine"]

@@ -43,11 +43,13 @@ from signoff.contracts.workflow_io import (
     WorkflowSettings,
 )
 from signoff.sandbox import SlackSandbox
+from tests.support.api import CI_KEY
 from tests.support.models import ScriptedExecutorProvider
 from tests.support.paths import HISTORIES
 from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request
 from tests.support.temporal import closed, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
 from tests.support.waiting import eventually
+from tests.support.webhooks import receiver
 from workflows import ApprovalWorkflow, ReportGenerationWorkflow, SignoffRequestWorkflow
 
 Scenario = Callable[[Client, WorkflowEnvironment, WorkflowSettings, str], Awaitable[WorkflowHandle]]
@@ -186,6 +188,18 @@ async def request_expire(client, env, settings, queue):
 async def request_cancel(client, env, settings, queue):
     handle = await _request(client, queue)
     await handle.cancel()
+    return handle
+
+
+async def request_api_webhook(client, env, settings, queue):
+    # Made through the HTTP API: its key's name and a callback_url, POSTed to (signed) once approved.
+    async with receiver() as hook:
+        handle = await _request(client, queue, api_key=CI_KEY.name, callback_url=hook.base + "/hook")
+        await handle.execute_update(
+            SignoffRequestWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL)
+        )
+        await closed(handle)
+        assert len(hook.received) == 1, hook.received
     return handle
 
 
@@ -332,6 +346,7 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "request_revision_requested": (request_revision_requested, ApprovalPolicy()),
     "request_expire": (request_expire, ApprovalPolicy()),
     "request_cancel": (request_cancel, ApprovalPolicy()),
+    "request_api_webhook": (request_api_webhook, ApprovalPolicy()),
 }
 
 
@@ -354,6 +369,9 @@ async def record(names: list[str]) -> None:
                 slack_bot_token=slack.bot_token,
                 slack_api_url=slack.api_url,
                 workflow=workflow_settings,
+                # The HTTP API's key, whose secret signs request_api_webhook's webhook to a local receiver.
+                api_keys=(CI_KEY,),
+                webhook_allow_private=True,
             )
             client = with_agents_plugin(env.client, settings)
             async with running_worker(env.client, settings, _models(name)):
