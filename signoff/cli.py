@@ -186,6 +186,8 @@ def _progress_record(progress: Progress) -> dict[str, Any]:
         "phase": progress.phase.value,
         "outcome": progress.outcome,
         "requester": progress.requester_id,
+        # The API key a request came through (signoff/contracts/api.py); None for Slack and SignoffRequest.
+        "api_key": progress.api_key,
         "approvers": list(progress.approvers),
         "required_approvals": progress.required_approvals,
         "revision": progress.revision,

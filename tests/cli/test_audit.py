@@ -72,6 +72,7 @@ async def test_a_signoff_request_pending_then_rejected(dev_server: DevServer, sl
         assert (pending["status"], pending["kind"], pending["phase"]) == ("RUNNING", "request", "pending_approval")
         assert pending["subject"] == "Deploy payments-api v2.3.1" and pending["outcome"] is None
         assert pending["requester"] == REQUESTER and pending["approvers"] == [APPROVER_1, APPROVER_2]
+        assert pending["api_key"] is None  # started by a Temporal client, not through the HTTP API
         assert pending["required_approvals"] == 2 and pending["approvals"] == [APPROVER_1]
         assert pending["thread"] == {"channel": CHANNEL, "ts": thread_ts}
         [approval] = pending["decisions"]
@@ -97,6 +98,22 @@ async def test_a_signoff_request_pending_then_rejected(dev_server: DevServer, sl
         (APPROVER_2, "reject", "Change freeze"),
     ]
     assert_iso_utc(done["closed_at"])
+
+
+async def test_a_request_made_through_the_api_names_its_key(dev_server: DevServer, slack: SlackSandbox) -> None:
+    # The API starts SignoffRequest with the key's name in its input (signoff/contracts/api.py).
+    settings = worker_settings(slack)
+    client = await client_for(dev_server)
+    async with running_worker(await worker_client(dev_server), settings):
+        handle: WorkflowHandle[Any, Any] = await client.start_workflow(
+            "SignoffRequest",
+            {"title": "Rotate the signing key", "body": "Tonight", "channel": CHANNEL, "api_key": "ci"},
+            id=f"audit-api-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+        await waiting_draft(slack, handle)
+        record = (await signoff_audit(dev_server.address, handle.id)).json()
+    assert record["api_key"] == "ci" and record["subject"] == "Rotate the signing key"
 
 
 async def test_a_plan_shows_its_tool_calls(dev_server: DevServer, slack: SlackSandbox) -> None:
