@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
+from signoff.config.settings import Settings
 from signoff.contracts.tool_calls import ToolCallState, ToolDecisionInput
 from signoff.contracts.workflow_io import ApproveInput, PlanRequest, RejectInput
 from signoff.sandbox import SlackSandbox
@@ -45,12 +46,22 @@ def assert_iso_utc(value: str) -> None:
     assert datetime.fromisoformat(value).utcoffset() is not None, value
 
 
+async def _start_request(
+    dev_server: DevServer, settings: Settings, request: dict[str, Any]
+) -> WorkflowHandle[Any, Any]:
+    """A SignoffRequest started by name with a plain JSON input, as any SDK's client would."""
+    client = await client_for(dev_server)
+    return await client.start_workflow(
+        "SignoffRequest", request, id=f"audit-request-{uuid.uuid4()}", task_queue=settings.task_queue
+    )
+
+
 async def test_a_signoff_request_pending_then_rejected(dev_server: DevServer, slack: SlackSandbox) -> None:
     settings = worker_settings(slack)
-    client = await client_for(dev_server)
     async with running_worker(await worker_client(dev_server), settings):
-        handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-            "SignoffRequest",
+        handle = await _start_request(
+            dev_server,
+            settings,
             {
                 "title": "Deploy payments-api v2.3.1",
                 "body": "Retry idempotency keys",
@@ -59,8 +70,6 @@ async def test_a_signoff_request_pending_then_rejected(dev_server: DevServer, sl
                 "approvers": [APPROVER_1, APPROVER_2],
                 "required_approvals": 2,
             },
-            id=f"audit-request-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
         )
         thread_ts, _ = await waiting_draft(slack, handle)
         await handle.execute_update(
@@ -103,13 +112,11 @@ async def test_a_signoff_request_pending_then_rejected(dev_server: DevServer, sl
 async def test_a_request_made_through_the_api_names_its_key(dev_server: DevServer, slack: SlackSandbox) -> None:
     # The API starts SignoffRequest with the key's name in its input (signoff/contracts/api.py).
     settings = worker_settings(slack)
-    client = await client_for(dev_server)
     async with running_worker(await worker_client(dev_server), settings):
-        handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-            "SignoffRequest",
+        handle = await _start_request(
+            dev_server,
+            settings,
             {"title": "Rotate the signing key", "body": "Tonight", "channel": CHANNEL, "api_key": "ci"},
-            id=f"audit-api-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
         )
         await waiting_draft(slack, handle)
         record = (await signoff_audit(dev_server.address, handle.id)).json()
