@@ -32,6 +32,7 @@ BENCHMARKS = {
     "crash": "benchmarks.crash_resume",
     "lists": "benchmarks.home_lists",
     "engines": "benchmarks.engines",
+    "api": "benchmarks.api",
 }
 
 

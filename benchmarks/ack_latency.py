@@ -37,6 +37,7 @@ from benchmarks.harness import (
     bot_child,
     children,
     click_body,
+    compared,
     dev_server,
     log,
     new_trigger_id,
@@ -261,14 +262,15 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             if kind == "report":
                 extra["paths"] = {path: n for (c, path), n in paths.items() if c == concurrency}
             figures.append(
-                _compared(
+                compared(
+                    NAME,
                     f"{label} ack, concurrency {concurrency}",
                     bot_stats,
                     base_stats,
-                    target,
-                    met and failed == 0,
-                    note,
-                    extra,
+                    target=target,
+                    met=met and failed == 0,
+                    note=note,
+                    extra=extra,
                 )
             )
         # What start-before-ack costs beyond the start itself: the same /report acks against raw starts.
@@ -281,14 +283,15 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             "not for the start"
         )
         figures.append(
-            _compared(
+            compared(
+                NAME,
                 f"/report ack vs raw start_workflow, concurrency {concurrency}",
                 report_stats,
                 raw_stats,
-                "p99 ≤ 1.5× raw start",
-                ratio(report_stats["p99"], raw_stats["p99"]) <= 1.5,
-                note,
-                {"bot": report_stats, "raw": raw_stats},
+                target="p99 ≤ 1.5× raw start",
+                met=ratio(report_stats["p99"], raw_stats["p99"]) <= 1.5,
+                note=note,
+                extra={"bot": report_stats, "raw": raw_stats},
             )
         )
     return figures
@@ -308,26 +311,6 @@ async def _started(client: Client, workflow_ids: list[str]) -> int:
         if missing:
             await asyncio.sleep(1)
     return len(workflow_ids) - len(missing)
-
-
-def _compared(name: str, mine: dict, base: dict, target: str, met: bool, note: str, extra: dict[str, object]) -> Figure:
-    """One figure: ``mine`` against ``base`` (summaries), their ratio at the p99."""
-    return Figure(
-        bench=NAME,
-        name=name,
-        unit="ms",
-        p50=mine["p50"],
-        p99=mine["p99"],
-        base_p50=base["p50"],
-        base_p99=base["p99"],
-        ratio=ratio(mine["p99"], base["p99"]),
-        ratio_of="p99",
-        target=target,
-        met=met,
-        n=mine["n"],
-        note=note,
-        extra=extra,
-    )
 
 
 def _apps(serial: int) -> tuple[str, ...]:

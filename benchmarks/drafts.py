@@ -87,7 +87,11 @@ async def draft_of(client: Client, api_url: str, workflow_id: str, timeout: floa
     """
     progress = await client.get_workflow_handle(workflow_id).query(ReportGenerationWorkflow.progress)
     assert progress.thread is not None, f"{workflow_id} has no thread"
-    channel, ts = progress.thread.channel_id, progress.thread.ts
+    return await draft_in_thread(api_url, workflow_id, progress.thread.channel_id, progress.thread.ts, timeout)
+
+
+async def draft_in_thread(api_url: str, workflow_id: str, channel: str, ts: str, timeout: float = 30.0) -> Draft:
+    """The control message with ``workflow_id``'s Approve button in the thread ``channel``/``ts``."""
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while True:

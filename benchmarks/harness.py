@@ -101,6 +101,37 @@ class Figure:
     tail: str = "p99"  # the percentile the p99 columns hold, when a benchmark reports another
 
 
+def compared(
+    bench: str,
+    name: str,
+    mine: dict[str, float],
+    base: dict[str, float],
+    *,
+    ratio_of: str = "p99",
+    target: str = "",
+    met: bool | None = None,
+    note: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Figure:
+    """One figure in milliseconds: ``mine`` against ``base`` (``summary`` results), their ratio at ``ratio_of``."""
+    return Figure(
+        bench=bench,
+        name=name,
+        unit="ms",
+        p50=mine["p50"],
+        p99=mine["p99"],
+        base_p50=base["p50"],
+        base_p99=base["p99"],
+        ratio=ratio(mine[ratio_of], base[ratio_of]),
+        ratio_of=ratio_of,
+        target=target,
+        met=met,
+        n=int(mine["n"]),
+        note=note,
+        extra=extra or {},
+    )
+
+
 def _num(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
