@@ -22,6 +22,8 @@ from bot.gateway import Gateway
 from signoff.config.settings import Settings
 
 API_PREFIX = "/v1"
+# The API's handlers on its sub-application: the MCP endpoint (``bot.api.mcp``) serves through the same.
+REQUESTS_API = web.AppKey("requests_api", RequestsApi)
 
 
 def build_api(
@@ -51,7 +53,8 @@ def build_api(
 
     app = web.Application(middlewares=[problem_middleware, refusing_while(draining)])
     app.add_routes([*api.routes(), web.get("/openapi.json", openapi)])
+    app[REQUESTS_API] = api
     return app
 
 
-__all__ = ["API_PREFIX", "build_api"]
+__all__ = ["API_PREFIX", "REQUESTS_API", "build_api"]

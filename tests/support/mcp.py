@@ -1,0 +1,71 @@
+"""The MCP server as a client sees it: the ``mcp`` SDK's own ``ClientSession`` over Streamable HTTP
+(the bot's ``/mcp``) or over stdio (a real ``signoff mcp`` child process), and the tools' answers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+from mcp import ClientSession, types
+from mcp.client.streamable_http import streamable_http_client
+
+from signoff.config.api_keys import ApiKey
+from signoff.sandbox import SlackSandbox
+from signoff.slack import action_ids
+from tests.support.slack import APPROVER_1, CHANNEL, open_drafts
+
+
+@contextlib.asynccontextmanager
+async def http_session(
+    base: str, key: ApiKey | None, session_ids: list[str] | None = None
+) -> AsyncIterator[ClientSession]:
+    """An initialised MCP session with the bot at ``base`` (its root URL) as ``key``; the session id
+    the server gave is appended to ``session_ids``."""
+    headers = {"Authorization": f"Bearer {key.secret}"} if key is not None else {}
+
+    async def record(response: httpx2.Response) -> None:
+        given = response.headers.get("mcp-session-id")
+        if session_ids is not None and given and given not in session_ids:
+            session_ids.append(given)
+
+    async with (
+        httpx2.AsyncClient(
+            headers=headers, timeout=httpx2.Timeout(30, read=300), event_hooks={"response": [record]}
+        ) as http,
+        streamable_http_client(base + "/mcp", http_client=http) as (read_stream, write_stream),
+        ClientSession(read_stream, write_stream) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+def answer_of(result: types.CallToolResult) -> dict[str, Any]:
+    """A tool's answer (the request as the API shows it), or an AssertionError with its error text."""
+    assert not result.is_error, text_of(result)
+    document: dict[str, Any] = json.loads(text_of(result))
+    assert result.structured_content == document
+    return document
+
+
+def text_of(result: types.CallToolResult) -> str:
+    [content] = result.content
+    assert isinstance(content, types.TextContent)
+    return content.text
+
+
+async def approve_when_posted(slack: SlackSandbox, title: str, channel: str = CHANNEL) -> None:
+    """Click Approve on the draft of the request titled ``title`` once it is posted in ``channel``."""
+
+    def draft() -> dict[str, Any] | None:
+        for parent in slack.messages(channel):
+            if title in (parent.get("text") or ""):
+                drafts = open_drafts(slack, parent["ts"], channel)
+                if drafts:
+                    return drafts[0]
+        return None
+
+    posted = await slack.wait_for(draft)
+    await slack.click_button(APPROVER_1, channel, posted["ts"], action_ids.APPROVE)
