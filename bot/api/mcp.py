@@ -194,6 +194,13 @@ class SignoffTools:
     ) -> RequestView:
         parsed = _arguments(RequestSignoffArguments, arguments)
         body = CreateRequest.model_validate(parsed.model_dump(exclude={"wait_seconds"}, exclude_unset=True))
+        if body.callback_url is not None and not key.secret:
+            raise ProblemError.for_field(
+                422,
+                "invalid-request",
+                "callback_url",
+                "a webhook is signed with an API key's secret: start the server as one (signoff mcp --key NAME)",
+            )
         idempotency_key = body.id or str(uuid.uuid4())
         view, _ = await self.api.submit(key, body, idempotency_key)
         return await self._waited(ctx, key, view, parsed.wait)
@@ -232,6 +239,9 @@ def stdio_key(keys: tuple[ApiKey, ...], name: str | None) -> ApiKey:
     """The identity of a stdio server: configured key ``name`` (its channel limits apply, its
     secret signs webhooks), or ``STDIO_KEY_NAME`` with any channel and no webhook secret."""
     if name is None:
+        if any(key.name == STDIO_KEY_NAME for key in keys):
+            # It would see (and cancel) the stdio server's requests: the name is the identity.
+            raise LookupError(f"an API key is named {STDIO_KEY_NAME!r}: name another key with --key, or rename it")
         return ApiKey(STDIO_KEY_NAME, secret="")
     for key in keys:
         if key.name == name:
@@ -262,9 +272,26 @@ class McpEndpoint:
         return [web.route("*", MCP_PATH, self.handle)]
 
     async def running(self, app: web.Application) -> AsyncIterator[None]:
-        """For ``app.cleanup_ctx``: the session manager runs while the server does."""
-        async with self.sessions.run():
-            yield
+        """For ``app.cleanup_ctx``: the session manager runs while the server does, in a task of its
+        own (its task group must be left in the task that entered it, and a server's start and
+        cleanup may run in two)."""
+        started = asyncio.Event()
+        stop = asyncio.Event()
+
+        async def run() -> None:
+            async with self.sessions.run():
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(run(), name="mcp-sessions")
+        starting = asyncio.create_task(started.wait())
+        await asyncio.wait([task, starting], return_when=asyncio.FIRST_COMPLETED)
+        starting.cancel()
+        if task.done():
+            task.result()  # it failed to start: raised here
+        yield
+        stop.set()
+        await task
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-from mcp import ClientSession, types
+from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from signoff.config.api_keys import ApiKey
+from signoff.config.settings import Engine, Settings
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.slack import APPROVER_1, CHANNEL, open_drafts
@@ -69,3 +73,25 @@ async def approve_when_posted(slack: SlackSandbox, title: str, channel: str = CH
 
     posted = await slack.wait_for(draft)
     await slack.click_button(APPROVER_1, channel, posted["ts"], action_ids.APPROVE)
+
+
+@contextlib.asynccontextmanager
+async def stdio_session(environment: dict[str, str], *args: str) -> AsyncIterator[ClientSession]:
+    """An initialised MCP session with a real ``signoff mcp *args`` child process, its settings only
+    ``environment`` (and PATH), as a client (Claude Code, Cursor) starts it."""
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "signoff.cli", "--env-file", "/dev/null", "mcp", *args],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **environment},
+    )
+    async with stdio_client(server) as (read_stream, write_stream), ClientSession(read_stream, write_stream) as session:
+        await session.initialize()
+        yield session
+
+
+def engine_environment(settings: Settings) -> dict[str, str]:
+    """The environment a process of its own reads to reach the engine ``settings`` name."""
+    if settings.engine is Engine.DBOS:
+        assert settings.database_url is not None
+        return {"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": settings.database_url}
+    return {"TEMPORAL_ADDRESS": settings.temporal_address, "SIGNOFF_TASK_QUEUE": settings.task_queue}
