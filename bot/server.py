@@ -71,7 +71,8 @@ def build_web_app(app: AsyncApp) -> web.Application:
         # The HTTP API (bot.api) on the same port, under /v1/: only when an API key is configured.
         web_app.add_subapp(API_PREFIX, app.http_api)
         # The MCP server (Streamable HTTP at /mcp) on the same keys, through the same handlers.
-        mcp = McpEndpoint(app.http_api[REQUESTS_API])
+        follow_ups = app.follow_ups
+        mcp = McpEndpoint(app.http_api[REQUESTS_API], draining=lambda: follow_ups is not None and follow_ups.draining)
         web_app.add_routes(mcp.routes())
         web_app.cleanup_ctx.append(mcp.running)
     return web_app

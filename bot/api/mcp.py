@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from bot.api.models import CreateRequest, RequestView
-from bot.api.problems import ProblemError, invalid_body
+from bot.api.problems import ProblemError, invalid_body, refusing_while
 from bot.api.routes import MAX_WAIT_SECONDS, RequestsApi
 from signoff.config.api_keys import ApiKey
 
@@ -264,8 +264,10 @@ class McpEndpoint:
     problem document), then the SDK's Streamable HTTP session manager (ASGI, through ``aiohttp_asgi``).
     A session is bound to the key that opened it (the SDK refuses it to any other key)."""
 
-    def __init__(self, api: RequestsApi) -> None:
+    def __init__(self, api: RequestsApi, *, draining: Callable[[], bool] = lambda: False) -> None:
         self.api = api
+        # While the bot drains, /mcp is refused as /v1 is (503, its own middleware): nothing new starts.
+        self.refusing = refusing_while(draining)
         self.sessions = StreamableHTTPSessionManager(SignoffTools(api, _key_of_scope).server())
 
     def routes(self) -> list[web.RouteDef]:
@@ -295,9 +297,12 @@ class McpEndpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            key = self.api.keys.caller(request)
+            return await self.refusing(request, self._serve)
         except ProblemError as err:
             return err.response()
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        key = self.api.keys.caller(request)
         return await _StreamingContext(_with_key(self.sessions.handle_request, key), request, "").get_response()
 
 

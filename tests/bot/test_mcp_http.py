@@ -9,6 +9,8 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
+from mcp import MCPError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.api.mcp import CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF
@@ -160,3 +162,23 @@ async def test_mcp_is_off_without_keys(time_env: WorkflowEnvironment, slack: Sla
         http.post(bot.url.removesuffix(EVENTS_PATH) + "/mcp", json={}) as response,
     ):
         assert response.status == 404
+
+
+async def test_while_the_bot_drains_mcp_is_refused(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    async with api() as (caller, bot), http_session(caller.base, CI_KEY) as session:
+        bot.deps.follow_ups.draining = True
+        try:
+            # The SDK's client tells an HTTP error only as "an error response": the status is below.
+            with pytest.raises(MCPError):
+                await session.call_tool(REQUEST_SIGNOFF, {**DEPLOY, "wait_seconds": 0})
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(caller.base + "/mcp", json={}, headers={"Authorization": f"Bearer {CI_KEY.secret}"}) as raw,
+            ):
+                status, retry_after = raw.status, raw.headers.get("Retry-After")
+        finally:
+            bot.deps.follow_ups.draining = False
+    assert status == 503 and retry_after == "1"
+    assert slack.messages(CHANNEL) == []
