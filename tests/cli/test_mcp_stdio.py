@@ -6,6 +6,9 @@ cancel; bad input; the identity its requests carry."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -89,3 +92,18 @@ async def test_as_a_configured_key_its_name_and_limits_apply(stack: Stack, slack
         pending = answer_of(await session.call_tool(REQUEST_SIGNOFF, {**DEPLOY, "wait_seconds": 0}))
     record = await stack.bot.deps.gateway.request_record(pending["id"])
     assert record.memo["api_key"] == "ci"
+
+
+def test_an_unknown_key_is_one_line_and_exit_2() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "signoff.cli", "--env-file", "/dev/null", "mcp", "--key", "nobody"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        check=False,
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        "signoff mcp: --key 'nobody' is not one of the configured API keys (SIGNOFF_API_KEYS, SIGNOFF_API_KEYS_FILE)"
+    ]
