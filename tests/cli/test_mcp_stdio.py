@@ -1,7 +1,7 @@
 """``signoff mcp`` over stdio: a real child process, its settings from the environment, driven by
 the ``mcp`` SDK's own client, in front of a bot and its engine (Temporal's time-skipping server, or
 DBOS on SQLite and PostgreSQL): ask, click in the sandbox, the outcome; pending then get_signoff;
-cancel; bad input; the identity its requests carry."""
+cancel; bad input; the identity its requests carry; the Agents SDK's ``MCPServerStdio`` driving the offline model."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agents import Agent, RunConfig, Runner
+from agents.mcp import MCPServerStdio
 from temporalio.testing import WorkflowEnvironment
 
 from bot.api.mcp import CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF, STDIO_KEY_NAME
+from signoff.models.offline import OfflineModelProvider
 from signoff.sandbox import SlackSandbox
 from tests.support.api import KEYS
 from tests.support.bot import RunningBot, bot_settings
@@ -107,3 +110,26 @@ def test_an_unknown_key_is_one_line_and_exit_2() -> None:
     assert run.stderr.strip().splitlines() == [
         "signoff mcp: --key 'nobody' is not one of the configured API keys (SIGNOFF_API_KEYS, SIGNOFF_API_KEYS_FILE)"
     ]
+
+
+async def test_the_agents_sdk_over_stdio_asks_and_a_click_answers(stack: Stack, slack: SlackSandbox) -> None:
+    """The Agents SDK's ``MCPServerStdio`` starting ``signoff mcp``, driving the offline executor."""
+    server = MCPServerStdio(
+        {
+            "command": sys.executable,
+            "args": ["-m", "signoff.cli", "--env-file", "/dev/null", "mcp"],
+            "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **stack.environment},
+        },
+        client_session_timeout_seconds=120,
+    )
+    agent = Agent(name="executor", instructions="You are signoff's executor agent.", mcp_servers=[server])
+    async with server:
+        clicking = asyncio.create_task(approve_when_posted(slack, DEPLOY["title"]))
+        result = await Runner.run(
+            agent,
+            f"Task: {DEPLOY['title']} in <#{CHANNEL}|general>",
+            run_config=RunConfig(model_provider=OfflineModelProvider()),
+        )
+        await clicking
+    [line] = [line for line in str(result.final_output).splitlines() if line.startswith(f"1. `{REQUEST_SIGNOFF}`")]
+    assert '"status": "approved"' in line, result.final_output
