@@ -24,7 +24,8 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from temporalio.client import Client
 
-from bot.api import API_PREFIX
+from bot.api import API_PREFIX, REQUESTS_API
+from bot.api.mcp import McpEndpoint
 from bot.app import build_app, build_gateway, build_web_client
 from bot.deps import Deps
 from bot.follow_ups import FollowUps, InFlight
@@ -56,7 +57,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def build_web_app(app: AsyncApp) -> web.Application:
     """An aiohttp application serving the Bolt app at ``POST /slack/events`` (signatures verified by Bolt),
     ``GET /healthz`` (the process serves) and, for an app of ``build_app``, ``GET /readyz`` (a bare status:
-    the reason is on the metrics port) and the HTTP API under ``/v1/`` when it is on."""
+    the reason is on the metrics port) and the HTTP API under ``/v1/`` and the MCP server at ``/mcp`` when it is on."""
 
     async def events(request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -69,6 +70,11 @@ def build_web_app(app: AsyncApp) -> web.Application:
     if isinstance(app, InstrumentedApp) and app.http_api is not None:
         # The HTTP API (bot.api) on the same port, under /v1/: only when an API key is configured.
         web_app.add_subapp(API_PREFIX, app.http_api)
+        # The MCP server (Streamable HTTP at /mcp) on the same keys, through the same handlers.
+        follow_ups = app.follow_ups
+        mcp = McpEndpoint(app.http_api[REQUESTS_API], draining=lambda: follow_ups is not None and follow_ups.draining)
+        web_app.add_routes(mcp.routes())
+        web_app.cleanup_ctx.append(mcp.running)
     return web_app
 
 

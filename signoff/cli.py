@@ -382,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
             f"to answer (default {AUDIT_TIMEOUT_SECONDS:g})"
         ),
     )
+    mcp = commands.add_parser(
+        "mcp", help="serve the MCP tools (request_signoff, get_signoff, cancel_signoff) on stdio, with these settings"
+    )
+    mcp.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio, any channel)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
@@ -400,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, metrics_port=args.metrics_port)
     try:
         # Before anything starts: a setting that needs an extra that is missing is a one-line error.
-        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit"})
+        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp"})
     except SettingsError as err:
         print(f"signoff {args.command}: {err}", file=sys.stderr)
         return 2
@@ -428,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"signoff setup: {err}", file=sys.stderr)
                 _exit_now(1)
             print(message)
+            _exit_now(0)
+        elif args.command == "mcp":
+            from signoff.mcp_stdio import run_stdio
+
+            asyncio.run(run_stdio(settings, args.key))
             _exit_now(0)
         elif args.command == "audit":
             try:

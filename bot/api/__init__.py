@@ -22,6 +22,22 @@ from bot.gateway import Gateway
 from signoff.config.settings import Settings
 
 API_PREFIX = "/v1"
+# The API's handlers on its sub-application: the MCP endpoint (``bot.api.mcp``) serves through the same.
+REQUESTS_API = web.AppKey("requests_api", RequestsApi)
+
+
+def requests_api(
+    settings: Settings, gateway: Gateway, *, resolver: Callable[[], AbstractResolver] | None = None
+) -> RequestsApi:
+    """The API's handlers on ``settings`` (its keys, pace, default channel, webhook rule) and ``gateway``."""
+    return RequestsApi(
+        keys=KeyRing(settings.api_keys),
+        gateway=gateway,
+        limiter=RateLimiter(settings.api_rate_per_minute),
+        default_channel=settings.workflow.default_channel,
+        webhook_allow_private=settings.webhook_allow_private,
+        resolver=resolver,
+    )
 
 
 def build_api(
@@ -33,17 +49,9 @@ def build_api(
 ) -> web.Application | None:
     """The API as an aiohttp sub-application to mount at ``API_PREFIX``, or None when no key is configured.
     ``draining``: whether the bot is shutting down (then every call is refused with 503, nothing started)."""
-    keys = KeyRing(settings.api_keys)
-    if not keys:
+    api = requests_api(settings, gateway, resolver=resolver)
+    if not api.keys:
         return None
-    api = RequestsApi(
-        keys=keys,
-        gateway=gateway,
-        limiter=RateLimiter(settings.api_rate_per_minute),
-        default_channel=settings.workflow.default_channel,
-        webhook_allow_private=settings.webhook_allow_private,
-        resolver=resolver,
-    )
     document = openapi_document()
 
     async def openapi(request: web.Request) -> web.Response:
@@ -51,7 +59,8 @@ def build_api(
 
     app = web.Application(middlewares=[problem_middleware, refusing_while(draining)])
     app.add_routes([*api.routes(), web.get("/openapi.json", openapi)])
+    app[REQUESTS_API] = api
     return app
 
 
-__all__ = ["API_PREFIX", "build_api"]
+__all__ = ["API_PREFIX", "REQUESTS_API", "build_api", "requests_api"]

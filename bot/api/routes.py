@@ -149,7 +149,26 @@ class RequestsApi:
     async def create(self, request: web.Request) -> web.Response:
         key = self._admit(request)
         body = await self._body(request)
-        idempotency_key = self._idempotency_key(request, body)
+        view, replayed = await self.submit(key, body, self._idempotency_key(request, body))
+        headers = {"Location": f"/v1/requests/{view.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return _json(201, view, headers)
+
+    async def read(self, request: web.Request) -> web.Response:
+        key = self._admit(request)
+        wait = parse_wait(request.query.get("wait"))
+        return _json(200, await self.view(key, request.match_info["id"], wait))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        key = self._admit(request)
+        return _json(200, await self.cancel_request(key, request.match_info["id"]))
+
+    # ------------------------------------------------------------------ the operations (also the MCP server's)
+
+    async def submit(self, key: ApiKey, body: CreateRequest, idempotency_key: str) -> tuple[RequestView, bool]:
+        """Ask for sign-off as ``key``: the request once its thread is posted, and whether it is a
+        retry of one already made under ``idempotency_key``."""
         channel = self._channel_for(key, body)
         await self._check_callback(body)
         workflow_id = request_id(key.name, idempotency_key)
@@ -181,24 +200,17 @@ class RequestsApi:
                 "this idempotency key was used for a different request; use a new key for a new request",
             )
         self._refuse_failed_start(record)
-        view = view_of(record)
-        headers = {"Location": f"/v1/requests/{view.id}"}
-        if replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return _json(201, view, headers)
+        return view_of(record), replayed
 
-    async def read(self, request: web.Request) -> web.Response:
-        key = self._admit(request)
-        wait = parse_wait(request.query.get("wait"))
-        workflow_id = request.match_info["id"]
+    async def view(self, key: ApiKey, workflow_id: str, wait: float) -> RequestView:
+        """Key ``key``'s request, once decided or after ``wait`` seconds (clamped by the caller)."""
         record = await self._own(key, workflow_id)
         if wait > 0 and record.status is RunStatus.RUNNING and record.result is None:
             record = await self._long_poll(key, workflow_id, wait)
-        return _json(200, view_of(record))
+        return view_of(record)
 
-    async def cancel(self, request: web.Request) -> web.Response:
-        key = self._admit(request)
-        workflow_id = request.match_info["id"]
+    async def cancel_request(self, key: ApiKey, workflow_id: str) -> RequestView:
+        """Cancel key ``key``'s request (409 if it has already ended); it as it stands after."""
         record = await self._own(key, workflow_id)
         if record.status is not RunStatus.RUNNING or record.result is not None:
             raise ProblemError(
@@ -207,7 +219,7 @@ class RequestsApi:
         await self._call(lambda: self.gateway.cancel(workflow_id))
         log.info("API key %s cancelled %s", key.name, workflow_id)
         record = await self._call(lambda: self.gateway.request_record(workflow_id, CANCEL_WAIT_SECONDS), slot=False)
-        return _json(200, view_of(record))
+        return view_of(record)
 
     # ------------------------------------------------------------------ steps
 

@@ -599,6 +599,11 @@ _CHANNEL_REF_RE = re.compile(
 )
 MAX_OFFLINE_TOOL_CALLS = 3
 POST_TOOL = "post_message"
+# signoff's own MCP tools (bot/api/mcp.py): ask for sign-off, and keep waiting while it is pending.
+SIGNOFF_TOOL = "request_signoff"
+GET_SIGNOFF_TOOL = "get_signoff"
+MAX_SIGNOFF_TITLE_CHARS = 150
+MAX_SIGNOFF_POLLS = 5
 
 
 def channels_named(task: str) -> list[str]:
@@ -611,18 +616,56 @@ def channels_named(task: str) -> list[str]:
     return seen[:MAX_OFFLINE_TOOL_CALLS]
 
 
+def _task_without_channels(task: str) -> str:
+    """What a task asks for, its channel references (and the "in"/"to" before them) left out."""
+    what = _CHANNEL_REF_RE.sub("", task or "").strip()
+    return re.sub(r"\s+(in|to|on)\s*$", "", re.sub(r"\s+", " ", what)).strip(" .") or "the plan"
+
+
 def announcement(task: str) -> str:
     """The message the offline executor posts for a task (labelled as offline sample text)."""
-    what = _CHANNEL_REF_RE.sub("", task or "").strip()
-    what = re.sub(r"\s+(in|to|on)\s*$", "", re.sub(r"\s+", " ", what)).strip(" .") or "the plan"
+    what = _task_without_channels(task)
     return f":mega: {_one_line(what, MAX_STEP_CHARS)}. (Sample text from signoff's offline model.)"
 
 
 def offline_tool_calls(task: str, tool_names: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """``(tool, arguments)`` the offline executor asks for: a post in each channel the task names."""
+    """``(tool, arguments)`` the offline executor asks for first: sign-off for the task when it has
+    signoff's MCP tool (``request_signoff``), else a post in each channel the task names."""
+    if SIGNOFF_TOOL in tool_names:
+        request = {"title": _one_line(_task_without_channels(task), MAX_SIGNOFF_TITLE_CHARS)}
+        # Asked in the first channel the task links by id (<#C…>); else the server's default one.
+        ids = [channel for channel in channels_named(task) if not channel.startswith("#")]
+        return [(SIGNOFF_TOOL, request | {"body": announcement(task)} | ({"channel": ids[0]} if ids else {}))]
     if POST_TOOL not in tool_names:
         return []
     return [(POST_TOOL, {"channel": channel, "text": announcement(task)}) for channel in channels_named(task)]
+
+
+def signoff_pending(output: str) -> str | None:
+    """The id of a sign-off still pending, from ``request_signoff``'s or ``get_signoff``'s answer
+    (its JSON, bare or as an MCP text part), or None (decided, or not such an answer)."""
+    try:
+        answer = json.loads(output)
+        if isinstance(answer, dict) and isinstance(answer.get("text"), str) and "status" not in answer:
+            answer = json.loads(answer["text"])
+    except (json.JSONDecodeError, TypeError):
+        return None
+    if isinstance(answer, dict) and answer.get("status") == "pending" and isinstance(answer.get("id"), str):
+        return answer["id"]
+    return None
+
+
+def follow_up_calls(outputs: list[tuple[str, str]], tool_names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The executor's next calls once some were answered: while its sign-off is pending, keep
+    waiting with ``get_signoff`` as the tool's description says (at most ``MAX_SIGNOFF_POLLS`` times)."""
+    if not outputs or GET_SIGNOFF_TOOL not in tool_names:
+        return []
+    tool, output = outputs[-1]
+    pending = signoff_pending(output) if tool in (SIGNOFF_TOOL, GET_SIGNOFF_TOOL) else None
+    polls = sum(1 for name, _ in outputs if name == GET_SIGNOFF_TOOL)
+    if pending is None or polls >= MAX_SIGNOFF_POLLS:
+        return []
+    return [(GET_SIGNOFF_TOOL, {"id": pending})]
 
 
 def tool_outputs(input: str | list[Any] | None) -> list[tuple[str, str]]:
@@ -748,7 +791,7 @@ class OfflineModel(Model):
         """Ask for the task's tool calls first; once they are answered, report on them."""
         task, _ = _parse_prompt(extract_user_text(input))
         answered = tool_outputs(input)
-        calls = [] if answered else offline_tool_calls(task, tool_names)
+        calls = follow_up_calls(answered, tool_names) if answered else offline_tool_calls(task, tool_names)
         digest = hashlib.sha256(
             json.dumps([self.model_name, task, answered], ensure_ascii=False).encode("utf-8", "replace")
         ).hexdigest()

@@ -25,9 +25,8 @@ from signoff.slack import action_ids
 from signoff.temporal.devserver import free_port
 from tests.support.audit import Run, signoff_audit_with
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, phase_of, running_stack
+from tests.support.engines import ENGINES, phase_of, running_stack, seen_from_outside
 from tests.support.flows import start_via_slack
-from tests.support.postgres import database_url
 from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, draft_messages, told
 from tests.support.waiting import eventually
 
@@ -49,15 +48,8 @@ async def stack(
 ) -> AsyncIterator[Audited]:
     """The bot on ``engine`` (each test's parameter), and the settings the command reads there."""
     settings = bot_settings(slack, approvers=APPROVERS)
-    if engine == "temporal":
-        audit_settings = replace(settings, temporal_address=time_env.client.service_client.config.target_host)
-    elif engine == "dbos-sqlite":
-        audit_settings = replace(settings, engine=Engine.DBOS, database_url=f"sqlite:///{tmp_path / 'dbos.sqlite'}")
-    else:
-        server: str = request.getfixturevalue("postgres_url")
-        url = database_url(server, f"audit_{uuid.uuid4().hex[:8]}")
-        engine = f"dbos-postgres:{url}"
-        audit_settings = replace(settings, engine=Engine.DBOS, database_url=url)
+    target = time_env.client.service_client.config.target_host
+    engine, audit_settings = seen_from_outside(request, engine, settings, target, tmp_path, "audit")
     async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
         yield Audited(bot, audit_settings)
 

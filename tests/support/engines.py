@@ -8,6 +8,7 @@ Tests then speak only through Slack (the sandbox) and the bot's gateway, never t
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from signoff.contracts.workflow_io import Phase, Progress
 from signoff.dbos.stack import engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
+from tests.support.postgres import database_url
 from tests.support.waiting import eventually
 
 # On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
@@ -29,6 +31,21 @@ ENGINES = [
     pytest.param("dbos-sqlite", marks=DBOS_FLOW),
     pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
 ]
+
+
+def seen_from_outside(
+    request: pytest.FixtureRequest, engine: str, settings: Settings, temporal_address: str, tmp_path: Path, prefix: str
+) -> tuple[str, Settings]:
+    """For a command run as a process of its own (``signoff audit``, ``signoff mcp``) in front of
+    ``running_stack(engine, …)``: the engine name to start the stack with (``dbos-postgres:<url>``,
+    a fresh database named ``prefix_…``) and the settings that command reads to reach it."""
+    if engine == "temporal":
+        return engine, replace(settings, temporal_address=temporal_address)
+    if engine == "dbos-sqlite":
+        return engine, replace(settings, engine=Engine.DBOS, database_url=f"sqlite:///{tmp_path / 'dbos.sqlite'}")
+    server: str = request.getfixturevalue("postgres_url")
+    url = database_url(server, f"{prefix}_{uuid.uuid4().hex[:8]}")
+    return f"dbos-postgres:{url}", replace(settings, engine=Engine.DBOS, database_url=url)
 
 
 @contextlib.asynccontextmanager
