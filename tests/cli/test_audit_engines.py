@@ -133,6 +133,7 @@ async def test_revised_then_approved_reads_the_same_on_every_engine(stack: Audit
         "phase": "approved",
         "outcome": "approved",
         "requester": REQUESTER,
+        "api_key": None,
         "approvers": APPROVERS,
         "required_approvals": 1,
         "revision": 2,
