@@ -8,6 +8,8 @@ The sync client blocks, so it runs on a thread here while the bot serves on the 
 from __future__ import annotations
 
 import asyncio
+import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +26,14 @@ from signoff_client import (
     SignoffRequestInput,
     SignoffRequestNotFound,
 )
+from signoff_client import _http as signoff_http
 from temporalio.testing import WorkflowEnvironment
 
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.api import CI_KEY, LIMITED_KEY, ApiCaller, ApiStack
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, buttons, draft_messages
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -249,3 +253,32 @@ def test_bad_input_is_refused_before_anything_is_sent() -> None:
             signoff.create({**DEPLOY.model_dump(), "channel": "#general"})
     with pytest.raises(ValueError, match="api_key"):
         SignoffHTTP("http://127.0.0.1:9", "")
+
+
+async def test_a_wait_longer_than_the_servers_cap_polls_again_until_decided(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server's cap made one second here, so the wait spans several polls without a minute's wait.
+    monkeypatch.setattr(signoff_http, "SERVER_MAX_WAIT_SECONDS", 1.0)
+    seen = _Seen()
+    with time_env.auto_time_skipping_disabled():
+        async with (
+            api() as (caller, _),
+            AsyncSignoffHTTP(caller.base, CI_KEY.secret, transport=Counting(seen)) as signoff,
+        ):
+            created = await signoff.create(DEPLOY)
+            waiting = asyncio.ensure_future(signoff.get(created.id, wait=60))
+            # The create, a poll answered pending at the cap, and the next poll.
+            await eventually(lambda: len(seen.requests) >= 3)
+            await _approve(slack, created)
+            decided = await waiting
+    assert decided.status == "approved"
+    polls = [path for method, path, _ in seen.requests if method == "GET"]
+    assert len(polls) >= 2 and set(polls) == {f"/v1/requests/{created.id}"}
+
+
+def test_without_the_http_extra_the_client_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if httpx2 were not installed (the base install): importing the package still works.
+    monkeypatch.setitem(sys.modules, "httpx2", None)
+    with pytest.raises(ImportError, match=re.escape("pip install 'signoff-client[http]'")):
+        SignoffHTTP("http://127.0.0.1:9", CI_KEY.secret)
