@@ -212,18 +212,24 @@ def _httpx2() -> ModuleType:
         ) from None
 
 
-def _client_options(base_url: str, api_key: str, timeout: float) -> dict[str, Any]:
-    if not api_key:
-        raise ValueError("api_key is empty: give the secret of a key from SIGNOFF_API_KEYS")
-    return {
-        "base_url": base_url.rstrip("/") + "/v1",
-        "headers": {"Authorization": f"Bearer {api_key}", "User-Agent": _USER_AGENT},
-        "timeout": timeout,
-        "follow_redirects": False,
-    }
+class _Client:
+    """What both clients hold: httpx2, the calls' core, and the options of their httpx2 client."""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float, retry: RetryPolicy) -> None:
+        if not api_key:
+            raise ValueError("api_key is empty: give the secret of a key from SIGNOFF_API_KEYS")
+        self._httpx = _httpx2()
+        self._timeout = timeout
+        self._calls = _Calls(retry)
+        self._options: dict[str, Any] = {
+            "base_url": base_url.rstrip("/") + "/v1",
+            "headers": {"Authorization": f"Bearer {api_key}", "User-Agent": _USER_AGENT},
+            "timeout": timeout,
+            "follow_redirects": False,
+        }
 
 
-class SignoffHTTP:
+class SignoffHTTP(_Client):
     """signoff's HTTP API, blocking. ``base_url``: the bot's root (``https://signoff.example.com``);
     ``api_key``: a secret of ``SIGNOFF_API_KEYS``; ``timeout``: seconds for one call (a long-poll
     gets its wait on top); ``transport``: an ``httpx2`` transport (proxies, tests)."""
@@ -237,12 +243,8 @@ class SignoffHTTP:
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx2.BaseTransport | None = None,
     ) -> None:
-        self._httpx = _httpx2()
-        self._timeout = timeout
-        self._calls = _Calls(retry)
-        self._http: httpx2.Client = self._httpx.Client(
-            **_client_options(base_url, api_key, timeout), transport=transport
-        )
+        super().__init__(base_url, api_key, timeout, retry)
+        self._http: httpx2.Client = self._httpx.Client(**self._options, transport=transport)
 
     def create(
         self,
@@ -292,7 +294,7 @@ class SignoffHTTP:
             return view
 
 
-class AsyncSignoffHTTP:
+class AsyncSignoffHTTP(_Client):
     """``SignoffHTTP`` for asyncio: the same calls, awaited (``async with AsyncSignoffHTTP(...)``)."""
 
     def __init__(
@@ -304,12 +306,8 @@ class AsyncSignoffHTTP:
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
-        self._httpx = _httpx2()
-        self._timeout = timeout
-        self._calls = _Calls(retry)
-        self._http: httpx2.AsyncClient = self._httpx.AsyncClient(
-            **_client_options(base_url, api_key, timeout), transport=transport
-        )
+        super().__init__(base_url, api_key, timeout, retry)
+        self._http: httpx2.AsyncClient = self._httpx.AsyncClient(**self._options, transport=transport)
 
     async def create(
         self,
