@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import secrets
 import socket
 from dataclasses import replace
 from datetime import timedelta
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from signoff.config.api_keys import MIN_SECRET_CHARS, ApiKey
 from signoff.config.settings import Engine, Settings, shown_url
 from signoff.temporal.devserver import DevServer
 
@@ -38,6 +41,12 @@ BOT_METRICS_PORT = 9465
 # Demo defaults: reminders you can watch arrive, and people in the sandbox to play each role.
 DEMO_REMINDER_INTERVAL = timedelta(minutes=1)
 DEMO_APPROVERS = ["U0APPROV1", "U0APPROV2"]
+# The demo's HTTP API key (unless SIGNOFF_API_KEYS or its file gives keys): made once, kept in the
+# data directory (.data/, never committed), so a script keeps working across restarts.
+DEV_API_KEY_NAME = "dev"
+DEV_API_KEY_FILE = "dev-api-key"
+# Where the MCP server's Streamable HTTP transport is served on the bot's port.
+MCP_PATH = "/mcp"
 
 
 def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
@@ -50,6 +59,27 @@ def demo_settings(settings: Settings, env_overrides: set[str]) -> Settings:
     if "SIGNOFF_ESCALATION" not in env_overrides:
         policy = replace(policy, escalation_to="S0LEADS")
     return replace(settings, workflow=replace(settings.workflow, policy=policy))
+
+
+def dev_api_key(data_dir: Path) -> ApiKey:
+    """The demo's API key: its secret read from ``data_dir``, or made (random) and kept there, owner-only."""
+    path = data_dir / DEV_API_KEY_FILE
+    secret = path.read_text().strip() if path.exists() else ""
+    if len(secret) < MIN_SECRET_CHARS:
+        secret = secrets.token_hex(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret + "\n")
+    return ApiKey(DEV_API_KEY_NAME, secret)
+
+
+def with_dev_api_key(settings: Settings, data_dir: Path) -> tuple[Settings, ApiKey | None]:
+    """``settings`` with the demo's API key (for the bot and the worker alike), unless keys are configured
+    (then those are kept, and None: the banner shows no secret of theirs)."""
+    if settings.api_keys:
+        return settings, None
+    key = dev_api_key(data_dir)
+    return replace(settings, api_keys=(key,)), key
 
 
 async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_overrides: set[str]) -> None:
@@ -132,6 +162,10 @@ async def _run_stack(
                 ),
                 env_overrides,
             )
+        # The HTTP API (and MCP) is served on the bot's HTTP port: with the sandbox, not over Socket Mode.
+        dev_key: ApiKey | None = None
+        if not real_slack:
+            settings, dev_key = with_dev_api_key(settings, data_dir)
 
         async with contextlib.AsyncExitStack() as stack:
             session = await stack.enter_async_context(slack_session())
@@ -158,7 +192,7 @@ async def _run_stack(
                 site = web.TCPSite(bot_runner, "127.0.0.1", BOT_PORT)
                 await site.start()
                 stack.push_async_callback(bot_runner.cleanup)
-            _print_banner(settings, sandbox)
+            _print_banner(settings, sandbox, dev_key)
             await stop_signal()
             # The demo's Ctrl-C says "Stopped." and nothing more: the drain's progress and the worker's
             # shutdown stay out of it (a drain that gives up still warns).
@@ -175,7 +209,7 @@ async def _run_stack(
         print("Stopped. Data kept in .data/ for the next run.", flush=True)
 
 
-def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:
+def _print_banner(settings: Settings, sandbox: SlackSandbox | None, dev_key: ApiKey | None) -> None:
     model = "offline model" if settings.offline_model else "OpenAI"
     lines = ["", "signoff is running:"]
     if sandbox is not None:
@@ -192,6 +226,14 @@ def _print_banner(settings: Settings, sandbox: SlackSandbox | None) -> None:
             f"  Temporal UI:    {settings.temporal_ui_url}",
             f"  Metrics:        worker http://127.0.0.1:{WORKER_METRICS_PORT}/metrics, "
             f"bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
+        ]
+    if sandbox is not None:
+        bot = f"http://127.0.0.1:{BOT_PORT}"
+        key = f"{dev_key.secret}   (kept in .data/{DEV_API_KEY_FILE})" if dev_key else "yours, from SIGNOFF_API_KEYS"
+        lines += [
+            f"  HTTP API:       {bot}/v1/requests   (docs/http-api.md; OpenAPI at {bot}/v1/openapi.json)",
+            f"  MCP:            {bot}{MCP_PATH}   (Streamable HTTP, the same key)",
+            f"  API key:        {key}",
         ]
     lines += [
         f"  Models:         {model}",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
+from signoff_client import IDEMPOTENCY_HEADER
 
 from bot.api.models import CreateRequest, Problem, RequestView
 from bot.api.problems import PROBLEM_JSON
-from bot.api.routes import IDEMPOTENCY_HEADER, MAX_WAIT_SECONDS
+from bot.api.routes import MAX_WAIT_SECONDS
 
 API_VERSION = "1.0.0"
 _SCHEMAS = "#/components/schemas/{model}"

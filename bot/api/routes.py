@@ -24,7 +24,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from pydantic import ValidationError
-from signoff_client import CHANNEL_NOT_FOUND, INVALID_REQUEST, NOT_IN_CHANNEL, ThreadLink
+from signoff_client import CHANNEL_NOT_FOUND, IDEMPOTENCY_HEADER, INVALID_REQUEST, NOT_IN_CHANNEL, ThreadLink
 
 from bot.api.auth import KeyRing
 from bot.api.models import IDEMPOTENCY_KEY_PATTERN, CreateRequest, RequestError, RequestView
@@ -63,7 +63,6 @@ ENGINE_SLOT_WAIT_SECONDS = 5.0
 THREAD_WAIT_SECONDS = 10.0
 # How long a cancel waits for the request to end before answering with it as it stands.
 CANCEL_WAIT_SECONDS = 5.0
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The ids ``request_id`` gives.
 REQUEST_ID = re.compile(r"^api-[0-9a-f]{40}$")
 # A request's memo: the key that asked, and the hash of what it asked (a retry must ask the same).

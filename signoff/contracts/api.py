@@ -11,10 +11,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
+
+# A request's state as the API shows it (the client's, which callers read it with).
+from signoff_client import RequestStatus as RequestStatus
 from signoff_client import SignoffRequestInput
 
 from signoff.contracts.steps import StepPolicy
@@ -24,9 +27,6 @@ API_KEY_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 MAX_CALLBACK_URL_CHARS = 2048
 # The names loopback always has (the only plain-http target, and only where private targets are allowed).
 LOOPBACK_NAMES = frozenset({"localhost"})
-
-# A request's state as the API shows it: pending until it ends, then how it ended.
-RequestStatus = Literal["pending", "approved", "rejected", "revision_requested", "expired", "cancelled", "failed"]
 
 DELIVER_WEBHOOK = "deliver_webhook"
 # One POST: a receiver that takes longer is cut and tried again.

@@ -50,13 +50,14 @@ def run(*command: str | Path) -> str:
     return result.stdout
 
 
-def client_only_python(tmp: Path) -> Path:
-    """A new virtualenv with the client installed from a copy of clients/python, nothing else."""
+def client_only_python(tmp: Path, extras: str = "") -> Path:
+    """A new virtualenv with the client installed from a copy of clients/python (with ``extras``,
+    like ``[http]``), nothing else."""
     source = shutil.copytree(CLIENT, tmp / "signoff-client", ignore=UNBUILT)
     venv = tmp / "venv"
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "-q", source)
+    run(python, "-m", "pip", "install", "-q", f"{source}{extras}")
     return python
 
 

@@ -5,9 +5,29 @@ JSON objects, described here as pydantic models (the field names are the wire na
 workflow calls it with ``request_signoff``; a failure's ``ApplicationError.type`` is one of the
 error names below. This package depends only on ``temporalio`` and ``pydantic``; signoff's worker
 validates requests with these same models.
+
+Any other program asks over signoff's HTTP API with ``SignoffHTTP`` (or ``AsyncSignoffHTTP``), which
+needs the ``http`` extra (``pip install 'signoff-client[http]'``); its answers and errors are the
+models and exceptions below, the same the server validates and documents with.
 """
 
+from signoff_client._api import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+    FieldProblem,
+    InvalidSignoffAPIRequest,
+    Problem,
+    RequestError,
+    RequestStatus,
+    RequestView,
+    SignoffAPIError,
+    SignoffAuthError,
+    SignoffConflict,
+    SignoffRequestNotFound,
+    SignoffUnavailable,
+)
 from signoff_client._errors import CHANNEL_NOT_FOUND, INVALID_REQUEST, NOT_IN_CHANNEL, SLACK_REFUSED
+from signoff_client._http import AsyncSignoffHTTP, RetryPolicy, SignoffHTTP, SignoffUnreachable
 from signoff_client._models import (
     MAX_APPROVERS,
     MAX_BODY_CHARS,
@@ -28,6 +48,8 @@ from signoff_client._request import DEFAULT_TASK_QUEUE, SIGNOFF_REQUEST, request
 __all__ = [
     "CHANNEL_NOT_FOUND",
     "DEFAULT_TASK_QUEUE",
+    "IDEMPOTENCY_HEADER",
+    "IDEMPOTENCY_KEY_PATTERN",
     "INVALID_REQUEST",
     "MAX_APPROVERS",
     "MAX_BODY_CHARS",
@@ -39,10 +61,25 @@ __all__ = [
     "NOT_IN_CHANNEL",
     "SIGNOFF_REQUEST",
     "SLACK_REFUSED",
+    "AsyncSignoffHTTP",
     "DecisionEntry",
+    "FieldProblem",
+    "InvalidSignoffAPIRequest",
     "Outcome",
+    "Problem",
+    "RequestError",
+    "RequestStatus",
+    "RequestView",
+    "RetryPolicy",
+    "SignoffAPIError",
+    "SignoffAuthError",
+    "SignoffConflict",
+    "SignoffHTTP",
     "SignoffRequestInput",
+    "SignoffRequestNotFound",
     "SignoffResult",
+    "SignoffUnavailable",
+    "SignoffUnreachable",
     "ThreadLink",
     "describe_invalid",
     "request_signoff",
