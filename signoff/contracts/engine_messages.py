@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from signoff.contracts.workflow_io import WORKFLOW_TYPES, DecisionReceipt, WorkflowKind
+from pydantic import TypeAdapter
+
+from signoff.contracts.workflow_io import WORKFLOW_TYPES, DecisionReceipt, Progress, WorkflowKind
 
 QUEUE = "signoff"
 DECISIONS_TOPIC = "signoff.decisions"
@@ -51,3 +53,28 @@ class EngineReply:
 
     receipt: DecisionReceipt | None = None
     refused: str | None = None
+
+
+# Restate (signoff.restate.engine): the same messages as JSON, and what the shared handler
+# ``status`` answers in place of Temporal's queries.
+@dataclass(frozen=True)
+class WireMessage:
+    """An ``EngineMessage`` as JSON: the decision's input stays JSON until the run knows its type."""
+
+    id: str
+    name: str
+    arg_json: str = "null"
+    decision_id: str | None = None
+
+    @classmethod
+    def of(cls, message: EngineMessage) -> WireMessage:
+        arg_json = TypeAdapter(type(message.arg)).dump_json(message.arg).decode()
+        return cls(id=message.id, name=message.name, arg_json=arg_json, decision_id=message.decision_id)
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the shared handler ``status`` answers: what Temporal's queries would."""
+
+    progress: Progress | None = None
+    draft: str = ""

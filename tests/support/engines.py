@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+from bot.restate_gateway import RestateGateway
 from signoff.config.settings import Engine, Settings
 from signoff.contracts.workflow_io import Phase, Progress
 from signoff.dbos.stack import engine_with_gateway
+from signoff.restate.stack import engine_endpoint
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
+from tests.support.restate import free_port, restate_server, until_ready
 from tests.support.waiting import eventually
 
 
@@ -24,7 +27,12 @@ from tests.support.waiting import eventually
 async def running_stack(
     engine: str, slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
-    """The bot and its engine: ``temporal``, ``dbos-sqlite`` or ``dbos-postgres:<url>``."""
+    """The bot and its engine: ``temporal``, ``dbos-sqlite``, ``dbos-postgres:<url>`` or ``restate``
+    (a Restate server of its own in ``tmp_path``; the engine's endpoint served in this process)."""
+    if engine == "restate":
+        async with restate_stack(slack, settings, temporal_client=temporal_client, tmp_path=tmp_path) as bot:
+            yield bot
+        return
     if engine == "temporal":
         async with worker_and_bot(slack, temporal_client, settings) as bot:  # type: ignore[arg-type]
             yield bot
@@ -37,6 +45,22 @@ async def running_stack(
         running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot,  # type: ignore[arg-type]
     ):
         yield bot
+
+
+@contextlib.asynccontextmanager
+async def restate_stack(
+    slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    with restate_server(tmp_path / "restate") as server:
+        await until_ready(server)
+        async with engine_endpoint(settings, "127.0.0.1", free_port()) as endpoint:
+            await server.register(endpoint)
+            gateway = RestateGateway(server.ingress_url, server.admin_url, workflow_settings=settings.workflow)
+            try:
+                async with running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot:  # type: ignore[arg-type]
+                    yield bot
+            finally:
+                await gateway.close()
 
 
 async def phase_of(bot: RunningBot, workflow_id: str, phase: Phase, timeout: float = 30) -> Progress:
