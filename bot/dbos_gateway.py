@@ -23,16 +23,21 @@ from bot import metrics
 from bot.gateway import (
     MAX_LISTED,
     AlreadyRunning,
+    AuditRecord,
     DecisionInput,
     Finished,
+    ForeignWorkflow,
     Gateway,
     GatewayError,
     Listed,
-    Listing,
     NotFound,
     NotRecorded,
+    NoWorker,
     Refused,
+    RunFilter,
+    RunStatus,
     Started,
+    Unreachable,
     channel_prefix,
     workflow_id_for,
 )
@@ -72,6 +77,16 @@ DEFAULT_REPLY_TIMEOUT = timedelta(seconds=10)
 _RUNNING = ["ENQUEUED", "PENDING"]
 _FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 _KIND_OF_NAME = {name: kind for kind, name in WORKFLOW_NAMES.items()}
+# DBOS's statuses in the words both engines' audit records use.
+_RUN_STATUS = {
+    "ENQUEUED": RunStatus.RUNNING,
+    "DELAYED": RunStatus.RUNNING,
+    "PENDING": RunStatus.RUNNING,
+    "SUCCESS": RunStatus.COMPLETED,
+    "ERROR": RunStatus.FAILED,
+    "MAX_RECOVERY_ATTEMPTS_EXCEEDED": RunStatus.FAILED,
+    "CANCELLED": RunStatus.CANCELED,
+}
 UNREACHABLE = "The workflow database did not answer; nothing was changed. Try again in a minute."
 
 
@@ -124,12 +139,12 @@ class DbosGateway(Gateway):
         return None
 
     def _no_answer(self, seconds: float) -> GatewayError:
-        return GatewayError(UNREACHABLE)
+        return Unreachable(UNREACHABLE)
 
     def _translate(self, err: Exception) -> tuple[str, GatewayError] | None:
         if isinstance(err, SQLAlchemyError):
             log.warning("DBOS system database call failed: %s", type(err).__name__)
-            return "unreachable", GatewayError(UNREACHABLE)
+            return "unreachable", Unreachable(UNREACHABLE)
         return None
 
     # ------------------------------------------------------------------ starting
@@ -237,34 +252,65 @@ class DbosGateway(Gateway):
             lambda: self.client.send_async(workflow_id, message, DECISIONS_TOPIC, idempotency_key=message.id)
         )
 
+    # ------------------------------------------------------------------ audit
+
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        found = await self._bounded(
+            lambda: self.client.list_workflows_async(workflow_ids=[workflow_id], load_input=False, load_output=False)
+        )
+        if not found:
+            raise self.not_found(workflow_id)
+        status = found[0]
+        if status.name not in _KIND_OF_NAME:
+            raise ForeignWorkflow(
+                f"{workflow_id!r} is a {status.name} workflow, not one of signoff's ({', '.join(_KIND_OF_NAME)})"
+            )
+        # What a query would answer is the event the workflow keeps current.
+        progress = await self._event(workflow_id, PROGRESS_EVENT)
+        run_status = _RUN_STATUS.get(str(status.status), RunStatus.RUNNING)
+        if not isinstance(progress, Progress):
+            if run_status is RunStatus.RUNNING:
+                raise NoWorker(
+                    f"{workflow_id!r} is {str(status.status).lower()} and no engine has recorded its progress yet: "
+                    "is a signoff bot or worker with SIGNOFF_ENGINE=dbos running on this database?"
+                )
+            raise GatewayError(f"{workflow_id!r} is {str(status.status).lower()} and recorded no progress")
+        return AuditRecord(
+            workflow_id=workflow_id,
+            run_id=None,
+            workflow_type=status.name,
+            status=run_status,
+            started_at=_moment(status.created_at),
+            closed_at=_moment(status.completed_at),
+            progress=progress,
+        )
+
     # ------------------------------------------------------------------ listing
 
     async def lists_by_search_attributes(self) -> bool:
         # DBOS filters by status in SQL: the running workflows are listed whatever their number.
         return False
 
-    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
-        """signoff's running workflows, newest first, then (for ``Listing.ALL``) the latest finished
-        ones, at most ``limit`` in all."""
-        listed = await self._listed(_RUNNING, limit)
-        if which is Listing.ALL and len(listed) < limit:
-            listed += await self._listed(_FINISHED, limit - len(listed))
-        return listed
+    async def _list(self, which: RunFilter, limit: int) -> list[Listed]:
+        """signoff's running workflows, newest first, then (all states) the latest finished ones; for
+        a narrowed filter, the newest ``MAX_LISTED`` of them filtered by what their input says (a
+        draft's phase is the workflow's progress: ``waiting_for`` keeps every running one that may wait)."""
+        looked_at = MAX_LISTED if which.narrowed else limit
+        listed = await self._listed(_RUNNING, looked_at)
+        if not which.running_only and len(listed) < looked_at:
+            listed += await self._listed(_FINISHED, looked_at - len(listed))
+        return [item for item in listed if which.admits(item)][:limit]
 
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
-        """The running workflows (whose drafts may wait for ``user_id``; their progress says)."""
-        return await self._listed(_RUNNING, limit)
-
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
-        return [item for item in await self.list_workflows() if item.requester_id == user_id][:limit]
-
-    async def running(self, limit: int) -> tuple[list[Listed], int]:
+    async def _count(self, which: RunFilter) -> int:
+        if which.narrowed:
+            return len(await self._list(which, MAX_LISTED))
+        statuses = _RUNNING if which.running_only else None
         everything = await self._bounded(
             lambda: self.client.list_workflows_async(
-                name=list(WORKFLOW_NAMES.values()), status=_RUNNING, load_input=False, load_output=False
+                name=list(WORKFLOW_NAMES.values()), status=statuses, load_input=False, load_output=False
             )
         )
-        return await self._listed(_RUNNING, limit), len(everything)
+        return len(everything)
 
     async def _listed(self, statuses: list[str], limit: int) -> list[Listed]:
         found = await self._bounded(
@@ -290,7 +336,7 @@ class DbosGateway(Gateway):
                     subject=str(subject)[:200],
                     requester_id=origin.requester_id if origin else None,
                     channel_id=origin.channel_id if origin else None,
-                    started_at=datetime.fromtimestamp(status.created_at / 1000, UTC) if status.created_at else None,
+                    started_at=_moment(status.created_at),
                 )
             )
         return listed
@@ -314,3 +360,8 @@ class DbosGateway(Gateway):
             except (GatewayError, DBOSException) as err:
                 log.info("progress of %s unreadable: %s", workflow_id, err)
         return results
+
+
+def _moment(epoch_ms: int | None) -> datetime | None:
+    """A DBOS timestamp (milliseconds since the epoch) as a time in UTC."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC) if epoch_ms else None

@@ -15,6 +15,8 @@ whose message can be shown to the person who clicked or typed, as is:
 * ``NotRecorded``: an update was sent but no worker confirmed it in time.
 * ``AlreadyRunning``: a start with a workflow id already in use (duplicate delivery).
 * ``MaybeStarted``: a start whose deadline passed and whose workflow could not be looked up.
+* ``NoWorker``: the engine answers, but nothing that runs the workflows does.
+* ``ForeignWorkflow``: a workflow of the engine that is not one of signoff's (``audit``).
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ class NoWorker(GatewayError):
     """Temporal answers but no worker does: the workflow is safe and goes on when one is back."""
 
 
+class ForeignWorkflow(GatewayError):
+    """The id names a workflow of another type than signoff's: it is not read."""
+
+
 class NotConnected(Unreachable):
     """The client never connected: no request left the bot, so nothing can have happened."""
 
@@ -153,10 +159,38 @@ class AlreadyRunning(GatewayError):
 
 
 class Listing(StrEnum):
-    """Which of signoff's workflows a plain listing holds; each engine translates it into its own query."""
+    """The state a list asks for (``RunFilter.state``): every one of signoff's workflows, or the running ones."""
 
     ALL = "all"
     RUNNING = "running"
+
+
+class RunStatus(StrEnum):
+    """How a run stands in its engine, in the words both engines are mapped to (Temporal's)."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    TIMED_OUT = "TIMED_OUT"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One workflow's record as its engine keeps it (``signoff audit``): the run, and its progress,
+    which holds every decision (who, what, when, on which revision, notes or reason), the requester,
+    the approvers, the channel and thread, the tool calls and the outcome."""
+
+    workflow_id: str
+    # Temporal's run id; None on DBOS, where a workflow id is one run.
+    run_id: str | None
+    workflow_type: str
+    status: RunStatus | None
+    started_at: datetime | None
+    closed_at: datetime | None
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -193,6 +227,88 @@ class Listed:
             requester_id=self.requester_id,
             started_at=self.started_at,
         )
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which of signoff's workflows a list holds: those meeting every criterion given. Each engine
+    translates it (Temporal: a visibility query on the search attributes, or without them the
+    newest workflows filtered by ``admits``; DBOS: what ``DBOSClient`` lists, filtered by ``admits``).
+
+    ``waiting_for``: drafts waiting for that user's decision: running, pending approval, the user
+    among the approvers or none named, and not their own request. ``requested_by``: that user's
+    requests. ``channel``: those whose thread is in that channel."""
+
+    state: Listing = Listing.ALL
+    waiting_for: str | None = None
+    requested_by: str | None = None
+    channel: str | None = None
+
+    @property
+    def running_only(self) -> bool:
+        """Whether only running workflows can meet it (a draft waits only while its workflow runs)."""
+        return self.state is Listing.RUNNING or self.waiting_for is not None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether it asks for more than a state (an engine filtering itself looks further)."""
+        return self.waiting_for is not None or self.requested_by is not None or self.channel is not None
+
+    def admits(self, item: Listed) -> bool:
+        """Whether ``item`` meets the filter as far as its listing tells: what it does not carry (the
+        phase, the approvers: Temporal without the search attributes, DBOS) is left to the caller,
+        who asks the workflow (the Home does)."""
+        if self.running_only and not item.running:
+            return False
+        if self.requested_by is not None and item.requester_id != self.requested_by:
+            return False
+        if self.channel is not None and item.channel_id != self.channel:
+            return False
+        if self.waiting_for is not None:
+            if item.requester_id == self.waiting_for:
+                return False
+            if item.phase is not None and item.phase is not Phase.PENDING_APPROVAL:
+                return False
+            if item.approvers and self.waiting_for not in item.approvers:
+                return False
+        return True
+
+
+# Every one of signoff's workflows.
+_EVERY_RUN = RunFilter()
+
+
+def _checked(which: RunFilter) -> RunFilter:
+    """``which``, once each of its values is an id: refused alike on every engine, before any is asked."""
+    try:
+        for value in (which.waiting_for, which.requested_by, which.channel):
+            if value is not None:
+                search_attributes.quoted(value)
+    except ValueError as err:
+        raise GatewayError(f"Cannot list that: {err}.") from None
+    return which
+
+
+def visibility_query(which: RunFilter) -> str:
+    """``which`` as a Temporal visibility query on signoff's search attributes. Values go in only
+    if they are ids (``GatewayError`` otherwise): a quote cannot end a literal early."""
+    try:
+        return search_attributes.matching(
+            running=which.state is Listing.RUNNING,
+            waiting_for=which.waiting_for,
+            requested_by=which.requested_by,
+            channel=which.channel,
+        )
+    except ValueError as err:
+        raise GatewayError(f"Cannot list that: {err}.") from None
+
+
+def type_query(which: RunFilter) -> str:
+    """signoff's workflows by type, running or all as ``which`` needs (no search attribute needed):
+    the listing without them, which ``which.admits`` then filters."""
+    types = " OR ".join(f"WorkflowType = '{name}'" for name in WORKFLOW_TYPES.values())
+    status = " AND ExecutionStatus = 'Running'" if which.running_only else ""
+    return f"({types}){status}"
 
 
 def workflow_id_for(kind: WorkflowKind, team_id: str, channel_id: str, request_key: str) -> str:
@@ -438,19 +554,43 @@ class Gateway(ABC):
     async def cancel(self, workflow_id: str) -> None: ...
 
     @abstractmethod
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        """The workflow's record (``NotFound``; ``ForeignWorkflow``: not one of signoff's; ``NoWorker``:
+        nothing runs it to answer; ``Unreachable``: the engine did not answer)."""
+
+    @abstractmethod
     async def lists_by_search_attributes(self) -> bool: ...
 
     @abstractmethod
-    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]: ...
+    async def _list(self, which: RunFilter, limit: int) -> list[Listed]:
+        """``which``, translated for this engine: running first, newest first, at most ``limit``."""
 
     @abstractmethod
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]: ...
+    async def _count(self, which: RunFilter) -> int:
+        """How many of signoff's workflows meet ``which`` in all, translated for this engine."""
 
-    @abstractmethod
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]: ...
+    async def list_workflows(self, which: RunFilter | Listing = _EVERY_RUN, limit: int = MAX_LISTED) -> list[Listed]:
+        """signoff's workflows that meet ``which`` (a ``Listing`` alone: those in that state), running
+        first, newest first, at most ``limit``."""
+        return await self._list(_checked(which if isinstance(which, RunFilter) else RunFilter(state=which)), limit)
 
-    @abstractmethod
-    async def running(self, limit: int) -> tuple[list[Listed], int]: ...
+    async def count_workflows(self, which: RunFilter) -> int:
+        """How many of signoff's workflows meet ``which`` in all."""
+        return await self._count(_checked(which))
+
+    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
+        """Drafts waiting for ``user_id``'s decision, newest first."""
+        return await self.list_workflows(RunFilter(waiting_for=user_id), limit)
+
+    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
+        """What ``user_id`` requested, running first, then the latest finished."""
+        return await self.list_workflows(RunFilter(requested_by=user_id), limit)
+
+    async def running(self, limit: int) -> tuple[list[Listed], int]:
+        """signoff's running workflows, newest first, at most ``limit``, and how many run in all."""
+        running = RunFilter(state=Listing.RUNNING)
+        listed, total = await asyncio.gather(self.list_workflows(running, limit), self.count_workflows(running))
+        return listed, total
 
     @abstractmethod
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None: ...
@@ -720,32 +860,72 @@ class TemporalGateway(Gateway):
 
         await self._bounded(cancel)
 
+    # ------------------------------------------------------------------ audit
+
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        handle = self.client.get_workflow_handle(workflow_id)
+
+        async def describe() -> WorkflowExecutionDescription:
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
+
+        description = await self._bounded(describe)
+        if description.workflow_type not in _KIND_OF_TYPE:
+            raise ForeignWorkflow(
+                f"{workflow_id!r} is a {description.workflow_type} workflow, not one of signoff's "
+                f"({', '.join(WORKFLOW_TYPES.values())})"
+            )
+
+        async def query() -> Progress:
+            # Every signoff workflow type answers the same query (workflows/human_loop.py).
+            return await handle.query(ReportGenerationWorkflow.progress, rpc_timeout=self.rpc_timeout)
+
+        try:
+            progress = await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"{workflow_id!r} could not answer its progress query: {err}") from None
+        except (Unreachable, Finished):
+            # Temporal answered the describe: a query nobody picks up ends at its RPC timeout.
+            raise NoWorker(
+                f"no worker answered {workflow_id!r}'s progress query within "
+                f"{self.rpc_timeout.total_seconds():g} s: is a signoff worker running on task queue "
+                f"{description.task_queue!r}?"
+            ) from None
+        status = description.status
+        return AuditRecord(
+            workflow_id=workflow_id,
+            run_id=description.run_id,
+            workflow_type=description.workflow_type,
+            status=RunStatus(status.name) if status else None,
+            started_at=description.start_time,
+            closed_at=description.close_time,
+            progress=progress,
+        )
+
     # ------------------------------------------------------------------ visibility
 
-    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
-        """Workflows of signoff's types (``which``: all, or the running ones), newest first, at most
-        ``limit``: the bounded listing used where the search attributes are not registered."""
-        types = " OR ".join(f"WorkflowType = '{name}'" for name in WORKFLOW_TYPES.values())
-        status = " AND ExecutionStatus = 'Running'" if which is Listing.RUNNING else ""
-        return await self._visible(f"({types}){status}", limit)
+    async def _list(self, which: RunFilter, limit: int) -> list[Listed]:
+        """A visibility query on the search attributes; without them, the newest ``MAX_LISTED`` of
+        signoff's types (the bounded listing), filtered here by what their memo says."""
+        if await self.lists_by_search_attributes():
+            return await self._visible(visibility_query(which), limit)
+        if not which.narrowed:
+            return await self._visible(type_query(which), limit)
+        newest = await self._visible(type_query(which), MAX_LISTED)
+        return [item for item in newest if which.admits(item)][:limit]
 
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
-        """Drafts waiting for ``user_id``'s decision (search attributes), newest first."""
-        return await self._visible(_query(search_attributes.waiting_for_query, user_id), limit)
-
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
-        """What ``user_id`` requested, running first, then the latest closed (search attributes)."""
-        return await self._visible(_query(search_attributes.requested_by_query, user_id), limit)
-
-    async def running(self, limit: int) -> tuple[list[Listed], int]:
-        """signoff's running workflows, newest first, at most ``limit``, and how many run in all."""
-        query = search_attributes.running_query()
+    async def _count(self, which: RunFilter) -> int:
+        if await self.lists_by_search_attributes():
+            query = visibility_query(which)
+        elif not which.narrowed:
+            query = type_query(which)
+        else:
+            # Without the search attributes only the bounded listing can be filtered.
+            return len(await self._list(which, MAX_LISTED))
 
         async def count() -> int:
             return (await self.client.count_workflows(query, rpc_timeout=self.rpc_timeout)).count
 
-        listed, total = await asyncio.gather(self._visible(query, limit), self._bounded(count))
-        return listed, total
+        return await self._bounded(count)
 
     async def _visible(self, query: str, limit: int) -> list[Listed]:
         async def collect() -> list[WorkflowExecution]:
@@ -760,7 +940,7 @@ class TemporalGateway(Gateway):
 
     async def latest_in_channel(self, team_id: str, channel_id: str) -> str | None:
         if await self.lists_by_search_attributes():
-            candidates = await self._visible(_query(search_attributes.in_channel_query, channel_id), MAX_LISTED)
+            candidates = await self.list_workflows(RunFilter(channel=channel_id), MAX_LISTED)
         else:
             candidates = [
                 item
@@ -788,13 +968,6 @@ class TemporalGateway(Gateway):
             elif task in done:
                 log.info("progress query failed: %s", task.exception())
         return results
-
-
-def _query(build: Callable[[str], str], value: str) -> str:
-    try:
-        return build(value)
-    except ValueError as err:
-        raise GatewayError(f"Cannot list that: {err}.") from None
 
 
 async def _listed(execution: WorkflowExecution) -> Listed:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,16 +19,14 @@ from typing import TYPE_CHECKING, Any
 from dotenv import load_dotenv
 
 from signoff.config.extras import require_extras
-from signoff.config.settings import Engine, Settings, SettingsError, parse_port
-from signoff.contracts.workflow_io import WORKFLOW_TYPES
+from signoff.config.settings import Engine, Settings, SettingsError, parse_port, shown_url
 
 if TYPE_CHECKING:
+    from bot.gateway import AuditRecord, Gateway
     from signoff.contracts.workflow_io import Progress
 
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
-# The workflow types whose ``progress`` query `signoff audit` reads.
-SIGNOFF_WORKFLOW_TYPES = tuple(WORKFLOW_TYPES.values())
 AUDIT_CONNECT_SECONDS = 10.0
 AUDIT_TIMEOUT_SECONDS = 10.0
 SETUP_CONNECT_SECONDS = 10.0
@@ -109,14 +108,41 @@ class AuditError(Exception):
 
 async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIMEOUT_SECONDS) -> dict[str, Any]:
     """A signoff workflow's record, JSON-ready: who asked, who may decide, every decision, the thread,
-    the tool calls. Raises ``AuditError`` for an unknown or foreign workflow and ``SettingsError``
-    when Temporal, or a worker to answer the query, cannot be reached within ``timeout`` seconds."""
+    the tool calls; read through the engine's gateway (``SIGNOFF_ENGINE``), the same on both. Raises
+    ``AuditError`` for an unknown or foreign workflow and ``SettingsError`` when the engine, or a
+    worker to answer, cannot be reached within ``timeout`` seconds."""
+    from bot.gateway import GatewayError, NotFound, NoWorker, Unreachable
+
+    async with _audit_gateway(settings, timeout) as (gateway, where, within):
+        try:
+            record = await gateway.audit(workflow_id)
+        except NotFound:
+            raise AuditError(f"no workflow {workflow_id!r} in {within}") from None
+        except Unreachable:
+            raise SettingsError(f"cannot reach {where}; is the server running?") from None
+        except NoWorker as err:
+            raise SettingsError(str(err)) from None
+        except GatewayError as err:
+            # Not one of signoff's, or its progress could not be read.
+            raise AuditError(str(err)) from None
+    return _audit_json(record)
+
+
+@contextlib.asynccontextmanager
+async def _audit_gateway(settings: Settings, timeout: float) -> AsyncIterator[tuple[Gateway, str, str]]:
+    """The engine's gateway for one audit, where the engine is (for messages), and where the
+    workflows are looked up in."""
     from datetime import timedelta
 
-    from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
-    from temporalio.service import RPCError, RPCStatusCode
+    if settings.engine is Engine.DBOS:
+        from signoff.dbos.config import system_database_url
+        from signoff.dbos.stack import reader_gateway
 
-    from signoff.contracts.workflow_io import Progress
+        where = f"the DBOS database {shown_url(system_database_url(settings))!r} (SIGNOFF_DATABASE_URL)"
+        async with reader_gateway(settings, timedelta(seconds=timeout)) as dbos:
+            yield dbos, where, where
+        return
+    from bot.gateway import TemporalGateway
     from signoff.temporal.connection import connect_client, is_connect_failure
 
     where = f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)"
@@ -132,46 +158,24 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
         if not is_connect_failure(err):
             raise
         raise unreachable from None
-    handle = client.get_workflow_handle(workflow_id)
-    rpc_timeout = timedelta(seconds=timeout)
-    try:
-        description = await handle.describe(rpc_timeout=rpc_timeout)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise AuditError(
-                f"no workflow {workflow_id!r} in namespace {settings.temporal_namespace!r} of {where}"
-            ) from None
-        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise unreachable from None
-        raise AuditError(f"Temporal refused to describe {workflow_id!r}: {err.message}") from None
-    if description.workflow_type not in SIGNOFF_WORKFLOW_TYPES:
-        raise AuditError(
-            f"{workflow_id!r} is a {description.workflow_type} workflow, not one of signoff's "
-            f"({', '.join(SIGNOFF_WORKFLOW_TYPES)})"
-        )
-    try:
-        progress = await handle.query("progress", result_type=Progress, rpc_timeout=rpc_timeout)
-    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
-        raise AuditError(f"{workflow_id!r} could not answer its progress query: {err}") from None
-    except RPCError as err:
-        # A query nobody picks up ends as "Timeout expired" (CANCELLED) at its RPC timeout.
-        if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED, RPCStatusCode.UNAVAILABLE):
-            # Temporal answered the describe: what is missing is a worker to run the query.
-            raise SettingsError(
-                f"no worker answered {workflow_id!r}'s progress query within {timeout:g} s: is a signoff worker "
-                f"running on task queue {description.task_queue!r}?"
-            ) from None
-        raise AuditError(f"the progress query of {workflow_id!r} failed: {err.message}") from None
-    record: dict[str, Any] = {
-        "workflow_id": workflow_id,
-        "run_id": description.run_id,
-        "workflow_type": description.workflow_type,
-        "status": description.status.name if description.status else None,
-        "started_at": _iso(description.start_time),
-        "closed_at": _iso(description.close_time),
-    }
-    record.update(_progress_record(progress))
-    return record
+    gateway = TemporalGateway(
+        client,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        rpc_timeout=timedelta(seconds=timeout),
+    )
+    yield gateway, where, f"namespace {settings.temporal_namespace!r} of {where}"
+
+
+def _audit_json(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "workflow_id": record.workflow_id,
+        "run_id": record.run_id,
+        "workflow_type": record.workflow_type,
+        "status": record.status.value if record.status else None,
+        "started_at": _iso(record.started_at),
+        "closed_at": _iso(record.closed_at),
+    } | _progress_record(record.progress)
 
 
 def _progress_record(progress: Progress) -> dict[str, Any]:
@@ -371,7 +375,10 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout",
         type=float,
         default=AUDIT_TIMEOUT_SECONDS,
-        help=f"seconds to wait for Temporal and for a worker to answer (default {AUDIT_TIMEOUT_SECONDS:g})",
+        help=(
+            f"seconds to wait for the engine (Temporal, or DBOS's database: SIGNOFF_ENGINE) and for a worker "
+            f"to answer (default {AUDIT_TIMEOUT_SECONDS:g})"
+        ),
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -391,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, metrics_port=args.metrics_port)
     try:
         # Before anything starts: a setting that needs an extra that is missing is a one-line error.
-        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev"})
+        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit"})
     except SettingsError as err:
         print(f"signoff {args.command}: {err}", file=sys.stderr)
         return 2

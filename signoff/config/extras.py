@@ -41,8 +41,8 @@ def require_extra(extra: Extra, setting: str) -> None:
 
 
 def require_extras(settings: Settings, *, runs_engine: bool) -> None:
-    """The extras ``settings`` need: ``dbos`` when this process runs the DBOS engine (``runs_engine``),
-    ``otel`` whenever tracing is on."""
+    """The extras ``settings`` need: ``dbos`` when this process runs the DBOS engine or reads its
+    database (``runs_engine``), ``otel`` whenever tracing is on."""
     if runs_engine and settings.engine is Engine.DBOS:
         require_extra(DBOS, "SIGNOFF_ENGINE=dbos")
     require_tracing_extra(settings.tracing)

@@ -80,27 +80,50 @@ def _signoff() -> str:
     return f"{KIND.name} IN ({', '.join(quoted(kind.value) for kind in WorkflowKind)})"
 
 
+def matching(
+    *,
+    running: bool = False,
+    waiting_for: str | None = None,
+    requested_by: str | None = None,
+    channel: str | None = None,
+) -> str:
+    """signoff's workflows that meet every criterion given: running; drafts waiting for
+    ``waiting_for``'s decision (running, pending approval, ``waiting_for`` among the approvers or no
+    approvers named, i.e. anyone but the requester, and not requested by them); requested by
+    ``requested_by``; whose thread is in ``channel``. ``ValueError``: a value that is not an id."""
+    clauses = []
+    if running or waiting_for is not None:
+        clauses.append("ExecutionStatus = 'Running'")
+    clauses.append(_signoff())
+    if waiting_for is not None:
+        user = quoted(waiting_for)
+        clauses += [
+            f"{PHASE.name} = {quoted(Phase.PENDING_APPROVAL.value)}",
+            f"({APPROVERS.name} = {user} OR {APPROVERS.name} IS NULL)",
+            f"({REQUESTER.name} IS NULL OR {REQUESTER.name} != {user})",
+        ]
+    if requested_by is not None:
+        clauses.append(f"{REQUESTER.name} = {quoted(requested_by)}")
+    if channel is not None:
+        clauses.append(f"{CHANNEL.name} = {quoted(channel)}")
+    return " AND ".join(clauses)
+
+
 def running_query() -> str:
     """signoff's running workflows (`/report list`)."""
-    return f"ExecutionStatus = 'Running' AND {_signoff()}"
+    return matching(running=True)
 
 
 def waiting_for_query(user_id: str) -> str:
-    """Drafts waiting for ``user_id``'s decision: running, pending approval, ``user_id`` among the
-    approvers or no approvers named (anyone but the requester), not requested by them."""
-    user = quoted(user_id)
-    return (
-        f"ExecutionStatus = 'Running' AND {_signoff()} AND {PHASE.name} = {quoted(Phase.PENDING_APPROVAL.value)}"
-        f" AND ({APPROVERS.name} = {user} OR {APPROVERS.name} IS NULL)"
-        f" AND ({REQUESTER.name} IS NULL OR {REQUESTER.name} != {user})"
-    )
+    """Drafts waiting for ``user_id``'s decision (``matching``)."""
+    return matching(waiting_for=user_id)
 
 
 def requested_by_query(user_id: str) -> str:
     """Everything ``user_id`` requested, running or finished."""
-    return f"{_signoff()} AND {REQUESTER.name} = {quoted(user_id)}"
+    return matching(requested_by=user_id)
 
 
 def in_channel_query(channel_id: str) -> str:
     """Everything whose thread is in ``channel_id``."""
-    return f"{_signoff()} AND {CHANNEL.name} = {quoted(channel_id)}"
+    return matching(channel=channel_id)

@@ -3,7 +3,7 @@
 With DBOS, ``signoff bot`` alone is a deployment: the engine runs the workflows in the bot's
 process (``engine_with_gateway``). ``signoff worker`` adds processes that run workflows too
 (``engine_only``); they share work through the queue in PostgreSQL, so a worker needs PostgreSQL
-(SQLite is one process's file).
+(SQLite is one process's file). ``signoff audit`` reads the database alone (``reader_gateway``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSClient
 
 from bot.dbos_gateway import DbosGateway
-from signoff.config.settings import Settings, SettingsError
+from signoff.config.settings import Settings, SettingsError, shown_url
 from signoff.contracts.engine_messages import QUEUE
 from signoff.dbos.config import check_database, dbos_config, system_database_url
 from signoff.dbos.engine import APPLICATION_VERSION, DbosEngine
@@ -78,6 +80,37 @@ async def engine_with_gateway(settings: Settings) -> AsyncIterator[DbosGateway]:
             yield DbosGateway(client, events=_InProcessEvents(), workflow_settings=settings.workflow)
         finally:
             client.destroy()
+
+
+@contextlib.asynccontextmanager
+async def reader_gateway(settings: Settings, call_timeout: timedelta) -> AsyncIterator[DbosGateway]:
+    """A gateway through ``DBOSClient`` alone, no engine in this process (``signoff audit``): it reads
+    the system database and never creates one (a SQLite file that is not there is an error)."""
+    url = system_database_url(settings)
+    await asyncio.to_thread(_check_existing_database, url)
+    # DBOS's lines about opening its database are not the command's output: only its warnings are.
+    dbos_log = logging.getLogger("dbos")
+    level = dbos_log.level
+    dbos_log.setLevel(logging.WARNING)
+    try:
+        # Errors rather than waits for a lost connection: a command tells, it does not hang.
+        client = await asyncio.to_thread(DBOSClient, system_database_url=url, retry_connection_errors=False)
+    finally:
+        dbos_log.setLevel(level)
+    try:
+        yield DbosGateway(client, call_timeout=call_timeout)
+    finally:
+        client.destroy()
+
+
+def _check_existing_database(url: str) -> None:
+    """``check_database``, without making a SQLite file where there is none (connecting would)."""
+    if url.startswith("sqlite") and not Path(url[len("sqlite:///") :].split("?")[0]).is_file():
+        raise SettingsError(
+            f"there is no DBOS database at {shown_url(url)!r} (SIGNOFF_DATABASE_URL): "
+            "nothing has run with SIGNOFF_ENGINE=dbos there"
+        )
+    check_database(url)
 
 
 class _InProcessEvents:

@@ -26,7 +26,7 @@ from signoff.slack import action_ids
 from signoff.slack.action_ids import ButtonValue
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import phase_of, running_stack
+from tests.support.engines import ENGINES, phase_of, running_stack
 from tests.support.flows import start_via_slack
 from tests.support.postgres import database_url
 from tests.support.slack import (
@@ -43,6 +43,7 @@ from tests.support.slack import (
 
 APPROVERS = [APPROVER_1, APPROVER_2]
 RANDOM = "C0RANDOM0"
+<<<<<<< HEAD
 # On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
 DBOS_FLOW = pytest.mark.timeout(180)
 ENGINES = [
@@ -51,6 +52,8 @@ ENGINES = [
     pytest.param("dbos-sqlite", marks=DBOS_FLOW),
     pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
 ]
+=======
+>>>>>>> main
 
 
 @pytest.fixture(params=ENGINES)

@@ -4,12 +4,7 @@ to answer) out of reach exits 2, each with one line on stderr and no traceback."
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +16,7 @@ from signoff.contracts.workflow_io import ApproveInput, PlanRequest, RejectInput
 from signoff.sandbox import SlackSandbox
 from signoff.temporal.connection import data_converter
 from signoff.temporal.devserver import DevServer, free_port
+from tests.support.audit import Run, signoff_audit_with
 from tests.support.flows import waiting_draft
 from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, ORIGIN, REQUESTER
 from tests.support.temporal import running_worker, worker_settings
@@ -30,35 +26,9 @@ from workflows import ApprovalWorkflow, SignoffRequestWorkflow
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, Any]:
-        assert self.returncode == 0, self.stderr
-        record: dict[str, Any] = json.loads(self.stdout)
-        return record
-
-
 async def signoff_audit(address: str, *args: str) -> Run:
     """The command as a person runs it (asynchronously: the worker answering its query runs in this loop)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "signoff.cli",
-        "--env-file",
-        "/dev/null",
-        "audit",
-        *args,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TEMPORAL_ADDRESS": address},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
+    return await signoff_audit_with({"TEMPORAL_ADDRESS": address}, *args)
 
 
 async def client_for(dev_server: DevServer) -> Client:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.restate_gateway import RestateGateway
 from signoff.config.settings import Engine, Settings
 from signoff.contracts.workflow_io import Phase, Progress
@@ -21,6 +23,15 @@ from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
 from tests.support.restate import free_port, restate_server, until_ready
 from tests.support.waiting import eventually
+
+# On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
+DBOS_FLOW = pytest.mark.timeout(180)
+# The ``engine`` a both-engines test is run on (``running_stack`` takes ``dbos-postgres:<url>`` for the last).
+ENGINES = [
+    "temporal",
+    pytest.param("dbos-sqlite", marks=DBOS_FLOW),
+    pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
+]
 
 
 @contextlib.asynccontextmanager
