@@ -43,17 +43,6 @@ from tests.support.slack import (
 
 APPROVERS = [APPROVER_1, APPROVER_2]
 RANDOM = "C0RANDOM0"
-<<<<<<< HEAD
-# On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
-DBOS_FLOW = pytest.mark.timeout(180)
-ENGINES = [
-    pytest.param("restate", marks=DBOS_FLOW),
-    "temporal",
-    pytest.param("dbos-sqlite", marks=DBOS_FLOW),
-    pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
-]
-=======
->>>>>>> main
 
 
 @pytest.fixture(params=ENGINES)

@@ -31,6 +31,7 @@ ENGINES = [
     "temporal",
     pytest.param("dbos-sqlite", marks=DBOS_FLOW),
     pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
+    pytest.param("restate", marks=[pytest.mark.process, DBOS_FLOW]),
 ]
 
 
