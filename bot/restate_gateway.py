@@ -23,15 +23,19 @@ from bot import metrics
 from bot.gateway import (
     MAX_LISTED,
     AlreadyRunning,
+    AuditRecord,
     DecisionInput,
     Finished,
+    ForeignWorkflow,
     Gateway,
     GatewayError,
     Listed,
-    Listing,
     NotFound,
     NotRecorded,
+    NoWorker,
     Refused,
+    RunFilter,
+    RunStatus,
     Started,
     channel_prefix,
     workflow_id_for,
@@ -74,6 +78,16 @@ class RestateUnreachable(Exception):
 def _kind_of(workflow_id: str) -> WorkflowKind | None:
     prefix = workflow_id.split("-", 1)[0]
     return next((kind for kind in WORKFLOW_NAMES if kind.value == prefix), None)
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+
+def _run_status_of(status: str, completion: object) -> RunStatus:
+    if status != "completed":
+        return RunStatus.RUNNING
+    return RunStatus.COMPLETED if completion == "success" else RunStatus.FAILED
 
 
 def _sql_string(value: str) -> str:
@@ -281,26 +295,58 @@ class RestateGateway(Gateway):
         # The admin API filters by status in SQL: the running workflows are listed whatever their number.
         return False
 
-    async def list_workflows(self, which: Listing = Listing.ALL, limit: int = MAX_LISTED) -> list[Listed]:
-        listed = await self._listed(running=True, limit=limit)
-        if which is Listing.ALL and len(listed) < limit:
-            listed += await self._listed(running=False, limit=limit - len(listed))
-        return listed
+    async def audit(self, workflow_id: str) -> AuditRecord:
+        rows = await self._query(
+            "SELECT target_service_name, status, completion_result, created_at, completed_at FROM sys_invocation "
+            f"WHERE target_handler_name = 'run' AND target_service_key = {_sql_string(workflow_id)} LIMIT 1"
+        )
+        if not rows:
+            raise self.not_found(workflow_id)
+        row = rows[0]
+        service = str(row["target_service_name"])
+        if service not in _KIND_OF_SERVICE:
+            raise ForeignWorkflow(f"{workflow_id!r} is a {service} workflow, not one of signoff's")
+        progress = (await self._view(workflow_id)).progress
+        status = _run_status_of(str(row["status"]), row.get("completion_result"))
+        if progress is None:
+            if status is RunStatus.RUNNING:
+                raise NoWorker(
+                    f"{workflow_id!r} is {row['status']} and no engine has recorded its progress yet: "
+                    "is a signoff bot or worker with SIGNOFF_ENGINE=restate registered with this Restate?"
+                )
+            raise GatewayError(f"{workflow_id!r} is {row['status']} and recorded no progress")
+        return AuditRecord(
+            workflow_id=workflow_id,
+            run_id=None,
+            workflow_type=service,
+            status=status,
+            started_at=_moment(row.get("created_at")),
+            closed_at=_moment(row.get("completed_at")),
+            progress=progress,
+        )
 
-    async def waiting_for(self, user_id: str, limit: int) -> list[Listed]:
-        return await self._listed(running=True, limit=limit)
+    async def _list(self, which: RunFilter, limit: int) -> list[Listed]:
+        """signoff's running workflows, newest first, then (all states) the latest finished ones; for
+        a narrowed filter, the newest ``MAX_LISTED`` of them filtered by what their request says."""
+        looked_at = MAX_LISTED if which.narrowed else limit
+        listed = await self._listed(running=True, limit=looked_at)
+        if not which.running_only and len(listed) < looked_at:
+            listed += await self._listed(running=False, limit=looked_at - len(listed))
+        return [item for item in listed if which.admits(item)][:limit]
 
-    async def requested_by(self, user_id: str, limit: int) -> list[Listed]:
-        return [item for item in await self.list_workflows() if item.requester_id == user_id][:limit]
+    async def _count(self, which: RunFilter) -> int:
+        if which.narrowed:
+            return len(await self._list(which, MAX_LISTED))
+        where = self._runs_where(running=True) if which.running_only else self._runs_where(running=None)
+        rows = await self._query(f"SELECT count(*) AS n FROM sys_invocation WHERE {where}")
+        return int(rows[0]["n"]) if rows else 0
 
-    async def running(self, limit: int) -> tuple[list[Listed], int]:
-        rows = await self._query(f"SELECT count(*) AS n FROM sys_invocation WHERE {self._runs_where(running=True)}")
-        return await self._listed(running=True, limit=limit), int(rows[0]["n"]) if rows else 0
-
-    def _runs_where(self, *, running: bool) -> str:
+    def _runs_where(self, *, running: bool | None) -> str:
         services = ", ".join(_sql_string(name) for name in WORKFLOW_NAMES.values())
-        status = "status != 'completed'" if running else "status = 'completed'"
-        return f"target_handler_name = 'run' AND target_service_name IN ({services}) AND {status}"
+        where = f"target_handler_name = 'run' AND target_service_name IN ({services})"
+        if running is None:
+            return where
+        return where + (" AND status != 'completed'" if running else " AND status = 'completed'")
 
     async def _listed(self, *, running: bool, limit: int) -> list[Listed]:
         rows = await self._query(
@@ -329,9 +375,7 @@ class RestateGateway(Gateway):
                     subject=str(request.get("topic") or request.get("task") or "")[:200],
                     requester_id=origin.get("requester_id"),
                     channel_id=origin.get("channel_id"),
-                    started_at=datetime.fromisoformat(str(row["created_at"]).replace("Z", "+00:00"))
-                    if row.get("created_at")
-                    else None,
+                    started_at=_moment(row.get("created_at")),
                 )
             )
         return listed

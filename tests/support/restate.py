@@ -56,7 +56,7 @@ def restate_server(base: Path) -> Iterator[RestateServer]:
         "RESTATE_ADMIN__BIND_ADDRESS": f"127.0.0.1:{admin}",
         "RESTATE_BIND_ADDRESS": f"127.0.0.1:{node}",
         "RESTATE_ADVERTISED_ADDRESS": f"http://127.0.0.1:{node}",
-        "RESTATE_LOG_FILTER": "warn",
+        "RESTATE_LOG_FILTER": "info",
     }
     base.mkdir(parents=True, exist_ok=True)
     with (base / "server.log").open("wb") as log:
