@@ -507,6 +507,8 @@ def bot_child(
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack_api_url,
+        # Its journal of acknowledged starts in the run's directory (on the same disk as .data/).
+        "SIGNOFF_BOT_JOURNAL": str(log_dir / f"bot-{port}-journal.sqlite"),
         **(extra or {}),
     }
     args = ["-m", "signoff.cli", "--env-file", os.devnull, "--log-level", "WARNING", "bot", "--port", str(port)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.follow_ups import FollowUps
 from bot.gateway import Gateway
+from bot.journal import Journal
 from bot.membership import ChannelMembership
 from signoff.config.settings import Settings
 
@@ -22,3 +23,5 @@ class Deps:
     follow_ups: FollowUps = field(default_factory=FollowUps)
     # Who is in which channel (Slack's conversations.members, cached): who may see and decide.
     membership: ChannelMembership = field(default_factory=ChannelMembership)
+    # The starts acknowledged and not yet settled (``bot.journal``): on disk for ``signoff bot``.
+    journal: Journal = field(default_factory=Journal.in_memory)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 
 
@@ -58,7 +58,7 @@ class FollowUps:
     """What listeners do after (or instead of before) their ack: ``async with follow_ups:`` around it
     takes one of a few slots and counts the work as owed from the moment it is entered, waiting
     for a slot included; ``follow_ups.tracked()`` counts work that needs no slot (a start awaited
-    before the ack). ``draining``: the bot takes no new requests (``InstrumentedApp`` refuses them)."""
+    before the ack), ``follow_ups.slot()`` takes a slot for work it counts. ``draining``: the bot takes no new requests (``InstrumentedApp`` refuses them)."""
 
     def __init__(self, slots: int = DEFAULT_MAX_FOLLOW_UPS) -> None:
         self._slots = asyncio.Semaphore(slots)
@@ -72,6 +72,12 @@ class FollowUps:
 
     def tracked(self) -> contextlib.AbstractContextManager[None]:
         return self._owed.tracked()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One of the slots, for work already counted with ``tracked()`` (a start acked once journaled)."""
+        async with self._slots:
+            yield
 
     async def __aenter__(self) -> None:
         stack = contextlib.ExitStack()

@@ -47,8 +47,9 @@ COMMANDS_STARTED = Counter(
 )
 STARTS_AFTER_ACK = Counter(
     "signoff_bot_starts_after_ack",
-    "Slash-command starts that did not end within the wait before the ack, by kind (report, plan): "
-    'acked "Starting…" and finished after the ack, where a crash of the bot can still lose them.',
+    "Slash-command starts made without the journal (it could not be written) that did not end within the "
+    'wait before the ack, by kind (report, plan): acked "Starting…" and finished after the ack, where a '
+    "crash of the bot can still lose them.",
     ["kind"],
 )
 DECISIONS = Counter(

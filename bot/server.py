@@ -1,6 +1,7 @@
 """Transports for the one app: HTTP (``POST /slack/events``) and Socket Mode, each served until
 SIGTERM or Ctrl-C, then drained: no new request is taken, and every acknowledged start and
-decision is finished (``bot.follow_ups``) before the process exits, within ``DRAIN_DEADLINE``."""
+decision is finished (``bot.follow_ups``) before the process exits, within ``DRAIN_DEADLINE``.
+Before serving, the starts a killed bot acknowledged and did not make are made (``bot.replay``)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,13 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from temporalio.client import Client
 
-from bot.app import build_app, build_web_client
+from bot.app import build_app, build_gateway, build_web_client
+from bot.deps import Deps
 from bot.follow_ups import FollowUps, InFlight
 from bot.gateway import Gateway
+from bot.journal import open_journal
 from bot.metrics import InstrumentedApp, Readiness, build_metrics_app, health_routes
+from bot.replay import replaying
 from signoff.config.ports import bind_port
 from signoff.config.settings import Settings, SettingsError
 from signoff.heap import freeze_startup_heap
@@ -101,6 +105,23 @@ async def _engine_client(settings: Settings, gateway: Gateway | None) -> Client 
     return None if gateway is not None else await connect_temporal(settings)
 
 
+async def _serving_app(
+    stack: contextlib.AsyncExitStack, settings: Settings, gateway: Gateway | None, session: aiohttp.ClientSession
+) -> InstrumentedApp:
+    """The app on the engine (``gateway``, or Temporal's) with the bot's journal (``SIGNOFF_BOT_JOURNAL``),
+    its owed starts made before it serves (``bot.replay``)."""
+    client = await _engine_client(settings, gateway)
+    journal = open_journal(settings.bot_journal)
+    stack.callback(journal.close)
+    if gateway is None:
+        assert client is not None
+        gateway = build_gateway(settings, client)
+    deps = Deps(settings=settings, gateway=gateway, journal=journal)
+    app = build_app(settings, client, deps=deps, session=session)
+    await stack.enter_async_context(replaying(deps))
+    return app
+
+
 async def run_http(settings: Settings, port: int, host: str = "0.0.0.0", *, gateway: Gateway | None = None) -> None:
     """Serve Slack over HTTP; ``gateway``: the engine's (default: Temporal, connected here)."""
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
@@ -109,7 +130,7 @@ async def run_http(settings: Settings, port: int, host: str = "0.0.0.0", *, gate
         if sock is not None:
             stack.callback(sock.close)  # also when the start fails before it serves
         session = await stack.enter_async_context(slack_session())
-        app = build_app(settings, await _engine_client(settings, gateway), gateway=gateway, session=session)
+        app = await _serving_app(stack, settings, gateway, session)
         await stack.enter_async_context(serving_metrics(sock, app.readiness))
         freeze_startup_heap()
         # No access log: a line per Slack request costs the event loop that must ack within 3 s.
@@ -221,7 +242,7 @@ async def run_socket_mode(settings: Settings, *, gateway: Gateway | None = None)
         if sock is not None:
             stack.callback(sock.close)  # also when the start fails before it serves
         session = await stack.enter_async_context(slack_session())
-        app = build_app(settings, await _engine_client(settings, gateway), gateway=gateway, session=session)
+        app = await _serving_app(stack, settings, gateway, session)
         # In Socket Mode the metrics port is the only one: /healthz and /readyz are there.
         await stack.enter_async_context(serving_metrics(sock, app.readiness))
         handler = socket_mode_handler(app, settings, session)

@@ -1,11 +1,12 @@
 """Slash commands: ``/report`` (start, status, list, cancel, help) and ``/plan``.
 
 Each handler acks at once (with the answer itself when it needs no I/O, such
-as help or a too-long topic) and does the Temporal and Slack calls after, except
-a start: ``/report <topic>`` and ``/plan`` start their workflow first and ack with
-the outcome when the start ends within ``START_BEFORE_ACK``, so an acked command
-has its workflow even if the bot dies right after; a slower start is acked with
-"Starting…" and finished after the ack (a shutdown waits for it).
+as help or a too-long topic) and does the Temporal and Slack calls after. A start
+(``/report <topic>``, ``/plan``) is first written to the bot's journal (``bot.journal``),
+then acked "Starting…" with its workflow id (known before the start), then started: an
+acked start is on disk, and a bot killed before it ran starts it when it comes back
+(``bot.replay``). A journal that cannot be written falls back to starting the workflow
+before the ack, when the start ends within ``START_BEFORE_ACK``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.deps import Deps
-from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted, Started
+from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted
+from bot.journal import JournalError, OwedStart
 from bot.listeners.actions import may_see_request
 from signoff.contracts.access import may_see
 from signoff.contracts.mrkdwn import escape, truncate
@@ -41,9 +43,9 @@ MAX_LIST_QUERIES = 20
 _ECHO_CHARS = 200
 _ID = re.compile(r"^\S+$")
 _LINK_PROMISE = "I'll send you the link to its thread here."
-# How long /report and /plan wait for their start before acking. Slack wants the ack within 3 s of
-# sending the command; this leaves over a second for the network both ways and a busy event loop.
-# A start that has not ended by then is acked "Starting…" and finished after the ack.
+# Without a journal to write to: how long /report and /plan wait for their start before acking. Slack
+# wants the ack within 3 s of sending the command; this leaves over a second for the network both ways
+# and a busy event loop. A start that has not ended by then is acked "Starting…" and finished after.
 START_BEFORE_ACK = 1.5
 
 
@@ -111,7 +113,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if len(parsed.arg) > MAX_TOPIC_CHARS:
                 await ack(text=_too_long(parsed.arg, REPORT))
                 return
-            await _start_then_ack(deps, ack, respond, command, WorkflowKind.REPORT, parsed.arg)
+            await _journal_then_ack(deps, ack, respond, _owed(command, WorkflowKind.REPORT, parsed.arg))
             return
         await ack()
         async with deps.follow_ups:
@@ -131,7 +133,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if len(task) > MAX_TOPIC_CHARS:
             await ack(text=_too_long(task, PLAN))
             return
-        await _start_then_ack(deps, ack, respond, command, WorkflowKind.PLAN, task)
+        await _journal_then_ack(deps, ack, respond, _owed(command, WorkflowKind.PLAN, task))
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:
@@ -148,57 +150,92 @@ def _request_key(command: dict[str, Any]) -> str:
     return f"{command['command']}:{command.get('trigger_id') or command.get('response_url')}"
 
 
-async def _start_then_ack(
-    deps: Deps,
-    ack: AsyncAck,
-    respond: AsyncRespond,
-    command: dict[str, Any],
-    kind: WorkflowKind,
-    subject: str,
-) -> None:
-    """Start the workflow, then ack with the outcome; a start slower than ``START_BEFORE_ACK`` is
-    acked "Starting…" and its outcome told after, unless it started (the workflow then says so)."""
+def _owed(command: dict[str, Any], kind: WorkflowKind, subject: str) -> OwedStart:
+    return OwedStart(kind=kind, subject=subject, origin=_origin(command), request_key=_request_key(command))
+
+
+async def _journal_then_ack(deps: Deps, ack: AsyncAck, respond: AsyncRespond, owed: OwedStart) -> None:
+    """Write the start to the journal, ack "Starting…" with its workflow id, then start it and tell
+    the requester if it did not start (on success the workflow itself sends the link to its thread)."""
     # Owed from the first moment: a shutdown waits for this start whether or not it was acked yet.
     with deps.follow_ups.tracked():
-        start = asyncio.ensure_future(_start(deps, command, kind, subject))
-        done, _ = await asyncio.wait({start}, timeout=START_BEFORE_ACK)
-        if done:
-            await ack(text=start.result()[1])
+        try:
+            entry = await deps.journal.add(owed)
+        except JournalError as err:
+            log.error("%s; starting before the ack instead", err)
+            await _start_then_ack(deps, ack, respond, owed)
             return
-        metrics.STARTS_AFTER_ACK.labels(kind.value).inc()
-        what = (
-            f"Starting a report on _{_echo(subject)}_"
-            if kind is WorkflowKind.REPORT
-            else f"Planning _{_echo(subject)}_"
-        )
-        await ack(text=f":hourglass_flowing_sand: {what}… {_LINK_PROMISE}")
-        started, text = await start
+        await ack(text=starting_text(deps, owed))
+        # After the ack, a follow-up like any other: it waits for a slot rather than crowd the loop
+        # that acks. Cancelled (the bot stopping) or failed unexpectedly: the entry stays for the next bot.
+        async with deps.follow_ups.slot():
+            started, text = await start_owed(deps, owed)
+        # Settled: forgotten before the requester is told, so a crash in between loses a message
+        # but never starts what they were told did not start.
+        await _forget(deps, entry)
         if not started:
-            # On success the workflow itself sends the requester the link to its thread (or tells
-            # them why it could not post one): nothing more to say here.
             await respond(text=text)
 
 
-async def _start(deps: Deps, command: dict[str, Any], kind: WorkflowKind, subject: str) -> tuple[bool, str]:
-    """Start the workflow; (whether it started, what to tell the requester)."""
-    gateway = deps.gateway
-    origin = _origin(command)
-    noun = "report" if kind is WorkflowKind.REPORT else "plan"
+async def _forget(deps: Deps, entry: int) -> None:
     try:
-        if kind is WorkflowKind.REPORT:
-            started: Started = await gateway.start_report(subject, origin, _request_key(command))
-        else:
-            started = await gateway.start_plan(subject, origin, _request_key(command))
-    except AlreadyRunning as err:
-        return False, f":information_source: {err}"
-    except MaybeStarted as err:
-        return False, f":warning: {err}"
+        await deps.journal.remove(entry)
+    except JournalError as err:
+        # Left in the journal: the next bot's start finds its workflow already started, and says nothing.
+        log.warning("%s", err)
+
+
+def starting_text(deps: Deps, owed: OwedStart) -> str:
+    """The ack of a journaled start: it is under way, with its workflow id (and link, with a Temporal UI)."""
+    return f":hourglass_flowing_sand: {_starting(owed)}: {_where(deps, owed.workflow_id)}. {_LINK_PROMISE}"
+
+
+def _starting(owed: OwedStart) -> str:
+    if owed.kind is WorkflowKind.REPORT:
+        return f"Starting a report on _{_echo(owed.subject)}_"
+    return f"Planning _{_echo(owed.subject)}_"
+
+
+def _where(deps: Deps, workflow_id: str) -> str:
+    ui = deps.gateway.ui_url(workflow_id)
+    return f"<{ui}|`{workflow_id}`>" if ui else f"`{workflow_id}`"
+
+
+async def _start_then_ack(deps: Deps, ack: AsyncAck, respond: AsyncRespond, owed: OwedStart) -> None:
+    """Without the journal: start the workflow, then ack with the outcome; a start slower than
+    ``START_BEFORE_ACK`` is acked "Starting…" and its outcome told after, unless it started."""
+    start = asyncio.ensure_future(start_owed(deps, owed))
+    done, _ = await asyncio.wait({start}, timeout=START_BEFORE_ACK)
+    if done:
+        await ack(text=start.result()[1])
+        return
+    metrics.STARTS_AFTER_ACK.labels(owed.kind.value).inc()
+    await ack(text=f":hourglass_flowing_sand: {_starting(owed)}… {_LINK_PROMISE}")
+    started, text = await start
+    if not started:
+        await respond(text=text)
+
+
+async def start_owed(deps: Deps, owed: OwedStart) -> tuple[bool, str]:
+    """Start the workflow; (whether it started, what to tell the requester)."""
+    noun = "report" if owed.kind is WorkflowKind.REPORT else "plan"
+    try:
+        started = await owed.start(deps.gateway)
     except GatewayError as err:
-        return False, f":warning: Your {noun} was not started. {err}"
+        return False, failure_text(owed, err)
     log.debug("Started %s", started.workflow_id)
-    ui = deps.gateway.ui_url(started.workflow_id)
-    where = f"<{ui}|`{started.workflow_id}`>" if ui else f"`{started.workflow_id}`"
-    return True, f":rocket: Your {noun} on _{_echo(subject)}_ is started: {where}. {_LINK_PROMISE}"
+    where = _where(deps, started.workflow_id)
+    return True, f":rocket: Your {noun} on _{_echo(owed.subject)}_ is started: {where}. {_LINK_PROMISE}"
+
+
+def failure_text(owed: OwedStart, err: GatewayError) -> str:
+    """What the requester is told of a start that did not start."""
+    if isinstance(err, AlreadyRunning):
+        return f":information_source: {err}"
+    if isinstance(err, MaybeStarted):
+        return f":warning: {err}"
+    noun = "report" if owed.kind is WorkflowKind.REPORT else "plan"
+    return f":warning: Your {noun} was not started. {err}"
 
 
 _NOTHING_HERE = "Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`."

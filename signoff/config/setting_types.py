@@ -302,6 +302,13 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _file_path(raw: str) -> str:
+    """A file's path (made absolute where it is used); a directory's (ending in a slash) is refused."""
+    if raw.endswith(("/", "\\")) or "\0" in raw:
+        raise Invalid(f"={raw!r} must name a file, e.g. /data/signoff-bot-journal.sqlite")
+    return raw
+
+
 # Each type reads the text of one variable, already stripped; an empty or unset variable never
 # reaches it (the settings models give their default instead).
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
@@ -322,3 +329,4 @@ TokenBudget = Annotated[int, BeforeValidator(_token_budget)]
 EngineName = Annotated[Engine, BeforeValidator(_engine)]
 TracingName = Annotated[Tracing, BeforeValidator(_tracing)]
 DatabaseUrl = Annotated[str, BeforeValidator(_database_url)]
+FilePath = Annotated[str, BeforeValidator(_file_path)]

@@ -31,6 +31,7 @@ from signoff.config.setting_types import (
     Duration,
     Engine,
     EngineName,
+    FilePath,
     Flag,
     Mentions,
     ModelPrices,
@@ -219,6 +220,8 @@ class OperationsSettings(_EnvironmentModel):
     otlp_protocol: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL")
     otlp_traces_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # The bot's journal of acknowledged starts (``bot.journal``); None: .data/signoff-bot-journal.sqlite.
+    bot_journal: FilePath | None = Field(None, validation_alias="SIGNOFF_BOT_JOURNAL")
 
     @model_validator(mode="after")
     def _otlp_goes_somewhere(self) -> Self:
@@ -275,6 +278,8 @@ class Settings:
     tracing: Tracing = Tracing.OFF
     # OTEL_SERVICE_NAME: the service the spans are from; None: signoff-worker, signoff-bot.
     tracing_service_name: str | None = None
+    # Where the bot journals the starts it acknowledged (``bot.journal``); None: .data/ under the working directory.
+    bot_journal: str | None = None
 
     engine: Engine = Engine.TEMPORAL
     # DBOS's system database (``signoff.dbos.config``): None = SQLite under .data/; a URL may hold a password.
@@ -324,6 +329,7 @@ class Settings:
             metrics_port=operations.metrics_port,
             tracing=operations.tracing,
             tracing_service_name=operations.tracing_service_name,
+            bot_journal=operations.bot_journal,
             engine=engine.engine,
             database_url=engine.database_url,
             workflow=WorkflowSettings(

@@ -8,10 +8,8 @@ not acked. (``signoff bot`` as a process, with SIGTERM: tests/system/test_bot_dr
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,39 +21,16 @@ from signoff.sandbox import SlackSandbox
 from signoff.sandbox.delivery import NoRoute
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM
-
-
-class _HeldStarts(Interceptor):
-    """Starts wait until ``release`` is set: a Temporal slower than the wait before the ack."""
-
-    def __init__(self) -> None:
-        self.release = asyncio.Event()
-        self.waiting = 0
-
-    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        held = self
-
-        class Held(OutboundInterceptor):
-            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
-                held.waiting += 1
-                await held.release.wait()
-                return await super().start_workflow(input)
-
-        return Held(next)
+from tests.support.starts import HeldStarts, intercepted
 
 
 async def test_socket_mode_drain_closes_the_socket_then_finishes_acked_starts(
-    time_env: WorkflowEnvironment, slack: SlackSandbox, monkeypatch: pytest.MonkeyPatch
+    time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:
-    from bot.listeners import commands
-
-    # Acked at once with "Starting…": the starts are still owed when the drain begins.
-    monkeypatch.setattr(commands, "START_BEFORE_ACK", 0.05)
+    # Acked at once with "Starting…" (journaled), the starts held: still owed when the drain begins.
     settings = bot_settings(slack, socket_mode=True)
-    held = _HeldStarts()
-    config = bot_client(time_env.client).config()
-    config["interceptors"] = [held]
-    client = Client(**config)
+    held = HeldStarts()
+    client = intercepted(time_env.client, held)
     app = build_app(settings, client)
     handler = socket_mode_handler(app, settings)
     await handler.connect_async()

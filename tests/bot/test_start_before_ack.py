@@ -1,5 +1,5 @@
-"""``/report`` starts its workflow before the ack, and a start whose deadline passed is looked up by
-its id before anyone is told anything.
+"""``/report`` is acked with its workflow id at once (the start journaled, ``tests/bot/test_journal.py``)
+and started after, and a start whose deadline passed is looked up by its id before anyone is told anything.
 
 The answer of a start can be lost after the engine took it (a timeout, a dropped connection): the
 tests start workflows for real (the time-skipping Temporal server, DBOS on SQLite) through clients
@@ -19,7 +19,6 @@ import pytest
 from dbos import DBOSClient, EnqueueOptions
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
@@ -30,6 +29,7 @@ from signoff.dbos.stack import engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM, told
+from tests.support.starts import exists, intercepted
 from tests.support.waiting import eventually
 
 ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
@@ -57,24 +57,14 @@ class _LoseStartAnswers(Interceptor):
 
 
 def _losing(client: Client, *, sent: bool) -> Client:
-    config = bot_client(client).config()
-    config["interceptors"] = [_LoseStartAnswers(sent=sent)]
-    return Client(**config)
-
-
-async def _exists(client: Client, workflow_id: str) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).describe()
-    except RPCError:
-        return False
-    return True
+    return intercepted(client, _LoseStartAnswers(sent=sent))
 
 
 async def test_a_start_whose_answer_was_lost_but_started_is_reported_started(time_env: WorkflowEnvironment) -> None:
     gateway = TemporalGateway(_losing(time_env.client, sent=True), task_queue="no-worker", rpc_timeout=RPC_TIMEOUT)
     started = await gateway.start_report("Solar panels", ORIGIN, "lost-answer-started")
     assert started.workflow_id == workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, "lost-answer-started")
-    assert await _exists(time_env.client, started.workflow_id)
+    assert await exists(time_env.client, started.workflow_id)
     await time_env.client.get_workflow_handle(started.workflow_id).terminate("test over")
 
 
@@ -83,48 +73,46 @@ async def test_a_start_that_never_reached_temporal_is_reported_not_started(time_
     with pytest.raises(Unreachable, match="nothing was changed"):
         await gateway.start_report("Solar panels", ORIGIN, "lost-answer-not-started")
     workflow_id = workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, "lost-answer-not-started")
-    assert not await _exists(time_env.client, workflow_id)
+    assert not await exists(time_env.client, workflow_id)
 
 
-async def test_report_whose_start_answer_was_lost_tells_the_requester_it_started(
+async def test_report_whose_start_answer_was_lost_tells_the_requester_nothing_wrong(
     time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:
     settings = bot_settings(slack)
     client = _losing(time_env.client, sent=True)
     gateway = TemporalGateway(client, task_queue=settings.task_queue, rpc_timeout=RPC_TIMEOUT)
-    async with running_bot(slack, settings, client, gateway=gateway):
+    async with running_bot(slack, settings, client, gateway=gateway) as bot:
         result = await slack.send_slash_command(REQUESTER, "/report", "Solar panels", channel_id=CHANNEL)
         assert result.acked, result
         workflow_id = workflow_id_for(WorkflowKind.REPORT, TEAM, CHANNEL, f"/report:{result.trigger_id}")
-        # Within the wait before the ack (the deadline and the lookup both fit): the ack says so.
-        assert "is started" in (result.body or "") and workflow_id in (result.body or ""), result
+        assert "Starting a report" in (result.body or "") and workflow_id in (result.body or ""), result
+        # Settled (looked up by its id after the lost answer): it started, and nobody is told otherwise.
+        await eventually(lambda: bot.deps.follow_ups.owed == 0)
         assert "not started" not in str(slack.ephemerals(REQUESTER))
-    assert await _exists(time_env.client, workflow_id)
+    assert await exists(time_env.client, workflow_id)
     await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
-async def test_report_is_started_before_its_ack(time_env: WorkflowEnvironment, slack: SlackSandbox) -> None:
+async def test_report_is_acked_with_its_workflow_id_then_started(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
     settings = bot_settings(slack)
     client = bot_client(time_env.client)
     async with running_bot(slack, settings, client):
         result = await slack.send_slash_command(REQUESTER, "/plan", "Tidy the wiki", channel_id=CHANNEL)
         workflow_id = workflow_id_for(WorkflowKind.PLAN, TEAM, CHANNEL, f"/plan:{result.trigger_id}")
-        assert result.acked and "Your plan on _Tidy the wiki_ is started" in (result.body or ""), result
-        # Started when the ack arrived, not after: no worker runs, nothing else could have started it.
-        assert await _exists(client, workflow_id)
-        assert "temporal-ui.test" in (result.body or "") and "I'll send you the link to its thread" in (
-            result.body or ""
-        )
+        body = result.body or ""
+        assert result.acked and "Planning _Tidy the wiki_" in body and workflow_id in body, result
+        assert "temporal-ui.test" in body and "I'll send you the link to its thread" in body
+        # No worker runs: nothing but the bot can have started it.
+        await eventually(lambda: exists(client, workflow_id))
         await client.get_workflow_handle(workflow_id).terminate("test over")
 
 
-async def test_report_acks_starting_when_the_start_is_slow_and_tells_the_outcome_after(
-    time_env: WorkflowEnvironment, slack: SlackSandbox, monkeypatch: pytest.MonkeyPatch
+async def test_report_acks_starting_and_tells_a_failed_start_after(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
 ) -> None:
-    from bot.listeners import commands
-
-    # No wait before the ack at all: every start takes the path after it.
-    monkeypatch.setattr(commands, "START_BEFORE_ACK", 0)
     settings = bot_settings(slack)
     client = _losing(time_env.client, sent=False)
     gateway = TemporalGateway(client, task_queue=settings.task_queue, rpc_timeout=RPC_TIMEOUT)

@@ -9,6 +9,7 @@ from bot.gateway import workflow_id_for
 from signoff.contracts.workflow_io import Phase, Progress, WorkflowKind
 from signoff.sandbox import DeliveryResult, SlackSandbox
 from tests.support.slack import CHANNEL, REQUESTER, open_drafts, thread_texts, told, workflow_id_in
+from tests.support.starts import exists
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
 
@@ -34,7 +35,8 @@ async def start_via_slack(
     """The requester types ``command text`` in ``channel``; the workflow it started.
 
     The ack must promise the thread's link. ``confirmed``: also wait for the workflow's own
-    "Started your …" ephemeral, which names the same workflow (it needs a worker).
+    "Started your …" ephemeral, which names the same workflow (it needs a worker); else wait until
+    the workflow exists.
     """
     before = len(slack.ephemerals(REQUESTER))
     result = await slack.send_slash_command(REQUESTER, command, text, channel_id=channel)
@@ -44,6 +46,9 @@ async def start_via_slack(
     if confirmed:
         confirmation = await told(slack, REQUESTER, "Started your", after=before)
         assert workflow_id_in(confirmation) == workflow_id, confirmation
+    else:
+        # The ack comes before the start (the start is journaled): the workflow exists a moment later.
+        await eventually(lambda: exists(client, workflow_id))
     return client.get_workflow_handle(workflow_id)
 
 

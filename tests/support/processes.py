@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -121,12 +122,21 @@ async def wait_until_serving(url: str, child: ChildProcess, timeout: float = 30)
             raise AssertionError(f"{url} not serving after {timeout}s:\n{child.output()}") from None
 
 
+def _own_journal(env: Mapping[str, str], directory: Path) -> dict[str, str]:
+    """``env`` with a bot journal in ``directory`` unless it names one: bots of tests running at once
+    would otherwise share .data/'s, which one bot at a time may hold."""
+    return {"SIGNOFF_BOT_JOURNAL": str(directory / "signoff-bot-journal.sqlite"), **env}
+
+
 class BotProcess:
-    """``signoff bot --port N`` as a real process, on a fixed port so it can be restarted in place."""
+    """``signoff bot --port N`` as a real process, on a fixed port so it can be restarted in place
+    (with the same journal: next to its log, unless ``env`` names one)."""
 
     def __init__(self, env: Mapping[str, str], log_file: Path, port: int | None = None, cwd: Path = ROOT) -> None:
         self.port = port or free_port()
-        self.child = ChildProcess(["bot", "--port", str(self.port)], env, log_file, cwd=cwd)
+        journal_dir = log_file.parent / f"bot-{self.port}"
+        journal_dir.mkdir(parents=True, exist_ok=True)
+        self.child = ChildProcess(["bot", "--port", str(self.port)], _own_journal(env, journal_dir), log_file, cwd=cwd)
 
     @property
     def events_url(self) -> str:
@@ -147,7 +157,7 @@ def signoff_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProc
     """Run ``signoff <args>`` to its end with only ``env`` (no .env file), as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "signoff.cli", "--env-file", "/dev/null", *args],
-        env={"PATH": "/usr/bin:/bin", **env},
+        env={"PATH": "/usr/bin:/bin", **_own_journal(env, Path(tempfile.mkdtemp(prefix="signoff-journal-")))},
         capture_output=True,
         text=True,
         timeout=60,
