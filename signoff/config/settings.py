@@ -319,6 +319,12 @@ class Settings:
         """The URL Restate calls signoff's service endpoint at: the one registered with its admin API."""
         return self.restate_service_url or f"http://127.0.0.1:{self.restate_service_port}"
 
+    @property
+    def restate_service_host(self) -> str:
+        """Where signoff's service endpoint listens: this machine only, unless Restate reaches it
+        from elsewhere (``SIGNOFF_RESTATE_SERVICE_URL``)."""
+        return "127.0.0.1" if self.restate_service_url is None else "0.0.0.0"
+
     def on_local_restate(self, ingress_url: str, admin_url: str) -> Settings:
         """These settings against a Restate server started here (``signoff.restate.server``):
         its URLs, no token."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from signoff.config.settings import SettingsError, shown_url
+from signoff.config.settings import Settings, SettingsError, shown_url
 
 ADMIN_URL_SETTING = "SIGNOFF_RESTATE_ADMIN_URL"
 INGRESS_URL_SETTING = "SIGNOFF_RESTATE_URL"
@@ -217,3 +217,13 @@ async def check_ingress(url: str, auth_token: str | None = None) -> None:
         raise SettingsError(
             f"{refers_to} answers, but not as Restate's ingress (GET /restate/health: HTTP {answer.status})"
         )
+
+
+async def register_at_start(settings: Settings, *, replace_changed: bool = False) -> Deployment:
+    """What signoff does on Restate before it serves: check that ``SIGNOFF_RESTATE_URL`` is Restate's
+    ingress and ``SIGNOFF_RESTATE_ADMIN_URL`` its admin API, then register signoff's service endpoint
+    (``Settings.restate_endpoint_url``, which must already answer) with it. ``SettingsError``, one
+    line, for anything wrong; ``replace_changed`` as for ``RestateAdmin.register``."""
+    await check_ingress(settings.restate_url, settings.restate_auth_token)
+    admin = RestateAdmin(settings.restate_admin_url, settings.restate_auth_token)
+    return await admin.register(settings.restate_endpoint_url, replace_changed=replace_changed)

@@ -65,8 +65,10 @@ class ServiceEndpoint:
 
     @property
     def url(self) -> str:
-        """The endpoint's URL as Restate reaches it from this machine."""
-        return f"http://{self.host}:{self.port}"
+        """The endpoint's URL as Restate reaches it from this machine (listening on every
+        interface, it is reached on the loopback one)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
 
     async def start(self, timeout: float = 30.0) -> None:
         sock = bind_port(self.port, SERVICE_PORT_SETTING, self.host)

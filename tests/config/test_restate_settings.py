@@ -139,3 +139,9 @@ def test_a_bad_restate_setting_stops_signoff_at_start(env: dict[str, str], line:
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [line]
+
+
+def test_the_endpoint_listens_beyond_this_machine_only_when_restate_calls_it_from_elsewhere() -> None:
+    assert Settings.from_env({}).restate_service_host == "127.0.0.1"
+    remote = Settings.from_env({"SIGNOFF_RESTATE_SERVICE_URL": "https://signoff.example.com"})
+    assert remote.restate_service_host == "0.0.0.0"

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 
 from signoff.config.ports import free_port
-from signoff.config.settings import SettingsError
-from signoff.restate.admin import RestateAdmin, check_ingress
+from signoff.config.settings import Settings, SettingsError
+from signoff.restate.admin import RestateAdmin, check_ingress, register_at_start
 from signoff.restate.endpoint import ServiceEndpoint
 from signoff.restate.server import RestateServer
 from signoff.sandbox import SlackSandbox
@@ -211,3 +211,23 @@ async def test_the_token_goes_to_restate_cloud_as_a_bearer_token_and_is_never_sh
     assert TOKEN not in repr(RestateAdmin(gated, auth_token=TOKEN))
     assert registered.created
     assert answer == "hello cy"
+
+
+async def test_at_start_signoff_checks_both_urls_then_registers_its_endpoint(restate_server: RestateServer) -> None:
+    name = unique_name("Greeter")
+    port = free_port()
+    settings = Settings.from_env({"SIGNOFF_RESTATE_SERVICE_PORT": str(port)})
+    local = settings.on_local_restate(restate_server.ingress_url, restate_server.admin_url)
+    # The ingress named as the admin API's URL: refused before anything is registered.
+    swapped = settings.on_local_restate(restate_server.admin_url, restate_server.ingress_url)
+
+    async with ServiceEndpoint([greeter(name)], port=port, host=local.restate_service_host) as endpoint:
+        with pytest.raises(SettingsError, match=r"^SIGNOFF_RESTATE_URL=.* answers, but not as Restate's ingress"):
+            await register_at_start(swapped)
+        deployment = await register_at_start(local)
+        again = await register_at_start(local)
+        answer = await _call(restate_server, name, "dee")
+
+    assert endpoint.url == local.restate_endpoint_url == f"http://127.0.0.1:{port}"
+    assert (deployment.created, again.created, again.id) == (True, False, deployment.id)
+    assert answer == "hello dee"
