@@ -157,7 +157,8 @@ class RestateServer:
 
     def _failure(self) -> str:
         """Why this run ended, from its log: the last ``Failed:`` or ``error:`` line (the server
-        prints its reason so, on stdout or in its log), else the last line."""
+        prints its reason so, on stdout or in its log), else where the log is (at an early exit the
+        server does not always flush its log, and another server may write to the same file)."""
         try:
             with self.log_path.open("rb") as log:
                 log.seek(self._log_start)
@@ -165,9 +166,7 @@ class RestateServer:
         except OSError:
             lines = []
         errors = [line.partition(":")[2].strip() for line in lines if line.startswith(("Failed:", "error:"))]
-        if errors:
-            return errors[-1]
-        return lines[-1] if lines else f"nothing in {self.log_path}"
+        return errors[-1] if errors else f"see its log, {self.log_path}"
 
     def stop(self) -> None:
         """Stop the server (SIGTERM: it flushes its stores), killing it if it takes over 15 s."""
