@@ -73,8 +73,11 @@ async def test_the_same_data_directory_serves_one_server_only(tmp_path: Path) ->
     require_npm()
     async with RestateServer(tmp_path / "restate") as first:
         second = RestateServer(first.data_dir)
-        with pytest.raises(RuntimeError) as failed:
-            await second.start()
+        try:
+            with pytest.raises(RuntimeError) as failed:
+                await second.start()
+        finally:
+            second.stop()
         # The first one is unharmed.
         assert await RestateAdmin(first.admin_url).version()
 
