@@ -127,18 +127,28 @@ class RestateGateway(Gateway):
         return self._session
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        try:
-            # A handler that takes no input refuses a body's content type (400): none without a body.
-            content = {"Content-Type": "application/json"} if body else {}
-            async with self._http().post(
-                url,
-                data=body or None,
-                headers={**content, **(headers or {})},
-                skip_auto_headers=() if body else ("Content-Type",),
-            ) as response:
-                return response.status, await response.read()
-        except aiohttp.ClientError as err:
-            raise RestateUnreachable(type(err).__name__) from err
+        # Restate closes idle keep-alive connections: a request on one it just closed is sent again
+        # once on a new one (every call here is idempotent: by key, by idempotency key, or a read).
+        for again in (True, False):
+            try:
+                return await self._post_once(url, body, headers)
+            except aiohttp.ServerDisconnectedError as err:
+                if not again:
+                    raise RestateUnreachable(type(err).__name__) from err
+            except aiohttp.ClientError as err:
+                raise RestateUnreachable(type(err).__name__) from err
+        raise AssertionError("unreachable")
+
+    async def _post_once(self, url: str, body: bytes, headers: dict[str, str] | None) -> tuple[int, bytes]:
+        # A handler that takes no input refuses a body's content type (400): none without a body.
+        content = {"Content-Type": "application/json"} if body else {}
+        async with self._http().post(
+            url,
+            data=body or None,
+            headers={**content, **(headers or {})},
+            skip_auto_headers=() if body else ("Content-Type",),
+        ) as response:
+            return response.status, await response.read()
 
     def not_found(self, workflow_id: str) -> NotFound:
         return NotFound(f"There is no workflow `{workflow_id}`.")

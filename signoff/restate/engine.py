@@ -306,7 +306,7 @@ class RestateDurable:
         else:
             validate, handle = handlers[message.name]
             try:
-                arg = TypeAdapter(_argument_type(handle)).validate_json(message.arg_json)
+                arg = message.arg()
                 validate(arg)
                 receipt = handle(arg)
                 if inspect.isawaitable(receipt):

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.restate_gateway import RestateGateway
+from signoff.config.ports import free_port
 from signoff.config.settings import Engine, Settings
 from signoff.contracts.workflow_io import Phase, Progress
 from signoff.dbos.stack import engine_with_gateway
-from signoff.restate.stack import engine_endpoint
+from signoff.restate.server import RestateServer
+from signoff.restate.stack import engine_with_gateway as restate_engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
-from tests.support.restate import free_port, restate_server, until_ready
 from tests.support.waiting import eventually
 
 # On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
@@ -63,16 +63,18 @@ async def running_stack(
 async def restate_stack(
     slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
-    with restate_server(tmp_path / "restate") as server:
-        await until_ready(server)
-        async with engine_endpoint(settings, "127.0.0.1", free_port()) as endpoint:
-            await server.register(endpoint)
-            gateway = RestateGateway(server.ingress_url, server.admin_url, workflow_settings=settings.workflow)
-            try:
-                async with running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot:  # type: ignore[arg-type]
-                    yield bot
-            finally:
-                await gateway.close()
+    """A Restate server of its own, the engine's endpoint in this process, and the bot."""
+    async with RestateServer(tmp_path / "restate") as server:
+        settings = replace(
+            settings.on_local_restate(server.ingress_url, server.admin_url),
+            engine=Engine.RESTATE,
+            restate_service_port=free_port(),
+        )
+        async with (
+            restate_engine_with_gateway(settings) as gateway,
+            running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot,  # type: ignore[arg-type]
+        ):
+            yield bot
 
 
 async def phase_of(bot: RunningBot, workflow_id: str, phase: Phase, timeout: float = 30) -> Progress:
