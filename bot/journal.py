@@ -61,6 +61,11 @@ class OwedStart:
     request_key: str
 
     @property
+    def noun(self) -> str:
+        """What the requester asked for, in their words: a report or a plan."""
+        return "report" if self.kind is WorkflowKind.REPORT else "plan"
+
+    @property
     def workflow_id(self) -> str:
         return workflow_id_for(self.kind, self.origin.team_id, self.origin.channel_id, self.request_key)
 

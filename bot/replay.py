@@ -25,6 +25,7 @@ from bot.gateway import AlreadyRunning, GatewayError
 from bot.journal import Entry, JournalError, OwedStart
 from bot.listeners.commands import failure_text
 from signoff.config.settings import SettingsError
+from signoff.slack.response_urls import is_slack_response_url
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def _settle(deps: Deps, entry: Entry) -> bool:
             log.info("%s from the journal not started yet: %s", owed.workflow_id, err)
             return False
         log.warning("%s from the journal given up after %s: %s", owed.workflow_id, GIVE_UP_AFTER, err)
-        await _tell(owed, failure_text(owed, err))
+        await _tell(owed, failure_text(owed, err), deps.settings.slack_api_url)
     else:
         # The workflow sends the requester the link to its thread itself.
         log.info("Started %s from the journal", started.workflow_id)
@@ -80,13 +81,16 @@ async def _settle(deps: Deps, entry: Entry) -> bool:
     return True
 
 
-async def _tell(owed: OwedStart, text: str) -> None:
-    if not owed.origin.response_url:
+async def _tell(owed: OwedStart, text: str, slack_api_url: str | None) -> None:
+    url = owed.origin.response_url
+    if not url:
+        return
+    # Checked where it is used, as the worker does: a journal entry is a file anyone with the disk can edit.
+    if not is_slack_response_url(url, slack_api_url):
+        log.warning("%s: its response_url is not Slack's; the requester is not told", owed.workflow_id)
         return
     try:
-        await AsyncWebhookClient(owed.origin.response_url).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
+        await AsyncWebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
     except (aiohttp.ClientError, TimeoutError) as err:
         log.warning("could not tell the requester of %s: %s", owed.workflow_id, err)
 

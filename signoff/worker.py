@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -14,6 +15,7 @@ from agents.models.interface import ModelProvider
 from agents.models.openai_provider import OpenAIProvider
 from openai import AsyncOpenAI
 from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
 from temporalio.client import Client, ClientConfig
 from temporalio.converter import DataConverter, EncodingPayloadConverter
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin, OpenAIPayloadConverter
@@ -21,9 +23,8 @@ from temporalio.runtime import Runtime
 from temporalio.worker import ReplayerConfig, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from signoff.activities.settings import WorkerSettingsActivities
-from signoff.activities.slack import SlackActivities
-from signoff.activities.slack_tools import SlackToolActivities
+from signoff.activities.context import Activity, StepContext, running
+from signoff.activities.table import activity_table
 from signoff.config.settings import Settings, SettingsError
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
 from signoff.heap import freeze_startup_heap
@@ -34,6 +35,7 @@ from signoff.temporal.connection import connect_client, metrics_runtime
 from signoff.temporal.search_attributes import SearchAttributeCheck
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
+from workflows.runtime import retry_policy
 from workflows.signoff_request import SignoffRequestWorkflow
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ MAX_CONCURRENT_WORKFLOW_TASKS = 16
 WORKFLOW_SANDBOX_PASSTHROUGH_MODULES = (
     "signoff.contracts.workflow_io",
     "signoff.contracts.activity_io",
+    "signoff.contracts.steps",
     "signoff.contracts.tool_calls",
     "signoff_client",
     "signoff.contracts.mrkdwn",
@@ -125,13 +128,18 @@ class _AgentsPlugin(OpenAIAgentsPlugin):
         return config
 
 
+def model_activity_parameters() -> ModelActivityParameters:
+    """Each model call's activity: the model step policy (``MODEL_RETRY_POLICY``) as Temporal's."""
+    return ModelActivityParameters(
+        start_to_close_timeout=MODEL_START_TO_CLOSE,
+        heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
+        retry_policy=retry_policy(MODEL_RETRY_POLICY),
+    )
+
+
 def agents_plugin(settings: Settings, provider: ModelProvider | None = None) -> OpenAIAgentsPlugin:
     return _AgentsPlugin(
-        model_params=ModelActivityParameters(
-            start_to_close_timeout=MODEL_START_TO_CLOSE,
-            heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
-            retry_policy=MODEL_RETRY_POLICY,
-        ),
+        model_params=model_activity_parameters(),
         model_provider=provider or model_provider(settings),
     )
 
@@ -170,28 +178,36 @@ def worker_slack_client(settings: Settings, session: aiohttp.ClientSession | Non
     return slack_client(settings.slack_bot_token or "", settings.slack_api_url, session)
 
 
+def temporal_activity(name: str, fn: Activity) -> Callable[..., Awaitable[Any]]:
+    """``fn`` as the Temporal activity called ``name``: the same signature (Temporal decodes the input
+    by its annotation), run with the ``StepContext`` of Temporal's attempt."""
+
+    @functools.wraps(fn)
+    async def attempt(*args: Any) -> Any:
+        info = activity.info()
+        context = StepContext(
+            step=name,
+            attempt=info.attempt,
+            first_scheduled=info.scheduled_time,
+            workflow_id=info.workflow_id or "",
+            logger=activity.logger,
+        )
+        with running(context):
+            return await fn(*args)
+
+    return activity.defn(name=name)(attempt)
+
+
 def worker_activities(
     settings: Settings,
     slack: AsyncWebClient,
     pacer: ChannelPacer | None = None,
     search_attributes: SearchAttributeCheck | None = None,
 ) -> list[Callable[..., Awaitable[Any]]]:
-    """Every activity the workflows call (the Temporal worker's, and the DBOS engine's steps);
-    ``search_attributes``: the namespace's check (Temporal only)."""
-    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
-    settings_activities = WorkerSettingsActivities(settings.workflow, search_attributes)
-    return [
-        slack_activities.start_thread,
-        slack_activities.update_thread,
-        slack_activities.post_thread_note,
-        slack_activities.post_draft,
-        slack_activities.update_draft,
-        slack_activities.post_ephemeral,
-        slack_activities.post_tool_call,
-        slack_activities.update_tool_call,
-        *SlackToolActivities(slack_activities).activities(),
-        settings_activities.load_worker_settings,
-    ]
+    """Every activity the workflows call (``signoff.activities.table``), as Temporal activities;
+    ``search_attributes``: the namespace's check."""
+    table = activity_table(settings, slack, pacer, search_attributes)
+    return [temporal_activity(name, fn) for name, fn in table.items()]
 
 
 def build_worker(

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 from signoff.contracts.activity_io import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
+from signoff.contracts.steps import StepFailed
 from signoff.contracts.tool_calls import (
     MAX_CHANNEL_TOPIC_CHARS,
     MAX_DOCUMENT_CHARS,
@@ -134,13 +134,12 @@ async def _run_activity(activity: str, payload: object) -> ToolResult:
             payload,
             result_type=ToolResult,
             start_to_close_timeout=SLACK_START_TO_CLOSE,
-            retry_policy=SLACK_RETRY_POLICY,
+            policy=SLACK_RETRY_POLICY,
         )
-    except ActivityError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.non_retryable:
+    except StepFailed as err:
+        if err.non_retryable:
             # Slack said no for good (bad token, missing scope): the agent hears it, the run goes on.
-            return ToolResult(ok=False, summary=str(cause.message), error=cause.type)
+            return ToolResult(ok=False, summary=err.message, error=err.error_type)
         raise
 
 

@@ -18,12 +18,12 @@ from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from signoff.contracts import search_attributes
 from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
 from signoff.contracts.mrkdwn import escape, humanize, mention, mentions, truncate
+from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.contracts.usage import UsageMeter, usage_line
 from signoff.contracts.workflow_io import (
@@ -65,7 +65,7 @@ _SUMMARY_VERBS = {
 }
 
 SETTINGS_TIMEOUT = timedelta(seconds=30)
-SETTINGS_RETRY_POLICY = RetryPolicy(maximum_attempts=5)
+SETTINGS_RETRY_POLICY = StepPolicy(maximum_attempts=5)
 # A malformed structured answer is a model behaviour problem, not a transport one:
 # ask again a couple of times, then give up and say so in the thread.
 AGENT_RUN_ATTEMPTS = 3
@@ -306,7 +306,7 @@ class HumanReviewedWorkflow:
                 LOAD_WORKER_SETTINGS,
                 result_type=WorkflowSettings,
                 start_to_close_timeout=SETTINGS_TIMEOUT,
-                retry_policy=SETTINGS_RETRY_POLICY,
+                policy=SETTINGS_RETRY_POLICY,
             )
         self._settings = settings
         where = origin.channel_id if origin else (channel or settings.default_channel)
@@ -317,12 +317,12 @@ class HumanReviewedWorkflow:
             self._gate.operator_decision(kind, notes)
         self._early_operator_decisions.clear()
         if self._indexed():
-            workflow.upsert_search_attributes(
+            durable().upsert_search_attributes(
                 search_attributes.at_start(self.KIND, self._requester, settings.policy.approvers, where, self._phase)
             )
             # The lists show the subject from the memo without asking the workflow (the bot sets it
             # at start; a SignoffRequest started by another workflow has none).
-            workflow.upsert_memo({"subject": subject[:SUBJECT_MEMO_CHARS]})
+            durable().upsert_memo({"subject": subject[:SUBJECT_MEMO_CHARS]})
         self._thread = SlackThread(where, self.KIND, subject, self._requester)
         await self._thread.open(self._phase)
         if self._thread.parent is not None:
@@ -373,7 +373,7 @@ class HumanReviewedWorkflow:
         changed = phase is not self._phase
         self._phase = phase
         if changed and self._indexed():
-            workflow.upsert_search_attributes(search_attributes.phase_changed(phase))
+            durable().upsert_search_attributes(search_attributes.phase_changed(phase))
 
     def _indexed(self) -> bool:
         """Whether to upsert the search attributes: only where they are registered (an unregistered
@@ -401,8 +401,8 @@ class HumanReviewedWorkflow:
             except AgentsWorkflowError as err:
                 # The model activity failed after its retry policy: nothing more to try here.
                 raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
-            except ActivityError as err:
-                if isinstance(err.cause, CancelledError):
+            except StepFailed as err:
+                if err.cancelled:
                     raise
                 raise PipelineFailed(f"{agent.name} failed: {_root_cause(err)}") from err
             except AgentsException as err:
@@ -533,7 +533,15 @@ class HumanReviewedWorkflow:
 
     async def guarded(self, body: Callable[[], Awaitable[T]], stopped: Callable[[str], T] | None = None) -> T:
         """Run ``body`` and turn cancellation and agent failures into terminal states; a run stopped
-        at its token budget returns ``stopped(reason)``."""
+        at its token budget returns ``stopped(reason)``. A step that failed for good (in ``body`` or
+        in saying so) ends the run as its engine fails runs (``Durable.run_failure``)."""
+        try:
+            return await self._guarded(body, stopped)
+        except StepFailed as err:
+            # Its own cause chain kept (no ``from``): on Temporal the ActivityError, with the activity's failure.
+            raise durable().run_failure(err)  # noqa: B904
+
+    async def _guarded(self, body: Callable[[], Awaitable[T]], stopped: Callable[[str], T] | None) -> T:
         try:
             return await body()
         except PipelineFailed as err:
@@ -544,8 +552,8 @@ class HumanReviewedWorkflow:
             if stopped is None:
                 raise ApplicationError(str(err), type="BudgetReached", non_retryable=True) from err
             return stopped(str(err))
-        except ActivityError as err:
-            if not isinstance(err.cause, CancelledError):
+        except StepFailed as err:
+            if not err.cancelled:
                 await self.finish_failed(_root_cause(err), _slack_error(err))
                 raise
             await self.finish_cancelled()
@@ -689,11 +697,10 @@ _INVITE_THE_APP = {
 }
 
 
-def _slack_error(err: ActivityError) -> str | None:
+def _slack_error(err: StepFailed) -> str | None:
     """Slack's error name when a Slack activity failed for good (it rides as the failure's detail)."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == SLACK_PERMANENT_ERROR and cause.details:
-        code = cause.details[0]
+    if err.error_type == SLACK_PERMANENT_ERROR and err.details:
+        code = err.details[0]
         return code if isinstance(code, str) else None
     return None
 

@@ -145,7 +145,7 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
     async def decide(self, decision_id: str, decision: str) -> None:
         """The article's signal: ``decide("plan_approval", "approved")``; any other decision declines."""
         if decision_id != PLAN_APPROVAL:
-            workflow.logger.warning("Ignoring decision for unknown decision id %r", decision_id)
+            durable().logger.warning("Ignoring decision for unknown decision id %r", decision_id)
             return
         if decision == "approved":
             self._operator_decision(DecisionKind.APPROVE)

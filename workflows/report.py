@@ -13,6 +13,7 @@ from signoff.contracts.mrkdwn import escape, truncate
 from signoff.contracts.workflow_io import DecisionKind, Phase, ReportRequest, ReviewRound, WorkflowKind
 from workflows.approval import GateOutcome
 from workflows.human_loop import HumanReviewedWorkflow
+from workflows.runtime import durable
 
 with workflow.unsafe.imports_passed_through():
     from workflows import agents
@@ -127,6 +128,6 @@ class ReportGenerationWorkflow(HumanReviewedWorkflow):
     async def request_revision(self, notes: str) -> None:
         """Send the current (or next) draft back to the writer with ``notes``."""
         if not notes.strip():
-            workflow.logger.warning("Ignoring request_revision signal with empty notes")
+            durable().logger.warning("Ignoring request_revision signal with empty notes")
             return
         self._operator_decision(DecisionKind.REQUEST_REVISION, notes)

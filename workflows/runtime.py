@@ -2,24 +2,33 @@
 
 The workflows (report, plan, SignoffRequest, the gate, the thread, the tool approvals) are one
 implementation of the rules. What they need of an engine is small: a clock and patch checks that
-replay, the run's ids, activities by name, waiting on a condition with a timeout, and an agent
-run whose model calls are durable. On Temporal each maps to ``temporalio.workflow`` one to one
-(so recorded histories replay unchanged); the DBOS engine (``signoff/dbos/engine.py``) sets its own
-``Durable`` for the run it drives.
+replay, the run's ids, activities by name, waiting on a condition with a timeout, an agent
+run whose model calls are durable, and what the lists index. It is said in signoff's own words
+(``signoff.contracts.steps``: ``StepPolicy``, ``StepFailed``). On Temporal each maps to
+``temporalio.workflow`` one to one (so recorded histories replay unchanged: a ``StepPolicy``
+becomes the same ``RetryPolicy`` field for field, an ``ActivityError`` a ``StepFailed``); the DBOS
+engine (``signoff/dbos/engine.py``) sets its own ``Durable`` for the run it drives.
+
+This is the one workflow module that calls ``temporalio.workflow``'s primitives
+(``tests/workflows/test_seam.py`` checks the others only declare their handlers with it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+from signoff.contracts import search_attributes
+from signoff.contracts.search_attributes import SearchValues
+from signoff.contracts.steps import StepFailed, StepPolicy
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, Runner, RunResult
@@ -52,8 +61,9 @@ class Durable(Protocol):
         *,
         result_type: type | None = None,
         start_to_close_timeout: timedelta,
-        retry_policy: RetryPolicy,
-    ) -> Any: ...
+        policy: StepPolicy,
+    ) -> Any:
+        """Run the activity called ``activity`` under ``policy``; raise ``StepFailed`` once it failed for good."""
 
     async def wait_condition(self, predicate: Callable[[], bool], *, timeout: timedelta | None = None) -> None:
         """Return once ``predicate()`` holds; raise ``TimeoutError`` after ``timeout``."""
@@ -65,6 +75,16 @@ class Durable(Protocol):
 
     async def gather(self, *work: Awaitable[Any]) -> list[Any]:
         """Run ``work`` concurrently where the engine replays that deterministically, else in order."""
+
+    def upsert_search_attributes(self, values: SearchValues) -> None:
+        """Index the run by ``values`` (``signoff.contracts.search_attributes``) where the engine's
+        lists use them; call only where they are registered (``WorkflowSettings.search_attributes``)."""
+
+    def upsert_memo(self, memo: Mapping[str, Any]) -> None:
+        """Keep ``memo`` with the run, for the lists to read without asking the workflow."""
+
+    def run_failure(self, error: StepFailed) -> BaseException:
+        """What the run raises to end as failed because of ``error`` (a step failed for good)."""
 
 
 class TemporalDurable:
@@ -96,35 +116,55 @@ class TemporalDurable:
         *,
         result_type: type | None = None,
         start_to_close_timeout: timedelta,
-        retry_policy: RetryPolicy,
+        policy: StepPolicy,
     ) -> Any:
-        if arg is ...:
+        try:
+            if arg is ...:
+                return await workflow.execute_activity(
+                    activity,
+                    result_type=result_type,
+                    start_to_close_timeout=start_to_close_timeout,
+                    retry_policy=retry_policy(policy),
+                )
             return await workflow.execute_activity(
                 activity,
+                arg,
                 result_type=result_type,
                 start_to_close_timeout=start_to_close_timeout,
-                retry_policy=retry_policy,
+                retry_policy=retry_policy(policy),
             )
-        return await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=start_to_close_timeout,
-            retry_policy=retry_policy,
-        )
+        except ActivityError as err:
+            # Raised from the ActivityError: ``run_failure`` fails the run with it, as before this seam.
+            raise step_failed(activity, err.cause) from err
 
     async def wait_condition(self, predicate: Callable[[], bool], *, timeout: timedelta | None = None) -> None:
         await workflow.wait_condition(predicate, timeout=timeout)
 
     async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:
-        # The worker's OpenAIAgentsPlugin makes each model call inside a Temporal activity.
-        return await Runner.run(agent, agent_input, **kwargs)
+        # The worker's OpenAIAgentsPlugin makes each model call inside a Temporal activity, which it
+        # schedules itself: its failure for good is an ActivityError here (the tools' are StepFailed already).
+        try:
+            return await Runner.run(agent, agent_input, **kwargs)
+        except ActivityError as err:
+            raise step_failed(err.activity_type or "model call", err.cause) from err
 
     def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
         return asyncio.ensure_future(work)
 
     async def gather(self, *work: Awaitable[Any]) -> list[Any]:
         return list(await asyncio.gather(*work))
+
+    def upsert_search_attributes(self, values: SearchValues) -> None:
+        workflow.upsert_search_attributes(search_attributes.updates(values))
+
+    def upsert_memo(self, memo: Mapping[str, Any]) -> None:
+        workflow.upsert_memo(dict(memo))
+
+    def run_failure(self, error: StepFailed) -> BaseException:
+        # The activity's own ActivityError: the run fails (or, its cause a cancellation, ends
+        # cancelled) exactly as it did before the seam, "Activity task failed" with the activity's details.
+        engine_error = error.__cause__
+        return engine_error if isinstance(engine_error, ActivityError) else error
 
 
 _TEMPORAL = TemporalDurable()
@@ -142,16 +182,36 @@ def use(engine: Durable) -> Callable[[], None]:
     return lambda: _current.reset(token)
 
 
-def step_failed(activity: str, cause: BaseException) -> ActivityError:
-    """A step that failed for good, as the workflows already handle it (Temporal's ActivityError)."""
-    error = ActivityError(
-        f"{activity} failed",
-        scheduled_event_id=0,
-        started_event_id=0,
-        identity="",
-        activity_type=activity,
-        activity_id="",
-        retry_state=RetryState.NON_RETRYABLE_FAILURE,
+def retry_policy(policy: StepPolicy) -> RetryPolicy:
+    """``policy`` as Temporal's ``RetryPolicy``, field for field (the recorded histories' commands carry it)."""
+    types = policy.non_retryable_error_types
+    return RetryPolicy(
+        initial_interval=policy.initial_interval,
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=policy.maximum_interval,
+        maximum_attempts=policy.maximum_attempts,
+        non_retryable_error_types=None if types is None else list(types),
     )
-    error.__cause__ = cause
-    return error
+
+
+def step_failed(step: str, cause: BaseException | None) -> StepFailed:
+    """``StepFailed`` for the step called ``step`` whose last error was ``cause``: an activity's
+    ``ApplicationError`` says its type, details and whether to retry, any other error its class name."""
+    if isinstance(cause, ApplicationError):
+        return StepFailed(
+            step,
+            cause,
+            error_type=cause.type,
+            message=cause.message,
+            details=tuple(cause.details),
+            non_retryable=cause.non_retryable,
+        )
+    if cause is None:
+        return StepFailed(step)
+    return StepFailed(
+        step,
+        cause,
+        error_type=type(cause).__name__,
+        message=str(cause),
+        cancelled=isinstance(cause, CancelledError | asyncio.CancelledError),
+    )

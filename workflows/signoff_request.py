@@ -26,9 +26,10 @@ from signoff_client import (
     describe_invalid,
 )
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
+from signoff.contracts.steps import StepFailed
 from signoff.contracts.workflow_io import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
@@ -79,7 +80,7 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         settings = await self._settings_for(request)
         try:
             await self.begin(request.title, None, settings, channel=request.channel, requester_id=request.requester)
-        except ActivityError as err:
+        except StepFailed as err:
             refused = _not_in_channel(err, request.channel or settings.default_channel)
             if refused is None:
                 raise
@@ -101,7 +102,7 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
             LOAD_WORKER_SETTINGS,
             result_type=WorkflowSettings,
             start_to_close_timeout=SETTINGS_TIMEOUT,
-            retry_policy=SETTINGS_RETRY_POLICY,
+            policy=SETTINGS_RETRY_POLICY,
         )
         policy = settings.policy
         if request.approvers is not None:
@@ -182,12 +183,11 @@ def _entry(record: DecisionRecord) -> DecisionEntry:
     )
 
 
-def _not_in_channel(err: ActivityError, channel: str | None) -> ApplicationError | None:
+def _not_in_channel(err: StepFailed, channel: str | None) -> ApplicationError | None:
     """Slack refused the thread for good: say why, in an error the caller can match on."""
-    cause = err.cause
-    if not (isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], str)):
+    if not (err.details and isinstance(err.details[0], str)):
         return None
-    code = cause.details[0]
+    code = err.details[0]
     if code == "not_in_channel":
         return ApplicationError(
             f"not_in_channel: the app is not in <#{channel}>; invite it there (/invite @signoff) and ask again",

@@ -87,7 +87,7 @@ async def tell_requester(
             ),
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             result_type=str,
-            retry_policy=SLACK_RETRY_POLICY,
+            policy=SLACK_RETRY_POLICY,
         )
     )
 
@@ -125,7 +125,7 @@ class SlackThread:
                 ),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=MessageRef,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             ),
             keep=self._keep_parent,
         )
@@ -150,7 +150,7 @@ class SlackThread:
                     phase=phase,
                 ),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             )
         )
 
@@ -164,7 +164,7 @@ class SlackThread:
                 ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=MessageRef,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             )
         )
 
@@ -178,7 +178,7 @@ class SlackThread:
                 DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=list[MessageRef],
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             ),
             keep=self._keep_draft,
         )
@@ -196,7 +196,7 @@ class SlackThread:
                 SLACK_UPDATE_DRAFT,
                 DraftUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             )
         )
 
@@ -210,7 +210,7 @@ class SlackThread:
                 ToolCallPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=MessageRef,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             )
         )
 
@@ -221,6 +221,6 @@ class SlackThread:
                 SLACK_UPDATE_TOOL_CALL,
                 ToolCallUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
-                retry_policy=SLACK_RETRY_POLICY,
+                policy=SLACK_RETRY_POLICY,
             )
         )

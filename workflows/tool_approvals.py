@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, CancelledError
+from temporalio.exceptions import CancelledError
 
 from signoff.contracts.activity_io import SLACK_RETRY_POLICY, SLACK_START_TO_CLOSE
 from signoff.contracts.mrkdwn import agent_words, escape, humanize, mention, truncate
+from signoff.contracts.steps import StepFailed
 from signoff.contracts.tool_calls import (
     READ_CHANNEL,
     TOOL_RESOLVE_CHANNEL,
@@ -478,9 +479,9 @@ async def _resolve_channel(name: str) -> str | None:
             ResolveChannelInput(channel=name),
             result_type=ResolvedChannel,
             start_to_close_timeout=SLACK_START_TO_CLOSE,
-            retry_policy=SLACK_RETRY_POLICY,
+            policy=SLACK_RETRY_POLICY,
         )
-    except ActivityError:
+    except StepFailed:
         # Slack refused for good (a missing scope): the call is then scoped by its name as written.
         return None
     return resolved.channel_id

@@ -218,14 +218,13 @@ async def _start_then_ack(deps: Deps, ack: AsyncAck, respond: AsyncRespond, owed
 
 async def start_owed(deps: Deps, owed: OwedStart) -> tuple[bool, str]:
     """Start the workflow; (whether it started, what to tell the requester)."""
-    noun = "report" if owed.kind is WorkflowKind.REPORT else "plan"
     try:
         started = await owed.start(deps.gateway)
     except GatewayError as err:
         return False, failure_text(owed, err)
     log.debug("Started %s", started.workflow_id)
     where = _where(deps, started.workflow_id)
-    return True, f":rocket: Your {noun} on _{_echo(owed.subject)}_ is started: {where}. {_LINK_PROMISE}"
+    return True, f":rocket: Your {owed.noun} on _{_echo(owed.subject)}_ is started: {where}. {_LINK_PROMISE}"
 
 
 def failure_text(owed: OwedStart, err: GatewayError) -> str:
@@ -234,8 +233,7 @@ def failure_text(owed: OwedStart, err: GatewayError) -> str:
         return f":information_source: {err}"
     if isinstance(err, MaybeStarted):
         return f":warning: {err}"
-    noun = "report" if owed.kind is WorkflowKind.REPORT else "plan"
-    return f":warning: Your {noun} was not started. {err}"
+    return f":warning: Your {owed.noun} was not started. {err}"
 
 
 _NOTHING_HERE = "Nothing has been started in this channel yet. Try `/report &lt;topic&gt;`."

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from temporalio import activity
-
+from signoff.activities.context import Activity
 from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
 from signoff.contracts.workflow_io import WorkflowSettings
 from signoff.temporal.search_attributes import SearchAttributeCheck
@@ -21,7 +20,9 @@ class WorkerSettingsActivities:
         self._settings = settings
         self._search_attributes = search_attributes
 
-    @activity.defn(name=LOAD_WORKER_SETTINGS)
+    def by_name(self) -> dict[str, Activity]:
+        return {LOAD_WORKER_SETTINGS: self.load_worker_settings}
+
     async def load_worker_settings(self) -> WorkflowSettings:
         if self._search_attributes is None:
             return self._settings

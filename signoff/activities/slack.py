@@ -1,4 +1,4 @@
-"""Temporal activities that talk to Slack's Web API for the workflows.
+"""The activities that talk to Slack's Web API for the workflows (on either engine).
 
 Its one job is the workflows' side of Slack: every Slack activity shares the same error
 translation and the idempotent-post lookup below.
@@ -45,9 +45,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from signoff.activities.context import Activity, current_step
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
     SLACK_POST_DRAFT,
@@ -194,7 +194,7 @@ async def call_slack(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncS
         # "from None": the SlackApiError carries the request (and its
         # Authorization header) on .response; nothing of it should travel
         # into the workflow history as a failure cause.
-        attempt = activity.info().attempt if activity.in_activity() else 1
+        attempt = current_step().attempt
         raise slack_api_error(method, err, attempt) from None
     except (TimeoutError, aiohttp.ClientError) as err:
         raise ApplicationError(
@@ -209,7 +209,7 @@ async def call_slack(method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncS
 
 
 class SlackActivities:
-    """Slack side effects of the workflows, registered on the worker as bound methods."""
+    """Slack side effects of the workflows: bound methods, each engine calls them by name (``by_name``)."""
 
     def __init__(
         self,
@@ -251,7 +251,7 @@ class SlackActivities:
         # the loop always ends. (Slack limits history/replies for distributed apps outside the
         # Marketplace to 1 call a minute and 15 messages a page: a retry then finds its post only
         # among the newest messages, and posts again past them. Internal apps keep Tier 3.)
-        oldest = activity.info().scheduled_time - _LOOKUP_CLOCK_SKEW
+        oldest = current_step().first_scheduled - _LOOKUP_CLOCK_SKEW
         for _ in range(LOOKUP_MAX_PAGES):
             if thread_ts is not None:
                 response = await call_slack(
@@ -335,10 +335,10 @@ class SlackActivities:
         blocks: list[Block] | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef:
-        if activity.info().attempt > 1:
+        if current_step().attempt > 1:
             found = await self._find_posted(channel_id, thread_ts, [key])
             if key in found:
-                activity.logger.info("Slack message %s was posted by an earlier attempt", key)
+                current_step().logger.info("Slack message %s was posted by an earlier attempt", key)
                 return MessageRef(channel_id=channel_id, ts=found[key])
         return await self._post(channel_id, key, text=text, blocks=blocks, thread_ts=thread_ts)
 
@@ -355,13 +355,11 @@ class SlackActivities:
 
     # -- activities ---------------------------------------------------------
 
-    @activity.defn(name=SLACK_START_THREAD)
     async def start_thread(self, input: ThreadStartInput) -> MessageRef:
         """Post the thread's parent message; the workflow posts everything else under it."""
         text, blocks = self._parent_message(input)
         return await self._post_once(input.channel_id, input.idempotency_key, text=text, blocks=blocks)
 
-    @activity.defn(name=SLACK_UPDATE_THREAD)
     async def update_thread(self, input: ThreadUpdateInput) -> None:
         """Show the new phase on the parent message (chat.update is idempotent)."""
         text, blocks = self._parent_message(input)
@@ -370,7 +368,6 @@ class SlackActivities:
             self._client.chat_update(channel=input.thread.channel_id, ts=input.thread.ts, text=text, blocks=blocks),
         )
 
-    @activity.defn(name=SLACK_POST_THREAD_NOTE)
     async def post_thread_note(self, input: ThreadNoteInput) -> MessageRef:
         return await self._post_once(
             input.thread.channel_id,
@@ -379,7 +376,6 @@ class SlackActivities:
             thread_ts=input.thread.ts,
         )
 
-    @activity.defn(name=SLACK_POST_DRAFT)
     async def post_draft(self, input: DraftPostInput) -> list[MessageRef]:
         """Post a draft as one or more thread replies; the last one holds the buttons.
 
@@ -390,10 +386,10 @@ class SlackActivities:
         keys = [draft_part_key(input.idempotency_key, i) for i in range(len(messages))]
         channel_id, thread_ts = input.thread.channel_id, input.thread.ts
         found: dict[str, str] = {}
-        if activity.info().attempt > 1:
+        if current_step().attempt > 1:
             found = await self._find_posted(channel_id, thread_ts, keys)
             if found:
-                activity.logger.info(
+                current_step().logger.info(
                     "%d of %d draft messages were posted by an earlier attempt",
                     len(found),
                     len(keys),
@@ -408,7 +404,6 @@ class SlackActivities:
             )
         return refs
 
-    @activity.defn(name=SLACK_UPDATE_DRAFT)
     async def update_draft(self, input: DraftUpdateInput) -> None:
         """Rebuild the control message for the draft's new state (buttons only when OPEN)."""
         control = draft_messages(self._with_url(input.view))[-1]
@@ -422,7 +417,6 @@ class SlackActivities:
             ),
         )
 
-    @activity.defn(name=SLACK_POST_TOOL_CALL)
     async def post_tool_call(self, input: ToolCallPostInput) -> MessageRef:
         """Post a tool call's approval message (with its buttons) in the thread."""
         text, blocks = tool_call_message(self._with_tool_url(input.view))
@@ -430,7 +424,6 @@ class SlackActivities:
             input.thread.channel_id, input.idempotency_key, text=text, blocks=blocks, thread_ts=input.thread.ts
         )
 
-    @activity.defn(name=SLACK_UPDATE_TOOL_CALL)
     async def update_tool_call(self, input: ToolCallUpdateInput) -> None:
         """Re-render a tool call's message for its new state (buttons only while pending)."""
         text, blocks = tool_call_message(self._with_tool_url(input.view))
@@ -455,7 +448,19 @@ class SlackActivities:
     def client(self) -> AsyncWebClient:
         return self._client
 
-    @activity.defn(name=SLACK_POST_EPHEMERAL)
+    def by_name(self) -> dict[str, Activity]:
+        """These activities by the names the workflows call them (recorded in histories: never renamed)."""
+        return {
+            SLACK_START_THREAD: self.start_thread,
+            SLACK_UPDATE_THREAD: self.update_thread,
+            SLACK_POST_THREAD_NOTE: self.post_thread_note,
+            SLACK_POST_DRAFT: self.post_draft,
+            SLACK_UPDATE_DRAFT: self.update_draft,
+            SLACK_POST_EPHEMERAL: self.post_ephemeral,
+            SLACK_POST_TOOL_CALL: self.post_tool_call,
+            SLACK_UPDATE_TOOL_CALL: self.update_tool_call,
+        }
+
     async def post_ephemeral(self, input: EphemeralInput) -> str:
         """Tell one person something only they see; "ephemeral", "response_url", "dm" or "undelivered"."""
         # Ephemeral messages (and DMs here: reading them back needs im:history) can't be
@@ -471,14 +476,14 @@ class SlackActivities:
         except ApplicationError as err:
             if not input.dm_if_refused or err.type != SLACK_PERMANENT_ERROR:
                 raise
-            activity.logger.info("Ephemeral to %s refused (%s)", input.user_id, err)
+            current_step().logger.info("Ephemeral to %s refused (%s)", input.user_id, err)
         if (
             input.response_url
             and self._may_respond(input.response_url)
             and await self._respond(input.response_url, text)
         ):
             return "response_url"
-        activity.logger.info("Sending %s a DM instead", input.user_id)
+        current_step().logger.info("Sending %s a DM instead", input.user_id)
         try:
             # A user id as the channel posts in the app's DM with that user (chat:write is enough).
             await call_slack(
@@ -490,7 +495,7 @@ class SlackActivities:
             if err.type != SLACK_PERMANENT_ERROR:
                 raise
             # Nobody else can be told through Slack; the workflow goes on (or ends) regardless.
-            activity.logger.warning("Could not tell %s (%s): %s", input.user_id, err, input.text)
+            current_step().logger.warning("Could not tell %s (%s): %s", input.user_id, err, input.text)
             return "undelivered"
 
     def _may_respond(self, response_url: str) -> bool:
@@ -498,7 +503,7 @@ class SlackActivities:
         input, which any Temporal client can write, and must not make the worker post anywhere else."""
         if is_slack_response_url(response_url, self._client.base_url):
             return True
-        activity.logger.warning(
+        current_step().logger.warning(
             "Not posting to a response_url that is not Slack's (%s); sending a DM instead", redacted(response_url)
         )
         return False
@@ -519,7 +524,7 @@ class SlackActivities:
                 f"response_url: Slack is unavailable (HTTP {response.status_code})", type=SLACK_TRANSIENT_ERROR
             )
         if response.status_code != 200:
-            activity.logger.info(
+            current_step().logger.info(
                 "The command's response_url was refused: HTTP %d %s", response.status_code, response.body
             )
             return False
@@ -546,6 +551,6 @@ class SlackActivities:
                 self._client.chat_getPermalink(channel=message.channel_id, message_ts=message.ts),
             )
         except ApplicationError as err:
-            activity.logger.info("No permalink for %s: %s", message.ts, err)
+            current_step().logger.info("No permalink for %s: %s", message.ts, err)
             return None
         return response.get("permalink")

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from signoff.activities.context import Activity, current_step
 from signoff.activities.slack import SlackActivities, call_slack, slack_error_code
 from signoff.contracts.tool_calls import (
     TOOL_POST_MESSAGE,
@@ -125,7 +125,6 @@ class SlackToolActivities:
                 error="channel_not_found",
             )
 
-    @activity.defn(name=TOOL_POST_MESSAGE)
     async def post_message(self, input: PostMessageInput) -> ToolResult:
         channel_id = await self._resolve(input.channel)
         if isinstance(channel_id, ToolResult):
@@ -139,13 +138,12 @@ class SlackToolActivities:
         link = await self._slack.permalink(posted)
         return ToolResult(ok=True, summary=f"Posted the message in {input.channel}.", permalink=link)
 
-    @activity.defn(name=TOOL_SCHEDULE_MESSAGE)
     async def schedule_message(self, input: ScheduleMessageInput) -> ToolResult:
         channel_id = await self._resolve(input.channel)
         if isinstance(channel_id, ToolResult):
             return channel_id
         try:
-            if activity.info().attempt > 1 and await self._already_scheduled(channel_id, input):
+            if current_step().attempt > 1 and await self._already_scheduled(channel_id, input):
                 return _scheduled(input)
             await call_slack(
                 "chat.scheduleMessage",
@@ -166,14 +164,13 @@ class SlackToolActivities:
             for message in response.get("scheduled_messages") or []
         )
 
-    @activity.defn(name=TOOL_SHARE_DOCUMENT)
     async def share_document(self, input: ShareDocumentInput) -> ToolResult:
         channel_id = await self._resolve(input.channel)
         if isinstance(channel_id, ToolResult):
             return channel_id
         filename = document_file_name(input.title, input.idempotency_key)
         try:
-            if activity.info().attempt > 1 and await self._already_shared(channel_id, filename):
+            if current_step().attempt > 1 and await self._already_shared(channel_id, filename):
                 return ToolResult(ok=True, summary=f"Shared {input.title!r} in {input.channel}.")
             # slack_sdk's own helper: files.getUploadURLExternal, the upload, files.completeUploadExternal.
             await call_slack(
@@ -198,7 +195,6 @@ class SlackToolActivities:
             for file in message.get("files") or []
         )
 
-    @activity.defn(name=TOOL_SET_CHANNEL_TOPIC)
     async def set_channel_topic(self, input: SetTopicInput) -> ToolResult:
         channel_id = await self._resolve(input.channel)
         if isinstance(channel_id, ToolResult):
@@ -214,7 +210,6 @@ class SlackToolActivities:
             return _refused(err, input.channel)
         return ToolResult(ok=True, summary=f"Set the topic of {input.channel}.")
 
-    @activity.defn(name=TOOL_READ_CHANNEL)
     async def read_channel(self, input: ReadChannelInput) -> ToolResult:
         channel_id = await self._resolve(input.channel)
         if isinstance(channel_id, ToolResult):
@@ -239,7 +234,6 @@ class SlackToolActivities:
             ),
         )
 
-    @activity.defn(name=TOOL_RESOLVE_CHANNEL)
     async def resolve_channel(self, input: ResolveChannelInput) -> ResolvedChannel:
         """The conversation a #name stands for, found as the tools find it (and from the same cache)."""
         try:
@@ -247,15 +241,16 @@ class SlackToolActivities:
         except ChannelNotFound:
             return ResolvedChannel(channel_id=None)
 
-    def activities(self) -> list[Any]:
-        return [
-            self.post_message,
-            self.schedule_message,
-            self.share_document,
-            self.set_channel_topic,
-            self.read_channel,
-            self.resolve_channel,
-        ]
+    def by_name(self) -> dict[str, Activity]:
+        """These activities by the names the workflows call them (recorded in histories: never renamed)."""
+        return {
+            TOOL_POST_MESSAGE: self.post_message,
+            TOOL_SCHEDULE_MESSAGE: self.schedule_message,
+            TOOL_SHARE_DOCUMENT: self.share_document,
+            TOOL_SET_CHANNEL_TOPIC: self.set_channel_topic,
+            TOOL_READ_CHANNEL: self.read_channel,
+            TOOL_RESOLVE_CHANNEL: self.resolve_channel,
+        }
 
 
 def _message_line(message: dict[str, Any]) -> str:

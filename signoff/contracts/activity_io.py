@@ -1,6 +1,6 @@
-"""What the workflows and the worker's activities agree on: activity names, inputs and retries.
+"""What the workflows and the worker's activities agree on: activity names, inputs and step policies.
 
-Workflows call activities by these names (``workflow.execute_activity(SLACK_POST_DRAFT, …)``)
+Workflows call activities by these names (``durable().execute_activity(SLACK_POST_DRAFT, …)``)
 rather than through the activity functions, so workflow code never imports the worker
 side. The names are recorded in every history: never rename one.
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from temporalio.common import RetryPolicy
-
+from signoff.contracts.steps import StepPolicy
 from signoff.contracts.tool_calls import ToolCallView
 from signoff.contracts.workflow_io import DraftView, MessageRef, Phase, WorkflowKind
 
@@ -39,18 +38,18 @@ SLACK_START_TO_CLOSE = timedelta(seconds=10)
 # workflow that waits days for a human must not fail because Slack was down for an
 # hour, and a failure could not be told to anyone through Slack anyway. Permanent
 # errors (bad token, unknown channel) are never retried.
-SLACK_RETRY_POLICY = RetryPolicy(
+SLACK_RETRY_POLICY = StepPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=2),
     maximum_attempts=0,
-    non_retryable_error_types=[SLACK_PERMANENT_ERROR],
+    non_retryable_error_types=(SLACK_PERMANENT_ERROR,),
 )
 
 
 # Model calls (each a durable activity on Temporal, a step on DBOS): a provider's hiccup is retried a
 # few times with backoff; one failing for good fails the run and the thread says which agent failed.
-MODEL_RETRY_POLICY = RetryPolicy(
+MODEL_RETRY_POLICY = StepPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),

@@ -1,6 +1,6 @@
 """signoff's custom search attributes: their names and types, the workflows' updates, the bot's queries.
 
-The workflows upsert them (at start and on every phase change) so that the lists (`/report list`,
+The workflows upsert them (at start and on every phase change, through ``workflows.runtime``) so that the lists (`/report list`,
 `/report status` with no id, the App Home) are Temporal visibility queries on them, whatever the
 number of workflows in the namespace. They must be registered on the namespace first: `signoff dev`
 does it on its dev server, `signoff setup` on a cluster (on Temporal Cloud: the UI or tcld).
@@ -30,6 +30,12 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     PHASE,
     CHANNEL,
 )
+_BY_NAME: dict[str, SearchAttributeKey[Any]] = {key.name: key for key in ALL}
+
+# What a workflow indexes itself by: attribute name → value (a keyword, or a keyword list), in the
+# order it sets them; the engine writes them its own way (``workflows.runtime.Durable``).
+SearchValues = dict[str, str | list[str]]
+
 # The type names `temporal server start-dev --search-attribute Name=Type` and tcld take.
 TYPE_NAMES = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
@@ -50,20 +56,25 @@ def dev_server_flags() -> list[str]:
 
 def at_start(
     kind: WorkflowKind, requester: str | None, approvers: Sequence[str], channel: str | None, phase: Phase
-) -> list[SearchAttributeUpdate[Any]]:
+) -> SearchValues:
     """Every attribute, as a workflow sets them once it knows its settings (unset ones left out)."""
-    updates: list[SearchAttributeUpdate[Any]] = [KIND.value_set(kind.value), PHASE.value_set(phase.value)]
+    values: SearchValues = {KIND.name: kind.value, PHASE.name: phase.value}
     if requester:
-        updates.append(REQUESTER.value_set(requester))
+        values[REQUESTER.name] = requester
     if approvers:
-        updates.append(APPROVERS.value_set(list(approvers)))
+        values[APPROVERS.name] = list(approvers)
     if channel:
-        updates.append(CHANNEL.value_set(channel))
-    return updates
+        values[CHANNEL.name] = channel
+    return values
 
 
-def phase_changed(phase: Phase) -> list[SearchAttributeUpdate[Any]]:
-    return [PHASE.value_set(phase.value)]
+def phase_changed(phase: Phase) -> SearchValues:
+    return {PHASE.name: phase.value}
+
+
+def updates(values: SearchValues) -> list[SearchAttributeUpdate[Any]]:
+    """``values`` as Temporal's typed updates, in their order (a name that is not one of ``ALL``: KeyError)."""
+    return [_BY_NAME[name].value_set(value) for name, value in values.items()]
 
 
 # ---------------------------------------------------------------------- visibility queries

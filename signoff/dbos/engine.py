@@ -3,9 +3,12 @@
 Nothing of the rules is engine-specific: ``ReportGenerationWorkflow`` and ``ApprovalWorkflow`` run
 as they are, through ``workflows.runtime``; this module gives them DBOS's primitives:
 
-- each activity (the same Slack and settings activities the Temporal worker runs) is a DBOS step,
-  each retry of it too, under the activity's own ``RetryPolicy``; each model call is a step, so a
-  finished call is never repeated after a crash;
+- each activity (the same Slack and settings activities the Temporal worker runs, called from
+  ``signoff.activities.table`` with a ``StepContext``) is a DBOS step, each retry of it too, under the
+  activity's own ``StepPolicy``; one that fails for good raises ``StepFailed``; each model call is a
+  step, so a finished call is never repeated after a crash;
+- search attributes and memo are Temporal's visibility: nothing here (the lists read the progress
+  event, which holds the same phase, requester, approvers, channel and subject);
 - ``now()`` is the time of the run's latest durable operation (like Temporal's workflow time);
 - a timer is ``recv``'s durable timeout; a decision is a message (``signoff.contracts.engine_messages``) the
   workflow checks with the update's own validator and answers through an event the bot waits on;
@@ -20,7 +23,6 @@ differently on recovery): tool calls the model asks for together are asked one a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import inspect
 import logging
@@ -31,10 +33,8 @@ from typing import Any, TypeVar
 from agents import Agent, Model, ModelProvider, RunConfig, Runner, RunResult
 from agents.items import ModelResponse
 from dbos import DBOS, StepOptions
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
+from signoff.activities.context import Activity, StepContext, running
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
 from signoff.contracts.engine_messages import (
     CANCEL,
@@ -46,6 +46,8 @@ from signoff.contracts.engine_messages import (
     EngineReply,
     reply_event,
 )
+from signoff.contracts.search_attributes import SearchValues
+from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import PlanRequest, ReportRequest, WorkflowKind
 from signoff.dbos import legacy_names
 from workflows.approval import DecisionRefused
@@ -65,19 +67,11 @@ T = TypeVar("T")
 # How long a wait with no deadline sleeps before it looks again (any message wakes it at once).
 IDLE_RECV_SECONDS = 3600.0
 
-Activity = Callable[..., Awaitable[Any]]
-
 # DBOS recovers and dequeues only the runs of its own application version, by default a hash of
 # the workflow functions' source: a release that changed them would strand every run in flight
 # (approvals wait days). Pinned to the hash DBOS computed for the engine's first release, so its
 # runs and every later release's are recovered; changes are versioned with patches instead.
 APPLICATION_VERSION = "3fb8885cda5f7d29ba291419ca9afbc0"
-
-
-def activity_name(fn: Callable[..., Any]) -> str:
-    """The name an activity function was registered under (``@activity.defn(name=…)``)."""
-    definition = getattr(fn, "__temporal_activity_definition")
-    return str(definition.name)
 
 
 class DbosDurable:
@@ -164,7 +158,7 @@ class DbosDurable:
         *,
         result_type: type | None = None,
         start_to_close_timeout: timedelta,
-        retry_policy: RetryPolicy,
+        policy: StepPolicy,
     ) -> Any:
         await self.publish()
         fn = self._activities[activity]
@@ -174,25 +168,24 @@ class DbosDurable:
         async def attempt_activity(attempt: int) -> tuple[Any, datetime]:
             return await self._run_activity(activity, fn, args, attempt, scheduled, start_to_close_timeout)
 
-        try:
-            result, self._clock = await self._retried(activity, retry_policy, attempt_activity)
-        except Exception as err:
-            raise step_failed(activity, err) from None
+        result, self._clock = await self._retried(activity, policy, attempt_activity)
         return result
 
-    async def _retried(self, name: str, policy: RetryPolicy, attempt: Callable[[int], Coroutine[Any, Any, T]]) -> T:
+    async def _retried(self, name: str, policy: StepPolicy, attempt: Callable[[int], Coroutine[Any, Any, T]]) -> T:
         """``attempt(n)`` as one DBOS step per attempt, retried under ``policy`` with a durable sleep
-        between; the last attempt's error when it is not to be retried."""
+        between; ``StepFailed`` (the last attempt's error its cause) when it is not to be retried."""
         number = 0
         while True:
             number += 1
             try:
                 return await self._step({"name": name}, functools.partial(attempt, number))
             except Exception as err:
-                if not _retryable(err, policy, number):
-                    raise
+                # The error as recorded (on recovery, unpickled): an activity's ApplicationError, or any other.
+                failure = step_failed(name, err)
+                if not policy.retries_after(number, failure.error_type, failure.non_retryable):
+                    raise failure from err
                 self._still_running()
-                await DBOS.sleep_async(_backoff(policy, number))
+                await DBOS.sleep_async(policy.wait_after(number).total_seconds())
 
     async def _run_activity(
         self,
@@ -208,21 +201,10 @@ class DbosDurable:
             # activity then looks for what it already did (its idempotency key) before acting.
             attempt = max(attempt, 2)
         self._ran_a_step = True
-        # The activity code reads its attempt and schedule from Temporal's activity context;
-        # ActivityEnvironment gives it one outside a Temporal worker.
-        environment = ActivityEnvironment()
-        environment.info = dataclasses.replace(
-            environment.info,
-            activity_type=name,
-            attempt=attempt,
-            scheduled_time=scheduled,
-            current_attempt_scheduled_time=datetime.now(UTC),
-            workflow_id=str(DBOS.workflow_id),
-            workflow_run_id=str(DBOS.workflow_id),
-            workflow_type="dbos",
-        )
-        async with asyncio.timeout(timeout.total_seconds()):
-            result = await environment.run(fn, *args)
+        context = StepContext(step=name, attempt=attempt, first_scheduled=scheduled, workflow_id=str(DBOS.workflow_id))
+        with running(context):
+            async with asyncio.timeout(timeout.total_seconds()):
+                result = await fn(*args)
         return result, datetime.now(UTC)
 
     async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:
@@ -234,7 +216,7 @@ class DbosDurable:
                 agent.clone(model=_StepModel(resolved, self)), agent_input, run_config=config, **kwargs
             )
         except _ModelStepFailed as err:
-            raise step_failed("model call", err.cause) from None
+            raise err.failure from err.failure.__cause__
 
     async def model_call(self, call: Callable[[], Awaitable[ModelResponse]]) -> ModelResponse:
         async def attempt_call(_attempt: int) -> ModelResponse:
@@ -244,7 +226,7 @@ class DbosDurable:
         try:
             # Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
             return await self._retried("model_call", MODEL_RETRY_POLICY, attempt_call)
-        except Exception as err:
+        except StepFailed as err:
             raise _ModelStepFailed(err) from None
 
     # --- waiting and decisions ----------------------------------------------------------
@@ -309,11 +291,24 @@ class DbosDurable:
     async def gather(self, *work: Awaitable[Any]) -> list[Any]:
         return [await each for each in work]
 
+    # --- what Temporal's lists index: the progress event says it here (the module docstring) ---
+
+    def upsert_search_attributes(self, values: SearchValues) -> None:
+        pass
+
+    def upsert_memo(self, memo: Mapping[str, Any]) -> None:
+        pass
+
+    def run_failure(self, error: StepFailed) -> BaseException:
+        return error
+
 
 class _ModelStepFailed(Exception):
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
+    """A model call failed for good, on its way out of the Agents SDK's run to ``run_agent``."""
+
+    def __init__(self, failure: StepFailed):
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 class _StepModel(Model):
@@ -330,30 +325,15 @@ class _StepModel(Model):
         raise NotImplementedError("signoff's workflows never stream")
 
 
-def _retryable(err: BaseException, policy: RetryPolicy, attempt: int) -> bool:
-    if isinstance(err, ApplicationError) and (
-        err.non_retryable or err.type in (policy.non_retryable_error_types or ())
-    ):
-        return False
-    return not policy.maximum_attempts or attempt < policy.maximum_attempts
-
-
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    initial = (policy.initial_interval or timedelta(seconds=1)).total_seconds()
-    interval = initial * policy.backoff_coefficient ** (attempt - 1)
-    limit = policy.maximum_interval.total_seconds() if policy.maximum_interval else initial * 100
-    return min(interval, limit)
-
-
 class DbosEngine:
     """What the DBOS workflows run with: the activities by name and the model provider.
 
     One per process (``DBOS`` itself is one per process); ``DBOS.launch()`` then runs the queue's
     workflows and recovers the ones a crash interrupted."""
 
-    def __init__(self, activities: list[Activity], models: ModelProvider):
+    def __init__(self, activities: Mapping[str, Activity], models: ModelProvider):
         global _engine
-        self.activities = {activity_name(fn): fn for fn in activities}
+        self.activities = dict(activities)
         self.models = models
         self._runs: set[asyncio.Task[Any]] = set()
         self._stopping = False
@@ -419,4 +399,4 @@ async def plan_workflow(request: PlanRequest) -> str:
     return await _current_engine().drive(ApprovalWorkflow(), request)
 
 
-__all__ = ["DbosDurable", "DbosEngine", "activity_name"]
+__all__ = ["DbosDurable", "DbosEngine"]

@@ -20,13 +20,14 @@ from typing import Any
 from dbos import DBOS, DBOSClient
 
 from bot.dbos_gateway import DbosGateway
+from signoff.activities.table import activity_table
 from signoff.config.settings import Settings, SettingsError, shown_url
 from signoff.contracts.engine_messages import QUEUE
 from signoff.dbos.config import check_database, dbos_config, system_database_url
 from signoff.dbos.engine import APPLICATION_VERSION, DbosEngine
 from signoff.slack.client import slack_session
 from signoff.slack.pacing import ChannelPacer
-from signoff.worker import model_provider, worker_activities, worker_slack_client
+from signoff.worker import model_provider, worker_slack_client
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def engine_only(settings: Settings) -> AsyncIterator[None]:
         config["notification_listener_polling_interval_sec"] = POLLING_SECONDS
         config["application_version"] = APPLICATION_VERSION
         DBOS(config=config)
-        engine = DbosEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
+        engine = DbosEngine(activity_table(settings, slack, ChannelPacer()), model_provider(settings))
         DBOS.launch()
         try:
             await DBOS.register_queue_async(QUEUE, polling_interval_sec=POLLING_SECONDS)

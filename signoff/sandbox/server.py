@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -60,8 +61,12 @@ def host_it_serves(host: str) -> bool:
     Origin check lets them through and the well-known sandbox token reads every channel. Such a
     request always carries the attacker's name in ``Host``; an IP address cannot be rebound.
     """
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
-    name = name.strip("[]").lower()
+    try:
+        name = urlsplit("//" + host).hostname  # drops the port and an IPv6 address's brackets, lowercases
+    except ValueError:  # a malformed port or bracket
+        return False
+    if name is None:
+        return False
     if name in LOOPBACK_NAMES or name.endswith(".localhost"):
         return True
     try:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from temporalio.testing import ActivityEnvironment
-
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import CHANNEL_NAME_TTL_SECONDS, SlackToolActivities
 from signoff.contracts.tool_calls import PostMessageInput
 from signoff.sandbox import SlackSandbox
 from signoff.slack.client import slack_client
+from tests.support.steps import Attempt
 
 RANDOM = "C0RANDOM0"  # #random
 APPROVALS = "C0APPROVE"  # #approvals; the app is a member of both
@@ -28,9 +27,7 @@ async def test_a_channel_name_resolves_anew_once_its_lookup_is_older_than_the_tt
     tools = SlackToolActivities(SlackActivities(slack_client(slack.bot_token, slack.api_url)), clock=lambda: now[0])
 
     async def post(n: int) -> None:
-        result = await ActivityEnvironment().run(
-            tools.post_message, PostMessageInput("#random", f"Post {n}", f"wf:tool:call_{n}")
-        )
+        result = await Attempt().run(tools.post_message, PostMessageInput("#random", f"Post {n}", f"wf:tool:call_{n}"))
         assert result.ok, result
 
     await post(1)

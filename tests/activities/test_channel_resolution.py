@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.testing import ActivityEnvironment
 
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.contracts.tool_calls import PostMessageInput, ReadChannelInput, ResolveChannelInput
 from signoff.sandbox import SlackSandbox
 from signoff.slack.client import slack_client
+from tests.support.steps import Attempt
 
 TOKEN = "xoxb-sandbox"
 RANDOM = "C0RANDOM0"
@@ -29,15 +29,15 @@ async def test_a_name_resolves_to_the_conversation_the_tool_posts_in(
     tools: tuple[SlackSandbox, SlackToolActivities], name: str
 ) -> None:
     sb, activities = tools
-    resolved = await ActivityEnvironment().run(activities.resolve_channel, ResolveChannelInput(name))
+    resolved = await Attempt().run(activities.resolve_channel, ResolveChannelInput(name))
     assert resolved.channel_id == RANDOM
-    await ActivityEnvironment().run(activities.post_message, PostMessageInput(name, "Hi", f"wf:tool:{name}"))
+    await Attempt().run(activities.post_message, PostMessageInput(name, "Hi", f"wf:tool:{name}"))
     assert len(sb.messages(resolved.channel_id)) == 1
 
 
 async def test_a_name_no_channel_has_resolves_to_nothing(tools: tuple[SlackSandbox, SlackToolActivities]) -> None:
     _, activities = tools
-    resolved = await ActivityEnvironment().run(activities.resolve_channel, ResolveChannelInput("#no-such-channel"))
+    resolved = await Attempt().run(activities.resolve_channel, ResolveChannelInput("#no-such-channel"))
     assert resolved.channel_id is None
 
 
@@ -46,6 +46,6 @@ async def test_a_read_tells_the_agent_the_text_and_people_only_what_was_read(
 ) -> None:
     sb, activities = tools
     sb.workspace.post_message(RANDOM, text="The launch code is 0000", user="U0APPROV1")
-    read = await ActivityEnvironment().run(activities.read_channel, ReadChannelInput("#random", 5))
+    read = await Attempt().run(activities.read_channel, ReadChannelInput("#random", 5))
     assert "The launch code is 0000" in read.summary
     assert "0000" not in read.shown and "#random" in read.shown and "the last 1 message of #random" in read.shown

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from temporalio.client import WorkflowFailureError
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import WorkflowEnvironment
 
 from signoff.activities.slack import SlackActivities
 from signoff.contracts.activity_io import EphemeralInput
@@ -17,6 +17,7 @@ from signoff.contracts.workflow_io import ReportRequest, SlackOrigin
 from signoff.sandbox import SlackSandbox
 from signoff.slack.client import slack_client
 from tests.support.slack import REQUESTER, TEAM
+from tests.support.steps import Attempt
 from tests.support.temporal import running_worker, with_agents_plugin, worker_settings
 from tests.support.web import recording_server
 from workflows import ReportGenerationWorkflow
@@ -37,7 +38,7 @@ async def test_an_ephemeral_is_not_sent_to_a_response_url_that_is_not_slacks(
             response_url=f"{elsewhere}/steal?token=secret",
         )
         with caplog.at_level(logging.WARNING):
-            assert await ActivityEnvironment().run(acts.post_ephemeral, told) == "dm"
+            assert await Attempt().run(acts.post_ephemeral, told) == "dm"
     assert received == []
     assert [m["text"] for m in slack.messages(REQUESTER)] == ["Invite me."]
     [warning] = [r.getMessage() for r in caplog.records if "not Slack's" in r.getMessage()]

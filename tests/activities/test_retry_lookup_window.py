@@ -9,12 +9,10 @@ window Slack honours lets the retry reach its own post, so it must find it and p
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.testing import ActivityEnvironment
 
 from signoff.activities.slack import LOOKUP_MAX_PAGES, LOOKUP_PAGE_SIZE, SlackActivities, post_metadata
 from signoff.contracts.activity_io import DraftPostInput, ThreadNoteInput
@@ -23,6 +21,7 @@ from signoff.sandbox import SlackSandbox
 from signoff.sandbox.store import Message
 from signoff.slack.client import slack_client
 from tests.support.slack import CHANNEL
+from tests.support.steps import Attempt
 
 TOKEN = "xoxb-sandbox"
 # More earlier posts than the lookup ever reads.
@@ -35,12 +34,8 @@ def acts(sb: SlackSandbox) -> SlackActivities:
     return SlackActivities(slack_client(TOKEN, sb.api_url))
 
 
-def attempt(number: int, scheduled: datetime) -> ActivityEnvironment:
-    environment = ActivityEnvironment()
-    environment.info = dataclasses.replace(
-        environment.info, attempt=number, scheduled_time=scheduled, current_attempt_scheduled_time=datetime.now(UTC)
-    )
-    return environment
+def attempt(number: int, scheduled: datetime) -> Attempt:
+    return Attempt(number, scheduled)
 
 
 def long_thread_from_an_hour_ago(sb: SlackSandbox) -> MessageRef:

@@ -15,12 +15,13 @@ from temporalio import workflow
 from temporalio.client import WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from signoff.activities.slack import SlackActivities, draft_part_key, post_metadata
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
+    SLACK_POST_DRAFT,
     SLACK_RATE_LIMITED,
     SLACK_RETRY_POLICY,
     SLACK_START_TO_CLOSE,
@@ -38,8 +39,10 @@ from signoff.slack import action_ids
 from signoff.slack.client import slack_client
 from signoff.slack.pacing import ChannelPacer
 from signoff.slack.rendering.text import MAX_BODY_CHARS_PER_MESSAGE
+from signoff.worker import temporal_activity
 from tests.support.block_checks import validate_blocks
 from tests.support.slack import APPROVER_1, CHANNEL, LIVE_BROADCAST, REQUESTER
+from tests.support.steps import Attempt
 
 TOKEN = "xoxb-sandbox"
 UI_URL = "http://localhost:8233"
@@ -51,10 +54,8 @@ def acts(sb: SlackSandbox) -> SlackActivities:
     return SlackActivities(slack_client(TOKEN, sb.api_url), temporal_ui_url=UI_URL)
 
 
-def env(attempt: int = 1) -> ActivityEnvironment:
-    environment = ActivityEnvironment()
-    environment.info = dataclasses.replace(environment.info, attempt=attempt)
-    return environment
+def env(attempt: int = 1) -> Attempt:
+    return Attempt(attempt)
 
 
 def _start_input(key: str = "run-1:1", subject: str = "Q3 revenue") -> ThreadStartInput:
@@ -425,9 +426,10 @@ class PostDraftWorkflow:
 
     @workflow.run
     async def run(self, post: DraftPostInput) -> list[MessageRef]:
-        return await workflow.execute_activity_method(
-            SlackActivities.post_draft,
+        return await workflow.execute_activity(
+            SLACK_POST_DRAFT,
             post,
+            result_type=list[MessageRef],
             start_to_close_timeout=SLACK_START_TO_CLOSE,
             retry_policy=RetryPolicy(
                 initial_interval=timedelta(milliseconds=10),
@@ -445,7 +447,7 @@ async def _run_post_draft(
         time_env.client,
         task_queue=task_queue,
         workflows=[PostDraftWorkflow],
-        activities=[acts.post_draft],
+        activities=[temporal_activity(SLACK_POST_DRAFT, acts.post_draft)],
     ):
         return await time_env.client.execute_workflow(
             PostDraftWorkflow.run,

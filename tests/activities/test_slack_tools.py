@@ -7,7 +7,6 @@ import time
 
 import pytest
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities, document_file_name
@@ -20,6 +19,7 @@ from signoff.contracts.tool_calls import (
 )
 from signoff.sandbox import SlackSandbox
 from signoff.slack.client import slack_client
+from tests.support.steps import Attempt
 
 TOKEN = "xoxb-sandbox"
 RANDOM = "C0RANDOM0"  # the app is a member
@@ -31,10 +31,8 @@ def tools(sb: SlackSandbox) -> SlackToolActivities:
     return SlackToolActivities(SlackActivities(slack_client(TOKEN, sb.api_url)))
 
 
-def env(attempt: int = 1) -> ActivityEnvironment:
-    environment = ActivityEnvironment()
-    environment.info = dataclasses.replace(environment.info, attempt=attempt)
-    return environment
+def env(attempt: int = 1) -> Attempt:
+    return Attempt(attempt)
 
 
 @pytest.mark.parametrize("channel", ["#random", "random", RANDOM, f"<#{RANDOM}|random>", "#Random"])

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,6 +29,7 @@ from tests.support.bot import bot_client, bot_settings, running_bot
 from tests.support.slack import CHANNEL, REQUESTER, TEAM, told
 from tests.support.starts import HeldStarts, exists, intercepted
 from tests.support.waiting import eventually
+from tests.support.web import RecordingApp, serving
 
 ORIGIN = SlackOrigin(team_id=TEAM, channel_id=CHANNEL, requester_id=REQUESTER)
 
@@ -120,6 +122,28 @@ async def test_a_replayed_start_that_fails_is_kept_then_told_when_given_up(
         message = await told(slack, REQUESTER, "was not started")
         assert "Temporal is unreachable" in message
         assert await journal.owed() == []
+    finally:
+        journal.close()
+
+
+async def test_a_given_up_start_is_not_told_to_a_response_url_that_is_not_slacks(
+    slack: SlackSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journal entry edited to point elsewhere (the file is on a disk, not signed): nothing is sent there."""
+    settings = bot_settings(slack)
+    nowhere = await Client.connect("127.0.0.1:1", lazy=True)
+    journal = open_journal(str(tmp_path / "journal.sqlite"))
+    deps = Deps(settings=settings, gateway=TemporalGateway(nowhere, task_queue=settings.task_queue), journal=journal)
+    elsewhere = RecordingApp()
+    app = web.Application()
+    app.router.add_post("/hook", elsewhere.handle)
+    monkeypatch.setattr(replay, "GIVE_UP_AFTER", replay.GIVE_UP_AFTER * 0)
+    try:
+        async with serving(app) as base:
+            await journal.add(replace(_owed("fails"), origin=replace(ORIGIN, response_url=f"{base}/hook")))
+            assert await replay.replay_owed(deps) == []
+        assert elsewhere.received == []
+        assert await journal.owed() == []  # given up as before: only the message is withheld
     finally:
         journal.close()
 

@@ -25,7 +25,7 @@ def test_five_attributes_with_their_types() -> None:
 
 def test_unset_values_are_left_out_at_start() -> None:
     everything = search_attributes.at_start(WorkflowKind.PLAN, "U1", ["U2", "U3"], "C1", Phase.STARTING)
-    assert {update.key.name: update.value for update in everything} == {
+    assert everything == {
         "SignoffKind": "plan",
         "SignoffPhase": "starting",
         "SignoffRequester": "U1",
@@ -34,10 +34,22 @@ def test_unset_values_are_left_out_at_start() -> None:
     }
     # A SignoffRequest with no requester, anyone may decide, no channel yet.
     bare = search_attributes.at_start(WorkflowKind.REQUEST, None, [], None, Phase.STARTING)
-    assert [update.key.name for update in bare] == ["SignoffKind", "SignoffPhase"]
-    assert [(u.key.name, u.value) for u in search_attributes.phase_changed(Phase.APPROVED)] == [
-        ("SignoffPhase", "approved")
+    assert list(bare) == ["SignoffKind", "SignoffPhase"]
+    assert search_attributes.phase_changed(Phase.APPROVED) == {"SignoffPhase": "approved"}
+
+
+def test_temporal_gets_the_values_as_typed_updates_in_their_order() -> None:
+    values = search_attributes.at_start(WorkflowKind.PLAN, "U1", ["U2"], "C1", Phase.STARTING)
+    updates = search_attributes.updates(values)
+    assert [(update.key, update.value) for update in updates] == [
+        (search_attributes.KIND, "plan"),
+        (search_attributes.PHASE, "starting"),
+        (search_attributes.REQUESTER, "U1"),
+        (search_attributes.APPROVERS, ["U2"]),
+        (search_attributes.CHANNEL, "C1"),
     ]
+    with pytest.raises(KeyError):
+        search_attributes.updates({"NotOurs": "x"})
 
 
 def test_waiting_for_a_user_includes_drafts_anyone_may_decide_and_leaves_out_their_own() -> None:

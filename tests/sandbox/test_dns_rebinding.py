@@ -63,7 +63,8 @@ async def test_an_address_or_localhost_is_served(slack: SlackSandbox, host: str)
 
 def test_which_hosts_are_served() -> None:
     assert host_it_serves("127.0.0.1:8080") and host_it_serves("localhost") and host_it_serves("[::1]:8080")
-    assert host_it_serves("app.localhost:8080")
+    assert host_it_serves("app.localhost:8080") and host_it_serves("[::1]")
     assert not host_it_serves("evil.example:8080")
     assert not host_it_serves("127.0.0.1.evil.example")
     assert not host_it_serves("localhost.evil.example:8080")
+    assert not host_it_serves("") and not host_it_serves("[::1")

@@ -3,6 +3,8 @@ for a decision in the thread, and replies people type in that thread."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio.client import Client, WorkflowHandle
 
 from bot.gateway import workflow_id_for
@@ -31,12 +33,13 @@ async def start_via_slack(
     *,
     channel: str = CHANNEL,
     confirmed: bool = True,
+    started: Callable[[str], Awaitable[bool]] | None = None,
 ) -> WorkflowHandle:
     """The requester types ``command text`` in ``channel``; the workflow it started.
 
     The ack must promise the thread's link. ``confirmed``: also wait for the workflow's own
     "Started your …" ephemeral, which names the same workflow (it needs a worker); else wait until
-    the workflow exists.
+    the workflow exists (on Temporal, or as ``started`` says: another engine's gateway).
     """
     before = len(slack.ephemerals(REQUESTER))
     result = await slack.send_slash_command(REQUESTER, command, text, channel_id=channel)
@@ -48,7 +51,7 @@ async def start_via_slack(
         assert workflow_id_in(confirmation) == workflow_id, confirmation
     else:
         # The ack comes before the start (the start is journaled): the workflow exists a moment later.
-        await eventually(lambda: exists(client, workflow_id))
+        await eventually(lambda: (started or (lambda wid: exists(client, wid)))(workflow_id))
     return client.get_workflow_handle(workflow_id)
 
 
