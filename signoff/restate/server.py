@@ -31,6 +31,8 @@ NPM_PACKAGE = "@restatedev/restate-server"
 # Fixed, not the host name (the server's default): the data directory stays usable on another machine.
 NODE_NAME = "signoff"
 LOG_FILE = "restate-server.log"
+# Answered once the server's partition is up (what the bot's queries read).
+READY_QUERY = "SELECT id FROM sys_invocation LIMIT 1"
 # npm's names for the CPU (the platform packages are restate-server-<os>-<cpu>).
 _NPM_CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -113,7 +115,8 @@ class RestateServer:
         }
 
     async def start(self, timeout: float = 60.0) -> None:
-        """Start the server and return once its admin API and its ingress answer as healthy.
+        """Start the server and return once its admin API and its ingress answer as healthy and the
+        admin API answers a query.
         Raises ``RestateServerMissing`` when it is not installed, ``RuntimeError`` (with the last
         line of its log) when it exits, ``TimeoutError`` when it does not answer in ``timeout``."""
         binary = self.binary or restate_server_binary()
@@ -153,7 +156,15 @@ class RestateServer:
                         return False
             except (aiohttp.ClientError, TimeoutError):
                 return False
-        return True
+        # Both say healthy before the partition is up: until then the admin API's SQL (the bot's
+        # lists and statuses) answers 500, "node lookup for partition 1 failed".
+        try:
+            async with session.post(
+                f"{self.admin_url}/query", json={"query": READY_QUERY}, headers={"Accept": "application/json"}
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     def _failure(self) -> str:
         """Why this run ended, from its log: the last ``Failed:`` or ``error:`` line (the server
