@@ -3,10 +3,15 @@
 Nothing of the rules is engine-specific: ``ReportGenerationWorkflow`` and ``ApprovalWorkflow`` run
 as they are, through ``workflows.runtime``; this module gives them Restate's primitives:
 
-- each attempt of an activity (the Slack and settings activities the Temporal worker runs) is a
-  journaled ``ctx.run`` whose outcome, value or failure, is recorded; attempts are retried under the
-  activity's policy with a durable sleep between; each model call is a journaled ``ctx.run``, so a
+- each attempt of an activity (the same Slack and settings activities the Temporal worker runs,
+  called from ``signoff.activities.table`` with a ``StepContext``) is a journaled ``ctx.run`` whose
+  outcome, value or failure, is recorded; attempts are retried under the activity's own
+  ``StepPolicy`` with a durable sleep between; one that fails for good raises ``StepFailed``, its
+  cause the last attempt's error (recorded as DBOS records a step's error: pickled, so a replay
+  raises the same); each model call is a journaled ``ctx.run`` under ``MODEL_RETRY_POLICY``, so a
   finished call is never repeated after a crash;
+- search attributes and memo are Temporal's visibility: nothing here (the bot's lists read the
+  run's ``request`` and ``progress`` state through the admin API's SQL);
 - ``now()`` is ``ctx.time()`` read after each durable operation (like Temporal's workflow time);
 - a decision: the bot calls the workflow's shared handler ``decide``, which resolves the durable
   promise the run waits on (``decision-<n>``, one per message, in order) and then waits on the
@@ -27,9 +32,11 @@ call order), so tool calls the model asks for together are asked one after anoth
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import inspect
 import logging
+import pickle
 import typing
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -42,25 +49,22 @@ from agents.items import ModelResponse
 from pydantic import TypeAdapter
 from restate.serde import Serde
 from restate.server_context import restate_context_is_replaying
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
+from signoff.activities.context import Activity, StepContext, running
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
 from signoff.contracts.engine_messages import CANCEL, WORKFLOW_NAMES, EngineReply, StatusView, WireMessage
+from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import PlanRequest, Progress, ReportRequest, WorkflowKind
 from workflows.approval import DecisionRefused
 from workflows.human_loop import HumanReviewedWorkflow
 from workflows.patches import ALL_PATCHES, PATCHES_BEFORE_DBOS
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.runtime import step_failed, use
+from workflows.runtime import StepsInOrder, step_failed, use
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-Activity = Callable[..., Awaitable[Any]]
 
 # State keys and promise names of a run (the bot's gateway reads the same).
 PROGRESS_STATE = "progress"
@@ -97,29 +101,31 @@ class JsonSerde(Serde[T]):
 
 @dataclass(frozen=True)
 class AttemptOutcome:
-    """What one attempt of a step left in the journal: its value as JSON, or its failure."""
+    """What one attempt of a step left in the journal: its value as JSON, or how it failed (the
+    ``StepFailed`` it would be, and its cause, pickled: the fields DBOS keeps of a step's error)."""
 
     value: str | None = None
-    error: str | None = None
-    error_type: str | None = None
-    non_retryable: bool = False
-    details: list[Any] | None = None
+    failure: str | None = None
 
-    def failure(self) -> ApplicationError:
-        return ApplicationError(
-            self.error or "failed", *(self.details or ()), type=self.error_type, non_retryable=self.non_retryable
-        )
+    @staticmethod
+    def failed(step: str, err: Exception) -> AttemptOutcome:
+        failure = step_failed(step, err)
+        try:
+            cause: bytes | None = pickle.dumps(err)
+        except Exception:  # an error that does not pickle: its words stand without it
+            cause = None
+        return AttemptOutcome(failure=base64.b64encode(pickle.dumps((failure, cause))).decode())
+
+    def step_failure(self) -> StepFailed:
+        assert self.failure is not None
+        # Written by this engine's own steps in this run's journal, as DBOS pickles them in its database.
+        failure, cause = pickle.loads(base64.b64decode(self.failure))
+        return dataclasses.replace(failure, cause=None if cause is None else pickle.loads(cause))
 
 
 _OUTCOME = JsonSerde[AttemptOutcome](AttemptOutcome)
-_FLOAT = JsonSerde[float](float)
 _PATCHES = JsonSerde[list[str]](list[str])
 _INT = JsonSerde[int](int)
-
-
-def activity_name(fn: Callable[..., Any]) -> str:
-    """The name an activity function was registered under (``@activity.defn(name=…)``)."""
-    return str(getattr(fn, "__temporal_activity_definition").name)
 
 
 def _return_type(fn: Callable[..., Any]) -> Any:
@@ -127,14 +133,7 @@ def _return_type(fn: Callable[..., Any]) -> Any:
     return hints.get("return", Any)
 
 
-def _argument_type(handler: Callable[..., Any]) -> Any:
-    parameters = [p for p in inspect.signature(handler).parameters.values() if p.name != "self"]
-    if not parameters:
-        return Any
-    return typing.get_type_hints(handler).get(parameters[0].name, Any)
-
-
-class RestateDurable:
+class RestateDurable(StepsInOrder):
     """``workflows.runtime.Durable`` for one Restate workflow run (see the module docstring)."""
 
     def __init__(
@@ -202,7 +201,7 @@ class RestateDurable:
         *,
         result_type: type | None = None,
         start_to_close_timeout: timedelta,
-        retry_policy: RetryPolicy,
+        policy: StepPolicy,
     ) -> Any:
         await self.publish()
         fn = self._activities[activity]
@@ -210,42 +209,42 @@ class RestateDurable:
         adapter: TypeAdapter[Any] = TypeAdapter(result_type or _return_type(fn))
         scheduled = self._clock
 
-        async def attempt(number: int) -> Any:
+        async def attempt_activity(attempt: int) -> str:
             if self._resumed and not self._ran_a_step:
                 # The first step a resumed run really runs may have run before the crash: the
                 # activity then looks for what it already did (its idempotency key) before acting.
-                number = max(number, 2)
+                attempt = max(attempt, 2)
             self._ran_a_step = True
-            async with asyncio.timeout(start_to_close_timeout.total_seconds()):
-                result = await _call_activity(fn, args, number, self.workflow_id(), scheduled)
+            context = StepContext(
+                step=activity, attempt=attempt, first_scheduled=scheduled, workflow_id=self.workflow_id()
+            )
+            with running(context):
+                async with asyncio.timeout(start_to_close_timeout.total_seconds()):
+                    result = await fn(*args)
             return adapter.dump_json(result).decode()
 
-        try:
-            value = await self._retried(activity, retry_policy, attempt)
-        except ApplicationError as err:
-            raise step_failed(activity, err) from None
-        return adapter.validate_json(value)
+        return adapter.validate_json(await self._retried(activity, policy, attempt_activity))
 
-    async def _retried(self, name: str, policy: RetryPolicy, attempt: Callable[[int], Awaitable[str]]) -> str:
+    async def _retried(self, name: str, policy: StepPolicy, attempt: Callable[[int], Coroutine[Any, Any, str]]) -> str:
+        """``attempt(n)`` as one journaled step per attempt, retried under ``policy`` with a durable
+        sleep between; ``StepFailed`` (the last attempt's error its cause) when it is not to be retried."""
         number = 0
         while True:
             number += 1
-            outcome = await self._step(name, _recorded(lambda n=number: attempt(n)))
+            async with self._steps:
+                # One attempt per journal entry, which always completes: its failure is recorded as a value.
+                outcome = await self._ctx.run_typed(
+                    name, _attempt_outcome, restate.RunOptions(serde=_OUTCOME, max_attempts=1), name, attempt, number
+                )
+            assert outcome is not None
             await self.tick()
-            if outcome.error is None:
+            if outcome.failure is None:
                 return outcome.value or "null"
-            failure = outcome.failure()
-            if not _retryable(failure, policy, number):
-                raise failure
-            await self._ctx.sleep(timedelta(seconds=_backoff(policy, number)))
+            failure = outcome.step_failure()
+            if not policy.retries_after(number, failure.error_type, failure.non_retryable):
+                raise failure from failure.cause
+            await self._ctx.sleep(policy.wait_after(number))
             await self.tick()
-
-    async def _step(self, name: str, action: Callable[[], Awaitable[AttemptOutcome]]) -> AttemptOutcome:
-        async with self._steps:
-            # One attempt per journal entry: its failure is recorded as a value, and retried here.
-            outcome = await self._ctx.run_typed(name, action, restate.RunOptions(serde=_OUTCOME, max_attempts=1))
-        assert outcome is not None
-        return outcome
 
     async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:
         model = agent.model
@@ -256,19 +255,19 @@ class RestateDurable:
                 agent.clone(model=_StepModel(resolved, self)), agent_input, run_config=config, **kwargs
             )
         except _ModelStepFailed as err:
-            raise step_failed("model call", err.cause) from None
+            raise err.failure from err.failure.__cause__
 
     async def model_call(self, call: Callable[[], Awaitable[ModelResponse]]) -> ModelResponse:
         adapter: TypeAdapter[ModelResponse] = TypeAdapter(ModelResponse)
 
-        async def attempt(_number: int) -> str:
+        async def attempt_call(_attempt: int) -> str:
             self._ran_a_step = True
             return adapter.dump_json(await call()).decode()
 
         try:
             # Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
-            value = await self._retried("model_call", MODEL_RETRY_POLICY, attempt)
-        except ApplicationError as err:
+            value = await self._retried("model_call", MODEL_RETRY_POLICY, attempt_call)
+        except StepFailed as err:
             raise _ModelStepFailed(err) from None
         return adapter.validate_json(value)
 
@@ -330,14 +329,6 @@ class RestateDurable:
         if previous is None or previous[1] != draft:
             self._ctx.set(DRAFT_STATE, draft, serde=_STR)
 
-    # --- in order, not concurrently (the module docstring) ------------------------------
-
-    def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
-        return work
-
-    async def gather(self, *work: Awaitable[Any]) -> list[Any]:
-        return [await each for each in work]
-
 
 _MESSAGE = JsonSerde[WireMessage](WireMessage)
 _STATUS = JsonSerde[StatusView](StatusView)
@@ -350,43 +341,22 @@ async def _known_patches() -> list[str]:
     return sorted(ALL_PATCHES)
 
 
-def _recorded(attempt: Callable[[], Awaitable[str]]) -> Callable[[], Awaitable[AttemptOutcome]]:
-    """The attempt as a journal entry that always completes: its value, or its failure as a value."""
-
-    async def run() -> AttemptOutcome:
-        try:
-            return AttemptOutcome(value=await attempt())
-        except ApplicationError as err:
-            return AttemptOutcome(
-                error=str(err), error_type=err.type, non_retryable=err.non_retryable, details=list(err.details)
-            )
-        except Exception as err:
-            return AttemptOutcome(error=f"{type(err).__name__}: {err}", error_type=type(err).__name__)
-
-    return run
-
-
-async def _call_activity(fn: Activity, args: tuple[Any, ...], attempt: int, workflow_id: str, scheduled: datetime) -> Any:
-    # The activity code reads its attempt and schedule from Temporal's activity context;
-    # ActivityEnvironment gives it one outside a Temporal worker.
-    environment = ActivityEnvironment()
-    environment.info = dataclasses.replace(
-        environment.info,
-        activity_type=activity_name(fn),
-        attempt=attempt,
-        scheduled_time=scheduled,
-        current_attempt_scheduled_time=datetime.now(UTC),
-        workflow_id=workflow_id,
-        workflow_run_id=workflow_id,
-        workflow_type="restate",
-    )
-    return await environment.run(fn, *args)
+async def _attempt_outcome(
+    step: str, attempt: Callable[[int], Coroutine[Any, Any, str]], number: int
+) -> AttemptOutcome:
+    """Attempt ``number`` of ``step`` as a journal entry that always completes: its value, or its failure."""
+    try:
+        return AttemptOutcome(value=await attempt(number))
+    except Exception as err:
+        return AttemptOutcome.failed(step, err)
 
 
 class _ModelStepFailed(Exception):
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
+    """A model call failed for good, on its way out of the Agents SDK's run to ``run_agent``."""
+
+    def __init__(self, failure: StepFailed):
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 class _StepModel(Model):
@@ -403,25 +373,12 @@ class _StepModel(Model):
         raise NotImplementedError("signoff's workflows never stream")
 
 
-def _retryable(err: ApplicationError, policy: RetryPolicy, attempt: int) -> bool:
-    if err.non_retryable or err.type in (policy.non_retryable_error_types or ()):
-        return False
-    return not policy.maximum_attempts or attempt < policy.maximum_attempts
-
-
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    initial = (policy.initial_interval or timedelta(seconds=1)).total_seconds()
-    interval = initial * policy.backoff_coefficient ** (attempt - 1)
-    limit = policy.maximum_interval.total_seconds() if policy.maximum_interval else initial * 100
-    return min(interval, limit)
-
-
 class RestateEngine:
     """What the Restate workflows run with: the activities by name and the model provider; its
     ``app()`` is the ASGI endpoint Restate calls (registered with the admin API)."""
 
-    def __init__(self, activities: list[Activity], models: ModelProvider) -> None:
-        self.activities = {activity_name(fn): fn for fn in activities}
+    def __init__(self, activities: Mapping[str, Activity], models: ModelProvider) -> None:
+        self.activities = dict(activities)
         self.models = models
         self.services = [
             _workflow_service(self, WorkflowKind.REPORT, ReportRequest, ReportGenerationWorkflow),
@@ -491,4 +448,4 @@ def _workflow_service(
     return service
 
 
-__all__ = ["RestateDurable", "RestateEngine", "StatusView", "WireMessage", "activity_name"]
+__all__ = ["RestateDurable", "RestateEngine", "StatusView", "WireMessage"]

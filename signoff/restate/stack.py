@@ -15,13 +15,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from bot.restate_gateway import RestateGateway
+from signoff.activities.table import activity_table
 from signoff.config.settings import Settings
 from signoff.restate.admin import register_at_start
 from signoff.restate.endpoint import ServiceEndpoint
 from signoff.restate.engine import RestateEngine
 from signoff.slack.client import slack_session
 from signoff.slack.pacing import ChannelPacer
-from signoff.worker import model_provider, worker_activities, worker_slack_client
+from signoff.worker import model_provider, worker_slack_client
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ async def engine_endpoint(settings: Settings, *, port: int | None = None) -> Asy
     """The engine, with its Slack client and models, served and registered with Restate."""
     async with slack_session() as session:
         slack = worker_slack_client(settings, session)
-        engine = RestateEngine(worker_activities(settings, slack, ChannelPacer()), model_provider(settings))
+        engine = RestateEngine(activity_table(settings, slack, ChannelPacer()), model_provider(settings))
         endpoint = ServiceEndpoint(
             engine.services,
             port=settings.restate_service_port if port is None else port,
