@@ -87,13 +87,18 @@ def reply_promise(message_id: str) -> str:
 
 
 class JsonSerde(Serde[T]):
-    """JSON through pydantic for one type: the contracts' dataclasses, the agents' ModelResponse."""
+    """JSON through pydantic for one type: the contracts' dataclasses, the agents' ModelResponse.
+
+    Read back, a value is the one written: pydantic models by their fields' aliases (an OpenAI
+    function call's ``async_`` is ``async`` on the wire; by its Python name it would come back as an
+    extra field beside the real one, and the Agents SDK then finds two identities for one tool call
+    and refuses to approve it) and with only the fields that were set."""
 
     def __init__(self, type_: Any) -> None:
         self._adapter: TypeAdapter[Any] = TypeAdapter(type_)
 
     def serialize(self, obj: T | None) -> bytes:
-        return self._adapter.dump_json(obj)
+        return self._adapter.dump_json(obj, by_alias=True, exclude_unset=True)
 
     def deserialize(self, buf: bytes) -> T | None:
         return typing.cast(T, self._adapter.validate_json(buf)) if buf else None
@@ -206,7 +211,7 @@ class RestateDurable(StepsInOrder):
         await self.publish()
         fn = self._activities[activity]
         args = () if arg is ... else (arg,)
-        adapter: TypeAdapter[Any] = TypeAdapter(result_type or _return_type(fn))
+        serde = JsonSerde[Any](result_type or _return_type(fn))
         scheduled = self._clock
 
         async def attempt_activity(attempt: int) -> str:
@@ -221,9 +226,9 @@ class RestateDurable(StepsInOrder):
             with running(context):
                 async with asyncio.timeout(start_to_close_timeout.total_seconds()):
                     result = await fn(*args)
-            return adapter.dump_json(result).decode()
+            return serde.serialize(result).decode()
 
-        return adapter.validate_json(await self._retried(activity, policy, attempt_activity))
+        return serde.deserialize((await self._retried(activity, policy, attempt_activity)).encode())
 
     async def _retried(self, name: str, policy: StepPolicy, attempt: Callable[[int], Coroutine[Any, Any, str]]) -> str:
         """``attempt(n)`` as one journaled step per attempt, retried under ``policy`` with a durable
@@ -258,18 +263,18 @@ class RestateDurable(StepsInOrder):
             raise err.failure from err.failure.__cause__
 
     async def model_call(self, call: Callable[[], Awaitable[ModelResponse]]) -> ModelResponse:
-        adapter: TypeAdapter[ModelResponse] = TypeAdapter(ModelResponse)
-
         async def attempt_call(_attempt: int) -> str:
             self._ran_a_step = True
-            return adapter.dump_json(await call()).decode()
+            return _MODEL_RESPONSE.serialize(await call()).decode()
 
         try:
             # Model calls: the worker's MODEL_RETRY_POLICY, as step retries.
             value = await self._retried("model_call", MODEL_RETRY_POLICY, attempt_call)
         except StepFailed as err:
             raise _ModelStepFailed(err) from None
-        return adapter.validate_json(value)
+        response = _MODEL_RESPONSE.deserialize(value.encode())
+        assert response is not None
+        return response
 
     # --- waiting and decisions ----------------------------------------------------------
 
@@ -335,6 +340,7 @@ _STATUS = JsonSerde[StatusView](StatusView)
 _REPLY = JsonSerde[EngineReply](EngineReply)
 _PROGRESS = JsonSerde[Progress](Progress)
 _STR = JsonSerde[str](str)
+_MODEL_RESPONSE = JsonSerde[ModelResponse](ModelResponse)
 
 
 async def _known_patches() -> list[str]:
