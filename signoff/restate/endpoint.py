@@ -27,11 +27,22 @@ SERVICE_PORT_SETTING = "SIGNOFF_RESTATE_SERVICE_PORT"
 _UNLIMITED = 2**31 - 1
 
 
-def _with_lifespan(app: Any) -> Any:
+def _served(app: Any, stopping: asyncio.Event) -> Any:
     """``app`` answering ASGI's lifespan messages, which the SDK's application refuses (hypercorn
-    would log a warning at every start); it has nothing to set up or tear down."""
+    would log a warning at every start; it has nothing to set up or tear down), and told that its
+    requests' connections are gone once ``stopping`` is set.
+
+    An invocation's stream stays open while its run waits (Restate keeps it until the run ends or
+    suspends), and the SDK's handler, done or cancelled by hypercorn's shutdown, waits for Restate
+    to close its side before it returns: hypercorn would wait for it for ever. ``http.disconnect``
+    (what a server sends when a connection drops) ends that wait, and a run still waiting on
+    Restate stops without recording anything (``DisconnectedException``); Restate runs it again
+    from its journal where it is served next."""
 
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await app(scope, _until_stopping(receive, stopping), send)
+            return
         if scope["type"] != "lifespan":
             await app(scope, receive, send)
             return
@@ -46,6 +57,25 @@ def _with_lifespan(app: Any) -> Any:
     return application
 
 
+def _until_stopping(receive: Any, stopping: asyncio.Event) -> Any:
+    async def receive_or_disconnect() -> dict[str, Any]:
+        if stopping.is_set():
+            return {"type": "http.disconnect"}
+        message = asyncio.ensure_future(receive())
+        stopped = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait({message, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if message.done():
+            result: dict[str, Any] = message.result()
+            return result
+        message.cancel()
+        return {"type": "http.disconnect"}
+
+    return receive_or_disconnect
+
+
 class ServiceEndpoint:
     """``services`` (the SDK's ``Service``, ``VirtualObject`` and ``Workflow`` definitions) served on
     ``host:port`` (a free one when ``port`` is 0): ``await start()`` returns once it answers; ``url``
@@ -57,10 +87,10 @@ class ServiceEndpoint:
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
-        self.app = _with_lifespan(restate.app(services))
+        self._stopping = asyncio.Event()
+        self.app = _served(restate.app(services), self._stopping)
         self.host = host
         self.port = port
-        self._stopping = asyncio.Event()
         self._serving: asyncio.Task[None] | None = None
 
     @property

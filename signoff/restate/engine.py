@@ -48,7 +48,7 @@ from agents import Agent, Model, ModelProvider, RunConfig, Runner, RunResult
 from agents.items import ModelResponse
 from pydantic import TypeAdapter
 from restate.serde import Serde
-from restate.server_context import restate_context_is_replaying
+from restate.server_context import DisconnectedException, restate_context_is_replaying
 
 from signoff.activities.context import Activity, StepContext, running
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
@@ -162,6 +162,21 @@ class RestateDurable(StepsInOrder):
         # The reply to each decision accepted, by its decision id: what another attempt at it gets.
         self._accepted: dict[str, EngineReply] = {}
         self._published: tuple[object, str] | None = None
+        # The SDK's task for this attempt at the run: cancelled when the endpoint stops (``stopping``).
+        self._attempt = asyncio.current_task()
+
+    def stopping(self) -> bool:
+        """Whether the endpoint is stopping this attempt (hypercorn cancels its handlers' tasks at
+        shutdown), as against signoff's own cancel, a message: the run is not ending, only this
+        process's part in it, and Restate runs it again from its journal where it is served next."""
+        return self._attempt is not None and self._attempt.cancelling() > 0
+
+    def _still_running(self) -> None:
+        """Raise CancelledError once the endpoint is stopping: the workflow code's cleanup for a
+        cancel (a note, the buttons removed) records nothing, and no step waits on a connection
+        that is going away (hypercorn would wait for it for ever)."""
+        if self.stopping():
+            raise asyncio.CancelledError("the endpoint is stopping")
 
     # --- identity, clock, patches -------------------------------------------------------
 
@@ -194,6 +209,7 @@ class RestateDurable(StepsInOrder):
         return self.patched(patch_id)
 
     async def tick(self) -> None:
+        self._still_running()
         seconds = await self._ctx.time()
         self._clock = datetime.fromtimestamp(seconds, UTC)
 
@@ -236,6 +252,7 @@ class RestateDurable(StepsInOrder):
         number = 0
         while True:
             number += 1
+            self._still_running()
             async with self._steps:
                 # One attempt per journal entry, which always completes: its failure is recorded as a value.
                 outcome = await self._ctx.run_typed(
@@ -248,6 +265,7 @@ class RestateDurable(StepsInOrder):
             failure = outcome.step_failure()
             if not policy.retries_after(number, failure.error_type, failure.non_retryable):
                 raise failure from failure.cause
+            self._still_running()
             await self._ctx.sleep(policy.wait_after(number))
             await self.tick()
 
@@ -285,6 +303,7 @@ class RestateDurable(StepsInOrder):
             wait = IDLE_WAIT if deadline is None else deadline - self._clock
             if wait <= timedelta(0):
                 raise TimeoutError
+            self._still_running()
             self._ctx.set(NEXT_DECISION_STATE, self._next_decision, serde=_INT)
             promise = self._ctx.promise(decision_promise(self._next_decision), serde=_MESSAGE)
             match await restate.select(decision=promise.value(), timer=self._ctx.sleep(wait)):
@@ -322,10 +341,12 @@ class RestateDurable(StepsInOrder):
         await self.publish()
 
     async def _reply(self, message_id: str, reply: EngineReply) -> None:
+        self._still_running()
         await self._ctx.promise(reply_promise(message_id), serde=_REPLY).resolve(reply)
 
     async def publish(self) -> None:
         """Set the progress and draft state when they changed (what Temporal's queries read)."""
+        self._still_running()
         progress, draft = self._instance.progress(), self._instance.current_draft()
         previous = self._published
         self._published = (progress, draft)
@@ -402,9 +423,11 @@ class RestateEngine:
             result: str = await instance.run(request)  # type: ignore[attr-defined]
             return result
         except asyncio.CancelledError:
+            if durable.stopping():
+                raise  # the endpoint stops, not the workflow: Restate runs it again
             return "cancelled"
-        except restate.TerminalError:
-            raise
+        except (restate.TerminalError, DisconnectedException):
+            raise  # a terminal error is the run's outcome already; a disconnect is the endpoint stopping
         except Exception as err:
             if restate.is_internal_exception(err):
                 raise  # the SDK's own control flow (suspension): not the workflow's outcome
@@ -412,7 +435,8 @@ class RestateEngine:
             raise restate.TerminalError(f"{type(err).__name__}: {err}") from err
         finally:
             try:
-                await durable.publish()
+                if not durable.stopping():
+                    await durable.publish()
             except Exception as err:  # suspended or ended: the last state stands
                 if not restate.is_internal_exception(err):
                     log.debug("last progress not published: %s", err)
