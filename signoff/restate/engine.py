@@ -23,6 +23,17 @@ as they are, through ``workflows.runtime``; this module gives them Restate's pri
 - patches: the patch ids the code that started a run knew are the run's first journaled step, so a
   run keeps the branches of the code that started it, whichever release resumes it.
 
+How running workflows survive a deploy: Restate pins each run to the deployment that started it
+(the endpoint URL registered with the admin API) and replays it there after every suspension or
+crash. A new release is served at the same URL (``SIGNOFF_RESTATE_SERVICE_PORT``) and registers at
+start: the same handlers at the same URL are the same deployment, so the runs parked on it are
+finished by the new code, on the branches their first step recorded (a patch the old code did not
+know is not taken; every run the new code starts takes it). A release that changes the handlers is
+served at a new URL, a second deployment: new runs go there, and the old URL must keep serving its
+runs until they end (Restate's deployment versioning). A stop records nothing: a run parked when
+its endpoint stops stays parked, and resumes where it is served next
+(``tests/restate/test_deploy_versioning.py``, ``tests/restate/test_bot_restart.py``).
+
 Restate replays a resumed run from its journal (after a crash, and after every suspension while it
 waits), each finished step returning its recorded outcome: the same replay rule as Temporal, so the
 workflow code's determinism carries over. Steps run one at a time, as on DBOS (the journal is in
