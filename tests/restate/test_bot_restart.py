@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -38,6 +39,32 @@ async def bot_on(slack: SlackSandbox, settings: Settings, time_env: WorkflowEnvi
         yield bot
 
 
+def restate_settings(slack: SlackSandbox, server: RestateServer) -> Settings:
+    """The bot's settings on ``server``, its endpoint on a port of its own (the same at every restart)."""
+    return replace(
+        bot_settings(slack, approvers=[APPROVER_1]).on_local_restate(server.ingress_url, server.admin_url),
+        engine=Engine.RESTATE,
+        restate_service_port=free_port(),
+    )
+
+
+@dataclass(frozen=True)
+class Parked:
+    workflow_id: str
+    thread_ts: str
+    draft: dict[str, Any]
+
+
+async def parked_report(slack: SlackSandbox, bot: RunningBot, topic: str) -> Parked:
+    """``/report topic``, once its run waits at its draft."""
+    handle = await start_via_slack(slack, bot.client, topic, confirmed=False, started=bot.deps.gateway._started)
+    progress = await phase_of(bot, handle.id, Phase.PENDING_APPROVAL)
+    assert progress.thread is not None
+    thread_ts = progress.thread.ts
+    [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)
+    return Parked(handle.id, thread_ts, draft)
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.process
 async def test_a_bot_restarted_between_draft_and_click_decides_the_parked_run(
@@ -45,29 +72,20 @@ async def test_a_bot_restarted_between_draft_and_click_decides_the_parked_run(
 ) -> None:
     require_npm()
     async with RestateServer(tmp_path / "restate") as server:
-        settings = replace(
-            bot_settings(slack, approvers=[APPROVER_1]).on_local_restate(server.ingress_url, server.admin_url),
-            engine=Engine.RESTATE,
-            restate_service_port=free_port(),
-        )
+        settings = restate_settings(slack, server)
         async with bot_on(slack, settings, time_env) as first:
-            handle = await start_via_slack(
-                slack, first.client, "Solar panels for farms", confirmed=False, started=first.deps.gateway._started
-            )
-            progress = await phase_of(first, handle.id, Phase.PENDING_APPROVAL)
-            assert progress.thread is not None
-            thread_ts = progress.thread.ts
-            [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)
+            parked = await parked_report(slack, first, "Solar panels for farms")
+        thread_ts = parked.thread_ts
         texts_when_stopped = thread_texts(slack, thread_ts)
 
         async with bot_on(slack, settings, time_env) as second:
             assert second.deps.gateway is not first.deps.gateway
             # Still parked, as the stop left it: the stop cancelled nothing.
-            assert (await second.deps.gateway.progress(handle.id)).phase is Phase.PENDING_APPROVAL
+            assert (await second.deps.gateway.progress(parked.workflow_id)).phase is Phase.PENDING_APPROVAL
             assert thread_texts(slack, thread_ts) == texts_when_stopped
-            await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+            await slack.click_button(APPROVER_1, CHANNEL, parked.draft["ts"], action_ids.APPROVE)
             await told(slack, APPROVER_1, "Recorded your approval")
-            final = await phase_of(second, handle.id, Phase.APPROVED, timeout=60)
+            final = await phase_of(second, parked.workflow_id, Phase.APPROVED, timeout=60)
 
     assert [d.user_id for d in final.decisions] == [APPROVER_1]
     assert len(draft_messages(slack, thread_ts)) == 1

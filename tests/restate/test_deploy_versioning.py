@@ -10,15 +10,12 @@ recorded what the code that started it knew, while a run the new release starts 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import signoff.restate.engine
-from signoff.config.ports import free_port
-from signoff.config.settings import Engine
 from signoff.contracts.workflow_io import Phase
 from signoff.restate.admin import RestateAdmin
 from signoff.restate.engine import RestateDurable
@@ -26,11 +23,9 @@ from signoff.restate.server import RestateServer
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.restate.conftest import require_npm
-from tests.restate.test_bot_restart import bot_on
-from tests.support.bot import bot_settings
+from tests.restate.test_bot_restart import bot_on, parked_report, restate_settings
 from tests.support.engines import phase_of
-from tests.support.flows import start_via_slack
-from tests.support.slack import APPROVER_1, CHANNEL, draft_messages, told
+from tests.support.slack import APPROVER_1, CHANNEL, told
 from workflows.patches import ALL_PATCHES, DECIDED_PHASE_PATCH
 
 
@@ -55,40 +50,24 @@ async def test_a_run_parked_by_old_code_is_finished_by_new_code_on_its_old_branc
         return sorted(ALL_PATCHES - {DECIDED_PHASE_PATCH})
 
     async with RestateServer(tmp_path / "restate") as server:
-        settings = replace(
-            bot_settings(slack, approvers=[APPROVER_1]).on_local_restate(server.ingress_url, server.admin_url),
-            engine=Engine.RESTATE,
-            restate_service_port=free_port(),
-        )
+        settings = restate_settings(slack, server)
         monkeypatch.setattr(signoff.restate.engine, "_known_patches", old_release_patches)
         async with bot_on(slack, settings, time_env) as old:
-            parked = await start_via_slack(
-                slack, old.client, "Solar panels for farms", confirmed=False, started=old.deps.gateway._started
-            )
-            progress = await phase_of(old, parked.id, Phase.PENDING_APPROVAL)
-            assert progress.thread is not None
-            thread_ts = progress.thread.ts
-            [draft] = await slack.wait_for(lambda: draft_messages(slack, thread_ts) or None)
+            parked = await parked_report(slack, old, "Solar panels for farms")
 
         monkeypatch.setattr(signoff.restate.engine, "_known_patches", real_known_patches)
         async with bot_on(slack, settings, time_env) as new:
             deployment = await RestateAdmin(server.admin_url).register(settings.restate_endpoint_url)
             assert not deployment.created  # the run's deployment, now serving the new release
-            await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+            await slack.click_button(APPROVER_1, CHANNEL, parked.draft["ts"], action_ids.APPROVE)
             await told(slack, APPROVER_1, "Recorded your approval")
-            finished = await phase_of(new, parked.id, Phase.APPROVED, timeout=60)
+            finished = await phase_of(new, parked.workflow_id, Phase.APPROVED, timeout=60)
 
-            fresh = await start_via_slack(
-                slack, new.client, "Wind farms", confirmed=False, started=new.deps.gateway._started
-            )
-            fresh_progress = await phase_of(new, fresh.id, Phase.PENDING_APPROVAL)
-            assert fresh_progress.thread is not None
-            fresh_ts = fresh_progress.thread.ts
-            [fresh_draft] = await slack.wait_for(lambda: draft_messages(slack, fresh_ts) or None)
-            await slack.click_button(APPROVER_1, CHANNEL, fresh_draft["ts"], action_ids.APPROVE)
-            await phase_of(new, fresh.id, Phase.APPROVED, timeout=60)
+            fresh = await parked_report(slack, new, "Wind farms")
+            await slack.click_button(APPROVER_1, CHANNEL, fresh.draft["ts"], action_ids.APPROVE)
+            await phase_of(new, fresh.workflow_id, Phase.APPROVED, timeout=60)
 
     assert [d.user_id for d in finished.decisions] == [APPROVER_1]
     # The new release finished the old run on the branch its first release knew; a new run takes the new one.
-    assert asked[parked.id][DECIDED_PHASE_PATCH] is False
-    assert asked[fresh.id][DECIDED_PHASE_PATCH] is True
+    assert asked[parked.workflow_id][DECIDED_PHASE_PATCH] is False
+    assert asked[fresh.workflow_id][DECIDED_PHASE_PATCH] is True
