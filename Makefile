@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install lock demo demo-dbos run lint format test test-fast bench worker bot sandbox demo-terminal clean
+.PHONY: install lock demo demo-dbos demo-restate run lint format test test-fast bench worker bot sandbox demo-terminal clean
 
 UV := $(VENV)/bin/uv
 
@@ -22,7 +22,20 @@ $(STAMP): pyproject.toml uv.lock clients/python/pyproject.toml | $(UV)
 	$(UV) sync --locked --all-extras --group dev
 	touch $(STAMP)
 
-install: $(STAMP)
+# The Restate server (SIGNOFF_ENGINE=restate) is an npm package: exactly package-lock.json's version,
+# with the machine's npm, into node_modules/ (signoff/restate/server.py runs it from there). Its
+# install scripts are skipped: the binary comes as a platform package, the only script is analytics.
+# Without npm the rest still installs; only the Restate engine is missing.
+NPM_STAMP := node_modules/.installed-stamp
+
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "note: npm not found; the Restate engine (SIGNOFF_ENGINE=restate) needs Node.js and npm"; \
+	fi
+
+install: $(STAMP) $(NPM_STAMP)
 
 # Re-resolve uv.lock after a change to the dependencies in pyproject.toml (`uv lock --upgrade` to move
 # everything to the newest versions the ranges allow).
@@ -36,6 +49,10 @@ demo: $(STAMP)
 # The demo on the DBOS engine: no Temporal server, the workflows in the bot's process on SQLite.
 demo-dbos: $(STAMP)
 	$(VENV)/bin/signoff dev --engine dbos
+
+# The demo on the Restate engine: the Restate server from node_modules, its data under .data/restate/.
+demo-restate: $(STAMP) $(NPM_STAMP)
+	$(VENV)/bin/signoff dev --engine restate
 
 # The same stack against real Slack over Socket Mode (tokens in .env).
 run: $(STAMP)
@@ -53,13 +70,13 @@ format: $(STAMP)
 # (5 min 52 s instead of 11 min 38 s on 2 cores). Each module runs whole in one of them.
 PYTEST_WORKERS ?= -n 2 --dist loadfile
 
-test: lint
+test: lint $(NPM_STAMP)
 	sh scripts/ensure-chromium.sh
 	sh scripts/ensure-postgres.sh
 	$(PY) -m pytest -q $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The inner loop: no real processes, no browser, nothing marked slow (about a minute).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NPM_STAMP)
 	$(PY) -m pytest -q -m "not slow and not process and not browser" $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -85,6 +85,13 @@ DBOS_CALL_SECONDS = Histogram(
     ["outcome"],
     buckets=_ENGINE_CALL_BUCKETS,
 )
+RESTATE_CALL_SECONDS = Histogram(
+    "signoff_bot_restate_call_seconds",
+    "One bounded Restate call of the gateway (SIGNOFF_ENGINE=restate: a start, a decision, a status "
+    "or list read), by outcome: ok, unreachable (no answer in time, no server), error (any other).",
+    ["outcome"],
+    buckets=_ENGINE_CALL_BUCKETS,
+)
 
 # How long /readyz waits for Temporal and for Slack's auth.test.
 READINESS_TIMEOUT = timedelta(seconds=2)

@@ -1,5 +1,5 @@
-"""The extras stay optional: signoff's base install (uv.lock without the ``dbos`` and ``otel`` extras and
-without the dev group) imports and runs, and a setting that needs a missing extra is a one-line error
+"""The extras stay optional: signoff's base install (uv.lock without the ``dbos``, ``restate`` and ``otel``
+extras and without the dev group) imports and runs, and a setting that needs a missing extra is a one-line error
 with the install command and exit code 2, not a traceback.
 
 The base install is real: a fresh venv with exactly the locked base packages, from uv's cache
@@ -25,7 +25,7 @@ UV = Path(sys.executable).parent / "uv"
 # The module's venv (built once, by whichever test runs first) counts toward that test's timeout.
 pytestmark = pytest.mark.timeout(180)
 # What the extras bring that the base install must not need.
-EXTRAS_ONLY = ("dbos", "psycopg", "sqlalchemy", "opentelemetry.exporter.otlp")
+EXTRAS_ONLY = ("dbos", "psycopg", "sqlalchemy", "opentelemetry.exporter.otlp", "restate", "hypercorn")
 # Every entry point's module, and the modules they choose an engine or tracing in.
 BASE_MODULES = (
     "signoff.cli",
@@ -98,6 +98,12 @@ def test_every_entry_point_imports_without_the_extras(base_python: Path, tmp_pat
             "bot",
             {"SIGNOFF_ENGINE": "dbos", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"},
             "signoff bot: SIGNOFF_ENGINE=dbos needs signoff's dbos extra",
+        ),
+        (
+            "worker",
+            {"SIGNOFF_ENGINE": "restate"},
+            "signoff worker: SIGNOFF_ENGINE=restate needs signoff's restate extra (restate, hypercorn not installed):"
+            " pip install 'signoff[restate]'",
         ),
         (
             "worker",

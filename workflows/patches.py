@@ -58,3 +58,9 @@ PATCHES_BEFORE_DBOS = frozenset(
         SEARCH_ATTRIBUTES_PATCH,
     }
 )
+
+# Every patch id: what a run on Restate records as the patches its code knew (its first step), so a
+# release that adds one leaves the runs in flight on their old branch (signoff.restate.engine).
+ALL_PATCHES = frozenset(
+    value for name, value in dict(globals()).items() if name.endswith("_PATCH") and isinstance(value, str)
+)

@@ -1,4 +1,4 @@
-"""The durable primitives the workflow code uses, behind one seam: Temporal's, or the DBOS engine's.
+"""The durable primitives the workflow code uses, behind one seam: Temporal's, DBOS's or Restate's.
 
 The workflows (report, plan, SignoffRequest, the gate, the thread, the tool approvals) are one
 implementation of the rules. What they need of an engine is small: a clock and patch checks that
@@ -7,7 +7,8 @@ run whose model calls are durable, and what the lists index. It is said in signo
 (``signoff.contracts.steps``: ``StepPolicy``, ``StepFailed``). On Temporal each maps to
 ``temporalio.workflow`` one to one (so recorded histories replay unchanged: a ``StepPolicy``
 becomes the same ``RetryPolicy`` field for field, an ``ActivityError`` a ``StepFailed``); the DBOS
-engine (``signoff/dbos/engine.py``) sets its own ``Durable`` for the run it drives.
+and Restate engines (``signoff/dbos/engine.py``, ``signoff/restate/engine.py``) each set their own
+``Durable`` for the run they drive.
 
 This is the one workflow module that calls ``temporalio.workflow``'s primitives
 (``tests/workflows/test_seam.py`` checks the others only declare their handlers with it).
@@ -165,6 +166,28 @@ class TemporalDurable:
         # cancelled) exactly as it did before the seam, "Activity task failed" with the activity's details.
         engine_error = error.__cause__
         return engine_error if isinstance(engine_error, ActivityError) else error
+
+
+class StepsInOrder:
+    """What the engines without Temporal's determinism checks and lists share (DBOS, Restate): a
+    run's steps one at a time, in call order (each engine numbers its journal in that order, so
+    concurrent steps could be numbered differently on replay), and no search attributes or memo
+    (their lists read what the run publishes)."""
+
+    def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
+        return work
+
+    async def gather(self, *work: Awaitable[Any]) -> list[Any]:
+        return [await each for each in work]
+
+    def upsert_search_attributes(self, values: SearchValues) -> None:
+        pass
+
+    def upsert_memo(self, memo: Mapping[str, Any]) -> None:
+        pass
+
+    def run_failure(self, error: StepFailed) -> BaseException:
+        return error
 
 
 _TEMPORAL = TemporalDurable()

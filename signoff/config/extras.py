@@ -19,6 +19,8 @@ class Extra:
 
 # psycopg and SQLAlchemy come with dbos; signoff/dbos/config.py and bot/dbos_gateway.py use them directly.
 DBOS = Extra("dbos", ("dbos", "psycopg", "sqlalchemy"))
+# The Restate SDK and the server of signoff's endpoint (signoff/restate/endpoint.py).
+RESTATE = Extra("restate", ("restate", "hypercorn"))
 # The SDK also comes with temporalio-openai-agents (temporalio[opentelemetry]); the exporter does not.
 OTEL = Extra("otel", ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"))
 
@@ -42,9 +44,12 @@ def require_extra(extra: Extra, setting: str) -> None:
 
 def require_extras(settings: Settings, *, runs_engine: bool) -> None:
     """The extras ``settings`` need: ``dbos`` when this process runs the DBOS engine or reads its
-    database (``runs_engine``), ``otel`` whenever tracing is on."""
+    database, ``restate`` when it runs the Restate engine (``runs_engine``), ``otel`` whenever
+    tracing is on."""
     if runs_engine and settings.engine is Engine.DBOS:
         require_extra(DBOS, "SIGNOFF_ENGINE=dbos")
+    if runs_engine and settings.engine is Engine.RESTATE:
+        require_extra(RESTATE, "SIGNOFF_ENGINE=restate")
     require_tracing_extra(settings.tracing)
 
 

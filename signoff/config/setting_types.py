@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BeforeValidator, ValidationError
 
@@ -59,6 +59,7 @@ class Engine(StrEnum):
 
     TEMPORAL = "temporal"
     DBOS = "dbos"
+    RESTATE = "restate"
 
 
 class Tracing(StrEnum):
@@ -290,12 +291,7 @@ def _database_url(url: str) -> str:
                 "(an in-memory database would lose every workflow at exit)"
             )
         return url
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a malformed port)
-    except ValueError as err:
-        malformed = str(err)
-        raise Invalid(f"={shown!r} is malformed: {malformed}") from None
+    parts = _split_url(url, shown)
     if not parts.path.strip("/"):
         # DBOS refuses a PostgreSQL URL without one; say so now, not at the first workflow.
         raise Invalid(f"={shown!r} names no database: use {kinds}")
@@ -330,3 +326,32 @@ EngineName = Annotated[Engine, BeforeValidator(_engine)]
 TracingName = Annotated[Tracing, BeforeValidator(_tracing)]
 DatabaseUrl = Annotated[str, BeforeValidator(_database_url)]
 FilePath = Annotated[str, BeforeValidator(_file_path)]
+
+
+# --- Restate (SIGNOFF_ENGINE=restate): its ingress and admin API, and where Restate reaches signoff ---
+
+
+def _split_url(url: str, shown: str) -> SplitResult:
+    """``url``'s parts; ``Invalid`` (showing ``shown``) when it or its port is malformed."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError as err:
+        malformed = str(err)
+        raise Invalid(f"={shown!r} is malformed: {malformed}") from None
+    return parts
+
+
+def _http_url(raw: str) -> str:
+    """An http(s) URL naming a host (a path is kept: a proxy may serve Restate under one), without
+    its trailing slash. Its messages never show a password."""
+    shown = shown_url(raw)
+    parts = _split_url(raw, shown)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"={shown!r} is not an http(s) URL like http://localhost:8080")
+    if parts.query or parts.fragment:
+        raise Invalid(f"={shown!r} has a query or a fragment; give the server's base URL")
+    return raw.rstrip("/")
+
+
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]

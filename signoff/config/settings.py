@@ -34,6 +34,7 @@ from signoff.config.setting_types import (
     EngineName,
     FilePath,
     Flag,
+    HttpUrl,
     Mentions,
     ModelPrices,
     Port,
@@ -208,6 +209,31 @@ class EngineSettings(_EnvironmentModel):
     database_url: DatabaseUrl | None = Field(None, validation_alias="SIGNOFF_DATABASE_URL", repr=False)
 
 
+# --- Restate (SIGNOFF_ENGINE=restate, signoff.restate) ---
+# Restate's own defaults: a server on this machine.
+DEFAULT_RESTATE_URL = "http://localhost:8080"
+DEFAULT_RESTATE_ADMIN_URL = "http://localhost:9070"
+DEFAULT_RESTATE_SERVICE_PORT = 9080
+
+
+class RestateSettings(_EnvironmentModel):
+    """The Restate cluster (or Restate Cloud environment) the workflows run on, and signoff's service
+    endpoint that Restate calls (``signoff.restate``)."""
+
+    # Where invocations go (the ingress) and where deployments are registered (the admin API).
+    url: HttpUrl = Field(DEFAULT_RESTATE_URL, validation_alias="SIGNOFF_RESTATE_URL")
+    admin_url: HttpUrl = Field(DEFAULT_RESTATE_ADMIN_URL, validation_alias="SIGNOFF_RESTATE_ADMIN_URL")
+    # Restate Cloud's API key, sent as a bearer token to both.
+    auth_token: str | None = Field(None, validation_alias="SIGNOFF_RESTATE_AUTH_TOKEN", repr=False)
+    # Where signoff's service endpoint listens, and the URL Restate reaches it at (None: on this
+    # machine, http://127.0.0.1:<port>); registered with the admin API at start.
+    service_port: Port = Field(DEFAULT_RESTATE_SERVICE_PORT, validation_alias="SIGNOFF_RESTATE_SERVICE_PORT")
+    service_url: HttpUrl | None = Field(None, validation_alias="SIGNOFF_RESTATE_SERVICE_URL")
+
+
+# --- end Restate ---
+
+
 class OperationsSettings(_EnvironmentModel):
     """The worker's cache, metrics and tracing."""
 
@@ -308,6 +334,30 @@ class Settings:
     api_rate_per_minute: int = DEFAULT_API_RATE_PER_MINUTE
     webhook_allow_private: bool = False
 
+    # --- Restate (SIGNOFF_ENGINE=restate): ingress, admin API, Restate Cloud's token, signoff's endpoint ---
+    restate_url: str = DEFAULT_RESTATE_URL
+    restate_admin_url: str = DEFAULT_RESTATE_ADMIN_URL
+    restate_auth_token: str | None = field(default=None, repr=False)
+    restate_service_port: int = DEFAULT_RESTATE_SERVICE_PORT
+    # None: http://127.0.0.1:<restate_service_port> (``restate_endpoint_url``).
+    restate_service_url: str | None = None
+
+    @property
+    def restate_endpoint_url(self) -> str:
+        """The URL Restate calls signoff's service endpoint at: the one registered with its admin API."""
+        return self.restate_service_url or f"http://127.0.0.1:{self.restate_service_port}"
+
+    @property
+    def restate_service_host(self) -> str:
+        """Where signoff's service endpoint listens: this machine only, unless Restate reaches it
+        from elsewhere (``SIGNOFF_RESTATE_SERVICE_URL``)."""
+        return "127.0.0.1" if self.restate_service_url is None else "0.0.0.0"
+
+    def on_local_restate(self, ingress_url: str, admin_url: str) -> Settings:
+        """These settings against a Restate server started here (``signoff.restate.server``):
+        its URLs, no token."""
+        return replace(self, restate_url=ingress_url, restate_admin_url=admin_url, restate_auth_token=None)
+
     @property
     def offline_model(self) -> bool:
         """No key: the deterministic offline model serves every agent."""
@@ -336,6 +386,7 @@ class Settings:
         runs = RunSettings.from_env(env)
         usage = UsageSettings.from_env(env)
         api = ApiSettings.from_env(env)
+        restate = RestateSettings.from_env(env)
         return cls(
             temporal_address=target.address,
             temporal_namespace=target.namespace,
@@ -359,6 +410,11 @@ class Settings:
             api_keys=api.api_keys(),
             api_rate_per_minute=api.rate_per_minute,
             webhook_allow_private=api.webhook_allow_private,
+            restate_url=restate.url,
+            restate_admin_url=restate.admin_url,
+            restate_auth_token=restate.auth_token,
+            restate_service_port=restate.service_port,
+            restate_service_url=restate.service_url,
             workflow=WorkflowSettings(
                 policy=approvals.policy(),
                 models=models.agent_models(),

@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from signoff.contracts.workflow_io import WORKFLOW_TYPES, DecisionReceipt, WorkflowKind
+from pydantic import TypeAdapter
+
+from signoff.contracts.tool_calls import ToolDecisionInput
+from signoff.contracts.workflow_io import (
+    WORKFLOW_TYPES,
+    ApproveInput,
+    DecisionReceipt,
+    Progress,
+    RejectInput,
+    RevisionInput,
+    WorkflowKind,
+)
 
 QUEUE = "signoff"
 DECISIONS_TOPIC = "signoff.decisions"
@@ -53,3 +64,45 @@ class EngineReply:
 
     receipt: DecisionReceipt | None = None
     refused: str | None = None
+
+
+# Restate (signoff.restate.engine): the same messages as JSON, and what the shared handler
+# ``status`` answers in place of Temporal's queries.
+DECISION_INPUTS: dict[str, type] = {
+    kind.__name__: kind for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput)
+}
+
+
+@dataclass(frozen=True)
+class WireMessage:
+    """An ``EngineMessage`` as JSON: the decision's input stays JSON until the run knows its type."""
+
+    id: str
+    name: str
+    arg_json: str = "null"
+    decision_id: str | None = None
+    # The input's class (one of DECISION_INPUTS), so the run decodes the same dataclass.
+    arg_type: str | None = None
+
+    @classmethod
+    def of(cls, message: EngineMessage) -> WireMessage:
+        arg_json = TypeAdapter(type(message.arg)).dump_json(message.arg).decode()
+        arg_type = type(message.arg).__name__ if message.arg is not None else None
+        return cls(message.id, message.name, arg_json, message.decision_id, arg_type)
+
+    def arg(self) -> Any:
+        """The decision's input as its dataclass (refused: a class that is no decision's input)."""
+        if self.arg_type is None:
+            return None
+        kind = DECISION_INPUTS.get(self.arg_type)
+        if kind is None:
+            raise ValueError(f"{self.arg_type!r} is not a decision's input")
+        return TypeAdapter(kind).validate_json(self.arg_json)
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the shared handler ``status`` answers: what Temporal's queries would."""
+
+    progress: Progress | None = None
+    draft: str = ""

@@ -47,7 +47,6 @@ from signoff.contracts.engine_messages import (
     EngineReply,
     reply_event,
 )
-from signoff.contracts.search_attributes import SearchValues
 from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import PlanRequest, ReportRequest, WorkflowKind
 from signoff.dbos import legacy_names
@@ -56,7 +55,7 @@ from workflows.human_loop import HumanReviewedWorkflow
 from workflows.patches import PATCHES_BEFORE_DBOS
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
-from workflows.runtime import step_failed, use
+from workflows.runtime import StepsInOrder, step_failed, use
 from workflows.signoff_request import SignoffRequestWorkflow
 
 # Runs recorded before the move to one package name their classes by the old modules.
@@ -76,7 +75,7 @@ IDLE_RECV_SECONDS = 3600.0
 APPLICATION_VERSION = "3fb8885cda5f7d29ba291419ca9afbc0"
 
 
-class DbosDurable:
+class DbosDurable(StepsInOrder):
     """``workflows.runtime.Durable`` for one DBOS workflow run (see the module docstring)."""
 
     def __init__(
@@ -292,25 +291,6 @@ class DbosDurable:
             if answer is not None:
                 self._answered = True
                 await DBOS.set_event_async(ANSWER_EVENT, answer)
-
-    # --- in order, not concurrently (the module docstring) ------------------------------
-
-    def background(self, work: Coroutine[Any, Any, None]) -> Awaitable[None]:
-        return work
-
-    async def gather(self, *work: Awaitable[Any]) -> list[Any]:
-        return [await each for each in work]
-
-    # --- what Temporal's lists index: the progress event says it here (the module docstring) ---
-
-    def upsert_search_attributes(self, values: SearchValues) -> None:
-        pass
-
-    def upsert_memo(self, memo: Mapping[str, Any]) -> None:
-        pass
-
-    def run_failure(self, error: StepFailed) -> BaseException:
-        return error
 
 
 class _ModelStepFailed(Exception):

@@ -1,4 +1,4 @@
-"""A refused decision can be taken again with new input, on both engines; a double click stays one
+"""A refused decision can be taken again with new input, on every engine; a double click stays one
 decision. On DBOS the decision id (``{action}-{revision}-{user}``) used to be the message's: the first
 answer under it (a refusal) was replayed to every later attempt, forever."""
 
@@ -22,7 +22,14 @@ from tests.support.slack import APPROVER_1, APPROVER_2, told
 from tests.support.waiting import eventually
 
 
-@pytest.fixture(params=["temporal", "dbos-sqlite", pytest.param("dbos-postgres", marks=pytest.mark.process)])
+@pytest.fixture(
+    params=[
+        "temporal",
+        "dbos-sqlite",
+        pytest.param("dbos-postgres", marks=pytest.mark.process),
+        pytest.param("restate", marks=pytest.mark.process),
+    ]
+)
 async def stack(
     request: pytest.FixtureRequest, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:

@@ -25,7 +25,7 @@ from tests.support.slack import APPROVER_1, OUTSIDER, button_pairs, buttons, dra
 PROJECT = "G0PROJECT"
 
 
-@pytest.fixture(params=["temporal", "dbos-sqlite"])
+@pytest.fixture(params=["temporal", "dbos-sqlite", pytest.param("restate", marks=pytest.mark.process)])
 async def stack(
     request: pytest.FixtureRequest, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:

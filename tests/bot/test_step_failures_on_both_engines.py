@@ -1,4 +1,4 @@
-"""A step that fails for good says the same on both engines (the seam's ``StepFailed``, issue 20).
+"""A step that fails for good says the same on every engine (the seam's ``StepFailed``, issue 20).
 
 Slack refuses a report's thread for good (the app is not in the channel): the run fails, and the
 requester is told what to do, in the channel, from Slack's error name the failure carries. On DBOS
@@ -23,9 +23,9 @@ from tests.support.slack import APPROVER_1, REQUESTER, told
 WATERCOOLER = "C0WATERCO"  # #watercooler: everyone but the app
 
 
-# On DBOS the test launches the engine in this process: seconds before the first step.
+# On DBOS (and Restate) the test launches the engine in this process: seconds before the first step.
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("engine", ["temporal", "dbos-sqlite"])
+@pytest.mark.parametrize("engine", ["temporal", "dbos-sqlite", pytest.param("restate", marks=pytest.mark.process)])
 async def test_a_thread_slack_refuses_tells_the_requester_to_invite_the_app(
     engine: str, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
 ) -> None:

@@ -26,9 +26,9 @@ def test_worker_refuses_to_start_without_what_it_needs() -> None:
 
 
 def test_a_bad_engine_or_database_url_stops_any_component_at_start() -> None:
-    engine = signoff_command("worker", env={"SIGNOFF_ENGINE": "restate"})
+    engine = signoff_command("worker", env={"SIGNOFF_ENGINE": "nomad"})
     assert engine.returncode == 2
-    assert "SIGNOFF_ENGINE='restate' is not an engine; use one of temporal, dbos" in engine.stderr
+    assert "SIGNOFF_ENGINE='nomad' is not an engine; use one of temporal, dbos, restate" in engine.stderr
 
     database = signoff_command("bot", env={"SIGNOFF_DATABASE_URL": "mysql://signoff:hunter22@db/signoff"})
     assert database.returncode == 2 and "SIGNOFF_DATABASE_URL='mysql://signoff:***@db/signoff'" in database.stderr

@@ -97,12 +97,15 @@ def test_a_reason_can_be_required_on_reject() -> None:
         Settings.from_env({"SIGNOFF_REQUIRE_REJECT_REASON": "maybe"})
 
 
-def test_the_engine_is_temporal_unless_dbos_is_named() -> None:
+def test_the_engine_is_temporal_unless_another_is_named() -> None:
     assert Settings.from_env({}).engine is Engine.TEMPORAL
     assert Settings.from_env({"SIGNOFF_ENGINE": ""}).engine is Engine.TEMPORAL
     assert Settings.from_env({"SIGNOFF_ENGINE": " DBOS "}).engine is Engine.DBOS
-    with pytest.raises(SettingsError, match=r"SIGNOFF_ENGINE='restate' is not an engine; use one of temporal, dbos"):
-        Settings.from_env({"SIGNOFF_ENGINE": "restate"})
+    assert Settings.from_env({"SIGNOFF_ENGINE": "restate"}).engine is Engine.RESTATE
+    with pytest.raises(
+        SettingsError, match=r"SIGNOFF_ENGINE='nomad' is not an engine; use one of temporal, dbos, restate"
+    ):
+        Settings.from_env({"SIGNOFF_ENGINE": "nomad"})
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from signoff.config.ports import free_port
 from signoff.config.settings import Engine, Settings
 from signoff.contracts.workflow_io import Phase, Progress
 from signoff.dbos.stack import engine_with_gateway
+from signoff.restate.server import RestateServer
+from signoff.restate.stack import engine_with_gateway as restate_engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
 from tests.support.postgres import database_url
@@ -30,6 +33,7 @@ ENGINES = [
     "temporal",
     pytest.param("dbos-sqlite", marks=DBOS_FLOW),
     pytest.param("dbos-postgres", marks=[pytest.mark.process, DBOS_FLOW]),
+    pytest.param("restate", marks=[pytest.mark.process, DBOS_FLOW]),
 ]
 
 
@@ -52,7 +56,12 @@ def seen_from_outside(
 async def running_stack(
     engine: str, slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path
 ) -> AsyncIterator[RunningBot]:
-    """The bot and its engine: ``temporal``, ``dbos-sqlite`` or ``dbos-postgres:<url>``."""
+    """The bot and its engine: ``temporal``, ``dbos-sqlite``, ``dbos-postgres:<url>`` or ``restate``
+    (a Restate server of its own in ``tmp_path``; the engine's endpoint served in this process)."""
+    if engine == "restate":
+        async with restate_stack(slack, settings, temporal_client=temporal_client, tmp_path=tmp_path) as bot:
+            yield bot
+        return
     if engine == "temporal":
         async with worker_and_bot(slack, temporal_client, settings) as bot:  # type: ignore[arg-type]
             yield bot
@@ -65,6 +74,24 @@ async def running_stack(
         running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot,  # type: ignore[arg-type]
     ):
         yield bot
+
+
+@contextlib.asynccontextmanager
+async def restate_stack(
+    slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    """A Restate server of its own, the engine's endpoint in this process, and the bot."""
+    async with RestateServer(tmp_path / "restate") as server:
+        settings = replace(
+            settings.on_local_restate(server.ingress_url, server.admin_url),
+            engine=Engine.RESTATE,
+            restate_service_port=free_port(),
+        )
+        async with (
+            restate_engine_with_gateway(settings) as gateway,
+            running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot,  # type: ignore[arg-type]
+        ):
+            yield bot
 
 
 async def phase_of(bot: RunningBot, workflow_id: str, phase: Phase, timeout: float = 30) -> Progress:

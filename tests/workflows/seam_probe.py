@@ -20,6 +20,8 @@ from temporalio.exceptions import ApplicationError
 from signoff.activities.context import Activity, current_step
 from signoff.contracts.activity_io import SLACK_PERMANENT_ERROR, SLACK_TRANSIENT_ERROR
 from signoff.contracts.steps import StepFailed, StepPolicy
+from signoff.contracts.workflow_io import Phase, Progress, WorkflowKind
+from workflows.runtime import Durable
 
 REFUSED = "probe_refused"
 DOWN = "probe_down"
@@ -76,6 +78,25 @@ def described(outcome: object) -> dict[str, Any]:
     }
 
 
+class ProbeRun:
+    """The little of a workflow an engine's ``publish`` reads."""
+
+    def progress(self) -> Progress:
+        return Progress("seam", WorkflowKind.REPORT, "probing", Phase.STARTING, None, [], 1)
+
+    def current_draft(self) -> str:
+        return ""
+
+
+async def probed(durable: Durable, step: str) -> dict[str, Any]:
+    """What a workflow run by ``durable`` sees of ``step``."""
+    try:
+        outcome: object = await durable.execute_activity(step, start_to_close_timeout=TIMEOUT, policy=QUICK)
+    except StepFailed as err:
+        outcome = err
+    return described(outcome)
+
+
 async def _on_dbos(database_url: str) -> dict[str, Any]:
     from dbos import DBOS, SetWorkflowID
 
@@ -83,24 +104,11 @@ async def _on_dbos(database_url: str) -> dict[str, Any]:
     from signoff.dbos.config import dbos_config
     from signoff.dbos.engine import DbosDurable
 
-    class _Run:
-        """The little of a workflow ``DbosDurable.publish`` reads."""
-
-        def progress(self) -> str:
-            return "probing"
-
-        def current_draft(self) -> str:
-            return ""
-
     @DBOS.workflow(name="seam-probe")
     async def probe(step: str) -> dict[str, Any]:
-        durable = DbosDurable(_Run(), ACTIVITIES, None)  # type: ignore[arg-type]
+        durable = DbosDurable(ProbeRun(), ACTIVITIES, None)  # type: ignore[arg-type]
         await durable.tick()  # as the engine starts every run
-        try:
-            outcome: object = await durable.execute_activity(step, start_to_close_timeout=TIMEOUT, policy=QUICK)
-        except StepFailed as err:
-            outcome = err
-        return described(outcome)
+        return await probed(durable, step)
 
     config = dbos_config(Settings.from_env({**os.environ, "SIGNOFF_DATABASE_URL": database_url}), name="seam-probe")
     DBOS(config=config)

@@ -1,8 +1,9 @@
 """The engine seam in signoff's own words (issue 20): step policies and failures, the activities'
-context, search attributes and memo, the same on Temporal and on DBOS.
+context, search attributes and memo, the same on Temporal, on DBOS and on Restate.
 
 Temporal runs on the time-skipping server; DBOS in a child process on SQLite
-(``tests/workflows/seam_probe.py``), so what it imported can be checked.
+(``tests/workflows/seam_probe.py``), Restate in a child process with its own server
+(``tests/restate/seam_probe.py``), so what each imported can be checked.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import ReportRequest, SlackOrigin
 from signoff.sandbox import SlackSandbox
 from signoff.worker import model_activity_parameters, temporal_activity
+from tests.restate.conftest import require_npm
 from tests.support.slack import REQUESTER
 from tests.support.temporal import running_worker, with_agents_plugin, worker_settings
 from tests.workflows import seam_probe
@@ -190,24 +192,41 @@ async def test_temporal_raises_step_failed_and_tells_activities_their_attempt(ti
     assert [list(told) for told in seam_probe.told] == EXPECTED_TOLD
 
 
-# A child process imports DBOS and the Agents SDK (seconds) before it runs.
-@pytest.mark.timeout(120)
-async def test_dbos_raises_step_failed_and_calls_the_activities_itself(tmp_path: Path) -> None:
+async def probed_in_a_child(module: str, argument: str) -> dict[str, Any]:
+    """What ``python -m <module> <argument>`` printed last, as JSON (a probe of one engine)."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.workflows.seam_probe",
-        f"sqlite:///{tmp_path / 'seam.sqlite'}",
+        module,
+        argument,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await child.communicate()
     assert child.returncode == 0, err.decode()
-    probed = json.loads(out.decode().strip().splitlines()[-1])
+    probed: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return probed
+
+
+# A child process imports DBOS and the Agents SDK (seconds) before it runs.
+@pytest.mark.timeout(120)
+async def test_dbos_raises_step_failed_and_calls_the_activities_itself(tmp_path: Path) -> None:
+    probed = await probed_in_a_child("tests.workflows.seam_probe", f"sqlite:///{tmp_path / 'seam.sqlite'}")
     assert probed["seen"] == EXPECTED
     assert probed["told"] == EXPECTED_TOLD
     # Plain async functions, called with the engine's StepContext: nothing of Temporal's test kit.
+    assert probed["temporalio.testing"] is False
+
+
+# The child starts a Restate server and imports the engine (seconds) before it runs.
+@pytest.mark.timeout(120)
+@pytest.mark.process
+async def test_restate_raises_step_failed_and_calls_the_activities_itself(tmp_path: Path) -> None:
+    require_npm()
+    probed = await probed_in_a_child("tests.restate.seam_probe", str(tmp_path / "restate"))
+    assert probed["seen"] == EXPECTED
+    assert probed["told"] == EXPECTED_TOLD
     assert probed["temporalio.testing"] is False
 
 

@@ -1,0 +1,77 @@
+"""``SIGNOFF_ENGINE=restate``: signoff's Restate endpoint, registered, and the bot's gateway to it.
+
+The workflows run where Restate calls them: the engine's services on an HTTP/2 endpoint
+(``signoff.restate.endpoint``) that this process registers with the admin API at start. ``signoff
+bot`` serves the endpoint itself, so one process is a deployment beside the Restate server;
+``signoff worker`` serves it alone. Restate pins every run to its deployment and replays it there;
+a run keeps the branches of the code that started it (``signoff.restate.engine``: its first step
+records the patches that code knew).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from bot.restate_gateway import RestateGateway
+from signoff.activities.table import activity_table
+from signoff.config.settings import Settings
+from signoff.restate.admin import register_at_start
+from signoff.restate.endpoint import ServiceEndpoint
+from signoff.restate.engine import RestateEngine
+from signoff.slack.client import slack_session
+from signoff.slack.pacing import ChannelPacer
+from signoff.worker import model_provider, worker_slack_client
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def engine_endpoint(settings: Settings, *, port: int | None = None) -> AsyncIterator[ServiceEndpoint]:
+    """The engine, with its Slack client and models, served and registered with Restate."""
+    async with slack_session() as session:
+        slack = worker_slack_client(settings, session)
+        engine = RestateEngine(activity_table(settings, slack, ChannelPacer()), model_provider(settings))
+        endpoint = ServiceEndpoint(
+            engine.services,
+            port=settings.restate_service_port if port is None else port,
+            host=settings.restate_service_host,
+        )
+        async with endpoint:
+            await register_at_start(settings)
+            log.info("Restate engine serving on %s", endpoint.url)
+            yield endpoint
+
+
+@contextlib.asynccontextmanager
+async def engine_with_gateway(settings: Settings) -> AsyncIterator[RestateGateway]:
+    """The engine in this process and the bot's gateway to Restate (``signoff bot``, ``signoff dev``)."""
+    async with engine_endpoint(settings):
+        gateway = RestateGateway(
+            settings.restate_url,
+            settings.restate_admin_url,
+            auth_token=settings.restate_auth_token,
+            workflow_settings=settings.workflow,
+        )
+        try:
+            yield gateway
+        finally:
+            await gateway.close()
+
+
+async def run_worker(settings: Settings) -> None:
+    import asyncio
+
+    async with engine_endpoint(settings):
+        await asyncio.Event().wait()
+
+
+async def run_bot(settings: Settings, port: int) -> None:
+    from bot.server import run_http, run_socket_mode
+
+    async with engine_with_gateway(settings) as gateway:
+        if settings.socket_mode:
+            await run_socket_mode(settings, gateway=gateway)
+        else:
+            await run_http(settings, port, gateway=gateway)
