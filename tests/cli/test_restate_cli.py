@@ -173,17 +173,28 @@ def _restate_servers_on(data_dir: Path) -> list[int]:
     return found
 
 
+async def _running_dev(tmp_path: Path) -> tuple[ChildProcess, Path]:
+    """``signoff dev --engine restate`` once it is ready, and its Restate server's data directory
+    (the one server running on it)."""
+    require_npm()
+    dev = _dev(tmp_path)
+    dev.start()
+    restate_data = tmp_path / "data" / "restate"
+    try:
+        await eventually(lambda: READY in dev.output(), timeout=90)
+        assert len(_restate_servers_on(restate_data)) == 1, dev.output()
+    except BaseException:
+        dev.stop()
+        raise
+    return dev, restate_data
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes from /proc")
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 async def test_dev_on_restate_serves_and_stops_its_restate_server_with_it(tmp_path: Path, stop: int) -> None:
-    require_npm()
-    dev = _dev(tmp_path)
-    dev.start()
+    dev, restate_data = await _running_dev(tmp_path)
     try:
-        await eventually(lambda: READY in dev.output(), timeout=90)
-        restate_data = tmp_path / "data" / "restate"
-        assert len(_restate_servers_on(restate_data)) == 1, dev.output()
         assert "Restate UI:" in dev.output()
         assert dev.process is not None
         dev.process.send_signal(stop)
@@ -194,3 +205,19 @@ async def test_dev_on_restate_serves_and_stops_its_restate_server_with_it(tmp_pa
     finally:
         dev.stop()
     assert "Traceback" not in dev.output()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes from /proc")
+@pytest.mark.timeout(180)
+async def test_a_killed_dev_takes_its_restate_server_with_it(tmp_path: Path) -> None:
+    """No stop() runs at a SIGKILL (nor when a hung stop is killed): the server goes all the same,
+    and the data directory is free for the next start."""
+    dev, restate_data = await _running_dev(tmp_path)
+    try:
+        dev.kill()
+        await eventually(lambda: _restate_servers_on(restate_data) == [], timeout=30)
+
+        dev.start()
+        await eventually(lambda: dev.output().count(READY) == 2, timeout=90)
+    finally:
+        dev.stop()
