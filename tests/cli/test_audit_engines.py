@@ -17,12 +17,14 @@ from dbos import DBOSClient
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
+from bot.restate_gateway import RestateGateway
 from signoff import cli
 from signoff.config.settings import Engine, Settings, SettingsError
 from signoff.contracts.workflow_io import Phase
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from signoff.temporal.devserver import free_port
+from tests.restate.conftest import ENGINE_BEFORE_THE_SEAM
 from tests.support.audit import Run, signoff_audit_with
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import ENGINES, phase_of, running_stack
@@ -53,12 +55,21 @@ async def stack(
         audit_settings = replace(settings, temporal_address=time_env.client.service_client.config.target_host)
     elif engine == "dbos-sqlite":
         audit_settings = replace(settings, engine=Engine.DBOS, database_url=f"sqlite:///{tmp_path / 'dbos.sqlite'}")
+    elif engine == "restate":
+        request.applymarker(ENGINE_BEFORE_THE_SEAM)
+        audit_settings = replace(settings, engine=Engine.RESTATE)  # its URLs once its server runs, below
     else:
         server: str = request.getfixturevalue("postgres_url")
         url = database_url(server, f"audit_{uuid.uuid4().hex[:8]}")
         engine = f"dbos-postgres:{url}"
         audit_settings = replace(settings, engine=Engine.DBOS, database_url=url)
     async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        gateway = bot.deps.gateway
+        if isinstance(gateway, RestateGateway):
+            # The Restate server the stack started for this test.
+            audit_settings = replace(
+                audit_settings, restate_url=gateway.ingress_url, restate_admin_url=gateway.admin_url
+            )
         yield Audited(bot, audit_settings)
 
 

@@ -28,3 +28,12 @@ async def restate_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
         yield server
     finally:
         server.stop()
+
+
+# The Restate engine as this branch (restate-wiring) has it runs no workflow: the seam moved under it
+# (``execute_activity() got an unexpected keyword argument 'policy'``); the restate-engine branch
+# (ef2f44c, "Restate engine on the seam") fixes it, and with it these tests pass. Drop this mark
+# where it is used once the two branches are merged: strict, an unexpected pass fails, to say so.
+ENGINE_BEFORE_THE_SEAM = pytest.mark.xfail(
+    strict=True, reason="the Restate engine on this branch predates the seam; restate-engine (ef2f44c) fixes it"
+)
