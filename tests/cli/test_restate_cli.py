@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from signoff.restate.server import RestateServer
 from signoff.temporal.devserver import free_port
 from tests.restate.conftest import require_npm
 from tests.support.audit import signoff_audit_with
-from tests.support.processes import ChildProcess, signoff_command
+from tests.support.processes import ChildProcess, signoff_command, wait_until_serving
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
@@ -221,3 +222,41 @@ async def test_a_killed_dev_takes_its_restate_server_with_it(tmp_path: Path) -> 
         await eventually(lambda: dev.output().count(READY) == 2, timeout=90)
     finally:
         dev.stop()
+
+
+async def _deployments(admin_url: str) -> list[dict[str, object]]:
+    async with aiohttp.ClientSession() as session, session.get(f"{admin_url}/deployments") as response:
+        assert response.status == 200, await response.text()
+        found: list[dict[str, object]] = (await response.json())["deployments"]
+        return found
+
+
+@pytest.mark.timeout(180)
+async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts(tmp_path: Path) -> None:
+    """``signoff worker`` is the endpoint Restate calls: registered at start, the same deployment at
+    the next start (the same URL, the same handlers), and SIGTERM stops it."""
+    require_npm()
+    async with RestateServer(tmp_path / "restate") as server:
+        port = free_port()
+        env = _restate(server.ingress_url, server.admin_url, SIGNOFF_RESTATE_SERVICE_PORT=str(port))
+        worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
+        registered = []
+        for _ in range(2):
+            worker.start()
+            try:
+                await wait_until_serving(f"http://127.0.0.1:{port}/health", worker, timeout=60)
+                await eventually(lambda: "Restate engine serving on" in worker.output(), timeout=60)
+                registered.append(await _deployments(server.admin_url))
+                assert worker.process is not None
+                worker.process.send_signal(signal.SIGTERM)
+                await eventually(lambda: not worker.running(), timeout=30)
+                assert worker.process.returncode == 0, worker.output()
+            finally:
+                worker.stop()
+    first, again = registered
+    assert [str(d["uri"]).rstrip("/") for d in first] == [f"http://127.0.0.1:{port}"], first
+    assert [d["id"] for d in again] == [d["id"] for d in first]
+    services = first[0]["services"]
+    assert isinstance(services, list)
+    assert {service["name"] for service in services} == {"ReportGenerationWorkflow", "ApprovalWorkflow"}
+    assert "Traceback" not in worker.output()
