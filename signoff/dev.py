@@ -117,7 +117,12 @@ async def _run_on_restate(
     try:
         settings = replace(
             settings.on_local_restate(server.ingress_url, server.admin_url),
-            restate_service_port=RESTATE_SERVICE_PORT,
+            # Yours when you set one: the error for a port in use names that setting.
+            restate_service_port=(
+                settings.restate_service_port
+                if "SIGNOFF_RESTATE_SERVICE_PORT" in env_overrides
+                else RESTATE_SERVICE_PORT
+            ),
             restate_service_url=None,
         )
         await _run_stack(settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -123,7 +124,7 @@ async def test_audit_reads_restate_and_says_what_it_cannot(tmp_path: Path, not_r
     )
 
 
-def _dev(tmp_path: Path, *, without_the_server: bool = False) -> ChildProcess:
+def _dev(tmp_path: Path, *, without_the_server: bool = False, env: dict[str, str] | None = None) -> ChildProcess:
     """``signoff dev --engine restate`` on free ports (tests/support/dev_stack.py); ``without_the_server``:
     as on a machine where ``make install`` found no npm (no node_modules, nothing on PATH)."""
     ports = [str(free_port()) for _ in range(3)]
@@ -139,7 +140,7 @@ def _dev(tmp_path: Path, *, without_the_server: bool = False) -> ChildProcess:
         )
     return ChildProcess(
         [str(tmp_path / "data"), *ports, "--engine", "restate"],
-        {"PATH": "/usr/bin:/bin"} if without_the_server else {},
+        {"PATH": "/usr/bin:/bin"} if without_the_server else (env or {}),
         tmp_path / "dev.log",
         command=command,
     )
@@ -260,3 +261,24 @@ async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts
     assert isinstance(services, list)
     assert {service["name"] for service in services} == {"ReportGenerationWorkflow", "ApprovalWorkflow"}
     assert "Traceback" not in worker.output()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes from /proc")
+@pytest.mark.timeout(180)
+async def test_dev_on_a_service_port_in_use_says_which_setting_and_stops_its_server(tmp_path: Path) -> None:
+    require_npm()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        dev = _dev(tmp_path, env={"SIGNOFF_RESTATE_SERVICE_PORT": str(port)})
+        dev.start()
+        try:
+            await eventually(lambda: not dev.running(), timeout=90)
+        finally:
+            dev.stop()
+    assert dev.process is not None and dev.process.returncode == 2, dev.output()
+    said = [line for line in dev.output().splitlines() if line.startswith("signoff dev:")]
+    assert said == [f"signoff dev: cannot listen on port {port} (SIGNOFF_RESTATE_SERVICE_PORT): Address already in use"]
+    assert _restate_servers_on(tmp_path / "data" / "restate") == []
+    assert "Traceback" not in dev.output()
