@@ -32,11 +32,70 @@ _SERVER_LOG = logging.getLogger("hypercorn.error")
 _SERVER_LOG.setLevel(logging.WARNING)
 
 
-def _with_lifespan(app: Any) -> Any:
+# What Restate sends when it closes its side of an invocation's stream (the SDK then suspends the
+# invocation at its next wait, and Restate resumes it by calling again).
+_INPUT_CLOSED = {"type": "http.request", "body": b"", "more_body": False}
+
+
+class _Invocations:
+    """The invocations under way on this endpoint, each with its input closable from here: at stop,
+    each is told Restate's side is closed, so the SDK suspends it (Restate's own way to take an
+    invocation off an endpoint; it calls again, at the same deployment, once it serves again)
+    instead of hypercorn cancelling it, which the workflow code would take for its own cancel and
+    whose waits on a closing connection never ended."""
+
+    def __init__(self) -> None:
+        self.closing = asyncio.Event()
+
+    def closable(self, receive: Any) -> Any:
+        pending: asyncio.Future[Any] | None = None
+        closed = False
+
+        async def next_message() -> Any:
+            nonlocal pending
+            if pending is None:
+                pending = asyncio.ensure_future(receive())
+            try:
+                return await asyncio.shield(pending)
+            finally:
+                if pending.done():
+                    pending = None
+
+        async def closable_receive() -> Any:
+            nonlocal closed
+            if closed:
+                # Input Restate sends after it was said to be closed is not the SDK's to read.
+                while (message := await next_message())["type"] != "http.disconnect":
+                    pass
+                return message
+            if not self.closing.is_set():
+                closing = asyncio.ensure_future(self.closing.wait())
+                pending_message = asyncio.ensure_future(next_message())
+                try:
+                    done, _ = await asyncio.wait({closing, pending_message}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    closing.cancel()
+                    if not pending_message.done():
+                        pending_message.cancel()  # the message itself stays pending, for the next read
+                if pending_message in done:
+                    message = pending_message.result()
+                    closed = message["type"] == "http.disconnect" or not message.get("more_body", False)
+                    return message
+            closed = True
+            return dict(_INPUT_CLOSED)
+
+        return closable_receive
+
+
+def _served(app: Any, invocations: _Invocations) -> Any:
     """``app`` answering ASGI's lifespan messages, which the SDK's application refuses (hypercorn
-    would log a warning at every start); it has nothing to set up or tear down."""
+    would log a warning at every start; it has nothing to set up or tear down), and each request's
+    input closable at stop (``_Invocations``)."""
 
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await app(scope, invocations.closable(receive), send)
+            return
         if scope["type"] != "lifespan":
             await app(scope, receive, send)
             return
@@ -62,7 +121,8 @@ class ServiceEndpoint:
         port: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
-        self.app = _with_lifespan(restate.app(services))
+        self._invocations = _Invocations()
+        self.app = _served(restate.app(services), self._invocations)
         self.host = host
         self.port = port
         self._stopping = asyncio.Event()
@@ -88,6 +148,7 @@ class ServiceEndpoint:
         config.accesslog = None
         config.errorlog = _SERVER_LOG
         self._stopping.clear()
+        self._invocations.closing.clear()
         self._serving = asyncio.create_task(serve(self.app, config, mode="asgi", shutdown_trigger=self._stopping.wait))
         deadline = time.monotonic() + timeout
         # The SDK's ASGI application answers /health once it serves.
@@ -108,9 +169,11 @@ class ServiceEndpoint:
                 await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
-        """Stop serving (hypercorn lets requests in flight finish for a few seconds)."""
+        """Stop serving: the invocations under way are suspended at their next wait (their input
+        closed, as Restate closes it), and hypercorn gives them a few seconds to say so."""
         if self._serving is None:
             return
+        self._invocations.closing.set()
         self._stopping.set()
         try:
             await self._serving

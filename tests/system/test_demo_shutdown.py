@@ -20,6 +20,7 @@ import pytest
 
 from signoff.slack import action_ids
 from signoff.temporal.devserver import free_port
+from tests.restate.conftest import ENGINE_BEFORE_THE_SEAM
 from tests.support.processes import ChildProcess
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
 from tests.support.waiting import eventually
@@ -84,17 +85,7 @@ async def _thread(demo: Demo) -> list[dict[str, Any]]:
     return list(thread["messages"])
 
 
-# On Restate a stop reaches the runs as a cancellation, which the workflow code takes for the
-# workflow's own (its cleanup waits on Slack calls through a connection that is closing): the demo
-# hangs at Ctrl-C. The engine must stop its runs where they are, as DBOS's does (DbosEngine.stop).
-RESTATE_STOP_HANGS = pytest.mark.xfail(
-    strict=True,
-    reason="the Restate engine has no stop(): hypercorn cancels the invocations and the workflows take it "
-    "for their own cancellation (issue 24; signoff.restate.engine)",
-)
-
-
-@pytest.mark.parametrize("engine", ["dbos", "temporal", pytest.param("restate", marks=RESTATE_STOP_HANGS)])
+@pytest.mark.parametrize("engine", ["dbos", "temporal", pytest.param("restate", marks=ENGINE_BEFORE_THE_SEAM)])
 async def test_ctrl_c_with_a_draft_waiting_says_stopped_and_the_draft_is_approved_after_a_restart(
     tmp_path: Path, engine: str
 ) -> None:
