@@ -1,10 +1,13 @@
-"""Temporal or DBOS: park rate and click → decision applied on each engine, in one run.
+"""Temporal, DBOS or Restate: park rate and click → decision applied on each engine, in one run.
 
-Three stacks, one after another, each with a fresh Slack sandbox and the same workflow settings
+Four stacks, one after another, each with a fresh Slack sandbox and the same workflow settings
 (one approval, one AI review round, the offline model):
 * Temporal: the dev server (SQLite), ``signoff worker`` and ``signoff bot`` as child processes;
 * DBOS on SQLite, and DBOS on PostgreSQL (a throw-away server, ``tests/support/postgres.py``):
-  ``signoff bot`` with ``SIGNOFF_ENGINE=dbos`` (the engine in its process), as a child process.
+  ``signoff bot`` with ``SIGNOFF_ENGINE=dbos`` (the engine in its process), as a child process;
+* Restate: the Restate server from node_modules (a child process, its data in the run's directory)
+  and ``signoff bot`` with ``SIGNOFF_ENGINE=restate`` (serving the engine's endpoint, which Restate
+  calls), as a child process.
 
 On each: N reports are started at once through the engine's gateway (what the bot does on
 ``/report``; each in its own channel, since the worker keeps to Slack's posting rate per channel),
@@ -12,7 +15,7 @@ and each is parked when its draft with the Approve button reaches the sandbox: t
 N over the time from the first start to the last draft. Then, one at a time, a signed Approve
 click on each draft to the bot (the first one warms up): "applied" is the bot's confirmation to
 the clicker (posted once the gateway's decision returned), "draft updated" the workflow's
-``chat.update`` of the draft. DBOS figures are ratios to Temporal's from the same run.
+``chat.update`` of the draft. DBOS and Restate figures are ratios to Temporal's from the same run.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ from benchmarks.harness import (
 )
 from bot.dbos_gateway import DbosGateway
 from bot.gateway import Gateway, TemporalGateway
+from bot.restate_gateway import RestateGateway
 from signoff.contracts.workflow_io import ApprovalPolicy, SlackOrigin, WorkflowSettings
+from signoff.restate.server import RestateServer, RestateServerMissing
 from signoff.sandbox import SlackSandbox
 from signoff.sandbox.directory import DEFAULT_CHANNELS
 from signoff.sandbox.recording import Call
@@ -178,27 +183,53 @@ async def _temporal(tmp: Path, sandbox: SlackSandbox) -> AsyncIterator[Stack]:
 
 
 @contextlib.asynccontextmanager
-async def _dbos(tmp: Path, sandbox: SlackSandbox, label: str, url: str) -> AsyncIterator[Stack]:
+async def _engine_bot(tmp: Path, sandbox: SlackSandbox, engine_env: dict[str, str]) -> AsyncIterator[str]:
+    """``signoff bot`` running the engine in its process (``engine_env``: which, and where), as a
+    child process, once it serves; yields its events URL. It launches DBOS, or serves Restate's
+    endpoint and registers it, before it serves Slack."""
     port = free_port()
     env = {
-        "SIGNOFF_ENGINE": "dbos",
-        "SIGNOFF_DATABASE_URL": url,
+        **engine_env,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": sandbox.api_url,
         **BOT_ENV,
     }
+    engine = engine_env["SIGNOFF_ENGINE"]
     bot = Child(
-        f"dbos-bot-{port}", ["-m", "signoff.cli", "--env-file", "/dev/null", "bot", "--port", str(port)], env, tmp
+        f"{engine}-bot-{port}", ["-m", "signoff.cli", "--env-file", "/dev/null", "bot", "--port", str(port)], env, tmp
     )
     async with children(bot):
-        # The bot's DBOS launch creates the system database before it serves.
         await wait_http(f"http://127.0.0.1:{port}/healthz", bot, timeout=60)
+        yield f"http://127.0.0.1:{port}/slack/events"
+
+
+@contextlib.asynccontextmanager
+async def _dbos(tmp: Path, sandbox: SlackSandbox, label: str, url: str) -> AsyncIterator[Stack]:
+    async with _engine_bot(tmp, sandbox, {"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": url}) as events_url:
         client = DBOSClient(system_database_url=url)
         try:
-            yield Stack(label, DbosGateway(client, workflow_settings=SETTINGS), f"http://127.0.0.1:{port}/slack/events")
+            yield Stack(label, DbosGateway(client, workflow_settings=SETTINGS), events_url)
         finally:
             client.destroy()
+
+
+@contextlib.asynccontextmanager
+async def _restate(tmp: Path, sandbox: SlackSandbox) -> AsyncIterator[Stack]:
+    # RestateServerMissing: make install found no npm here.
+    async with RestateServer(tmp / "restate") as server:
+        engine_env = {
+            "SIGNOFF_ENGINE": "restate",
+            "SIGNOFF_RESTATE_URL": server.ingress_url,
+            "SIGNOFF_RESTATE_ADMIN_URL": server.admin_url,
+            "SIGNOFF_RESTATE_SERVICE_PORT": str(free_port()),
+        }
+        async with _engine_bot(tmp, sandbox, engine_env) as events_url:
+            gateway = RestateGateway(server.ingress_url, server.admin_url, workflow_settings=SETTINGS)
+            try:
+                yield Stack("Restate", gateway, events_url)
+            finally:
+                await gateway.close()
 
 
 @contextlib.asynccontextmanager
@@ -219,6 +250,9 @@ async def _run_one(tmp: Path, label: str, count: int) -> Measured:
         ids = [c.id for c in channels]
         if label == "Temporal":
             async with _temporal(directory, sandbox) as stack:
+                return await _measure(stack, sandbox, ids)
+        if label == "Restate":
+            async with _restate(directory, sandbox) as stack:
                 return await _measure(stack, sandbox, ids)
         if label == "DBOS + SQLite":
             async with _dbos(directory, sandbox, label, f"sqlite:///{directory / 'dbos.sqlite'}") as stack:
@@ -306,4 +340,11 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
         figures.append(Figure(bench=NAME, name="DBOS + PostgreSQL: skipped", unit="", note=str(missing)))
     else:
         figures += _figures("DBOS + PostgreSQL", postgres, temporal)
+    try:
+        restate = await _run_one(tmp, "Restate", count)
+    except RestateServerMissing as missing:
+        log(f"Restate skipped: {missing}")
+        figures.append(Figure(bench=NAME, name="Restate: skipped", unit="", note=str(missing)))
+    else:
+        figures += _figures("Restate", restate, temporal)
     return figures

@@ -44,6 +44,12 @@ async def _worker(settings: Settings) -> None:
 
         await dbos_stack.run_worker(settings)
         return
+    if settings.engine is Engine.RESTATE:
+        # The service endpoint Restate calls, registered with its admin API at start.
+        from signoff.restate import stack as restate_stack
+
+        await restate_stack.run_worker(settings)
+        return
     from signoff.worker import run_worker
 
     await run_worker(settings)
@@ -141,6 +147,13 @@ async def _audit_gateway(settings: Settings, timeout: float) -> AsyncIterator[tu
         where = f"the DBOS database {shown_url(system_database_url(settings))!r} (SIGNOFF_DATABASE_URL)"
         async with reader_gateway(settings, timedelta(seconds=timeout)) as dbos:
             yield dbos, where, where
+        return
+    if settings.engine is Engine.RESTATE:
+        from signoff.restate.stack import reader_gateway as restate_reader
+
+        where = f"Restate at {shown_url(settings.restate_admin_url)} (SIGNOFF_RESTATE_ADMIN_URL)"
+        async with restate_reader(settings, timedelta(seconds=timeout)) as restate:
+            yield restate, where, where
         return
     from bot.gateway import TemporalGateway
     from signoff.temporal.connection import connect_client, is_connect_failure
@@ -279,6 +292,12 @@ async def _bot(settings: Settings, port: int) -> None:
 
         await dbos_stack.run_bot(settings, port)
         return
+    if settings.engine is Engine.RESTATE:
+        # The bot serves the engine's endpoint too: with the Restate server, a whole deployment.
+        from signoff.restate import stack as restate_stack
+
+        await restate_stack.run_bot(settings, port)
+        return
     from bot.server import run_http, run_socket_mode
 
     if settings.socket_mode:
@@ -293,6 +312,27 @@ def _check_bot_settings(settings: Settings) -> None:
         settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     else:
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+def _temporal_only(command: str, engine: Engine) -> str | None:
+    """Why ``command``, which works on Temporal only, does not run on ``engine``; None when it does."""
+    if engine is Engine.TEMPORAL:
+        return None
+    if command == "setup":
+        nothing_to_do = {
+            Engine.DBOS: "DBOS creates its tables at start",
+            Engine.RESTATE: "the bot and the worker register signoff's deployment with Restate at start",
+        }
+        return (
+            f"registers Temporal's search attributes; SIGNOFF_ENGINE={engine.value} has nothing to set up "
+            f"({nothing_to_do[engine]})"
+        )
+    if command == "demo-terminal":
+        return (
+            f"runs on Temporal's dev server only; for SIGNOFF_ENGINE={engine.value} "
+            f"use `signoff dev --engine {engine.value}`"
+        )
+    return None
 
 
 def _ask(prompt: str) -> str:
@@ -340,7 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", help="settings file (default: .env)")
     parser.add_argument("--log-level", default="INFO")
     commands = parser.add_subparsers(dest="command", required=True)
-    worker = commands.add_parser("worker", help="run the Temporal worker")
+    worker = commands.add_parser(
+        "worker",
+        help="run the workflows: a Temporal worker, a DBOS worker, or the Restate service endpoint (SIGNOFF_ENGINE)",
+    )
     _metrics_port_option(worker, "the Temporal SDK's metrics (temporal_…)")
     bot = commands.add_parser(
         "bot", help="run the Slack app (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port)"
@@ -350,13 +393,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     _metrics_port_option(bot, "the bot's metrics (signoff_bot_…), /healthz and /readyz")
     dev = commands.add_parser(
-        "dev", help="the whole stack here: Temporal dev server, worker, bot and the Slack sandbox"
+        "dev", help="the whole stack here: the engine (a Temporal or Restate server), worker, bot and the Slack sandbox"
     )
     dev.add_argument("--slack", action="store_true", help="use real Slack over Socket Mode instead of the sandbox")
     dev.add_argument(
         "--engine",
         choices=[engine.value for engine in Engine],
-        help="run the workflows on Temporal's dev server (default) or on DBOS with SQLite (SIGNOFF_ENGINE)",
+        help=(
+            "run the workflows on Temporal's dev server (default), on DBOS with SQLite, or on a Restate "
+            "server from node_modules (SIGNOFF_ENGINE)"
+        ),
     )
     sandbox = commands.add_parser(
         "sandbox", help="run the local Slack sandbox alone (see python -m signoff.sandbox --help)"
@@ -378,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=AUDIT_TIMEOUT_SECONDS,
         help=(
-            f"seconds to wait for the engine (Temporal, or DBOS's database: SIGNOFF_ENGINE) and for a worker "
+            f"seconds to wait for the engine (Temporal, DBOS's database or Restate: SIGNOFF_ENGINE) and for a worker "
             f"to answer (default {AUDIT_TIMEOUT_SECONDS:g})"
         ),
     )
@@ -407,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
         require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp"})
     except SettingsError as err:
         print(f"signoff {args.command}: {err}", file=sys.stderr)
+        return 2
+    temporal_only = _temporal_only(args.command, settings.engine)
+    if temporal_only:
+        print(f"signoff {args.command}: {temporal_only}", file=sys.stderr)
         return 2
     if args.command == "bot":
         try:

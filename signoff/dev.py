@@ -3,6 +3,10 @@
 Temporal's dev server (a child process, SQLite under .data/), the worker, the bot
 and, unless ``--slack`` is given, the local Slack sandbox with its web page. All
 of it stops on Ctrl-C; the data stays in .data/ so the next run shows the same reports.
+``--engine dbos`` runs the workflows in the bot's process on SQLite (.data/dbos.sqlite);
+``--engine restate`` runs the Restate server from node_modules (a child process, its data under
+.data/restate/) and the engine's service endpoint in the bot's process, on a fixed port: Restate
+resumes a run only at the endpoint URL that started it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from signoff.config.api_keys import MIN_SECRET_CHARS, ApiKey
-from signoff.config.settings import Engine, Settings, shown_url
+from signoff.config.settings import Engine, Settings, SettingsError, shown_url
 from signoff.temporal.devserver import DevServer
 
 if TYPE_CHECKING:
@@ -33,6 +37,12 @@ log = logging.getLogger(__name__)
 
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
+# Restate's: its admin API and web UI on its default port; its ingress moved off 8080 (the sandbox's).
+RESTATE_INGRESS_PORT = 8180
+RESTATE_ADMIN_PORT = 9070
+# Where Restate calls the engine (the SDK's default port): the same at every start, or the runs
+# started before it would wait for an endpoint that is gone.
+RESTATE_SERVICE_PORT = 9080
 SANDBOX_PORT = 8080
 BOT_PORT = 3000
 # Prometheus metrics: the worker's (the Temporal SDK's temporal_…) and the bot's (signoff_bot_…, /readyz).
@@ -97,6 +107,9 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
                 settings = replace(settings, database_url=f"sqlite:///{(data_dir / 'dbos.sqlite').resolve()}")
             await _run_stack(settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides)
             return
+        if settings.engine is Engine.RESTATE:
+            await _run_on_restate(settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides)
+            return
         server = DevServer(data_dir / "temporal.sqlite3", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT, headless=False)
         runtime = worker_runtime(replace(settings, metrics_port=WORKER_METRICS_PORT), "127.0.0.1")
         print("Starting the Temporal dev server …", flush=True)
@@ -117,6 +130,36 @@ async def run_dev(settings: Settings, data_dir: Path, *, real_slack: bool, env_o
             bot_metrics.close()
 
 
+async def _run_on_restate(
+    settings: Settings, data_dir: Path, bot_metrics: socket.socket | None, *, real_slack: bool, env_overrides: set[str]
+) -> None:
+    """The stack on a Restate server of its own, started here and stopped at the end."""
+    from signoff.restate.server import RestateServer
+
+    server = RestateServer(data_dir / "restate", ingress_port=RESTATE_INGRESS_PORT, admin_port=RESTATE_ADMIN_PORT)
+    print("Starting the Restate server …", flush=True)
+    try:
+        await server.start()
+    except (FileNotFoundError, RuntimeError, TimeoutError) as err:
+        # Not installed (make install without npm), exited at start (a port taken, the data directory
+        # held by another server) or not answering: one line, exit 2.
+        raise SettingsError(str(err)) from None
+    try:
+        settings = replace(
+            settings.on_local_restate(server.ingress_url, server.admin_url),
+            # Yours when you set one: the error for a port in use names that setting.
+            restate_service_port=(
+                settings.restate_service_port
+                if "SIGNOFF_RESTATE_SERVICE_PORT" in env_overrides
+                else RESTATE_SERVICE_PORT
+            ),
+            restate_service_url=None,
+        )
+        await _run_stack(settings, data_dir, bot_metrics, real_slack=real_slack, env_overrides=env_overrides)
+    finally:
+        server.stop()
+
+
 async def _run_stack(
     settings: Settings,
     data_dir: Path,
@@ -126,8 +169,8 @@ async def _run_stack(
     env_overrides: set[str],
     runtime: Runtime | None = None,
 ) -> None:
-    """The sandbox (unless ``real_slack``), the engine (a Temporal worker, or DBOS in this process)
-    and the bot, until Ctrl-C."""
+    """The sandbox (unless ``real_slack``), the engine (a Temporal worker, or DBOS or Restate's
+    endpoint in this process) and the bot, until Ctrl-C."""
     from bot.app import build_app
     from bot.server import (
         build_web_app,
@@ -175,6 +218,13 @@ async def _run_stack(
 
                 gateway = await stack.enter_async_context(engine_with_gateway(settings))
                 app = build_app(settings, None, gateway=gateway, session=session)
+            elif settings.engine is Engine.RESTATE:
+                from signoff.restate.stack import engine_with_gateway as restate_engine_with_gateway
+
+                # The dev server's deployment follows the code being worked on (a changed endpoint
+                # replaces it), where production serves changed code at a new URL.
+                gateway = await stack.enter_async_context(restate_engine_with_gateway(settings, replace_changed=True))
+                app = build_app(settings, None, gateway=gateway, session=session)
             else:
                 worker = serving_worker(
                     await connect_worker_client(settings, runtime), settings, worker_slack_client(settings, session)
@@ -219,6 +269,12 @@ def _print_banner(settings: Settings, sandbox: SlackSandbox | None, dev_key: Api
     if settings.engine is Engine.DBOS:
         lines += [
             f"  Engine:         DBOS on {shown_url(settings.database_url or '')} (the workflows run in this process)",
+            f"  Metrics:        bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
+        ]
+    elif settings.engine is Engine.RESTATE:
+        lines += [
+            f"  Restate UI:     {settings.restate_admin_url}   (the workflows run in this process, "
+            f"called by Restate at {settings.restate_endpoint_url})",
             f"  Metrics:        bot http://127.0.0.1:{BOT_METRICS_PORT}/metrics (/healthz, /readyz)",
         ]
     else:

@@ -10,6 +10,7 @@ serves them. The port is bound before serving, so a port in use is a one-line ``
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -25,6 +26,10 @@ from signoff.config.ports import bind_port
 SERVICE_PORT_SETTING = "SIGNOFF_RESTATE_SERVICE_PORT"
 # Restate multiplexes every invocation it runs here on one HTTP/2 connection it keeps open.
 _UNLIMITED = 2**31 - 1
+# hypercorn's own log, through the process's logging only (its default adds a handler printing each
+# line a second time); its "Running on … (CTRL + C to quit)" is not signoff's to say.
+_SERVER_LOG = logging.getLogger("hypercorn.error")
+_SERVER_LOG.setLevel(logging.WARNING)
 
 
 def _served(app: Any, stopping: asyncio.Event) -> Any:

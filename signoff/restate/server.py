@@ -11,9 +11,11 @@ whose path may be longer than a socket's may be), and sends no telemetry.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -60,6 +62,19 @@ def restate_server_binary(root: Path = PROJECT_ROOT) -> Path:
         f"the Restate server is not installed: `make install` puts {NPM_PACKAGE} in node_modules/ "
         "(it needs Node.js and npm)"
     )
+
+
+# Linux's prctl, looked up here rather than in the forked child (which only calls it).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In the child, before it runs the server: Linux sends it SIGTERM when the process that started
+    it dies, however it dies (SIGKILL, a hang killed from outside), so no server is left holding
+    the data directory and its ports. Elsewhere the parent's stop() is all there is."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class RestateServer:
@@ -134,7 +149,13 @@ class RestateServer:
         self._log = self.log_path.open("ab")
         self._log_start = self._log.tell()
         self.process = subprocess.Popen(  # noqa: ASYNC220 -- Popen returns once the child is spawned; the sync stop() needs a Popen to wait on
-            command, env=self._environment(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            command,
+            env=self._environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # The server outlives a killed parent otherwise.
+            preexec_fn=_stop_with_parent,
         )
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:

@@ -17,6 +17,7 @@ from dbos import DBOSClient
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
+from bot.restate_gateway import RestateGateway
 from signoff import cli
 from signoff.config.settings import Engine, Settings, SettingsError
 from signoff.contracts.workflow_io import Phase
@@ -51,6 +52,12 @@ async def stack(
     target = time_env.client.service_client.config.target_host
     engine, audit_settings = seen_from_outside(request, engine, settings, target, tmp_path, "audit")
     async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        gateway = bot.deps.gateway
+        if isinstance(gateway, RestateGateway):
+            # The Restate server the stack started for this test.
+            audit_settings = replace(
+                audit_settings, restate_url=gateway.ingress_url, restate_admin_url=gateway.admin_url
+            )
         yield Audited(bot, audit_settings)
 
 

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
-from tests.support.slack import draft_posts
+from tests.support.processes import BotProcess
+from tests.support.slack import CHANNEL, REQUESTER, draft_posts
+from tests.support.waiting import eventually
+
+
+async def bot_killed_during_the_writer_call(
+    slack: SlackSandbox, models: OpenAIStandIn, env: dict[str, str], log_file: Path
+) -> None:
+    """``signoff bot`` with ``env`` (an engine that runs the workflows in its process) SIGKILLed while
+    the writer's model call is under way (``models`` holds it), then started again, until the
+    restarted one has caught up (``turn_posted``)."""
+    bot = BotProcess(env, log_file)
+    await bot.start()
+    try:
+        slack.request_url = bot.events_url
+        result = await slack.send_slash_command(REQUESTER, "/report", "Heat pumps in old houses", channel_id=CHANNEL)
+        assert result.acked, result
+
+        await eventually(lambda: models.count("writer", status="pending") == 1, timeout=60)
+        assert models.count("research") == 1
+        bot.kill()
+        models.set_delay("writer", 0)
+
+        await bot.start()
+        await turn_posted(slack)
+    finally:
+        bot.stop()
 
 
 async def turn_posted(slack: SlackSandbox, timeout: float = 90) -> None:

@@ -47,6 +47,9 @@ def seen_from_outside(
         return engine, replace(settings, temporal_address=temporal_address)
     if engine == "dbos-sqlite":
         return engine, replace(settings, engine=Engine.DBOS, database_url=f"sqlite:///{tmp_path / 'dbos.sqlite'}")
+    if engine == "restate":
+        # Its URLs once the stack's own Restate server runs (``restate_urls_of``).
+        return engine, replace(settings, engine=Engine.RESTATE)
     server: str = request.getfixturevalue("postgres_url")
     url = database_url(server, f"{prefix}_{uuid.uuid4().hex[:8]}")
     return f"dbos-postgres:{url}", replace(settings, engine=Engine.DBOS, database_url=url)

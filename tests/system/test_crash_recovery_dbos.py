@@ -15,11 +15,8 @@ import pytest
 
 from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import DEFAULT_API_KEY, OpenAIStandIn
-from tests.support.crash import assert_resumed_without_repeats, turn_posted
+from tests.support.crash import assert_resumed_without_repeats, bot_killed_during_the_writer_call
 from tests.support.postgres import database_url
-from tests.support.processes import BotProcess
-from tests.support.slack import CHANNEL, REQUESTER
-from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
@@ -43,23 +40,5 @@ async def test_bot_killed_during_the_writer_call(engine_database: str, slack: Sl
             "OPENAI_API_KEY": DEFAULT_API_KEY,
             "OPENAI_BASE_URL": models.base_url,
         }
-        bot = BotProcess(env, tmp_path / "bot.log")
-        await bot.start()
-        try:
-            slack.request_url = bot.events_url
-            result = await slack.send_slash_command(
-                REQUESTER, "/report", "Heat pumps in old houses", channel_id=CHANNEL
-            )
-            assert result.acked, result
-
-            await eventually(lambda: models.count("writer", status="pending") == 1, timeout=60)
-            assert models.count("research") == 1
-            bot.kill()
-            models.set_delay("writer", 0)
-
-            await bot.start()
-            await turn_posted(slack)
-        finally:
-            bot.stop()
-
+        await bot_killed_during_the_writer_call(slack, models, env, tmp_path / "bot.log")
         assert_resumed_without_repeats(models, slack)

@@ -1,4 +1,4 @@
-"""Ctrl-C on ``make demo`` and ``make demo-dbos`` (``signoff dev [--engine dbos]``) with a draft
+"""Ctrl-C on ``make demo``, ``make demo-dbos`` and ``make demo-restate`` (``signoff dev [--engine …]``) with a draft
 waiting: it prints "Stopped." and nothing else, and the draft, still waiting, is approved after the
 next start. On Temporal this is also ``make demo`` end to end: /report, the draft, a click.
 
@@ -84,7 +84,7 @@ async def _thread(demo: Demo) -> list[dict[str, Any]]:
     return list(thread["messages"])
 
 
-@pytest.mark.parametrize("engine", ["dbos", "temporal"])
+@pytest.mark.parametrize("engine", ["dbos", "temporal", "restate"])
 async def test_ctrl_c_with_a_draft_waiting_says_stopped_and_the_draft_is_approved_after_a_restart(
     tmp_path: Path, engine: str
 ) -> None:
