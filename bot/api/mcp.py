@@ -40,6 +40,9 @@ from bot.api.routes import MAX_WAIT_SECONDS, RequestsApi
 from signoff.config.api_keys import ApiKey
 
 log = logging.getLogger(__name__)
+# The SDK's session manager says "starting" and "shutting down" at INFO each time the bot does:
+# the bot's own lines say that, and Ctrl-C on the demo prints only "Stopped.".
+logging.getLogger("mcp.server.streamable_http_manager").setLevel(logging.WARNING)
 
 MCP_PATH = "/mcp"
 SERVER_NAME = "signoff"

@@ -116,6 +116,7 @@ class ServiceEndpoint:
         # Restate keeps its connection between invocations; hypercorn's default closes it after 5 s idle.
         config.keep_alive_timeout = 3600
         config.accesslog = None
+        config.errorlog = _SERVER_LOG
         self._stopping.clear()
         self._serving = asyncio.create_task(serve(self.app, config, mode="asgi", shutdown_trigger=self._stopping.wait))
         deadline = time.monotonic() + timeout

@@ -24,7 +24,7 @@ from signoff.models.offline import OfflineModelProvider
 from signoff.sandbox import SlackSandbox
 from tests.support.api import KEYS
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, running_stack, seen_from_outside
+from tests.support.engines import REQUEST_ENGINES, running_stack, seen_from_outside
 from tests.support.mcp import answer_of, approve_when_posted, engine_environment, stdio_session, text_of
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
 
@@ -43,7 +43,7 @@ class Stack:
     environment: dict[str, str]
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=REQUEST_ENGINES)
 async def stack(
     request: pytest.FixtureRequest, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
 ) -> AsyncIterator[Stack]:

@@ -21,7 +21,7 @@ from bot.server import EVENTS_PATH
 from signoff.config.api_keys import ApiKey
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, running_stack
+from tests.support.engines import REQUEST_ENGINES, running_stack
 from tests.support.postgres import database_url
 
 CI_KEY = ApiKey("ci", "ci-secret-0123456789abcdef0123456789")
@@ -122,7 +122,7 @@ class ApiCaller:
 ApiStack = Callable[..., contextlib.AbstractAsyncContextManager[tuple[ApiCaller, RunningBot]]]
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=REQUEST_ENGINES)
 def api_engine(request: pytest.FixtureRequest) -> str:
     """The engine an ``api`` test runs on: each, in turn."""
     return str(request.param)
