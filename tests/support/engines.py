@@ -8,9 +8,11 @@ Tests then speak only through Slack (the sandbox) and the bot's gateway, never t
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from signoff.contracts.workflow_io import Phase, Progress
 from signoff.dbos.stack import engine_with_gateway
 from signoff.sandbox import SlackSandbox
 from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
+from tests.support.postgres import database_url
 from tests.support.waiting import eventually
 
 # On DBOS a test launches the engine and walks a whole flow: up to ~14 s alone.
@@ -61,3 +64,15 @@ async def phase_of(bot: RunningBot, workflow_id: str, phase: Phase, timeout: flo
         return progress if progress.phase is phase else None
 
     return await eventually(reached, timeout=timeout)
+
+
+@contextlib.asynccontextmanager
+async def stack_on(
+    engine: str, slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path, request: Any
+) -> AsyncIterator[RunningBot]:
+    """``running_stack`` for an ``ENGINES`` parameter: ``dbos-postgres`` gets a database of its own."""
+    if engine == "dbos-postgres":
+        server: str = request.getfixturevalue("postgres_url")
+        engine = "dbos-postgres:" + database_url(server, f"stack_{uuid.uuid4().hex[:8]}")
+    async with running_stack(engine, slack, settings, temporal_client=temporal_client, tmp_path=tmp_path) as bot:
+        yield bot
