@@ -42,6 +42,7 @@ from signoff.sandbox.store import Store
 from signoff.sandbox.tiers import SlackTiers, TierLimiter
 from signoff.sandbox.web import SandboxUI
 from signoff.sandbox.webapi import WebApi
+from signoff.sandbox.workflow_runs import WorkflowRunsUI
 from signoff.sandbox.workspace import Workspace
 
 T = TypeVar("T")
@@ -151,6 +152,7 @@ class SlackSandbox:
             functions=self.functions,
         )
         self.ui = SandboxUI(self)
+        self.workflow_runs = WorkflowRunsUI(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -185,7 +187,11 @@ class SlackSandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(middlewares=[only_hosts_it_serves])
         app.add_routes(
-            self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes() + self.ui.routes()
+            self.webapi.routes()
+            + self.response_urls.routes()
+            + self.socket_mode.routes()
+            + self.ui.routes()
+            + self.workflow_runs.routes()
         )
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
