@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from bot.gateway import NotFound
+from bot.gateway import NotFound, Unreachable
 from bot.listeners.functions import BadStepInput, step_request
 from signoff.contracts.workflow_step import step_workflow_id
 from signoff.sandbox import SlackSandbox
@@ -65,3 +65,15 @@ async def test_a_bad_step_fails_in_workflow_builder_and_starts_nothing(
     with pytest.raises(NotFound):
         await stack.deps.gateway.request_record(step_workflow_id(slack.workspace.team_id, execution.id))
     assert len(slack.messages(CHANNEL)) == before
+
+
+async def test_an_engine_that_cannot_be_reached_fails_the_step_saying_to_run_it_again(
+    stack: RunningBot, slack: SlackSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(*args: object) -> None:
+        raise Unreachable("Temporal at localhost:7233 did not answer")
+
+    monkeypatch.setattr(stack.deps.gateway, "start_request", unreachable)
+    execution, _ = await slack.run_workflow_step(REQUESTER, INPUTS)
+    await slack.wait_for(lambda: execution.status != "running", timeout=30)
+    assert execution.error is not None and "run the workflow again" in execution.error
