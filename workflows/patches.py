@@ -44,6 +44,8 @@ BOUNDED_GATE_PATCH = "bounded-gate"
 BOUNDED_REQUEST_PATCH = "bounded-request"
 # A request made through the HTTP API with a callback_url posts its result there, signed, when it ends.
 WEBHOOK_PATCH = "request-webhook"
+# A request started by the Workflow Builder step completes (or fails) that step when it ends.
+WORKFLOW_STEP_PATCH = "workflow-step-completion"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``

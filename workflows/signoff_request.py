@@ -28,7 +28,7 @@ from signoff_client import (
     describe_invalid,
 )
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
 from signoff.contracts.api import (
@@ -42,9 +42,17 @@ from signoff.contracts.api import (
 )
 from signoff.contracts.steps import StepFailed
 from signoff.contracts.workflow_io import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
+from signoff.contracts.workflow_step import (
+    COMPLETE_STEP_RETRY_POLICY,
+    COMPLETE_STEP_START_TO_CLOSE,
+    COMPLETE_WORKFLOW_STEP,
+    StepCompletion,
+    WorkflowStepRequest,
+    function_execution_of,
+)
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
-from workflows.patches import BOUNDED_REQUEST_PATCH, WEBHOOK_PATCH
+from workflows.patches import BOUNDED_REQUEST_PATCH, WEBHOOK_PATCH, WORKFLOW_STEP_PATCH
 from workflows.runtime import durable
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
@@ -71,8 +79,29 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
 
     @workflow.run
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        # A request made through the HTTP API carries its key's name (and maybe a callback_url).
-        model = ApiSignoffRequest if api_request_of(request) else SignoffRequestInput
+        execution = function_execution_of(request)
+        if execution is None:
+            return await self._run(request)
+        # Started by the Workflow Builder step: however the request ends, the step ends with it.
+        try:
+            answer = await self._run(request)
+        except (CancelledError, asyncio.CancelledError):
+            await self._complete_step(StepCompletion(execution, error="The sign-off request was cancelled."))
+            raise
+        except (ApplicationError, FailureError, StepFailed) as err:
+            await self._complete_step(StepCompletion(execution, error=f"Sign-off could not be requested: {err}"))
+            raise
+        await self._complete_step(StepCompletion(execution, outputs=step_outputs(answer)))
+        return answer
+
+    async def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        # A request made through the HTTP API carries its key's name (and maybe a callback_url); one the
+        # Workflow Builder step started, its function_execution_id.
+        model: type[SignoffRequestInput] = SignoffRequestInput
+        if api_request_of(request):
+            model = ApiSignoffRequest
+        elif function_execution_of(request) is not None:
+            model = WorkflowStepRequest
         try:
             parsed = model.model_validate(request)
         except ValidationError as err:
@@ -127,6 +156,21 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
             )
         except StepFailed as err:
             durable().logger.warning("webhook to %s given up: %s", request.callback_url, err)
+
+    async def _complete_step(self, completion: StepCompletion) -> None:
+        """Complete (or fail) the Workflow Builder step that started this request, through Slack, retried
+        until Slack takes it. A step Slack refuses for good (it ended in Slack) is logged and changes nothing."""
+        if not await durable().patched_async(WORKFLOW_STEP_PATCH):
+            return
+        try:
+            await durable().execute_activity(
+                COMPLETE_WORKFLOW_STEP,
+                completion,
+                start_to_close_timeout=COMPLETE_STEP_START_TO_CLOSE,
+                policy=COMPLETE_STEP_RETRY_POLICY,
+            )
+        except StepFailed as err:
+            durable().logger.warning("step %s not completed: %s", completion.function_execution_id, err)
 
     def allows_edits(self) -> bool:
         return self._request is not None and self._request.allow_edits
@@ -215,6 +259,16 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
             thread=ThreadLink(channel=parent.channel_id, ts=parent.ts) if parent else None,
             metadata=request.metadata,
         )
+
+
+def step_outputs(answer: dict[str, Any]) -> dict[str, Any]:
+    """The step's output parameters (the manifests' ``request_signoff``) from a ``SignoffResult``'s JSON."""
+    return {
+        "outcome": answer["outcome"],
+        "decided_by": list(answer.get("decided_by") or []),
+        "notes": answer.get("notes") or "",
+        "text": answer.get("text") or "",
+    }
 
 
 def _as_recorded(request: dict[str, Any]) -> SignoffRequestInput | None:

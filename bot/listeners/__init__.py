@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import actions, commands, events, messages, views
+from bot.listeners import actions, commands, events, functions, messages, views
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> None:
@@ -14,5 +14,6 @@ def register_listeners(app: AsyncApp, deps: Deps) -> None:
     views.register(app, deps)
     events.register(app, deps)
     messages.register(app, deps)
+    functions.register(app, deps)
     # Last: it takes any action id no listener above claimed.
     actions.register_fallback(app, deps)

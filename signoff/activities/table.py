@@ -13,6 +13,7 @@ from signoff.activities.settings import WorkerSettingsActivities
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.activities.webhooks import WebhookActivities
+from signoff.activities.workflow_steps import WorkflowStepActivities
 from signoff.config.settings import Settings
 from signoff.slack.pacing import ChannelPacer
 from signoff.temporal.search_attributes import SearchAttributeCheck
@@ -31,4 +32,5 @@ def activity_table(
         **SlackToolActivities(slack_activities).by_name(),
         **WorkerSettingsActivities(settings.workflow, search_attributes).by_name(),
         **WebhookActivities(settings.api_keys, allow_private=settings.webhook_allow_private).by_name(),
+        **WorkflowStepActivities(slack).by_name(),
     }

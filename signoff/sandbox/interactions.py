@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 VERIFICATION_TOKEN = "sandbox-verification-token"
 # The app's bot event subscriptions (manifest.yml settings.event_subscriptions.bot_events): which
 # ``message`` events Slack sends it when a person posts.
-DEFAULT_BOT_EVENTS = frozenset({"app_home_opened", "message.channels", "message.groups"})
+DEFAULT_BOT_EVENTS = frozenset({"app_home_opened", "message.channels", "message.groups", "function_executed"})
 
 
 def message_subscription(channel: Channel) -> str:

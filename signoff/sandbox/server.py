@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from signoff.sandbox.delivery import Delivery, DeliveryResult, Via
+from signoff.sandbox.delivery import Delivery, DeliveryResult, NoRoute, Via
 from signoff.sandbox.directory import (
+    APP_ID,
     DEFAULT_BOT_SCOPES,
     DEFAULT_CHANNELS,
     DEFAULT_USERGROUPS,
@@ -31,6 +32,7 @@ from signoff.sandbox.directory import (
     User,
     UserGroup,
 )
+from signoff.sandbox.functions import FunctionExecution, Functions
 from signoff.sandbox.interactions import DEFAULT_BOT_EVENTS, Interactions
 from signoff.sandbox.ratelimit import RateLimiter
 from signoff.sandbox.recording import Call, Faults
@@ -40,6 +42,7 @@ from signoff.sandbox.store import Store
 from signoff.sandbox.tiers import SlackTiers, TierLimiter
 from signoff.sandbox.web import SandboxUI
 from signoff.sandbox.webapi import WebApi
+from signoff.sandbox.workflow_runs import WorkflowRunsUI
 from signoff.sandbox.workspace import Workspace
 
 T = TypeVar("T")
@@ -135,6 +138,7 @@ class SlackSandbox:
         self.response_urls = ResponseUrls(self.workspace, lambda: self.url, self.calls)
         self.interactions = Interactions(self.workspace, self.delivery, self.response_urls, bot_events)
         limiter = RateLimiter(post_rate_per_channel, burst) if post_rate_per_channel else None
+        self.functions = Functions(now=wall_clock)
         self.webapi = WebApi(
             self.workspace,
             bot_token=bot_token,
@@ -145,8 +149,10 @@ class SlackSandbox:
             post_limiter=limiter,
             tier_limiter=TierLimiter(SlackTiers(slack_tiers), tier_clock),
             bot_scopes=frozenset(bot_scopes),
+            functions=self.functions,
         )
         self.ui = SandboxUI(self)
+        self.workflow_runs = WorkflowRunsUI(self)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -181,7 +187,11 @@ class SlackSandbox:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(middlewares=[only_hosts_it_serves])
         app.add_routes(
-            self.webapi.routes() + self.response_urls.routes() + self.socket_mode.routes() + self.ui.routes()
+            self.webapi.routes()
+            + self.response_urls.routes()
+            + self.socket_mode.routes()
+            + self.ui.routes()
+            + self.workflow_runs.routes()
         )
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -376,6 +386,26 @@ class SlackSandbox:
 
     async def send_event(self, event: dict[str, Any], *, via: Via = "auto") -> DeliveryResult:
         return self._delivered(await self.interactions.send_event(event, via=via))
+
+    # -- Workflow Builder ------------------------------------------------------------------
+
+    async def run_workflow_step(
+        self, user_id: str, inputs: dict[str, Any], callback_id: str = "request_signoff", *, via: Via = "auto"
+    ) -> tuple[FunctionExecution, DeliveryResult | None]:
+        """A workflow started by ``user_id`` reaches the app's step ``callback_id``: Slack sends the app
+        ``function_executed`` (``ValueError``: inputs Workflow Builder would not pass). The run stays open
+        until the app completes it (``functions.completeSuccess`` / ``completeError``)."""
+        self.workspace.user(user_id)
+        execution = self.functions.start(callback_id, user_id, inputs)
+        try:
+            delivered = await self.send_event(self.functions.event(execution, APP_ID), via=via)
+        except NoRoute as e:
+            log.info("function_executed for %s not delivered: %s", execution.id, e)
+            return execution, None
+        return execution, delivered
+
+    def function_execution(self, execution_id: str) -> FunctionExecution | None:
+        return self.functions.executions.get(execution_id)
 
     async def request_socket_reconnect(self) -> None:
         """Send Slack's ``disconnect`` (refresh_requested) to connected Socket Mode clients."""

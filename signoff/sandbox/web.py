@@ -162,14 +162,14 @@ class SandboxUI:
     # -- static ------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.Response:
-        return _file(STATIC / "index.html")
+        return file_response(STATIC / "index.html")
 
     async def static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         path = STATIC / name
         if "/" in name or name.startswith(".") or not path.is_file():
             raise web.HTTPNotFound()
-        return _file(path)
+        return file_response(path)
 
     # -- reading ------------------------------------------------------------------
 
@@ -236,13 +236,13 @@ class SandboxUI:
     async def post(self, request: web.Request) -> web.Response:
         """The composer: ``/command args`` is a slash command, anything else a message from the user
         (which the app hears as Slack's ``message`` event where it subscribes and is a member)."""
-        body = await _json(request)
+        body = await json_body(request)
         user = self._user(body.get("user"))
         channel = self._channel(body.get("channel"), user)
         text = str(body.get("text") or "").strip()
         thread_ts = body.get("thread_ts") or None
         if not text:
-            raise _bad("nothing to send")
+            raise bad_request("nothing to send")
         if text.startswith("/") and not text.startswith("//"):
             command, _, args = text.partition(" ")
             return await self._deliver(
@@ -253,12 +253,12 @@ class SandboxUI:
                 user, channel, text, thread_ts=str(thread_ts) if thread_ts else None
             )
         except SlackError as e:
-            raise _bad(e.code) from None
+            raise bad_request(e.code) from None
         # Posted whatever the app answered, as in Slack.
         return web.json_response({"ok": True, "ts": message["ts"], "delivered": bool(delivered and delivered.acked)})
 
     async def click(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         user = self._user(body.get("user"))
         action_id = str(body.get("action_id") or "")
         if body.get("view_id"):
@@ -272,18 +272,18 @@ class SandboxUI:
         return await self._deliver(lambda: self.sandbox.click_button(user, channel, ts, action_id))
 
     async def submit(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         user = self._user(body.get("user"))
         values = body.get("values") or {}
         return await self._deliver(lambda: self.sandbox.submit_view(user, str(body.get("view_id") or ""), values))
 
     async def close_modal(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         user = self._user(body.get("user"))
         return await self._deliver(lambda: self.sandbox.close_view(user, str(body.get("view_id") or "")))
 
     async def home(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         user = self._user(body.get("user"))
         return await self._deliver(lambda: self.sandbox.open_home(user))
 
@@ -354,16 +354,16 @@ class SandboxUI:
     def _user(self, user_id: object) -> str:
         user = self.sandbox.directory.users.get(user_id) if isinstance(user_id, str) else None
         if user is None or user.is_bot:
-            raise _bad(f"no person {user_id!r} in the sandbox", status=404)
+            raise bad_request(f"no person {user_id!r} in the sandbox", status=404)
         return user.id
 
     def _channel(self, channel_ref: object, user: str) -> str:
         try:
             channel = self.sandbox.workspace.channel(channel_ref)
         except SlackError:
-            raise _bad("channel_not_found", status=404) from None
+            raise bad_request("channel_not_found", status=404) from None
         if user not in channel.members and (channel.is_private or channel.is_im):
-            raise _bad(f"{user} cannot see {channel.id}", status=403)
+            raise bad_request(f"{user} cannot see {channel.id}", status=403)
         return channel.id
 
     def _viewer(self, request: web.Request) -> tuple[str, Channel]:
@@ -386,12 +386,12 @@ def _find_button(
     return None
 
 
-def _bad(message: str, status: int = 400) -> web.HTTPException:
+def bad_request(message: str, status: int = 400) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound}[status]
     return cls(text=json.dumps({"ok": False, "error": message}), content_type="application/json")
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     """The body of a request that acts as someone: JSON, from this sandbox's own page.
 
     Any web page the demo user visits can POST here (a form or ``fetch`` with ``no-cors``), but only
@@ -403,25 +403,25 @@ async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _bad("the body must be JSON") from None
+        raise bad_request("the body must be JSON") from None
     if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
+        raise bad_request("the body must be a JSON object")
     return body
 
 
 def _from_this_page(request: web.Request) -> None:
     if request.content_type != "application/json":
-        raise _bad(f"the body must be application/json, not {request.content_type or 'untyped'}", status=403)
+        raise bad_request(f"the body must be application/json, not {request.content_type or 'untyped'}", status=403)
     own = f"{request.scheme}://{request.host}"
     origin = request.headers.get("Origin")
     if origin is not None and origin != own:
-        raise _bad(f"a cross-site request (from {origin[:100]}) cannot act in the sandbox ({own})", status=403)
+        raise bad_request(f"a cross-site request (from {origin[:100]}) cannot act in the sandbox ({own})", status=403)
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
-        raise _bad(f"a {site[:30]} request cannot act in the sandbox ({own})", status=403)
+        raise bad_request(f"a {site[:30]} request cannot act in the sandbox ({own})", status=403)
 
 
-def _file(path: Path) -> web.Response:
+def file_response(path: Path) -> web.Response:
     return web.Response(
         body=path.read_bytes(),
         content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),

@@ -21,13 +21,14 @@ from typing import Any
 from aiohttp import web
 
 from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_BOT_SCOPES, Channel
+from signoff.sandbox.functions import WORKFLOW_TOKEN_PREFIX, Functions
 from signoff.sandbox.ratelimit import RateLimiter
 from signoff.sandbox.recording import Call, Faults
 from signoff.sandbox.tiers import SlackTiers, TierLimiter
 from signoff.sandbox.workspace import SlackError, Workspace
 
 # Fields Slack accepts as JSON-encoded strings in form bodies.
-_JSON_FIELDS = ("blocks", "metadata", "view", "files", "attachments")
+_JSON_FIELDS = ("blocks", "metadata", "view", "files", "attachments", "outputs")
 _TRUE = {"true", "1", "yes"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}
 # files.completeUploadExternal's channel_id: a conversation id, never a name or a user id.
@@ -35,7 +36,9 @@ _CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 
 
 class Params(dict[str, Any]):
-    """Decoded request parameters with Slack's loose typing of scalars."""
+    """Decoded request parameters with Slack's loose typing of scalars (and the token that came with them)."""
+
+    token: str = ""
 
     def flag(self, name: str, default: bool = False) -> bool:
         value = self.get(name)
@@ -75,8 +78,10 @@ class WebApi:
         post_limiter: RateLimiter | None,
         tier_limiter: TierLimiter | None = None,
         bot_scopes: frozenset[str] = DEFAULT_BOT_SCOPES,
+        functions: Functions | None = None,
     ) -> None:
         self.workspace = workspace
+        self.functions = functions or Functions()
         self.bot_scopes = bot_scopes
         self._bot_token = bot_token
         self._app_token = app_token
@@ -106,6 +111,8 @@ class WebApi:
             },
             "files.getUploadURLExternal": self.files_get_upload_url,
             "files.completeUploadExternal": self.files_complete_upload,
+            "functions.completeSuccess": lambda p: self.functions.complete_success(p, p.token),
+            "functions.completeError": lambda p: self.functions.complete_error(p, p.token),
         }
 
     def routes(self) -> list[web.RouteDef]:
@@ -139,6 +146,7 @@ class WebApi:
         auth_error = self._check_token(method, token)
         if auth_error:
             return self._answer(method, params, 200, {"ok": False, "error": auth_error})
+        params.token = token or ""
         if method == "chat.postMessage" and self._post_limiter is not None:
             retry_after = self._post_limiter.acquire(str(params.get("channel")))
             if retry_after is not None:
@@ -171,6 +179,9 @@ class WebApi:
     def _check_token(self, method: str, token: str | None) -> str | None:
         if not token:
             return "not_authed"
+        if token.startswith(WORKFLOW_TOKEN_PREFIX) and method not in _APP_TOKEN_METHODS:
+            # A run's workflow token acts as the bot while that run is open (and not for long).
+            return self.functions.token_problem(token)
         expected = self._app_token if method in _APP_TOKEN_METHODS else self._bot_token
         if token == expected:
             return None

@@ -56,6 +56,9 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    # The Workflow Builder step's end (signoff/activities/workflow_steps.py): no scope, any of the app's tokens.
+    "functions.completeSuccess": set(),
+    "functions.completeError": set(),
 }
 # The bot events a listener's Bolt event type is subscribed as: Bolt's "message" is every message.*
 # event, and the app hears people's posts in public (message.channels) and private channels
@@ -64,17 +67,20 @@ BOT_EVENTS_BY_LISTENER: dict[str, set[str]] = {
     "app_home_opened": {"app_home_opened"},
     "message": {"message.channels", "message.groups"},
 }
+# Bolt's app.function listens to function_executed (for its callback id).
+BOT_EVENTS_BY_FUNCTION_LISTENER = {"function_executed"}
 # Bot scopes each event needs (docs.slack.dev/reference/events/<event>: "Required scopes").
 SCOPES_BY_EVENT: dict[str, set[str]] = {
     "app_home_opened": set(),
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
+    "function_executed": set(),
 }
 # slack_sdk helpers that call several methods.
 SDK_HELPERS = {"files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"}}
 # slack_sdk method names: chat_postMessage → chat.postMessage.
 _SDK_METHOD = re.compile(
-    r"^(chat|conversations|views|users|usergroups|reactions|files|pins|auth)_([a-zA-Z]+(?:_[a-z][a-zA-Z]*)?)$"
+    r"^(chat|conversations|views|users|usergroups|reactions|files|pins|auth|functions)_([a-zA-Z]+(?:_[a-z][a-zA-Z]*)?)$"
 )
 
 
@@ -82,7 +88,7 @@ class RecordingApp:
     """Stands in for AsyncApp: records what the listener modules register."""
 
     def __init__(self) -> None:
-        self.registered: dict[str, list[Any]] = {"command": [], "action": [], "view": [], "event": []}
+        self.registered: dict[str, list[Any]] = {"command": [], "action": [], "view": [], "event": [], "function": []}
 
     def __getattr__(self, kind: str):
         if kind not in self.registered:
@@ -125,6 +131,8 @@ def test_events_and_interactivity_match_the_listeners() -> None:
     settings = MANIFEST["settings"]
     listeners = registered()
     subscribed = set().union(*(BOT_EVENTS_BY_LISTENER[event] for event in listeners["event"]))
+    if listeners["function"]:
+        subscribed |= BOT_EVENTS_BY_FUNCTION_LISTENER
     assert set(settings["event_subscriptions"]["bot_events"]) == subscribed
     assert sorted(listeners["event"]) == ["app_home_opened", "message"]
     # Buttons and modals need interactivity; their ids are the shared constants.

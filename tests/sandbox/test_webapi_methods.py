@@ -43,6 +43,8 @@ PRODUCT_CALLS = {
     "views.open": "bot/listeners/actions.py open_modal",
     "views.publish": "bot/listeners/home.py refresh_home",
     "conversations.members": "bot/membership.py ChannelMembership: who may see and decide (signoff/contracts/access.py)",
+    "functions.completeSuccess": "signoff/activities/workflow_steps.py complete_workflow_step (the step's outputs)",
+    "functions.completeError": "signoff/activities/workflow_steps.py complete_workflow_step; Bolt's fail() in bot/listeners/functions.py",
 }
 # Implemented, but nothing in bot/, workflows/, signoff/ or the demo page calls them yet.
 UNUSED = {

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,15 @@ async def phase_of(bot: RunningBot, workflow_id: str, phase: Phase, timeout: flo
         return progress if progress.phase is phase else None
 
     return await eventually(reached, timeout=timeout)
+
+
+@contextlib.asynccontextmanager
+async def stack_on(
+    engine: str, slack: SlackSandbox, settings: Settings, *, temporal_client: object, tmp_path: Path, request: Any
+) -> AsyncIterator[RunningBot]:
+    """``running_stack`` for an ``ENGINES`` parameter: ``dbos-postgres`` gets a database of its own."""
+    if engine == "dbos-postgres":
+        server: str = request.getfixturevalue("postgres_url")
+        engine = "dbos-postgres:" + database_url(server, f"stack_{uuid.uuid4().hex[:8]}")
+    async with running_stack(engine, slack, settings, temporal_client=temporal_client, tmp_path=tmp_path) as bot:
+        yield bot

@@ -46,7 +46,16 @@ from signoff.sandbox import SlackSandbox
 from tests.support.api import CI_KEY
 from tests.support.models import ScriptedExecutorProvider
 from tests.support.paths import HISTORIES
-from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, CHANNEL, LEADS, ORIGIN, deploy_request
+from tests.support.slack import (
+    APPROVALS_CHANNEL,
+    APPROVER_1,
+    APPROVER_2,
+    CHANNEL,
+    LEADS,
+    ORIGIN,
+    REQUESTER,
+    deploy_request,
+)
 from tests.support.temporal import closed, running_worker, start_time_skipping, wait_for_phase, with_agents_plugin
 from tests.support.waiting import eventually
 from tests.support.webhooks import receiver
@@ -188,6 +197,22 @@ async def request_expire(client, env, settings, queue):
 async def request_cancel(client, env, settings, queue):
     handle = await _request(client, queue)
     await handle.cancel()
+    return handle
+
+
+# The sandbox ``record`` runs the scenarios against (request_workflow_step runs a step in it).
+_recording: dict[str, SlackSandbox] = {}
+
+
+async def request_workflow_step(client, env, settings, queue):
+    # Started by the Workflow Builder step: once approved, the workflow completes the step in Slack.
+    execution = _recording["slack"].functions.start(
+        "request_signoff", REQUESTER, {"title": "Deploy", "body": "Deploy it", "channel": CHANNEL}
+    )
+    handle = await _request(client, queue, function_execution_id=execution.id)
+    await handle.execute_update(SignoffRequestWorkflow.approve_draft, ApproveInput(1, APPROVER_1, member_of=CHANNEL))
+    await closed(handle)
+    assert execution.completions == ["functions.completeSuccess"], execution
     return handle
 
 
@@ -347,6 +372,7 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "request_expire": (request_expire, ApprovalPolicy()),
     "request_cancel": (request_cancel, ApprovalPolicy()),
     "request_api_webhook": (request_api_webhook, ApprovalPolicy()),
+    "request_workflow_step": (request_workflow_step, ApprovalPolicy()),
 }
 
 
@@ -359,6 +385,7 @@ async def record(names: list[str]) -> None:
     env = await start_time_skipping()
     slack = SlackSandbox()
     await slack.start(port=0)
+    _recording["slack"] = slack
     try:
         for name, (scenario, policy) in SCENARIOS.items():
             if names and name not in names:
