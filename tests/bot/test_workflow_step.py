@@ -17,7 +17,7 @@ from signoff.sandbox import SlackSandbox
 from signoff.sandbox.functions import FunctionExecution
 from signoff.slack import action_ids
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, phase_of, stack_on
+from tests.support.engines import REQUEST_ENGINES, phase_of, stack_on
 from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, draft_messages
 
 WATERCOOLER = "C0WATERCO"  # the app is not in it
@@ -29,7 +29,7 @@ INPUTS: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=REQUEST_ENGINES)
 async def stack(
     time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[RunningBot]:
