@@ -5,9 +5,11 @@ still completes the step, exactly once, with its outputs. The step's end is the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from signoff.contracts.workflow_step import step_workflow_id
 from signoff.sandbox import SlackSandbox
@@ -18,8 +20,20 @@ from tests.support.flows import waiting_draft
 from tests.support.processes import BotProcess, signoff_env
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, assert_nothing_doubled, told
 from tests.support.temporal import running_worker, worker_settings
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
+
+
+async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        await handle.describe()
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
 
 INPUTS = {
     "title": "Rotate the signing keys",
@@ -42,6 +56,8 @@ async def test_the_step_completes_once_after_the_bot_and_the_worker_restarted(
             execution, delivered = await slack.run_workflow_step(REQUESTER, INPUTS)
             assert delivered is not None and delivered.acked
             handle = client.get_workflow_handle(step_workflow_id(slack.workspace.team_id, execution.id))
+            # The bot acks the step at once and starts its request right after.
+            await eventually(lambda: _exists(handle))
             _, draft = await waiting_draft(slack, handle)
         # The worker is gone while the request waits; the bot is killed and started again.
         bot.kill()
