@@ -244,7 +244,7 @@ class RestateGateway(Gateway):
         view = await self._view(workflow_id)
         if wait > 0 and row["status"] != "completed" and view.answer is None:
             row, view = await self._until_decided(workflow_id, wait)
-        memo = await self._state(workflow_id, "memo")
+        memo = await self._memo(workflow_id)
         thread = view.progress.thread if view.progress is not None else None
         if thread is None and view.answer and view.answer.get("thread"):
             thread = MessageRef(view.answer["thread"]["channel"], view.answer["thread"]["ts"])
@@ -280,6 +280,23 @@ class RestateGateway(Gateway):
             if view.answer is not None or row["status"] == "completed" or left <= 0:
                 return row, view
             await asyncio.sleep(min(left, ANSWER_POLL_SECONDS))
+
+    async def _memo(self, workflow_id: str) -> dict[str, Any]:
+        """The request's memo: the run's ``memo`` state, or, before the run has set it (Restate has
+        not called the endpoint yet), its input as the journal's first entry holds it."""
+        memo = await self._state(workflow_id, "memo")
+        if memo:
+            return memo
+        rows = await self._query(
+            "SELECT j.entry_json FROM sys_journal j JOIN sys_invocation i ON j.id = i.id "
+            f"WHERE i.target_handler_name = 'run' AND i.target_service_key = {_sql_string(workflow_id)} "
+            "AND j.index = 0 LIMIT 1"
+        )
+        try:
+            payload = json.loads(rows[0]["entry_json"])["Command"]["Input"]["payload"]
+            return _REQUEST_RUN.validate_json(bytes(payload)).memo
+        except (IndexError, KeyError, TypeError, ValueError):
+            return {}  # no input recorded in a form this reads: no memo
 
     async def _state(self, workflow_id: str, key: str) -> dict[str, Any]:
         """A run's state ``key`` (JSON), read through the admin API's SQL; empty when unset."""

@@ -1,11 +1,12 @@
 """SignoffRequest on Restate, through the bot's gateway alone: a used id is refused, the memo comes
-back from the run's state, a long-poll of an undecided request returns after its wait, and the list
+back from the run's state (or, before the run has set it, from its input), a long-poll of an undecided request returns after its wait, and the list
 shows the request by its own fields (title, requester, channel). The API's, MCP's and the Workflow
 Builder step's tests cover the rest on every engine (``REQUEST_ENGINES``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -27,7 +28,7 @@ MEMO = {"kind": WorkflowKind.REQUEST.value, "api_key": "ci", "body_sha256": "ab"
 
 
 async def test_a_request_on_restate_through_the_gateway(
-    time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
+    time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_npm()
     settings = bot_settings(slack, approvers=[APPROVER_1])
@@ -56,3 +57,11 @@ async def test_a_request_on_restate_through_the_gateway(
             REQUEST["requester"],
             CHANNEL,
         )
+
+        async def not_set_yet(workflow_id: str, key: str) -> dict[str, Any]:
+            return {}
+
+        # As before Restate has called the endpoint: no state, and the memo all the same (the API
+        # compares it with the caller's key and body at once, however slow the engine is to start).
+        monkeypatch.setattr(gateway, "_state", not_set_yet)
+        assert dict((await gateway.request_record(workflow_id)).memo) == MEMO
