@@ -2,13 +2,15 @@
 
 A start is the workflow's ``run`` handler called by key (the workflow id) through the ingress; a
 click is the workflow's shared handler ``decide``, which answers with the run's own verdict
-(``signoff.restate.engine``); a status is the shared handler ``status``. Lists come from the admin
+(``signoff.restate.engine``); a status is the shared handler ``status`` (with a SignoffRequest's
+answer once decided, which a long-poll polls for). Lists come from the admin
 API's SQL over ``sys_invocation`` and the runs' ``request`` state. The bot needs none of the workflow
 code, and the engine may run in another process than the bot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -34,6 +36,7 @@ from bot.gateway import (
     NotRecorded,
     NoWorker,
     Refused,
+    RequestRecord,
     RunFilter,
     RunStatus,
     Started,
@@ -45,12 +48,14 @@ from signoff.contracts.engine_messages import (
     WORKFLOW_NAMES,
     EngineMessage,
     EngineReply,
+    RequestRun,
     StatusView,
     WireMessage,
 )
 from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.contracts.workflow_io import (
     DecisionReceipt,
+    MessageRef,
     PlanRequest,
     Progress,
     ReportRequest,
@@ -58,6 +63,7 @@ from signoff.contracts.workflow_io import (
     WorkflowKind,
     WorkflowSettings,
 )
+from signoff.contracts.workflow_step import step_workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,12 @@ _KIND_OF_SERVICE = {name: kind for kind, name in WORKFLOW_NAMES.items()}
 _STATUS = TypeAdapter(StatusView)
 _REPLY = TypeAdapter(EngineReply)
 _MESSAGE = TypeAdapter(WireMessage)
+_REQUEST_RUN = TypeAdapter(RequestRun)
+# How often a long-poll looks at a request's answer (Restate has no wait on a workflow's state).
+ANSWER_POLL_SECONDS = 0.5
+# The prefixes of a SignoffRequest's ids, which name no kind: the HTTP API's (``api-…``, from the key
+# and idempotency key) and the Workflow Builder step's (``step_workflow_id``).
+_REQUEST_ID_PREFIXES = ("api", step_workflow_id("", "").split("-", 1)[0])
 
 
 class RestateUnreachable(Exception):
@@ -77,6 +89,8 @@ class RestateUnreachable(Exception):
 
 def _kind_of(workflow_id: str) -> WorkflowKind | None:
     prefix = workflow_id.split("-", 1)[0]
+    if prefix in _REQUEST_ID_PREFIXES:
+        return WorkflowKind.REQUEST
     return next((kind for kind in WORKFLOW_NAMES if kind.value == prefix), None)
 
 
@@ -88,6 +102,16 @@ def _run_status_of(status: str, completion: object) -> RunStatus:
     if status != "completed":
         return RunStatus.RUNNING
     return RunStatus.COMPLETED if completion == "success" else RunStatus.FAILED
+
+
+def _failure_of(failure: object) -> tuple[str, str]:
+    """A failed run's error as (type, message), from the terminal error the engine ended it with
+    (``"<type>: <message>"``, ``signoff.restate.engine.failure_kind``; Restate may put its code first)."""
+    text = str(failure or "the request failed")
+    if text.startswith("[") and "] " in text:
+        text = text.split("] ", 1)[1]
+    kind, colon, message = text.partition(": ")
+    return (kind, message) if colon and kind.isidentifier() else ("Failed", text)
 
 
 def _sql_string(value: str) -> str:
@@ -206,6 +230,82 @@ class RestateGateway(Gateway):
 
     async def _started(self, workflow_id: str) -> bool:
         return await self._run_status(workflow_id) is not None
+
+    # ------------------------------------------------------------------ the HTTP API's requests
+
+    async def start_request(self, workflow_id: str, request: dict[str, Any], memo: dict[str, Any]) -> Started:
+        if _kind_of(workflow_id) is not WorkflowKind.REQUEST:
+            raise GatewayError(f"`{workflow_id}` is not a SignoffRequest's id; nothing was started.")
+        # Restate keeps no memo: it is the run's input beside the request, kept in its ``memo`` state.
+        return await self._start(workflow_id, _REQUEST_RUN.dump_json(RequestRun(request=request, memo=memo)))
+
+    async def request_record(self, workflow_id: str, wait: float = 0.0) -> RequestRecord:
+        row = await self._request_row(workflow_id)
+        view = await self._view(workflow_id)
+        if wait > 0 and row["status"] != "completed" and view.answer is None:
+            row, view = await self._until_decided(workflow_id, wait)
+        memo = await self._memo(workflow_id)
+        thread = view.progress.thread if view.progress is not None else None
+        if thread is None and view.answer and view.answer.get("thread"):
+            thread = MessageRef(view.answer["thread"]["channel"], view.answer["thread"]["ts"])
+        status = _run_status_of(str(row["status"]), row.get("completion_result"))
+        if status is RunStatus.FAILED:
+            error = _failure_of(row.get("completion_failure"))
+            return RequestRecord(workflow_id, status, memo, thread=thread, error=error)
+        if status is RunStatus.COMPLETED and view.answer is None:
+            # The engine's run ends "cancelled" when cancelled through signoff: it never had an answer.
+            return RequestRecord(workflow_id, RunStatus.CANCELED, memo, thread=thread)
+        return RequestRecord(workflow_id, status, memo, thread=thread, result=view.answer)
+
+    async def _request_row(self, workflow_id: str) -> dict[str, Any]:
+        if _kind_of(workflow_id) is not WorkflowKind.REQUEST:
+            raise self.not_found(workflow_id)
+        rows = await self._query(
+            "SELECT status, completion_result, completion_failure FROM sys_invocation "
+            f"WHERE target_handler_name = 'run' AND target_service_name = {_sql_string(WORKFLOW_NAMES[WorkflowKind.REQUEST])} "
+            f"AND target_service_key = {_sql_string(workflow_id)} LIMIT 1"
+        )
+        if not rows:
+            raise self.not_found(workflow_id)
+        return rows[0]
+
+    async def _until_decided(self, workflow_id: str, wait: float) -> tuple[dict[str, Any], StatusView]:
+        """The request's run and status once it is decided (its answer is set), it ends, or ``wait``
+        seconds pass: its answer is looked at every ``ANSWER_POLL_SECONDS``."""
+        deadline = time.monotonic() + wait
+        while True:
+            row = await self._request_row(workflow_id)
+            view = await self._view(workflow_id)
+            left = deadline - time.monotonic()
+            if view.answer is not None or row["status"] == "completed" or left <= 0:
+                return row, view
+            await asyncio.sleep(min(left, ANSWER_POLL_SECONDS))
+
+    async def _memo(self, workflow_id: str) -> dict[str, Any]:
+        """The request's memo: the run's ``memo`` state, or, before the run has set it (Restate has
+        not called the endpoint yet), its input as the journal's first entry holds it."""
+        memo = await self._state(workflow_id, "memo")
+        if memo:
+            return memo
+        rows = await self._query(
+            "SELECT j.entry_json FROM sys_journal j JOIN sys_invocation i ON j.id = i.id "
+            f"WHERE i.target_handler_name = 'run' AND i.target_service_key = {_sql_string(workflow_id)} "
+            "AND j.index = 0 LIMIT 1"
+        )
+        try:
+            payload = json.loads(rows[0]["entry_json"])["Command"]["Input"]["payload"]
+            return _REQUEST_RUN.validate_json(bytes(payload)).memo
+        except (IndexError, KeyError, TypeError, ValueError):
+            return {}  # no input recorded in a form this reads: no memo
+
+    async def _state(self, workflow_id: str, key: str) -> dict[str, Any]:
+        """A run's state ``key`` (JSON), read through the admin API's SQL; empty when unset."""
+        rows = await self._query(
+            f"SELECT value_utf8 FROM state WHERE key = {_sql_string(key)} "
+            f"AND service_key = {_sql_string(workflow_id)} LIMIT 1"
+        )
+        value = json.loads(rows[0]["value_utf8"] or "{}") if rows else {}
+        return value if isinstance(value, dict) else {}
 
     # ------------------------------------------------------------------ status
 
@@ -376,13 +476,17 @@ class RestateGateway(Gateway):
         for row in rows:
             workflow_id = str(row["target_service_key"])
             request = json.loads(requests.get(workflow_id) or "{}")
-            origin = request.get("origin") or {}
+            # A report's or plan's request has its origin; a SignoffRequest's JSON, its own fields.
+            origin = request.get("origin") or {
+                "requester_id": request.get("requester"),
+                "channel_id": request.get("channel"),
+            }
             listed.append(
                 Listed(
                     workflow_id=workflow_id,
                     kind=_KIND_OF_SERVICE.get(str(row["target_service_name"]), WorkflowKind.REPORT),
                     running=running,
-                    subject=str(request.get("topic") or request.get("task") or "")[:200],
+                    subject=str(request.get("topic") or request.get("task") or request.get("title") or "")[:200],
                     requester_id=origin.get("requester_id"),
                     channel_id=origin.get("channel_id"),
                     started_at=_moment(row.get("created_at")),

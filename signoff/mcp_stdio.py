@@ -2,8 +2,8 @@
 a child process (Claude Code, Cursor, the Agents SDK's ``MCPServerStdio``).
 
 It reads the same settings as the bot and reaches the engine through the bot's own gateway
-(``SIGNOFF_ENGINE``: Temporal's, or DBOS's on its system database, where ``signoff bot`` runs the
-workflows). There is no bearer on stdio: whoever can start this process holds the settings' power.
+(``SIGNOFF_ENGINE``: Temporal's, DBOS's on its system database, or Restate's ingress and admin API,
+where ``signoff bot`` runs the workflows). There is no bearer on stdio: whoever can start this process holds the settings' power.
 Its requests carry the name ``mcp-stdio`` in the audit, or, with ``--key NAME``, a configured API
 key's (then that key's channel limits apply and its secret signs the webhooks).
 """
@@ -32,6 +32,13 @@ async def engine_gateway(settings: Settings) -> AsyncIterator[Gateway]:
 
         async with reader_gateway(settings, DEFAULT_CALL_TIMEOUT) as gateway:
             yield gateway
+        return
+    if settings.engine is Engine.RESTATE:
+        from bot.restate_gateway import DEFAULT_CALL_TIMEOUT as RESTATE_CALL_TIMEOUT
+        from signoff.restate.stack import reader_gateway as restate_reader
+
+        async with restate_reader(settings, RESTATE_CALL_TIMEOUT) as restate:
+            yield restate
         return
     # Lazy, as the bot's: the server answers (a tool error saying so) while Temporal is down.
     client = await connect_client(settings, lazy=True, service=SERVICE_NAME)

@@ -106,3 +106,14 @@ class StatusView:
 
     progress: Progress | None = None
     draft: str = ""
+    # A SignoffRequest's answer (``SignoffResult``'s JSON) once decided; what its ``answer`` query returns.
+    answer: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RequestRun:
+    """A SignoffRequest's input on Restate: the request, and what Temporal keeps as the run's memo
+    (the HTTP API's key and body hash), kept in the run's state; the workflow reads only the request."""
+
+    request: dict[str, Any]
+    memo: dict[str, Any]

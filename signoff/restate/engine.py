@@ -18,8 +18,9 @@ as they are, through ``workflows.runtime``; this module gives them Restate's pri
   promise ``reply-<message id>``, which the run resolves once it has checked the decision with the
   update's own validator (a refusal changes nothing and the same decision may come again);
 - a timer is a durable sleep raced against that promise;
-- what queries would return is workflow state (``progress``, ``draft``), read by the shared
-  handler ``status``;
+- what queries would return is workflow state (``progress``, ``draft``, and a SignoffRequest's
+  ``answer`` once decided), read by the shared handler ``status``; a SignoffRequest's memo (the HTTP
+  API's key and body hash) is its input's second half (``RequestRun``), kept as its ``memo`` state;
 - patches: the patch ids the code that started a run knew are the run's first journaled step, so a
   run keeps the branches of the code that started it, whichever release resumes it.
 
@@ -60,10 +61,18 @@ from agents.items import ModelResponse
 from pydantic import TypeAdapter
 from restate.serde import Serde
 from restate.server_context import DisconnectedException, restate_context_is_replaying
+from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, StepContext, running
 from signoff.contracts.activity_io import MODEL_RETRY_POLICY
-from signoff.contracts.engine_messages import CANCEL, WORKFLOW_NAMES, EngineReply, StatusView, WireMessage
+from signoff.contracts.engine_messages import (
+    CANCEL,
+    WORKFLOW_NAMES,
+    EngineReply,
+    RequestRun,
+    StatusView,
+    WireMessage,
+)
 from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import PlanRequest, Progress, ReportRequest, WorkflowKind
 from workflows.approval import DecisionRefused
@@ -72,6 +81,7 @@ from workflows.patches import ALL_PATCHES, PATCHES_BEFORE_DBOS
 from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import StepsInOrder, step_failed, use
+from workflows.signoff_request import SignoffRequestWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +91,8 @@ T = TypeVar("T")
 PROGRESS_STATE = "progress"
 DRAFT_STATE = "draft"
 REQUEST_STATE = "request"
+MEMO_STATE = "memo"
+ANSWER_STATE = "answer"
 NEXT_DECISION_STATE = "next_decision"
 # How many promises ``decide`` tries past the one the run last said it waits on (each taken one is
 # a message still queued ahead of this one).
@@ -173,6 +185,8 @@ class RestateDurable(StepsInOrder):
         # The reply to each decision accepted, by its decision id: what another attempt at it gets.
         self._accepted: dict[str, EngineReply] = {}
         self._published: tuple[object, str] | None = None
+        # Whether a SignoffRequest's answer is set (once: it never changes).
+        self._answered = False
         # The SDK's task for this attempt at the run: cancelled when the endpoint stops (``stopping``).
         self._attempt = asyncio.current_task()
 
@@ -356,7 +370,8 @@ class RestateDurable(StepsInOrder):
         await self._ctx.promise(reply_promise(message_id), serde=_REPLY).resolve(reply)
 
     async def publish(self) -> None:
-        """Set the progress and draft state when they changed (what Temporal's queries read)."""
+        """Set the progress and draft state when they changed (what Temporal's queries read), and a
+        SignoffRequest's answer once it has one."""
         self._still_running()
         progress, draft = self._instance.progress(), self._instance.current_draft()
         previous = self._published
@@ -365,6 +380,11 @@ class RestateDurable(StepsInOrder):
             self._ctx.set(PROGRESS_STATE, progress, serde=_PROGRESS)
         if previous is None or previous[1] != draft:
             self._ctx.set(DRAFT_STATE, draft, serde=_STR)
+        if isinstance(self._instance, SignoffRequestWorkflow) and not self._answered:
+            answer = self._instance.answer()
+            if answer is not None:
+                self._answered = True
+                self._ctx.set(ANSWER_STATE, answer, serde=_JSON_OBJECT)
 
 
 _MESSAGE = JsonSerde[WireMessage](WireMessage)
@@ -373,6 +393,10 @@ _REPLY = JsonSerde[EngineReply](EngineReply)
 _PROGRESS = JsonSerde[Progress](Progress)
 _STR = JsonSerde[str](str)
 _MODEL_RESPONSE = JsonSerde[ModelResponse](ModelResponse)
+_JSON_OBJECT = JsonSerde[dict[str, Any]](dict[str, Any])
+_REQUEST_RUN = JsonSerde[RequestRun](RequestRun)
+# A SignoffRequest's outcome: its answer's JSON, or "cancelled".
+_REQUEST_OUTCOME = JsonSerde[dict[str, Any] | str](dict[str, Any] | str)
 
 
 async def _known_patches() -> list[str]:
@@ -421,18 +445,18 @@ class RestateEngine:
         self.services = [
             _workflow_service(self, WorkflowKind.REPORT, ReportRequest, ReportGenerationWorkflow),
             _workflow_service(self, WorkflowKind.PLAN, PlanRequest, ApprovalWorkflow),
+            _request_service(self),
         ]
 
     def app(self) -> Any:
         return restate.app(self.services)
 
-    async def drive(self, ctx: restate.WorkflowContext, instance: HumanReviewedWorkflow, request: Any) -> str:
+    async def drive(self, ctx: restate.WorkflowContext, instance: HumanReviewedWorkflow, request: Any) -> Any:
         durable = RestateDurable(ctx, instance, self.activities, self.models)
         undo = use(durable)
         try:
             await durable.begin()
-            result: str = await instance.run(request)  # type: ignore[attr-defined]
-            return result
+            return await instance.run(request)  # type: ignore[attr-defined]
         except asyncio.CancelledError:
             if durable.stopping():
                 raise  # the endpoint stops, not the workflow: Restate runs it again
@@ -443,7 +467,7 @@ class RestateEngine:
             if restate.is_internal_exception(err):
                 raise  # the SDK's own control flow (suspension): not the workflow's outcome
             # The workflow failed for good (a pipeline error, a budget): Restate must not retry it.
-            raise restate.TerminalError(f"{type(err).__name__}: {err}") from err
+            raise restate.TerminalError(f"{failure_kind(err)}: {err}") from err
         finally:
             try:
                 if not durable.stopping():
@@ -454,16 +478,46 @@ class RestateEngine:
             undo()
 
 
+def failure_kind(err: Exception) -> str:
+    """What a failed run's error is called: an ApplicationError's own type (``INVALID_REQUEST``…), as
+    Temporal and DBOS report it, else its class (the bot's gateway reads it back before the colon)."""
+    if isinstance(err, ApplicationError) and err.type:
+        return err.type
+    return type(err).__name__
+
+
 def _workflow_service(
     engine: RestateEngine, kind: WorkflowKind, request_type: type, workflow_class: Callable[[], HumanReviewedWorkflow]
 ) -> restate.Workflow:
-    service = restate.Workflow(WORKFLOW_NAMES[kind])
+    service = _service_of(kind)
     request_serde: Serde[Any] = JsonSerde[Any](request_type)
 
     @service.main(name="run", input_serde=request_serde, output_serde=_STR)
     async def run(ctx: restate.WorkflowContext, request: Any) -> str:
         ctx.set(REQUEST_STATE, request, serde=request_serde)
-        return await engine.drive(ctx, workflow_class(), request)
+        result: str = await engine.drive(ctx, workflow_class(), request)
+        return result
+
+    return service
+
+
+def _request_service(engine: RestateEngine) -> restate.Workflow:
+    """SignoffRequest: its answer's JSON, or "cancelled"."""
+    service = _service_of(WorkflowKind.REQUEST)
+
+    @service.main(name="run", input_serde=_REQUEST_RUN, output_serde=_REQUEST_OUTCOME)
+    async def run(ctx: restate.WorkflowContext, started: RequestRun) -> dict[str, Any] | str:
+        ctx.set(REQUEST_STATE, started.request, serde=_JSON_OBJECT)
+        ctx.set(MEMO_STATE, started.memo, serde=_JSON_OBJECT)
+        outcome: dict[str, Any] | str = await engine.drive(ctx, SignoffRequestWorkflow(), started.request)
+        return outcome
+
+    return service
+
+
+def _service_of(kind: WorkflowKind) -> restate.Workflow:
+    """``kind``'s Restate workflow with the shared handlers every kind has: ``decide`` and ``status``."""
+    service = restate.Workflow(WORKFLOW_NAMES[kind])
 
     @service.handler(name="decide", input_serde=_MESSAGE, output_serde=_REPLY)
     async def decide(ctx: restate.WorkflowSharedContext, message: WireMessage) -> EngineReply:
@@ -484,7 +538,8 @@ def _workflow_service(
     async def status(ctx: restate.WorkflowSharedContext) -> StatusView:
         progress = await ctx.get(PROGRESS_STATE, serde=_PROGRESS)
         draft = await ctx.get(DRAFT_STATE, serde=_STR)
-        return StatusView(progress=progress, draft=draft or "")
+        answer = await ctx.get(ANSWER_STATE, serde=_JSON_OBJECT)
+        return StatusView(progress=progress, draft=draft or "", answer=answer)
 
     return service
 

@@ -17,7 +17,6 @@ from dbos import DBOSClient
 from temporalio.testing import WorkflowEnvironment
 
 from bot.dbos_gateway import DbosGateway
-from bot.restate_gateway import RestateGateway
 from signoff import cli
 from signoff.config.settings import Engine, Settings, SettingsError
 from signoff.contracts.workflow_io import Phase
@@ -26,7 +25,7 @@ from signoff.slack import action_ids
 from signoff.temporal.devserver import free_port
 from tests.support.audit import Run, signoff_audit_with
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, phase_of, running_stack, seen_from_outside
+from tests.support.engines import ENGINES, on_the_stacks_restate, phase_of, running_stack, seen_from_outside
 from tests.support.flows import start_via_slack
 from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, REQUESTER, draft_messages, told
 from tests.support.waiting import eventually
@@ -52,13 +51,7 @@ async def stack(
     target = time_env.client.service_client.config.target_host
     engine, audit_settings = seen_from_outside(request, engine, settings, target, tmp_path, "audit")
     async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
-        gateway = bot.deps.gateway
-        if isinstance(gateway, RestateGateway):
-            # The Restate server the stack started for this test.
-            audit_settings = replace(
-                audit_settings, restate_url=gateway.ingress_url, restate_admin_url=gateway.admin_url
-            )
-        yield Audited(bot, audit_settings)
+        yield Audited(bot, on_the_stacks_restate(bot, audit_settings))
 
 
 async def _decided_in_a_modal(slack: SlackSandbox, user: str, draft_ts: str, action: str, field: str) -> None:

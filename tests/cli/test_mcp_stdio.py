@@ -1,6 +1,6 @@
 """``signoff mcp`` over stdio: a real child process, its settings from the environment, driven by
 the ``mcp`` SDK's own client, in front of a bot and its engine (Temporal's time-skipping server, or
-DBOS on SQLite and PostgreSQL): ask, click in the sandbox, the outcome; pending then get_signoff;
+DBOS on SQLite and PostgreSQL, or Restate): ask, click in the sandbox, the outcome; pending then get_signoff;
 cancel; bad input; the identity its requests carry; the Agents SDK's ``MCPServerStdio`` driving the offline model."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from signoff.models.offline import OfflineModelProvider
 from signoff.sandbox import SlackSandbox
 from tests.support.api import KEYS
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import REQUEST_ENGINES, running_stack, seen_from_outside
+from tests.support.engines import REQUEST_ENGINES, on_the_stacks_restate, running_stack, seen_from_outside
 from tests.support.mcp import answer_of, approve_when_posted, engine_environment, stdio_session, text_of
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
 
@@ -51,9 +51,9 @@ async def stack(
     target = time_env.client.service_client.config.target_host
     engine, seen = seen_from_outside(request, request.param, settings, target, tmp_path, "mcp")
     keys = ",".join(f"{key.name}:{key.secret}" for key in KEYS if key.channels is None)
-    environment = engine_environment(seen) | {"SIGNOFF_API_KEYS": keys}
     with time_env.auto_time_skipping_disabled():
         async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+            environment = engine_environment(on_the_stacks_restate(bot, seen)) | {"SIGNOFF_API_KEYS": keys}
             yield Stack(bot, environment)
 
 

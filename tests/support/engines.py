@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.restate_gateway import RestateGateway
 from signoff.config.ports import free_port
 from signoff.config.settings import Engine, Settings
 from signoff.contracts.workflow_io import Phase, Progress
@@ -37,8 +38,8 @@ ENGINES = [
     pytest.param("restate", marks=[pytest.mark.process, DBOS_FLOW]),
 ]
 # The engines SignoffRequest runs on, and with it the HTTP API, the MCP server and the Workflow
-# Builder step: not Restate yet (docs/engines.md says so).
-REQUEST_ENGINES = ENGINES[:3]
+# Builder step: all of them.
+REQUEST_ENGINES = ENGINES
 
 
 def seen_from_outside(
@@ -52,11 +53,20 @@ def seen_from_outside(
     if engine == "dbos-sqlite":
         return engine, replace(settings, engine=Engine.DBOS, database_url=f"sqlite:///{tmp_path / 'dbos.sqlite'}")
     if engine == "restate":
-        # Its URLs once the stack's own Restate server runs (``restate_urls_of``).
+        # Its URLs once the stack's own Restate server runs (``on_the_stacks_restate``).
         return engine, replace(settings, engine=Engine.RESTATE)
     server: str = request.getfixturevalue("postgres_url")
     url = database_url(server, f"{prefix}_{uuid.uuid4().hex[:8]}")
     return f"dbos-postgres:{url}", replace(settings, engine=Engine.DBOS, database_url=url)
+
+
+def on_the_stacks_restate(bot: RunningBot, settings: Settings) -> Settings:
+    """``settings`` (from ``seen_from_outside``) with the URLs of the Restate server ``running_stack``
+    started for this test, when it runs on Restate; else as they are."""
+    gateway = bot.deps.gateway
+    if not isinstance(gateway, RestateGateway):
+        return settings
+    return replace(settings, restate_url=gateway.ingress_url, restate_admin_url=gateway.admin_url)
 
 
 @contextlib.asynccontextmanager

@@ -94,4 +94,10 @@ def engine_environment(settings: Settings) -> dict[str, str]:
     if settings.engine is Engine.DBOS:
         assert settings.database_url is not None
         return {"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": settings.database_url}
+    if settings.engine is Engine.RESTATE:
+        return {
+            "SIGNOFF_ENGINE": "restate",
+            "SIGNOFF_RESTATE_URL": settings.restate_url,
+            "SIGNOFF_RESTATE_ADMIN_URL": settings.restate_admin_url,
+        }
     return {"TEMPORAL_ADDRESS": settings.temporal_address, "SIGNOFF_TASK_QUEUE": settings.task_queue}
