@@ -259,7 +259,11 @@ async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts
     assert [d["id"] for d in again] == [d["id"] for d in first]
     services = first[0]["services"]
     assert isinstance(services, list)
-    assert {service["name"] for service in services} == {"ReportGenerationWorkflow", "ApprovalWorkflow", "SignoffRequest"}
+    assert {service["name"] for service in services} == {
+        "ReportGenerationWorkflow",
+        "ApprovalWorkflow",
+        "SignoffRequest",
+    }
     assert "Traceback" not in worker.output()
 
 
