@@ -245,6 +245,15 @@ def _follow_ups(app: InstrumentedApp) -> FollowUps:
     return app.follow_ups
 
 
+async def run_bot(settings: Settings, port: int, *, gateway: Gateway | None = None) -> None:
+    """The bot on its transport: Socket Mode with ``SLACK_APP_TOKEN``, else HTTP on ``port``; on
+    ``gateway``'s engine (Temporal's when None)."""
+    if settings.socket_mode:
+        await run_socket_mode(settings, gateway=gateway)
+    else:
+        await run_http(settings, port, gateway=gateway)
+
+
 async def run_socket_mode(settings: Settings, *, gateway: Gateway | None = None) -> None:
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     sock = metrics_socket(settings)

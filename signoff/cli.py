@@ -298,12 +298,9 @@ async def _bot(settings: Settings, port: int) -> None:
 
         await restate_stack.run_bot(settings, port)
         return
-    from bot.server import run_http, run_socket_mode
+    from bot.server import run_bot
 
-    if settings.socket_mode:
-        await run_socket_mode(settings)
-    else:
-        await run_http(settings, port)
+    await run_bot(settings, port)
 
 
 def _check_bot_settings(settings: Settings) -> None:

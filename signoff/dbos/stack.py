@@ -138,10 +138,7 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def run_bot(settings: Settings, port: int) -> None:
-    from bot.server import run_http, run_socket_mode
+    from bot.server import run_bot as serve_bot
 
     async with engine_with_gateway(settings) as gateway:
-        if settings.socket_mode:
-            await run_socket_mode(settings, gateway=gateway)
-        else:
-            await run_http(settings, port, gateway=gateway)
+        await serve_bot(settings, port, gateway=gateway)
