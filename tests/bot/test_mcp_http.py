@@ -20,6 +20,7 @@ from tests.support.api import CI_KEY, LIMITED_KEY, OTHER_KEY, ApiStack
 from tests.support.bot import bot_settings, running_bot
 from tests.support.mcp import answer_of, approve_when_posted, http_session, text_of
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER
+from tests.support.waiting import eventually
 
 DEPLOY: dict[str, Any] = {
     "title": "Deploy payments-api v2.3.1",
@@ -46,10 +47,13 @@ async def test_ask_click_approve_in_slack_and_the_tool_answers_the_outcome(
             clicking = asyncio.create_task(approve_when_posted(slack, DEPLOY["title"]))
             result = await session.call_tool(REQUEST_SIGNOFF, DEPLOY, progress_callback=on_progress)
             await clicking
+            # The SDK hands a progress notification to its callback in a task of its own, which
+            # may run after the call's result: wait for it while the session is still open.
+            await eventually(lambda: reported)
     answer = answer_of(result)
     assert answer["status"] == "approved", answer
     assert answer["result"]["decided_by"] == [APPROVER_1] and answer["result"]["text"] == DEPLOY["body"]
-    assert reported and reported[0] == 0
+    assert reported[0] == 0
 
 
 async def test_pending_then_get_signoff_waits_for_the_click(
