@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from bot.server import EVENTS_PATH
@@ -15,6 +16,7 @@ from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.api import CI_KEY, LIMITED_KEY, OTHER_KEY, ApiStack
 from tests.support.bot import bot_settings, running_bot
+from tests.support.engines import ENGINES
 from tests.support.slack import APPROVER_1, CHANNEL, REQUESTER, buttons, draft_messages, thread_texts
 from tests.support.waiting import eventually
 
@@ -32,6 +34,8 @@ def _draft(slack: SlackSandbox, thread_ts: str) -> dict:
     return draft
 
 
+# The one API test on every engine, DBOS on PostgreSQL included (``REQUEST_ENGINES`` says why the rest skip it).
+@pytest.mark.parametrize("api_engine", ENGINES)
 async def test_ask_approve_in_slack_and_read_the_result(
     time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:
