@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp_asgi.resource import ASGIContext
@@ -305,8 +306,22 @@ class McpEndpoint:
             return err.response()
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        _same_origin_only(request)
         key = self.api.keys.caller(request)
         return await _StreamingContext(_with_key(self.sessions.handle_request, key), request, "").get_response()
+
+
+def _same_origin_only(request: web.Request) -> None:
+    """MCP's transport rule against DNS rebinding: a browser page from another origin may not talk
+    to the server. Agents and CLIs send no ``Origin``; a browser always does, and a page served
+    from this host sends this host. (The bearer key already keeps a rebinding page out; this is the
+    second lock the spec asks for, and it holds for a key pasted into a browser tool.)"""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    parsed = urlsplit(origin)
+    if parsed.scheme not in ("http", "https") or parsed.netloc.lower() != request.host.lower():
+        raise ProblemError(403, "forbidden-origin", f"requests from the web origin {origin!r} are refused")
 
 
 class _StreamingContext(ASGIContext):

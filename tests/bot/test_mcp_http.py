@@ -150,6 +150,31 @@ async def test_mcp_needs_a_valid_key(time_env: WorkflowEnvironment, slack: Slack
     assert foreign.is_error and "no such request" in text_of(foreign)
 
 
+# The check runs before any engine call: once is enough.
+@pytest.mark.parametrize("api_engine", ["temporal"])
+async def test_a_page_from_another_web_origin_is_refused_even_with_a_key(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    """DNS rebinding: a page on evil.example resolved to the bot's address sends its own Origin."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {CI_KEY.secret}",
+    }
+    async with api() as (caller, _), aiohttp.ClientSession() as http:
+        statuses = {}
+        for origin in ("http://evil.example", "null", caller.base.replace("127.0.0.1", "localhost")):
+            async with http.post(caller.base + "/mcp", json=call, headers=headers | {"Origin": origin}) as response:
+                statuses[origin] = (response.status, await response.text())
+        # A page served from the bot's own host and port is its own origin.
+        async with http_session(caller.base, CI_KEY, origin=caller.base) as session:
+            tools = await session.list_tools()
+    assert all(status == 403 and "web origin" in text for status, text in statuses.values()), statuses
+    assert {tool.name for tool in tools.tools} >= {REQUEST_SIGNOFF}
+    assert slack.messages(CHANNEL) == []
+
+
 async def test_a_key_limited_to_channels_asks_only_there(
     time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
 ) -> None:

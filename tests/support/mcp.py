@@ -24,11 +24,13 @@ from tests.support.slack import APPROVER_1, CHANNEL, open_drafts
 
 @contextlib.asynccontextmanager
 async def http_session(
-    base: str, key: ApiKey | None, session_ids: list[str] | None = None
+    base: str, key: ApiKey | None, session_ids: list[str] | None = None, *, origin: str | None = None
 ) -> AsyncIterator[ClientSession]:
-    """An initialised MCP session with the bot at ``base`` (its root URL) as ``key``; the session id
-    the server gave is appended to ``session_ids``."""
+    """An initialised MCP session with the bot at ``base`` (its root URL) as ``key`` (from a web page
+    at ``origin``, as a browser would say); the session id the server gave is appended to ``session_ids``."""
     headers = {"Authorization": f"Bearer {key.secret}"} if key is not None else {}
+    if origin is not None:
+        headers["Origin"] = origin
 
     async def record(response: httpx2.Response) -> None:
         given = response.headers.get("mcp-session-id")
