@@ -44,6 +44,8 @@ BOUNDED_GATE_PATCH = "bounded-gate"
 BOUNDED_REQUEST_PATCH = "bounded-request"
 # A request made through the HTTP API with a callback_url posts its result there, signed, when it ends.
 WEBHOOK_PATCH = "request-webhook"
+# ... and when it fails (rather than being decided, expiring or cancelled), it posts that too, with the error.
+FAILED_WEBHOOK_PATCH = "request-webhook-on-failure"
 # A request started by the Workflow Builder step completes (or fails) that step when it ends.
 WORKFLOW_STEP_PATCH = "workflow-step-completion"
 

@@ -52,7 +52,7 @@ from signoff.contracts.workflow_step import (
 )
 from workflows.approval import GateOutcome, GateResult
 from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
-from workflows.patches import BOUNDED_REQUEST_PATCH, WEBHOOK_PATCH, WORKFLOW_STEP_PATCH
+from workflows.patches import BOUNDED_REQUEST_PATCH, FAILED_WEBHOOK_PATCH, WEBHOOK_PATCH, WORKFLOW_STEP_PATCH
 from workflows.runtime import durable
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
@@ -116,6 +116,9 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         except (CancelledError, asyncio.CancelledError):
             await self._notify("cancelled", None)
             raise
+        except (ApplicationError, FailureError, StepFailed) as err:
+            await self._notify_failed(err)
+            raise
         self._answer = result.model_dump(mode="json")
         await self._notify(result.outcome, self._answer)
         return self._answer
@@ -128,7 +131,23 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
     def api_key(self) -> str | None:
         return self._request.api_key if isinstance(self._request, ApiSignoffRequest) else None
 
-    async def _notify(self, status: RequestStatus, result: dict[str, Any] | None) -> None:
+    async def _notify_failed(self, err: ApplicationError | FailureError | StepFailed) -> None:
+        """The webhook of a request that failed (a Slack post refused for good, the app removed from
+        the channel): its caller hears that, and why, instead of waiting for an end that came."""
+        if not self._has_webhook() or not await durable().patched_async(FAILED_WEBHOOK_PATCH):
+            return
+        if isinstance(err, StepFailed):
+            kind, message = err.error_type or err.step, err.message or str(err)
+        else:
+            kind, message = getattr(err, "type", None) or type(err).__name__, err.message
+        await self._notify("failed", None, error={"type": kind, "message": message})
+
+    def _has_webhook(self) -> bool:
+        return isinstance(self._request, ApiSignoffRequest) and self._request.callback_url is not None
+
+    async def _notify(
+        self, status: RequestStatus, result: dict[str, Any] | None, *, error: dict[str, str] | None = None
+    ) -> None:
         """POST how the request ended to its callback_url (a request made through the API with one),
         signed with its key's secret; retried with backoff for a bounded time. A webhook that is never
         taken is logged and changes nothing: the result stays readable through the API."""
@@ -138,12 +157,14 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         if not await durable().patched_async(WEBHOOK_PATCH):
             return
         parent = self._thread.parent if self._thread else None
-        event = {
+        event: dict[str, Any] = {
             "id": durable().workflow_id(),
             "status": status,
             "thread": {"channel": parent.channel_id, "ts": parent.ts} if parent else None,
             "result": result,
         }
+        if error is not None:
+            event["error"] = error
         delivery = WebhookInput(
             workflow_id=durable().workflow_id(),
             url=request.callback_url,

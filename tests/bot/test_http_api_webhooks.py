@@ -6,8 +6,11 @@ request's audit record."""
 from __future__ import annotations
 
 import json
+import uuid
 
+import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs; mcp brings it
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from signoff.sandbox import SlackSandbox
@@ -16,6 +19,7 @@ from tests.bot.test_http_api import DEPLOY
 from tests.support.api import CI_KEY, ApiStack
 from tests.support.slack import APPROVER_1, CHANNEL, draft_messages
 from tests.support.webhooks import receiver, verify
+from workflows import SignoffRequestWorkflow
 
 
 async def test_the_result_is_posted_signed_when_decided(
@@ -95,3 +99,27 @@ async def test_decided_while_its_webhook_is_still_retried(
     assert cancel.status == 409
     for _, headers, body in hook.received[:2]:
         assert verify(CI_KEY.secret, headers["Signoff-Timestamp"], headers["Signoff-Signature"], body)
+
+
+# Started the way the API starts it, straight on Temporal (the trust boundary allows it): the one way
+# to have the thread's post refused after the API's checks, as when the app is removed from a channel.
+@pytest.mark.parametrize("api_engine", ["temporal"])
+async def test_a_request_that_fails_posts_failed_with_the_error(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, api: ApiStack
+) -> None:
+    request = {**DEPLOY, "channel": "C0WATERCO", "api_key": CI_KEY.name, "callback_url": ""}
+    with time_env.auto_time_skipping_disabled():
+        async with receiver() as hook, api(webhook_allow_private=True) as (_, bot):
+            request["callback_url"] = hook.base + "/hook"
+            handle = await bot.client.start_workflow(
+                SignoffRequestWorkflow.run, request, id=f"api-{uuid.uuid4()}", task_queue=bot.deps.settings.task_queue
+            )
+            await slack.wait_for(lambda: hook.received or None, timeout=30)
+            # The webhook goes first; then the request fails as before.
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+    [(_, headers, body)] = hook.received
+    assert verify(CI_KEY.secret, headers["Signoff-Timestamp"], headers["Signoff-Signature"], body)
+    event = json.loads(body)
+    assert event["status"] == "failed" and event["result"] is None and event["thread"] is None
+    assert "not_in_channel" in json.dumps(event["error"]), event
