@@ -228,6 +228,7 @@ def step_failed(step: str, cause: BaseException | None) -> StepFailed:
             message=cause.message,
             details=tuple(cause.details),
             non_retryable=cause.non_retryable,
+            retry_after=cause.next_retry_delay,
         )
     if cause is None:
         return StepFailed(step)

@@ -44,8 +44,12 @@ class StepPolicy:
             return False
         return not self.maximum_attempts or attempt < self.maximum_attempts
 
-    def wait_after(self, attempt: int) -> timedelta:
-        """How long to wait after attempt number ``attempt`` failed, before the next."""
+    def wait_after(self, attempt: int, asked: timedelta | None = None) -> timedelta:
+        """How long to wait after attempt number ``attempt`` failed, before the next: what the attempt
+        ``asked`` for (Slack's ``Retry-After``, as an activity's ``next_retry_delay``), as Temporal does,
+        else the policy's backoff."""
+        if asked is not None:
+            return asked
         wait = self.initial_interval * self.backoff_coefficient ** (attempt - 1)
         # Temporal's own cap when none is set: 100 times the first interval.
         limit = self.maximum_interval or self.initial_interval * 100
@@ -69,6 +73,8 @@ class StepFailed(Exception):
     details: Sequence[Any] = field(default=())
     non_retryable: bool = False
     cancelled: bool = False
+    # The wait the attempt asked for before the next (an activity's ``next_retry_delay``), if any.
+    retry_after: timedelta | None = None
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.step} failed")
@@ -78,7 +84,16 @@ class StepFailed(Exception):
         # (the words above say what it was).
         return (
             StepFailed,
-            (self.step, None, self.error_type, self.message, tuple(self.details), self.non_retryable, self.cancelled),
+            (
+                self.step,
+                None,
+                self.error_type,
+                self.message,
+                tuple(self.details),
+                self.non_retryable,
+                self.cancelled,
+                self.retry_after,
+            ),
         )
 
 

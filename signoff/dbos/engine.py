@@ -188,7 +188,7 @@ class DbosDurable(StepsInOrder):
                 if not policy.retries_after(number, failure.error_type, failure.non_retryable):
                     raise failure from err
                 self._still_running()
-                await DBOS.sleep_async(policy.wait_after(number).total_seconds())
+                await DBOS.sleep_async(policy.wait_after(number, failure.retry_after).total_seconds())
 
     async def _run_activity(
         self,

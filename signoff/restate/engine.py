@@ -291,7 +291,7 @@ class RestateDurable(StepsInOrder):
             if not policy.retries_after(number, failure.error_type, failure.non_retryable):
                 raise failure from failure.cause
             self._still_running()
-            await self._ctx.sleep(policy.wait_after(number))
+            await self._ctx.sleep(policy.wait_after(number, failure.retry_after))
             await self.tick()
 
     async def run_agent(self, agent: Agent[Any], agent_input: Any, **kwargs: Any) -> RunResult:

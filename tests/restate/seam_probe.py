@@ -22,7 +22,7 @@ from signoff.restate.admin import RestateAdmin
 from signoff.restate.endpoint import ServiceEndpoint
 from signoff.restate.engine import RestateDurable
 from signoff.restate.server import RestateServer
-from tests.workflows.seam_probe import ACTIVITIES, STEPS, ProbeRun, probed, told
+from tests.workflows.seam_probe import ACTIVITIES, STEPS, ProbeRun, probed, retry_gap, told
 
 SERVICE = "SeamProbe"
 
@@ -48,7 +48,12 @@ async def _on_restate(data_dir: Path) -> dict[str, Any]:
                 async with session.post(f"{server.ingress_url}/{SERVICE}/seam-{step}/run", json=step) as answer:
                     assert answer.status == 200, await answer.text()
                     seen[step] = await answer.json()
-    return {"seen": seen, "told": told, "temporalio.testing": "temporalio.testing" in sys.modules}
+    return {
+        "seen": seen,
+        "told": told,
+        "retry_gap": retry_gap(),
+        "temporalio.testing": "temporalio.testing" in sys.modules,
+    }
 
 
 if __name__ == "__main__":

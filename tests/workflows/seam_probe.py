@@ -12,13 +12,14 @@ import asyncio
 import json
 import os
 import sys
+import time
 from datetime import timedelta
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
-from signoff.contracts.activity_io import SLACK_PERMANENT_ERROR, SLACK_TRANSIENT_ERROR
+from signoff.contracts.activity_io import SLACK_PERMANENT_ERROR, SLACK_RATE_LIMITED, SLACK_TRANSIENT_ERROR
 from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.workflow_io import Phase, Progress, WorkflowKind
 from workflows.runtime import Durable
@@ -26,7 +27,10 @@ from workflows.runtime import Durable
 REFUSED = "probe_refused"
 DOWN = "probe_down"
 FLAKY = "probe_flaky"
-STEPS = (REFUSED, DOWN, FLAKY)
+RATE_LIMITED = "probe_rate_limited"
+STEPS = (REFUSED, DOWN, FLAKY, RATE_LIMITED)
+# What the rate-limited step's first attempt asks to wait (Slack's Retry-After), far above QUICK's 10 ms.
+RETRY_AFTER = timedelta(seconds=1)
 QUICK = StepPolicy(
     initial_interval=timedelta(milliseconds=10),
     maximum_attempts=3,
@@ -36,6 +40,8 @@ TIMEOUT = timedelta(seconds=30)
 
 # What each activity was told, attempt by attempt: (step, attempt, workflow id given).
 told: list[tuple[str, int, bool]] = []
+# When the rate-limited step's attempts ran (time.monotonic()).
+rate_limited_at: list[float] = []
 
 
 def _note() -> None:
@@ -60,7 +66,20 @@ async def flaky() -> str:
     return "done"
 
 
-ACTIVITIES: dict[str, Activity] = {REFUSED: refused, DOWN: down, FLAKY: flaky}
+async def rate_limited() -> str:
+    _note()
+    rate_limited_at.append(time.monotonic())
+    if current_step().attempt < 2:
+        raise ApplicationError("chat.postMessage: ratelimited", type=SLACK_RATE_LIMITED, next_retry_delay=RETRY_AFTER)
+    return "done"
+
+
+def retry_gap() -> float | None:
+    """Seconds between the rate-limited step's two attempts (what the engine waited)."""
+    return rate_limited_at[1] - rate_limited_at[0] if len(rate_limited_at) > 1 else None
+
+
+ACTIVITIES: dict[str, Activity] = {REFUSED: refused, DOWN: down, FLAKY: flaky, RATE_LIMITED: rate_limited}
 
 
 def described(outcome: object) -> dict[str, Any]:
@@ -118,7 +137,12 @@ async def _on_dbos(database_url: str) -> dict[str, Any]:
         for step in STEPS:
             with SetWorkflowID(f"seam-{step}"):
                 seen[step] = await probe(step)
-        return {"seen": seen, "told": told, "temporalio.testing": "temporalio.testing" in sys.modules}
+        return {
+            "seen": seen,
+            "told": told,
+            "retry_gap": retry_gap(),
+            "temporalio.testing": "temporalio.testing" in sys.modules,
+        }
     finally:
         DBOS.destroy()
 

@@ -152,6 +152,7 @@ EXPECTED = {
         "cause": "ApplicationError",
     },
     seam_probe.FLAKY: {"result": "done"},
+    seam_probe.RATE_LIMITED: {"result": "done"},
 }
 # Refused once (never retried), down three times (the policy's attempts), flaky twice.
 EXPECTED_TOLD = [
@@ -161,6 +162,8 @@ EXPECTED_TOLD = [
     [seam_probe.DOWN, 3, True],
     [seam_probe.FLAKY, 1, True],
     [seam_probe.FLAKY, 2, True],
+    [seam_probe.RATE_LIMITED, 1, True],
+    [seam_probe.RATE_LIMITED, 2, True],
 ]
 
 
@@ -215,6 +218,8 @@ async def test_dbos_raises_step_failed_and_calls_the_activities_itself(tmp_path:
     probed = await probed_in_a_child("tests.workflows.seam_probe", f"sqlite:///{tmp_path / 'seam.sqlite'}")
     assert probed["seen"] == EXPECTED
     assert probed["told"] == EXPECTED_TOLD
+    # The wait Slack's Retry-After asked for, not the policy's 10 ms backoff (Temporal does this itself).
+    assert probed["retry_gap"] >= seam_probe.RETRY_AFTER.total_seconds()
     # Plain async functions, called with the engine's StepContext: nothing of Temporal's test kit.
     assert probed["temporalio.testing"] is False
 
@@ -227,6 +232,8 @@ async def test_restate_raises_step_failed_and_calls_the_activities_itself(tmp_pa
     probed = await probed_in_a_child("tests.restate.seam_probe", str(tmp_path / "restate"))
     assert probed["seen"] == EXPECTED
     assert probed["told"] == EXPECTED_TOLD
+    # The wait Slack's Retry-After asked for, not the policy's 10 ms backoff (Temporal does this itself).
+    assert probed["retry_gap"] >= seam_probe.RETRY_AFTER.total_seconds()
     assert probed["temporalio.testing"] is False
 
 
