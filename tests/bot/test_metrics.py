@@ -69,8 +69,9 @@ async def test_a_report_through_slack_moves_the_bots_metrics(
     assert moved("signoff_bot_slack_api_errors_total", error="ratelimited") == 1
     # The start and the recorded update at least; the refused update answered, as an error.
     assert moved("signoff_bot_temporal_call_seconds_count", outcome="ok") >= 2
+    # (Not "unreachable": that count is the process's, and a loaded CI machine's other tests in this
+    # process may time a call out meanwhile; the refusal counted as an error above is what is pinned.)
     assert moved("signoff_bot_temporal_call_seconds_count", outcome="error") == 1
-    assert moved("signoff_bot_temporal_call_seconds_count", outcome="unreachable") == 0
     assert moved("signoff_bot_temporal_call_seconds_sum", outcome="ok") > 0
 
 
