@@ -7,7 +7,7 @@ from pathlib import Path
 from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.processes import BotProcess
-from tests.support.slack import CHANNEL, REQUESTER, draft_posts
+from tests.support.slack import CHANNEL, REQUESTER, draft_posts, text_said
 from tests.support.waiting import eventually
 
 
@@ -36,11 +36,10 @@ async def bot_killed_during_the_writer_call(
 
 
 async def turn_posted(slack: SlackSandbox, timeout: float = 90) -> None:
-    """Until the note after the draft, the turn's last post: then every post has been made."""
+    """Until the note after the draft (or the progress stream's stop that says it), the turn's last post:
+    then every post has been made."""
     await slack.wait_for(
-        lambda: any(
-            "ready for a decision" in str(call.params.get("text")) for call in slack.calls_to("chat.postMessage")
-        ),
+        lambda: any("ready for a decision" in text_said(call) for call in slack.calls if call.ok),
         timeout=timeout,
     )
 
