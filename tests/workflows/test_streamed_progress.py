@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import pytest
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from signoff.sandbox import SlackSandbox
-from signoff.worker import build_worker, worker_slack_client
+from signoff.worker import build_worker, model_provider, worker_slack_client
+from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.flows import waiting_draft
 from tests.support.slack import CHANNEL, assert_nothing_doubled, thread_texts
 from tests.support.temporal import running_worker, start_report, with_agents_plugin, worker_settings
+from tests.support.waiting import eventually
+from workflows import ReportGenerationWorkflow
 
 
 def streamed(slack: SlackSandbox, thread_ts: str) -> list[dict[str, Any]]:
@@ -77,8 +83,15 @@ async def test_stream_calls_whose_answers_were_lost_leave_one_stopped_stream_not
     async with build_worker(with_agents_plugin(time_env.client, settings), settings, slack_client):
         handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
         ts, _ = await waiting_draft(slack, handle)
-        # The stop took effect at once; its retry comes after the first attempt timed out.
+        # The stop took effect at once; its retry comes after the first attempt timed out. The turn is over
+        # when the gate's reminder timer starts (a stop taken for Slack's ending would post the note first).
         await slack.wait_for(lambda: len(slack.calls_to("chat.stopStream")) == 2)
+
+        async def waiting_for_a_decision() -> bool:
+            history = await handle.fetch_history()
+            return any(event.HasField("timer_started_event_attributes") for event in history.events)
+
+        await eventually(waiting_for_a_decision)
 
     [message] = streamed(slack, ts)
     assert not slack.streams.is_streaming(CHANNEL, message["ts"])
@@ -90,3 +103,27 @@ async def test_stream_calls_whose_answers_were_lost_leave_one_stopped_stream_not
     assert [c.ok for c in slack.calls_to("chat.stopStream")] == [True, False]  # the retry saw it done
     assert sum("is ready for a decision" in t for t in thread_texts(slack, ts)) == 1
     assert_nothing_doubled(slack)
+
+
+async def test_a_report_that_fails_mid_stream_stops_it_with_the_step_that_failed(
+    time_env: WorkflowEnvironment, slack: SlackSandbox
+) -> None:
+    async with OpenAIStandIn() as models:
+        models.fail(role="writer", times=100, status=500)
+        settings = replace(worker_settings(slack), openai_api_key=models.api_key, openai_base_url=models.base_url)
+        async with running_worker(time_env.client, settings, model_provider(settings)):
+            handle = await start_report(with_agents_plugin(time_env.client, settings), settings)
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+            state = await handle.query(ReportGenerationWorkflow.progress)
+
+    assert state.thread is not None
+    [message] = streamed(slack, state.thread.ts)
+    assert not slack.streams.is_streaming(CHANNEL, message["ts"])  # never left typing
+    [plan] = [b for b in message["blocks"] if b["type"] == "plan"]
+    assert [(t["title"].split(" · ")[0], t["status"]) for t in plan["tasks"]] == [
+        ("Researching the topic", "complete"),
+        ("Writing the first draft", "error"),
+    ]
+    assert plan["title"] == "Failed"
+    assert any("This request failed" in t for t in thread_texts(slack, state.thread.ts))
