@@ -2,7 +2,8 @@
 
 While research, writing and review run, the thread shows one message Slack streams (a plan whose tasks
 are the agent steps: what each is doing, then how long it took), stopped when the draft is posted with
-the reviewer's findings and who decides. Where streaming is refused (``signoff.activities.progress_stream``)
+the reviewer's findings and who decides; a stream Slack ends on its own (after about five minutes) goes on
+in a new message with the same tasks. Where streaming is refused (``signoff.activities.progress_stream``)
 or was not yet deployed when the run began (``STREAMED_PROGRESS_PATCH``), the same calls post today's
 phase notes, word for word. Every Slack call is an activity (``signoff.contracts.progress_stream``).
 """
@@ -18,6 +19,7 @@ from signoff.contracts.progress_stream import (
     SLACK_APPEND_PROGRESS,
     SLACK_START_PROGRESS,
     SLACK_STOP_PROGRESS,
+    STREAM_ENDED_BY_SLACK,
     ProgressAppendInput,
     ProgressStartInput,
     ProgressStopInput,
@@ -45,6 +47,7 @@ def took(span: timedelta) -> str:
 
 @dataclass
 class _Step:
+    name: str
     task_id: str
     title: str
     started: datetime
@@ -84,7 +87,7 @@ class DraftProgress:
         if await self._may_stream() and not self._over:
             now = durable().now()
             done = self._finish_current(now)
-            step = _Step(task_id=f"{task_id_prefix(self._key or self._new_key())}{name}", title=doing, started=now)
+            step = _Step(name, f"{task_id_prefix(self._key or self._new_key())}{name}", doing, now)
             self._steps.append(step)
             if self._stream is None:
                 await self._start(step)
@@ -161,10 +164,12 @@ class DraftProgress:
         step.title = f"{step.done or step.title} · {took(now - step.started)}"
         return [step.task()]
 
-    async def _start(self, first: _Step) -> None:
+    async def _start(self, first: _Step, done: tuple[ProgressTask, ...] = ()) -> None:
+        """Start this draft's stream at ``first`` (after the ``done`` tasks, when it goes on from an ended one)."""
         parent = self._thread.parent
         assert parent is not None
-        self._began = first.started
+        if self._began is None:
+            self._began = first.started
         started: ProgressStream = await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_START_PROGRESS,
@@ -173,7 +178,7 @@ class DraftProgress:
                     recipient_user_id=self._recipient_user_id,
                     recipient_team_id=self._recipient_team_id,
                     title=PLAN_TITLE,
-                    tasks=[first.task()],
+                    tasks=[*done, first.task()],
                     idempotency_key=self._key,
                 ),
                 start_to_close_timeout=PROGRESS_START_TO_CLOSE,
@@ -191,17 +196,33 @@ class DraftProgress:
 
     async def _append(self, tasks: list[ProgressTask]) -> None:
         assert self._stream is not None
-        appended: bool = await finish_even_if_cancelled(
+        refused: str | None = await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_APPEND_PROGRESS,
                 ProgressAppendInput(stream=self._stream, title=PLAN_TITLE, tasks=tasks),
+                # A string or nothing: no type to decode into.
                 start_to_close_timeout=PROGRESS_START_TO_CLOSE,
-                result_type=bool,
                 policy=PROGRESS_RETRY_POLICY,
             )
         )
-        # Slack ended the stream (its lifetime, someone's Stop): this draft goes on with notes.
-        self._over = not appended
+        if refused is None:
+            return
+        if refused == STREAM_ENDED_BY_SLACK:
+            # Slack ends a stream a few minutes after it began; long agent steps go on in a new message with
+            # the same tasks (the ended one keeps what it showed, no longer typing).
+            old, new = task_id_prefix(self._key), task_id_prefix(self._new_key())
+            step = self._steps[-1]
+            step.task_id = new + step.name
+            done = tuple(
+                ProgressTask(id=new + t.id.removeprefix(old), title=t.title, status=t.status)
+                for t in tasks
+                if t.id != step.task_id and t.id != old + step.name
+            )
+            self._stream = None
+            await self._start(step, done)
+            return
+        # Someone pressed Stop, or Slack refused otherwise: this draft goes on with notes.
+        self._over = True
 
     async def _stop(self, title: str, tasks: list[ProgressTask], text: str) -> bool:
         assert self._stream is not None and self._thread.parent is not None

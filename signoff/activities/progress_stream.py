@@ -7,9 +7,10 @@ another worker, after a crash, goes on with it); it uses the helper's chunk mode
 
 Where Slack refuses to stream (the method unknown to this Slack, a token type it does not take, a
 conversation type it does not stream in, no recipient), ``start_progress`` answers ``refused`` with Slack's
-error name and the workflow posts phase notes instead. An append or stop Slack refuses because the stream
-is over (it ended it after a few minutes, someone pressed Stop) answers False: the workflow goes on with
-notes. Rate limits and Slack being down are retried, as every Slack call of the workflows.
+error name and the workflow posts phase notes instead. An append Slack refuses because the stream is over
+answers Slack's reason: the workflow goes on in a new stream when Slack ended it (a stream lives about five
+minutes), with notes when someone pressed Stop. A stop that did not land answers False (the workflow posts
+its text as a note). Rate limits and Slack being down are retried, as every Slack call of the workflows.
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ class ProgressStreamActivities:
             return ProgressStream(None, refused=code)
         return ProgressStream(MessageRef(channel_id=response["channel"], ts=response["ts"]))
 
-    async def append_progress(self, input: ProgressAppendInput) -> bool:
-        """Show the plan's new title and tasks; False when the stream is over (notes from here on)."""
+    async def append_progress(self, input: ProgressAppendInput) -> str | None:
+        """Show the plan's new title and tasks; None when shown, else Slack's reason the stream is over
+        (``message_not_in_streaming_state``: Slack ended it; ``stopped_by_user``: someone pressed Stop)."""
         try:
             await call_slack(
                 "chat.appendStream",
@@ -130,8 +132,9 @@ class ProgressStreamActivities:
                 ),
             )
         except ApplicationError as err:
-            return self._over(err, "chat.appendStream")
-        return True
+            self._over(err, "chat.appendStream")
+            return slack_error_code(err)
+        return None
 
     async def stop_progress(self, input: ProgressStopInput) -> bool:
         """End the stream with its last tasks and ``text``; False when Slack had ended it (the text not shown)."""

@@ -26,6 +26,8 @@ SLACK_APPEND_PROGRESS = "slack_append_progress"
 SLACK_STOP_PROGRESS = "slack_stop_progress"
 PROGRESS_START_TO_CLOSE = SLACK_START_TO_CLOSE
 PROGRESS_RETRY_POLICY = SLACK_RETRY_POLICY
+# Slack's answer to an append after it ended the stream on its own (a stream lives about five minutes).
+STREAM_ENDED_BY_SLACK = "message_not_in_streaming_state"
 # Slack's limits: a task title near 256 characters, markdown 12,000 a call.
 MAX_TASK_TITLE = 250
 MAX_STREAM_MARKDOWN = 12_000

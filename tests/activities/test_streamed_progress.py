@@ -1,5 +1,5 @@
 """The streamed-progress activities against the sandbox: retried after a lost answer, nothing doubles or garbles;
-a stream Slack ended or won't start is said so, for the workflow to post notes instead."""
+a stream Slack ended or won't start is said so, for the workflow to go on in a new one or post notes."""
 
 from __future__ import annotations
 
@@ -103,9 +103,9 @@ async def test_an_append_sent_again_shows_the_same_tasks(
             task("write", "Writing the first draft", TaskStatus.IN_PROGRESS),
         ],
     )
-    assert await Attempt(1).run(progress.append_progress, append)
+    assert await Attempt(1).run(progress.append_progress, append) is None
     shown = plan_tasks(sb, thread)
-    assert await Attempt(2).run(progress.append_progress, append)
+    assert await Attempt(2).run(progress.append_progress, append) is None
     assert (
         plan_tasks(sb, thread)
         == shown
@@ -139,7 +139,7 @@ async def test_a_stop_after_slack_ended_the_stream_says_it_did_not_land() -> Non
         assert started.message is not None
         now[0] = 301.0  # Slack ends a stream after about five minutes
         append = ProgressAppendInput(stream=started.message, title="t", tasks=[])
-        assert await Attempt(1).run(progress.append_progress, append) is False
+        assert await Attempt(1).run(progress.append_progress, append) == "message_not_in_streaming_state"
         assert await Attempt(1).run(progress.stop_progress, stop_input(thread, started.message)) is False
 
 

@@ -127,3 +127,26 @@ async def test_a_report_that_fails_mid_stream_stops_it_with_the_step_that_failed
     ]
     assert plan["title"] == "Failed"
     assert any("This request failed" in t for t in thread_texts(slack, state.thread.ts))
+
+
+async def test_a_stream_slack_ended_goes_on_in_a_new_one_with_the_same_tasks(time_env: WorkflowEnvironment) -> None:
+    # Slack ends a stream about five minutes after it began. Its clock here: five minutes on once the
+    # first stream has started, so that one has ended by its first append and the next one lives on.
+    sandbox: list[SlackSandbox] = []
+
+    def clock() -> float:
+        return 301.0 if sandbox and sandbox[0].calls_to("chat.startStream") else 0.0
+
+    async with SlackSandbox(stream_clock=clock) as slack:
+        sandbox.append(slack)
+        ts = await parked_report(time_env, slack)
+
+        first, second = streamed(slack, ts)
+        assert not slack.streams.is_streaming(CHANNEL, first["ts"])  # ended by Slack, not typing
+        assert not slack.streams.is_streaming(CHANNEL, second["ts"])  # stopped by the workflow
+        [plan] = [b for b in second["blocks"] if b["type"] == "plan"]
+        titles = [task["title"].split(" · ")[0] for task in plan["tasks"]]
+        assert titles[:2] == ["Researching the topic", "Writing the first draft"]
+        assert all(task["status"] == "complete" for task in plan["tasks"])
+        assert "Revision 1 is ready for a decision" in second["text"]
+        assert sum("is ready for a decision" in t for t in thread_texts(slack, ts)) == 1
