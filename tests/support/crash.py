@@ -7,7 +7,7 @@ from pathlib import Path
 from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.processes import BotProcess
-from tests.support.slack import CHANNEL, REQUESTER, draft_posts, text_said
+from tests.support.slack import CHANNEL, REQUESTER, draft_posts, stored, text_said
 from tests.support.waiting import eventually
 
 
@@ -54,3 +54,11 @@ def assert_resumed_without_repeats(models: OpenAIStandIn, slack: SlackSandbox) -
     assert len([call for call in draft_posts(slack) if call.ok]) == 1
     parents = [call for call in slack.calls_to("chat.postMessage") if not call.params.get("thread_ts")]
     assert len(parents) == 1
+    # The draft's progress: one streamed message, stopped (never left typing), each task shown once.
+    [started] = [call for call in slack.calls_to("chat.startStream") if call.ok]
+    stream = stored(slack, CHANNEL, str(started.response["ts"]))  # type: ignore[index]
+    assert not slack.streams.is_streaming(CHANNEL, stream["ts"])
+    [plan] = [block for block in stream["blocks"] if block["type"] == "plan"]
+    ids = [task["task_id"] for task in plan["tasks"]]
+    assert len(ids) == len(set(ids)) and all(task["status"] == "complete" for task in plan["tasks"])
+    assert stream["text"].count("is ready for a decision") == 1
