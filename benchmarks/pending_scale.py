@@ -42,6 +42,7 @@ from benchmarks.slack_tiers import slack_sandbox
 from signoff.config.settings import DEFAULT_WORKER_CACHE_SIZE
 from signoff.contracts.workflow_io import ApprovalPolicy, WorkflowSettings
 from signoff.sandbox import SlackSandbox
+from tests.support.slack import text_said
 
 NAME = "pending scale"
 RATE, BURST = 1.0, 3
@@ -55,12 +56,13 @@ def _ok_posts(sandbox: SlackSandbox, needle: str) -> list:
     return [
         call
         for call in sandbox.calls
-        if call.method == "chat.postMessage" and call.ok and needle in str(call.params.get("text", ""))
+        if call.method in ("chat.postMessage", "chat.stopStream") and call.ok and needle in text_said(call)
     ]
 
 
 def _thread(call) -> tuple[str, str]:
-    return (str(call.params.get("channel")), str(call.params.get("thread_ts")))
+    # A stream's stop names the streamed message (one per draft), a post its thread.
+    return (str(call.params.get("channel")), str(call.params.get("thread_ts") or call.params.get("ts")))
 
 
 def _duplicate_posts(sandbox: SlackSandbox) -> int:
@@ -132,11 +134,7 @@ async def run(tmp: Path, quick: bool, count: int | None = None) -> list[Figure]:
             def parked() -> int:
                 calls = sandbox.calls
                 for call in calls[scanned[0] :]:
-                    if (
-                        call.method == "chat.postMessage"
-                        and call.ok
-                        and "is ready for a decision" in str(call.params.get("text", ""))
-                    ):
+                    if call.ok and "is ready for a decision" in text_said(call):
                         ready_threads.add(_thread(call))
                 scanned[0] = len(calls)
                 return len(ready_threads)

@@ -458,11 +458,19 @@ class HumanReviewedWorkflow:
         self.enter(Phase.PENDING_APPROVAL)
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
-        await self.thread.note(f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}")
+        await self.announce_draft(f":memo: Revision {self._revision} is ready for a decision. {self._who_decides()}")
         result = await gate.wait(_ThreadHooks(self))
         state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
         await self.thread.update_draft(self._view(self._revision, state, _describe(result)))
         return result
+
+    async def announce_draft(self, text: str) -> None:
+        """Say in the thread that the posted draft waits for a decision (a workflow that streams its
+        progress ends the stream with it)."""
+        await self.thread.note(text)
+
+    async def end_progress(self, why: str) -> None:
+        """The run ends before a draft is posted: a workflow that streams its progress stops the stream."""
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
         """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
@@ -493,6 +501,7 @@ class HumanReviewedWorkflow:
         self._outcome = "cancelled"
         if self._thread is None:
             return
+        await self.end_progress("Cancelled")
         if self._revision:
             await self.thread.update_draft(self._view(self._revision, DraftState.CANCELLED, "Cancelled."))
         await self.thread.note(":no_entry_sign: This request was cancelled.")
@@ -504,6 +513,7 @@ class HumanReviewedWorkflow:
         self._outcome = f"stopped: {reason}"
         if self._thread is None:
             return
+        await self.end_progress("Stopped at the token budget")
         if self._gate is not None and self._revision and self._gate.open_revision:
             await self.thread.update_draft(self._view(self._revision, DraftState.CANCELLED, "Stopped."))
         await self.thread.note(
@@ -519,6 +529,7 @@ class HumanReviewedWorkflow:
         why = escape(truncate(reason, NOTE_EXCERPT_CHARS))
         origin = self._origin
         if self._thread is not None and self._thread.parent is not None:
+            await self.end_progress("Failed")
             await self.thread.note(f":x: This request failed: {why}")
             await self.thread.show_phase(Phase.FAILED)
         elif origin is not None and durable().patched(TELL_REQUESTER_PATCH):

@@ -49,6 +49,10 @@ FAILED_WEBHOOK_PATCH = "request-webhook-on-failure"
 # A request started by the Workflow Builder step completes (or fails) that step when it ends.
 WORKFLOW_STEP_PATCH = "workflow-step-completion"
 
+# A report's agent steps show as one streamed message per draft (chat.startStream …), phase notes where
+# Slack won't stream; runs started before post the notes.
+STREAMED_PROGRESS_PATCH = "streamed-progress"
+
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``
 # (DBOS.patch_async: a marker, so a run recovered after it takes the branch it took before).

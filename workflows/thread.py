@@ -38,7 +38,7 @@ from workflows.runtime import durable
 T = TypeVar("T")
 
 
-async def _finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None] | None = None) -> T:
+async def finish_even_if_cancelled(call: Awaitable[T], keep: Callable[[T], None] | None = None) -> T:
     """Let a Slack call in flight complete when the workflow is cancelled, then cancel.
 
     Cancelling a half-done post would leave the thread in an unknown state (was the
@@ -73,7 +73,7 @@ async def tell_requester(
     good (the app is not in the channel, so it could not take the thread either), through the slash
     command's ``response_url``, still ephemerally in the channel; as a DM when that fails too.
     """
-    await _finish_even_if_cancelled(
+    await finish_even_if_cancelled(
         durable().execute_activity(
             SLACK_POST_EPHEMERAL,
             EphemeralInput(
@@ -109,10 +109,14 @@ class SlackThread:
         self._posts += 1
         return f"{durable().run_id()}:{self._posts}"
 
+    def next_key(self) -> str:
+        """A new idempotency key in this thread's sequence (for a post made elsewhere, e.g. a stream)."""
+        return self._key()
+
     async def open(self, phase: Phase) -> None:
         if self.channel_id is None:
             return
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_START_THREAD,
                 ThreadStartInput(
@@ -138,7 +142,7 @@ class SlackThread:
     async def show_phase(self, phase: Phase) -> None:
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_UPDATE_THREAD,
                 ThreadUpdateInput(
@@ -158,7 +162,7 @@ class SlackThread:
         """Post ``text`` (mrkdwn; callers escape user and model text) in the thread."""
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_POST_THREAD_NOTE,
                 ThreadNoteInput(thread=self.parent, text=text, idempotency_key=self._key()),
@@ -172,7 +176,7 @@ class SlackThread:
         """Post a draft; its control message (the one with the buttons) becomes ``draft_message``."""
         if self.parent is None:
             return
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_POST_DRAFT,
                 DraftPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
@@ -191,7 +195,7 @@ class SlackThread:
         message = self.draft_message
         if message is None:
             return
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_UPDATE_DRAFT,
                 DraftUpdateInput(message=message, view=view),
@@ -204,7 +208,7 @@ class SlackThread:
         """Post a tool call's approval message (with its buttons) in the thread."""
         if self.parent is None:
             return None
-        return await _finish_even_if_cancelled(
+        return await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_POST_TOOL_CALL,
                 ToolCallPostInput(thread=self.parent, view=view, idempotency_key=self._key()),
@@ -216,7 +220,7 @@ class SlackThread:
 
     async def update_tool_call(self, message: MessageRef, view: ToolCallView) -> None:
         """Re-render a tool call's message (approvals so far, the decision, buttons removed)."""
-        await _finish_even_if_cancelled(
+        await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_UPDATE_TOOL_CALL,
                 ToolCallUpdateInput(message=message, view=view),

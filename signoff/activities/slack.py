@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -111,6 +111,15 @@ MAX_NOTE_CHARS = 39_000
 
 def post_metadata(key: str) -> dict[str, Any]:
     return {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}}
+
+
+def posted_key(message: Mapping[str, Any]) -> str | None:
+    """The idempotency key a message was posted with (its ``signoff_post`` metadata), else None."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != POST_EVENT_TYPE:
+        return None
+    key = (metadata.get("event_payload") or {}).get("key")
+    return key if isinstance(key, str) else None
 
 
 def draft_part_key(idempotency_key: str, index: int) -> str:
@@ -242,8 +251,15 @@ class SlackActivities:
 
     # -- idempotent posting -------------------------------------------------
 
-    async def _find_posted(self, channel_id: str, thread_ts: str | None, keys: list[str]) -> dict[str, str]:
-        """ts of the messages already posted with one of ``keys`` (in a thread, or top level)."""
+    async def _find_posted(
+        self,
+        channel_id: str,
+        thread_ts: str | None,
+        keys: list[str],
+        key_of: Callable[[dict[str, Any]], str | None] = posted_key,
+    ) -> dict[str, str]:
+        """ts of the messages already posted with one of ``keys`` (in a thread, or top level); ``key_of``:
+        a message's key (by default its metadata's, as ``_post`` sets it)."""
         wanted = set(keys)
         found: dict[str, str] = {}
         cursor: str | None = None
@@ -278,10 +294,7 @@ class SlackActivities:
                     ),
                 )
             for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                if metadata.get("event_type") != POST_EVENT_TYPE:
-                    continue
-                key = (metadata.get("event_payload") or {}).get("key")
+                key = key_of(message)
                 if key in wanted and key not in found:
                     found[key] = message["ts"]
             if len(found) == len(wanted):
@@ -440,6 +453,12 @@ class SlackActivities:
     async def post_once(self, channel_id: str, key: str, *, text: str, thread_ts: str | None = None) -> MessageRef:
         """Post ``text`` once per ``key``, however often the calling activity is retried."""
         return await self._post_once(channel_id, key, text=text, thread_ts=thread_ts)
+
+    async def find_in_thread(
+        self, thread: MessageRef, keys: list[str], key_of: Callable[[dict[str, Any]], str | None]
+    ) -> dict[str, str]:
+        """ts of the thread's messages since this activity was first scheduled whose ``key_of`` is in ``keys``."""
+        return await self._find_posted(thread.channel_id, thread.ts, keys, key_of)
 
     async def permalink(self, message: MessageRef) -> str | None:
         return await self._permalink(message)

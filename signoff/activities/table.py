@@ -9,6 +9,7 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from signoff.activities.context import Activity
+from signoff.activities.progress_stream import ProgressStreamActivities
 from signoff.activities.settings import WorkerSettingsActivities
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
@@ -30,6 +31,7 @@ def activity_table(
     return {
         **slack_activities.by_name(),
         **SlackToolActivities(slack_activities).by_name(),
+        **ProgressStreamActivities(slack_activities).by_name(),
         **WorkerSettingsActivities(settings.workflow, search_attributes).by_name(),
         **WebhookActivities(settings.api_keys, allow_private=settings.webhook_allow_private).by_name(),
         **WorkflowStepActivities(slack).by_name(),

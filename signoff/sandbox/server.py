@@ -39,6 +39,7 @@ from signoff.sandbox.recording import Call, Faults
 from signoff.sandbox.response_url import ResponseUrls
 from signoff.sandbox.socket_mode import SocketModeHub
 from signoff.sandbox.store import Store
+from signoff.sandbox.streams import STREAM_LIFETIME, Streams
 from signoff.sandbox.tiers import SlackTiers, TierLimiter
 from signoff.sandbox.web import SandboxUI
 from signoff.sandbox.webapi import WebApi
@@ -113,6 +114,8 @@ class SlackSandbox:
         wall_clock: Callable[[], float] = time.time,
         bot_events: Iterable[str] = DEFAULT_BOT_EVENTS,
         bot_scopes: Iterable[str] = DEFAULT_BOT_SCOPES,
+        stream_lifetime: float | None = STREAM_LIFETIME,
+        stream_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
         self.signing_secret = signing_secret
@@ -139,6 +142,7 @@ class SlackSandbox:
         self.interactions = Interactions(self.workspace, self.delivery, self.response_urls, bot_events)
         limiter = RateLimiter(post_rate_per_channel, burst) if post_rate_per_channel else None
         self.functions = Functions(now=wall_clock)
+        self.streams = Streams(self.workspace, lifetime=stream_lifetime, clock=stream_clock)
         self.webapi = WebApi(
             self.workspace,
             bot_token=bot_token,
@@ -150,6 +154,7 @@ class SlackSandbox:
             tier_limiter=TierLimiter(SlackTiers(slack_tiers), tier_clock),
             bot_scopes=frozenset(bot_scopes),
             functions=self.functions,
+            streams=self.streams,
         )
         self.ui = SandboxUI(self)
         self.workflow_runs = WorkflowRunsUI(self)

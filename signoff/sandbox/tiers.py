@@ -28,6 +28,9 @@ TIER_BY_METHOD = {
     "conversations.list": 2,
     "conversations.setTopic": 2,
     "conversations.members": 4,
+    "chat.startStream": 2,
+    "chat.appendStream": 4,
+    "chat.stopStream": 2,
 }
 # Non-Marketplace distributed apps, since 2025-05-29 (new installs; existing ones since 2025-09-02).
 DISTRIBUTED_PER_MINUTE = {"conversations.history": 1, "conversations.replies": 1}

@@ -30,7 +30,8 @@ from signoff.sandbox import blocks as block_kit
 from signoff.sandbox.delivery import Delivery, DeliveryResult, NoRoute
 from signoff.sandbox.directory import APP_ID, BOT_USER_ID, TEAM_DOMAIN, Channel, Directory
 from signoff.sandbox.interactions import VERIFICATION_TOKEN, InteractionError
-from signoff.sandbox.store import Store
+from signoff.sandbox.store import Message, Store
+from signoff.sandbox.streams import Streams
 from signoff.sandbox.workspace import SlackError, Workspace
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class SandboxActions(Protocol):
     store: Store
     delivery: Delivery
     deliveries: list[DeliveryResult]
+    streams: Streams
 
     def open_views(self, user: str) -> list[dict[str, Any]]: ...
 
@@ -205,7 +207,7 @@ class SandboxUI:
     async def channel_view(self, request: web.Request) -> web.Response:
         user, channel = self._viewer(request)
         workspace = self.sandbox.workspace
-        messages = [workspace.render_message(m) for m in self.sandbox.store.top_level(channel.id)]
+        messages = [self._render(m) for m in self.sandbox.store.top_level(channel.id)]
         ephemerals = [
             workspace.render_ephemeral(e)
             for e in self.sandbox.store.ephemerals(user)
@@ -217,7 +219,7 @@ class SandboxUI:
         user, channel = self._viewer(request)
         ts = request.match_info["ts"]
         workspace = self.sandbox.workspace
-        messages = [workspace.render_message(m) for m in self.sandbox.store.thread(channel.id, ts)]
+        messages = [self._render(m) for m in self.sandbox.store.thread(channel.id, ts)]
         ephemerals = [
             workspace.render_ephemeral(e)
             for e in self.sandbox.store.ephemerals(user)
@@ -226,6 +228,13 @@ class SandboxUI:
         return web.json_response(
             {"channel": channel.id, "thread_ts": ts, "messages": messages, "ephemerals": ephemerals}
         )
+
+    def _render(self, message: Message) -> dict[str, Any]:
+        """A message as the Web API renders it; ``streaming`` (the page's own field) while a stream is open."""
+        rendered = self.sandbox.workspace.render_message(message)
+        if self.sandbox.streams.is_streaming(message.channel, message.ts):
+            rendered["streaming"] = True
+        return rendered
 
     async def views(self, request: web.Request) -> web.Response:
         user = self._user(request.query.get("user"))

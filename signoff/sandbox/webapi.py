@@ -24,11 +24,12 @@ from signoff.sandbox.directory import BOT_USER_ID, DEFAULT_BOT_SCOPES, Channel
 from signoff.sandbox.functions import WORKFLOW_TOKEN_PREFIX, Functions
 from signoff.sandbox.ratelimit import RateLimiter
 from signoff.sandbox.recording import Call, Faults
+from signoff.sandbox.streams import Streams
 from signoff.sandbox.tiers import SlackTiers, TierLimiter
 from signoff.sandbox.workspace import SlackError, Workspace
 
 # Fields Slack accepts as JSON-encoded strings in form bodies.
-_JSON_FIELDS = ("blocks", "metadata", "view", "files", "attachments", "outputs")
+_JSON_FIELDS = ("blocks", "metadata", "view", "files", "attachments", "outputs", "chunks")
 _TRUE = {"true", "1", "yes"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}
 # files.completeUploadExternal's channel_id: a conversation id, never a name or a user id.
@@ -79,8 +80,10 @@ class WebApi:
         tier_limiter: TierLimiter | None = None,
         bot_scopes: frozenset[str] = DEFAULT_BOT_SCOPES,
         functions: Functions | None = None,
+        streams: Streams | None = None,
     ) -> None:
         self.workspace = workspace
+        self.streams = streams or Streams(workspace)
         self.functions = functions or Functions()
         self.bot_scopes = bot_scopes
         self._bot_token = bot_token
@@ -98,6 +101,9 @@ class WebApi:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.getPermalink": self.chat_get_permalink,
             "chat.scheduleMessage": self.chat_schedule_message,
+            "chat.startStream": self.streams.start,
+            "chat.appendStream": self.streams.append,
+            "chat.stopStream": self.streams.stop,
             "chat.scheduledMessages.list": self.chat_scheduled_messages_list,
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,

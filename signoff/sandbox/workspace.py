@@ -364,6 +364,14 @@ class Workspace:
             link += f"?thread_ts={message.thread_ts}&cid={channel_id}"
         return link
 
+    def thread_root(self, channel_id: str, thread_ts: str) -> str:
+        """The thread a reply to ``thread_ts`` lands in (a reply to a reply: the original parent's)."""
+        return self._thread_root(channel_id, thread_ts)
+
+    def validated_blocks(self, blocks: object) -> list[dict[str, Any]]:
+        """``blocks`` as a message would keep them, else Slack's ``invalid_blocks``."""
+        return self._blocks(blocks)
+
     def _thread_root(self, channel_id: str, thread_ts: str) -> str:
         # Slack threads a reply to a reply under the original parent, and accepts a
         # thread_ts that names no message at all (the reply is then unreachable from history).
@@ -711,6 +719,11 @@ def _text(text: object) -> str:
     if len(text) > MAX_TEXT:
         raise SlackError("msg_too_long")
     return text
+
+
+def metadata_of(metadata: object) -> dict[str, Any] | None:
+    """A message's ``metadata`` argument as Slack keeps it, else ``invalid_metadata_format`` / ``_schema``."""
+    return _metadata(metadata)
 
 
 def _metadata(metadata: object) -> dict[str, Any] | None:

@@ -37,6 +37,10 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "chat.getPermalink": set(),
+    # The report's streamed progress (signoff/activities/progress_stream.py): chat:write, per the methods' pages.
+    "chat.startStream": {"chat:write"},
+    "chat.appendStream": {"chat:write"},
+    "chat.stopStream": {"chat:write"},
     "conversations.history": HISTORY,
     "conversations.replies": HISTORY,
     "views.open": set(),

@@ -45,6 +45,9 @@ PRODUCT_CALLS = {
     "conversations.members": "bot/membership.py ChannelMembership: who may see and decide (signoff/contracts/access.py)",
     "functions.completeSuccess": "signoff/activities/workflow_steps.py complete_workflow_step (the step's outputs)",
     "functions.completeError": "signoff/activities/workflow_steps.py complete_workflow_step; Bolt's fail() in bot/listeners/functions.py",
+    "chat.startStream": "signoff/activities/progress_stream.py start_progress (tests/sandbox/test_streaming.py)",
+    "chat.appendStream": "signoff/activities/progress_stream.py append_progress",
+    "chat.stopStream": "signoff/activities/progress_stream.py stop_progress",
 }
 # Implemented, but nothing in bot/, workflows/, signoff/ or the demo page calls them yet.
 UNUSED = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from signoff.sandbox import SlackSandbox
 from tests.doubles.openai_standin import OpenAIStandIn
 from tests.support.processes import BotProcess
-from tests.support.slack import CHANNEL, REQUESTER, draft_posts
+from tests.support.slack import CHANNEL, REQUESTER, draft_posts, stored, text_said
 from tests.support.waiting import eventually
 
 
@@ -36,11 +36,10 @@ async def bot_killed_during_the_writer_call(
 
 
 async def turn_posted(slack: SlackSandbox, timeout: float = 90) -> None:
-    """Until the note after the draft, the turn's last post: then every post has been made."""
+    """Until the note after the draft (or the progress stream's stop that says it), the turn's last post:
+    then every post has been made."""
     await slack.wait_for(
-        lambda: any(
-            "ready for a decision" in str(call.params.get("text")) for call in slack.calls_to("chat.postMessage")
-        ),
+        lambda: any("ready for a decision" in text_said(call) for call in slack.calls if call.ok),
         timeout=timeout,
     )
 
@@ -55,3 +54,11 @@ def assert_resumed_without_repeats(models: OpenAIStandIn, slack: SlackSandbox) -
     assert len([call for call in draft_posts(slack) if call.ok]) == 1
     parents = [call for call in slack.calls_to("chat.postMessage") if not call.params.get("thread_ts")]
     assert len(parents) == 1
+    # The draft's progress: one streamed message, stopped (never left typing), each task shown once.
+    [started] = [call for call in slack.calls_to("chat.startStream") if call.ok]
+    stream = stored(slack, CHANNEL, str(started.response["ts"]))  # type: ignore[index]
+    assert not slack.streams.is_streaming(CHANNEL, stream["ts"])
+    [plan] = [block for block in stream["blocks"] if block["type"] == "plan"]
+    ids = [task["task_id"] for task in plan["tasks"]]
+    assert len(ids) == len(set(ids)) and all(task["status"] == "complete" for task in plan["tasks"])
+    assert stream["text"].count("is ready for a decision") == 1

@@ -189,6 +189,21 @@ def workflow_id_in(confirmation: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
+
+
+def text_said(call: Call) -> str:
+    """The text a call put in a thread: a post's ``text``, or a streamed message's markdown (the start, an
+    append, the stop: the report's progress ends with "… is ready for a decision" in its stop)."""
+    if call.method == "chat.postMessage":
+        return str(call.params.get("text") or "")
+    if call.method not in STREAM_METHODS:
+        return ""
+    chunks = call.params.get("chunks") or []
+    markdown = [str(c.get("text", "")) for c in chunks if isinstance(c, dict) and c.get("type") == "markdown_text"]
+    return str(call.params.get("markdown_text") or "") + "".join(markdown)
+
+
 def post_keys(slack: SlackSandbox, channel: str = CHANNEL) -> Counter[str]:
     """How many stored messages carry each signoff idempotency key: every value must be 1."""
     keys: Counter[str] = Counter()

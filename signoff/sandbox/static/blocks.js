@@ -64,9 +64,28 @@ function renderBlock(block, ctx) {
       return renderInput(block, ctx);
     case "rich_text":
       return el("div", { testid: "block-rich-text", text: richText(block) });
+    case "markdown":
+      return el("div", { testid: "block-markdown" }, Mrkdwn.render(block.text || "", textCtx()));
+    case "task_card":
+      return taskCard(block);
+    case "plan":
+      return el("div", { testid: "block-plan" },
+        el("div", { class: "plan-title", testid: "plan-title", text: block.title || "" }),
+        ...(block.tasks || []).map(taskCard));
     default:
       return el("div", { class: "unsupported", text: `[unsupported block: ${block.type}]` });
   }
+}
+
+// A streamed task: its status as Slack's client marks it, its title, details and output.
+const TASK_MARKS = { pending: "○", in_progress: "◌", complete: "✓", error: "✗" };
+
+function taskCard(task) {
+  return el("div", { class: "task-card task-" + task.status, testid: "task-card", dataset: { status: task.status } },
+    el("span", { class: "task-mark", "aria-label": task.status, text: TASK_MARKS[task.status] || "?" }),
+    el("span", { class: "task-title", testid: "task-title", text: task.title || "" }),
+    task.details ? el("div", { class: "task-details", text: richText(task.details) }) : null,
+    task.output ? el("div", { class: "task-output", text: richText(task.output) }) : null);
 }
 
 function richText(block) {

@@ -45,6 +45,8 @@ function renderMessage(m, { ephemeral, channel, inThread }) {
     content.appendChild(el("div", { class: "file", testid: "file" }, el("span", { text: "📄 " + (file.title || file.name) })));
   }
   body.appendChild(content);
+  // An open stream: Slack's client shows the app as still typing until the stream is stopped.
+  if (m.streaming) body.appendChild(el("div", { class: "streaming", testid: "streaming", text: "typing…" }));
   if (!inThread && !ephemeral && m.reply_count) {
     const names = (m.reply_users || []).map(userName).join(", ");
     body.appendChild(el("button", {
