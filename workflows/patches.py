@@ -46,6 +46,9 @@ BOUNDED_REQUEST_PATCH = "bounded-request"
 WEBHOOK_PATCH = "request-webhook"
 # A request started by the Workflow Builder step completes (or fails) that step when it ends.
 WORKFLOW_STEP_PATCH = "workflow-step-completion"
+# A request asking about one tool call (signoff mcp-proxy, signoff hook) shows the tool-call message
+# and its gate, and waits for its caller to run the allowed call once.
+PROXIED_TOOL_CALL_PATCH = "proxied-tool-call"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``
