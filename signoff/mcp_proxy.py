@@ -98,6 +98,10 @@ def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
 
+def _unanswered(name: str, err: Exception) -> types.CallToolResult:
+    return _error(f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called.")
+
+
 def _summary(result: types.CallToolResult) -> str:
     """A forwarded call's result in a line, for the thread and the audit (its first text part)."""
     text = next((part.text for part in result.content if isinstance(part, types.TextContent)), "")
@@ -142,6 +146,8 @@ class ToolProxy:
         name, arguments = params.name, dict(params.arguments or {})
         try:
             tool = await self._listed(name)
+            # Alive before anyone is asked: a call that cannot run is never put to a person.
+            await self.upstream.send_ping()
         except Exception as err:  # the upstream died or broke the protocol: nothing is asked
             return _error(
                 f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called."
@@ -163,6 +169,11 @@ class ToolProxy:
         if verdict.action == "allow":
             log.info("allowed by policy: %s (%s)", name, verdict.because)
             return await self._forward(name, arguments)
+        try:
+            # Alive before anyone is asked: a call that cannot run is never put to a person.
+            await self.upstream.send_ping()
+        except Exception as err:
+            return _unanswered(name, err)
         try:
             decision = await self.gate.decide(
                 name, arguments, verdict.ask, self.policy.wait_seconds, ctx.session.report_progress

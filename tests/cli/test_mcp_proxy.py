@@ -35,7 +35,7 @@ from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import running_stack
 from tests.support.mcp import engine_environment, text_of
 from tests.support.slack import APPROVER_1, CHANNEL, buttons
-from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, READ_TOOL, runs
+from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, DYING_TOOL, READ_TOOL, runs
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
@@ -111,7 +111,7 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
     server = proxy_command(bot, time_env, runs_file)
     async with proxy_session(server, tmp_path / "proxy.log") as session:
         listed = await session.list_tools()
-        assert [tool.name for tool in listed.tools] == [READ_TOOL, DESTRUCTIVE_TOOL]
+        assert [tool.name for tool in listed.tools] == [READ_TOOL, DESTRUCTIVE_TOOL, DYING_TOOL]
         assert listed.tools[1].annotations is not None and listed.tools[1].annotations.destructive_hint
 
         # Read-only: through at once, no message.
@@ -119,13 +119,28 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
         assert not read.is_error and "notes on launch" in text_of(read)
         assert slack.messages(CHANNEL) == []
 
-        # Destructive: asked; Deny with a reason; the model reads the reason; nothing ran.
-        calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST))
+        # Bad input: a tool the upstream does not have, arguments its schema refuses: told, nothing asked.
+        unknown = await session.call_tool("drop_everything", {})
+        assert unknown.is_error and "has no tool 'drop_everything'" in text_of(unknown)
+        mismatched = await session.call_tool(DESTRUCTIVE_TOOL, {"channel": "#launch"})
+        assert mismatched.is_error and "'text' is a required property" in text_of(mismatched)
+        assert slack.messages(CHANNEL) == []
+
+        # Destructive: asked (progress meanwhile); Deny with a reason; the model reads it; nothing ran.
+        notes: list[str | None] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            notes.append(message)
+
+        calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST, progress_callback=on_progress))
         message = await slack.wait_for(lambda: tool_call_message(slack, DESTRUCTIVE_TOOL))
         assert "We ship on Friday." in str(message["blocks"])
         await deny_with_reason(slack, message, "Not before the retro")
         denied = await calling
         assert denied.is_error and "Not before the retro" in text_of(denied), text_of(denied)
+        # The SDK runs the progress callback in a task of its own: it may land after the result.
+        [note, *_] = await eventually(lambda: notes)
+        assert note is not None and "waiting for a decision in Slack" in note
         assert [run["tool"] for run in runs(runs_file)] == [READ_TOOL]
 
         # Asked again (a new request: the last was closed); Allow: runs once, with the shown arguments.
@@ -134,7 +149,15 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
         await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_ALLOW)
         allowed = await calling
         assert not allowed.is_error and text_of(allowed) == "posted to #launch"
-    assert runs(runs_file)[1:] == [{"tool": DESTRUCTIVE_TOOL, "arguments": POST}]
+        assert runs(runs_file)[1:] == [{"tool": DESTRUCTIVE_TOOL, "arguments": POST}]
+
+        # The upstream dies mid-call: a tool error; after that, nothing is asked for a call that cannot run.
+        died = await session.call_tool(DYING_TOOL, {})
+        assert died.is_error and "upstream MCP server failed" in text_of(died), text_of(died)
+        asked = len(slack.messages(CHANNEL))
+        dead = await session.call_tool(DESTRUCTIVE_TOOL, {**POST, "text": "again"})
+        assert dead.is_error and "did not answer" in text_of(dead), text_of(dead)
+        assert len(slack.messages(CHANNEL)) == asked
 
 
 async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigkill(

@@ -7,6 +7,7 @@ Run as ``python -m tests.support.upstream_mcp RUNS_FILE``."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from mcp.server.stdio import stdio_server
 
 READ_TOOL = "read_notes"
 DESTRUCTIVE_TOOL = "post_message"
+# Read-only by its annotation, and the server exits in the middle of it (an upstream that dies).
+DYING_TOOL = "read_and_die"
 
 TOOLS = [
     types.Tool(
@@ -36,6 +39,12 @@ TOOLS = [
             "required": ["channel", "text"],
         },
         annotations=types.ToolAnnotations(destructive_hint=True),
+    ),
+    types.Tool(
+        name=DYING_TOOL,
+        description="Read something, and crash.",
+        input_schema={"type": "object"},
+        annotations=types.ToolAnnotations(read_only_hint=True),
     ),
 ]
 
@@ -60,6 +69,8 @@ def main(runs_file: str) -> None:
         # Written before it answers: a run the proxy never heard back from is still counted.
         async with await anyio.open_file(runs_file, "a", encoding="utf-8") as out:
             await out.write(json.dumps({"tool": params.name, "arguments": arguments}) + "\n")
+        if params.name == DYING_TOOL:
+            os._exit(1)
         if params.name == READ_TOOL:
             text = f"notes on {arguments.get('topic')}: none yet"
         else:
