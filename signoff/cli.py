@@ -382,10 +382,13 @@ def _proxy_options(args: argparse.Namespace) -> tuple[Policy, Upstream]:
     if command[:1] == ["--"]:
         command = command[1:]
     upstream = Upstream(tuple(command), args.upstream_url, parse_headers(args.header))
-    policy = load_policy(
+    return _policy_of(args), upstream
+
+
+def _policy_of(args: argparse.Namespace) -> Policy:
+    return load_policy(
         args.policy, channel=args.channel, ask=args.ask, allow=args.allow, deny=args.deny, wait_seconds=args.wait
     )
-    return policy, upstream
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -460,6 +463,18 @@ def main(argv: list[str] | None = None) -> int:
     proxy.add_argument("--upstream-url", help="the upstream MCP server's Streamable HTTP URL")
     proxy.add_argument("--header", action="append", default=[], metavar="K:V", help="a header sent to --upstream-url")
     proxy.add_argument("upstream_command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS…]: the upstream over stdio")
+    hook = commands.add_parser(
+        "hook", help="Claude Code's PreToolUse hook: reads the hook's JSON on stdin, asks in Slack, prints the decision"
+    )
+    hook.add_argument("--policy", type=Path, help="the policy (TOML), as signoff mcp-proxy's")
+    hook.add_argument("--channel", help="where to ask (default: the policy's, else SIGNOFF_DEFAULT_CHANNEL)")
+    hook.add_argument("--ask", action="append", default=[], metavar="GLOB", help="ask before these tools")
+    hook.add_argument("--allow", action="append", default=[], metavar="GLOB", help="leave these tools to Claude Code")
+    hook.add_argument("--deny", action="append", default=[], metavar="GLOB", help="refuse these tools")
+    hook.add_argument(
+        "--wait", type=float, help="seconds to wait for a decision (default 50; Claude Code's hook timeout is 60)"
+    )
+    hook.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
@@ -478,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, metrics_port=args.metrics_port)
     try:
         # Before anything starts: a setting that needs an extra that is missing is a one-line error.
-        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp", "mcp-proxy"})
+        require_extras(
+            settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp", "mcp-proxy", "hook"}
+        )
     except SettingsError as err:
         print(f"signoff {args.command}: {err}", file=sys.stderr)
         return 2
@@ -521,6 +538,17 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(run_proxy(settings, *_proxy_options(args), args.key))
             _exit_now(0)
+        elif args.command == "hook":
+            from signoff.hook import read_stdin, run_hook
+
+            policy = _policy_of(args)
+            code, out, problem = asyncio.run(run_hook(settings, policy, args.key, read_stdin()))
+            if out:
+                print(out)
+            if problem:
+                print(problem, file=sys.stderr)
+            sys.stdout.flush()
+            _exit_now(code)
         elif args.command == "audit":
             try:
                 record = asyncio.run(audit(settings, args.workflow_id, args.timeout))

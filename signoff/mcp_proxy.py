@@ -32,7 +32,7 @@ from mcp.server.stdio import stdio_server
 
 from bot.api import requests_api
 from bot.api.mcp import stdio_key
-from bot.api.tool_gate import Decision, ToolCallGate, ToolCallRefused
+from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused
 from signoff.config.proxy_policy import Policy
 from signoff.config.settings import Settings, SettingsError
 from signoff.mcp_stdio import engine_gateway
@@ -40,11 +40,6 @@ from signoff.mcp_stdio import engine_gateway
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "signoff-mcp-proxy"
-PENDING = (
-    "Approval pending: a person has been asked in Slack ({request}) and has not decided yet. The call "
-    "was not made. Call this tool again with exactly the same arguments to keep waiting; it will run "
-    "once allowed."
-)
 
 
 @dataclass(frozen=True)
@@ -184,7 +179,7 @@ class ToolProxy:
 
     async def _decided(self, name: str, arguments: dict[str, Any], decision: Decision) -> types.CallToolResult:
         if decision.outcome == "pending":
-            return _error(PENDING.format(request=decision.request_id))
+            return _error(PENDING_WORDS.format(request=decision.request_id))
         if decision.outcome == "denied":
             await self.gate.finish(decision, ok=False, summary="the caller was told")
             who = ", ".join(decision.decided_by)

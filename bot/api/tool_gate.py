@@ -40,6 +40,11 @@ PROGRESS_EVERY_SECONDS = 5.0
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 Outcome = Literal["allowed", "denied", "pending"]
+PENDING_WORDS = (
+    "Approval pending: a person has been asked in Slack ({request}) and has not decided yet. The call "
+    "was not made. Call this tool again with exactly the same arguments to keep waiting; it will run "
+    "once allowed."
+)
 
 
 def canonical(arguments: dict[str, Any]) -> str:
@@ -86,7 +91,8 @@ class ToolCallGate:
                 f"The arguments of {tool} are {size:,} bytes; at most {MAX_ARGUMENTS_BYTES:,} can be shown "
                 "to a person for approval. Nothing was run."
             )
-        body = _request_body(tool, ask)
+        # No channel in the policy: this process's SIGNOFF_DEFAULT_CHANNEL, as the bot's API defaults.
+        body = _request_body(tool, ask, ask.channel or self.api.default_channel)
         call = ProxiedToolCall(tool=tool, arguments=arguments, agent=self.agent)
         digest = call_digest(self.identity, tool, arguments)
         view = await self._open_request(digest, body, call)
@@ -102,6 +108,19 @@ class ToolCallGate:
             pause = min(pause * 2, _POLL_MAX)
             view = await self._call(self.api.view(self.key, view.id, 0))
         return _decision(view)
+
+    async def decide_for_caller(
+        self, tool: str, arguments: dict[str, Any], ask: Ask, wait: float, progress: Progress | None
+    ) -> Decision:
+        """``decide``, for a caller that runs the tool itself (a coding agent's hook or permission
+        prompt): an Allow is claimed and the request closed at once, a denial closed as told."""
+        decision = await self.decide(tool, arguments, ask, wait, progress)
+        if decision.outcome == "allowed":
+            await self.start_forward(decision)
+            await self.finish(decision, ok=True, summary=f"allowed: {self.agent} runs it itself")
+        elif decision.outcome == "denied":
+            await self.finish(decision, ok=False, summary="the caller was told")
+        return decision
 
     async def start_forward(self, decision: Decision) -> None:
         """Claim the Allow: granted once per request (``ToolCallRefused`` when it was run already)."""
@@ -139,11 +158,11 @@ class ToolCallGate:
             raise ToolCallRefused(f"Could not ask for approval: {err}") from None
 
 
-def _request_body(tool: str, ask: Ask) -> CreateRequest:
+def _request_body(tool: str, ask: Ask, channel: str | None) -> CreateRequest:
     return CreateRequest(
         title=f"Tool call: {tool}"[:150],
         body=f"An agent asks to run `{tool}`; the arguments are in the tool-call message.",
-        channel=ask.channel,
+        channel=channel,
         approvers=ask.approvers,
         required_approvals=ask.required_approvals or 1,
         reminder_interval_seconds=ask.reminder_seconds,

@@ -25,6 +25,7 @@ from tests.support.api import KEYS
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import running_stack
+from tests.support.mcp import pending_tool_call
 from tests.support.slack import APPROVER_1, CHANNEL, buttons
 from tests.support.waiting import eventually
 
@@ -47,19 +48,11 @@ def gate_of(bot: RunningBot) -> ToolCallGate:
     return ToolCallGate(api, ApiKey("mcp-stdio", secret=""), "upstream-a", "an agent through signoff mcp-proxy")
 
 
-def pending_message(slack: SlackSandbox) -> dict | None:
-    for parent in reversed(slack.messages(CHANNEL)):
-        for reply in slack.replies(CHANNEL, parent["ts"]):
-            if action_ids.TOOL_ALLOW in buttons(reply):
-                return reply
-    return None
-
-
 async def test_joined_cut_openly_allowed_once_then_asked_anew(bot: RunningBot, slack: SlackSandbox) -> None:
     gate = gate_of(bot)
     first = await gate.decide("write_file", LONG, ASK, 0, None)
     assert first.outcome == "pending"
-    message = await slack.wait_for(lambda: pending_message(slack))
+    message = await slack.wait_for(lambda: pending_tool_call(slack, "write_file"))
     # /plan's message: Allow / Always allow / Deny, the long argument cut with a count, and the whole
     # of it behind Show full arguments (read from the request, as a plan's).
     assert buttons(message)[:3] == [action_ids.TOOL_ALLOW, action_ids.TOOL_ALWAYS_ALLOW, action_ids.TOOL_DENY]

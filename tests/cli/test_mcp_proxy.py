@@ -33,8 +33,8 @@ from signoff.slack import action_ids
 from tests.support.api import KEYS
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import running_stack
-from tests.support.mcp import engine_environment, text_of
-from tests.support.slack import APPROVER_1, CHANNEL, buttons
+from tests.support.mcp import engine_environment, pending_tool_call, text_of
+from tests.support.slack import APPROVER_1, CHANNEL
 from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, DYING_TOOL, READ_TOOL, runs
 from tests.support.waiting import eventually
 
@@ -88,16 +88,6 @@ async def proxy_session(server: StdioServerParameters, errlog: Path) -> AsyncIte
             yield session
 
 
-def tool_call_message(slack: SlackSandbox, tool: str) -> dict[str, Any] | None:
-    """The newest pending tool-call message (Allow / Always allow / Deny) about ``tool``."""
-    for parent in reversed(slack.messages(CHANNEL)):
-        if f"Tool call: {tool}" in (parent.get("text") or ""):
-            for reply in slack.replies(CHANNEL, parent["ts"]):
-                if action_ids.TOOL_ALLOW in buttons(reply):
-                    return reply
-    return None
-
-
 async def deny_with_reason(slack: SlackSandbox, message: dict[str, Any], reason: str) -> None:
     await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_DENY)
     [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
@@ -133,19 +123,19 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
             notes.append(message)
 
         calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST, progress_callback=on_progress))
-        message = await slack.wait_for(lambda: tool_call_message(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
         assert "We ship on Friday." in str(message["blocks"])
+        # Progress while it waits (the SDK runs the callback in a task of its own).
+        [note, *_] = await eventually(lambda: notes)
+        assert note is not None and "waiting for a decision in Slack" in note
         await deny_with_reason(slack, message, "Not before the retro")
         denied = await calling
         assert denied.is_error and "Not before the retro" in text_of(denied), text_of(denied)
-        # The SDK runs the progress callback in a task of its own: it may land after the result.
-        [note, *_] = await eventually(lambda: notes)
-        assert note is not None and "waiting for a decision in Slack" in note
         assert [run["tool"] for run in runs(runs_file)] == [READ_TOOL]
 
         # Asked again (a new request: the last was closed); Allow: runs once, with the shown arguments.
         calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST))
-        message = await slack.wait_for(lambda: tool_call_message(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
         await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_ALLOW)
         allowed = await calling
         assert not allowed.is_error and text_of(allowed) == "posted to #launch"
@@ -170,7 +160,7 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         pending = await session.call_tool(DESTRUCTIVE_TOOL, POST)
         assert pending.is_error and "Approval pending" in text_of(pending) and "same arguments" in text_of(pending)
         [request_id] = re.findall(r"api-[0-9a-f]{40}", text_of(pending))
-        message = await slack.wait_for(lambda: tool_call_message(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
         # Called again while still undecided: the same request (no second message).
         again = await session.call_tool(DESTRUCTIVE_TOOL, POST)
         assert "Approval pending" in text_of(again)
@@ -204,7 +194,7 @@ async def test_the_agents_sdk_model_reads_the_denial(
     server = proxy_command(bot, time_env, runs_file)
 
     async def deny() -> None:
-        message = await slack.wait_for(lambda: tool_call_message(slack, DESTRUCTIVE_TOOL), timeout=60)
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=60)
         await deny_with_reason(slack, message, "Use #general instead")
 
     params = {"command": server.command, "args": server.args, "env": server.env, "cwd": server.cwd}
