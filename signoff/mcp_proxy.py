@@ -185,10 +185,6 @@ class ToolProxy:
             who = ", ".join(decision.decided_by)
             by = f" by {who}" if who else ""
             return _error(f"A person denied this call{by} in Slack; {name} was not run. Reason: {decision.reason}")
-        try:
-            await self.gate.start_forward(decision)
-        except ToolCallRefused as err:
-            return _error(f"{err} ({name} was allowed once and has already been run for that approval.)")
         result = await self._forward(name, arguments)
         await self.gate.finish(decision, ok=not result.is_error, summary=_summary(result))
         return result

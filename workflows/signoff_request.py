@@ -245,9 +245,10 @@ class SignoffRequestWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
             metadata=request.metadata,
         )
         self._answer = answer.model_dump(mode="json")
-        # The decision is the request's: its phase follows now (the lists, the status).
+        # Decided, and in its caller's hands until it says what came of it: not ended yet (a run whose
+        # phase is terminal takes no more messages on DBOS and Restate).
         phase = {"approved": Phase.APPROVED, "expired": Phase.EXPIRED}.get(outcome, Phase.REJECTED)
-        self.enter(phase)
+        self.enter(Phase.EXECUTING)
         try:
             await durable().wait_condition(lambda: self._tool_call_report is not None, timeout=TOOL_CALL_COLLECT_WINDOW)
         except TimeoutError:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from bot.api.models import CreateRequest, RequestView
 from bot.api.problems import ProblemError
 from bot.api.routes import RequestsApi
-from bot.gateway import GatewayError, RunStatus
+from bot.gateway import Finished, GatewayError, NotFound, Refused, RunStatus
 from signoff.config.api_keys import ApiKey
 from signoff.config.proxy_policy import Ask
 from signoff.contracts.api import ProxiedToolCall
@@ -84,7 +84,8 @@ class ToolCallGate:
     async def decide(
         self, tool: str, arguments: dict[str, Any], ask: Ask, wait: float, progress: Progress | None
     ) -> Decision:
-        """Ask (or join the open request for this very call) and wait up to ``wait`` seconds."""
+        """Ask (or join the open request for this very call) and wait up to ``wait`` seconds. An Allow
+        comes back claimed (``start_forward``): the caller runs the call, once, then ``finish``es."""
         size = len(canonical(arguments).encode())
         if size > MAX_ARGUMENTS_BYTES:
             raise ToolCallRefused(
@@ -95,19 +96,41 @@ class ToolCallGate:
         body = _request_body(tool, ask, ask.channel or self.api.default_channel)
         call = ProxiedToolCall(tool=tool, arguments=arguments, agent=self.agent)
         digest = call_digest(self.identity, tool, arguments)
-        view = await self._open_request(digest, body, call)
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        deadline = loop.time() + wait
+        generation = 0
+        while True:
+            view, generation = await self._open_request(digest, body, call, generation)
+            decision = _decision(await self._waited(view, tool, deadline, wait, progress))
+            if decision.outcome != "allowed":
+                return decision
+            try:
+                await self.api.gateway.start_forward(decision.request_id, self.key.name)
+            except (Refused, Finished, NotFound):
+                # That Allow was used already (its call ran, or a twin call took it): this is another
+                # call of the same tool with the same arguments, and it asks anew.
+                generation += 1
+                continue
+            except GatewayError as err:
+                raise ToolCallRefused(f"Not run: {err}") from None
+            return decision
+
+    async def _waited(
+        self, view: RequestView, tool: str, deadline: float, wait: float, progress: Progress | None
+    ) -> RequestView:
+        """``view`` once decided or at ``deadline``, looked at often, progress notes meanwhile."""
+        loop = asyncio.get_running_loop()
         pause = _POLL_FIRST
         reported = -PROGRESS_EVERY_SECONDS
-        while view.status == "pending" and (waited := loop.time() - started) < wait:
+        while view.status == "pending" and (left := deadline - loop.time()) > 0:
+            waited = wait - left
             if progress is not None and waited - reported >= PROGRESS_EVERY_SECONDS:
                 reported = waited
                 await progress(waited, wait, f"waiting for a decision in Slack on {tool} ({view.id})")
-            await asyncio.sleep(min(pause, max(wait - waited, 0)))
+            await asyncio.sleep(min(pause, left))
             pause = min(pause * 2, _POLL_MAX)
             view = await self._call(self.api.view(self.key, view.id, 0))
-        return _decision(view)
+        return view
 
     async def decide_for_caller(
         self, tool: str, arguments: dict[str, Any], ask: Ask, wait: float, progress: Progress | None
@@ -116,7 +139,6 @@ class ToolCallGate:
         prompt): an Allow is claimed and the request closed at once, a denial closed as told."""
         decision = await self.decide(tool, arguments, ask, wait, progress)
         if decision.outcome == "allowed":
-            await self.start_forward(decision)
             await self.finish(decision, ok=True, summary=f"allowed: {self.agent} runs it itself")
         elif decision.outcome == "denied":
             await self.finish(decision, ok=False, summary="the caller was told")
@@ -137,16 +159,20 @@ class ToolCallGate:
         except GatewayError as err:
             log.warning("could not close %s: %s", decision.request_id, err)
 
-    async def _open_request(self, digest: str, body: CreateRequest, call: ProxiedToolCall) -> RequestView:
-        """The open request for this call (joined), or a new one after the closed ones."""
-        for generation in range(MAX_GENERATIONS):
-            view, replayed = await self._call(self.api.submit(self.key, body, f"tool-{digest[:40]}-{generation}", call))
+    async def _open_request(
+        self, digest: str, body: CreateRequest, call: ProxiedToolCall, first: int
+    ) -> tuple[RequestView, int]:
+        """The open request for this call (joined), or a new one after the closed ones, from generation
+        ``first`` on; and its generation."""
+        for generation in range(first, MAX_GENERATIONS):
+            idempotency_key = f"tool-{digest[:40]}-{generation}"
+            view, replayed = await self._call(self.api.submit(self.key, body, idempotency_key, call))
             if not replayed:
                 log.info("asked about %s: %s", call.tool, view.id)
-                return view
+                return view, generation
             record = await self._call(self.api.record(self.key, view.id))
             if record.status is RunStatus.RUNNING:
-                return view
+                return view, generation
         raise ToolCallRefused(f"{call.tool} was asked about {MAX_GENERATIONS} times with these arguments; not again.")
 
     async def _call(self, work: Awaitable[Any]) -> Any:

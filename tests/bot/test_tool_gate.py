@@ -24,7 +24,7 @@ from signoff.slack import action_ids
 from tests.support.api import KEYS
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import running_stack
+from tests.support.engines import REQUEST_ENGINES, running_stack
 from tests.support.mcp import pending_tool_call
 from tests.support.slack import APPROVER_1, CHANNEL, buttons
 from tests.support.waiting import eventually
@@ -33,12 +33,15 @@ ASK = Ask(channel=CHANNEL)
 LONG = {"path": "/srv/app/config.yaml", "content": "replicas: 3\n" * 100}
 
 
-@pytest.fixture
-async def bot(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path) -> AsyncIterator[RunningBot]:
+@pytest.fixture(params=REQUEST_ENGINES)
+async def bot(
+    request: pytest.FixtureRequest, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    """The bot and its engine: each engine SignoffRequest runs on (the updates are engine-specific)."""
     settings = replace(bot_settings(slack), api_keys=KEYS)
     with time_env.auto_time_skipping_disabled():
         async with running_stack(
-            "temporal", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path
+            str(request.param), slack, settings, temporal_client=time_env.client, tmp_path=tmp_path
         ) as running:
             yield running
 
@@ -68,8 +71,7 @@ async def test_joined_cut_openly_allowed_once_then_asked_anew(bot: RunningBot, s
     allowed = await eventually(lambda: _decided(gate))
     assert allowed.outcome == "allowed" and allowed.decided_by == (APPROVER_1,)
 
-    await gate.start_forward(allowed)
-    # A second claim of the same Allow (a restarted proxy, a twin call): refused, never run twice.
+    # The Allow came back claimed: a second claim of it (a restarted proxy, a twin call) is refused.
     with pytest.raises(ToolCallRefused, match="never run twice"):
         await gate.start_forward(allowed)
     await gate.finish(allowed, ok=True, summary="done: written")
@@ -77,7 +79,7 @@ async def test_joined_cut_openly_allowed_once_then_asked_anew(bot: RunningBot, s
     [call] = progress.tool_calls
     assert call.state is ToolCallState.DONE and call.result == "done: written"
 
-    # Closed: the same call is a new request.
+    # That Allow is used: the same call again is a new request (even before the old one has ended).
     anew = await gate.decide("write_file", LONG, ASK, 0, None)
     assert anew.outcome == "pending" and anew.request_id != first.request_id
     assert_valid_everything(slack)
