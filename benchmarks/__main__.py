@@ -33,6 +33,7 @@ BENCHMARKS = {
     "lists": "benchmarks.home_lists",
     "engines": "benchmarks.engines",
     "api": "benchmarks.api",
+    "proxy": "benchmarks.proxy",
 }
 
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from dotenv import load_dotenv
 
 from signoff.config.extras import require_extras
-from signoff.config.proxy_policy import Policy, load_policy
 from signoff.config.settings import Engine, Settings, SettingsError, parse_port, shown_url
 
 if TYPE_CHECKING:
+    from bot.api.mcp_proxy import Upstream
+    from bot.api.tool_policy import Policy
     from bot.gateway import AuditRecord, Gateway
     from signoff.contracts.workflow_io import Progress
-    from signoff.mcp_proxy import Upstream
 
 log = logging.getLogger("signoff")
 DATA_DIR = Path(".data")
@@ -376,7 +376,7 @@ def _metrics_port_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 def _proxy_options(args: argparse.Namespace) -> tuple[Policy, Upstream]:
     """``signoff mcp-proxy``'s policy and upstream from its flags (``SettingsError``: one line, exit 2)."""
-    from signoff.mcp_proxy import Upstream, parse_headers
+    from bot.api.mcp_proxy import Upstream, parse_headers
 
     command = list(args.upstream_command)
     if command[:1] == ["--"]:
@@ -386,6 +386,8 @@ def _proxy_options(args: argparse.Namespace) -> tuple[Policy, Upstream]:
 
 
 def _policy_of(args: argparse.Namespace) -> Policy:
+    from bot.api.tool_policy import load_policy
+
     return load_policy(
         args.policy, channel=args.channel, ask=args.ask, allow=args.allow, deny=args.deny, wait_seconds=args.wait
     )
@@ -534,15 +536,15 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_stdio(settings, args.key))
             _exit_now(0)
         elif args.command == "mcp-proxy":
-            from signoff.mcp_proxy import run_proxy
+            from signoff.mcp_stdio import run_proxy
 
             asyncio.run(run_proxy(settings, *_proxy_options(args), args.key))
             _exit_now(0)
         elif args.command == "hook":
-            from signoff.hook import read_stdin, run_hook
+            from signoff.mcp_stdio import run_hook
 
             policy = _policy_of(args)
-            code, out, problem = asyncio.run(run_hook(settings, policy, args.key, read_stdin()))
+            code, out, problem = asyncio.run(run_hook(settings, policy, args.key, sys.stdin.read()))
             if out:
                 print(out)
             if problem:

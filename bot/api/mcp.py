@@ -38,8 +38,8 @@ from bot.api.models import CreateRequest, RequestView
 from bot.api.problems import ProblemError, invalid_body, refusing_while
 from bot.api.routes import MAX_WAIT_SECONDS, RequestsApi
 from bot.api.tool_gate import PENDING_WORDS, ToolCallGate, ToolCallRefused
+from bot.api.tool_policy import Ask
 from signoff.config.api_keys import ApiKey
-from signoff.config.proxy_policy import Ask
 
 log = logging.getLogger(__name__)
 # The SDK's session manager says "starting" and "shutting down" at INFO each time the bot does:

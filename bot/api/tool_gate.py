@@ -22,9 +22,9 @@ from typing import Any, Literal
 from bot.api.models import CreateRequest, RequestView
 from bot.api.problems import ProblemError
 from bot.api.routes import RequestsApi
+from bot.api.tool_policy import Ask
 from bot.gateway import Finished, GatewayError, NotFound, Refused, RunStatus
 from signoff.config.api_keys import ApiKey
-from signoff.config.proxy_policy import Ask
 from signoff.contracts.api import ProxiedToolCall
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ MAX_ARGUMENTS_BYTES = 256 * 1024
 # Requests for the same call closed one after another before a new one is asked (a bound on the probe).
 MAX_GENERATIONS = 1000
 # How often a waiting call looks at its request (seconds): from the first to the last, doubling.
-_POLL_FIRST, _POLL_MAX = 0.1, 1.0
+_POLL_FIRST, _POLL_MAX = 0.05, 0.25
 PROGRESS_EVERY_SECONDS = 5.0
 
 Progress = Callable[[float, float, str], Awaitable[None]]

@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.api import requests_api
 from bot.api.tool_gate import MAX_ARGUMENTS_BYTES, Decision, ToolCallGate, ToolCallRefused
+from bot.api.tool_policy import Ask
 from signoff.config.api_keys import ApiKey
-from signoff.config.proxy_policy import Ask
 from signoff.contracts.tool_calls import ToolCallState
 from signoff.contracts.workflow_io import Progress
 from signoff.sandbox import SlackSandbox

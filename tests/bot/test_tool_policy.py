@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff.config.proxy_policy import DEFAULT_WAIT_SECONDS, load_policy
+from bot.api.tool_policy import DEFAULT_WAIT_SECONDS, load_policy
 from signoff.config.setting_types import SettingsError
 
 POLICY = """

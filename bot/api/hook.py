@@ -1,4 +1,4 @@
-"""``signoff hook``: Claude Code's ``PreToolUse`` hook, asking in Slack under the proxy's policy.
+"""``signoff hook`` (run by ``signoff.mcp_stdio.run_hook``): Claude Code's ``PreToolUse`` hook, asking in Slack under the proxy's policy.
 
 Claude Code runs it before each tool call with the hook's JSON on stdin (``session_id``, ``cwd``,
 ``hook_event_name``, ``tool_name``, ``tool_input``, ``tool_use_id``…) and reads its decision from
@@ -13,17 +13,14 @@ shape exits 2 (Claude Code blocks the call and shows stderr): the hook fails clo
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.api import requests_api
-from bot.api.mcp import stdio_key
 from bot.api.tool_gate import PENDING_WORDS, ToolCallGate, ToolCallRefused
-from signoff.config.proxy_policy import Policy
-from signoff.config.settings import Settings, SettingsError
-from signoff.mcp_stdio import engine_gateway
+from bot.api.tool_policy import Policy
 
 PRE_TOOL_USE = "PreToolUse"
 # Claude Code's own tools that only read: allowed by default, as an MCP tool with readOnlyHint is.
@@ -70,8 +67,12 @@ def parse_input(raw: str) -> HookInput:
     return parsed
 
 
-async def run_hook(settings: Settings, policy: Policy, key_name: str | None, raw: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) for one hook call."""
+GateFor = Callable[[HookInput], AbstractAsyncContextManager[ToolCallGate]]
+
+
+async def answer_hook(raw: str, policy: Policy, gate_for: GateFor) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) for one hook call; ``gate_for`` reaches the engine only for a call
+    that asks."""
     try:
         hook = parse_input(raw)
     except ValueError as err:
@@ -81,12 +82,7 @@ async def run_hook(settings: Settings, policy: Policy, key_name: str | None, raw
         return 0, "", ""
     if verdict.action == "deny":
         return 0, decision_json("deny", f"{hook.tool_name} is denied by signoff's policy ({verdict.because})."), ""
-    try:
-        key = stdio_key(settings.api_keys, key_name)
-    except LookupError as err:
-        raise SettingsError(str(err)) from None
-    async with engine_gateway(settings) as gateway:
-        gate = ToolCallGate(requests_api(settings, gateway), key, f"claude-code\0{hook.session_id}", "Claude Code")
+    async with gate_for(hook) as gate:
         try:
             decision = await gate.decide_for_caller(
                 hook.tool_name, hook.tool_input, verdict.ask, policy.wait_seconds, None
@@ -99,7 +95,3 @@ async def run_hook(settings: Settings, policy: Policy, key_name: str | None, raw
     if decision.outcome == "pending":
         return 0, decision_json("deny", PENDING_WORDS.format(request=decision.request_id)), ""
     return 0, decision_json("deny", f"A person denied this call in Slack. Reason: {decision.reason}"), ""
-
-
-def read_stdin() -> str:
-    return sys.stdin.read()

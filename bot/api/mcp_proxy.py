@@ -1,5 +1,5 @@
-"""``signoff mcp-proxy``: an MCP server on stdio in front of one upstream MCP server, asking in Slack
-before the calls its policy names (``signoff.config.proxy_policy``).
+"""``signoff mcp-proxy`` (run by ``signoff.mcp_stdio.run_proxy``): an MCP server on stdio in front of one upstream MCP server, asking in Slack
+before the calls its policy names (``bot.api.tool_policy``).
 
 It lists the upstream's tools unchanged and forwards every call, except: a call the policy denies is
 refused; a call that asks waits for a decision (``bot.api.tool_gate``: the same request, message and
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +29,11 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-from bot.api import requests_api
-from bot.api.mcp import stdio_key
+from bot.api.routes import RequestsApi
 from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused
-from signoff.config.proxy_policy import Policy
-from signoff.config.settings import Settings, SettingsError
-from signoff.mcp_stdio import engine_gateway
+from bot.api.tool_policy import Policy
+from signoff.config.api_keys import ApiKey
+from signoff.config.setting_types import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +110,8 @@ class ToolProxy:
     policy: Policy
     gate: ToolCallGate
     tools: dict[str, types.Tool] = field(default_factory=dict)
+    # Each tool's input-schema validator, built once per listing (or why its schema is unusable).
+    validators: dict[str, Any] = field(default_factory=dict)
 
     def server(self) -> Server[Any]:
         return Server(SERVER_NAME, on_list_tools=self.list_tools, on_call_tool=self.call_tool)
@@ -128,6 +128,7 @@ class ToolProxy:
             if not cursor:
                 break
         self.tools = {tool.name: tool for tool in listed}
+        self.validators = {tool.name: _validator(tool) for tool in listed}
         return listed
 
     async def list_tools(
@@ -149,7 +150,7 @@ class ToolProxy:
             )
         if tool is None:
             return _error(f"The upstream MCP server has no tool {name!r}; nothing was asked or run.")
-        problem = _schema_problem(tool, arguments)
+        problem = _schema_problem(self.validators[name], arguments)
         if problem:
             return _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
         hints = tool.annotations
@@ -202,30 +203,33 @@ class ToolProxy:
             return _error(f"The upstream MCP server failed on {name} ({type(err).__name__}: {err}).")
 
 
-def _schema_problem(tool: types.Tool, arguments: dict[str, Any]) -> str | None:
+def _validator(tool: types.Tool) -> Any:
+    """A validator of ``tool``'s input schema (by its ``$schema``, else draft 2020-12), or the text
+    saying why the schema itself is unusable."""
     try:
-        jsonschema.validate(arguments, tool.input_schema)
-    except jsonschema.ValidationError as err:
-        where = ".".join(str(part) for part in err.absolute_path)
-        return f"{where}: {err.message}" if where else err.message
+        kind = jsonschema.validators.validator_for(tool.input_schema, default=jsonschema.Draft202012Validator)
+        kind.check_schema(tool.input_schema)
     except jsonschema.SchemaError as err:
         return f"the upstream's schema is invalid ({err.message})"
-    return None
+    return kind(tool.input_schema)
 
 
-async def run_proxy(settings: Settings, policy: Policy, upstream: Upstream, key_name: str | None) -> None:
-    """Serve the upstream's tools on stdio, through the policy, until the client closes them."""
-    try:
-        key = stdio_key(settings.api_keys, key_name)
-    except LookupError as err:
-        raise SettingsError(str(err)) from None
-    for warning in policy.warnings():
-        print(f"signoff mcp-proxy: warning: {warning}", file=sys.stderr)
+def _schema_problem(validator: Any, arguments: dict[str, Any]) -> str | None:
+    if isinstance(validator, str):
+        return validator
+    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else str(error.message)
+
+
+async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: Upstream) -> None:
+    """Serve the upstream's tools on stdio, through the policy, as ``key``, until the client closes them."""
     log.info("signoff mcp-proxy (pid %d) in front of %s", os.getpid(), upstream.url or upstream.command[0])
-    async with engine_gateway(settings) as gateway, upstream.session() as session:
-        agent = f"an agent through signoff mcp-proxy ({Path(upstream.command[0]).name if upstream.command else upstream.url})"
-        gate = ToolCallGate(requests_api(settings, gateway), key, upstream.identity, agent)
-        proxy = ToolProxy(session, policy, gate)
-        server = proxy.server()
+    async with upstream.session() as session:
+        shown = Path(upstream.command[0]).name if upstream.command else upstream.url
+        gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
+        server = ToolProxy(session, policy, gate).server()
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
