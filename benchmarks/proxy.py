@@ -57,6 +57,9 @@ from signoff.temporal.devserver import free_port
 
 NAME = "proxy"
 READ_TOOL = "lookup"
+# Read-only too, and takes REMOTE_SECONDS as a call to a remote API would (GitHub's answer in tens of ms).
+REMOTE_TOOL = "lookup_remote"
+REMOTE_SECONDS = 0.025
 WRITE_TOOL = "deploy"
 
 
@@ -67,6 +70,11 @@ def serve_upstream() -> None:
     tools = [
         types.Tool(
             name=READ_TOOL,
+            input_schema={"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]},
+            annotations=types.ToolAnnotations(read_only_hint=True),
+        ),
+        types.Tool(
+            name=REMOTE_TOOL,
             input_schema={"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]},
             annotations=types.ToolAnnotations(read_only_hint=True),
         ),
@@ -85,6 +93,8 @@ def serve_upstream() -> None:
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        if params.name == REMOTE_TOOL:
+            await anyio.sleep(REMOTE_SECONDS)
         return types.CallToolResult(content=[types.TextContent(text=f"{params.name}: {params.arguments}")])
 
     server = Server("bench-upstream", on_list_tools=list_tools, on_call_tool=call_tool)
@@ -135,6 +145,8 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     [proxy_channel] = bench_channels(1, prefix="C0PROXYBE")
     proxied: list[float] = []
     direct: list[float] = []
+    remote_proxied: list[float] = []
+    remote_direct: list[float] = []
     asked: list[float] = []
     planned: list[float] = []
     async with (
@@ -170,7 +182,17 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                     assert not result.is_error, result
                     if i >= 20:
                         (proxied if i % 2 == 0 else direct).append(elapsed)
-                log(f"proxy: {len(proxied)} calls through the proxy, {len(direct)} direct")
+                for i in range(2 * (calls // 3) + 10):
+                    target = through_proxy if i % 2 == 0 else upstream
+                    sent = time.perf_counter()
+                    result = await target.call_tool(REMOTE_TOOL, {"key": f"r{i}"})
+                    elapsed = (time.perf_counter() - sent) * 1000
+                    assert not result.is_error, result
+                    if i >= 10:
+                        (remote_proxied if i % 2 == 0 else remote_direct).append(elapsed)
+                log(
+                    f"proxy: {len(proxied) + len(remote_proxied)} calls through the proxy, {len(direct) + len(remote_direct)} direct"
+                )
 
                 # Asked calls and /plan's tool calls, alternating, one at a time.
                 last_post = 0.0
@@ -211,7 +233,9 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 
     allowed, base = summary(proxied), summary(direct)
     ask, plan = summary(asked), summary(planned)
+    remote, remote_base = summary(remote_proxied), summary(remote_direct)
     allowed_ratio = ratio(allowed["p50"], base["p50"])
+    remote_ratio = ratio(remote["p50"], remote_base["p50"])
     return [
         compared(
             NAME,
@@ -228,6 +252,22 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 f"over stdio, the policy and the input-schema check. p99 ratio {ratio(allowed['p99'], base['p99']):.2f}×."
             ),
             extra={"proxy": allowed, "direct": base},
+        ),
+        compared(
+            NAME,
+            f"allowed tool call through the proxy, the upstream taking {REMOTE_SECONDS * 1000:g} ms",
+            remote,
+            remote_base,
+            ratio_of="p50",
+            target="≤ 1.2× the upstream called directly",
+            met=remote_ratio <= 1.2,
+            note=(
+                f"As above ({remote['n']} and {remote_base['n']} calls), the upstream's tool taking "
+                f"{REMOTE_SECONDS * 1000:g} ms as a remote API's would: the proxy's "
+                f"{remote['p50'] - remote_base['p50']:.2f} ms against a call that does something. "
+                f"p99 ratio {ratio(remote['p99'], remote_base['p99']):.2f}×."
+            ),
+            extra={"proxy": remote, "direct": remote_base},
         ),
         compared(
             NAME,
