@@ -26,6 +26,7 @@ from bot.api.tool_policy import Ask
 from bot.gateway import Finished, GatewayError, NotFound, Refused, RunStatus
 from signoff.config.api_keys import ApiKey
 from signoff.contracts.api import ProxiedToolCall
+from signoff.slack.rendering.tool_calls import arguments_fit_modal
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,12 @@ class ToolCallGate:
         """Ask (or join the open request for this very call) and wait up to ``wait`` seconds. An Allow
         comes back claimed (``start_forward``): the caller runs the call, once, then ``finish``es."""
         size = len(canonical(arguments).encode())
-        if size > MAX_ARGUMENTS_BYTES:
+        # What a person allows, they can read in full ("Show full arguments"): larger is refused unasked.
+        if size > MAX_ARGUMENTS_BYTES or not arguments_fit_modal(arguments):
             raise ToolCallRefused(
-                f"The arguments of {tool} are {size:,} bytes; at most {MAX_ARGUMENTS_BYTES:,} can be shown "
-                "to a person for approval. Nothing was run."
+                f"The arguments of {tool} ({size:,} bytes) are more than a person can be shown in full in "
+                "Slack to approve them. Nothing was asked or run; pass less (a path or a reference instead "
+                "of the content)."
             )
         # No channel in the policy: this process's SIGNOFF_DEFAULT_CHANNEL, as the bot's API defaults.
         body = _request_body(tool, ask, ask.channel or self.api.default_channel)

@@ -17,10 +17,11 @@ from bot.api import requests_api
 from bot.api.tool_gate import MAX_ARGUMENTS_BYTES, Decision, ToolCallGate, ToolCallRefused
 from bot.api.tool_policy import Ask
 from signoff.config.api_keys import ApiKey
-from signoff.contracts.tool_calls import ToolCallState
+from signoff.contracts.tool_calls import ToolCallRecord, ToolCallState
 from signoff.contracts.workflow_io import Progress
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
+from signoff.slack.rendering.tool_calls import arguments_fit_modal, tool_arguments_modal
 from tests.support.api import KEYS
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
@@ -96,6 +97,15 @@ async def _done(bot: RunningBot, request_id: str) -> Progress | None:
 
 
 async def test_arguments_too_large_are_refused_before_asking(bot: RunningBot, slack: SlackSandbox) -> None:
-    with pytest.raises(ToolCallRefused, match="Nothing was run"):
-        await gate_of(bot).decide("write_file", {"content": "x" * MAX_ARGUMENTS_BYTES}, ASK, 0, None)
+    # Within the size bound, but more than "Show full arguments" could show (escaped, in 3,000-character blocks).
+    unshowable = {"content": "<&>" * 100_000}
+    assert not arguments_fit_modal(unshowable)
+    for arguments in (unshowable, {"content": "x" * MAX_ARGUMENTS_BYTES}):
+        with pytest.raises(ToolCallRefused, match="Nothing was asked or run"):
+            await gate_of(bot).decide("write_file", arguments, ASK, 0, None)
     assert slack.messages(CHANNEL) == []
+    # The largest that fits is shown whole in the modal (nothing left out).
+    fits = {"content": "a" * 250_000}
+    assert arguments_fit_modal(fits)
+    modal = tool_arguments_modal(ToolCallRecord(1, "agent", "write_file", fits, ToolCallState.PENDING))
+    assert "Not shown" not in str(modal.to_dict())

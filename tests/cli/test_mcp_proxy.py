@@ -25,12 +25,14 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from temporalio.testing import WorkflowEnvironment
 
+from bot.api.mcp import GET_SIGNOFF, REQUEST_SIGNOFF
+from bot.server import EVENTS_PATH
 from signoff.contracts.tool_calls import ToolCallState
 from signoff.contracts.workflow_io import Progress
 from signoff.models.offline import OfflineModelProvider
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
-from tests.support.api import KEYS
+from tests.support.api import CI_KEY, KEYS
 from tests.support.bot import RunningBot, bot_settings
 from tests.support.engines import running_stack
 from tests.support.mcp import engine_environment, pending_tool_call, text_of
@@ -209,3 +211,28 @@ async def test_the_agents_sdk_model_reads_the_denial(
         await denying
     assert "Use #general instead" in str(result.final_output)
     assert runs(runs_file) == []
+
+
+async def test_an_upstream_over_streamable_http_and_an_allow_all_policy_warned(
+    bot: RunningBot, time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The upstream is signoff's own /mcp (Streamable HTTP, a bearer key in --header); ``--allow '*'``
+    lets everything through, and the proxy says so at start."""
+    base = bot.url.removesuffix(EVENTS_PATH)
+    settings = replace(bot.deps.settings, temporal_address=time_env.client.service_client.config.target_host)
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=[
+            *("-m", "signoff.cli", "--env-file", "/dev/null", "mcp-proxy", "--allow", "*"),
+            *("--upstream-url", f"{base}/mcp", "--header", f"Authorization: Bearer {CI_KEY.secret}"),
+        ],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **engine_environment(settings)},
+    )
+    errlog = tmp_path / "proxy.log"
+    async with proxy_session(server, errlog) as session:
+        listed = await session.list_tools()
+        assert REQUEST_SIGNOFF in [tool.name for tool in listed.tools]
+        # Forwarded as is, the upstream's own answer (here its refusal) back unchanged.
+        missing = await session.call_tool(GET_SIGNOFF, {"id": "api-" + "0" * 40, "wait_seconds": 0})
+        assert missing.is_error and "no such request" in text_of(missing)
+    assert "warning: policy rule 1 allows every tool (*)" in errlog.read_text()
