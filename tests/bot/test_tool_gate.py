@@ -98,7 +98,7 @@ async def _done(bot: RunningBot, request_id: str) -> Progress | None:
 
 async def test_arguments_too_large_are_refused_before_asking(bot: RunningBot, slack: SlackSandbox) -> None:
     # Within the size bound, but more than "Show full arguments" could show (escaped, in 3,000-character blocks).
-    unshowable = {"content": "<&>" * 100_000}
+    unshowable = {"content": "<&>" * 30_000}
     assert not arguments_fit_modal(unshowable)
     for arguments in (unshowable, {"content": "x" * MAX_ARGUMENTS_BYTES}):
         with pytest.raises(ToolCallRefused, match="Nothing was asked or run"):
