@@ -249,6 +249,9 @@ class SignoffRequestWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
         # phase is terminal takes no more messages on DBOS and Restate).
         phase = {"approved": Phase.APPROVED, "expired": Phase.EXPIRED}.get(outcome, Phase.REJECTED)
         self.enter(Phase.EXECUTING)
+        # The message and the thread say how it was decided now (the caller reads the answer meanwhile),
+        # not once the call has run: the buttons go at the click, as a draft's do.
+        await self._tools.settle()
         try:
             await durable().wait_condition(lambda: self._tool_call_report is not None, timeout=TOOL_CALL_COLLECT_WINDOW)
         except TimeoutError:

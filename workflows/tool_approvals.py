@@ -278,6 +278,7 @@ class ToolApprovals:
         record.decided_by = list(result.decided_by)
         if result.outcome is GateOutcome.APPROVED:
             always = bool(call.always_by) and set(result.decided_by) <= call.always_by
+            record.always_allowed = always
             if always and self._by_target:
                 self.always_allowed_targets.add((record.tool, await self.target(record.arguments)))
             elif always:

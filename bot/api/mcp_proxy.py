@@ -91,6 +91,13 @@ def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
 
+def target_of(arguments: dict[str, Any]) -> str | None:
+    """What Always allow covers besides the tool, as /plan's tool calls scope it: the ``channel`` the
+    call names (None: the whole tool)."""
+    channel = arguments.get("channel")
+    return channel.strip() if isinstance(channel, str) else None
+
+
 def _unanswered(name: str, err: Exception) -> types.CallToolResult:
     return _error(f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called.")
 
@@ -112,6 +119,8 @@ class ToolProxy:
     tools: dict[str, types.Tool] = field(default_factory=dict)
     # Each tool's input-schema validator, built once per listing (or why its schema is unusable).
     validators: dict[str, Any] = field(default_factory=dict)
+    # (tool, target) a person chose Always allow for: later such calls run unasked while this proxy runs.
+    always_allowed: set[tuple[str, str | None]] = field(default_factory=set)
 
     def server(self) -> Server[Any]:
         return Server(SERVER_NAME, on_list_tools=self.list_tools, on_call_tool=self.call_tool)
@@ -165,6 +174,9 @@ class ToolProxy:
         if verdict.action == "allow":
             log.info("allowed by policy: %s (%s)", name, verdict.because)
             return await self._forward(name, arguments)
+        if (name, target_of(arguments)) in self.always_allowed:
+            log.info("allowed by an earlier Always allow: %s", name)
+            return await self._forward(name, arguments)
         try:
             # Alive before anyone is asked: a call that cannot run is never put to a person.
             await self.upstream.send_ping()
@@ -186,6 +198,8 @@ class ToolProxy:
             who = ", ".join(decision.decided_by)
             by = f" by {who}" if who else ""
             return _error(f"A person denied this call{by} in Slack; {name} was not run. Reason: {decision.reason}")
+        if decision.always:
+            self.always_allowed.add((name, target_of(arguments)))
         result = await self._forward(name, arguments)
         await self.gate.finish(decision, ok=not result.is_error, summary=_summary(result))
         return result

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from bot.api.models import CreateRequest, RequestView
@@ -65,6 +65,8 @@ class Decision:
     # Denied: why, for the model (the approver's reason, or the deadline).
     reason: str = ""
     decided_by: tuple[str, ...] = ()
+    # Allowed with Always allow: later calls of the tool (on the same target) need no one.
+    always: bool = False
 
 
 class ToolCallRefused(Exception):
@@ -116,7 +118,15 @@ class ToolCallGate:
                 continue
             except GatewayError as err:
                 raise ToolCallRefused(f"Not run: {err}") from None
-            return decision
+            return replace(decision, always=await self._always_allowed(decision.request_id))
+
+    async def _always_allowed(self, request_id: str) -> bool:
+        try:
+            record = await self.api.gateway.tool_call(request_id, 1)
+        except GatewayError as err:
+            log.info("could not read %s's tool call: %s", request_id, err)
+            return False
+        return record is not None and record.always_allowed
 
     async def _waited(
         self, view: RequestView, tool: str, deadline: float, wait: float, progress: Progress | None

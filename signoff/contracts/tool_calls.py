@@ -119,6 +119,8 @@ class ToolCallRecord:
     asked_at: datetime | None = None
     # False when the policy (or an earlier Always allow) let it run without asking.
     asked: bool = True
+    # Allowed with Always allow: later calls of the tool (on the same target) run without asking.
+    always_allowed: bool = False
 
 
 # --- activity inputs and results ---------------------------------------------------

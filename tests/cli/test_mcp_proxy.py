@@ -176,7 +176,23 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
     async with proxy_session(server, errlog) as session:
         allowed = await session.call_tool(DESTRUCTIVE_TOOL, POST)
         assert not allowed.is_error, text_of(allowed)
-    assert runs(runs_file) == [{"tool": DESTRUCTIVE_TOOL, "arguments": POST}]
+        assert runs(runs_file) == [{"tool": DESTRUCTIVE_TOOL, "arguments": POST}]
+
+        # Always allow: later calls of the tool to the same channel run unasked (for this proxy's
+        # life); another channel still asks.
+        first, later, elsewhere = (
+            {"channel": where, "text": text} for where, text in (("#ops", "1"), ("#ops", "2"), ("#dev", "3"))
+        )
+        assert "Approval pending" in text_of(await session.call_tool(DESTRUCTIVE_TOOL, first))
+        ask = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
+        await slack.click_button(APPROVER_1, CHANNEL, ask["ts"], action_ids.TOOL_ALWAYS_ALLOW)
+        await eventually(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL) is None)
+        assert not (await session.call_tool(DESTRUCTIVE_TOOL, first)).is_error
+        asked = len(slack.messages(CHANNEL))
+        assert not (await session.call_tool(DESTRUCTIVE_TOOL, later)).is_error
+        assert len(slack.messages(CHANNEL)) == asked
+        assert "Approval pending" in text_of(await session.call_tool(DESTRUCTIVE_TOOL, elsewhere))
+    assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later]
     # The audit: the call, who allowed it, and how the upstream call ended.
     progress = await eventually(lambda: _closed(bot, request_id))
     [call] = progress.tool_calls
