@@ -30,6 +30,9 @@ from tests.support.mcp import pending_tool_call
 from tests.support.slack import APPROVER_1, CHANNEL, buttons
 from tests.support.waiting import eventually
 
+# Generous: these wait on child processes and the engine on a loaded 2-core machine.
+LOADED = 60.0
+
 ASK = Ask(channel=CHANNEL)
 LONG = {"path": "/srv/app/config.yaml", "content": "replicas: 3\n" * 100}
 
@@ -56,27 +59,27 @@ async def test_joined_cut_openly_allowed_once_then_asked_anew(bot: RunningBot, s
     gate = gate_of(bot)
     first = await gate.decide("write_file", LONG, ASK, 0, None)
     assert first.outcome == "pending"
-    message = await slack.wait_for(lambda: pending_tool_call(slack, "write_file"))
+    message = await slack.wait_for(lambda: pending_tool_call(slack, "write_file"), timeout=LOADED)
     # /plan's message: Allow / Always allow / Deny, the long argument cut with a count, and the whole
     # of it behind Show full arguments (read from the request, as a plan's).
     assert buttons(message)[:3] == [action_ids.TOOL_ALLOW, action_ids.TOOL_ALWAYS_ALLOW, action_ids.TOOL_DENY]
     assert "cut: showing" in str(message["blocks"]) and action_ids.TOOL_SHOW_ARGUMENTS in buttons(message)
     await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_SHOW_ARGUMENTS)
-    [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
+    [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1), timeout=LOADED)
     assert "replicas: 3" * 1 in str(modal["blocks"]) and str(modal["blocks"]).count("replicas: 3") >= 100
 
     # The same call again (arguments in another order): the same request, no second message.
     again = await gate.decide("write_file", dict(reversed(LONG.items())), ASK, 0, None)
     assert again.request_id == first.request_id
     await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_ALLOW)
-    allowed = await eventually(lambda: _decided(gate))
+    allowed = await eventually(lambda: _decided(gate), timeout=LOADED)
     assert allowed.outcome == "allowed" and allowed.decided_by == (APPROVER_1,)
 
     # The Allow came back claimed: a second claim of it (a restarted proxy, a twin call) is refused.
     with pytest.raises(ToolCallRefused, match="never run twice"):
         await gate.start_forward(allowed)
     await gate.finish(allowed, ok=True, summary="done: written")
-    progress = await eventually(lambda: _done(bot, allowed.request_id))
+    progress = await eventually(lambda: _done(bot, allowed.request_id), timeout=LOADED)
     [call] = progress.tool_calls
     assert call.state is ToolCallState.DONE and call.result == "done: written"
 

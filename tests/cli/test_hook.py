@@ -32,6 +32,9 @@ from tests.support.engines import running_stack
 from tests.support.mcp import engine_environment, pending_tool_call, stdio_session, text_of
 from tests.support.slack import APPROVER_1, CHANNEL
 
+# Generous: these wait on child processes and the engine on a loaded 2-core machine.
+LOADED = 60.0
+
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
@@ -94,10 +97,10 @@ def decision_of(out: str) -> dict[str, Any]:
 
 
 async def click_when_posted(slack: SlackSandbox, tool: str, action: str, reason: str = "") -> None:
-    message = await slack.wait_for(lambda: pending_tool_call(slack, tool), timeout=60)
+    message = await slack.wait_for(lambda: pending_tool_call(slack, tool), timeout=LOADED)
     await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action)
     if action == action_ids.TOOL_DENY:
-        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
+        [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1), timeout=LOADED)
         await slack.submit_view(APPROVER_1, modal["id"], {action_ids.REASON_BLOCK: {action_ids.REASON_INPUT: reason}})
 
 

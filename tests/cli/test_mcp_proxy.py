@@ -40,6 +40,9 @@ from tests.support.slack import APPROVER_1, CHANNEL
 from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, DYING_TOOL, READ_TOOL, runs
 from tests.support.waiting import eventually
 
+# Generous: these wait on child processes and the engine on a loaded 2-core machine.
+LOADED = 60.0
+
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 POST = {"channel": "#launch", "text": "We ship on Friday."}
@@ -92,7 +95,7 @@ async def proxy_session(server: StdioServerParameters, errlog: Path) -> AsyncIte
 
 async def deny_with_reason(slack: SlackSandbox, message: dict[str, Any], reason: str) -> None:
     await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_DENY)
-    [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1))
+    [modal] = await slack.wait_for(lambda: slack.open_views(APPROVER_1), timeout=LOADED)
     await slack.submit_view(APPROVER_1, modal["id"], {action_ids.REASON_BLOCK: {action_ids.REASON_INPUT: reason}})
 
 
@@ -125,10 +128,10 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
             notes.append(message)
 
         calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST, progress_callback=on_progress))
-        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=LOADED)
         assert "We ship on Friday." in str(message["blocks"])
         # Progress while it waits (the SDK runs the callback in a task of its own).
-        [note, *_] = await eventually(lambda: notes)
+        [note, *_] = await eventually(lambda: notes, timeout=LOADED)
         assert note is not None and "waiting for a decision in Slack" in note
         await deny_with_reason(slack, message, "Not before the retro")
         denied = await calling
@@ -137,7 +140,7 @@ async def test_read_only_passes_deny_reaches_the_model_allow_runs_once(
 
         # Asked again (a new request: the last was closed); Allow: runs once, with the shown arguments.
         calling = asyncio.create_task(session.call_tool(DESTRUCTIVE_TOOL, POST))
-        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=LOADED)
         await slack.click_button(APPROVER_1, CHANNEL, message["ts"], action_ids.TOOL_ALLOW)
         allowed = await calling
         assert not allowed.is_error and text_of(allowed) == "posted to #launch"
@@ -162,7 +165,7 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         pending = await session.call_tool(DESTRUCTIVE_TOOL, POST)
         assert pending.is_error and "Approval pending" in text_of(pending) and "same arguments" in text_of(pending)
         [request_id] = re.findall(r"api-[0-9a-f]{40}", text_of(pending))
-        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=LOADED)
         # Called again while still undecided: the same request (no second message).
         again = await session.call_tool(DESTRUCTIVE_TOOL, POST)
         assert "Approval pending" in text_of(again)
@@ -184,9 +187,9 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
             {"channel": where, "text": text} for where, text in (("#ops", "1"), ("#ops", "2"), ("#dev", "3"))
         )
         assert "Approval pending" in text_of(await session.call_tool(DESTRUCTIVE_TOOL, first))
-        ask = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL))
+        ask = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=LOADED)
         await slack.click_button(APPROVER_1, CHANNEL, ask["ts"], action_ids.TOOL_ALWAYS_ALLOW)
-        await eventually(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL) is None)
+        await eventually(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL) is None, timeout=LOADED)
         assert not (await session.call_tool(DESTRUCTIVE_TOOL, first)).is_error
         asked = len(slack.messages(CHANNEL))
         assert not (await session.call_tool(DESTRUCTIVE_TOOL, later)).is_error
@@ -194,7 +197,7 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         assert "Approval pending" in text_of(await session.call_tool(DESTRUCTIVE_TOOL, elsewhere))
     assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later]
     # The audit: the call, who allowed it, and how the upstream call ended.
-    progress = await eventually(lambda: _closed(bot, request_id))
+    progress = await eventually(lambda: _closed(bot, request_id), timeout=LOADED)
     [call] = progress.tool_calls
     assert (call.tool, call.arguments, call.decided_by) == (DESTRUCTIVE_TOOL, POST, [APPROVER_1])
     assert call.state is ToolCallState.DONE and call.result == "done: posted to #launch"
@@ -212,7 +215,7 @@ async def test_the_agents_sdk_model_reads_the_denial(
     server = proxy_command(bot, time_env, runs_file)
 
     async def deny() -> None:
-        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=60)
+        message = await slack.wait_for(lambda: pending_tool_call(slack, DESTRUCTIVE_TOOL), timeout=LOADED)
         await deny_with_reason(slack, message, "Use #general instead")
 
     params = {"command": server.command, "args": server.args, "env": server.env, "cwd": server.cwd}
