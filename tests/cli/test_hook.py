@@ -12,6 +12,7 @@ prompt tool (``claude -p --permission-prompt-tool``): called with ``tool_name``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -23,7 +24,10 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from bot.api.hook import HookInput, answer_hook
 from bot.api.mcp import APPROVAL_PROMPT
+from bot.api.tool_gate import ToolCallGate
+from bot.api.tool_policy import load_policy
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.api import KEYS
@@ -105,14 +109,6 @@ async def click_when_posted(slack: SlackSandbox, tool: str, action: str, reason:
 
 
 async def test_the_pre_tool_use_hook(environment: dict[str, str], slack: SlackSandbox) -> None:
-    # Claude Code's read-only tools: left to Claude Code (no output), nothing asked.
-    code, out, _ = await hook(environment, json.dumps(payload("Read", {"file_path": "/home/dev/app/README.md"})))
-    assert (code, out) == (0, "") and slack.messages(CHANNEL) == []
-
-    # Input that is not the documented shape: blocked (exit 2), one line on stderr.
-    code, out, err = await hook(environment, json.dumps({"tool_name": "Bash"}))
-    assert (code, out) == (2, "") and "not a PreToolUse hook's input" in err and len(err.strip().splitlines()) == 1
-
     # Asked; Allow in Slack: the documented allow.
     rm = payload("Bash", {"command": "rm -rf dist/", "description": "Remove build output"})
     clicking = asyncio.create_task(click_when_posted(slack, "Bash", action_ids.TOOL_ALLOW))
@@ -159,3 +155,25 @@ async def test_the_permission_prompt_tool(environment: dict[str, str], slack: Sl
         # Not the documented shape: a deny saying why, never an allow.
         wrong = json.loads(text_of(await session.call_tool(APPROVAL_PROMPT, {"tool": "Bash"})))
         assert wrong["behavior"] == "deny" and "tool_name" in wrong["message"]
+
+
+async def test_the_hook_answers_read_only_tools_and_bad_input_without_the_engine() -> None:
+    """Claude Code's read-only tools are left to Claude Code (no output), a policy deny is the documented
+    deny, and input that is not the documented shape blocks (exit 2, one line): none reaches the engine."""
+
+    def no_engine(hook: HookInput) -> contextlib.AbstractAsyncContextManager[ToolCallGate]:
+        raise AssertionError(f"asked about {hook.tool_name}")
+
+    policy = load_policy(None, deny=["mcp__github__delete_*"])
+    read = json.dumps(payload("Read", {"file_path": "/home/dev/app/README.md"}))
+    assert await answer_hook(read, policy, no_engine) == (0, "", "")
+    delete = json.dumps(payload("mcp__github__delete_repo", {"repo": "app"}))
+    code, out, _ = await answer_hook(delete, policy, no_engine)
+    assert code == 0 and decision_of(out)["permissionDecision"] == "deny"
+    for wrong in (
+        json.dumps({"tool_name": "Bash"}),
+        "not json",
+        json.dumps(payload("Bash", {}) | {"hook_event_name": "PostToolUse"}),
+    ):
+        code, out, err = await answer_hook(wrong, policy, no_engine)
+        assert (code, out) == (2, "") and err.startswith("signoff hook: ") and len(err.splitlines()) == 1
