@@ -34,6 +34,7 @@ BENCHMARKS = {
     "engines": "benchmarks.engines",
     "api": "benchmarks.api",
     "stream": "benchmarks.streamed_progress",
+    "proxy": "benchmarks.proxy",
 }
 
 

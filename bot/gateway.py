@@ -27,6 +27,7 @@ import hashlib
 import logging
 import re
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -56,7 +57,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from bot import metrics
 from signoff.contracts import search_attributes
-from signoff.contracts.tool_calls import ToolCallRecord, ToolDecisionInput
+from signoff.contracts.tool_calls import ForwardInput, ToolCallRecord, ToolDecisionInput
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
@@ -349,7 +350,7 @@ def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str
     return f"{action}-{revision}-{user_id}"
 
 
-DecisionInput = ApproveInput | RevisionInput | RejectInput | ToolDecisionInput
+DecisionInput = ApproveInput | RevisionInput | RejectInput | ToolDecisionInput | ForwardInput
 
 
 class Gateway(ABC):
@@ -517,6 +518,17 @@ class Gateway(ABC):
             arg,
             update_id("tool-deny", workflow_id, call_number, user_id),
         )
+
+    async def start_forward(self, workflow_id: str, caller: str) -> DecisionReceipt:
+        """Claim a proxied tool call's Allow to run it (``Refused`` unless allowed and never claimed:
+        each attempt is its own, so a claim is never granted twice)."""
+        claim = ForwardInput(call_number=1, user_id=caller)
+        return await self._decide(workflow_id, "start_forward", claim, f"forward-{uuid.uuid4().hex}")
+
+    async def finish_tool_call(self, workflow_id: str, caller: str, *, ok: bool, summary: str) -> DecisionReceipt:
+        """Close a proxied tool call: how the run call ended, or that a denial reached its caller."""
+        report = ForwardInput(call_number=1, user_id=caller, ok=ok, summary=summary)
+        return await self._decide(workflow_id, "finish_tool_call", report, f"finish-{workflow_id}")
 
     def not_found(self, workflow_id: str) -> NotFound:
         """What this engine answers for an id it does not have: also what someone is told about a

@@ -22,6 +22,8 @@ from signoff.config.extras import require_extras
 from signoff.config.settings import Engine, Settings, SettingsError, parse_port, shown_url
 
 if TYPE_CHECKING:
+    from bot.api.mcp_proxy import Upstream
+    from bot.api.tool_policy import Policy
     from bot.gateway import AuditRecord, Gateway
     from signoff.contracts.workflow_io import Progress
 
@@ -372,6 +374,25 @@ def _metrics_port_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _proxy_options(args: argparse.Namespace) -> tuple[Policy, Upstream]:
+    """``signoff mcp-proxy``'s policy and upstream from its flags (``SettingsError``: one line, exit 2)."""
+    from bot.api.mcp_proxy import Upstream, parse_headers
+
+    command = list(args.upstream_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    upstream = Upstream(tuple(command), args.upstream_url, parse_headers(args.header))
+    return _policy_of(args), upstream
+
+
+def _policy_of(args: argparse.Namespace) -> Policy:
+    from bot.api.tool_policy import load_policy
+
+    return load_policy(
+        args.policy, channel=args.channel, ask=args.ask, allow=args.allow, deny=args.deny, wait_seconds=args.wait
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="signoff", description=__doc__)
     parser.add_argument("--env-file", help="settings file (default: .env)")
@@ -429,6 +450,33 @@ def main(argv: list[str] | None = None) -> int:
         "mcp", help="serve the MCP tools (request_signoff, get_signoff, cancel_signoff) on stdio, with these settings"
     )
     mcp.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio, any channel)")
+    proxy = commands.add_parser(
+        "mcp-proxy",
+        help="front one MCP server on stdio, asking in Slack before the calls the policy names",
+        description="signoff mcp-proxy [--policy FILE] [--channel C] -- COMMAND [ARGS…] | --upstream-url URL [--header K:V]",
+    )
+    proxy.add_argument("--policy", type=Path, help="the policy (TOML): rules of tool globs → ask / allow / deny")
+    proxy.add_argument("--channel", help="where to ask (default: the policy's, else SIGNOFF_DEFAULT_CHANNEL)")
+    proxy.add_argument("--ask", action="append", default=[], metavar="GLOB", help="ask before these tools")
+    proxy.add_argument("--allow", action="append", default=[], metavar="GLOB", help="let these tools through")
+    proxy.add_argument("--deny", action="append", default=[], metavar="GLOB", help="refuse these tools")
+    proxy.add_argument("--wait", type=float, help="seconds a call waits for a decision (default 50)")
+    proxy.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio)")
+    proxy.add_argument("--upstream-url", help="the upstream MCP server's Streamable HTTP URL")
+    proxy.add_argument("--header", action="append", default=[], metavar="K:V", help="a header sent to --upstream-url")
+    proxy.add_argument("upstream_command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS…]: the upstream over stdio")
+    hook = commands.add_parser(
+        "hook", help="Claude Code's PreToolUse hook: reads the hook's JSON on stdin, asks in Slack, prints the decision"
+    )
+    hook.add_argument("--policy", type=Path, help="the policy (TOML), as signoff mcp-proxy's")
+    hook.add_argument("--channel", help="where to ask (default: the policy's, else SIGNOFF_DEFAULT_CHANNEL)")
+    hook.add_argument("--ask", action="append", default=[], metavar="GLOB", help="ask before these tools")
+    hook.add_argument("--allow", action="append", default=[], metavar="GLOB", help="leave these tools to Claude Code")
+    hook.add_argument("--deny", action="append", default=[], metavar="GLOB", help="refuse these tools")
+    hook.add_argument(
+        "--wait", type=float, help="seconds to wait for a decision (default 50; Claude Code's hook timeout is 60)"
+    )
+    hook.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
@@ -447,7 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, metrics_port=args.metrics_port)
     try:
         # Before anything starts: a setting that needs an extra that is missing is a one-line error.
-        require_extras(settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp"})
+        require_extras(
+            settings, runs_engine=args.command in {"bot", "worker", "dev", "audit", "mcp", "mcp-proxy", "hook"}
+        )
     except SettingsError as err:
         print(f"signoff {args.command}: {err}", file=sys.stderr)
         return 2
@@ -485,6 +535,22 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(run_stdio(settings, args.key))
             _exit_now(0)
+        elif args.command == "mcp-proxy":
+            from signoff.mcp_stdio import run_proxy
+
+            asyncio.run(run_proxy(settings, *_proxy_options(args), args.key))
+            _exit_now(0)
+        elif args.command == "hook":
+            from signoff.mcp_stdio import run_hook
+
+            policy = _policy_of(args)
+            code, out, problem = asyncio.run(run_hook(settings, policy, args.key, sys.stdin.read()))
+            if out:
+                print(out)
+            if problem:
+                print(problem, file=sys.stderr)
+            sys.stdout.flush()
+            _exit_now(code)
         elif args.command == "audit":
             try:
                 record = asyncio.run(audit(settings, args.workflow_id, args.timeout))

@@ -1,5 +1,7 @@
 """``signoff mcp``: the MCP server (``bot.api.mcp``) on stdin/stdout, for a client that starts it as
-a child process (Claude Code, Cursor, the Agents SDK's ``MCPServerStdio``).
+a child process (Claude Code, Cursor, the Agents SDK's ``MCPServerStdio``); and the two commands in
+front of other agents' tools that reach the engine the same way: ``signoff mcp-proxy``
+(``bot.api.mcp_proxy``) and ``signoff hook`` (``bot.api.hook``, Claude Code's PreToolUse hook).
 
 It reads the same settings as the bot and reaches the engine through the bot's own gateway
 (``SIGNOFF_ENGINE``: Temporal's, DBOS's on its system database, or Restate's ingress and admin API,
@@ -11,12 +13,18 @@ key's (then that key's channel limits apply and its secret signs the webhooks).
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 
 from bot.api import requests_api
+from bot.api.hook import HookInput, answer_hook
 from bot.api.mcp import serve_stdio, stdio_key
+from bot.api.mcp_proxy import Upstream, serve_proxy
+from bot.api.tool_gate import ToolCallGate
+from bot.api.tool_policy import Policy
 from bot.app import build_gateway
 from bot.gateway import Gateway
+from signoff.config.api_keys import ApiKey
 from signoff.config.settings import Engine, Settings, SettingsError
 from signoff.temporal.connection import connect_client
 
@@ -45,11 +53,38 @@ async def engine_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     yield build_gateway(settings, client)
 
 
-async def run_stdio(settings: Settings, key_name: str | None) -> None:
-    """Serve the MCP tools on stdio until the client closes them (``SettingsError``: ``--key`` unknown)."""
+def _key(settings: Settings, key_name: str | None) -> ApiKey:
     try:
-        key = stdio_key(settings.api_keys, key_name)
+        return stdio_key(settings.api_keys, key_name)
     except LookupError as err:
         raise SettingsError(str(err)) from None
+
+
+async def run_stdio(settings: Settings, key_name: str | None) -> None:
+    """Serve the MCP tools on stdio until the client closes them (``SettingsError``: ``--key`` unknown)."""
+    key = _key(settings, key_name)
     async with engine_gateway(settings) as gateway:
         await serve_stdio(requests_api(settings, gateway), key)
+
+
+async def run_proxy(settings: Settings, policy: Policy, upstream: Upstream, key_name: str | None) -> None:
+    """``signoff mcp-proxy``: the upstream's tools on stdio, through the policy, until the client closes them."""
+    key = _key(settings, key_name)
+    for warning in policy.warnings():
+        print(f"signoff mcp-proxy: warning: {warning}", file=sys.stderr)
+    async with engine_gateway(settings) as gateway:
+        await serve_proxy(requests_api(settings, gateway), key, policy, upstream)
+
+
+async def run_hook(settings: Settings, policy: Policy, key_name: str | None, raw: str) -> tuple[int, str, str]:
+    """``signoff hook``: (exit code, stdout, stderr) for the hook's input ``raw``; the engine is reached
+    only for a call that asks. "The same call" is the same tool and input in the same Claude Code session."""
+    key = _key(settings, key_name)
+
+    @contextlib.asynccontextmanager
+    async def gate_for(hook: HookInput) -> AsyncIterator[ToolCallGate]:
+        async with engine_gateway(settings) as gateway:
+            api = requests_api(settings, gateway)
+            yield ToolCallGate(api, key, f"claude-code\0{hook.session_id}", "Claude Code")
+
+    return await answer_hook(raw, policy, gate_for)

@@ -48,6 +48,9 @@ WEBHOOK_PATCH = "request-webhook"
 FAILED_WEBHOOK_PATCH = "request-webhook-on-failure"
 # A request started by the Workflow Builder step completes (or fails) that step when it ends.
 WORKFLOW_STEP_PATCH = "workflow-step-completion"
+# A request asking about one tool call (signoff mcp-proxy, signoff hook) shows the tool-call message
+# and its gate, and waits for its caller to run the allowed call once.
+PROXIED_TOOL_CALL_PATCH = "proxied-tool-call"
 
 # A report's agent steps show as one streamed message per draft (chat.startStream …), phase notes where
 # Slack won't stream; runs started before post the notes.

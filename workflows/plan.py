@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from signoff.contracts.tool_calls import ToolCallRecord, ToolDecisionInput
 from signoff.contracts.workflow_io import (
-    MAX_NOTES_CHARS,
     DecisionKind,
-    DecisionReceipt,
     Phase,
     PlanRequest,
     WorkflowKind,
 )
-from workflows.approval import DecisionRefused, GateOutcome
+from workflows.approval import GateOutcome
 from workflows.executor_tools import executor_tools
 from workflows.human_loop import DecisionHandlers, HumanReviewedWorkflow
 from workflows.patches import EXECUTOR_TOOLS_PATCH
 from workflows.runtime import durable
-from workflows.tool_approvals import ToolApprovals
+from workflows.tool_approvals import ToolApprovals, ToolCallDecisions
 
 with workflow.unsafe.imports_passed_through():
     from workflows import agents
@@ -33,7 +30,7 @@ PLAN_NOT_APPROVED = "Workflow cancelled: plan not approved"
 
 
 @workflow.defn
-class ApprovalWorkflow(HumanReviewedWorkflow):
+class ApprovalWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
     KIND = WorkflowKind.PLAN
 
     def __init__(self) -> None:
@@ -105,41 +102,8 @@ class ApprovalWorkflow(HumanReviewedWorkflow):
         )
         return str(result)
 
-    # ------------------------------------------------------------------ tool-call decisions
-
-    @workflow.update
-    async def allow_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
-        return self._tools.apply(DecisionKind.APPROVE, decision, self._phase)
-
-    @allow_tool_call.validator
-    def _check_allow_tool_call(self, decision: ToolDecisionInput) -> None:
-        self._tools.check(DecisionKind.APPROVE, decision, self._phase)
-
-    @workflow.update
-    async def deny_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
-        return self._tools.apply(DecisionKind.REJECT, decision, self._phase)
-
-    @deny_tool_call.validator
-    def _check_deny_tool_call(self, decision: ToolDecisionInput) -> None:
-        if len(decision.reason) > MAX_NOTES_CHARS:
-            raise DecisionRefused(
-                f"The reason is {len(decision.reason):,} characters; the limit is {MAX_NOTES_CHARS:,}."
-            )
-        self._tools.check(DecisionKind.REJECT, decision, self._phase)
-
     def decision_handlers(self) -> DecisionHandlers:
-        return super().decision_handlers() | {
-            "allow_tool_call": (self._check_allow_tool_call, lambda d: ApprovalWorkflow.allow_tool_call(self, d)),
-            "deny_tool_call": (self._check_deny_tool_call, lambda d: ApprovalWorkflow.deny_tool_call(self, d)),
-        }
-
-    @workflow.query
-    def tool_call(self, call_number: int) -> ToolCallRecord | None:
-        """One tool call of this run (its full arguments, state and result)."""
-        return self._tools.record(call_number)
-
-    def tool_call_records(self) -> list[ToolCallRecord]:
-        return list(self._tools.records)
+        return super().decision_handlers() | self.tool_decision_handlers()
 
     @workflow.signal
     async def decide(self, decision_id: str, decision: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -36,12 +37,21 @@ from signoff.contracts.api import (
     WEBHOOK_RETRY_POLICY,
     WEBHOOK_START_TO_CLOSE,
     ApiSignoffRequest,
+    ProxiedToolCall,
     RequestStatus,
     WebhookInput,
     api_request_of,
 )
 from signoff.contracts.steps import StepFailed
-from signoff.contracts.workflow_io import DecisionKind, DecisionRecord, Phase, WorkflowKind, WorkflowSettings
+from signoff.contracts.tool_calls import ForwardInput, ToolCallState, ToolResult
+from signoff.contracts.workflow_io import (
+    DecisionKind,
+    DecisionReceipt,
+    DecisionRecord,
+    Phase,
+    WorkflowKind,
+    WorkflowSettings,
+)
 from signoff.contracts.workflow_step import (
     COMPLETE_STEP_RETRY_POLICY,
     COMPLETE_STEP_START_TO_CLOSE,
@@ -50,10 +60,22 @@ from signoff.contracts.workflow_step import (
     WorkflowStepRequest,
     function_execution_of,
 )
-from workflows.approval import GateOutcome, GateResult
-from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, HumanReviewedWorkflow
-from workflows.patches import BOUNDED_REQUEST_PATCH, FAILED_WEBHOOK_PATCH, WEBHOOK_PATCH, WORKFLOW_STEP_PATCH
+from workflows.approval import DecisionRefused, GateOutcome, GateResult
+from workflows.human_loop import SETTINGS_RETRY_POLICY, SETTINGS_TIMEOUT, DecisionHandlers, HumanReviewedWorkflow
+from workflows.patches import (
+    BOUNDED_REQUEST_PATCH,
+    FAILED_WEBHOOK_PATCH,
+    PROXIED_TOOL_CALL_PATCH,
+    WEBHOOK_PATCH,
+    WORKFLOW_STEP_PATCH,
+)
 from workflows.runtime import durable
+from workflows.tool_approvals import ToolApprovals, ToolCallDecisions
+
+# How long a decided tool call waits for its caller (the MCP proxy, the hook) to collect the decision;
+# an Allow not collected by then is never run.
+TOOL_CALL_COLLECT_WINDOW = timedelta(hours=1)
+MAX_FORWARD_SUMMARY_CHARS = 4000
 
 _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
     GateOutcome.APPROVED: (Phase.APPROVED, "approved", ":tada: Approved."),
@@ -68,7 +90,7 @@ _OUTCOMES: dict[GateOutcome, tuple[Phase, Outcome, str]] = {
 
 
 @workflow.defn(name=SIGNOFF_REQUEST)
-class SignoffRequestWorkflow(HumanReviewedWorkflow):
+class SignoffRequestWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
     KIND = WorkflowKind.REQUEST
 
     def __init__(self) -> None:
@@ -76,6 +98,10 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
         self._request: SignoffRequestInput | None = None
         # The result once decided: the HTTP API reads it while the webhook is still being delivered.
         self._answer: dict[str, Any] | None = None
+        # A proxied tool call (ProxiedToolCall): its gate, and what its caller did with the decision.
+        self._tools = ToolApprovals(self)
+        self._forward_claimed = False
+        self._tool_call_report: ForwardInput | None = None
 
     @workflow.run
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -214,10 +240,118 @@ class SignoffRequestWorkflow(HumanReviewedWorkflow):
                 type=INVALID_REQUEST,
                 non_retryable=True,
             )
+        call = request.tool_call if isinstance(request, ApiSignoffRequest) else None
+        if call is not None and await durable().patched_async(PROXIED_TOOL_CALL_PATCH):
+            assert isinstance(request, ApiSignoffRequest)
+            return await self._ask_tool_call(request, call)
         result = await self.ask_human(request.body)
         phase, outcome, note = _OUTCOMES[result.outcome]
         await self.finish(phase, outcome, note)
         return self._result(request, result, outcome)
+
+    # ------------------------------------------------------------------ a proxied tool call
+
+    async def _ask_tool_call(self, request: ApiSignoffRequest, call: ProxiedToolCall) -> SignoffResult:
+        """The tool-call message and gate of /plan's executor for one call; once decided, the answer is
+        readable at once while the run waits (``TOOL_CALL_COLLECT_WINDOW``) for its caller to run the
+        allowed call (``start_forward``, at most once) and say how it ended (``finish_tool_call``)."""
+        self.enter(Phase.PENDING_APPROVAL)
+        await self.thread.show_phase(self._phase)
+        allowed, told = await self._tools.ask(call.agent, call.tool, call.arguments, None)
+        record = self._tools.records[-1]
+        outcome: Outcome = "approved" if allowed else "expired" if record.state is ToolCallState.EXPIRED else "rejected"
+        parent = self.thread.parent
+        answer = SignoffResult(
+            outcome=outcome,
+            decided_by=list(record.decided_by),
+            notes="" if allowed else told,
+            text="",
+            edited=False,
+            decisions=[],
+            thread=ThreadLink(channel=parent.channel_id, ts=parent.ts) if parent else None,
+            metadata=request.metadata,
+        )
+        self._answer = answer.model_dump(mode="json")
+        # Decided, and in its caller's hands until it says what came of it: not ended yet (a run whose
+        # phase is terminal takes no more messages on DBOS and Restate).
+        phase = {"approved": Phase.APPROVED, "expired": Phase.EXPIRED}.get(outcome, Phase.REJECTED)
+        self.enter(Phase.EXECUTING)
+        # The message and the thread say how it was decided now (the caller reads the answer meanwhile),
+        # not once the call has run: the buttons go at the click, as a draft's do.
+        await self._tools.settle()
+        try:
+            await durable().wait_condition(lambda: self._tool_call_report is not None, timeout=TOOL_CALL_COLLECT_WINDOW)
+        except TimeoutError:
+            if allowed and not self._forward_claimed:
+                record.state, record.result = ToolCallState.CANCELLED, "not run: nobody collected the Allow in time"
+            elif allowed:
+                record.state, record.result = ToolCallState.FAILED, "run, but its caller never said how it ended"
+        report = self._tool_call_report
+        if report is not None and self._forward_claimed:
+            await self._tools.finished(record, ToolResult(ok=report.ok, summary=report.summary or "done"))
+        await self._tools.settle()
+        words = {
+            "approved": ":white_check_mark: Allowed.",
+            "rejected": ":no_entry: Denied: the call was not made.",
+            "expired": ":hourglass: No decision before the deadline: the call was not made.",
+        }
+        await self.finish(phase, outcome, words[outcome])
+        return answer
+
+    @workflow.update
+    async def start_forward(self, claim: ForwardInput) -> DecisionReceipt:
+        self._forward_claimed = True
+        return self._forward_receipt(claim)
+
+    @start_forward.validator
+    def _check_start_forward(self, claim: ForwardInput) -> None:
+        record = self._tools.record(claim.call_number)
+        if record is None or self._answer is None:
+            raise DecisionRefused("This tool call has not been decided yet.")
+        if record.state is not ToolCallState.ALLOWED:
+            raise DecisionRefused(f"This tool call was not allowed: it is {record.state.value}.")
+        if self._forward_claimed:
+            raise DecisionRefused("This tool call was already run once; it is never run twice.")
+
+    @workflow.update
+    async def finish_tool_call(self, report: ForwardInput) -> DecisionReceipt:
+        self._tool_call_report = report
+        return self._forward_receipt(report)
+
+    @finish_tool_call.validator
+    def _check_finish_tool_call(self, report: ForwardInput) -> None:
+        record = self._tools.record(report.call_number)
+        if record is None or self._answer is None:
+            raise DecisionRefused("This tool call has not been decided yet.")
+        if self._tool_call_report is not None:
+            raise DecisionRefused("This tool call is already closed.")
+        if record.state is ToolCallState.ALLOWED and not self._forward_claimed:
+            raise DecisionRefused("This tool call was allowed but not run (start_forward first).")
+        if len(report.summary) > MAX_FORWARD_SUMMARY_CHARS:
+            raise DecisionRefused(f"The summary is over {MAX_FORWARD_SUMMARY_CHARS:,} characters.")
+
+    def _forward_receipt(self, claim: ForwardInput) -> DecisionReceipt:
+        record = self._tools.record(claim.call_number)
+        return DecisionReceipt(
+            kind=DecisionKind.APPROVE,
+            revision=claim.call_number,
+            approvals=list(record.decided_by) if record else [],
+            required_approvals=self.settings.policy.required_approvals,
+            phase=self._phase,
+        )
+
+    def decision_handlers(self) -> DecisionHandlers:
+        return (
+            super().decision_handlers()
+            | self.tool_decision_handlers()
+            | {
+                "start_forward": (self._check_start_forward, lambda c: SignoffRequestWorkflow.start_forward(self, c)),
+                "finish_tool_call": (
+                    self._check_finish_tool_call,
+                    lambda r: SignoffRequestWorkflow.finish_tool_call(self, r),
+                ),
+            }
+        )
 
     async def _settings_for(self, request: SignoffRequestInput) -> WorkflowSettings:
         """The worker's settings, with the request's own policy on top."""

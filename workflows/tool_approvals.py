@@ -41,6 +41,7 @@ from signoff.contracts.tool_calls import (
     conversation_id_in,
 )
 from signoff.contracts.workflow_io import (
+    MAX_NOTES_CHARS,
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
@@ -57,6 +58,7 @@ from workflows.approval import (
     GateWords,
     checked_channel,
 )
+from workflows.human_loop import DecisionHandlers
 from workflows.patches import ACTION_FIRST_PATCH, TOOL_TARGETS_PATCH
 from workflows.runtime import durable
 from workflows.thread import SlackThread
@@ -238,7 +240,12 @@ class ToolApprovals:
             record = self._new_record(item.agent.name, tool, {}, getattr(raw, "call_id", None), asked=False)
             record.state, record.result = ToolCallState.DENIED, "arguments were not a JSON object"
             return False, f"The arguments for {tool} are not a JSON object. Nothing was run; fix them and try again."
-        record = self._new_record(item.agent.name, tool, arguments, getattr(raw, "call_id", None), asked=True)
+        return await self.ask(item.agent.name, tool, arguments, getattr(raw, "call_id", None))
+
+    async def ask(self, agent: str, tool: str, arguments: dict[str, Any], call_id: str | None) -> tuple[bool, str]:
+        """Post the call's message and wait for people's decision: (allowed, what the agent is told
+        when not). The call's record (``records[-1]``) says how it was decided and by whom."""
+        record = self._new_record(agent, tool, arguments, call_id, asked=True)
         policy = self._host.settings.policy
         thread = self._host.thread.parent
         gate = ApprovalGate(
@@ -271,6 +278,7 @@ class ToolApprovals:
         record.decided_by = list(result.decided_by)
         if result.outcome is GateOutcome.APPROVED:
             always = bool(call.always_by) and set(result.decided_by) <= call.always_by
+            record.always_allowed = always
             if always and self._by_target:
                 self.always_allowed_targets.add((record.tool, await self.target(record.arguments)))
             elif always:
@@ -414,6 +422,48 @@ class ToolApprovals:
     async def _update(self, call: _PendingCall, note: str) -> None:
         if call.message is not None:
             await self._host.thread.update_tool_call(call.message, self._view(call, note))
+
+
+class ToolCallDecisions:
+    """Allow / Always allow / Deny on a workflow's tool calls (its ``_tools``): the updates the bot's
+    buttons send, their validators, and the query "Show full arguments" reads."""
+
+    _tools: ToolApprovals
+    _phase: Phase
+
+    @workflow.update
+    async def allow_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
+        return self._tools.apply(DecisionKind.APPROVE, decision, self._phase)
+
+    @allow_tool_call.validator
+    def _check_allow_tool_call(self, decision: ToolDecisionInput) -> None:
+        self._tools.check(DecisionKind.APPROVE, decision, self._phase)
+
+    @workflow.update
+    async def deny_tool_call(self, decision: ToolDecisionInput) -> DecisionReceipt:
+        return self._tools.apply(DecisionKind.REJECT, decision, self._phase)
+
+    @deny_tool_call.validator
+    def _check_deny_tool_call(self, decision: ToolDecisionInput) -> None:
+        if len(decision.reason) > MAX_NOTES_CHARS:
+            raise DecisionRefused(
+                f"The reason is {len(decision.reason):,} characters; the limit is {MAX_NOTES_CHARS:,}."
+            )
+        self._tools.check(DecisionKind.REJECT, decision, self._phase)
+
+    def tool_decision_handlers(self) -> DecisionHandlers:
+        return {
+            "allow_tool_call": (self._check_allow_tool_call, lambda d: ToolCallDecisions.allow_tool_call(self, d)),
+            "deny_tool_call": (self._check_deny_tool_call, lambda d: ToolCallDecisions.deny_tool_call(self, d)),
+        }
+
+    @workflow.query
+    def tool_call(self, call_number: int) -> ToolCallRecord | None:
+        """One tool call of this run (its full arguments, state and result)."""
+        return self._tools.record(call_number)
+
+    def tool_call_records(self) -> list[ToolCallRecord]:
+        return list(self._tools.records)
 
 
 class _ToolCallHooks:

@@ -38,6 +38,8 @@ from starlette.types import Receive, Scope, Send
 from bot.api.models import CreateRequest, RequestView
 from bot.api.problems import ProblemError, invalid_body, refusing_while
 from bot.api.routes import MAX_WAIT_SECONDS, RequestsApi
+from bot.api.tool_gate import PENDING_WORDS, ToolCallGate, ToolCallRefused
+from bot.api.tool_policy import Ask
 from signoff.config.api_keys import ApiKey
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,8 @@ _SCOPE_KEY = "signoff.api_key"
 REQUEST_SIGNOFF = "request_signoff"
 GET_SIGNOFF = "get_signoff"
 CANCEL_SIGNOFF = "cancel_signoff"
+# Claude Code's --permission-prompt-tool (mcp__<server>__approval_prompt): a tool call put to people in Slack.
+APPROVAL_PROMPT = "approval_prompt"
 
 _WAIT_DESCRIPTION = (
     f"Seconds to wait for the decision before answering (default {DEFAULT_WAIT_SECONDS:g}, at most "
@@ -82,6 +86,14 @@ class GetSignoffArguments(WaitArguments):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(description="The id request_signoff returned (api-…).")
+
+
+class ApprovalPromptArguments(BaseModel):
+    """What Claude Code sends its permission-prompt tool: the tool it wants to run and its input."""
+
+    tool_name: str = Field(min_length=1, max_length=128, description="The tool Claude Code wants to run.")
+    input: dict[str, Any] = Field(description="The tool's input, exactly as it would run.")
+    tool_use_id: str | None = Field(default=None, description="Claude Code's id of this tool use.")
 
 
 class CancelSignoffArguments(BaseModel):
@@ -136,6 +148,18 @@ TOOLS = (
         input_schema=CancelSignoffArguments.model_json_schema(),
         annotations=types.ToolAnnotations(destructive_hint=True, idempotent_hint=True),
     ),
+    types.Tool(
+        name=APPROVAL_PROMPT,
+        title="Ask a person in Slack to allow a tool call",
+        description=(
+            "Claude Code's permission prompt (claude -p --permission-prompt-tool mcp__signoff__approval_prompt): "
+            "posts the tool call in Slack with Allow / Deny and answers with Claude Code's permission "
+            'result, {"behavior": "allow", "updatedInput": …} or {"behavior": "deny", "message": …}. '
+            f"Waits up to {DEFAULT_WAIT_SECONDS:g} s; an undecided call is denied as pending (asking again "
+            "with the same input joins the same request)."
+        ),
+        input_schema=ApprovalPromptArguments.model_json_schema(),
+    ),
 )
 
 KeyOf = Callable[[ServerRequestContext[Any, Any]], ApiKey]
@@ -151,6 +175,15 @@ def _arguments(model: type[M], arguments: dict[str, Any] | None) -> M:
 
 def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def _fields_of(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc']) or 'input'}: {e['msg']}" for e in err.errors())
+
+
+def _permission(result: dict[str, Any]) -> types.CallToolResult:
+    """Claude Code's permission result: the JSON object as the one text part."""
+    return types.CallToolResult(content=[types.TextContent(text=json.dumps(result, ensure_ascii=False))])
 
 
 def _answer(view: RequestView) -> types.CallToolResult:
@@ -182,9 +215,11 @@ class SignoffTools:
             str, Callable[[ServerRequestContext[Any, Any], ApiKey, dict[str, Any] | None], Awaitable[RequestView]]
         ]
         calls = {REQUEST_SIGNOFF: self._request, GET_SIGNOFF: self._get, CANCEL_SIGNOFF: self._cancel}
+        if params.name == APPROVAL_PROMPT:
+            return await self._approval_prompt(ctx, params.arguments)
         call = calls.get(params.name)
         if call is None:
-            return _error(f"no tool {params.name!r}: {', '.join(calls)}")
+            return _error(f"no tool {params.name!r}: {', '.join([*calls, APPROVAL_PROMPT])}")
         try:
             key = self.key_of(ctx)
             self.api.limiter.take(key.name)
@@ -192,6 +227,31 @@ class SignoffTools:
         except ProblemError as err:
             # The API's refusal, as the model reads it: the detail names the field at fault.
             return _error(err.detail)
+
+    async def _approval_prompt(
+        self, ctx: ServerRequestContext[Any, Any], arguments: dict[str, Any] | None
+    ) -> types.CallToolResult:
+        """Claude Code's permission result for one tool call, as a JSON text part. Whatever goes wrong,
+        the answer is a deny saying why: a prompt that fails never lets a call through."""
+        try:
+            parsed = ApprovalPromptArguments.model_validate(arguments or {})
+            key = self.key_of(ctx)
+            self.api.limiter.take(key.name)
+        except (ValidationError, ProblemError) as err:
+            detail = err.detail if isinstance(err, ProblemError) else _fields_of(err)
+            return _permission({"behavior": "deny", "message": f"signoff could not ask: {detail}"})
+        gate = ToolCallGate(self.api, key, f"approval_prompt\0{key.name}", "Claude Code (permission prompt)")
+        try:
+            decision = await gate.decide_for_caller(
+                parsed.tool_name, parsed.input, Ask(), DEFAULT_WAIT_SECONDS, ctx.session.report_progress
+            )
+        except ToolCallRefused as err:
+            return _permission({"behavior": "deny", "message": str(err)})
+        if decision.outcome == "allowed":
+            return _permission({"behavior": "allow", "updatedInput": parsed.input})
+        if decision.outcome == "pending":
+            return _permission({"behavior": "deny", "message": PENDING_WORDS.format(request=decision.request_id)})
+        return _permission({"behavior": "deny", "message": f"Denied in Slack: {decision.reason}"})
 
     async def _request(
         self, ctx: ServerRequestContext[Any, Any], key: ApiKey, arguments: dict[str, Any] | None

@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
@@ -42,7 +42,7 @@ from bot.gateway import (
 )
 from signoff.activities.webhooks import vet_target
 from signoff.config.api_keys import ApiKey
-from signoff.contracts.api import ApiSignoffRequest, RequestStatus
+from signoff.contracts.api import ApiSignoffRequest, ProxiedToolCall, RequestStatus
 from signoff.contracts.workflow_io import WorkflowKind
 
 log = logging.getLogger(__name__)
@@ -165,16 +165,21 @@ class RequestsApi:
 
     # ------------------------------------------------------------------ the operations (also the MCP server's)
 
-    async def submit(self, key: ApiKey, body: CreateRequest, idempotency_key: str) -> tuple[RequestView, bool]:
+    async def submit(
+        self, key: ApiKey, body: CreateRequest, idempotency_key: str, tool_call: ProxiedToolCall | None = None
+    ) -> tuple[RequestView, bool]:
         """Ask for sign-off as ``key``: the request once its thread is posted, and whether it is a
-        retry of one already made under ``idempotency_key``."""
+        retry of one already made under ``idempotency_key``. ``tool_call``: the request is about that
+        one call (``bot.api.tool_gate``), its message the tool-call message."""
         channel = self._channel_for(key, body)
         await self._check_callback(body)
         workflow_id = request_id(key.name, idempotency_key)
         digest = body_hash(body)
+        extra: dict[str, Any] = {"channel": channel, "api_key": key.name, "callback_url": body.callback_url}
+        if tool_call is not None:
+            extra["tool_call"] = tool_call.model_dump(mode="json")
         started = ApiSignoffRequest.model_validate(
-            body.signoff_request().model_dump(mode="json", exclude_none=True)
-            | {"channel": channel, "api_key": key.name, "callback_url": body.callback_url}
+            body.signoff_request().model_dump(mode="json", exclude_none=True) | extra
         )
         memo = {
             "kind": WorkflowKind.REQUEST.value,
@@ -207,6 +212,10 @@ class RequestsApi:
         if wait > 0 and record.status is RunStatus.RUNNING and record.result is None:
             record = await self._long_poll(key, workflow_id, wait)
         return view_of(record)
+
+    async def record(self, key: ApiKey, workflow_id: str) -> RequestRecord:
+        """Key ``key``'s request as its engine has it (running or ended); 404 as ``view``."""
+        return await self._own(key, workflow_id)
 
     async def cancel_request(self, key: ApiKey, workflow_id: str) -> RequestView:
         """Cancel key ``key``'s request (409 if it has already ended); it as it stands after."""

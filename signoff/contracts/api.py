@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # A request's state as the API shows it (the client's, which callers read it with).
 from signoff_client import RequestStatus as RequestStatus
@@ -25,6 +25,8 @@ from signoff.contracts.steps import StepPolicy
 # A key's name, as signoff/config/api_keys.py accepts it.
 API_KEY_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 MAX_CALLBACK_URL_CHARS = 2048
+# MCP tool names are short identifiers; a longer one is refused before anything is asked.
+MAX_PROXIED_TOOL_NAME_CHARS = 128
 # The names loopback always has (the only plain-http target, and only where private targets are allowed).
 LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -84,11 +86,25 @@ def _safe_callback(url: str) -> str:
 CallbackUrl = Annotated[str, Field(max_length=MAX_CALLBACK_URL_CHARS), AfterValidator(_safe_callback)]
 
 
+class ProxiedToolCall(BaseModel):
+    """One MCP tool call a person decides on (``signoff mcp-proxy``, ``signoff hook``, ``approval_prompt``):
+    the request's message is the tool-call message, with the arguments exactly as they will run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(min_length=1, max_length=MAX_PROXIED_TOOL_NAME_CHARS)
+    arguments: dict[str, Any]
+    # Who asks, as the message names it ("Claude Code through signoff hook", the upstream's name).
+    agent: str = Field(min_length=1, max_length=200)
+
+
 class ApiSignoffRequest(SignoffRequestInput):
     """``SignoffRequest``'s input as the HTTP API starts it (``SignoffRequestWorkflow`` tells it by ``api_key``)."""
 
     api_key: str = Field(pattern=API_KEY_NAME_PATTERN)
     callback_url: CallbackUrl | None = None
+    # A tool call to allow or deny instead of a body to approve (the body says the same in words).
+    tool_call: ProxiedToolCall | None = None
 
 
 def api_request_of(request: dict[str, Any]) -> bool:

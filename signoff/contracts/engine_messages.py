@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from signoff.contracts.tool_calls import ToolDecisionInput
+from signoff.contracts.tool_calls import ForwardInput, ToolDecisionInput
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
@@ -69,7 +69,7 @@ class EngineReply:
 # Restate (signoff.restate.engine): the same messages as JSON, and what the shared handler
 # ``status`` answers in place of Temporal's queries.
 DECISION_INPUTS: dict[str, type] = {
-    kind.__name__: kind for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput)
+    kind.__name__: kind for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput, ForwardInput)
 }
 
 

@@ -90,6 +90,21 @@ class ToolDecisionInput:
 
 
 @dataclass
+class ForwardInput:
+    """What the MCP proxy tells a proxied tool call's request (``SignoffRequest`` asked about one call).
+
+    ``start_forward``: it is about to run the allowed call (refused unless allowed and not claimed
+    before: the upstream runs at most once). ``finish_tool_call``: how the forwarded call ended
+    (``ok``, ``summary``), or, for a denied or timed-out call, that the caller was told."""
+
+    call_number: int
+    # The caller (an API key's name, or mcp-stdio): the audit's "forwarded by".
+    user_id: str
+    ok: bool = False
+    summary: str = ""
+
+
+@dataclass
 class ToolCallRecord:
     """One tool call as the status, the thread's summary and the audit see it."""
 
@@ -104,6 +119,8 @@ class ToolCallRecord:
     asked_at: datetime | None = None
     # False when the policy (or an earlier Always allow) let it run without asking.
     asked: bool = True
+    # Allowed with Always allow: later calls of the tool (on the same target) run without asking.
+    always_allowed: bool = False
 
 
 # --- activity inputs and results ---------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from mcp import MCPError
 from temporalio.testing import WorkflowEnvironment
 
-from bot.api.mcp import CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF
+from bot.api.mcp import APPROVAL_PROMPT, CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF
 from bot.server import EVENTS_PATH
 from signoff.sandbox import SlackSandbox
 from tests.support.api import CI_KEY, LIMITED_KEY, OTHER_KEY, ApiStack
@@ -41,7 +41,12 @@ async def test_ask_click_approve_in_slack_and_the_tool_answers_the_outcome(
     with time_env.auto_time_skipping_disabled():
         async with api() as (caller, _), http_session(caller.base, CI_KEY) as session:
             tools = await session.list_tools()
-            assert {tool.name for tool in tools.tools} == {REQUEST_SIGNOFF, GET_SIGNOFF, CANCEL_SIGNOFF}
+            assert {tool.name for tool in tools.tools} == {
+                REQUEST_SIGNOFF,
+                GET_SIGNOFF,
+                CANCEL_SIGNOFF,
+                APPROVAL_PROMPT,
+            }
             [request_tool] = [tool for tool in tools.tools if tool.name == REQUEST_SIGNOFF]
             assert {"title", "body", "approvers", "wait_seconds"} <= set(request_tool.input_schema["properties"])
             clicking = asyncio.create_task(approve_when_posted(slack, DEPLOY["title"]))

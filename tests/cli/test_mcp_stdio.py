@@ -19,7 +19,7 @@ from agents import Agent, RunConfig, Runner
 from agents.mcp import MCPServerStdio
 from temporalio.testing import WorkflowEnvironment
 
-from bot.api.mcp import CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF, STDIO_KEY_NAME
+from bot.api.mcp import APPROVAL_PROMPT, CANCEL_SIGNOFF, GET_SIGNOFF, REQUEST_SIGNOFF, STDIO_KEY_NAME
 from signoff.models.offline import OfflineModelProvider
 from signoff.sandbox import SlackSandbox
 from tests.support.api import KEYS
@@ -60,7 +60,7 @@ async def stack(
 async def test_ask_over_stdio_click_approve_and_the_outcome(stack: Stack, slack: SlackSandbox) -> None:
     async with stdio_session(stack.environment) as session:
         tools = await session.list_tools()
-        assert {tool.name for tool in tools.tools} == {REQUEST_SIGNOFF, GET_SIGNOFF, CANCEL_SIGNOFF}
+        assert {tool.name for tool in tools.tools} == {REQUEST_SIGNOFF, GET_SIGNOFF, CANCEL_SIGNOFF, APPROVAL_PROMPT}
         clicking = asyncio.create_task(approve_when_posted(slack, DEPLOY["title"]))
         result = await session.call_tool(REQUEST_SIGNOFF, {**DEPLOY, "wait_seconds": 30})
         await clicking

@@ -19,7 +19,7 @@ from signoff.config.api_keys import ApiKey
 from signoff.config.settings import Engine, Settings
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
-from tests.support.slack import APPROVER_1, CHANNEL, open_drafts
+from tests.support.slack import APPROVER_1, CHANNEL, buttons, open_drafts
 
 
 @contextlib.asynccontextmanager
@@ -60,6 +60,17 @@ def text_of(result: types.CallToolResult) -> str:
     [content] = result.content
     assert isinstance(content, types.TextContent)
     return content.text
+
+
+def pending_tool_call(slack: SlackSandbox, tool: str, channel: str = CHANNEL) -> dict[str, Any] | None:
+    """The newest tool-call message (Allow / Always allow / Deny) still waiting on a request about ``tool``
+    (signoff mcp-proxy's, signoff hook's, approval_prompt's)."""
+    for parent in reversed(slack.messages(channel)):
+        if f"Tool call: {tool}" in (parent.get("text") or ""):
+            for reply in slack.replies(channel, parent["ts"]):
+                if action_ids.TOOL_ALLOW in buttons(reply):
+                    return reply
+    return None
 
 
 async def approve_when_posted(slack: SlackSandbox, title: str, channel: str = CHANNEL) -> None:

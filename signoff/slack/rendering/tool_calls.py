@@ -237,11 +237,20 @@ def tool_call_message(view: ToolCallView) -> tuple[str, list[Block]]:
     return escape(text), blocks
 
 
+def _modal_pieces(arguments: dict[str, Any]) -> list[str]:
+    return _json_pieces(arguments_json(arguments), MAX_SECTION_CHARS - _CODE_FENCES)
+
+
+def arguments_fit_modal(arguments: dict[str, Any]) -> bool:
+    """Whether "Show full arguments" shows every character of ``arguments`` (a modal's blocks hold them)."""
+    return len(_modal_pieces(arguments)) <= MAX_BLOCKS_PER_VIEW - 1
+
+
 def tool_arguments_modal(record: ToolCallRecord) -> View:
     """The exact JSON the call runs with, as far as a modal holds (100 blocks of 3,000 characters),
     with a count of what does not fit."""
     text = arguments_json(record.arguments)
-    pieces = _json_pieces(text, MAX_SECTION_CHARS - _CODE_FENCES)
+    pieces = _modal_pieces(record.arguments)
     blocks: list[Block] = [
         section_block(
             f"{tool_call_title(record)} runs with exactly these arguments (JSON; characters you could not see are written as \\u escapes):"

@@ -1,0 +1,249 @@
+"""``signoff mcp-proxy`` (run by ``signoff.mcp_stdio.run_proxy``): an MCP server on stdio in front of one upstream MCP server, asking in Slack
+before the calls its policy names (``bot.api.tool_policy``).
+
+It lists the upstream's tools unchanged and forwards every call, except: a call the policy denies is
+refused; a call that asks waits for a decision (``bot.api.tool_gate``: the same request, message and
+gate as /plan's tool calls) up to the policy's ``wait_seconds`` with progress notifications, then
+answers "pending, call again with the same arguments"; a Deny is a tool error carrying the reason;
+an Allow runs the call once, exactly as shown. The upstream is a child process (``-- COMMAND ARGS``)
+or a Streamable HTTP URL. Like ``signoff mcp`` it reads the bot's settings and reaches the engine
+through the bot's gateway; its requests are the key's (``--key``) or ``mcp-stdio``'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import jsonschema  # type: ignore[import-untyped]  # no stubs; the mcp SDK depends on it
+from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from bot.api.routes import RequestsApi
+from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused
+from bot.api.tool_policy import Policy
+from signoff.config.api_keys import ApiKey
+from signoff.config.setting_types import SettingsError
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "signoff-mcp-proxy"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The server fronted: a command run as a child process, or a Streamable HTTP URL."""
+
+    command: tuple[str, ...] = ()
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if bool(self.command) == (self.url is not None):
+            raise SettingsError("give the upstream either as -- COMMAND [ARGS…] or as --upstream-url URL, not both")
+
+    @property
+    def identity(self) -> str:
+        """What "the same call" is scoped to besides the key: this upstream."""
+        return self.url or "\0".join(self.command)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[ClientSession]:
+        if self.url is not None:
+            async with (
+                httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(30, read=300)) as http,
+                streamable_http_client(self.url, http_client=http) as (read_stream, write_stream),
+                ClientSession(read_stream, write_stream) as session,
+            ):
+                await session.initialize()
+                yield session
+            return
+        server = StdioServerParameters(command=self.command[0], args=list(self.command[1:]))
+        async with (
+            stdio_client(server) as (read_stream, write_stream),
+            ClientSession(read_stream, write_stream) as session,
+        ):
+            await session.initialize()
+            yield session
+
+
+def parse_headers(raw: list[str]) -> dict[str, str]:
+    headers = {}
+    for item in raw:
+        name, colon, value = item.partition(":")
+        if not colon or not name.strip():
+            raise SettingsError(f"--header {item!r}: give it as Name:value")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def target_of(arguments: dict[str, Any]) -> str | None:
+    """What Always allow covers besides the tool, as /plan's tool calls scope it: the ``channel`` the
+    call names (None: the whole tool)."""
+    channel = arguments.get("channel")
+    return channel.strip() if isinstance(channel, str) else None
+
+
+def _unanswered(name: str, err: Exception) -> types.CallToolResult:
+    return _error(f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called.")
+
+
+def _summary(result: types.CallToolResult) -> str:
+    """A forwarded call's result in a line, for the thread and the audit (its first text part)."""
+    text = next((part.text for part in result.content if isinstance(part, types.TextContent)), "")
+    status = "failed" if result.is_error else "done"
+    return f"{status}: {text[:300]}" if text else status
+
+
+@dataclass
+class ToolProxy:
+    """The proxy's MCP handlers over one upstream session."""
+
+    upstream: ClientSession
+    policy: Policy
+    gate: ToolCallGate
+    tools: dict[str, types.Tool] = field(default_factory=dict)
+    # Each tool's input-schema validator, built once per listing (or why its schema is unusable).
+    validators: dict[str, Any] = field(default_factory=dict)
+    # (tool, target) a person chose Always allow for: later such calls run unasked while this proxy runs.
+    always_allowed: set[tuple[str, str | None]] = field(default_factory=set)
+
+    def server(self) -> Server[Any]:
+        return Server(SERVER_NAME, on_list_tools=self.list_tools, on_call_tool=self.call_tool)
+
+    async def refresh(self) -> list[types.Tool]:
+        listed: list[types.Tool] = []
+        cursor: str | None = None
+        while True:
+            page = await self.upstream.list_tools(
+                params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            )
+            listed.extend(page.tools)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        self.tools = {tool.name: tool for tool in listed}
+        self.validators = {tool.name: _validator(tool) for tool in listed}
+        return listed
+
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=await self.refresh())
+
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        name, arguments = params.name, dict(params.arguments or {})
+        try:
+            tool = await self._listed(name)
+            # Alive before anyone is asked: a call that cannot run is never put to a person.
+            await self.upstream.send_ping()
+        except Exception as err:  # the upstream died or broke the protocol: nothing is asked
+            return _error(
+                f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called."
+            )
+        if tool is None:
+            return _error(f"The upstream MCP server has no tool {name!r}; nothing was asked or run.")
+        problem = _schema_problem(self.validators[name], arguments)
+        if problem:
+            return _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
+        hints = tool.annotations
+        verdict = self.policy.verdict(
+            name,
+            read_only=hints.read_only_hint if hints else None,
+            destructive=hints.destructive_hint if hints else None,
+        )
+        if verdict.action == "deny":
+            log.info("denied by policy: %s (%s)", name, verdict.because)
+            return _error(f"{name} is denied by this server's approval policy ({verdict.because}). It was not run.")
+        if verdict.action == "allow":
+            log.info("allowed by policy: %s (%s)", name, verdict.because)
+            return await self._forward(name, arguments)
+        if (name, target_of(arguments)) in self.always_allowed:
+            log.info("allowed by an earlier Always allow: %s", name)
+            return await self._forward(name, arguments)
+        try:
+            # Alive before anyone is asked: a call that cannot run is never put to a person.
+            await self.upstream.send_ping()
+        except Exception as err:
+            return _unanswered(name, err)
+        try:
+            decision = await self.gate.decide(
+                name, arguments, verdict.ask, self.policy.wait_seconds, ctx.session.report_progress
+            )
+        except ToolCallRefused as err:
+            return _error(str(err))
+        return await self._decided(name, arguments, decision)
+
+    async def _decided(self, name: str, arguments: dict[str, Any], decision: Decision) -> types.CallToolResult:
+        if decision.outcome == "pending":
+            return _error(PENDING_WORDS.format(request=decision.request_id))
+        if decision.outcome == "denied":
+            await self.gate.finish(decision, ok=False, summary="the caller was told")
+            who = ", ".join(decision.decided_by)
+            by = f" by {who}" if who else ""
+            return _error(f"A person denied this call{by} in Slack; {name} was not run. Reason: {decision.reason}")
+        if decision.always:
+            self.always_allowed.add((name, target_of(arguments)))
+        result = await self._forward(name, arguments)
+        await self.gate.finish(decision, ok=not result.is_error, summary=_summary(result))
+        return result
+
+    async def _listed(self, name: str) -> types.Tool | None:
+        """The upstream's tool ``name``, listing again when it is new (it may have appeared since)."""
+        if name not in self.tools:
+            await self.refresh()
+        return self.tools.get(name)
+
+    async def _forward(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        try:
+            return await self.upstream.call_tool(name, arguments)
+        except Exception as err:  # the upstream died mid-call: the model hears it, the proxy goes on
+            return _error(f"The upstream MCP server failed on {name} ({type(err).__name__}: {err}).")
+
+
+def _validator(tool: types.Tool) -> Any:
+    """A validator of ``tool``'s input schema (by its ``$schema``, else draft 2020-12), or the text
+    saying why the schema itself is unusable."""
+    try:
+        kind = jsonschema.validators.validator_for(tool.input_schema, default=jsonschema.Draft202012Validator)
+        kind.check_schema(tool.input_schema)
+    except jsonschema.SchemaError as err:
+        return f"the upstream's schema is invalid ({err.message})"
+    return kind(tool.input_schema)
+
+
+def _schema_problem(validator: Any, arguments: dict[str, Any]) -> str | None:
+    if isinstance(validator, str):
+        return validator
+    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path)
+    return f"{where}: {error.message}" if where else str(error.message)
+
+
+async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: Upstream) -> None:
+    """Serve the upstream's tools on stdio, through the policy, as ``key``, until the client closes them."""
+    log.info("signoff mcp-proxy (pid %d) in front of %s", os.getpid(), upstream.url or upstream.command[0])
+    async with upstream.session() as session:
+        shown = Path(upstream.command[0]).name if upstream.command else upstream.url
+        gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
+        server = ToolProxy(session, policy, gate).server()
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
