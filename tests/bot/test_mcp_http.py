@@ -49,12 +49,16 @@ async def test_ask_click_approve_in_slack_and_the_tool_answers_the_outcome(
             }
             [request_tool] = [tool for tool in tools.tools if tool.name == REQUEST_SIGNOFF]
             assert {"title", "body", "approvers", "wait_seconds"} <= set(request_tool.input_schema["properties"])
-            clicking = asyncio.create_task(approve_when_posted(slack, DEPLOY["title"]))
+
+            async def click_once_waiting() -> None:
+                # Only once the tool said it waits: a click before the thread's post was read back
+                # would be answered as already decided, with no progress to report.
+                await eventually(lambda: reported, timeout=60)
+                await approve_when_posted(slack, DEPLOY["title"])
+
+            clicking = asyncio.create_task(click_once_waiting())
             result = await session.call_tool(REQUEST_SIGNOFF, DEPLOY, progress_callback=on_progress)
             await clicking
-            # The SDK hands a progress notification to its callback in a task of its own, which
-            # may run after the call's result: wait for it while the session is still open.
-            await eventually(lambda: reported)
     answer = answer_of(result)
     assert answer["status"] == "approved", answer
     assert answer["result"]["decided_by"] == [APPROVER_1] and answer["result"]["text"] == DEPLOY["body"]
