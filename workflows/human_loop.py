@@ -29,14 +29,19 @@ from signoff.contracts.usage import UsageMeter, usage_line
 from signoff.contracts.workflow_io import (
     MAX_EDIT_CHARS,
     ApproveInput,
+    ClaimInput,
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
+    DelegateInput,
     DraftState,
     DraftView,
+    HandoffKind,
+    HandoffRecord,
     Phase,
     Progress,
     RejectInput,
+    ReleaseInput,
     ReviewRound,
     RevisionInput,
     SlackOrigin,
@@ -44,7 +49,13 @@ from signoff.contracts.workflow_io import (
     WorkflowSettings,
 )
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
-from workflows.patches import DECIDED_PHASE_PATCH, SEARCH_ATTRIBUTES_PATCH, TELL_REQUESTER_PATCH, TOKEN_BUDGET_PATCH
+from workflows.patches import (
+    DECIDED_PHASE_PATCH,
+    ROUTING_PATCH,
+    SEARCH_ATTRIBUTES_PATCH,
+    TELL_REQUESTER_PATCH,
+    TOKEN_BUDGET_PATCH,
+)
 from workflows.runtime import durable
 from workflows.thread import SlackThread, tell_requester
 
@@ -165,6 +176,8 @@ class HumanReviewedWorkflow:
             usage=self._usage.summary(self._settings.model_prices),
             channel_id=gate.channel_id if gate else (self._origin.channel_id if self._origin else None),
             api_key=self.api_key(),
+            deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
+            handoffs=list(gate.handoffs) if gate else [],
         )
 
     def api_key(self) -> str | None:
@@ -242,6 +255,64 @@ class HumanReviewedWorkflow:
     def _check_reject(self, decision: RejectInput) -> None:
         self._check(DecisionKind.REJECT, decision, decision.reason)
 
+    # ------------------------------------------------------------------ routing updates
+
+    @workflow.update
+    async def claim_draft(self, claim: ClaimInput) -> DecisionReceipt:
+        return self._require_gate().apply_handoff(HandoffKind.CLAIM, claim.user_id, claim.revision, self._phase)
+
+    @claim_draft.validator
+    def _check_claim(self, claim: ClaimInput) -> None:
+        self._require_gate_to_route().check_handoff(
+            HandoffKind.CLAIM,
+            claim.user_id,
+            claim.revision,
+            claim.team_id,
+            self._phase,
+            member_of=checked_channel(claim, self._require_gate_to_route().channel_id),
+        )
+
+    @workflow.update
+    async def release_draft(self, release: ReleaseInput) -> DecisionReceipt:
+        return self._require_gate().apply_handoff(HandoffKind.RELEASE, release.user_id, release.revision, self._phase)
+
+    @release_draft.validator
+    def _check_release(self, release: ReleaseInput) -> None:
+        self._require_gate_to_route().check_handoff(
+            HandoffKind.RELEASE, release.user_id, release.revision, release.team_id, self._phase
+        )
+
+    @workflow.update
+    async def delegate_draft(self, delegation: DelegateInput) -> DecisionReceipt:
+        return self._require_gate().apply_handoff(
+            HandoffKind.DELEGATE,
+            delegation.user_id,
+            delegation.revision,
+            self._phase,
+            to_user=delegation.to_user,
+            reason=delegation.reason,
+        )
+
+    @delegate_draft.validator
+    def _check_delegate(self, delegation: DelegateInput) -> None:
+        gate = self._require_gate_to_route()
+        gate.check_handoff(
+            HandoffKind.DELEGATE,
+            delegation.user_id,
+            delegation.revision,
+            delegation.team_id,
+            self._phase,
+            member_of=checked_channel(delegation, gate.channel_id),
+            to_user=delegation.to_user,
+            to_member_of=delegation.to_member_of,
+            reason=delegation.reason,
+        )
+
+    def _require_gate_to_route(self) -> ApprovalGate:
+        if self._gate is None:
+            raise DecisionRefused("Nothing is waiting for a decision yet.")
+        return self._gate
+
     def decision_handlers(self) -> DecisionHandlers:
         """Each decision update by name: its validator and its handler (an engine without updates
         calls them itself when a decision arrives)."""
@@ -252,6 +323,9 @@ class HumanReviewedWorkflow:
                 lambda d: HumanReviewedWorkflow.request_draft_revision(self, d),
             ),
             "reject_draft": (self._check_reject, lambda d: HumanReviewedWorkflow.reject_draft(self, d)),
+            "claim_draft": (self._check_claim, lambda d: HumanReviewedWorkflow.claim_draft(self, d)),
+            "release_draft": (self._check_release, lambda d: HumanReviewedWorkflow.release_draft(self, d)),
+            "delegate_draft": (self._check_delegate, lambda d: HumanReviewedWorkflow.delegate_draft(self, d)),
         }
 
     def _check(self, kind: DecisionKind, decision: ApproveInput | RevisionInput | RejectInput, notes: str) -> None:
@@ -454,6 +528,8 @@ class HumanReviewedWorkflow:
             )
         self._draft = draft
         gate = self._require_gate()
+        if not gate.routing:
+            gate.routing = await durable().patched_async(ROUTING_PATCH)
         gate.open(self._revision)
         self.enter(Phase.PENDING_APPROVAL)
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
@@ -584,6 +660,9 @@ class HumanReviewedWorkflow:
             allow_revision=self.allows_revision(),
             # One approver edits; with a quorum, edits go through a revision request.
             allow_edits=self.allows_edits() and self._settings.policy.required_approvals == 1,
+            routing=bool(gate and gate.routing),
+            claimable=bool(gate and gate.routing and gate.pooled and self._settings.policy.required_approvals == 1),
+            claimed_by=gate.claimed_by if gate else None,
         )
 
     def _echo_subject(self) -> str:
@@ -592,6 +671,11 @@ class HumanReviewedWorkflow:
     def _who_decides(self) -> str:
         policy = self._settings.policy
         needed = f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
+        gate = self._gate
+        if gate is not None and gate.claimed_by is not None:
+            return f"Claimed by {mention(gate.claimed_by)}, who decides."
+        if gate is not None and gate.named != policy.approvers:
+            return f"Approvers: {mentions(gate.named)}{needed}"
         if policy.approvers:
             return f"Approvers: {mentions(policy.approvers)}{needed}"
         requester = self._requester
@@ -636,6 +720,22 @@ class _ThreadHooks:
         else:
             reason = f": {escape(truncate(record.notes, NOTE_EXCERPT_CHARS))}" if record.notes else "."
             await owner.thread.note(f":no_entry: {who} rejected revision {record.revision}{reason}")
+
+    async def on_handoff(self, record: HandoffRecord) -> None:
+        owner = self._owner
+        who = mention(record.user_id)
+        reason = _quoted(record.reason)
+        if record.kind is HandoffKind.CLAIM:
+            text = f":raising_hand: {who} claimed this request: they decide on it now.{reason}"
+        elif record.kind is HandoffKind.RELEASE:
+            text = (
+                f":leftwards_arrow_with_hook: {who} released this request: anyone here but the requester can claim it."
+            )
+        else:
+            assert record.to_user is not None
+            text = f":arrow_right: {who} delegated this request to {mention(record.to_user)}.{reason}"
+        await owner.thread.note(f"{text} {owner._who_decides()}" if record.kind is HandoffKind.DELEGATE else text)
+        await owner.thread.update_draft(owner._view(owner._revision, DraftState.OPEN))
 
     async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         owner = self._owner

@@ -46,6 +46,11 @@ BOUNDED_REQUEST_PATCH = "bounded-request"
 WEBHOOK_PATCH = "request-webhook"
 # A request started by the Workflow Builder step completes (or fails) that step when it ends.
 WORKFLOW_STEP_PATCH = "workflow-step-completion"
+# Drafts take Claim, Release and Delegate (the gate's routing updates); a run whose draft opened
+# before refuses them, so its history never holds one.
+ROUTING_PATCH = "draft-routing"
+# A reminder also reaches each named decider who has not acted by direct message, with the buttons.
+DM_REMINDERS_PATCH = "dm-reminders"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``

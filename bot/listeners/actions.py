@@ -26,10 +26,17 @@ from bot.listeners.home import refresh_home
 from bot.membership import Members
 from bot.replies import Where, tell
 from signoff.contracts.access import NOT_A_MEMBER, may_see
-from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt, Progress
+from signoff.contracts.mrkdwn import mentions
+from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt, HandoffKind, Progress
 from signoff.slack import action_ids
 from signoff.slack.action_ids import ButtonValue
-from signoff.slack.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
+from signoff.slack.rendering.modals import (
+    comment_approve_modal,
+    delegate_modal,
+    edit_approve_modal,
+    reject_modal,
+    revision_modal,
+)
 from signoff.slack.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,8 @@ UNKNOWN_BUTTON = (
 
 
 def confirmation(receipt: DecisionReceipt) -> str:
+    if receipt.handoff is not None:
+        return handoff_confirmation(receipt)
     if receipt.kind is DecisionKind.APPROVE:
         if receipt.required_approvals > 1:
             count = f"({len(receipt.approvals)} of {receipt.required_approvals})"
@@ -55,6 +64,15 @@ def confirmation(receipt: DecisionReceipt) -> str:
     if receipt.kind is DecisionKind.REQUEST_REVISION:
         return f":repeat: Sent revision {receipt.revision} back to the writer with your notes."
     return f":no_entry: Rejected revision {receipt.revision}."
+
+
+def handoff_confirmation(receipt: DecisionReceipt) -> str:
+    """What a Claim, Release or Delegate did."""
+    if receipt.handoff is HandoffKind.CLAIM:
+        return f":raising_hand: You claimed revision {receipt.revision}: you decide on it now."
+    if receipt.handoff is HandoffKind.RELEASE:
+        return ":leftwards_arrow_with_hook: You released it: anyone in the channel can claim it again."
+    return f":arrow_right: Delegated: {mentions(receipt.deciders)} decide(s) on it now."
 
 
 def tool_confirmation(receipt: DecisionReceipt) -> str:
@@ -201,7 +219,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             ),
         )
 
-    async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
+    async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind | None) -> None:
+        """The form for ``kind`` (None: Delegate)."""
         # Not queued behind other follow-ups (deps.follow_ups): the click's trigger_id expires
         # 3 s after the click, and views.open must come before.
         clicked = await _clicked(client, body)
@@ -219,7 +238,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             # The modal still opens, without the subject; the validator decides when it is submitted.
             log.info("subject lookup for the modal skipped: %s", err)
         metadata = where.modal_metadata(value.workflow_id, value.revision)
-        if kind is DecisionKind.REQUEST_REVISION:
+        if kind is None:
+            view = delegate_modal(metadata, subject)
+        elif kind is DecisionKind.REQUEST_REVISION:
             view = revision_modal(metadata, subject)
         elif kind is DecisionKind.APPROVE:
             view = comment_approve_modal(metadata, subject)
@@ -323,6 +344,28 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await open_modal(body, client, DecisionKind.REJECT)
+
+    def hand_over(action_id: str, method: Callable[[Gateway], Callable[..., Awaitable[DecisionReceipt]]]) -> None:
+        """Claim or Release: sent at once, like Approve."""
+
+        @app.action(action_id)
+        async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            await decide_on_click(
+                body,
+                client,
+                lambda value, user, team, member_of: method(gateway)(
+                    value.workflow_id, value.revision, user, team, member_of=member_of
+                ),
+            )
+
+    hand_over(action_ids.CLAIM, lambda engine: engine.claim)
+    hand_over(action_ids.RELEASE, lambda engine: engine.release)
+
+    @app.action(action_ids.DELEGATE)
+    async def delegate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, client, None)
 
 
 def register_fallback(app: AsyncApp, deps: Deps) -> None:

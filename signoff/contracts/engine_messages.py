@@ -18,9 +18,12 @@ from signoff.contracts.tool_calls import ToolDecisionInput
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
+    ClaimInput,
     DecisionReceipt,
+    DelegateInput,
     Progress,
     RejectInput,
+    ReleaseInput,
     RevisionInput,
     WorkflowKind,
 )
@@ -69,7 +72,8 @@ class EngineReply:
 # Restate (signoff.restate.engine): the same messages as JSON, and what the shared handler
 # ``status`` answers in place of Temporal's queries.
 DECISION_INPUTS: dict[str, type] = {
-    kind.__name__: kind for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput)
+    kind.__name__: kind
+    for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput, ClaimInput, ReleaseInput, DelegateInput)
 }
 
 

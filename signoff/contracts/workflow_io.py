@@ -84,6 +84,17 @@ class DecisionKind(StrEnum):
     REJECT = "reject"
 
 
+class HandoffKind(StrEnum):
+    """Who decides changes hands (not a decision on the draft): the gate's routing updates."""
+
+    # A member of the pool (the channel, when no approvers are named) takes the request: the one decider.
+    CLAIM = "claim"
+    # The claimer hands it back to the pool.
+    RELEASE = "release"
+    # A decider hands their part to another person.
+    DELEGATE = "delegate"
+
+
 class DraftState(StrEnum):
     """How a posted draft message is shown; only OPEN carries buttons."""
 
@@ -241,6 +252,52 @@ class RejectInput:
 
 
 @dataclass
+class ClaimInput:
+    """Claim (or, ``ReleaseInput``, release) a pooled request; ``member_of`` as for decisions."""
+
+    revision: int
+    user_id: str
+    team_id: str | None = None
+    member_of: str | None = None
+
+
+@dataclass
+class ReleaseInput:
+    revision: int
+    user_id: str
+    team_id: str | None = None
+    member_of: str | None = None
+
+
+@dataclass
+class DelegateInput:
+    """Hand ``user_id``'s part in the request to ``to_user`` (``reason`` optional)."""
+
+    revision: int
+    user_id: str
+    to_user: str
+    reason: str = ""
+    team_id: str | None = None
+    member_of: str | None = None
+    # The conversation the bot found ``to_user`` a member of (None: not checked): on a pooled
+    # request the delegate must be in its channel, as any decider there.
+    to_member_of: str | None = None
+
+
+@dataclass
+class HandoffRecord:
+    """One change of who decides, for the thread and the audit."""
+
+    kind: HandoffKind
+    user_id: str
+    revision: int
+    at: datetime
+    # The delegate (DELEGATE only).
+    to_user: str | None = None
+    reason: str = ""
+
+
+@dataclass
 class DecisionReceipt:
     """What an accepted decision update returns to the clicker."""
 
@@ -249,6 +306,10 @@ class DecisionReceipt:
     approvals: list[str]
     required_approvals: int
     phase: Phase
+    # Set when the update changed who decides instead (Claim, Release, Delegate); ``kind`` then means nothing.
+    handoff: HandoffKind | None = None
+    # Who decides after it (the claimer, or the named approvers with the delegate in place).
+    deciders: list[str] = field(default_factory=list)
 
     @property
     def quorum_met(self) -> bool:
@@ -309,6 +370,21 @@ class Progress:
     channel_id: str | None = None
     # The HTTP API key that asked (its name), for a SignoffRequest made through the API.
     api_key: str | None = None
+    # Who decides now, when that differs from ``approvers``: the claimer of a pooled request, or the
+    # approvers with delegates in their place. None: ``approvers`` (or the channel) decide.
+    deciders: list[str] | None = None
+    # Claims, releases and delegations, in order (the audit).
+    handoffs: list[HandoffRecord] = field(default_factory=list)
+
+    @property
+    def decide_now(self) -> list[str]:
+        """The named deciders the access rule applies (empty: the channel's members)."""
+        return self.approvers if self.deciders is None else self.deciders
+
+    @property
+    def claimable(self) -> bool:
+        """A pooled request: nobody named, one approval, no claimer yet."""
+        return not self.approvers and not self.deciders and self.required_approvals == 1
 
 
 @dataclass
@@ -330,3 +406,8 @@ class DraftView:
     # Which buttons the draft offers besides Approve and Reject.
     allow_revision: bool = True
     allow_edits: bool = False
+    # Routing (runs that took ROUTING_PATCH): Claim on a pooled request, Release for its claimer
+    # (who it is: ``claimed_by``), Delegate for every decider.
+    routing: bool = False
+    claimable: bool = False
+    claimed_by: str | None = None

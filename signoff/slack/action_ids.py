@@ -29,6 +29,11 @@ REJECT = "signoff_reject"
 # only where allowed).
 DECISION_ACTIONS = (APPROVE, EDIT_APPROVE, REQUEST_REVISION, REJECT)
 DECISION_ACTIONS_WITHOUT_EDITS = (APPROVE, COMMENT_APPROVE, REQUEST_REVISION, REJECT)
+# Routing buttons on the draft (runs that took ROUTING_PATCH): Claim a pooled request, Release a
+# claim, Delegate (opens DELEGATE_MODAL). Same ButtonValue as the decision buttons.
+CLAIM = "signoff_claim"
+RELEASE = "signoff_release"
+DELEGATE = "signoff_delegate"
 # Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
 # call's number in its run).
 TOOL_ALLOW = "signoff_tool_allow"
@@ -49,6 +54,7 @@ REJECT_MODAL = "signoff_reject_modal"
 EDIT_APPROVE_MODAL = "signoff_edit_approve_modal"
 COMMENT_APPROVE_MODAL = "signoff_comment_approve_modal"
 TOOL_DENY_MODAL = "signoff_tool_deny_modal"
+DELEGATE_MODAL = "signoff_delegate_modal"
 
 # Inputs inside those modals: state.values[BLOCK][INPUT]["value"].
 NOTES_BLOCK = "signoff_notes_block"
@@ -59,6 +65,8 @@ EDIT_BLOCK = "signoff_edit_block"
 EDIT_INPUT = "signoff_edit_input"
 COMMENT_BLOCK = "signoff_comment_block"
 COMMENT_INPUT = "signoff_comment_input"
+DELEGATE_TO_BLOCK = "signoff_delegate_to_block"
+DELEGATE_TO_INPUT = "signoff_delegate_to_input"
 
 # Slack's documented limits for the two places these payloads travel.
 MAX_BUTTON_VALUE_CHARS = 2000

@@ -147,6 +147,9 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.COMMENT_APPROVE,
         action_ids.REQUEST_REVISION,
         action_ids.REJECT,
+        action_ids.CLAIM,
+        action_ids.RELEASE,
+        action_ids.DELEGATE,
         action_ids.ANY_OTHER_ACTION,
     ]
     assert set(listeners["view"]) == {
@@ -155,6 +158,7 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.TOOL_DENY_MODAL,
         action_ids.EDIT_APPROVE_MODAL,
         action_ids.COMMENT_APPROVE_MODAL,
+        action_ids.DELEGATE_MODAL,
     }
     assert settings["interactivity"]["is_enabled"] is True
     home = MANIFEST["features"]["app_home"]
