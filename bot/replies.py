@@ -36,6 +36,11 @@ class Where:
     def home(self) -> bool:
         return self.channel_id is None
 
+    @property
+    def direct(self) -> bool:
+        """A click in the person's DM with the app (a DM reminder's buttons): not the request's channel."""
+        return self.channel_id is not None and self.channel_id.startswith("D")
+
     @classmethod
     def of_action(cls, body: dict[str, Any]) -> Where:
         user_id = body["user"]["id"]

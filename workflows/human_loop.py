@@ -51,6 +51,7 @@ from signoff.contracts.workflow_io import (
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
 from workflows.patches import (
     DECIDED_PHASE_PATCH,
+    DM_REMINDERS_PATCH,
     ROUTING_PATCH,
     SEARCH_ATTRIBUTES_PATCH,
     TELL_REQUESTER_PATCH,
@@ -750,6 +751,23 @@ class _ThreadHooks:
             target = mention(escalation_to) if escalation_to else "the channel"
             text = f":rotating_light: Escalated to {target}: no decision after {waited}. {owner._who_decides()}"
         await owner.thread.note(text + (gate.last_reminder_note() if last else ""))
+        await self._remind_by_dm(reminder_number)
+
+    async def _remind_by_dm(self, reminder_number: int) -> None:
+        """Each named decider who has not acted also gets the reminder in their DM, with the buttons: one
+        per round (so at most one a day unless the reminder interval is shorter)."""
+        owner = self._owner
+        gate = owner._require_gate()
+        waiting = [person for person in gate.deciders if person not in gate.approvals]
+        if not waiting or not await durable().patched_async(DM_REMINDERS_PATCH):
+            return
+        waited = humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
+        text = (
+            f":alarm_clock: Reminder {reminder_number}: _{owner._echo_subject()}_ (revision {owner._revision}) "
+            f"has been waiting {waited} for your decision."
+        )
+        view = owner._view(owner._revision, DraftState.OPEN)
+        await durable().gather(*(owner.thread.remind_by_dm(person, text, view) for person in waiting))
 
 
 def _quoted(text: str) -> str:

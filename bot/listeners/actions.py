@@ -92,8 +92,9 @@ NOT_VISIBLE = ":no_entry_sign: You cannot see that request: it is in a channel y
 
 
 async def request_channel(gateway: Gateway, where: Where, workflow_id: str) -> str | None:
-    """The request's channel: where the click or reply happened, or (the App Home) the workflow's own."""
-    if where.channel_id is not None:
+    """The request's channel: where the click or reply happened, or (the App Home, a DM reminder) the
+    workflow's own, so a click there goes through the same check as in the thread."""
+    if where.channel_id is not None and not where.direct:
         return where.channel_id
     try:
         return (await gateway.progress(workflow_id)).channel_id

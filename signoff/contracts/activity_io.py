@@ -24,6 +24,7 @@ SLACK_POST_EPHEMERAL = "slack_post_ephemeral"
 LOAD_WORKER_SETTINGS = "load_worker_settings"
 SLACK_POST_TOOL_CALL = "slack_post_tool_call"
 SLACK_UPDATE_TOOL_CALL = "slack_update_tool_call"
+SLACK_POST_DM_REMINDER = "slack_post_dm_reminder"
 
 # Error types the workflow (and the retry policy) can match on.
 SLACK_RATE_LIMITED = "SlackRateLimited"
@@ -129,3 +130,15 @@ class ToolCallPostInput:
 class ToolCallUpdateInput:
     message: MessageRef
     view: ToolCallView
+
+
+@dataclass
+class DmReminderInput:
+    """A reminder for one decider, in their DM with the app, with the draft's buttons (``view``)."""
+
+    user_id: str
+    # Slack mrkdwn the workflow already made safe.
+    text: str
+    view: DraftView
+    thread: MessageRef
+    channel_id: str

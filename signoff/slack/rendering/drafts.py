@@ -169,6 +169,11 @@ def _draft_title(view: DraftView) -> str:
     return f"Draft revision {view.revision}: {view.subject}"
 
 
+def dm_reminder_blocks(text: str, view: DraftView) -> list[Block]:
+    """A reminder in a decider's DM: what it is about, then the draft's status and its buttons."""
+    return [section_block(text), *_control_tail(view)]
+
+
 def _control_tail(view: DraftView) -> list[Block]:
     """Everything below the body in the control message: status, quorum, buttons, link."""
     blocks: list[Block] = []
