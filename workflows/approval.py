@@ -413,6 +413,11 @@ class ApprovalGate:
     def _has_news(self) -> bool:
         return bool(self._unannounced) or bool(self._unannounced_handoffs) or self._result is not None
 
+    @property
+    def deadline(self) -> datetime | None:
+        """When the open draft expires unless someone decides (None: nothing open, or no deadline)."""
+        return self._deadline() if self.open_revision is not None else None
+
     def _deadline(self) -> datetime | None:
         if self.policy.decision_deadline is None or self.waiting_since is None:
             return None

@@ -179,6 +179,7 @@ class HumanReviewedWorkflow:
             api_key=self.api_key(),
             deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
             handoffs=list(gate.handoffs) if gate else [],
+            deadline=gate.deadline if gate else None,
         )
 
     def api_key(self) -> str | None:
@@ -260,7 +261,15 @@ class HumanReviewedWorkflow:
 
     @workflow.update
     async def claim_draft(self, claim: ClaimInput) -> DecisionReceipt:
-        return self._require_gate().apply_handoff(HandoffKind.CLAIM, claim.user_id, claim.revision, self._phase)
+        return self._handed(
+            self._require_gate().apply_handoff(HandoffKind.CLAIM, claim.user_id, claim.revision, self._phase)
+        )
+
+    def _handed(self, receipt: DecisionReceipt) -> DecisionReceipt:
+        """The lists follow who decides now (the SignoffApprovers search attribute)."""
+        if self._indexed():
+            durable().upsert_search_attributes(search_attributes.deciders_changed(receipt.deciders))
+        return receipt
 
     @claim_draft.validator
     def _check_claim(self, claim: ClaimInput) -> None:
@@ -275,7 +284,9 @@ class HumanReviewedWorkflow:
 
     @workflow.update
     async def release_draft(self, release: ReleaseInput) -> DecisionReceipt:
-        return self._require_gate().apply_handoff(HandoffKind.RELEASE, release.user_id, release.revision, self._phase)
+        return self._handed(
+            self._require_gate().apply_handoff(HandoffKind.RELEASE, release.user_id, release.revision, self._phase)
+        )
 
     @release_draft.validator
     def _check_release(self, release: ReleaseInput) -> None:
@@ -285,13 +296,15 @@ class HumanReviewedWorkflow:
 
     @workflow.update
     async def delegate_draft(self, delegation: DelegateInput) -> DecisionReceipt:
-        return self._require_gate().apply_handoff(
-            HandoffKind.DELEGATE,
-            delegation.user_id,
-            delegation.revision,
-            self._phase,
-            to_user=delegation.to_user,
-            reason=delegation.reason,
+        return self._handed(
+            self._require_gate().apply_handoff(
+                HandoffKind.DELEGATE,
+                delegation.user_id,
+                delegation.revision,
+                self._phase,
+                to_user=delegation.to_user,
+                reason=delegation.reason,
+            )
         )
 
     @delegate_draft.validator

@@ -363,6 +363,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     hand_over(action_ids.CLAIM, lambda engine: engine.claim)
     hand_over(action_ids.RELEASE, lambda engine: engine.release)
 
+    @app.action(action_ids.OPEN_THREAD)
+    async def open_thread(ack: AsyncAck) -> None:
+        # A URL button: Slack opens the thread itself and still tells the app, which must ack.
+        await ack()
+
     @app.action(action_ids.DELEGATE)
     async def delegate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

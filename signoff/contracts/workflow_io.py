@@ -375,6 +375,8 @@ class Progress:
     deciders: list[str] | None = None
     # Claims, releases and delegations, in order (the audit).
     handoffs: list[HandoffRecord] = field(default_factory=list)
+    # When the open draft expires unless someone decides (None: no draft open, or no deadline).
+    deadline: datetime | None = None
 
     @property
     def decide_now(self) -> list[str]:

@@ -34,6 +34,8 @@ DECISION_ACTIONS_WITHOUT_EDITS = (APPROVE, COMMENT_APPROVE, REQUEST_REVISION, RE
 CLAIM = "signoff_claim"
 RELEASE = "signoff_release"
 DELEGATE = "signoff_delegate"
+# The Inbox's (App Home) link to a request's thread: a URL button, which Slack still reports.
+OPEN_THREAD = "signoff_open_thread"
 # Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
 # call's number in its run).
 TOOL_ALLOW = "signoff_tool_allow"

@@ -149,6 +149,7 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.REJECT,
         action_ids.CLAIM,
         action_ids.RELEASE,
+        action_ids.OPEN_THREAD,
         action_ids.DELEGATE,
         action_ids.ANY_OTHER_ACTION,
     ]
