@@ -72,6 +72,7 @@ from signoff.contracts.workflow_io import (
     ReportRequest,
     RevisionInput,
     SlackOrigin,
+    StepAsideInput,
     WorkflowKind,
     WorkflowSettings,
 )
@@ -353,7 +354,14 @@ def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str
 
 
 DecisionInput = (
-    ApproveInput | RevisionInput | RejectInput | ToolDecisionInput | ClaimInput | ReleaseInput | DelegateInput
+    ApproveInput
+    | RevisionInput
+    | RejectInput
+    | ToolDecisionInput
+    | ClaimInput
+    | ReleaseInput
+    | DelegateInput
+    | StepAsideInput
 )
 
 
@@ -536,6 +544,25 @@ class Gateway(ABC):
         """The claimer hands the request back to the pool."""
         arg = ReleaseInput(revision=revision, user_id=user_id, team_id=team_id, member_of=member_of)
         return await self._hand_over(workflow_id, ReportGenerationWorkflow.release_draft, "release", arg)
+
+    async def step_aside(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str = "",
+        *,
+        member_of: str | None = None,
+    ) -> DecisionReceipt:
+        """``user_id`` steps out (away, nobody named): the other approvers decide, or the pool again."""
+        arg = StepAsideInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id, member_of=member_of)
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.step_aside_draft),
+            arg,
+            update_id("step-aside", workflow_id, revision, user_id),
+        )
 
     async def _hand_over(
         self,

@@ -231,6 +231,8 @@ class ApprovalGate:
                 raise DecisionRefused("Nobody has claimed this request: there is nothing to release.")
             if user_id != self.claimed_by:
                 raise DecisionRefused(f"Only {mention(self.claimed_by)}, who claimed this request, can release it.")
+        elif kind is HandoffKind.STEP_ASIDE:
+            self._check_step_aside(user_id, member_of)
         else:
             self._check_delegate(user_id, member_of, to_user, to_member_of, reason)
 
@@ -246,6 +248,21 @@ class ApprovalGate:
         if self.claimed_by is not None:
             raise DecisionRefused(f"{mention(self.claimed_by)} already claimed this request.")
         self._check_decider(user_id, member_of)
+
+    def _check_step_aside(self, user_id: str, member_of: str | None) -> None:
+        self._check_decider(user_id, member_of)
+        if self.claimed_by == user_id:
+            return
+        if self.pooled:
+            raise DecisionRefused("Nobody is named on this request: there is nothing to step out of.")
+        if user_id in self.approvals:
+            raise DecisionRefused(f"You already {self.words.approved} {self.words.item} {self.open_revision}.")
+        others = [person for person in self.named if person != user_id]
+        if len(others) < self.policy.required_approvals:
+            raise DecisionRefused(
+                f"Without you only {len(others)} approver(s) are left for {self.policy.required_approvals} "
+                "approvals: delegate it to someone instead."
+            )
 
     def _check_delegate(
         self, user_id: str, member_of: str | None, to_user: str | None, to_member_of: str | None, reason: str
@@ -284,6 +301,11 @@ class ApprovalGate:
             self.claimed_by = user_id
         elif kind is HandoffKind.RELEASE:
             self.claimed_by = None
+        elif kind is HandoffKind.STEP_ASIDE:
+            if self.claimed_by == user_id:
+                self.claimed_by = None
+            else:
+                self.named = [person for person in self.named if person != user_id]
         else:
             assert to_user is not None, "check_handoff refuses a delegation without a delegate"
             if self.pooled:

@@ -45,6 +45,7 @@ from signoff.contracts.workflow_io import (
     ReviewRound,
     RevisionInput,
     SlackOrigin,
+    StepAsideInput,
     WorkflowKind,
     WorkflowSettings,
 )
@@ -322,6 +323,27 @@ class HumanReviewedWorkflow:
             reason=delegation.reason,
         )
 
+    @workflow.update
+    async def step_aside_draft(self, step: StepAsideInput) -> DecisionReceipt:
+        return self._handed(
+            self._require_gate().apply_handoff(
+                HandoffKind.STEP_ASIDE, step.user_id, step.revision, self._phase, reason=step.reason
+            )
+        )
+
+    @step_aside_draft.validator
+    def _check_step_aside(self, step: StepAsideInput) -> None:
+        gate = self._require_gate_to_route()
+        gate.check_handoff(
+            HandoffKind.STEP_ASIDE,
+            step.user_id,
+            step.revision,
+            step.team_id,
+            self._phase,
+            member_of=checked_channel(step, gate.channel_id),
+            reason=step.reason,
+        )
+
     def _require_gate_to_route(self) -> ApprovalGate:
         if self._gate is None:
             raise DecisionRefused("Nothing is waiting for a decision yet.")
@@ -340,6 +362,7 @@ class HumanReviewedWorkflow:
             "claim_draft": (self._check_claim, lambda d: HumanReviewedWorkflow.claim_draft(self, d)),
             "release_draft": (self._check_release, lambda d: HumanReviewedWorkflow.release_draft(self, d)),
             "delegate_draft": (self._check_delegate, lambda d: HumanReviewedWorkflow.delegate_draft(self, d)),
+            "step_aside_draft": (self._check_step_aside, lambda d: HumanReviewedWorkflow.step_aside_draft(self, d)),
         }
 
     def _check(self, kind: DecisionKind, decision: ApproveInput | RevisionInput | RejectInput, notes: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -12,6 +13,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.away import away_line, today_away
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed, Listing, RunFilter
 from signoff.contracts import access
@@ -106,7 +108,8 @@ async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
     links = await thread_links(client, list(waiting.values()))
     if mine is None:
         mine = [state for state in states if state.requester_id == user_id]
-    view = home_view(user_id, pending, mine, tool_calls, links)
+    away = await today_away(deps, user_id, datetime.now(UTC).date())
+    view = home_view(user_id, pending, mine, tool_calls, links, away=away_line(away) if away else None)
     if note:
         blocks = list(view.blocks or [])[: MAX_BLOCKS_PER_VIEW - 1]
         blocks.insert(2, ContextBlock(elements=[MarkdownTextObject(text=note)]))

@@ -33,6 +33,7 @@ inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from collections.abc import Awaitable, Mapping
@@ -48,6 +49,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
+from signoff.config.preferences import Preferences
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
     SLACK_POST_DM_REMINDER,
@@ -219,6 +221,7 @@ class SlackActivities:
         temporal_ui_url: str | None = None,
         namespace: str = "default",
         pacer: ChannelPacer | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         if client.retry_handlers:
             raise ValueError(
@@ -231,6 +234,8 @@ class SlackActivities:
         self._namespace = namespace
         # None: post as fast as Slack answers (tests against the Slack sandbox, which has no limit by default).
         self._pacer = pacer
+        # What people set with /signoff (DM reminders off); None: nobody has turned anything off.
+        self._preferences = preferences
 
     def _workflow_url(self, workflow_id: str) -> str | None:
         if not self._temporal_ui_url:
@@ -445,7 +450,10 @@ class SlackActivities:
 
         Like the DMs of ``post_ephemeral``, it is not looked up on a retry (finding a DM by the user's
         id needs im:write's conversations.open, which the app does not ask for): a retry after a post
-        whose answer was lost may show the same reminder twice."""
+        whose answer was lost may show the same reminder twice. A person who turned DM reminders off
+        (``/signoff dm off``) is not sent one: "off"."""
+        if self._preferences is not None and not await asyncio.to_thread(self._preferences.dm_reminders, input.user_id):
+            return "off"
         link = await self._permalink(input.thread)
         where = f"<{link}|the thread in <#{input.channel_id}>>" if link else f"the thread in <#{input.channel_id}>"
         text = f"{input.text} Decide here or in {where}."

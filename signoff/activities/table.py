@@ -14,6 +14,7 @@ from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.activities.webhooks import WebhookActivities
 from signoff.activities.workflow_steps import WorkflowStepActivities
+from signoff.config.preferences import Preferences
 from signoff.config.settings import Settings
 from signoff.slack.pacing import ChannelPacer
 from signoff.temporal.search_attributes import SearchAttributeCheck
@@ -26,7 +27,9 @@ def activity_table(
     search_attributes: SearchAttributeCheck | None = None,
 ) -> dict[str, Activity]:
     """Every activity the workflows call, by name; ``search_attributes``: the namespace's check (Temporal only)."""
-    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
+    slack_activities = SlackActivities(
+        slack, settings.temporal_ui_url, settings.temporal_namespace, pacer, Preferences(settings.preferences)
+    )
     return {
         **slack_activities.by_name(),
         **SlackToolActivities(slack_activities).by_name(),

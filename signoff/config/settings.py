@@ -251,6 +251,9 @@ class OperationsSettings(_EnvironmentModel):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     # The bot's journal of acknowledged starts (``bot.journal``); None: .data/signoff-bot-journal.sqlite.
     bot_journal: FilePath | None = Field(None, validation_alias="SIGNOFF_BOT_JOURNAL")
+    # What people set with /signoff (away, DM reminders off): ``signoff.config.preferences``; None:
+    # .data/signoff-preferences.sqlite. The bot and the worker must see the same file.
+    preferences: FilePath | None = Field(None, validation_alias="SIGNOFF_PREFERENCES")
 
     @model_validator(mode="after")
     def _otlp_goes_somewhere(self) -> Self:
@@ -323,6 +326,8 @@ class Settings:
     tracing_service_name: str | None = None
     # Where the bot journals the starts it acknowledged (``bot.journal``); None: .data/ under the working directory.
     bot_journal: str | None = None
+    # What people set with /signoff (``signoff.config.preferences``); None: .data/ under the working directory.
+    preferences: str | None = None
 
     engine: Engine = Engine.TEMPORAL
     # DBOS's system database (``signoff.dbos.config``): None = SQLite under .data/; a URL may hold a password.
@@ -405,6 +410,7 @@ class Settings:
             tracing=operations.tracing,
             tracing_service_name=operations.tracing_service_name,
             bot_journal=operations.bot_journal,
+            preferences=operations.preferences,
             engine=engine.engine,
             database_url=engine.database_url,
             api_keys=api.api_keys(),

@@ -25,6 +25,7 @@ from signoff.contracts.workflow_io import (
     RejectInput,
     ReleaseInput,
     RevisionInput,
+    StepAsideInput,
     WorkflowKind,
 )
 
@@ -73,7 +74,16 @@ class EngineReply:
 # ``status`` answers in place of Temporal's queries.
 DECISION_INPUTS: dict[str, type] = {
     kind.__name__: kind
-    for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput, ClaimInput, ReleaseInput, DelegateInput)
+    for kind in (
+        ApproveInput,
+        RevisionInput,
+        RejectInput,
+        ToolDecisionInput,
+        ClaimInput,
+        ReleaseInput,
+        DelegateInput,
+        StepAsideInput,
+    )
 }
 
 

@@ -93,6 +93,8 @@ class HandoffKind(StrEnum):
     RELEASE = "release"
     # A decider hands their part to another person.
     DELEGATE = "delegate"
+    # A decider steps out (away with nobody named): the other approvers, or the pool, decide.
+    STEP_ASIDE = "step_aside"
 
 
 class DraftState(StrEnum):
@@ -282,6 +284,17 @@ class DelegateInput:
     # The conversation the bot found ``to_user`` a member of (None: not checked): on a pooled
     # request the delegate must be in its channel, as any decider there.
     to_member_of: str | None = None
+
+
+@dataclass
+class StepAsideInput:
+    """``user_id`` steps out of the request (away): the other approvers decide, or the pool again."""
+
+    revision: int
+    user_id: str
+    reason: str = ""
+    team_id: str | None = None
+    member_of: str | None = None
 
 
 @dataclass

@@ -121,10 +121,12 @@ def web_api_methods() -> set[str]:
 
 def test_slash_commands_match_the_listeners() -> None:
     in_manifest = {command["command"] for command in MANIFEST["features"]["slash_commands"]}
-    assert in_manifest == set(registered()["command"]) == {"/report", "/plan"}
+    assert in_manifest == set(registered()["command"]) == {"/report", "/plan", "/signoff"}
     for command in MANIFEST["features"]["slash_commands"]:
         assert command["description"] and command["usage_hint"]
-        assert command["should_escape"] is False, "the bot parses raw text and escapes it itself"
+        # /signoff takes a person (away … to @person): Slack sends mentions as ids only when escaping.
+        escapes = command["command"] == "/signoff"
+        assert command["should_escape"] is escapes, "the bot parses raw text and escapes it itself"
 
 
 def test_events_and_interactivity_match_the_listeners() -> None:
@@ -182,7 +184,7 @@ def _request_urls(manifest: dict[str, Any]) -> list[str | None]:
 def test_socket_mode_manifest_has_no_request_urls() -> None:
     """Socket Mode apps need none (Slack sends everything over the socket): no placeholder to fill in."""
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
-    assert _request_urls(MANIFEST) == [None] * 4
+    assert _request_urls(MANIFEST) == [None] * 5
     assert "://" not in (ROOT / "manifest.yml").read_text().split("display_information:")[1]
 
 

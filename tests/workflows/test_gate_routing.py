@@ -176,3 +176,17 @@ def test_a_decided_or_closed_draft_takes_no_handoff() -> None:
         gate_of().check_handoff(CLAIM, MEMBER_1, 1, TEAM, Phase.APPROVED, member_of=CHANNEL)
     with pytest.raises(DecisionRefused, match="That button is for revision 2"):
         gate_of().check_handoff(CLAIM, MEMBER_1, 2, TEAM, PENDING, member_of=CHANNEL)
+
+
+def test_stepping_aside_leaves_the_others_or_releases_a_claim() -> None:
+    gate = gate_of((APPROVER_1, APPROVER_2))
+    hand(gate, HandoffKind.STEP_ASIDE, APPROVER_1)
+    assert gate.named == [APPROVER_2] and not decides(gate, APPROVER_1) and decides(gate, APPROVER_2)
+    # The last approver cannot step aside: nobody would be left to approve.
+    refused(gate, "only 0 approver\\(s\\) are left for 1 approvals", HandoffKind.STEP_ASIDE, APPROVER_2)
+
+    pool = gate_of()
+    refused(pool, "Nobody is named on this request", HandoffKind.STEP_ASIDE, MEMBER_1)
+    hand(pool, CLAIM, MEMBER_1)
+    hand(pool, HandoffKind.STEP_ASIDE, MEMBER_1)
+    assert pool.claimed_by is None and decides(pool, MEMBER_2)

@@ -272,6 +272,8 @@ def home_view(
     mine: Sequence[Progress | WorkflowRow],
     tool_calls: Sequence[WaitingToolCall] = (),
     links: Mapping[str, str] | None = None,
+    *,
+    away: str | None = None,
 ) -> View:
     """App Home: the Inbox (what waits for this user's decision, grouped by what it is, oldest first,
     with its deadline and a link to its thread), then their own requests. ``links``: each thread's
@@ -281,8 +283,11 @@ def home_view(
     blocks: list[Block] = [
         header_block("Signoff"),
         section_block(f"Hi {mention(user_id)}. What waits for your decision, oldest first, and your own requests."),
-        header_block(f"Waiting for your decision ({waiting})"),
     ]
+    if away:
+        # The viewer is away (/signoff away): what happens to their requests meanwhile (safe mrkdwn).
+        blocks.append(context_block(away))
+    blocks.append(header_block(f"Waiting for your decision ({waiting})"))
     if not waiting:
         blocks.append(context_block("Nothing waiting for you."))
     shown = 0
