@@ -4,6 +4,7 @@ decision as in the thread (Temporal, the time-skipping server)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from signoff.config.settings import Settings
 from signoff.contracts.workflow_io import Phase
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
@@ -24,7 +26,14 @@ from tests.support.slack import APPROVER_1, APPROVER_2, CHANNEL, OUTSIDER, butto
 
 @pytest.fixture
 async def stack(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    settings = bot_settings(
+    settings = dataclasses.replace(_settings(slack), preferences=str(tmp_path / "preferences.sqlite"))
+    async with running_stack("temporal", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        yield bot
+    assert_valid_everything(slack)
+
+
+def _settings(slack: SlackSandbox) -> Settings:
+    return bot_settings(
         slack,
         approvers=[APPROVER_1, APPROVER_2],
         required_approvals=2,
@@ -32,9 +41,6 @@ async def stack(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Pa
         max_reminders=2,
         decision_deadline=None,
     )
-    async with running_stack("temporal", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
-        yield bot
-    assert_valid_everything(slack)
 
 
 def dm_reminders(slack: SlackSandbox, user: str) -> list[dict[str, Any]]:
@@ -82,3 +88,17 @@ async def test_a_dm_reminder_per_round_for_who_has_not_acted_and_its_click_decid
     await slack.click_button(APPROVER_2, dm, first["ts"], action_ids.APPROVE)
     await told(slack, APPROVER_2, "Recorded your approval of revision 1 (2 of 2)", after=before)
     assert (await stack.deps.gateway.progress(workflow_id)).approvals == [APPROVER_1, APPROVER_2]
+
+
+async def test_a_person_who_turned_dm_reminders_off_gets_them_in_the_thread_only(
+    stack: RunningBot, slack: SlackSandbox
+) -> None:
+    result = await slack.send_slash_command(APPROVER_1, "/signoff", "dm off")
+    assert result.acked, result
+    await told(slack, APPROVER_1, "DM reminders are off")
+    workflow_id = (await start_via_slack(slack, stack.client, "Office lease")).id
+    ts = thread_of(await phase_of(stack, workflow_id, Phase.PENDING_APPROVAL))
+
+    await slack.wait_for(lambda: len(dm_reminders(slack, APPROVER_2)) >= 2)
+    assert dm_reminders(slack, APPROVER_1) == []
+    assert any("Reminder 2" in text for text in thread_texts(slack, ts))
