@@ -325,6 +325,25 @@ class ApprovalGate:
             deciders=self.deciders,
         )
 
+    def route_around(self, away: list[tuple[str, str | None, str]], phase: Phase) -> None:
+        """Hand each absent approver's part (user, delegate or None, reason) to their delegate where the rules
+        allow one, else to the other approvers where enough are left; else they stay (and are reminded)."""
+        for user_id, delegate, reason in away:
+            if user_id not in self.named:
+                continue
+            kind = HandoffKind.DELEGATE if delegate is not None else HandoffKind.STEP_ASIDE
+            try:
+                self.check_handoff(kind, user_id, self.open_revision or 0, None, phase, to_user=delegate)
+            except DecisionRefused:
+                if kind is HandoffKind.STEP_ASIDE:
+                    continue
+                kind, delegate = HandoffKind.STEP_ASIDE, None
+                try:
+                    self.check_handoff(kind, user_id, self.open_revision or 0, None, phase)
+                except DecisionRefused:
+                    continue
+            self.apply_handoff(kind, user_id, self.open_revision or 0, phase, to_user=delegate, reason=reason)
+
     # --- applying an accepted decision ---------------------------------------------------
 
     def apply(

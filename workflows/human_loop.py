@@ -21,7 +21,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from signoff.contracts import search_attributes
-from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
+from signoff.contracts.activity_io import (
+    AWAY_RETRY_POLICY,
+    AWAY_START_TO_CLOSE,
+    LOAD_AWAY,
+    LOAD_WORKER_SETTINGS,
+    SLACK_PERMANENT_ERROR,
+    AwayNotice,
+    AwayQuery,
+)
 from signoff.contracts.mrkdwn import escape, humanize, mention, mentions, truncate
 from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.tool_calls import ToolCallRecord
@@ -51,6 +59,7 @@ from signoff.contracts.workflow_io import (
 )
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
 from workflows.patches import (
+    AWAY_PATCH,
     DECIDED_PHASE_PATCH,
     DM_REMINDERS_PATCH,
     ROUTING_PATCH,
@@ -565,9 +574,12 @@ class HumanReviewedWorkflow:
             )
         self._draft = draft
         gate = self._require_gate()
-        if not gate.routing:
+        first_routed = not gate.routing
+        if first_routed:
             gate.routing = await durable().patched_async(ROUTING_PATCH)
         gate.open(self._revision)
+        if first_routed and gate.routing and gate.named and await durable().patched_async(AWAY_PATCH):
+            await self._route_around_the_away(gate)
         self.enter(Phase.PENDING_APPROVAL)
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
@@ -576,6 +588,24 @@ class HumanReviewedWorkflow:
         state = _DRAFT_STATE_FOR_OUTCOME[result.outcome]
         await self.thread.update_draft(self._view(self._revision, state, _describe(result)))
         return result
+
+    async def _route_around_the_away(self, gate: ApprovalGate) -> None:
+        """Approvers away (/signoff away) hand their part over as the request opens; the thread says so."""
+        query = AwayQuery(user_ids=list(gate.named), today=durable().now().date().isoformat())
+        try:
+            away = await durable().execute_activity(
+                LOAD_AWAY,
+                query,
+                result_type=list[AwayNotice],
+                start_to_close_timeout=AWAY_START_TO_CLOSE,
+                policy=AWAY_RETRY_POLICY,
+            )
+        except StepFailed as err:
+            durable().logger.warning("who is away is unknown; the request opens as named: %s", err)
+            return
+        gate.route_around([(a.user_id, a.delegate, f"Away until {a.until}.") for a in away], self._phase)
+        if self._indexed() and gate.handoffs:
+            durable().upsert_search_attributes(search_attributes.deciders_changed(gate.deciders))
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
         """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
@@ -768,10 +798,12 @@ class _ThreadHooks:
             text = (
                 f":leftwards_arrow_with_hook: {who} released this request: anyone here but the requester can claim it."
             )
+        elif record.kind is HandoffKind.STEP_ASIDE:
+            text = f":palm_tree: {who} stepped out of this request.{reason} {owner._who_decides()}"
         else:
             assert record.to_user is not None
-            text = f":arrow_right: {who} delegated this request to {mention(record.to_user)}.{reason}"
-        await owner.thread.note(f"{text} {owner._who_decides()}" if record.kind is HandoffKind.DELEGATE else text)
+            text = f":arrow_right: {who} delegated this request to {mention(record.to_user)}.{reason} {owner._who_decides()}"
+        await owner.thread.note(text)
         await owner.thread.update_draft(owner._view(owner._revision, DraftState.OPEN))
 
     async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:

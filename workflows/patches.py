@@ -51,6 +51,9 @@ WORKFLOW_STEP_PATCH = "workflow-step-completion"
 ROUTING_PATCH = "draft-routing"
 # A reminder also reaches each named decider who has not acted by direct message, with the buttons.
 DM_REMINDERS_PATCH = "dm-reminders"
+# As its first draft opens, a request hands the part of each approver who is away (/signoff away) to
+# their delegate, or leaves it to the other approvers.
+AWAY_PATCH = "away-routing"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``

@@ -72,6 +72,8 @@ def handoff_confirmation(receipt: DecisionReceipt) -> str:
         return f":raising_hand: You claimed revision {receipt.revision}: you decide on it now."
     if receipt.handoff is HandoffKind.RELEASE:
         return ":leftwards_arrow_with_hook: You released it: anyone in the channel can claim it again."
+    if receipt.handoff is HandoffKind.STEP_ASIDE:
+        return ":palm_tree: You stepped out of it: the others decide."
     return f":arrow_right: Delegated: {mentions(receipt.deciders)} decide(s) on it now."
 
 

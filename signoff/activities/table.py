@@ -9,6 +9,7 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from signoff.activities.context import Activity
+from signoff.activities.preferences import PreferenceActivities
 from signoff.activities.settings import WorkerSettingsActivities
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
@@ -27,13 +28,13 @@ def activity_table(
     search_attributes: SearchAttributeCheck | None = None,
 ) -> dict[str, Activity]:
     """Every activity the workflows call, by name; ``search_attributes``: the namespace's check (Temporal only)."""
-    slack_activities = SlackActivities(
-        slack, settings.temporal_ui_url, settings.temporal_namespace, pacer, Preferences(settings.preferences)
-    )
+    preferences = Preferences(settings.preferences)
+    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer, preferences)
     return {
         **slack_activities.by_name(),
         **SlackToolActivities(slack_activities).by_name(),
         **WorkerSettingsActivities(settings.workflow, search_attributes).by_name(),
         **WebhookActivities(settings.api_keys, allow_private=settings.webhook_allow_private).by_name(),
         **WorkflowStepActivities(slack).by_name(),
+        **PreferenceActivities(preferences).by_name(),
     }

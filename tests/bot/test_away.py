@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from bot.away import Back, CommandRefused, DmReminders, Help, parse_signoff
 from signoff.config.preferences import Away, Preferences
@@ -20,7 +21,7 @@ from signoff.contracts.workflow_io import HandoffKind, Phase
 from signoff.sandbox import SlackSandbox
 from signoff.temporal.devserver import DevServer
 from tests.support.bot import RunningBot, bot_settings, worker_and_bot
-from tests.support.engines import phase_of
+from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack, thread_of
 from tests.support.slack import APPROVER_1, APPROVER_2, OUTSIDER, thread_texts
 from tests.support.waiting import eventually
@@ -130,3 +131,33 @@ async def test_away_hands_the_waiting_requests_over_and_the_home_says_so(
     await slack.open_home(APPROVER_1)
     await slack.wait_for(lambda: len(slack.calls_to("views.publish")) > published)
     assert "You are away until" not in json.dumps(slack.home_view(APPROVER_1))
+
+
+@pytest.fixture
+async def skipping_stack(
+    time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    settings = bot_settings(slack, approvers=[APPROVER_1, APPROVER_2])
+    settings = dataclasses.replace(settings, preferences=str(tmp_path / "preferences.sqlite"))
+    async with running_stack("temporal", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        yield bot
+
+
+async def test_a_new_request_skips_the_approvers_who_are_away(skipping_stack: RunningBot, slack: SlackSandbox) -> None:
+    """Read by the workflow as its first draft opens (the worker's activity, the same file the bot writes)."""
+    until = datetime.now(UTC).date() + timedelta(days=2)
+    skipping_stack.deps.preferences.set_away(Away(APPROVER_1, until, OUTSIDER))
+    skipping_stack.deps.preferences.set_away(Away(APPROVER_2, until))
+
+    workflow_id = (await start_via_slack(slack, skipping_stack.client, "Hiring freeze")).id
+    progress = await phase_of(skipping_stack, workflow_id, Phase.PENDING_APPROVAL)
+
+    assert progress.deciders == [OUTSIDER]
+    assert [(h.kind, h.user_id, h.to_user) for h in progress.handoffs] == [
+        (HandoffKind.DELEGATE, APPROVER_1, OUTSIDER),
+        (HandoffKind.STEP_ASIDE, APPROVER_2, None),
+    ]
+    texts = await slack.wait_for(
+        lambda: (t := thread_texts(slack, thread_of(progress))) and any("stepped out" in x for x in t) and t
+    )
+    assert any(f"delegated this request to <@{OUTSIDER}>" in t and f"Away until {until}" in t for t in texts)

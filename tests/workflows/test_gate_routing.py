@@ -190,3 +190,25 @@ def test_stepping_aside_leaves_the_others_or_releases_a_claim() -> None:
     hand(pool, CLAIM, MEMBER_1)
     hand(pool, HandoffKind.STEP_ASIDE, MEMBER_1)
     assert pool.claimed_by is None and decides(pool, MEMBER_2)
+
+
+def test_absent_approvers_go_to_their_delegate_else_to_the_others_as_the_rules_allow() -> None:
+    gate = gate_of((APPROVER_1, APPROVER_2, MEMBER_1), required=2)
+    gate.route_around(
+        [
+            # The requester cannot be a delegate: approver 1 steps aside instead (two are left for two approvals).
+            (APPROVER_1, REQUESTER, "Away until 2026-12-24."),
+            # Nobody would be left for the quorum: approver 2 stays.
+            (APPROVER_2, None, "Away until 2026-12-24."),
+            (OUTSIDER, MEMBER_2, "not an approver here"),
+        ],
+        PENDING,
+    )
+    assert gate.named == [APPROVER_2, MEMBER_1]
+    assert [(h.kind, h.user_id, h.reason) for h in gate.handoffs] == [
+        (HandoffKind.STEP_ASIDE, APPROVER_1, "Away until 2026-12-24.")
+    ]
+
+    gate = gate_of((APPROVER_1, APPROVER_2))
+    gate.route_around([(APPROVER_1, MEMBER_1, "Away until 2026-12-24.")], PENDING)
+    assert gate.named == [MEMBER_1, APPROVER_2] and gate.handoffs[0].to_user == MEMBER_1
