@@ -8,7 +8,7 @@ from bot.follow_ups import FollowUps
 from bot.gateway import Gateway
 from bot.journal import Journal
 from bot.membership import ChannelMembership
-from signoff.config.preferences import Preferences
+from signoff.activities.settings import Preferences
 from signoff.config.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.

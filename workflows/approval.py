@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from signoff.contracts.access import decision_refusal, member_of_channel
+from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel
 from signoff.contracts.mrkdwn import mention
 from signoff.contracts.workflow_io import (
     MAX_ESCALATIONS,
@@ -187,10 +187,23 @@ class ApprovalGate:
             user_id,
             self.requester_id,
             self.deciders,
-            channel_member=member_of_channel(member_of, self.channel_id),
+            channel_member=member_of_channel(member_of, self.pool_id),
         )
+        if refusal == NOT_A_MEMBER and self.pool_group is not None:
+            refusal = f"Only members of {mention(self.pool_group)} may decide on this request."
         if refusal is not None:
             raise DecisionRefused(refusal)
+
+    @property
+    def pool_group(self) -> str | None:
+        """The user group whose members are the pool (SIGNOFF_APPROVER_GROUP), when nobody is named."""
+        group = getattr(self.policy, "approver_group", None)
+        return group if group and not self.policy.approvers else None
+
+    @property
+    def pool_id(self) -> str | None:
+        """Where the pool's members are checked: the user group, else the request's channel."""
+        return self.pool_group or self.channel_id
 
     @property
     def deciders(self) -> list[str]:
@@ -278,8 +291,9 @@ class ApprovalGate:
             raise DecisionRefused(f"{mention(to_user)} requested this, so they cannot decide on it.")
         if to_user in self.deciders or to_user in self.approvals:
             raise DecisionRefused(f"{mention(to_user)} already decides on this request.")
-        if self.pooled and not member_of_channel(to_member_of, self.channel_id):
-            raise DecisionRefused(f"{mention(to_user)} is not a member of this request's channel, so cannot decide.")
+        if self.pooled and not member_of_channel(to_member_of, self.pool_id):
+            where = mention(self.pool_group) if self.pool_group else "this request's channel"
+            raise DecisionRefused(f"{mention(to_user)} is not a member of {where}, so cannot decide.")
         if len(reason) > MAX_NOTES_CHARS:
             raise DecisionRefused(f"The reason is {len(reason):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
 

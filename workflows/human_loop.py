@@ -730,6 +730,7 @@ class HumanReviewedWorkflow:
             routing=bool(gate and gate.routing),
             claimable=bool(gate and gate.routing and gate.pooled and self._settings.policy.required_approvals == 1),
             claimed_by=gate.claimed_by if gate else None,
+            pool_group=gate.pool_group if gate else None,
         )
 
     def _echo_subject(self) -> str:
@@ -746,6 +747,10 @@ class HumanReviewedWorkflow:
         if policy.approvers:
             return f"Approvers: {mentions(policy.approvers)}{needed}"
         requester = self._requester
+        group = gate.pool_group if gate is not None else None
+        if group:
+            but = f" but {mention(requester)}" if requester else ""
+            return f"Anyone in {mention(group)}{but} can decide{needed}."
         if requester:
             return f"Anyone here but {mention(requester)} can decide{needed}."
         return f"Anyone here can decide{needed}."

@@ -112,13 +112,16 @@ async def send_decision(
     workflow_id: str,
     decide: Callable[[str | None], Awaitable[DecisionReceipt]],
     confirm: Callable[[DecisionReceipt], str] = confirmation,
+    *,
+    pool: str | None = None,
 ) -> None:
     """Send one decision update and tell the decider the outcome (and refresh their Home).
 
-    ``decide(member_of)`` gets the request's channel when Slack says the decider is in it, else None:
-    the workflow's validator applies the rule (signoff/contracts/access.py) with it.
+    ``decide(member_of)`` gets the request's channel (or ``pool``, the user group a pooled request's
+    button names) when Slack says the decider is in it, else None: the workflow's validator applies
+    the rule (signoff/contracts/access.py) with it, against the pool it knows.
     """
-    channel = await request_channel(deps.gateway, where, workflow_id)
+    channel = pool or await request_channel(deps.gateway, where, workflow_id)
     members = await deps.membership.members(client, channel) if channel else Members(None)
     member_of = channel if where.user_id in members else None
     try:
@@ -201,6 +204,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 value.workflow_id,
                 lambda member_of: decide(value, where.user_id, _team(body), member_of),
                 confirm,
+                pool=value.pool,
             )
 
     async def visible_progress(client: AsyncWebClient, where: Where, workflow_id: str) -> Progress | None:
@@ -240,7 +244,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except (TimeoutError, GatewayError) as err:
             # The modal still opens, without the subject; the validator decides when it is submitted.
             log.info("subject lookup for the modal skipped: %s", err)
-        metadata = where.modal_metadata(value.workflow_id, value.revision)
+        metadata = where.modal_metadata(value.workflow_id, value.revision, value.pool)
         if kind is None:
             view = delegate_modal(metadata, subject)
         elif kind is DecisionKind.REQUEST_REVISION:

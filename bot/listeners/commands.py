@@ -24,11 +24,20 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.away import USAGE, Back, CommandRefused, DmReminders, Help, away_line, hand_over_pending, parse_signoff
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted
 from bot.journal import JournalError, OwedStart
 from bot.listeners.actions import may_see_request
+from bot.listeners.away import (
+    USAGE,
+    Back,
+    CommandRefused,
+    DmReminders,
+    Help,
+    away_line,
+    hand_over_pending,
+    parse_signoff,
+)
 from signoff.contracts.access import may_see
 from signoff.contracts.mrkdwn import escape, truncate
 from signoff.contracts.workflow_io import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind

@@ -13,9 +13,9 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.away import away_line, today_away
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed, Listing, RunFilter
+from bot.listeners.away import away_line, today_away
 from signoff.contracts import access
 from signoff.contracts.tool_calls import ToolCallState
 from signoff.contracts.workflow_io import DraftState, DraftView, Phase, Progress, WorkflowKind

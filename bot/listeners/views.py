@@ -84,6 +84,7 @@ async def _submit(
             metadata.workflow_id,
             lambda member_of: decide(metadata, where.user_id, team, text, member_of),
             confirm,
+            pool=metadata.pool,
         )
 
 

@@ -49,7 +49,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
-from signoff.config.preferences import Preferences
+from signoff.activities.settings import Preferences
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
     SLACK_POST_DM_REMINDER,

@@ -9,13 +9,11 @@ from __future__ import annotations
 from slack_sdk.web.async_client import AsyncWebClient
 
 from signoff.activities.context import Activity
-from signoff.activities.preferences import PreferenceActivities
-from signoff.activities.settings import WorkerSettingsActivities
+from signoff.activities.settings import PreferenceActivities, Preferences, WorkerSettingsActivities
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.activities.webhooks import WebhookActivities
 from signoff.activities.workflow_steps import WorkflowStepActivities
-from signoff.config.preferences import Preferences
 from signoff.config.settings import Settings
 from signoff.slack.pacing import ChannelPacer
 from signoff.temporal.search_attributes import SearchAttributeCheck

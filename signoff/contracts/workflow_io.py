@@ -140,6 +140,9 @@ class ApprovalPolicy:
     decision_deadline: timedelta | None = timedelta(days=7)
     # SIGNOFF_REQUIRE_REJECT_REASON: a rejection must say why.
     reject_reason_required: bool = False
+    # SIGNOFF_APPROVER_GROUP: with no approvers named, a user group ("S…") is the pool instead of the
+    # channel: its members decide, or one of them claims it.
+    approver_group: str | None = None
 
 
 @dataclass
@@ -421,6 +424,8 @@ class DraftView:
     # Which buttons the draft offers besides Approve and Reject.
     allow_revision: bool = True
     allow_edits: bool = False
+    # The user group whose members decide (the pool), carried by the buttons so the bot checks it.
+    pool_group: str | None = None
     # Routing (runs that took ROUTING_PATCH): Claim on a pooled request, Release for its claimer
     # (who it is: ``claimed_by``), Delegate for every decider.
     routing: bool = False

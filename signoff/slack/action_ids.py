@@ -115,15 +115,32 @@ def _require_revision(payload: dict[str, Any], key: str, what: str) -> int:
     return value
 
 
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def _optional_group(payload: dict[str, Any], key: str, what: str) -> str | None:
+    if key not in payload:
+        return None
+    value = payload[key]
+    if not isinstance(value, str) or not _GROUP_ID.match(value):
+        raise ValueError(f"{what}: {key!r} must be a user group id")
+    return value
+
+
 @dataclass(frozen=True)
 class ButtonValue:
     """What a decision button carries: which workflow and which draft revision it decides."""
 
     workflow_id: str
     revision: int
+    # The user group whose members decide (a pooled request's SIGNOFF_APPROVER_GROUP), else None.
+    pool: str | None = None
 
     def encode(self) -> str:
-        raw = _dumps({"w": self.workflow_id, "r": self.revision})
+        payload: dict[str, Any] = {"w": self.workflow_id, "r": self.revision}
+        if self.pool is not None:
+            payload["p"] = self.pool
+        raw = _dumps(payload)
         if len(raw) > MAX_BUTTON_VALUE_CHARS:
             raise ValueError(
                 f"button value is {len(raw)} characters, over Slack's limit of "
@@ -138,6 +155,7 @@ class ButtonValue:
         return cls(
             workflow_id=_require_str(payload, "w", what),
             revision=_require_revision(payload, "r", what),
+            pool=_optional_group(payload, "p", what),
         )
 
 
@@ -153,16 +171,19 @@ class ModalMetadata:
     revision: int
     channel_id: str
     message_ts: str
+    # The button's pool (``ButtonValue.pool``), carried to the submission.
+    pool: str | None = None
 
     def encode(self) -> str:
-        raw = _dumps(
-            {
-                "w": self.workflow_id,
-                "r": self.revision,
-                "c": self.channel_id,
-                "t": self.message_ts,
-            }
-        )
+        payload: dict[str, Any] = {
+            "w": self.workflow_id,
+            "r": self.revision,
+            "c": self.channel_id,
+            "t": self.message_ts,
+        }
+        if self.pool is not None:
+            payload["p"] = self.pool
+        raw = _dumps(payload)
         if len(raw) > MAX_PRIVATE_METADATA_CHARS:
             raise ValueError(
                 f"private_metadata is {len(raw)} characters, over Slack's limit of {MAX_PRIVATE_METADATA_CHARS}"
@@ -178,4 +199,5 @@ class ModalMetadata:
             revision=_require_revision(payload, "r", what),
             channel_id=_require_str(payload, "c", what),
             message_ts=_require_str(payload, "t", what),
+            pool=_optional_group(payload, "p", what),
         )

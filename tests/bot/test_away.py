@@ -15,8 +15,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from bot.away import Back, CommandRefused, DmReminders, Help, parse_signoff
-from signoff.config.preferences import Away, Preferences
+from bot.listeners.away import Back, CommandRefused, DmReminders, Help, parse_signoff
+from signoff.activities.settings import Away, Preferences
 from signoff.contracts.workflow_io import HandoffKind, Phase
 from signoff.sandbox import SlackSandbox
 from signoff.temporal.devserver import DevServer

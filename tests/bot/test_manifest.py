@@ -56,6 +56,8 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    # With SIGNOFF_APPROVER_GROUP: who is in the user group that decides (bot/membership.py).
+    "usergroups.users.list": {"usergroups:read"},
     # The Workflow Builder step's end (signoff/activities/workflow_steps.py): no scope, any of the app's tokens.
     "functions.completeSuccess": set(),
     "functions.completeError": set(),

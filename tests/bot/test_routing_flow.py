@@ -23,6 +23,7 @@ from tests.support.slack import (
     APPROVER_1,
     APPROVER_2,
     CHANNEL,
+    LEADS,
     OUTSIDER,
     REQUESTER,
     draft_messages,
@@ -151,3 +152,31 @@ async def test_an_approver_delegates_and_the_delegate_decides(named: RunningBot,
         OUTSIDER,
         "On leave this week",
     )
+
+
+@pytest.fixture
+async def grouped(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """No approvers named, SIGNOFF_APPROVER_GROUP=@leads: the group's members are the pool."""
+    settings = bot_settings(slack, approver_group=LEADS)
+    async with running_stack("temporal", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        yield bot
+    assert_valid_everything(slack)
+
+
+async def test_a_user_group_is_the_pool_its_members_claim(grouped: RunningBot, slack: SlackSandbox) -> None:
+    workflow_id = (await start_via_slack(slack, grouped.client, "Security review")).id
+    ts, draft = await _draft(slack, grouped, workflow_id)
+    assert routing(draft) == [action_ids.CLAIM, action_ids.DELEGATE]
+    await slack.wait_for(lambda: any("Anyone in <!subteam^S0LEADS>" in t for t in thread_texts(slack, ts)))
+
+    # In the channel but not in @leads (usergroups.users.list says so): refused, nothing changes.
+    await slack.click_button(APPROVER_2, CHANNEL, draft["ts"], action_ids.CLAIM)
+    await told(slack, APPROVER_2, "Only members of <!subteam^S0LEADS> may decide on this request.")
+    assert (await grouped.deps.gateway.progress(workflow_id)).handoffs == []
+
+    await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.CLAIM)
+    await told(slack, APPROVER_1, "You claimed revision 1")
+    await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.APPROVE)
+    await told(slack, APPROVER_1, "Recorded your approval")
+    await phase_of(grouped, workflow_id, Phase.APPROVED)
+    assert [call.params.get("usergroup") for call in slack.calls_to("usergroups.users.list")][:1] == [LEADS]

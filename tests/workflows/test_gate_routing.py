@@ -212,3 +212,15 @@ def test_absent_approvers_go_to_their_delegate_else_to_the_others_as_the_rules_a
     gate = gate_of((APPROVER_1, APPROVER_2))
     gate.route_around([(APPROVER_1, MEMBER_1, "Away until 2026-12-24.")], PENDING)
     assert gate.named == [MEMBER_1, APPROVER_2] and gate.handoffs[0].to_user == MEMBER_1
+
+
+def test_a_user_group_pool_counts_membership_of_the_group_not_the_channel() -> None:
+    gate = ApprovalGate(ApprovalPolicy(approver_group="S0LEADS"), REQUESTER, TEAM, channel_id=CHANNEL)
+    gate.routing = True
+    gate.open(1)
+    assert gate.pooled and gate.pool_id == "S0LEADS"
+    # Checked against the channel (a bot that looked in the wrong place): counts for nothing.
+    refused(gate, "Only members of <!subteam\\^S0LEADS> may decide", CLAIM, MEMBER_1)
+    gate.check_handoff(CLAIM, MEMBER_1, 1, TEAM, PENDING, member_of="S0LEADS")
+    assert not decides(gate, MEMBER_1)
+    gate.check(DecisionKind.APPROVE, MEMBER_1, 1, TEAM, "", PENDING, member_of="S0LEADS")

@@ -90,7 +90,7 @@ def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
     Edit & approve shows where edits are allowed and the text fits Slack's form, Approve with
     comment elsewhere; Request revision where revisions are allowed.
     """
-    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision).encode()
+    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision, pool=view.pool_group).encode()
     elements = [
         ButtonElement(
             text=PlainTextObject(text="Approve", emoji=True),
@@ -145,7 +145,7 @@ def routing_blocks(view: DraftView) -> list[Block]:
     one), Delegate (every routed draft), each a section's button so the decision row stays as it was."""
     if not view.routing:
         return []
-    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision).encode()
+    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision, pool=view.pool_group).encode()
 
     def line(text: str, label: str, action_id: str) -> SectionBlock:
         button = ButtonElement(text=PlainTextObject(text=label, emoji=True), action_id=action_id, value=value)

@@ -1,7 +1,7 @@
 """``/signoff``: what a person sets for themselves. ``away until <date> [to @person]``, ``back``,
 ``dm off`` / ``dm on``.
 
-Away is kept in the preferences file (``signoff.config.preferences``), where the worker reads it as a
+Away is kept in the preferences file (``signoff.activities.settings``), where the worker reads it as a
 request opens (new requests skip the absent approver). The requests already waiting for them are
 handed over here, each through the workflow's own validated update: a delegation to the person named,
 or, with nobody named, a step aside so the other approvers (or the channel) decide.
@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, GatewayError
 from bot.membership import Members
-from signoff.config.preferences import Away
+from signoff.activities.settings import Away
 from signoff.contracts.mrkdwn import escape, mention
 from signoff.contracts.workflow_io import Phase
 
