@@ -399,11 +399,6 @@ class Progress:
         """The named deciders the access rule applies (empty: the channel's members)."""
         return self.approvers if self.deciders is None else self.deciders
 
-    @property
-    def claimable(self) -> bool:
-        """A pooled request: nobody named, one approval, no claimer yet."""
-        return not self.approvers and not self.deciders and self.required_approvals == 1
-
 
 @dataclass
 class DraftView:
