@@ -336,7 +336,7 @@ class ApprovalGate:
             required_approvals=self.policy.required_approvals,
             phase=phase,
             handoff=kind,
-            deciders=self.deciders,
+            deciders=tuple(self.deciders),
         )
 
     def route_around(self, away: list[tuple[str, str | None, str]], phase: Phase) -> None:

@@ -188,7 +188,7 @@ class HumanReviewedWorkflow:
             channel_id=gate.channel_id if gate else (self._origin.channel_id if self._origin else None),
             api_key=self.api_key(),
             deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
-            handoffs=list(gate.handoffs) if gate else [],
+            handoffs=tuple(gate.handoffs) if gate else (),
             deadline=gate.deadline if gate else None,
         )
 
@@ -278,7 +278,7 @@ class HumanReviewedWorkflow:
     def _handed(self, receipt: DecisionReceipt) -> DecisionReceipt:
         """The lists follow who decides now (the SignoffApprovers search attribute)."""
         if self._indexed():
-            durable().upsert_search_attributes(search_attributes.deciders_changed(receipt.deciders))
+            durable().upsert_search_attributes(search_attributes.deciders_changed(list(receipt.deciders)))
         return receipt
 
     @claim_draft.validator

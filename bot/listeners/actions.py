@@ -74,7 +74,7 @@ def handoff_confirmation(receipt: DecisionReceipt) -> str:
         return ":leftwards_arrow_with_hook: You released it: anyone in the channel can claim it again."
     if receipt.handoff is HandoffKind.STEP_ASIDE:
         return ":palm_tree: You stepped out of it: the others decide."
-    return f":arrow_right: Delegated: {mentions(receipt.deciders)} decide(s) on it now."
+    return f":arrow_right: Delegated: {mentions(list(receipt.deciders))} decide(s) on it now."
 
 
 def tool_confirmation(receipt: DecisionReceipt) -> str:

@@ -324,8 +324,9 @@ class DecisionReceipt:
     phase: Phase
     # Set when the update changed who decides instead (Claim, Release, Delegate); ``kind`` then means nothing.
     handoff: HandoffKind | None = None
-    # Who decides after it (the claimer, or the named approvers with the delegate in place).
-    deciders: list[str] = field(default_factory=list)
+    # Who decides after it (the claimer, or the named approvers with the delegate in place). A tuple: an
+    # immutable default is a class attribute, so a receipt pickled before this field (DBOS) reads it too.
+    deciders: tuple[str, ...] = ()
 
     @property
     def quorum_met(self) -> bool:
@@ -389,8 +390,9 @@ class Progress:
     # Who decides now, when that differs from ``approvers``: the claimer of a pooled request, or the
     # approvers with delegates in their place. None: ``approvers`` (or the channel) decide.
     deciders: list[str] | None = None
-    # Claims, releases and delegations, in order (the audit).
-    handoffs: list[HandoffRecord] = field(default_factory=list)
+    # Claims, releases and delegations, in order (the audit). A tuple: an immutable default is a class
+    # attribute, so a Progress pickled before this field (a DBOS run's event) reads it too.
+    handoffs: tuple[HandoffRecord, ...] = ()
     # When the open draft expires unless someone decides (None: no draft open, or no deadline).
     deadline: datetime | None = None
 

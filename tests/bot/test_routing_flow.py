@@ -132,7 +132,7 @@ async def test_an_approver_delegates_and_the_delegate_decides(named: RunningBot,
     await told(slack, APPROVER_1, "<@U0REQUEST> requested this, so they cannot decide on it")
     await _delegate(slack, APPROVER_1, draft, APPROVER_1)
     await told(slack, APPROVER_1, "You cannot delegate a request to yourself")
-    assert (await named.deps.gateway.progress(workflow_id)).handoffs == []
+    assert (await named.deps.gateway.progress(workflow_id)).handoffs == ()
 
     await _delegate(slack, APPROVER_1, draft, OUTSIDER, "On leave this week")
     await told(slack, APPROVER_1, "Delegated: <@U0OUTSIDE> decide(s) on it now")
@@ -172,7 +172,7 @@ async def test_a_user_group_is_the_pool_its_members_claim(grouped: RunningBot, s
     # In the channel but not in @leads (usergroups.users.list says so): refused, nothing changes.
     await slack.click_button(APPROVER_2, CHANNEL, draft["ts"], action_ids.CLAIM)
     await told(slack, APPROVER_2, "Only members of <!subteam^S0LEADS> may decide on this request.")
-    assert (await grouped.deps.gateway.progress(workflow_id)).handoffs == []
+    assert (await grouped.deps.gateway.progress(workflow_id)).handoffs == ()
 
     await slack.click_button(APPROVER_1, CHANNEL, draft["ts"], action_ids.CLAIM)
     await told(slack, APPROVER_1, "You claimed revision 1")
