@@ -84,7 +84,8 @@ async def _told(slack: SlackSandbox, user: str, after: int) -> str:
         seen = slack.ephemerals(user)[after:]
         return str(seen[-1].get("text")) if seen else None
 
-    return await slack.wait_for(latest)
+    # The command's answer comes after it lists and hands over the requests: give a busy machine time.
+    return await slack.wait_for(latest, timeout=60)
 
 
 @pytest.mark.process
@@ -111,7 +112,7 @@ async def test_away_hands_the_waiting_requests_over_and_the_home_says_so(
         told = await _told(slack, APPROVER_1, before)
         return told if "1 waiting request(s) handed over" in told else None
 
-    told = await eventually(handed_over, timeout=30, interval=0.5)
+    told = await eventually(handed_over, timeout=120, interval=0.5)
     assert f"You are away until {until}: your requests go to <@{OUTSIDER}>" in told
     assert preferences.away([APPROVER_1], today) == [Away(APPROVER_1, until, OUTSIDER)]
     state = await stack.deps.gateway.progress(workflow_id)
