@@ -26,6 +26,7 @@ from signoff.sandbox.tiers import add_tiers_option
 BENCHMARKS = {
     "ack": "benchmarks.ack_latency",
     "click": "benchmarks.click_applied",
+    "dm": "benchmarks.dm_click",
     "tool": "benchmarks.tool_allow",
     "throughput": "benchmarks.start_throughput",
     "pending": "benchmarks.pending_scale",

@@ -8,6 +8,7 @@ from bot.follow_ups import FollowUps
 from bot.gateway import Gateway
 from bot.journal import Journal
 from bot.membership import ChannelMembership
+from signoff.activities.settings import Preferences
 from signoff.config.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
@@ -25,3 +26,8 @@ class Deps:
     membership: ChannelMembership = field(default_factory=ChannelMembership)
     # The starts acknowledged and not yet settled (``bot.journal``): on disk for ``signoff bot``.
     journal: Journal = field(default_factory=Journal.in_memory)
+
+    @property
+    def preferences(self) -> Preferences:
+        """What people set with /signoff (the file the worker reads too)."""
+        return Preferences(self.settings.preferences)

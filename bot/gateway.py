@@ -61,15 +61,19 @@ from signoff.contracts.tool_calls import ForwardInput, ToolCallRecord, ToolDecis
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
+    ClaimInput,
     DecisionReceipt,
+    DelegateInput,
     MessageRef,
     Phase,
     PlanRequest,
     Progress,
     RejectInput,
+    ReleaseInput,
     ReportRequest,
     RevisionInput,
     SlackOrigin,
+    StepAsideInput,
     WorkflowKind,
     WorkflowSettings,
 )
@@ -350,7 +354,17 @@ def update_id(action: str, workflow_id: str, revision: int, user_id: str) -> str
     return f"{action}-{revision}-{user_id}"
 
 
-DecisionInput = ApproveInput | RevisionInput | RejectInput | ToolDecisionInput | ForwardInput
+DecisionInput = (
+    ApproveInput
+    | RevisionInput
+    | RejectInput
+    | ToolDecisionInput
+    | ClaimInput
+    | ReleaseInput
+    | DelegateInput
+    | StepAsideInput
+    | ForwardInput
+)
 
 
 class Gateway(ABC):
@@ -529,6 +543,80 @@ class Gateway(ABC):
         """Close a proxied tool call: how the run call ended, or that a denial reached its caller."""
         report = ForwardInput(call_number=1, user_id=caller, ok=ok, summary=summary)
         return await self._decide(workflow_id, "finish_tool_call", report, f"finish-{workflow_id}")
+
+    async def claim(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, *, member_of: str | None = None
+    ) -> DecisionReceipt:
+        """Take a pooled request: ``user_id`` becomes its one decider (refused: claimed already)."""
+        arg = ClaimInput(revision=revision, user_id=user_id, team_id=team_id, member_of=member_of)
+        return await self._hand_over(workflow_id, ReportGenerationWorkflow.claim_draft, "claim", arg)
+
+    async def release(
+        self, workflow_id: str, revision: int, user_id: str, team_id: str | None, *, member_of: str | None = None
+    ) -> DecisionReceipt:
+        """The claimer hands the request back to the pool."""
+        arg = ReleaseInput(revision=revision, user_id=user_id, team_id=team_id, member_of=member_of)
+        return await self._hand_over(workflow_id, ReportGenerationWorkflow.release_draft, "release", arg)
+
+    async def step_aside(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str = "",
+        *,
+        member_of: str | None = None,
+    ) -> DecisionReceipt:
+        """``user_id`` steps out (away, nobody named): the other approvers decide, or the pool again."""
+        arg = StepAsideInput(revision=revision, user_id=user_id, reason=reason, team_id=team_id, member_of=member_of)
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.step_aside_draft),
+            arg,
+            update_id("step-aside", workflow_id, revision, user_id),
+        )
+
+    async def _hand_over(
+        self,
+        workflow_id: str,
+        update: UpdateMethodMultiParam[..., Any],
+        action: str,
+        arg: ClaimInput | ReleaseInput,
+    ) -> DecisionReceipt:
+        # Numbered by the handoffs so far: a claim after a release is a new update, not the first one again.
+        count = len((await self.progress(workflow_id)).handoffs)
+        decision_id = update_id(f"{action}-{count}", workflow_id, arg.revision, arg.user_id)
+        return await self._decide(workflow_id, _update_name(update), arg, decision_id)
+
+    async def delegate(
+        self,
+        workflow_id: str,
+        revision: int,
+        user_id: str,
+        team_id: str | None,
+        to_user: str,
+        reason: str = "",
+        *,
+        member_of: str | None = None,
+        to_member_of: str | None = None,
+    ) -> DecisionReceipt:
+        """Hand ``user_id``'s part to ``to_user`` (who must be allowed to decide, never the requester)."""
+        arg = DelegateInput(
+            revision=revision,
+            user_id=user_id,
+            to_user=to_user,
+            reason=reason,
+            team_id=team_id,
+            member_of=member_of,
+            to_member_of=to_member_of,
+        )
+        return await self._decide(
+            workflow_id,
+            _update_name(ReportGenerationWorkflow.delegate_draft),
+            arg,
+            update_id(f"delegate-{to_user}", workflow_id, revision, user_id),
+        )
 
     def not_found(self, workflow_id: str) -> NotFound:
         """What this engine answers for an id it does not have: also what someone is told about a

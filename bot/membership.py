@@ -104,6 +104,8 @@ class ChannelMembership:
             del self._known[next(iter(self._known))]
 
     async def _ask(self, client: AsyncWebClient, channel_id: str) -> Members:
+        if channel_id.startswith("S"):
+            return await self._ask_group(client, channel_id)
         users: set[str] = set()
         cursor: str | None = None
         try:
@@ -125,7 +127,31 @@ class ChannelMembership:
         log.warning("conversations.members of %s: more than %d pages; treated as unknown", channel_id, MAX_PAGES)
         return Members(None, "the channel has too many members for signoff to check")
 
+    async def _ask_group(self, client: AsyncWebClient, group_id: str) -> Members:
+        """A user group's members (``usergroups.users.list``: the usergroups:read scope, Tier 2; one page)."""
+        try:
+            response = await client.usergroups_users_list(usergroup=group_id)
+        except SlackApiError as err:
+            error = str(err.response.get("error"))
+            log.info("usergroups.users.list of %s refused: %s", group_id, error)
+            if error in _DEFINITE:
+                return Members(None, _CANNOT_SEE)
+            return Members(None, f"Slack did not say who is in the user group ({error})")
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.info("usergroups.users.list of %s unreachable: %s", group_id, err)
+            return Members(None, "signoff could not reach Slack to ask who is in the user group")
+        return Members(frozenset(str(user) for user in response.get("users") or []))
+
 
 # Slack's answer will not change within the minute: the app cannot see the conversation, or may not ask.
-_DEFINITE = frozenset({"channel_not_found", "missing_scope", "method_not_supported_for_channel_type", "not_in_channel"})
+_DEFINITE = frozenset(
+    {
+        "channel_not_found",
+        "missing_scope",
+        "method_not_supported_for_channel_type",
+        "not_in_channel",
+        "no_such_subteam",
+        "plan_upgrade_required",
+    }
+)
 _CANNOT_SEE = "signoff cannot see who is in the channel"

@@ -36,6 +36,11 @@ class Where:
     def home(self) -> bool:
         return self.channel_id is None
 
+    @property
+    def direct(self) -> bool:
+        """A click in the person's DM with the app (a DM reminder's buttons): not the request's channel."""
+        return self.channel_id is not None and self.channel_id.startswith("D")
+
     @classmethod
     def of_action(cls, body: dict[str, Any]) -> Where:
         user_id = body["user"]["id"]
@@ -57,12 +62,13 @@ class Where:
             return cls(user_id, None)
         return cls(user_id, metadata.channel_id, metadata.message_ts)
 
-    def modal_metadata(self, workflow_id: str, revision: int) -> ModalMetadata:
+    def modal_metadata(self, workflow_id: str, revision: int, pool: str | None = None) -> ModalMetadata:
         return ModalMetadata(
             workflow_id=workflow_id,
             revision=revision,
             channel_id=self.channel_id or self.user_id,
             message_ts=self.message_ts if not self.home and self.message_ts else HOME,
+            pool=pool,
         )
 
 

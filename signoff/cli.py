@@ -222,6 +222,19 @@ def _progress_record(progress: Progress) -> dict[str, Any]:
             }
             for decision in progress.decisions
         ],
+        # Who decides now, when claims or delegations changed it, and each change of hands.
+        "deciders": None if progress.deciders is None else list(progress.deciders),
+        "handoffs": [
+            {
+                "kind": handoff.kind.value,
+                "user_id": handoff.user_id,
+                "to_user": handoff.to_user,
+                "revision": handoff.revision,
+                "at": _iso(handoff.at),
+                "reason": handoff.reason,
+            }
+            for handoff in progress.handoffs
+        ],
         "thread": {"channel": thread.channel_id, "ts": thread.ts} if thread else None,
         "review_rounds": [
             {"revision": r.revision, "round": r.round, "approved": r.approved, "feedback": r.feedback}

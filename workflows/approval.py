@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from signoff.contracts.access import decision_refusal, member_of_channel
+from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel
+from signoff.contracts.mrkdwn import mention
 from signoff.contracts.workflow_io import (
     MAX_ESCALATIONS,
     MAX_NOTES_CHARS,
@@ -23,6 +24,8 @@ from signoff.contracts.workflow_io import (
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
+    HandoffKind,
+    HandoffRecord,
     Phase,
 )
 from workflows.patches import BOUNDED_GATE_PATCH, TIMER_DRIVEN_GATE_PATCH
@@ -86,6 +89,9 @@ class DecisionRefused(ValueError):
 class GateHooks(Protocol):
     async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None: ...
 
+    async def on_handoff(self, record: HandoffRecord) -> None:
+        """Who decides changed (a claim, a release, a delegation)."""
+
     async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         """``last``: nobody is pinged after this one (``last_reminder_note`` says so)."""
 
@@ -119,6 +125,13 @@ class ApprovalGate:
         self._unannounced: list[DecisionRecord] = []
         # Signals (the article's API) may arrive before a draft is open; they apply to the next one.
         self._queued_operator_decision: tuple[DecisionKind, str] | None = None
+        # Routing (ROUTING_PATCH; the workflow turns it on as a draft opens): the named deciders with
+        # any delegate in place of whom they stand for, the pool's claimer, and every change of hands.
+        self.routing = False
+        self.named: list[str] = list(policy.approvers)
+        self.claimed_by: str | None = None
+        self.handoffs: list[HandoffRecord] = []
+        self._unannounced_handoffs: list[HandoffRecord] = []
 
     # --- validation: raises DecisionRefused, never changes state -------------------------
 
@@ -135,6 +148,21 @@ class ApprovalGate:
     ) -> None:
         """Refuse (``DecisionRefused``) a decision the rules do not allow; ``member_of`` is the channel
         the bot found ``user_id`` in (None: not checked, so not a member)."""
+        self._check_open(revision, team_id, phase)
+        self._check_decider(user_id, member_of)
+        if kind is DecisionKind.APPROVE and user_id in self.approvals:
+            raise DecisionRefused(
+                f"You already {self.words.approved} {self.words.item} {revision} "
+                f"({len(self.approvals)} of {self.policy.required_approvals})."
+            )
+        if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
+            raise DecisionRefused("Revision notes cannot be empty: say what should change.")
+        if kind is DecisionKind.REJECT and self.policy.reject_reason_required and not notes.strip():
+            raise DecisionRefused("A rejection needs a reason here: say why.")
+        if len(notes) > MAX_NOTES_CHARS:
+            raise DecisionRefused(f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
+
+    def _check_open(self, revision: int, team_id: str | None, phase: Phase) -> None:
         if phase.is_terminal:
             raise DecisionRefused(f"This was already decided: it is {phase.value.replace('_', ' ')}.")
         if self.open_revision is None:
@@ -151,25 +179,184 @@ class ApprovalGate:
             )
         if team_id and self.team_id and team_id != self.team_id:
             raise DecisionRefused("This request belongs to another Slack workspace.")
+
+    def _check_decider(self, user_id: str, member_of: str | None) -> None:
+        if self.claimed_by is not None and user_id != self.claimed_by:
+            raise DecisionRefused(f"{mention(self.claimed_by)} claimed this request: only they decide on it now.")
         refusal = decision_refusal(
             user_id,
             self.requester_id,
-            self.policy.approvers,
-            channel_member=member_of_channel(member_of, self.channel_id),
+            self.deciders,
+            channel_member=member_of_channel(member_of, self.pool_id),
         )
+        if refusal == NOT_A_MEMBER and self.pool_group is not None:
+            refusal = f"Only members of {mention(self.pool_group)} may decide on this request."
         if refusal is not None:
             raise DecisionRefused(refusal)
-        if kind is DecisionKind.APPROVE and user_id in self.approvals:
+
+    @property
+    def pool_group(self) -> str | None:
+        """The user group whose members are the pool (SIGNOFF_APPROVER_GROUP), when nobody is named."""
+        group = getattr(self.policy, "approver_group", None)
+        return group if group and not self.policy.approvers else None
+
+    @property
+    def pool_id(self) -> str | None:
+        """Where the pool's members are checked: the user group, else the request's channel."""
+        return self.pool_group or self.channel_id
+
+    @property
+    def deciders(self) -> list[str]:
+        """The named people who decide now: the claimer, else the approvers with delegates in place
+        (empty: the channel's members, the pool)."""
+        return [self.claimed_by] if self.claimed_by is not None else list(self.named)
+
+    @property
+    def pooled(self) -> bool:
+        """Nobody is named: the channel's members are the pool, one of whom may claim it."""
+        return not self.named
+
+    # --- routing: claim, release, delegate (validated like decisions, never change state when refused) ---
+
+    def check_handoff(
+        self,
+        kind: HandoffKind,
+        user_id: str,
+        revision: int,
+        team_id: str | None,
+        phase: Phase,
+        *,
+        member_of: str | None = None,
+        to_user: str | None = None,
+        to_member_of: str | None = None,
+        reason: str = "",
+    ) -> None:
+        """Refuse (``DecisionRefused``) a claim, release or delegation the rules do not allow."""
+        if not self.routing:
             raise DecisionRefused(
-                f"You already {self.words.approved} {self.words.item} {revision} "
-                f"({len(self.approvals)} of {self.policy.required_approvals})."
+                "This request was started before claiming and delegating existed: decide on it, or start it again."
             )
-        if kind is DecisionKind.REQUEST_REVISION and not notes.strip():
-            raise DecisionRefused("Revision notes cannot be empty: say what should change.")
-        if kind is DecisionKind.REJECT and self.policy.reject_reason_required and not notes.strip():
-            raise DecisionRefused("A rejection needs a reason here: say why.")
-        if len(notes) > MAX_NOTES_CHARS:
-            raise DecisionRefused(f"Notes are {len(notes):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
+        self._check_open(revision, team_id, phase)
+        if kind is HandoffKind.CLAIM:
+            self._check_claim(user_id, member_of)
+        elif kind is HandoffKind.RELEASE:
+            if self.claimed_by is None:
+                raise DecisionRefused("Nobody has claimed this request: there is nothing to release.")
+            if user_id != self.claimed_by:
+                raise DecisionRefused(f"Only {mention(self.claimed_by)}, who claimed this request, can release it.")
+        elif kind is HandoffKind.STEP_ASIDE:
+            self._check_step_aside(user_id, member_of)
+        else:
+            self._check_delegate(user_id, member_of, to_user, to_member_of, reason)
+
+    def _check_claim(self, user_id: str, member_of: str | None) -> None:
+        if not self.pooled:
+            raise DecisionRefused("This request names its approvers: there is nothing to claim.")
+        if self.policy.required_approvals > 1:
+            raise DecisionRefused(
+                f"This request needs {self.policy.required_approvals} approvals: one person cannot claim it."
+            )
+        if self.claimed_by == user_id:
+            raise DecisionRefused("You already claimed this request.")
+        if self.claimed_by is not None:
+            raise DecisionRefused(f"{mention(self.claimed_by)} already claimed this request.")
+        self._check_decider(user_id, member_of)
+
+    def _check_step_aside(self, user_id: str, member_of: str | None) -> None:
+        self._check_decider(user_id, member_of)
+        if self.claimed_by == user_id:
+            return
+        if self.pooled:
+            raise DecisionRefused("Nobody is named on this request: there is nothing to step out of.")
+        if user_id in self.approvals:
+            raise DecisionRefused(f"You already {self.words.approved} {self.words.item} {self.open_revision}.")
+        others = [person for person in self.named if person != user_id]
+        if len(others) < self.policy.required_approvals:
+            raise DecisionRefused(
+                f"Without you only {len(others)} approver(s) are left for {self.policy.required_approvals} "
+                "approvals: delegate it to someone instead."
+            )
+
+    def _check_delegate(
+        self, user_id: str, member_of: str | None, to_user: str | None, to_member_of: str | None, reason: str
+    ) -> None:
+        if not to_user:
+            raise DecisionRefused("Choose the person to hand this request to.")
+        if to_user == user_id:
+            raise DecisionRefused("You cannot delegate a request to yourself.")
+        self._check_decider(user_id, member_of)
+        if user_id in self.approvals:
+            raise DecisionRefused(f"You already {self.words.approved} {self.words.item} {self.open_revision}.")
+        if to_user == self.requester_id:
+            raise DecisionRefused(f"{mention(to_user)} requested this, so they cannot decide on it.")
+        if to_user in self.deciders or to_user in self.approvals:
+            raise DecisionRefused(f"{mention(to_user)} already decides on this request.")
+        if self.pooled and not member_of_channel(to_member_of, self.pool_id):
+            where = mention(self.pool_group) if self.pool_group else "this request's channel"
+            raise DecisionRefused(f"{mention(to_user)} is not a member of {where}, so cannot decide.")
+        if len(reason) > MAX_NOTES_CHARS:
+            raise DecisionRefused(f"The reason is {len(reason):,} characters; the limit is {MAX_NOTES_CHARS:,}.")
+
+    def apply_handoff(
+        self,
+        kind: HandoffKind,
+        user_id: str,
+        revision: int,
+        phase: Phase,
+        *,
+        to_user: str | None = None,
+        reason: str = "",
+    ) -> DecisionReceipt:
+        """Apply a checked claim, release or delegation; the thread is told as the gate waits."""
+        record = HandoffRecord(
+            kind=kind, user_id=user_id, revision=revision, at=durable().now(), to_user=to_user, reason=reason.strip()
+        )
+        if kind is HandoffKind.CLAIM:
+            self.claimed_by = user_id
+        elif kind is HandoffKind.RELEASE:
+            self.claimed_by = None
+        elif kind is HandoffKind.STEP_ASIDE:
+            if self.claimed_by == user_id:
+                self.claimed_by = None
+            else:
+                self.named = [person for person in self.named if person != user_id]
+        else:
+            assert to_user is not None, "check_handoff refuses a delegation without a delegate"
+            if self.pooled:
+                # In a pool the delegate takes the claim (claimed or not: they are its one decider now).
+                self.claimed_by = to_user
+            else:
+                self.named = [to_user if person == user_id else person for person in self.named]
+        self.handoffs.append(record)
+        self._unannounced_handoffs.append(record)
+        return DecisionReceipt(
+            kind=DecisionKind.APPROVE,
+            revision=revision,
+            approvals=list(self.approvals),
+            required_approvals=self.policy.required_approvals,
+            phase=phase,
+            handoff=kind,
+            deciders=tuple(self.deciders),
+        )
+
+    def route_around(self, away: list[tuple[str, str | None, str]], phase: Phase) -> None:
+        """Hand each absent approver's part (user, delegate or None, reason) to their delegate where the rules
+        allow one, else to the other approvers where enough are left; else they stay (and are reminded)."""
+        for user_id, delegate, reason in away:
+            if user_id not in self.named:
+                continue
+            kind = HandoffKind.DELEGATE if delegate is not None else HandoffKind.STEP_ASIDE
+            try:
+                self.check_handoff(kind, user_id, self.open_revision or 0, None, phase, to_user=delegate)
+            except DecisionRefused:
+                if kind is HandoffKind.STEP_ASIDE:
+                    continue
+                kind, delegate = HandoffKind.STEP_ASIDE, None
+                try:
+                    self.check_handoff(kind, user_id, self.open_revision or 0, None, phase)
+                except DecisionRefused:
+                    continue
+            self.apply_handoff(kind, user_id, self.open_revision or 0, phase, to_user=delegate, reason=reason)
 
     # --- applying an accepted decision ---------------------------------------------------
 
@@ -237,6 +424,8 @@ class ApprovalGate:
         schedule_checked = False
         try:
             while True:
+                while self._unannounced_handoffs:
+                    await hooks.on_handoff(self._unannounced_handoffs.pop(0))
                 while self._unannounced:
                     record = self._unannounced.pop(0)
                     await hooks.on_decision(record, list(self.approvals))
@@ -277,7 +466,12 @@ class ApprovalGate:
         return self._result.outcome if self._result is not None else None
 
     def _has_news(self) -> bool:
-        return bool(self._unannounced) or self._result is not None
+        return bool(self._unannounced) or bool(self._unannounced_handoffs) or self._result is not None
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When the open draft expires unless someone decides (None: nothing open, or no deadline)."""
+        return self._deadline() if self.open_revision is not None else None
 
     def _deadline(self) -> datetime | None:
         if self.policy.decision_deadline is None or self.waiting_since is None:

@@ -21,7 +21,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from signoff.contracts import search_attributes
-from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS, SLACK_PERMANENT_ERROR
+from signoff.contracts.activity_io import (
+    AWAY_RETRY_POLICY,
+    AWAY_START_TO_CLOSE,
+    LOAD_AWAY,
+    LOAD_WORKER_SETTINGS,
+    SLACK_PERMANENT_ERROR,
+    AwayNotice,
+    AwayQuery,
+)
 from signoff.contracts.mrkdwn import escape, humanize, mention, mentions, truncate
 from signoff.contracts.steps import StepFailed, StepPolicy
 from signoff.contracts.tool_calls import ToolCallRecord
@@ -29,22 +37,36 @@ from signoff.contracts.usage import UsageMeter, usage_line
 from signoff.contracts.workflow_io import (
     MAX_EDIT_CHARS,
     ApproveInput,
+    ClaimInput,
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
+    DelegateInput,
     DraftState,
     DraftView,
+    HandoffKind,
+    HandoffRecord,
     Phase,
     Progress,
     RejectInput,
+    ReleaseInput,
     ReviewRound,
     RevisionInput,
     SlackOrigin,
+    StepAsideInput,
     WorkflowKind,
     WorkflowSettings,
 )
 from workflows.approval import OPERATOR, ApprovalGate, DecisionRefused, GateOutcome, GateResult, checked_channel
-from workflows.patches import DECIDED_PHASE_PATCH, SEARCH_ATTRIBUTES_PATCH, TELL_REQUESTER_PATCH, TOKEN_BUDGET_PATCH
+from workflows.patches import (
+    AWAY_PATCH,
+    DECIDED_PHASE_PATCH,
+    DM_REMINDERS_PATCH,
+    ROUTING_PATCH,
+    SEARCH_ATTRIBUTES_PATCH,
+    TELL_REQUESTER_PATCH,
+    TOKEN_BUDGET_PATCH,
+)
 from workflows.runtime import durable
 from workflows.thread import SlackThread, tell_requester
 
@@ -165,6 +187,9 @@ class HumanReviewedWorkflow:
             usage=self._usage.summary(self._settings.model_prices),
             channel_id=gate.channel_id if gate else (self._origin.channel_id if self._origin else None),
             api_key=self.api_key(),
+            deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
+            handoffs=tuple(gate.handoffs) if gate else (),
+            deadline=gate.deadline if gate else None,
         )
 
     def api_key(self) -> str | None:
@@ -242,6 +267,97 @@ class HumanReviewedWorkflow:
     def _check_reject(self, decision: RejectInput) -> None:
         self._check(DecisionKind.REJECT, decision, decision.reason)
 
+    # ------------------------------------------------------------------ routing updates
+
+    @workflow.update
+    async def claim_draft(self, claim: ClaimInput) -> DecisionReceipt:
+        return self._handed(
+            self._require_gate().apply_handoff(HandoffKind.CLAIM, claim.user_id, claim.revision, self._phase)
+        )
+
+    def _handed(self, receipt: DecisionReceipt) -> DecisionReceipt:
+        """The lists follow who decides now (the SignoffApprovers search attribute)."""
+        if self._indexed():
+            durable().upsert_search_attributes(search_attributes.deciders_changed(list(receipt.deciders)))
+        return receipt
+
+    @claim_draft.validator
+    def _check_claim(self, claim: ClaimInput) -> None:
+        self._require_gate_to_route().check_handoff(
+            HandoffKind.CLAIM,
+            claim.user_id,
+            claim.revision,
+            claim.team_id,
+            self._phase,
+            member_of=checked_channel(claim, self._require_gate_to_route().channel_id),
+        )
+
+    @workflow.update
+    async def release_draft(self, release: ReleaseInput) -> DecisionReceipt:
+        return self._handed(
+            self._require_gate().apply_handoff(HandoffKind.RELEASE, release.user_id, release.revision, self._phase)
+        )
+
+    @release_draft.validator
+    def _check_release(self, release: ReleaseInput) -> None:
+        self._require_gate_to_route().check_handoff(
+            HandoffKind.RELEASE, release.user_id, release.revision, release.team_id, self._phase
+        )
+
+    @workflow.update
+    async def delegate_draft(self, delegation: DelegateInput) -> DecisionReceipt:
+        return self._handed(
+            self._require_gate().apply_handoff(
+                HandoffKind.DELEGATE,
+                delegation.user_id,
+                delegation.revision,
+                self._phase,
+                to_user=delegation.to_user,
+                reason=delegation.reason,
+            )
+        )
+
+    @delegate_draft.validator
+    def _check_delegate(self, delegation: DelegateInput) -> None:
+        gate = self._require_gate_to_route()
+        gate.check_handoff(
+            HandoffKind.DELEGATE,
+            delegation.user_id,
+            delegation.revision,
+            delegation.team_id,
+            self._phase,
+            member_of=checked_channel(delegation, gate.channel_id),
+            to_user=delegation.to_user,
+            to_member_of=delegation.to_member_of,
+            reason=delegation.reason,
+        )
+
+    @workflow.update
+    async def step_aside_draft(self, step: StepAsideInput) -> DecisionReceipt:
+        return self._handed(
+            self._require_gate().apply_handoff(
+                HandoffKind.STEP_ASIDE, step.user_id, step.revision, self._phase, reason=step.reason
+            )
+        )
+
+    @step_aside_draft.validator
+    def _check_step_aside(self, step: StepAsideInput) -> None:
+        gate = self._require_gate_to_route()
+        gate.check_handoff(
+            HandoffKind.STEP_ASIDE,
+            step.user_id,
+            step.revision,
+            step.team_id,
+            self._phase,
+            member_of=checked_channel(step, gate.channel_id),
+            reason=step.reason,
+        )
+
+    def _require_gate_to_route(self) -> ApprovalGate:
+        if self._gate is None:
+            raise DecisionRefused("Nothing is waiting for a decision yet.")
+        return self._gate
+
     def decision_handlers(self) -> DecisionHandlers:
         """Each decision update by name: its validator and its handler (an engine without updates
         calls them itself when a decision arrives)."""
@@ -252,6 +368,10 @@ class HumanReviewedWorkflow:
                 lambda d: HumanReviewedWorkflow.request_draft_revision(self, d),
             ),
             "reject_draft": (self._check_reject, lambda d: HumanReviewedWorkflow.reject_draft(self, d)),
+            "claim_draft": (self._check_claim, lambda d: HumanReviewedWorkflow.claim_draft(self, d)),
+            "release_draft": (self._check_release, lambda d: HumanReviewedWorkflow.release_draft(self, d)),
+            "delegate_draft": (self._check_delegate, lambda d: HumanReviewedWorkflow.delegate_draft(self, d)),
+            "step_aside_draft": (self._check_step_aside, lambda d: HumanReviewedWorkflow.step_aside_draft(self, d)),
         }
 
     def _check(self, kind: DecisionKind, decision: ApproveInput | RevisionInput | RejectInput, notes: str) -> None:
@@ -454,7 +574,12 @@ class HumanReviewedWorkflow:
             )
         self._draft = draft
         gate = self._require_gate()
+        first_routed = not gate.routing
+        if first_routed:
+            gate.routing = await durable().patched_async(ROUTING_PATCH)
         gate.open(self._revision)
+        if first_routed and gate.routing and gate.named and await durable().patched_async(AWAY_PATCH):
+            await self._route_around_the_away(gate)
         self.enter(Phase.PENDING_APPROVAL)
         await self.thread.post_draft(self._view(self._revision, DraftState.OPEN))
         await self.thread.show_phase(self._phase)
@@ -471,6 +596,24 @@ class HumanReviewedWorkflow:
 
     async def end_progress(self, why: str) -> None:
         """The run ends before a draft is posted: a workflow that streams its progress stops the stream."""
+
+    async def _route_around_the_away(self, gate: ApprovalGate) -> None:
+        """Approvers away (/signoff away) hand their part over as the request opens; the thread says so."""
+        query = AwayQuery(user_ids=list(gate.named), today=durable().now().date().isoformat())
+        try:
+            away = await durable().execute_activity(
+                LOAD_AWAY,
+                query,
+                result_type=list[AwayNotice],
+                start_to_close_timeout=AWAY_START_TO_CLOSE,
+                policy=AWAY_RETRY_POLICY,
+            )
+        except StepFailed as err:
+            durable().logger.warning("who is away is unknown; the request opens as named: %s", err)
+            return
+        gate.route_around([(a.user_id, a.delegate, f"Away until {a.until}.") for a in away], self._phase)
+        if self._indexed() and gate.handoffs:
+            durable().upsert_search_attributes(search_attributes.deciders_changed(gate.deciders))
 
     async def finish(self, phase: Phase, outcome: str, note: str) -> None:
         """End with ``note`` in the thread, followed by the decisions that led here (the audit)."""
@@ -595,6 +738,10 @@ class HumanReviewedWorkflow:
             allow_revision=self.allows_revision(),
             # One approver edits; with a quorum, edits go through a revision request.
             allow_edits=self.allows_edits() and self._settings.policy.required_approvals == 1,
+            routing=bool(gate and gate.routing),
+            claimable=bool(gate and gate.routing and gate.pooled and self._settings.policy.required_approvals == 1),
+            claimed_by=gate.claimed_by if gate else None,
+            pool_group=gate.pool_group if gate else None,
         )
 
     def _echo_subject(self) -> str:
@@ -603,9 +750,18 @@ class HumanReviewedWorkflow:
     def _who_decides(self) -> str:
         policy = self._settings.policy
         needed = f" ({policy.required_approvals} approvals needed)" if policy.required_approvals > 1 else ""
+        gate = self._gate
+        if gate is not None and gate.claimed_by is not None:
+            return f"Claimed by {mention(gate.claimed_by)}, who decides."
+        if gate is not None and gate.named != policy.approvers:
+            return f"Approvers: {mentions(gate.named)}{needed}"
         if policy.approvers:
             return f"Approvers: {mentions(policy.approvers)}{needed}"
         requester = self._requester
+        group = gate.pool_group if gate is not None else None
+        if group:
+            but = f" but {mention(requester)}" if requester else ""
+            return f"Anyone in {mention(group)}{but} can decide{needed}."
         if requester:
             return f"Anyone here but {mention(requester)} can decide{needed}."
         return f"Anyone here can decide{needed}."
@@ -648,6 +804,24 @@ class _ThreadHooks:
             reason = f": {escape(truncate(record.notes, NOTE_EXCERPT_CHARS))}" if record.notes else "."
             await owner.thread.note(f":no_entry: {who} rejected revision {record.revision}{reason}")
 
+    async def on_handoff(self, record: HandoffRecord) -> None:
+        owner = self._owner
+        who = mention(record.user_id)
+        reason = _quoted(record.reason)
+        if record.kind is HandoffKind.CLAIM:
+            text = f":raising_hand: {who} claimed this request: they decide on it now.{reason}"
+        elif record.kind is HandoffKind.RELEASE:
+            text = (
+                f":leftwards_arrow_with_hook: {who} released this request: anyone here but the requester can claim it."
+            )
+        elif record.kind is HandoffKind.STEP_ASIDE:
+            text = f":palm_tree: {who} stepped out of this request.{reason} {owner._who_decides()}"
+        else:
+            assert record.to_user is not None
+            text = f":arrow_right: {who} delegated this request to {mention(record.to_user)}.{reason} {owner._who_decides()}"
+        await owner.thread.note(text)
+        await owner.thread.update_draft(owner._view(owner._revision, DraftState.OPEN))
+
     async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         owner = self._owner
         gate = owner._require_gate()
@@ -661,6 +835,23 @@ class _ThreadHooks:
             target = mention(escalation_to) if escalation_to else "the channel"
             text = f":rotating_light: Escalated to {target}: no decision after {waited}. {owner._who_decides()}"
         await owner.thread.note(text + (gate.last_reminder_note() if last else ""))
+        await self._remind_by_dm(reminder_number)
+
+    async def _remind_by_dm(self, reminder_number: int) -> None:
+        """Each named decider who has not acted also gets the reminder in their DM, with the buttons: one
+        per round (so at most one a day unless the reminder interval is shorter)."""
+        owner = self._owner
+        gate = owner._require_gate()
+        waiting = [person for person in gate.deciders if person not in gate.approvals]
+        if not waiting or not await durable().patched_async(DM_REMINDERS_PATCH):
+            return
+        waited = humanize(gate.reminders_sent * owner._settings.policy.reminder_interval)
+        text = (
+            f":alarm_clock: Reminder {reminder_number}: _{owner._echo_subject()}_ (revision {owner._revision}) "
+            f"has been waiting {waited} for your decision."
+        )
+        view = owner._view(owner._revision, DraftState.OPEN)
+        await durable().gather(*(owner.thread.remind_by_dm(person, text, view) for person in waiting))
 
 
 def _quoted(text: str) -> str:

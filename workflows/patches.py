@@ -55,6 +55,14 @@ PROXIED_TOOL_CALL_PATCH = "proxied-tool-call"
 # A report's agent steps show as one streamed message per draft (chat.startStream …), phase notes where
 # Slack won't stream; runs started before post the notes.
 STREAMED_PROGRESS_PATCH = "streamed-progress"
+# Drafts take Claim, Release and Delegate (the gate's routing updates); a run whose draft opened
+# before refuses them, so its history never holds one.
+ROUTING_PATCH = "draft-routing"
+# A reminder also reaches each named decider who has not acted by direct message, with the buttons.
+DM_REMINDERS_PATCH = "dm-reminders"
+# As its first draft opens, a request hands the part of each approver who is away (/signoff away) to
+# their delegate, or leaves it to the other approvers.
+AWAY_PATCH = "away-routing"
 
 # The patches from before the DBOS engine: every DBOS run has taken their new branch, with no
 # marker recorded, so they stay true there. Every later patch is checked with ``patched_async``

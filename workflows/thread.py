@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from signoff.contracts.activity_io import (
+    SLACK_POST_DM_REMINDER,
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
     SLACK_POST_THREAD_NOTE,
@@ -21,6 +22,7 @@ from signoff.contracts.activity_io import (
     SLACK_UPDATE_DRAFT,
     SLACK_UPDATE_THREAD,
     SLACK_UPDATE_TOOL_CALL,
+    DmReminderInput,
     DraftPostInput,
     DraftUpdateInput,
     EphemeralInput,
@@ -200,6 +202,22 @@ class SlackThread:
                 SLACK_UPDATE_DRAFT,
                 DraftUpdateInput(message=message, view=view),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
+                policy=SLACK_RETRY_POLICY,
+            )
+        )
+
+    async def remind_by_dm(self, user_id: str, text: str, view: DraftView) -> None:
+        """Remind ``user_id`` in their DM with the app, with the draft's buttons (Slack refusing it is no failure)."""
+        if self.parent is None or self.channel_id is None:
+            return
+        await finish_even_if_cancelled(
+            durable().execute_activity(
+                SLACK_POST_DM_REMINDER,
+                DmReminderInput(
+                    user_id=user_id, text=text, view=view, thread=self.parent, channel_id=self.parent.channel_id
+                ),
+                start_to_close_timeout=SLACK_START_TO_CLOSE,
+                result_type=str,
                 policy=SLACK_RETRY_POLICY,
             )
         )

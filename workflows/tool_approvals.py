@@ -45,6 +45,7 @@ from signoff.contracts.workflow_io import (
     DecisionKind,
     DecisionReceipt,
     DecisionRecord,
+    HandoffRecord,
     MessageRef,
     Phase,
     WorkflowSettings,
@@ -491,6 +492,9 @@ class _ToolCallHooks:
         else:
             reason = f": {escape(truncate(record.notes, NOTE_CHARS))}" if record.notes else "."
             await owner._host.thread.note(f":no_entry: {who} denied {what}{reason}")
+
+    async def on_handoff(self, record: HandoffRecord) -> None:
+        raise AssertionError("a tool call's gate never routes: claims and delegations are the draft's")
 
     async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
         owner, call = self._owner, self._call

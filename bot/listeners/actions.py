@@ -26,10 +26,17 @@ from bot.listeners.home import refresh_home
 from bot.membership import Members
 from bot.replies import Where, tell
 from signoff.contracts.access import NOT_A_MEMBER, may_see
-from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt, Progress
+from signoff.contracts.mrkdwn import mentions
+from signoff.contracts.workflow_io import DecisionKind, DecisionReceipt, HandoffKind, Progress
 from signoff.slack import action_ids
 from signoff.slack.action_ids import ButtonValue
-from signoff.slack.rendering.modals import comment_approve_modal, edit_approve_modal, reject_modal, revision_modal
+from signoff.slack.rendering.modals import (
+    comment_approve_modal,
+    delegate_modal,
+    edit_approve_modal,
+    reject_modal,
+    revision_modal,
+)
 from signoff.slack.rendering.tool_calls import tool_arguments_modal, tool_deny_modal
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,8 @@ UNKNOWN_BUTTON = (
 
 
 def confirmation(receipt: DecisionReceipt) -> str:
+    if receipt.handoff is not None:
+        return handoff_confirmation(receipt)
     if receipt.kind is DecisionKind.APPROVE:
         if receipt.required_approvals > 1:
             count = f"({len(receipt.approvals)} of {receipt.required_approvals})"
@@ -55,6 +64,17 @@ def confirmation(receipt: DecisionReceipt) -> str:
     if receipt.kind is DecisionKind.REQUEST_REVISION:
         return f":repeat: Sent revision {receipt.revision} back to the writer with your notes."
     return f":no_entry: Rejected revision {receipt.revision}."
+
+
+def handoff_confirmation(receipt: DecisionReceipt) -> str:
+    """What a Claim, Release or Delegate did."""
+    if receipt.handoff is HandoffKind.CLAIM:
+        return f":raising_hand: You claimed revision {receipt.revision}: you decide on it now."
+    if receipt.handoff is HandoffKind.RELEASE:
+        return ":leftwards_arrow_with_hook: You released it: anyone in the channel can claim it again."
+    if receipt.handoff is HandoffKind.STEP_ASIDE:
+        return ":palm_tree: You stepped out of it: the others decide."
+    return f":arrow_right: Delegated: {mentions(list(receipt.deciders))} decide(s) on it now."
 
 
 def tool_confirmation(receipt: DecisionReceipt) -> str:
@@ -74,8 +94,9 @@ NOT_VISIBLE = ":no_entry_sign: You cannot see that request: it is in a channel y
 
 
 async def request_channel(gateway: Gateway, where: Where, workflow_id: str) -> str | None:
-    """The request's channel: where the click or reply happened, or (the App Home) the workflow's own."""
-    if where.channel_id is not None:
+    """The request's channel: where the click or reply happened, or (the App Home, a DM reminder) the
+    workflow's own, so a click there goes through the same check as in the thread."""
+    if where.channel_id is not None and not where.direct:
         return where.channel_id
     try:
         return (await gateway.progress(workflow_id)).channel_id
@@ -91,13 +112,16 @@ async def send_decision(
     workflow_id: str,
     decide: Callable[[str | None], Awaitable[DecisionReceipt]],
     confirm: Callable[[DecisionReceipt], str] = confirmation,
+    *,
+    pool: str | None = None,
 ) -> None:
     """Send one decision update and tell the decider the outcome (and refresh their Home).
 
-    ``decide(member_of)`` gets the request's channel when Slack says the decider is in it, else None:
-    the workflow's validator applies the rule (signoff/contracts/access.py) with it.
+    ``decide(member_of)`` gets the request's channel (or ``pool``, the user group a pooled request's
+    button names) when Slack says the decider is in it, else None: the workflow's validator applies
+    the rule (signoff/contracts/access.py) with it, against the pool it knows.
     """
-    channel = await request_channel(deps.gateway, where, workflow_id)
+    channel = pool or await request_channel(deps.gateway, where, workflow_id)
     members = await deps.membership.members(client, channel) if channel else Members(None)
     member_of = channel if where.user_id in members else None
     try:
@@ -180,6 +204,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 value.workflow_id,
                 lambda member_of: decide(value, where.user_id, _team(body), member_of),
                 confirm,
+                pool=value.pool,
             )
 
     async def visible_progress(client: AsyncWebClient, where: Where, workflow_id: str) -> Progress | None:
@@ -201,7 +226,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             ),
         )
 
-    async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind) -> None:
+    async def open_modal(body: dict[str, Any], client: AsyncWebClient, kind: DecisionKind | None) -> None:
+        """The form for ``kind`` (None: Delegate)."""
         # Not queued behind other follow-ups (deps.follow_ups): the click's trigger_id expires
         # 3 s after the click, and views.open must come before.
         clicked = await _clicked(client, body)
@@ -218,8 +244,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except (TimeoutError, GatewayError) as err:
             # The modal still opens, without the subject; the validator decides when it is submitted.
             log.info("subject lookup for the modal skipped: %s", err)
-        metadata = where.modal_metadata(value.workflow_id, value.revision)
-        if kind is DecisionKind.REQUEST_REVISION:
+        metadata = where.modal_metadata(value.workflow_id, value.revision, value.pool)
+        if kind is None:
+            view = delegate_modal(metadata, subject)
+        elif kind is DecisionKind.REQUEST_REVISION:
             view = revision_modal(metadata, subject)
         elif kind is DecisionKind.APPROVE:
             view = comment_approve_modal(metadata, subject)
@@ -323,6 +351,33 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def reject(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await open_modal(body, client, DecisionKind.REJECT)
+
+    def hand_over(action_id: str, method: Callable[[Gateway], Callable[..., Awaitable[DecisionReceipt]]]) -> None:
+        """Claim or Release: sent at once, like Approve."""
+
+        @app.action(action_id)
+        async def clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            await decide_on_click(
+                body,
+                client,
+                lambda value, user, team, member_of: method(gateway)(
+                    value.workflow_id, value.revision, user, team, member_of=member_of
+                ),
+            )
+
+    hand_over(action_ids.CLAIM, lambda engine: engine.claim)
+    hand_over(action_ids.RELEASE, lambda engine: engine.release)
+
+    @app.action(action_ids.OPEN_THREAD)
+    async def open_thread(ack: AsyncAck) -> None:
+        # A URL button: Slack opens the thread itself and still tells the app, which must ack.
+        await ack()
+
+    @app.action(action_ids.DELEGATE)
+    async def delegate(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, client, None)
 
 
 def register_fallback(app: AsyncApp, deps: Deps) -> None:

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -27,6 +28,16 @@ from bot.deps import Deps
 from bot.gateway import MAX_LISTED, AlreadyRunning, GatewayError, Listed, Listing, MaybeStarted
 from bot.journal import JournalError, OwedStart
 from bot.listeners.actions import may_see_request
+from bot.listeners.away import (
+    USAGE,
+    Back,
+    CommandRefused,
+    DmReminders,
+    Help,
+    away_line,
+    hand_over_pending,
+    parse_signoff,
+)
 from signoff.contracts.access import may_see
 from signoff.contracts.mrkdwn import escape, truncate
 from signoff.contracts.workflow_io import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
@@ -36,7 +47,9 @@ log = logging.getLogger(__name__)
 
 REPORT = "/report"
 PLAN = "/plan"
-COMMANDS = (REPORT, PLAN)
+# What a person sets for themselves: away (and to whom), DM reminders (bot.away).
+SIGNOFF = "/signoff"
+COMMANDS = (REPORT, PLAN, SIGNOFF)
 
 # How many running workflows /report list asks for their phase.
 MAX_LIST_QUERIES = 20
@@ -123,6 +136,41 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await _list(deps, client, respond, command["user_id"])
             elif parsed.action == "cancel":
                 await _cancel(deps, client, respond, command, parsed.arg)
+
+    @app.command(SIGNOFF)
+    async def signoff_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        user = command["user_id"]
+        try:
+            parsed = parse_signoff(command.get("text") or "", user, datetime.now(UTC).date())
+        except CommandRefused as err:
+            await ack(text=f":no_entry_sign: {err}")
+            return
+        if isinstance(parsed, Help):
+            await ack(text=USAGE)
+            return
+        await ack()
+        async with deps.follow_ups:
+            preferences = deps.preferences
+            if isinstance(parsed, DmReminders):
+                await asyncio.to_thread(preferences.set_dm_reminders, user, parsed.on)
+                state = (
+                    "on: reminders reach you in your DMs with the app too"
+                    if parsed.on
+                    else "off: reminders stay in the threads"
+                )
+                await respond(text=f":bell: DM reminders are {state}.", response_type="ephemeral")
+            elif isinstance(parsed, Back):
+                await asyncio.to_thread(preferences.back, user)
+                await respond(text=":wave: Welcome back: new requests name you again.", response_type="ephemeral")
+            else:
+                await asyncio.to_thread(preferences.set_away, parsed)
+                moved, problems = await hand_over_pending(deps, client, parsed, command.get("team_id"))
+                text = f"{away_line(parsed)} {moved} waiting request(s) handed over."
+                if problems:
+                    text += " Not handed over: " + "; ".join(problems)
+                await respond(text=text, response_type="ephemeral")
 
     @app.command(PLAN)
     async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -13,16 +14,22 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed
+from bot.gateway import MAX_LISTED, Gateway, GatewayError, Listed, Listing, RunFilter
+from bot.listeners.away import away_line, today_away
 from signoff.contracts import access
-from signoff.contracts.workflow_io import DraftState, DraftView, Phase, Progress
-from signoff.slack.rendering.lists import WorkflowRow, home_view
+from signoff.contracts.tool_calls import ToolCallState
+from signoff.contracts.workflow_io import DraftState, DraftView, Phase, Progress, WorkflowKind
+from signoff.slack.rendering.lists import WaitingToolCall, WorkflowRow, home_view
 from signoff.slack.rendering.text import MAX_BLOCKS_PER_VIEW, MAX_HOME_MINE
 
 log = logging.getLogger(__name__)
 
 # Progress queries per Home refresh; the rest of the listing is not asked.
 MAX_HOME_QUERIES = 30
+# Running plans asked for their waiting tool calls, besides the drafts.
+MAX_HOME_TOOL_PLANS = 10
+# A thread's permalink for the Inbox: Slack answers in milliseconds; one that does not is left out.
+PERMALINK_SECONDS = 2.0
 
 
 def may_decide(progress: Progress, user_id: str, *, channel_member: bool) -> bool:
@@ -32,7 +39,38 @@ def may_decide(progress: Progress, user_id: str, *, channel_member: bool) -> boo
         return False
     if user_id in progress.approvals:
         return False
-    return access.may_decide(user_id, progress.requester_id, progress.approvers, channel_member=channel_member)
+    return access.may_decide(user_id, progress.requester_id, progress.decide_now, channel_member=channel_member)
+
+
+def tool_calls_for(progress: Progress, user_id: str, *, channel_member: bool) -> list[WaitingToolCall]:
+    """A plan's tool calls waiting for ``user_id`` (the same rule as its draft's; the validator still decides)."""
+    if progress.phase is not Phase.EXECUTING:
+        return []
+    if not access.may_decide(user_id, progress.requester_id, progress.decide_now, channel_member=channel_member):
+        return []
+    return [
+        WaitingToolCall(progress, call)
+        for call in progress.tool_calls
+        if call.state is ToolCallState.PENDING and user_id not in call.decided_by
+    ]
+
+
+async def thread_links(client: AsyncWebClient, states: Sequence[Progress]) -> dict[str, str]:
+    """Each thread's permalink by workflow id (chat.getPermalink, at once); one Slack would not give is left out."""
+    threads = [(state.workflow_id, state.thread) for state in states if state.thread is not None]
+
+    async def link(channel: str, ts: str) -> str | None:
+        try:
+            async with asyncio.timeout(PERMALINK_SECONDS):
+                response = await client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as err:
+            log.info("no permalink for %s/%s: %s", channel, ts, err)
+            return None
+        permalink = response.get("permalink")
+        return permalink if isinstance(permalink, str) else None
+
+    answers = await asyncio.gather(*(link(thread.channel_id, thread.ts) for _, thread in threads))
+    return {workflow_id: answer for (workflow_id, _), answer in zip(threads, answers, strict=True) if answer}
 
 
 async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
@@ -59,9 +97,19 @@ async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
         for state in states
         if may_decide(state, user_id, channel_member=state.channel_id in member_of)
     ]
+    tool_calls = [
+        waiting
+        for state in states
+        for waiting in tool_calls_for(state, user_id, channel_member=state.channel_id in member_of)
+    ]
+    waiting = {state.workflow_id: state for state, _ in pending} | {
+        t.progress.workflow_id: t.progress for t in tool_calls
+    }
+    links = await thread_links(client, list(waiting.values()))
     if mine is None:
         mine = [state for state in states if state.requester_id == user_id]
-    view = home_view(user_id, pending, mine)
+    away = await today_away(deps, user_id, datetime.now(UTC).date())
+    view = home_view(user_id, pending, mine, tool_calls, links, away=away_line(away) if away else None)
     if note:
         blocks = list(view.blocks or [])[: MAX_BLOCKS_PER_VIEW - 1]
         blocks.insert(2, ContextBlock(elements=[MarkdownTextObject(text=note)]))
@@ -78,10 +126,20 @@ async def _by_search_attributes(
     Drafts open to anyone (no approvers named) are kept only from channels the user is in, before
     any is asked: the newest of the namespace's elsewhere do not crowd theirs out."""
     gateway = deps.gateway
-    waiting, requested = await asyncio.gather(
+    waiting, requested, running = await asyncio.gather(
         gateway.waiting_for(user_id, MAX_LISTED),
         gateway.requested_by(user_id, MAX_HOME_MINE),
+        gateway.list_workflows(RunFilter(state=Listing.RUNNING), MAX_LISTED),
     )
+    # Plans running their tool calls: those may wait for this user too (the newest few).
+    waiting += [
+        item
+        for item in running
+        if item.kind is WorkflowKind.PLAN
+        and item.phase is Phase.EXECUTING
+        and item.requester_id != user_id
+        and (not item.approvers or user_id in item.approvers)
+    ][:MAX_HOME_TOOL_PLANS]
     member_of = await deps.membership.channels_with(
         client, (item.channel_id for item in waiting if user_id not in item.approvers), user_id
     )

@@ -84,6 +84,7 @@ async def _submit(
             metadata.workflow_id,
             lambda member_of: decide(metadata, where.user_id, team, text, member_of),
             confirm,
+            pool=metadata.pool,
         )
 
 
@@ -139,6 +140,35 @@ def register(app: AsyncApp, deps: Deps) -> None:
             decide=decide,
             confirm=confirm,
         )
+
+    @app.view(action_ids.DELEGATE_MODAL)
+    async def delegate_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        state = ((view.get("state") or {}).get("values") or {}).get(action_ids.DELEGATE_TO_BLOCK) or {}
+        to_user = (state.get(action_ids.DELEGATE_TO_INPUT) or {}).get("selected_user") or ""
+        if await refused_inline(ack, {action_ids.DELEGATE_TO_BLOCK: None if to_user else "Choose a person."}):
+            return
+
+        async def delegate(
+            draft: ModalMetadata, user: str, team: str | None, reason: str, member_of: str | None
+        ) -> DecisionReceipt:
+            # The delegate must be allowed to decide: on a pooled request, a member of its channel.
+            to_member_of = (
+                member_of if member_of and await deps.membership.is_member(client, member_of, to_user) else None
+            )
+            return await gateway.delegate(
+                draft.workflow_id,
+                draft.revision,
+                user,
+                team,
+                to_user,
+                reason,
+                member_of=member_of,
+                to_member_of=to_member_of,
+            )
+
+        await reason_submitted(ack, body, view, client, delegate)
 
     @app.view(action_ids.REJECT_MODAL)
     async def reject_submitted(

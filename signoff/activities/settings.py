@@ -1,16 +1,29 @@
-"""The activity that hands a workflow the worker's settings.
+"""The activities that hand a workflow the worker's settings, and what people set for themselves.
 
 A workflow started with only a topic (Temporal CLI, UI, the article's client)
 reads the worker's configuration once, through this activity, so the
 workflow code itself stays deterministic and never touches the environment.
+
+What each person sets from Slack (``/signoff``): away until a date (and to whom their requests go
+meanwhile), and DM reminders off. Kept in one small SQLite file (``SIGNOFF_PREFERENCES``; WAL,
+``synchronous=FULL``): the bot writes it when a person types the command, and the worker's activities
+read it (a DM reminder checks the opt-out, a request opening checks who is away). That is the one
+place every engine reaches the same way, since the bot and the activities are the same code on
+Temporal, DBOS and Restate, and it needs no service of its own; the bot and the worker must see the
+same file (one host, or a shared volume).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import asyncio
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
 
 from signoff.activities.context import Activity
-from signoff.contracts.activity_io import LOAD_WORKER_SETTINGS
+from signoff.contracts.activity_io import LOAD_AWAY, LOAD_WORKER_SETTINGS, AwayNotice, AwayQuery
 from signoff.contracts.workflow_io import WorkflowSettings
 from signoff.temporal.search_attributes import SearchAttributeCheck
 
@@ -28,3 +41,99 @@ class WorkerSettingsActivities:
             return self._settings
         # The workflow upserts its search attributes only where the namespace has them.
         return replace(self._settings, search_attributes=await self._search_attributes.registered())
+
+
+# Under the working directory, beside the bot's journal: put it on a persistent volume with SIGNOFF_PREFERENCES.
+DEFAULT_PREFERENCES_PATH = Path(".data") / "signoff-preferences.sqlite"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS away (user_id TEXT PRIMARY KEY, until TEXT NOT NULL, delegate TEXT)",
+    "CREATE TABLE IF NOT EXISTS dm_reminders_off (user_id TEXT PRIMARY KEY)",
+)
+
+
+@dataclass(frozen=True)
+class Away:
+    """``user_id`` is away through ``until`` (a UTC day); their requests go to ``delegate``, or (None) to
+    the other approvers."""
+
+    user_id: str
+    until: date
+    delegate: str | None = None
+
+
+class Preferences:
+    """The file, opened per call (the bot's event loop and the worker's activity threads share none)."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path is not None else DEFAULT_PREFERENCES_PATH
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=5.0)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        for statement in _SCHEMA:
+            connection.execute(statement)
+        return connection
+
+    def _write(self, sql: str, *args: object) -> None:
+        connection = self._connect()
+        try:
+            with connection:
+                connection.execute(sql, args)
+        finally:
+            connection.close()
+
+    def set_away(self, away: Away) -> None:
+        self._write(
+            "INSERT INTO away (user_id, until, delegate) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET until = excluded.until, delegate = excluded.delegate",
+            away.user_id,
+            away.until.isoformat(),
+            away.delegate,
+        )
+
+    def back(self, user_id: str) -> None:
+        self._write("DELETE FROM away WHERE user_id = ?", user_id)
+
+    def away(self, user_ids: Iterable[str], today: date) -> list[Away]:
+        """Those of ``user_ids`` away on ``today`` (an absence that ended is not one)."""
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return []
+        connection = self._connect()
+        try:
+            rows = connection.execute(
+                f"SELECT user_id, until, delegate FROM away WHERE user_id IN ({', '.join('?' * len(wanted))})",
+                wanted,
+            ).fetchall()
+        finally:
+            connection.close()
+        found = {row[0]: Away(row[0], date.fromisoformat(row[1]), row[2]) for row in rows}
+        return [found[user] for user in wanted if user in found and found[user].until >= today]
+
+    def set_dm_reminders(self, user_id: str, on: bool) -> None:
+        if on:
+            self._write("DELETE FROM dm_reminders_off WHERE user_id = ?", user_id)
+        else:
+            self._write("INSERT OR IGNORE INTO dm_reminders_off (user_id) VALUES (?)", user_id)
+
+    def dm_reminders(self, user_id: str) -> bool:
+        connection = self._connect()
+        try:
+            row = connection.execute("SELECT 1 FROM dm_reminders_off WHERE user_id = ?", (user_id,)).fetchone()
+        finally:
+            connection.close()
+        return row is None
+
+
+class PreferenceActivities:
+    def __init__(self, preferences: Preferences):
+        self._preferences = preferences
+
+    def by_name(self) -> dict[str, Activity]:
+        return {LOAD_AWAY: self.load_away}
+
+    async def load_away(self, query: AwayQuery) -> list[AwayNotice]:
+        away = await asyncio.to_thread(self._preferences.away, query.user_ids, date.fromisoformat(query.today))
+        return [AwayNotice(each.user_id, each.until.isoformat(), each.delegate) for each in away]

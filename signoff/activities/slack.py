@@ -33,6 +33,7 @@ inside ``workflow.unsafe.imports_passed_through()`` since it imports slack_sdk.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,8 +49,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
+from signoff.activities.settings import Preferences
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
+    SLACK_POST_DM_REMINDER,
     SLACK_POST_DRAFT,
     SLACK_POST_EPHEMERAL,
     SLACK_POST_THREAD_NOTE,
@@ -60,6 +63,7 @@ from signoff.contracts.activity_io import (
     SLACK_UPDATE_DRAFT,
     SLACK_UPDATE_THREAD,
     SLACK_UPDATE_TOOL_CALL,
+    DmReminderInput,
     DraftPostInput,
     DraftUpdateInput,
     EphemeralInput,
@@ -72,7 +76,7 @@ from signoff.contracts.activity_io import (
 from signoff.contracts.tool_calls import ToolCallView
 from signoff.contracts.workflow_io import DraftView, MessageRef
 from signoff.slack.pacing import ChannelBusy, ChannelPacer
-from signoff.slack.rendering.drafts import draft_messages, thread_parent
+from signoff.slack.rendering.drafts import dm_reminder_blocks, draft_messages, fallback_text, thread_parent
 from signoff.slack.rendering.text import cut_mrkdwn
 from signoff.slack.rendering.tool_calls import tool_call_message
 from signoff.slack.response_urls import is_slack_response_url, redacted
@@ -226,6 +230,7 @@ class SlackActivities:
         temporal_ui_url: str | None = None,
         namespace: str = "default",
         pacer: ChannelPacer | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         if client.retry_handlers:
             raise ValueError(
@@ -238,6 +243,8 @@ class SlackActivities:
         self._namespace = namespace
         # None: post as fast as Slack answers (tests against the Slack sandbox, which has no limit by default).
         self._pacer = pacer
+        # What people set with /signoff (DM reminders off); None: nobody has turned anything off.
+        self._preferences = preferences
 
     def _workflow_url(self, workflow_id: str) -> str | None:
         if not self._temporal_ui_url:
@@ -450,6 +457,38 @@ class SlackActivities:
             return view
         return dataclasses.replace(view, workflow_url=self._workflow_url(view.workflow_id))
 
+    async def post_dm_reminder(self, input: DmReminderInput) -> str:
+        """Remind one decider in their DM with the app, with the draft's buttons: "dm", or "undelivered"
+        when Slack refuses it for good (the workflow goes on: the thread has the reminder too).
+
+        Like the DMs of ``post_ephemeral``, it is not looked up on a retry (finding a DM by the user's
+        id needs im:write's conversations.open, which the app does not ask for): a retry after a post
+        whose answer was lost may show the same reminder twice. A person who turned DM reminders off
+        (``/signoff dm off``) is not sent one: "off"."""
+        if self._preferences is not None and not await asyncio.to_thread(self._preferences.dm_reminders, input.user_id):
+            return "off"
+        link = await self._permalink(input.thread)
+        where = f"<{link}|the thread in <#{input.channel_id}>>" if link else f"the thread in <#{input.channel_id}>"
+        text = f"{input.text} Decide here or in {where}."
+        view = self._with_url(input.view)
+        try:
+            await call_slack(
+                "chat.postMessage",
+                self._client.chat_postMessage(
+                    channel=input.user_id,
+                    text=fallback_text(text),
+                    blocks=dm_reminder_blocks(text, view),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                ),
+            )
+        except ApplicationError as err:
+            if err.type != SLACK_PERMANENT_ERROR:
+                raise
+            current_step().logger.warning("Could not remind %s by DM: %s", input.user_id, err)
+            return "undelivered"
+        return "dm"
+
     async def post_once(self, channel_id: str, key: str, *, text: str, thread_ts: str | None = None) -> MessageRef:
         """Post ``text`` once per ``key``, however often the calling activity is retried."""
         return await self._post_once(channel_id, key, text=text, thread_ts=thread_ts)
@@ -478,6 +517,7 @@ class SlackActivities:
             SLACK_POST_EPHEMERAL: self.post_ephemeral,
             SLACK_POST_TOOL_CALL: self.post_tool_call,
             SLACK_UPDATE_TOOL_CALL: self.update_tool_call,
+            SLACK_POST_DM_REMINDER: self.post_dm_reminder,
         }
 
     async def post_ephemeral(self, input: EphemeralInput) -> str:

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from signoff.activities.context import Activity
 from signoff.activities.progress_stream import ProgressStreamActivities
-from signoff.activities.settings import WorkerSettingsActivities
+from signoff.activities.settings import PreferenceActivities, Preferences, WorkerSettingsActivities
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.activities.webhooks import WebhookActivities
@@ -27,7 +27,8 @@ def activity_table(
     search_attributes: SearchAttributeCheck | None = None,
 ) -> dict[str, Activity]:
     """Every activity the workflows call, by name; ``search_attributes``: the namespace's check (Temporal only)."""
-    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer)
+    preferences = Preferences(settings.preferences)
+    slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer, preferences)
     return {
         **slack_activities.by_name(),
         **SlackToolActivities(slack_activities).by_name(),
@@ -35,4 +36,5 @@ def activity_table(
         **WorkerSettingsActivities(settings.workflow, search_attributes).by_name(),
         **WebhookActivities(settings.api_keys, allow_private=settings.webhook_allow_private).by_name(),
         **WorkflowStepActivities(slack).by_name(),
+        **PreferenceActivities(preferences).by_name(),
     }

@@ -177,6 +177,14 @@ def _approvers(raw: Any) -> Any:
     return ids
 
 
+def _user_group(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    if not raw.startswith("S") or not _SLACK_ID.match(raw):
+        raise Invalid(f"={raw!r} must be a user group id like S0123ABCD")
+    return raw
+
+
 def _conversation(raw: str) -> str:
     if not _CONVERSATION_ID.match(raw):
         # A #name works for a first post but not for the idempotent retry's history lookup.
@@ -317,6 +325,7 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 Approvers = Annotated[list[str], BeforeValidator(_approvers)]
 # One or more user (U…) or user-group (S…) ids, kept as written, to mention.
 Mentions = Annotated[str, BeforeValidator(_mentionable)]
+UserGroupId = Annotated[str, BeforeValidator(_user_group)]
 ConversationId = Annotated[str, BeforeValidator(_conversation)]
 ToolNames = Annotated[list[str], BeforeValidator(_tools)]
 ApiStyle = Annotated[str, BeforeValidator(_api_style)]

@@ -43,6 +43,7 @@ from signoff.config.setting_types import (
     ToolNames,
     Tracing,
     TracingName,
+    UserGroupId,
     WholeNumber,
     one_line,
     parse_duration,
@@ -158,6 +159,8 @@ class ApprovalSettings(_EnvironmentModel):
     reminder_interval: Duration = Field(timedelta(hours=24), validation_alias="SIGNOFF_REMINDER_INTERVAL")
     max_reminders: WholeNumber = Field(3, ge=0, validation_alias="SIGNOFF_MAX_REMINDERS")
     escalation_to: Mentions | None = Field(None, validation_alias="SIGNOFF_ESCALATION")
+    # With no approvers named: a user group whose members decide (or claim), instead of the channel's.
+    approver_group: UserGroupId | None = Field(None, validation_alias="SIGNOFF_APPROVER_GROUP")
     reject_reason_required: Flag = Field(False, validation_alias="SIGNOFF_REQUIRE_REJECT_REASON")
     # None: wait for a decision forever.
     decision_deadline: Deadline = Field(timedelta(days=7), validation_alias="SIGNOFF_DECISION_DEADLINE")
@@ -178,6 +181,7 @@ class ApprovalSettings(_EnvironmentModel):
             reminder_interval=self.reminder_interval,
             max_reminders=self.max_reminders,
             escalation_to=self.escalation_to,
+            approver_group=self.approver_group,
             reject_reason_required=self.reject_reason_required,
             decision_deadline=self.decision_deadline,
         )
@@ -251,6 +255,9 @@ class OperationsSettings(_EnvironmentModel):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     # The bot's journal of acknowledged starts (``bot.journal``); None: .data/signoff-bot-journal.sqlite.
     bot_journal: FilePath | None = Field(None, validation_alias="SIGNOFF_BOT_JOURNAL")
+    # What people set with /signoff (away, DM reminders off): ``signoff.activities.settings``; None:
+    # .data/signoff-preferences.sqlite. The bot and the worker must see the same file.
+    preferences: FilePath | None = Field(None, validation_alias="SIGNOFF_PREFERENCES")
 
     @model_validator(mode="after")
     def _otlp_goes_somewhere(self) -> Self:
@@ -323,6 +330,8 @@ class Settings:
     tracing_service_name: str | None = None
     # Where the bot journals the starts it acknowledged (``bot.journal``); None: .data/ under the working directory.
     bot_journal: str | None = None
+    # What people set with /signoff (``signoff.activities.settings``); None: .data/ under the working directory.
+    preferences: str | None = None
 
     engine: Engine = Engine.TEMPORAL
     # DBOS's system database (``signoff.dbos.config``): None = SQLite under .data/; a URL may hold a password.
@@ -405,6 +414,7 @@ class Settings:
             tracing=operations.tracing,
             tracing_service_name=operations.tracing_service_name,
             bot_journal=operations.bot_journal,
+            preferences=operations.preferences,
             engine=engine.engine,
             database_url=engine.database_url,
             api_keys=api.api_keys(),

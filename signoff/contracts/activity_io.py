@@ -24,6 +24,9 @@ SLACK_POST_EPHEMERAL = "slack_post_ephemeral"
 LOAD_WORKER_SETTINGS = "load_worker_settings"
 SLACK_POST_TOOL_CALL = "slack_post_tool_call"
 SLACK_UPDATE_TOOL_CALL = "slack_update_tool_call"
+SLACK_POST_DM_REMINDER = "slack_post_dm_reminder"
+# Who among a request's approvers is away (/signoff away), read as its first draft opens.
+LOAD_AWAY = "load_away"
 
 # Error types the workflow (and the retry policy) can match on.
 SLACK_RATE_LIMITED = "SlackRateLimited"
@@ -129,3 +132,37 @@ class ToolCallPostInput:
 class ToolCallUpdateInput:
     message: MessageRef
     view: ToolCallView
+
+
+@dataclass
+class DmReminderInput:
+    """A reminder for one decider, in their DM with the app, with the draft's buttons (``view``)."""
+
+    user_id: str
+    # Slack mrkdwn the workflow already made safe.
+    text: str
+    view: DraftView
+    thread: MessageRef
+    channel_id: str
+
+
+@dataclass
+class AwayQuery:
+    """Which of ``user_ids`` are away on ``today`` (an ISO date, the workflow's clock)."""
+
+    user_ids: list[str]
+    today: str
+
+
+@dataclass
+class AwayNotice:
+    """``user_id`` is away through ``until`` (ISO date); their requests go to ``delegate``, or the others."""
+
+    user_id: str
+    until: str
+    delegate: str | None = None
+
+
+# Reading a small local file: a few quick tries, then the request opens without it (never fails for it).
+AWAY_START_TO_CLOSE = timedelta(seconds=10)
+AWAY_RETRY_POLICY = StepPolicy(maximum_attempts=3)

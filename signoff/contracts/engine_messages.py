@@ -18,10 +18,14 @@ from signoff.contracts.tool_calls import ForwardInput, ToolDecisionInput
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
     ApproveInput,
+    ClaimInput,
     DecisionReceipt,
+    DelegateInput,
     Progress,
     RejectInput,
+    ReleaseInput,
     RevisionInput,
+    StepAsideInput,
     WorkflowKind,
 )
 
@@ -69,7 +73,18 @@ class EngineReply:
 # Restate (signoff.restate.engine): the same messages as JSON, and what the shared handler
 # ``status`` answers in place of Temporal's queries.
 DECISION_INPUTS: dict[str, type] = {
-    kind.__name__: kind for kind in (ApproveInput, RevisionInput, RejectInput, ToolDecisionInput, ForwardInput)
+    kind.__name__: kind
+    for kind in (
+        ApproveInput,
+        RevisionInput,
+        RejectInput,
+        ToolDecisionInput,
+        ClaimInput,
+        ReleaseInput,
+        DelegateInput,
+        StepAsideInput,
+        ForwardInput,
+    )
 }
 
 

@@ -72,6 +72,11 @@ def phase_changed(phase: Phase) -> SearchValues:
     return {PHASE.name: phase.value}
 
 
+def deciders_changed(deciders: Sequence[str]) -> SearchValues:
+    """Who decides after a claim, release or delegation (empty: unset, the channel's members again)."""
+    return {APPROVERS.name: list(deciders)}
+
+
 def updates(values: SearchValues) -> list[SearchAttributeUpdate[Any]]:
     """``values`` as Temporal's typed updates, in their order (a name that is not one of ``ALL``: KeyError)."""
     return [_BY_NAME[name].value_set(value) for name, value in values.items()]

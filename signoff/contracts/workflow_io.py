@@ -84,6 +84,19 @@ class DecisionKind(StrEnum):
     REJECT = "reject"
 
 
+class HandoffKind(StrEnum):
+    """Who decides changes hands (not a decision on the draft): the gate's routing updates."""
+
+    # A member of the pool (the channel, when no approvers are named) takes the request: the one decider.
+    CLAIM = "claim"
+    # The claimer hands it back to the pool.
+    RELEASE = "release"
+    # A decider hands their part to another person.
+    DELEGATE = "delegate"
+    # A decider steps out (away with nobody named): the other approvers, or the pool, decide.
+    STEP_ASIDE = "step_aside"
+
+
 class DraftState(StrEnum):
     """How a posted draft message is shown; only OPEN carries buttons."""
 
@@ -127,6 +140,9 @@ class ApprovalPolicy:
     decision_deadline: timedelta | None = timedelta(days=7)
     # SIGNOFF_REQUIRE_REJECT_REASON: a rejection must say why.
     reject_reason_required: bool = False
+    # SIGNOFF_APPROVER_GROUP: with no approvers named, a user group ("S…") is the pool instead of the
+    # channel: its members decide, or one of them claims it.
+    approver_group: str | None = None
 
 
 @dataclass
@@ -241,6 +257,63 @@ class RejectInput:
 
 
 @dataclass
+class ClaimInput:
+    """Claim (or, ``ReleaseInput``, release) a pooled request; ``member_of`` as for decisions."""
+
+    revision: int
+    user_id: str
+    team_id: str | None = None
+    member_of: str | None = None
+
+
+@dataclass
+class ReleaseInput:
+    revision: int
+    user_id: str
+    team_id: str | None = None
+    member_of: str | None = None
+
+
+@dataclass
+class DelegateInput:
+    """Hand ``user_id``'s part in the request to ``to_user`` (``reason`` optional)."""
+
+    revision: int
+    user_id: str
+    to_user: str
+    reason: str = ""
+    team_id: str | None = None
+    member_of: str | None = None
+    # The conversation the bot found ``to_user`` a member of (None: not checked): on a pooled
+    # request the delegate must be in its channel, as any decider there.
+    to_member_of: str | None = None
+
+
+@dataclass
+class StepAsideInput:
+    """``user_id`` steps out of the request (away): the other approvers decide, or the pool again."""
+
+    revision: int
+    user_id: str
+    reason: str = ""
+    team_id: str | None = None
+    member_of: str | None = None
+
+
+@dataclass
+class HandoffRecord:
+    """One change of who decides, for the thread and the audit."""
+
+    kind: HandoffKind
+    user_id: str
+    revision: int
+    at: datetime
+    # The delegate (DELEGATE only).
+    to_user: str | None = None
+    reason: str = ""
+
+
+@dataclass
 class DecisionReceipt:
     """What an accepted decision update returns to the clicker."""
 
@@ -249,6 +322,11 @@ class DecisionReceipt:
     approvals: list[str]
     required_approvals: int
     phase: Phase
+    # Set when the update changed who decides instead (Claim, Release, Delegate); ``kind`` then means nothing.
+    handoff: HandoffKind | None = None
+    # Who decides after it (the claimer, or the named approvers with the delegate in place). A tuple: an
+    # immutable default is a class attribute, so a receipt pickled before this field (DBOS) reads it too.
+    deciders: tuple[str, ...] = ()
 
     @property
     def quorum_met(self) -> bool:
@@ -309,6 +387,19 @@ class Progress:
     channel_id: str | None = None
     # The HTTP API key that asked (its name), for a SignoffRequest made through the API.
     api_key: str | None = None
+    # Who decides now, when that differs from ``approvers``: the claimer of a pooled request, or the
+    # approvers with delegates in their place. None: ``approvers`` (or the channel) decide.
+    deciders: list[str] | None = None
+    # Claims, releases and delegations, in order (the audit). A tuple: an immutable default is a class
+    # attribute, so a Progress pickled before this field (a DBOS run's event) reads it too.
+    handoffs: tuple[HandoffRecord, ...] = ()
+    # When the open draft expires unless someone decides (None: no draft open, or no deadline).
+    deadline: datetime | None = None
+
+    @property
+    def decide_now(self) -> list[str]:
+        """The named deciders the access rule applies (empty: the channel's members)."""
+        return self.approvers if self.deciders is None else self.deciders
 
 
 @dataclass
@@ -330,3 +421,10 @@ class DraftView:
     # Which buttons the draft offers besides Approve and Reject.
     allow_revision: bool = True
     allow_edits: bool = False
+    # The user group whose members decide (the pool), carried by the buttons so the bot checks it.
+    pool_group: str | None = None
+    # Routing (runs that took ROUTING_PATCH): Claim on a pooled request, Release for its claimer
+    # (who it is: ``claimed_by``), Delegate for every decider.
+    routing: bool = False
+    claimable: bool = False
+    claimed_by: str | None = None

@@ -107,6 +107,7 @@ DEFAULT_BOT_SCOPES = frozenset(
         "channels:write.topic",
         "groups:write.topic",
         "files:write",
+        "usergroups:read",
     }
 )
 

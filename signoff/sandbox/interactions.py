@@ -382,6 +382,9 @@ def _element_state(element: dict[str, Any], value: str | None) -> dict[str, Any]
         if value is not None and value not in options:
             raise InteractionError(f"{element.get('action_id')} has no option {value!r}")
         return {"type": kind, "selected_option": options.get(value) if value is not None else None}
+    if kind == "users_select":
+        # Slack's picker offers only the workspace's people: the value is a user id.
+        return {"type": kind, "selected_user": value}
     if kind == "checkboxes":
         options = {o["value"]: o for o in element.get("options", [])}
         chosen = [options[v] for v in (value.split(",") if value else []) if v in options]

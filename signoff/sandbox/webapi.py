@@ -343,6 +343,12 @@ class WebApi:
     # -- user groups ------------------------------------------------------------------
 
     def usergroups_users_list(self, p: Params) -> dict[str, Any]:
+        """Slack's: the bot token needs usergroups:read; an unknown group is no_such_subteam."""
+        self._require_scope("usergroups:read")
+        if p.text("usergroup") is None:
+            raise SlackError(
+                "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: usergroup"]}
+            )
         group = self.workspace.directory.usergroups.get(p.text("usergroup") or "")
         if group is None:
             raise SlackError("no_such_subteam")

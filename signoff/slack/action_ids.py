@@ -29,6 +29,13 @@ REJECT = "signoff_reject"
 # only where allowed).
 DECISION_ACTIONS = (APPROVE, EDIT_APPROVE, REQUEST_REVISION, REJECT)
 DECISION_ACTIONS_WITHOUT_EDITS = (APPROVE, COMMENT_APPROVE, REQUEST_REVISION, REJECT)
+# Routing buttons on the draft (runs that took ROUTING_PATCH): Claim a pooled request, Release a
+# claim, Delegate (opens DELEGATE_MODAL). Same ButtonValue as the decision buttons.
+CLAIM = "signoff_claim"
+RELEASE = "signoff_release"
+DELEGATE = "signoff_delegate"
+# The Inbox's (App Home) link to a request's thread: a URL button, which Slack still reports.
+OPEN_THREAD = "signoff_open_thread"
 # Buttons on a tool call's approval message (the value is a ButtonValue whose revision is the
 # call's number in its run).
 TOOL_ALLOW = "signoff_tool_allow"
@@ -49,6 +56,7 @@ REJECT_MODAL = "signoff_reject_modal"
 EDIT_APPROVE_MODAL = "signoff_edit_approve_modal"
 COMMENT_APPROVE_MODAL = "signoff_comment_approve_modal"
 TOOL_DENY_MODAL = "signoff_tool_deny_modal"
+DELEGATE_MODAL = "signoff_delegate_modal"
 
 # Inputs inside those modals: state.values[BLOCK][INPUT]["value"].
 NOTES_BLOCK = "signoff_notes_block"
@@ -59,6 +67,8 @@ EDIT_BLOCK = "signoff_edit_block"
 EDIT_INPUT = "signoff_edit_input"
 COMMENT_BLOCK = "signoff_comment_block"
 COMMENT_INPUT = "signoff_comment_input"
+DELEGATE_TO_BLOCK = "signoff_delegate_to_block"
+DELEGATE_TO_INPUT = "signoff_delegate_to_input"
 
 # Slack's documented limits for the two places these payloads travel.
 MAX_BUTTON_VALUE_CHARS = 2000
@@ -105,15 +115,32 @@ def _require_revision(payload: dict[str, Any], key: str, what: str) -> int:
     return value
 
 
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def _optional_group(payload: dict[str, Any], key: str, what: str) -> str | None:
+    if key not in payload:
+        return None
+    value = payload[key]
+    if not isinstance(value, str) or not _GROUP_ID.match(value):
+        raise ValueError(f"{what}: {key!r} must be a user group id")
+    return value
+
+
 @dataclass(frozen=True)
 class ButtonValue:
     """What a decision button carries: which workflow and which draft revision it decides."""
 
     workflow_id: str
     revision: int
+    # The user group whose members decide (a pooled request's SIGNOFF_APPROVER_GROUP), else None.
+    pool: str | None = None
 
     def encode(self) -> str:
-        raw = _dumps({"w": self.workflow_id, "r": self.revision})
+        payload: dict[str, Any] = {"w": self.workflow_id, "r": self.revision}
+        if self.pool is not None:
+            payload["p"] = self.pool
+        raw = _dumps(payload)
         if len(raw) > MAX_BUTTON_VALUE_CHARS:
             raise ValueError(
                 f"button value is {len(raw)} characters, over Slack's limit of "
@@ -128,6 +155,7 @@ class ButtonValue:
         return cls(
             workflow_id=_require_str(payload, "w", what),
             revision=_require_revision(payload, "r", what),
+            pool=_optional_group(payload, "p", what),
         )
 
 
@@ -143,16 +171,19 @@ class ModalMetadata:
     revision: int
     channel_id: str
     message_ts: str
+    # The button's pool (``ButtonValue.pool``), carried to the submission.
+    pool: str | None = None
 
     def encode(self) -> str:
-        raw = _dumps(
-            {
-                "w": self.workflow_id,
-                "r": self.revision,
-                "c": self.channel_id,
-                "t": self.message_ts,
-            }
-        )
+        payload: dict[str, Any] = {
+            "w": self.workflow_id,
+            "r": self.revision,
+            "c": self.channel_id,
+            "t": self.message_ts,
+        }
+        if self.pool is not None:
+            payload["p"] = self.pool
+        raw = _dumps(payload)
         if len(raw) > MAX_PRIVATE_METADATA_CHARS:
             raise ValueError(
                 f"private_metadata is {len(raw)} characters, over Slack's limit of {MAX_PRIVATE_METADATA_CHARS}"
@@ -168,4 +199,5 @@ class ModalMetadata:
             revision=_require_revision(payload, "r", what),
             channel_id=_require_str(payload, "c", what),
             message_ts=_require_str(payload, "t", what),
+            pool=_optional_group(payload, "p", what),
         )

@@ -60,6 +60,8 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    # With SIGNOFF_APPROVER_GROUP: who is in the user group that decides (bot/membership.py).
+    "usergroups.users.list": {"usergroups:read"},
     # The Workflow Builder step's end (signoff/activities/workflow_steps.py): no scope, any of the app's tokens.
     "functions.completeSuccess": set(),
     "functions.completeError": set(),
@@ -125,10 +127,12 @@ def web_api_methods() -> set[str]:
 
 def test_slash_commands_match_the_listeners() -> None:
     in_manifest = {command["command"] for command in MANIFEST["features"]["slash_commands"]}
-    assert in_manifest == set(registered()["command"]) == {"/report", "/plan"}
+    assert in_manifest == set(registered()["command"]) == {"/report", "/plan", "/signoff"}
     for command in MANIFEST["features"]["slash_commands"]:
         assert command["description"] and command["usage_hint"]
-        assert command["should_escape"] is False, "the bot parses raw text and escapes it itself"
+        # /signoff takes a person (away … to @person): Slack sends mentions as ids only when escaping.
+        escapes = command["command"] == "/signoff"
+        assert command["should_escape"] is escapes, "the bot parses raw text and escapes it itself"
 
 
 def test_events_and_interactivity_match_the_listeners() -> None:
@@ -151,6 +155,10 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.COMMENT_APPROVE,
         action_ids.REQUEST_REVISION,
         action_ids.REJECT,
+        action_ids.CLAIM,
+        action_ids.RELEASE,
+        action_ids.OPEN_THREAD,
+        action_ids.DELEGATE,
         action_ids.ANY_OTHER_ACTION,
     ]
     assert set(listeners["view"]) == {
@@ -159,6 +167,7 @@ def test_events_and_interactivity_match_the_listeners() -> None:
         action_ids.TOOL_DENY_MODAL,
         action_ids.EDIT_APPROVE_MODAL,
         action_ids.COMMENT_APPROVE_MODAL,
+        action_ids.DELEGATE_MODAL,
     }
     assert settings["interactivity"]["is_enabled"] is True
     home = MANIFEST["features"]["app_home"]
@@ -181,7 +190,7 @@ def _request_urls(manifest: dict[str, Any]) -> list[str | None]:
 def test_socket_mode_manifest_has_no_request_urls() -> None:
     """Socket Mode apps need none (Slack sends everything over the socket): no placeholder to fill in."""
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
-    assert _request_urls(MANIFEST) == [None] * 4
+    assert _request_urls(MANIFEST) == [None] * 5
     assert "://" not in (ROOT / "manifest.yml").read_text().split("display_information:")[1]
 
 

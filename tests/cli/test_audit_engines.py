@@ -152,6 +152,9 @@ async def test_revised_then_approved_reads_the_same_on_every_engine(stack: Audit
         ],
         "thread": {"channel": CHANNEL},
         "tool_calls": [],
+        # Nobody claimed or delegated it: the approvers decided.
+        "deciders": None,
+        "handoffs": [],
     }
 
 

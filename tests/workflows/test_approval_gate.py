@@ -21,6 +21,7 @@ from signoff.contracts.workflow_io import (
     ApprovalPolicy,
     DecisionKind,
     DecisionRecord,
+    HandoffRecord,
     Phase,
     Progress,
     WorkflowKind,
@@ -370,6 +371,9 @@ async def test_wait_on_a_decided_round_announces_each_decision_and_returns_at_on
     class Hooks:
         async def on_decision(self, record: DecisionRecord, approvals: list[str]) -> None:
             announced.append((record.kind, record.user_id, approvals))
+
+        async def on_handoff(self, record: HandoffRecord) -> None:
+            raise AssertionError("nobody claimed or delegated")
 
         async def on_reminder(self, reminder_number: int, escalate: bool, last: bool) -> None:
             raise AssertionError("no reminder is due")

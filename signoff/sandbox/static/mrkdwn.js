@@ -11,7 +11,7 @@ const EMOJI = {
   arrows_counterclockwise: "🔄", heavy_check_mark: "✔️", thumbsup: "👍", "+1": "👍", wave: "👋",
   robot_face: "🤖", bell: "🔔", lock: "🔒", page_facing_up: "📄", speech_balloon: "💬",
   hammer_and_wrench: "🛠️", mega: "📣", bar_chart: "📊", octagonal_sign: "🛑",
-  rocket: "🚀",
+  rocket: "🚀", raising_hand: "🙋", arrow_right: "➡️", palm_tree: "🌴",
 };
 
 export function decode(s) {

@@ -13,7 +13,9 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     DividerBlock,
+    MarkdownTextObject,
     PlainTextObject,
+    SectionBlock,
 )
 
 from signoff.contracts.mrkdwn import escape, mention, mentions
@@ -88,7 +90,7 @@ def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
     Edit & approve shows where edits are allowed and the text fits Slack's form, Approve with
     comment elsewhere; Request revision where revisions are allowed.
     """
-    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision).encode()
+    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision, pool=view.pool_group).encode()
     elements = [
         ButtonElement(
             text=PlainTextObject(text="Approve", emoji=True),
@@ -138,6 +140,26 @@ def decision_buttons(view: DraftView, block_id: str) -> ActionsBlock:
     return ActionsBlock(block_id=block_id, elements=elements)
 
 
+def routing_blocks(view: DraftView) -> list[Block]:
+    """Who has it, beside the decisions: Claim (a pooled request nobody has claimed), Release (a claimed
+    one), Delegate (every routed draft), each a section's button so the decision row stays as it was."""
+    if not view.routing:
+        return []
+    value = ButtonValue(workflow_id=view.workflow_id, revision=view.revision, pool=view.pool_group).encode()
+
+    def line(text: str, label: str, action_id: str) -> SectionBlock:
+        button = ButtonElement(text=PlainTextObject(text=label, emoji=True), action_id=action_id, value=value)
+        return SectionBlock(text=MarkdownTextObject(text=text), accessory=button)
+
+    blocks: list[Block] = []
+    if view.claimed_by is not None:
+        blocks.append(line(f"Claimed by {mention(view.claimed_by)}: only they decide.", "Release", action_ids.RELEASE))
+    elif view.claimable:
+        blocks.append(line("Nobody has claimed this yet: claim it to be its one decider.", "Claim", action_ids.CLAIM))
+    blocks.append(line("Someone else should decide? Hand it over.", "Delegate", action_ids.DELEGATE))
+    return blocks
+
+
 def can_edit_here(view: DraftView) -> bool:
     """Edits are allowed and the text fits the edit form."""
     return view.allow_edits and 0 < len(view.body) <= MAX_EDIT_CHARS
@@ -145,6 +167,11 @@ def can_edit_here(view: DraftView) -> bool:
 
 def _draft_title(view: DraftView) -> str:
     return f"Draft revision {view.revision}: {view.subject}"
+
+
+def dm_reminder_blocks(text: str, view: DraftView) -> list[Block]:
+    """A reminder in a decider's DM: what it is about, then the draft's status and its buttons."""
+    return [section_block(text), *_control_tail(view)]
 
 
 def _control_tail(view: DraftView) -> list[Block]:
@@ -165,6 +192,7 @@ def _control_tail(view: DraftView) -> list[Block]:
                 )
             )
         blocks.append(decision_buttons(view, block_id=f"{action_ids.DECISION_BLOCK}:{view.revision}"))
+        blocks += routing_blocks(view)
     if view.workflow_url:
         blocks.append(context_block(mrkdwn_link(view.workflow_url, "Open the workflow in Temporal")))
     return blocks

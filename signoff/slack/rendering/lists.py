@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     DividerBlock,
+    PlainTextObject,
 )
 from slack_sdk.models.views import View
 
 from signoff.contracts.mrkdwn import escape, mention, mentions
+from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.contracts.usage import usage_line
 from signoff.contracts.workflow_io import (
     DecisionRecord,
@@ -195,13 +198,32 @@ def help_blocks() -> list[Block]:
 # ---------------------------------------------------------------------------
 
 
-def _pending_blocks(index: int, progress: Progress, draft: DraftView) -> list[Block]:
-    line = f"*{kind_label(progress.kind)}:* {fit(progress.subject, 500)} · revision {draft.revision}"
+@dataclass(frozen=True)
+class WaitingToolCall:
+    """A tool call the viewer may allow or deny, for the Inbox."""
+
+    progress: Progress
+    call: ToolCallRecord
+
+
+def _open_thread(link: str | None) -> ButtonElement | None:
+    """One click to the thread (Slack opens the URL; the click is acked and nothing else)."""
+    if not link:
+        return None
+    return ButtonElement(text=PlainTextObject(text="Open thread"), action_id=action_ids.OPEN_THREAD, url=link)
+
+
+def _pending_blocks(index: int, progress: Progress, draft: DraftView, link: str | None = None) -> list[Block]:
+    line = f"*{fit(progress.subject, 500)}* · revision {draft.revision}"
     if progress.requester_id:
         line += f" · requested by {mention(progress.requester_id)}"
     if progress.waiting_since is not None:
         line += f"\nWaiting since {slack_date(progress.waiting_since)}"
-    blocks: list[Block] = [section_block(line)]
+    if progress.deadline is not None:
+        line += f" · deadline {slack_date(progress.deadline)}"
+    section = section_block(line)
+    section.accessory = _open_thread(link)
+    blocks: list[Block] = [section]
     context = []
     if draft.required_approvals > 1:
         context.append(quorum_line(draft.approvals, draft.required_approvals))
@@ -222,24 +244,75 @@ def _pending_blocks(index: int, progress: Progress, draft: DraftView) -> list[Bl
     return blocks
 
 
+def _tool_call_blocks(waiting: WaitingToolCall, link: str | None) -> list[Block]:
+    progress, call = waiting.progress, waiting.call
+    line = f"`{escape(call.tool)}` (call {call.call_number}) in *{fit(progress.subject, 500)}*"
+    if call.asked_at is not None:
+        line += f"\nAsked {slack_date(call.asked_at)}"
+    section = section_block(line)
+    section.accessory = _open_thread(link)
+    return [section]
+
+
+# The Inbox's groups, in order: what a person decides on, by what it is.
+INBOX_GROUPS = (
+    (WorkflowKind.REPORT, "Reports"),
+    (WorkflowKind.PLAN, "Plans"),
+    (WorkflowKind.REQUEST, "Requests"),
+)
+
+
+def _oldest_first(progress: Progress) -> datetime:
+    return progress.waiting_since or datetime.max.replace(tzinfo=UTC)
+
+
 def home_view(
     user_id: str,
     pending: Sequence[tuple[Progress, DraftView]],
     mine: Sequence[Progress | WorkflowRow],
+    tool_calls: Sequence[WaitingToolCall] = (),
+    links: Mapping[str, str] | None = None,
+    *,
+    away: str | None = None,
 ) -> View:
-    """App Home: drafts waiting for this user's decision, then their own requests."""
+    """App Home: the Inbox (what waits for this user's decision, grouped by what it is, oldest first,
+    with its deadline and a link to its thread), then their own requests. ``links``: each thread's
+    permalink by workflow id."""
+    links = links or {}
+    waiting = len(pending) + len(tool_calls)
     blocks: list[Block] = [
         header_block("Signoff"),
-        section_block(f"Hi {mention(user_id)}. Drafts waiting for you and your own requests."),
-        header_block(f"Waiting for your decision ({len(pending)})"),
+        section_block(f"Hi {mention(user_id)}. What waits for your decision, oldest first, and your own requests."),
     ]
-    if not pending:
+    if away:
+        # The viewer is away (/signoff away): what happens to their requests meanwhile (safe mrkdwn).
+        blocks.append(context_block(away))
+    blocks.append(header_block(f"Waiting for your decision ({waiting})"))
+    if not waiting:
         blocks.append(context_block("Nothing waiting for you."))
-    for index, (progress, draft) in enumerate(pending[:MAX_HOME_PENDING]):
-        blocks += _pending_blocks(index, progress, draft)
-        blocks.append(DividerBlock())
-    if len(pending) > MAX_HOME_PENDING:
-        blocks.append(context_block(f"…and {len(pending) - MAX_HOME_PENDING} more"))
+    shown = 0
+    index = 0
+    for kind, label in INBOX_GROUPS:
+        group = sorted((item for item in pending if item[0].kind is kind), key=lambda item: _oldest_first(item[0]))
+        if not group:
+            continue
+        blocks.append(context_block(f"*{label}* ({len(group)})"))
+        for progress, draft in group:
+            if shown >= MAX_HOME_PENDING:
+                break
+            blocks += _pending_blocks(index, progress, draft, links.get(progress.workflow_id))
+            blocks.append(DividerBlock())
+            shown += 1
+            index += 1
+    if tool_calls:
+        blocks.append(context_block(f"*Tool calls* ({len(tool_calls)})"))
+        for item in sorted(tool_calls, key=lambda t: t.call.asked_at or datetime.max.replace(tzinfo=UTC)):
+            if shown >= MAX_HOME_PENDING:
+                break
+            blocks += _tool_call_blocks(item, links.get(item.progress.workflow_id))
+            shown += 1
+    if waiting > shown:
+        blocks.append(context_block(f"…and {waiting - shown} more"))
 
     blocks.append(header_block(f"Your requests ({len(mine)})"))
     if not mine:

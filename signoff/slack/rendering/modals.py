@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     PlainTextInputElement,
     PlainTextObject,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -46,6 +47,35 @@ def revision_modal(metadata: ModalMetadata, subject: str) -> View:
                     placeholder=PlainTextObject(text="e.g. Add the Q3 numbers and shorten the summary"),
                 ),
                 optional=False,
+            ),
+        ],
+    )
+
+
+def delegate_modal(metadata: ModalMetadata, subject: str) -> View:
+    """Whom to hand the request to, and why (optional); the workflow checks the delegate may decide."""
+    return View(
+        type="modal",
+        callback_id=action_ids.DELEGATE_MODAL,
+        title=_modal_title("Delegate"),
+        submit=_modal_title("Delegate"),
+        close=_modal_title("Cancel"),
+        private_metadata=metadata.encode(),
+        blocks=[
+            section_block(f"Hand revision {metadata.revision} of *{fit(subject, 2000)}* to someone else."),
+            InputBlock(
+                block_id=action_ids.DELEGATE_TO_BLOCK,
+                label=PlainTextObject(text="Delegate to"),
+                element=UserSelectElement(action_id=action_ids.DELEGATE_TO_INPUT),
+                optional=False,
+            ),
+            InputBlock(
+                block_id=action_ids.REASON_BLOCK,
+                label=PlainTextObject(text="Reason"),
+                element=PlainTextInputElement(
+                    action_id=action_ids.REASON_INPUT, multiline=True, max_length=MAX_NOTES_CHARS
+                ),
+                optional=True,
             ),
         ],
     )
