@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import jsonschema  # type: ignore[import-untyped]  # no stubs; the mcp SDK depends on it
+import jsonschema  # type: ignore[import-untyped]  # no stubs
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
