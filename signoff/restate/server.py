@@ -96,6 +96,11 @@ class RestateServer:
         self.admin_port = admin_port or free_port()
         # Node-to-node (the "message fabric"): unused by one node, but it listens all the same.
         self.fabric_port = fabric_port or free_port()
+        # A port found free may be taken before the server binds it: those chosen here may be chosen
+        # again, the fabric's always (nobody reaches it), the others only before the first start
+        # (after it, callers hold the URLs).
+        self._chosen = {"ingress": ingress_port is None, "admin": admin_port is None, "fabric": fabric_port is None}
+        self._started_once = False
         self.binary = binary
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -133,7 +138,31 @@ class RestateServer:
         """Start the server and return once its admin API and its ingress answer as healthy and the
         admin API answers a query.
         Raises ``RestateServerMissing`` when it is not installed, ``RuntimeError`` (with the last
-        line of its log) when it exits, ``TimeoutError`` when it does not answer in ``timeout``."""
+        line of its log) when it exits, ``TimeoutError`` when it does not answer in ``timeout``.
+        A port it chose, taken by another process meanwhile, is chosen again (twice at most)."""
+        for attempt in range(3):
+            try:
+                await self._start(timeout)
+            except RuntimeError as err:
+                if attempt == 2 or "Address in use" not in str(err) or not self._choose_ports_again():
+                    raise
+            else:
+                self._started_once = True
+                return
+
+    def _choose_ports_again(self) -> bool:
+        """New free ports for those this server may choose again; whether there was one."""
+        again = False
+        if self._chosen["fabric"]:
+            self.fabric_port, again = free_port(), True
+        if not self._started_once:
+            if self._chosen["ingress"]:
+                self.ingress_port, again = free_port(), True
+            if self._chosen["admin"]:
+                self.admin_port, again = free_port(), True
+        return again
+
+    async def _start(self, timeout: float) -> None:
         binary = self.binary or restate_server_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [

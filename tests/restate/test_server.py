@@ -98,3 +98,19 @@ def test_without_node_modules_the_server_is_missing_and_says_how_to_install_it(
         "the Restate server is not installed: `make install` puts @restatedev/restate-server in node_modules/ "
         "(it needs Node.js and npm)"
     )
+
+
+async def test_a_port_it_chose_taken_meanwhile_is_chosen_again(tmp_path: Path) -> None:
+    """A free port found, then taken by another process before the server binds it (the fabric's here,
+    as CI met): the server picks another and starts, instead of exiting "Address in use"."""
+    require_npm()
+    server = RestateServer(tmp_path / "restate")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", server.fabric_port))
+        taken.listen()
+        await server.start()
+        try:
+            await check_ingress(server.ingress_url)
+            assert server.fabric_port != taken.getsockname()[1]
+        finally:
+            server.stop()
