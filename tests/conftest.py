@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+import signoff.activities.settings as settings_activities
 from signoff.sandbox import SlackSandbox
 from signoff.temporal.devserver import DevServer
 from tests.support.temporal import start_time_skipping
@@ -18,6 +19,17 @@ pytest_plugins = ("tests.support.browser", "tests.support.postgres", "tests.supp
 # A test that takes one of these fixtures starts a real process or drives a browser: it must carry
 # the marker too, so that `make test-fast` (-m "not slow and not process and not browser") leaves it out.
 MARKER_FOR_FIXTURE = {"dev_server": "process", "postgres_url": "process", "browser": "browser", "page": "browser"}
+
+
+@pytest.fixture(autouse=True)
+def _preferences_of_its_own(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own preferences file (who is away, who turned DM reminders off): the default,
+    ``.data/`` under the working directory, would be shared by every test and every xdist process, so
+    one test's ``/signoff away`` would route another's requests. Processes started with this
+    environment get it too (``engine_environment`` passes it on)."""
+    path = tmp_path_factory.mktemp("preferences") / "preferences.sqlite"
+    monkeypatch.setattr(settings_activities, "DEFAULT_PREFERENCES_PATH", path)
+    monkeypatch.setenv("SIGNOFF_PREFERENCES", str(path))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,7 +43,8 @@ from tests.support.waiting import eventually
 # Generous: these wait on child processes and the engine on a loaded 2-core machine.
 LOADED = 60.0
 
-pytestmark = [pytest.mark.process, pytest.mark.slow]
+# Each step may wait up to LOADED on a loaded machine: the whole test gets several of them.
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.timeout(240)]
 
 POST = {"channel": "#launch", "text": "We ship on Friday."}
 

@@ -103,14 +103,17 @@ async def stdio_session(environment: dict[str, str], *args: str) -> AsyncIterato
 
 
 def engine_environment(settings: Settings) -> dict[str, str]:
-    """The environment a process of its own reads to reach the engine ``settings`` name."""
+    """The environment a process of its own reads to reach the engine ``settings`` name (and the
+    test's own preferences file, ``tests/conftest.py``)."""
+    own = {"SIGNOFF_PREFERENCES": os.environ["SIGNOFF_PREFERENCES"]} if "SIGNOFF_PREFERENCES" in os.environ else {}
     if settings.engine is Engine.DBOS:
         assert settings.database_url is not None
-        return {"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": settings.database_url}
+        return {**own, "SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": settings.database_url}
     if settings.engine is Engine.RESTATE:
         return {
+            **own,
             "SIGNOFF_ENGINE": "restate",
             "SIGNOFF_RESTATE_URL": settings.restate_url,
             "SIGNOFF_RESTATE_ADMIN_URL": settings.restate_admin_url,
         }
-    return {"TEMPORAL_ADDRESS": settings.temporal_address, "SIGNOFF_TASK_QUEUE": settings.task_queue}
+    return {**own, "TEMPORAL_ADDRESS": settings.temporal_address, "SIGNOFF_TASK_QUEUE": settings.task_queue}
