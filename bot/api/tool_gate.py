@@ -37,6 +37,8 @@ MAX_ARGUMENTS_BYTES = 256 * 1024
 MAX_GENERATIONS = 1000
 # How often a waiting call looks at its request (seconds): from the first to the last, doubling.
 _POLL_FIRST, _POLL_MAX = 0.05, 0.25
+# How long closing a request waits for its run to end (its last notes in the thread).
+CLOSE_WAIT_SECONDS = 15.0
 PROGRESS_EVERY_SECONDS = 5.0
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -171,6 +173,25 @@ class ToolCallGate:
             await self.api.gateway.finish_tool_call(decision.request_id, self.key.name, ok=ok, summary=summary[:4000])
         except GatewayError as err:
             log.warning("could not close %s: %s", decision.request_id, err)
+            return
+        await self._until_ended(decision.request_id)
+
+    async def _until_ended(self, request_id: str) -> None:
+        """Wait (a bounded while) for a closed request's run to end: until it does, the same call made
+        again would find it running and join it, and get this decision again instead of asking anew."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_WAIT_SECONDS
+        pause = _POLL_FIRST
+        while loop.time() < deadline:
+            try:
+                record = await self.api.record(self.key, request_id)
+            except (ProblemError, GatewayError):
+                return
+            if record.status is not RunStatus.RUNNING:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX)
+        log.info("%s is closed but still running after %g s", request_id, CLOSE_WAIT_SECONDS)
 
     async def _open_request(
         self, digest: str, body: CreateRequest, call: ProxiedToolCall, first: int
