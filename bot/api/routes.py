@@ -318,15 +318,31 @@ class RequestsApi:
 
     async def _until_thread(self, workflow_id: str) -> RequestRecord:
         """The request once its thread is posted, it ended, or ``THREAD_WAIT_SECONDS`` passed."""
+        return await self.record_until(
+            workflow_id,
+            lambda record: record.thread is not None or record.status is not RunStatus.RUNNING,
+            THREAD_WAIT_SECONDS,
+        )
+
+    async def record_until(
+        self,
+        workflow_id: str,
+        done: Callable[[RequestRecord], bool],
+        within: float,
+        *,
+        longest_pause: float = 0.5,
+    ) -> RequestRecord:
+        """Request ``workflow_id`` once ``done`` says so of it or ``within`` seconds passed: read again
+        and again, from 50 ms apart to ``longest_pause``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + THREAD_WAIT_SECONDS
+        deadline = loop.time() + within
         pause = 0.05
         while True:
             record = await self._call(lambda: self.gateway.request_record(workflow_id))
-            if record.thread is not None or record.status is not RunStatus.RUNNING or loop.time() >= deadline:
+            if done(record) or loop.time() >= deadline:
                 return record
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            pause = min(pause * 2, longest_pause)
 
     def _refuse_failed_start(self, record: RequestRecord) -> None:
         """A request the worker refused before posting anything: told as the field at fault."""

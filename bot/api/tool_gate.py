@@ -179,19 +179,17 @@ class ToolCallGate:
     async def _until_ended(self, request_id: str) -> None:
         """Wait (a bounded while) for a closed request's run to end: until it does, the same call made
         again would find it running and join it, and get this decision again instead of asking anew."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CLOSE_WAIT_SECONDS
-        pause = _POLL_FIRST
-        while loop.time() < deadline:
-            try:
-                record = await self.api.record(self.key, request_id)
-            except (ProblemError, GatewayError):
-                return
-            if record.status is not RunStatus.RUNNING:
-                return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _POLL_MAX)
-        log.info("%s is closed but still running after %g s", request_id, CLOSE_WAIT_SECONDS)
+        try:
+            record = await self.api.record_until(
+                request_id,
+                lambda record: record.status is not RunStatus.RUNNING,
+                CLOSE_WAIT_SECONDS,
+                longest_pause=_POLL_MAX,
+            )
+        except (ProblemError, GatewayError):
+            return
+        if record.status is RunStatus.RUNNING:
+            log.info("%s is closed but still running after %g s", request_id, CLOSE_WAIT_SECONDS)
 
     async def _open_request(
         self, digest: str, body: CreateRequest, call: ProxiedToolCall, first: int
