@@ -119,8 +119,10 @@ class ApprovalGate:
         self.waiting_since: datetime | None = None
         self.reminders_sent = 0
         self.escalated = False
-        # Whether this wait keeps to BOUNDED_GATE_PATCH's schedule (set as each wait begins).
-        self._bounded = False
+        # Whether this gate keeps to BOUNDED_GATE_PATCH's schedule: None until its first wait asks.
+        # A query in between (the draft is being posted) shows the bounded schedule, the one every
+        # run that has not asked yet takes; the unbounded one could overflow a timestamp there.
+        self._bounded: bool | None = None
         self._result: GateResult | None = None
         self._unannounced: list[DecisionRecord] = []
         # Signals (the article's API) may arrive before a draft is open; they apply to the next one.
@@ -476,7 +478,7 @@ class ApprovalGate:
     def _deadline(self) -> datetime | None:
         if self.policy.decision_deadline is None or self.waiting_since is None:
             return None
-        if self._bounded:
+        if self._bounded is not False:
             return self.waiting_since + min(self.policy.decision_deadline, MAX_WAIT)
         return self.waiting_since + self.policy.decision_deadline
 
@@ -489,7 +491,7 @@ class ApprovalGate:
         """When the next reminder is due; None when no reminder is left (BOUNDED_GATE_PATCH)."""
         assert self.waiting_since is not None
         number = self.reminders_sent + 1
-        if not self._bounded:
+        if self._bounded is False:
             return self.waiting_since + self.policy.reminder_interval * number
         if number > self._reminders_at_most:
             return None
@@ -522,7 +524,7 @@ class ApprovalGate:
         escalate = self.reminders_sent > self.policy.max_reminders
         if escalate:
             self.escalated = True
-        last = self._bounded and self.reminders_sent >= self._reminders_at_most
+        last = self._bounded is True and self.reminders_sent >= self._reminders_at_most
         await hooks.on_reminder(self.reminders_sent, escalate, last)
 
     def last_reminder_note(self) -> str:

@@ -16,6 +16,7 @@ from temporalio import workflow as temporal_workflow
 
 from bot.listeners.home import may_decide
 from signoff.contracts.workflow_io import (
+    MAX_WAIT,
     MAX_NOTES_CHARS,
     TERMINAL_PHASES,
     ApprovalPolicy,
@@ -527,3 +528,15 @@ def test_a_rejection_needs_a_reason_where_the_policy_says_so() -> None:
     with pytest.raises(DecisionRefused, match="needs a reason"):
         gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "  ", Phase.PENDING_APPROVAL, member_of=CHANNEL)
     gate.check(DecisionKind.REJECT, APPROVER_1, 1, TEAM, "Too late", Phase.PENDING_APPROVAL, member_of=CHANNEL)
+
+
+def test_a_deadline_past_any_timestamp_reads_capped_while_the_draft_is_being_posted(clock: Clock) -> None:
+    """Between ``open`` and the wait's first step (the draft's post is in flight) a query reads the
+    deadline; with a policy from before the bounds it overflowed there and the query failed
+    ("date value out of range"): a status, Home or test poll at that moment got an error."""
+    forever = timedelta(days=100_000_000)
+    gate = ApprovalGate(
+        ApprovalPolicy(decision_deadline=forever, reminder_interval=forever), REQUESTER, TEAM, channel_id=CHANNEL
+    )
+    gate.open(1)
+    assert gate.deadline == clock.now + MAX_WAIT
