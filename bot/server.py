@@ -189,15 +189,43 @@ def socket_mode_handler(
     )
 
 
+class _StopRequests:
+    """A SIGTERM or Ctrl-C this process was sent, for ``stop_signal``: also one that came before it
+    listened, caught by a library's handler that passes it on (``request_stop``), so it is not lost."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.waiting: set[asyncio.Event] = set()
+
+    def request(self) -> None:
+        self.requested = True
+        for stop in self.waiting:
+            stop.set()
+
+
+_STOP_REQUESTS = _StopRequests()
+
+
+def request_stop() -> None:
+    """Stop as SIGTERM does: for a handler that catches the signal before ``stop_signal`` listens (the
+    Restate SDK's, installed at its endpoint's first request). A stop asked for by then is kept."""
+    _STOP_REQUESTS.request()
+
+
 async def stop_signal() -> None:
-    """Until SIGTERM or SIGINT (Ctrl-C). Only the first is caught: a second one stops the process at once."""
+    """Until SIGTERM or SIGINT (Ctrl-C), or a stop asked for already (``request_stop``). Only the
+    first is caught: a second one stops the process at once."""
     stop = asyncio.Event()
+    if _STOP_REQUESTS.requested:
+        return
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    _STOP_REQUESTS.waiting.add(stop)
     try:
         await stop.wait()
     finally:
+        _STOP_REQUESTS.waiting.discard(stop)
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
 

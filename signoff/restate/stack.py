@@ -13,10 +13,14 @@ patches that code knew).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
+
+from restate.server import install_shutdown_hook
 
 from bot.restate_gateway import RestateGateway
 from signoff.activities.table import activity_table
@@ -46,6 +50,13 @@ async def engine_endpoint(
             port=settings.restate_service_port if port is None else port,
             host=settings.restate_service_host,
         )
+        # The SDK's app puts its own SIGTERM handler on the loop at its first request (the endpoint's
+        # health check), in place of any other; a SIGTERM from then until ``stop_signal`` listens (the
+        # registration below) went to it alone and was lost: the process never stopped. Its one
+        # dispatcher per loop runs every hook given to it, so the stop is asked for there first.
+        from bot.server import request_stop
+
+        install_shutdown_hook(asyncio.get_running_loop(), request_stop, signal.SIGTERM)
         async with endpoint:
             await register_at_start(settings, replace_changed=replace_changed)
             log.info("Restate engine serving on %s", endpoint.url)

@@ -6,11 +6,13 @@ audit`` reads Restate; ``signoff dev --engine restate`` stops its Restate server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -225,6 +227,10 @@ async def test_a_killed_dev_takes_its_restate_server_with_it(tmp_path: Path) -> 
         dev.stop()
 
 
+def _served_times(worker: ChildProcess, starts: int) -> bool:
+    return worker.output().count("Restate engine serving on") == starts
+
+
 async def _deployments(admin_url: str) -> list[dict[str, object]]:
     async with aiohttp.ClientSession() as session, session.get(f"{admin_url}/deployments") as response:
         assert response.status == 200, await response.text()
@@ -242,11 +248,12 @@ async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts
         env = _restate(server.ingress_url, server.admin_url, SIGNOFF_RESTATE_SERVICE_PORT=str(port))
         worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
         registered = []
-        for _ in range(2):
+        for starts in (1, 2):
             worker.start()
             try:
                 await wait_until_serving(f"http://127.0.0.1:{port}/health", worker, timeout=60)
-                await eventually(lambda: "Restate engine serving on" in worker.output(), timeout=60)
+                # This start's line (the log keeps the one before): registered, and listening for SIGTERM.
+                await eventually(partial(_served_times, worker, starts), timeout=60)
                 registered.append(await _deployments(server.admin_url))
                 assert worker.process is not None
                 worker.process.send_signal(signal.SIGTERM)
@@ -265,6 +272,68 @@ async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts
         "SignoffRequest",
     }
     assert "Traceback" not in worker.output()
+
+
+class _HeldRegistration:
+    """Restate's admin API passed through, except that a registration (``POST /deployments``) is held
+    until ``released``: a worker is stopped while it registers."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.registering = asyncio.Event()
+        self.released = asyncio.Event()
+        self.url = ""
+
+    async def _pass_on(self, request: web.Request) -> web.Response:
+        if request.method == "POST" and request.path == "/deployments":
+            self.registering.set()
+            await self.released.wait()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, f"{self.admin_url}{request.path_qs}", data=await request.read(), headers=headers
+            ) as answer,
+        ):
+            return web.Response(status=answer.status, body=await answer.read(), content_type=answer.content_type)
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[_HeldRegistration]:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._pass_on)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            yield self
+        finally:
+            self.released.set()
+            await runner.cleanup()
+
+
+@pytest.mark.timeout(180)
+async def test_a_sigterm_while_the_worker_registers_stops_it(tmp_path: Path) -> None:
+    """The SDK's app takes SIGTERM for itself at its endpoint's first request (the health check); a
+    SIGTERM from then until the registration was done went to it alone, and the worker never stopped
+    (a deploy that stops a starting worker waited for its SIGKILL)."""
+    require_npm()
+    async with RestateServer(tmp_path / "restate") as server, _HeldRegistration(server.admin_url).serving() as admin:
+        port = free_port()
+        env = _restate(server.ingress_url, admin.url, SIGNOFF_RESTATE_SERVICE_PORT=str(port))
+        worker = ChildProcess(["worker"], env, tmp_path / "worker.log")
+        worker.start()
+        try:
+            await wait_until_serving(f"http://127.0.0.1:{port}/health", worker, timeout=60)
+            await eventually(admin.registering.is_set, timeout=60)
+            assert worker.process is not None
+            worker.process.send_signal(signal.SIGTERM)
+            admin.released.set()
+            await eventually(lambda: not worker.running(), timeout=30)
+            assert worker.process.returncode == 0, worker.output()
+        finally:
+            worker.stop()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes from /proc")
