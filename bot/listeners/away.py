@@ -1,7 +1,7 @@
 """``/signoff``: what a person sets for themselves. ``away until <date> [to @person]``, ``back``,
 ``dm off`` / ``dm on``.
 
-Away is kept in the preferences file (``signoff.activities.settings``), where the worker reads it as a
+Away is kept in the preference store (``signoff.activities.preference_store``), where the worker reads it as a
 request opens (new requests skip the absent approver). The requests already waiting for them are
 handed over here, each through the workflow's own validated update: a delegation to the person named,
 or, with nobody named, a step aside so the other approvers (or the channel) decide.

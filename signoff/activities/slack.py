@@ -49,7 +49,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
-from signoff.activities.settings import Preferences
+from signoff.activities.preference_store import PreferenceStore
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
     SLACK_POST_DM_REMINDER,
@@ -230,7 +230,7 @@ class SlackActivities:
         temporal_ui_url: str | None = None,
         namespace: str = "default",
         pacer: ChannelPacer | None = None,
-        preferences: Preferences | None = None,
+        preferences: PreferenceStore | None = None,
     ) -> None:
         if client.retry_handlers:
             raise ValueError(
