@@ -32,6 +32,8 @@ class Away:
 
 
 class PreferenceStore(Protocol):
+    """Each call raises ``PreferencesUnavailable`` when the store cannot be used (and changes nothing)."""
+
     def set_away(self, away: Away) -> None:
         """Record (or replace) ``away.user_id``'s absence."""
 

@@ -15,8 +15,9 @@ the same way, since the bot and the activities are the same code on Temporal, DB
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -60,62 +61,61 @@ class Preferences:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else DEFAULT_PREFERENCES_PATH
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=5.0)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        for statement in _SCHEMA:
-            connection.execute(statement)
-        return connection
-
-    def _write(self, sql: str, *args: object) -> None:
-        connection = self._connect()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The file, open, in one transaction (committed when the block ends, rolled back when it
+        raises), then closed. A file that cannot be used: ``PreferencesUnavailable``."""
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=5.0)
+        except (OSError, sqlite3.Error) as err:
+            raise PreferencesUnavailable(f"cannot use the preferences file {str(self.path)!r}: {err}") from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            for statement in _SCHEMA:
+                connection.execute(statement)
             with connection:
-                connection.execute(sql, args)
+                yield connection
+        except sqlite3.Error as err:
+            raise PreferencesUnavailable(f"cannot use the preferences file {str(self.path)!r}: {err}") from None
         finally:
             connection.close()
 
     def set_away(self, away: Away) -> None:
-        self._write(
-            "INSERT INTO away (user_id, until, delegate) VALUES (?, ?, ?) "
-            "ON CONFLICT(user_id) DO UPDATE SET until = excluded.until, delegate = excluded.delegate",
-            away.user_id,
-            away.until.isoformat(),
-            away.delegate,
-        )
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO away (user_id, until, delegate) VALUES (?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET until = excluded.until, delegate = excluded.delegate",
+                (away.user_id, away.until.isoformat(), away.delegate),
+            )
 
     def back(self, user_id: str) -> None:
-        self._write("DELETE FROM away WHERE user_id = ?", user_id)
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM away WHERE user_id = ?", (user_id,))
 
     def away(self, user_ids: Iterable[str], today: date) -> list[Away]:
         """Those of ``user_ids`` away on ``today`` (an absence that ended is not one)."""
         wanted = list(dict.fromkeys(user_ids))
         if not wanted:
             return []
-        connection = self._connect()
-        try:
+        with self._transaction() as connection:
             rows = connection.execute(
                 f"SELECT user_id, until, delegate FROM away WHERE user_id IN ({', '.join('?' * len(wanted))})",
                 wanted,
             ).fetchall()
-        finally:
-            connection.close()
         return still_away({row[0]: Away(row[0], date.fromisoformat(row[1]), row[2]) for row in rows}, wanted, today)
 
     def set_dm_reminders(self, user_id: str, on: bool) -> None:
-        if on:
-            self._write("DELETE FROM dm_reminders_off WHERE user_id = ?", user_id)
-        else:
-            self._write("INSERT OR IGNORE INTO dm_reminders_off (user_id) VALUES (?)", user_id)
+        with self._transaction() as connection:
+            if on:
+                connection.execute("DELETE FROM dm_reminders_off WHERE user_id = ?", (user_id,))
+            else:
+                connection.execute("INSERT OR IGNORE INTO dm_reminders_off (user_id) VALUES (?)", (user_id,))
 
     def dm_reminders(self, user_id: str) -> bool:
-        connection = self._connect()
-        try:
+        with self._transaction() as connection:
             row = connection.execute("SELECT 1 FROM dm_reminders_off WHERE user_id = ?", (user_id,)).fetchone()
-        finally:
-            connection.close()
         return row is None
 
 
