@@ -97,14 +97,16 @@ def test_the_password_is_never_shown_nor_logged(postgres_url: str, caplog: pytes
     assert store.away([APPROVER_1], TODAY) == [Away(APPROVER_1, TODAY)]
     assert PASSWORD not in repr(store)
 
-    # A server that cannot be reached: the messages say where, with the password starred.
-    unreachable = f"postgresql://signoff:{PASSWORD}@127.0.0.1:{free_port()}/preferences"
+    # A server that cannot be reached (the URL in libpq's other spelling): the messages say where, with
+    # the password starred.
+    port = free_port()
+    unreachable = f"postgres://signoff:{PASSWORD}@127.0.0.1:{port}/preferences"
     with pytest.raises(PreferencesUnavailable) as at_use:
         preference_store(unreachable).dm_reminders(APPROVER_1)
     with pytest.raises(SettingsError) as at_start:
         check_preferences(unreachable)
     for message in (str(at_use.value), str(at_start.value)):
-        assert f"postgresql://signoff:***@127.0.0.1:{unreachable.split(':')[3]}" in message
+        assert f"'postgres://signoff:***@127.0.0.1:{port}/preferences': connection failed" in message
         assert PASSWORD not in message
     assert at_use.value.__cause__ is None and at_use.value.__suppress_context__
     assert PASSWORD not in caplog.text
