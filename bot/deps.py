@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.follow_ups import FollowUps
 from bot.gateway import Gateway
 from bot.journal import Journal
 from bot.membership import ChannelMembership
-from signoff.activities.settings import Preferences
+from signoff.activities.preference_store import PreferenceStore
+from signoff.activities.settings import preference_store
 from signoff.config.settings import Settings
 
 # How long the App Home and /report list wait for progress queries, all together.
@@ -27,7 +29,8 @@ class Deps:
     # The starts acknowledged and not yet settled (``bot.journal``): on disk for ``signoff bot``.
     journal: Journal = field(default_factory=Journal.in_memory)
 
-    @property
-    def preferences(self) -> Preferences:
-        """What people set with /signoff (the file the worker reads too)."""
-        return Preferences(self.settings.preferences)
+    @cached_property
+    def preferences(self) -> PreferenceStore:
+        """What people set with /signoff (the store the worker reads too: the same file, or the same
+        PostgreSQL database from another host). One per bot, so its tables are created once."""
+        return preference_store(self.settings.preferences)

@@ -524,6 +524,15 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as err:
             print(f"signoff bot: {err}", file=sys.stderr)
             return 2
+    if args.command in {"bot", "worker", "dev"}:
+        from signoff.activities.settings import check_preferences
+
+        try:
+            # A PostgreSQL store the bot and the worker share: reachable, its tables made, before either starts.
+            check_preferences(settings.preferences)
+        except SettingsError as err:
+            print(f"signoff {args.command}: {err}", file=sys.stderr)
+            return 2
     try:
         if args.command == "bot":
             asyncio.run(_bot(settings, args.port))

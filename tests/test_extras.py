@@ -112,6 +112,12 @@ def test_every_entry_point_imports_without_the_extras(base_python: Path, tmp_pat
             " (opentelemetry.exporter.otlp.proto.http not installed): pip install 'signoff[otel]'",
         ),
         ("setup", {"SIGNOFF_TRACING": "otlp"}, "signoff setup: SIGNOFF_TRACING=otlp needs signoff's otel extra"),
+        (
+            "worker",
+            {"SIGNOFF_PREFERENCES": "postgresql://signoff:s3cret@db:5432/preferences"},
+            "signoff worker: SIGNOFF_PREFERENCES=postgresql://… needs signoff's dbos extra (psycopg not installed):"
+            " pip install 'signoff[dbos]'",
+        ),
     ],
 )
 def test_a_setting_that_needs_a_missing_extra_is_a_one_line_error(

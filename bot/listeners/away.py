@@ -1,7 +1,7 @@
 """``/signoff``: what a person sets for themselves. ``away until <date> [to @person]``, ``back``,
 ``dm off`` / ``dm on``.
 
-Away is kept in the preferences file (``signoff.activities.settings``), where the worker reads it as a
+Away is kept in the preference store (``signoff.activities.preference_store``), where the worker reads it as a
 request opens (new requests skip the absent approver). The requests already waiting for them are
 handed over here, each through the workflow's own validated update: a delegation to the person named,
 or, with nobody named, a step aside so the other approvers (or the channel) decide.
@@ -10,6 +10,7 @@ or, with nobody named, a step aside so the other approvers (or the channel) deci
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -19,9 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.gateway import MAX_LISTED, GatewayError
 from bot.membership import Members
+from signoff.activities.preference_store import PreferencesUnavailable
 from signoff.activities.settings import Away
 from signoff.contracts.mrkdwn import escape, mention
 from signoff.contracts.workflow_io import Phase
+
+log = logging.getLogger(__name__)
 
 USAGE = (
     "`/signoff away until YYYY-MM-DD [to @person]`: while you are away, your requests go to that person "
@@ -136,5 +140,10 @@ def away_line(away: Away) -> str:
 
 
 async def today_away(deps: Deps, user_id: str, today: date) -> Away | None:
-    found = await asyncio.to_thread(deps.preferences.away, [user_id], today)
+    """``user_id``'s absence today, for their Home (the store unavailable: none shown, the Home still is)."""
+    try:
+        found = await asyncio.to_thread(deps.preferences.away, [user_id], today)
+    except PreferencesUnavailable as err:
+        log.warning("the Home of %s shows no absence: %s", user_id, err)
+        return None
     return found[0] if found else None

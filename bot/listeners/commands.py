@@ -38,6 +38,7 @@ from bot.listeners.away import (
     hand_over_pending,
     parse_signoff,
 )
+from signoff.activities.preference_store import Away, PreferencesUnavailable
 from signoff.contracts.access import may_see
 from signoff.contracts.mrkdwn import escape, truncate
 from signoff.contracts.workflow_io import MAX_TOPIC_CHARS, Progress, SlackOrigin, WorkflowKind
@@ -152,25 +153,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack()
         async with deps.follow_ups:
-            preferences = deps.preferences
-            if isinstance(parsed, DmReminders):
-                await asyncio.to_thread(preferences.set_dm_reminders, user, parsed.on)
-                state = (
-                    "on: reminders reach you in your DMs with the app too"
-                    if parsed.on
-                    else "off: reminders stay in the threads"
+            try:
+                await _set_preference(deps, client, respond, command, parsed)
+            except PreferencesUnavailable as err:
+                # Said to the person without where the store is; the operator reads that in the log.
+                log.warning("/signoff %s by %s: %s", type(parsed).__name__, user, err)
+                await respond(
+                    text=":warning: That could not be saved just now (signoff's preferences store is unavailable): "
+                    "nothing changed. Try again in a moment.",
+                    response_type="ephemeral",
                 )
-                await respond(text=f":bell: DM reminders are {state}.", response_type="ephemeral")
-            elif isinstance(parsed, Back):
-                await asyncio.to_thread(preferences.back, user)
-                await respond(text=":wave: Welcome back: new requests name you again.", response_type="ephemeral")
-            else:
-                await asyncio.to_thread(preferences.set_away, parsed)
-                moved, problems = await hand_over_pending(deps, client, parsed, command.get("team_id"))
-                text = f"{away_line(parsed)} {moved} waiting request(s) handed over."
-                if problems:
-                    text += " Not handed over: " + "; ".join(problems)
-                await respond(text=text, response_type="ephemeral")
 
     @app.command(PLAN)
     async def plan_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -182,6 +174,36 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(text=_too_long(task, PLAN))
             return
         await _journal_then_ack(deps, ack, respond, _owed(command, WorkflowKind.PLAN, task))
+
+
+async def _set_preference(
+    deps: Deps,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    command: dict[str, Any],
+    parsed: Away | DmReminders | Back,
+) -> None:
+    """``/signoff dm|back|away``: stored, then said (``PreferencesUnavailable``: nothing was)."""
+    user = command["user_id"]
+    preferences = deps.preferences
+    if isinstance(parsed, DmReminders):
+        await asyncio.to_thread(preferences.set_dm_reminders, user, parsed.on)
+        state = (
+            "on: reminders reach you in your DMs with the app too"
+            if parsed.on
+            else "off: reminders stay in the threads"
+        )
+        await respond(text=f":bell: DM reminders are {state}.", response_type="ephemeral")
+    elif isinstance(parsed, Back):
+        await asyncio.to_thread(preferences.back, user)
+        await respond(text=":wave: Welcome back: new requests name you again.", response_type="ephemeral")
+    else:
+        await asyncio.to_thread(preferences.set_away, parsed)
+        moved, problems = await hand_over_pending(deps, client, parsed, command.get("team_id"))
+        text = f"{away_line(parsed)} {moved} waiting request(s) handed over."
+        if problems:
+            text += " Not handed over: " + "; ".join(problems)
+        await respond(text=text, response_type="ephemeral")
 
 
 def _origin(command: dict[str, Any]) -> SlackOrigin:

@@ -4,25 +4,29 @@ A workflow started with only a topic (Temporal CLI, UI, the article's client)
 reads the worker's configuration once, through this activity, so the
 workflow code itself stays deterministic and never touches the environment.
 
-What each person sets from Slack (``/signoff``): away until a date (and to whom their requests go
-meanwhile), and DM reminders off. Kept in one small SQLite file (``SIGNOFF_PREFERENCES``; WAL,
-``synchronous=FULL``): the bot writes it when a person types the command, and the worker's activities
-read it (a DM reminder checks the opt-out, a request opening checks who is away). That is the one
-place every engine reaches the same way, since the bot and the activities are the same code on
-Temporal, DBOS and Restate, and it needs no service of its own; the bot and the worker must see the
-same file (one host, or a shared volume).
+What each person sets from Slack (``/signoff``) is kept in a ``PreferenceStore``
+(``signoff.activities.preference_store``): by default ``Preferences``, one small SQLite file
+(``SIGNOFF_PREFERENCES``; WAL, ``synchronous=FULL``) that the bot writes and the worker's activities
+read, so the bot and the worker must see the same file (one host); with a PostgreSQL URL,
+``PostgresPreferences``, which hosts apart share. Either way it is the one place every engine reaches
+the same way, since the bot and the activities are the same code on Temporal, DBOS and Restate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from signoff.activities.context import Activity
+from signoff.activities.preference_store import Away as Away  # where the bot and the tests have imported it from
+from signoff.activities.preference_store import PreferenceStore, PreferencesUnavailable, still_away
+from signoff.config.setting_types import is_postgres_url
+from signoff.config.settings import SettingsError
 from signoff.contracts.activity_io import LOAD_AWAY, LOAD_WORKER_SETTINGS, AwayNotice, AwayQuery
 from signoff.contracts.workflow_io import WorkflowSettings
 from signoff.temporal.search_attributes import SearchAttributeCheck
@@ -51,84 +55,96 @@ _SCHEMA = (
 )
 
 
-@dataclass(frozen=True)
-class Away:
-    """``user_id`` is away through ``until`` (a UTC day); their requests go to ``delegate``, or (None) to
-    the other approvers."""
-
-    user_id: str
-    until: date
-    delegate: str | None = None
-
-
 class Preferences:
-    """The file, opened per call (the bot's event loop and the worker's activity threads share none)."""
+    """The SQLite file, opened per call (the bot's event loop and the worker's activity threads share none)."""
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else DEFAULT_PREFERENCES_PATH
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=5.0)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        for statement in _SCHEMA:
-            connection.execute(statement)
-        return connection
-
-    def _write(self, sql: str, *args: object) -> None:
-        connection = self._connect()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The file, open, in one transaction (committed when the block ends, rolled back when it
+        raises), then closed. A file that cannot be used: ``PreferencesUnavailable``."""
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=5.0)
+        except (OSError, sqlite3.Error) as err:
+            raise PreferencesUnavailable(f"cannot use the preferences file {str(self.path)!r}: {err}") from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            for statement in _SCHEMA:
+                connection.execute(statement)
             with connection:
-                connection.execute(sql, args)
+                yield connection
+        except sqlite3.Error as err:
+            raise PreferencesUnavailable(f"cannot use the preferences file {str(self.path)!r}: {err}") from None
         finally:
             connection.close()
 
     def set_away(self, away: Away) -> None:
-        self._write(
-            "INSERT INTO away (user_id, until, delegate) VALUES (?, ?, ?) "
-            "ON CONFLICT(user_id) DO UPDATE SET until = excluded.until, delegate = excluded.delegate",
-            away.user_id,
-            away.until.isoformat(),
-            away.delegate,
-        )
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO away (user_id, until, delegate) VALUES (?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET until = excluded.until, delegate = excluded.delegate",
+                (away.user_id, away.until.isoformat(), away.delegate),
+            )
 
     def back(self, user_id: str) -> None:
-        self._write("DELETE FROM away WHERE user_id = ?", user_id)
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM away WHERE user_id = ?", (user_id,))
 
     def away(self, user_ids: Iterable[str], today: date) -> list[Away]:
         """Those of ``user_ids`` away on ``today`` (an absence that ended is not one)."""
         wanted = list(dict.fromkeys(user_ids))
         if not wanted:
             return []
-        connection = self._connect()
-        try:
+        with self._transaction() as connection:
             rows = connection.execute(
                 f"SELECT user_id, until, delegate FROM away WHERE user_id IN ({', '.join('?' * len(wanted))})",
                 wanted,
             ).fetchall()
-        finally:
-            connection.close()
-        found = {row[0]: Away(row[0], date.fromisoformat(row[1]), row[2]) for row in rows}
-        return [found[user] for user in wanted if user in found and found[user].until >= today]
+        return still_away({row[0]: Away(row[0], date.fromisoformat(row[1]), row[2]) for row in rows}, wanted, today)
 
     def set_dm_reminders(self, user_id: str, on: bool) -> None:
-        if on:
-            self._write("DELETE FROM dm_reminders_off WHERE user_id = ?", user_id)
-        else:
-            self._write("INSERT OR IGNORE INTO dm_reminders_off (user_id) VALUES (?)", user_id)
+        with self._transaction() as connection:
+            if on:
+                connection.execute("DELETE FROM dm_reminders_off WHERE user_id = ?", (user_id,))
+            else:
+                connection.execute("INSERT OR IGNORE INTO dm_reminders_off (user_id) VALUES (?)", (user_id,))
 
     def dm_reminders(self, user_id: str) -> bool:
-        connection = self._connect()
-        try:
+        with self._transaction() as connection:
             row = connection.execute("SELECT 1 FROM dm_reminders_off WHERE user_id = ?", (user_id,)).fetchone()
-        finally:
-            connection.close()
         return row is None
 
 
+def preference_store(location: str | None) -> PreferenceStore:
+    """The store ``SIGNOFF_PREFERENCES`` names: a PostgreSQL URL's database, else the SQLite file (None:
+    the default). psycopg is imported only for a URL (``require_extras`` checked it is installed)."""
+    if location is not None and is_postgres_url(location):
+        from signoff.activities.postgres_preferences import PostgresPreferences
+
+        return PostgresPreferences(location)
+    return Preferences(location)
+
+
+def check_preferences(location: str | None) -> None:
+    """At a process's start: a PostgreSQL store that cannot be reached (or refuses signoff) is a
+    ``SettingsError`` of one line, never showing the password, instead of the first command or
+    request failing on it; its tables are created now. A SQLite file is left to its first use."""
+    if location is None or not is_postgres_url(location):
+        return
+    from signoff.activities.postgres_preferences import PostgresPreferences
+
+    try:
+        PostgresPreferences(location).check()
+    except PreferencesUnavailable as err:
+        raise SettingsError(f"SIGNOFF_PREFERENCES: {err}") from None
+
+
 class PreferenceActivities:
-    def __init__(self, preferences: Preferences):
+    def __init__(self, preferences: PreferenceStore):
         self._preferences = preferences
 
     def by_name(self) -> dict[str, Activity]:

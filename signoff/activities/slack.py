@@ -49,7 +49,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from temporalio.exceptions import ApplicationError
 
 from signoff.activities.context import Activity, current_step
-from signoff.activities.settings import Preferences
+from signoff.activities.preference_store import PreferenceStore, PreferencesUnavailable
 from signoff.contracts.activity_io import (
     SLACK_PERMANENT_ERROR,
     SLACK_POST_DM_REMINDER,
@@ -230,7 +230,7 @@ class SlackActivities:
         temporal_ui_url: str | None = None,
         namespace: str = "default",
         pacer: ChannelPacer | None = None,
-        preferences: Preferences | None = None,
+        preferences: PreferenceStore | None = None,
     ) -> None:
         if client.retry_handlers:
             raise ValueError(
@@ -464,9 +464,18 @@ class SlackActivities:
         Like the DMs of ``post_ephemeral``, it is not looked up on a retry (finding a DM by the user's
         id needs im:write's conversations.open, which the app does not ask for): a retry after a post
         whose answer was lost may show the same reminder twice. A person who turned DM reminders off
-        (``/signoff dm off``) is not sent one: "off"."""
-        if self._preferences is not None and not await asyncio.to_thread(self._preferences.dm_reminders, input.user_id):
-            return "off"
+        (``/signoff dm off``) is not sent one: "off"; nor is one whose choice cannot be read now (the
+        preference store is unavailable): "undelivered", since the thread has the reminder anyway."""
+        if self._preferences is not None:
+            try:
+                wanted = await asyncio.to_thread(self._preferences.dm_reminders, input.user_id)
+            except PreferencesUnavailable as err:
+                current_step().logger.warning(
+                    "Did not remind %s by DM (their choice is unknown): %s", input.user_id, err
+                )
+                return "undelivered"
+            if not wanted:
+                return "off"
         link = await self._permalink(input.thread)
         where = f"<{link}|the thread in <#{input.channel_id}>>" if link else f"the thread in <#{input.channel_id}>"
         text = f"{input.text} Decide here or in {where}."

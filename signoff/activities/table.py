@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from signoff.activities.context import Activity
 from signoff.activities.progress_stream import ProgressStreamActivities
-from signoff.activities.settings import PreferenceActivities, Preferences, WorkerSettingsActivities
+from signoff.activities.settings import PreferenceActivities, WorkerSettingsActivities, preference_store
 from signoff.activities.slack import SlackActivities
 from signoff.activities.slack_tools import SlackToolActivities
 from signoff.activities.webhooks import WebhookActivities
@@ -27,7 +27,7 @@ def activity_table(
     search_attributes: SearchAttributeCheck | None = None,
 ) -> dict[str, Activity]:
     """Every activity the workflows call, by name; ``search_attributes``: the namespace's check (Temporal only)."""
-    preferences = Preferences(settings.preferences)
+    preferences = preference_store(settings.preferences)
     slack_activities = SlackActivities(slack, settings.temporal_ui_url, settings.temporal_namespace, pacer, preferences)
     return {
         **slack_activities.by_name(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
+from signoff.config.setting_types import is_postgres_url
 from signoff.config.settings import Engine, Settings, SettingsError, Tracing
 
 
@@ -19,6 +20,9 @@ class Extra:
 
 # psycopg and SQLAlchemy come with dbos; signoff/dbos/config.py and bot/dbos_gateway.py use them directly.
 DBOS = Extra("dbos", ("dbos", "psycopg", "sqlalchemy"))
+# The PostgreSQL driver alone, for SIGNOFF_PREFERENCES=postgresql://… (signoff/activities/postgres_preferences.py):
+# it comes with the dbos extra, so a deployment on Temporal installs that extra for it.
+POSTGRES_DRIVER = Extra("dbos", ("psycopg",))
 # The Restate SDK and the server of signoff's endpoint (signoff/restate/endpoint.py).
 RESTATE = Extra("restate", ("restate", "hypercorn"))
 # The SDK also comes with temporalio-openai-agents (temporalio[opentelemetry]); the exporter does not.
@@ -44,10 +48,13 @@ def require_extra(extra: Extra, setting: str) -> None:
 
 def require_extras(settings: Settings, *, runs_engine: bool) -> None:
     """The extras ``settings`` need: ``dbos`` when this process runs the DBOS engine or reads its
-    database, ``restate`` when it runs the Restate engine (``runs_engine``), ``otel`` whenever
-    tracing is on."""
+    database, or (its driver) keeps the preferences in PostgreSQL, ``restate`` when it runs the
+    Restate engine (``runs_engine``), ``otel`` whenever tracing is on."""
     if runs_engine and settings.engine is Engine.DBOS:
         require_extra(DBOS, "SIGNOFF_ENGINE=dbos")
+    if runs_engine and is_postgres_url(settings.preferences):
+        # Not the URL itself: it may hold a password.
+        require_extra(POSTGRES_DRIVER, "SIGNOFF_PREFERENCES=postgresql://…")
     if runs_engine and settings.engine is Engine.RESTATE:
         require_extra(RESTATE, "SIGNOFF_ENGINE=restate")
     require_tracing_extra(settings.tracing)

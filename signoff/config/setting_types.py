@@ -80,6 +80,8 @@ _PRICE = re.compile(r"^\s*([^=\s]+)\s*=\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\
 # The schemes DBOS's system database takes (SQLAlchemy URLs; DBOS drives PostgreSQL through psycopg 3).
 _SQLITE_SCHEME = "sqlite"
 _POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg")
+# The schemes libpq (psycopg) takes: a URL of either kind is a PostgreSQL database, not a file's path.
+LIBPQ_SCHEMES = ("postgresql", "postgres")
 _NO_DEADLINE = ("none", "never", "0")
 
 
@@ -306,6 +308,43 @@ def _database_url(url: str) -> str:
     return url
 
 
+def is_postgres_url(location: str | None) -> bool:
+    """Whether ``location`` (a setting's value) is a ``postgresql://`` or ``postgres://`` URL."""
+    if location is None:
+        return False
+    scheme, sep, _ = location.partition("://")
+    return bool(sep) and scheme.lower() in LIBPQ_SCHEMES
+
+
+def driver_error_line(error: Exception, url: str) -> str:
+    """The first line of a database driver's ``error`` about ``url``, with the URL's password, if any,
+    replaced by ``***``: libpq's messages name the host, the port and the user, never the password,
+    but the line is shown and logged, so it is stripped anyway."""
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return line
+    return line.replace(password, "***") if password else line
+
+
+def _preferences_location(raw: str) -> str:
+    """A SQLite file's path, or a PostgreSQL URL that every host reaches (``postgresql://`` or
+    ``postgres://``, as libpq takes it). Its messages never show the password."""
+    scheme, sep, _ = raw.partition("://")
+    if not sep:
+        return _file_path(raw)
+    shown = shown_url(raw)
+    if scheme.lower() not in LIBPQ_SCHEMES:
+        raise Invalid(
+            f"={shown!r} is neither a file's path nor a PostgreSQL URL: use /data/signoff-preferences.sqlite "
+            "or postgresql://user:password@host:5432/database"
+        )
+    _split_url(raw, shown)
+    return raw
+
+
 def _file_path(raw: str) -> str:
     """A file's path (made absolute where it is used); a directory's (ending in a slash) is refused."""
     if raw.endswith(("/", "\\")) or "\0" in raw:
@@ -335,6 +374,8 @@ EngineName = Annotated[Engine, BeforeValidator(_engine)]
 TracingName = Annotated[Tracing, BeforeValidator(_tracing)]
 DatabaseUrl = Annotated[str, BeforeValidator(_database_url)]
 FilePath = Annotated[str, BeforeValidator(_file_path)]
+# A file's path or a PostgreSQL URL (the URL may hold a password).
+PreferencesLocation = Annotated[str, BeforeValidator(_preferences_location)]
 
 
 # --- Restate (SIGNOFF_ENGINE=restate): its ingress and admin API, and where Restate reaches signoff ---

@@ -38,6 +38,7 @@ from signoff.config.setting_types import (
     Mentions,
     ModelPrices,
     Port,
+    PreferencesLocation,
     SettingsError,
     TokenBudget,
     ToolNames,
@@ -255,9 +256,10 @@ class OperationsSettings(_EnvironmentModel):
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
     # The bot's journal of acknowledged starts (``bot.journal``); None: .data/signoff-bot-journal.sqlite.
     bot_journal: FilePath | None = Field(None, validation_alias="SIGNOFF_BOT_JOURNAL")
-    # What people set with /signoff (away, DM reminders off): ``signoff.activities.settings``; None:
-    # .data/signoff-preferences.sqlite. The bot and the worker must see the same file.
-    preferences: FilePath | None = Field(None, validation_alias="SIGNOFF_PREFERENCES")
+    # What people set with /signoff (away, DM reminders off): ``signoff.activities.preference_store``; a
+    # SQLite file (None: .data/signoff-preferences.sqlite), which the bot and the worker must both see,
+    # or a PostgreSQL URL every host reaches (it may hold a password: kept out of repr).
+    preferences: PreferencesLocation | None = Field(None, validation_alias="SIGNOFF_PREFERENCES", repr=False)
 
     @model_validator(mode="after")
     def _otlp_goes_somewhere(self) -> Self:
@@ -330,8 +332,9 @@ class Settings:
     tracing_service_name: str | None = None
     # Where the bot journals the starts it acknowledged (``bot.journal``); None: .data/ under the working directory.
     bot_journal: str | None = None
-    # What people set with /signoff (``signoff.activities.settings``); None: .data/ under the working directory.
-    preferences: str | None = None
+    # What people set with /signoff (``signoff.activities.preference_store``): a SQLite file (None: .data/
+    # under the working directory) or a PostgreSQL URL, which may hold a password.
+    preferences: str | None = field(default=None, repr=False)
 
     engine: Engine = Engine.TEMPORAL
     # DBOS's system database (``signoff.dbos.config``): None = SQLite under .data/; a URL may hold a password.

@@ -22,6 +22,7 @@ import psycopg
 import psycopg.conninfo
 from dbos import DBOSConfig
 
+from signoff.config.setting_types import driver_error_line
 from signoff.config.settings import Settings, SettingsError, shown_url
 
 DEFAULT_SQLITE_PATH = Path(".data") / "signoff-dbos.sqlite"
@@ -76,14 +77,9 @@ def _check_postgres(url: str) -> None:
     except psycopg.Error as err:
         if _database_missing(conninfo, urlsplit(url).path.lstrip("/")):
             return
-        # libpq's messages name the host, the port and the user, never the password; strip it anyway.
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        password = urlsplit(url).password
-        if password:
-            reason = reason.replace(password, "***")
         raise DatabaseUnreachable(
             f"cannot use the PostgreSQL database at {_postgres_where(url)} "
-            f"(SIGNOFF_DATABASE_URL={shown_url(url)!r}): {reason}"
+            f"(SIGNOFF_DATABASE_URL={shown_url(url)!r}): {driver_error_line(err, url)}"
         ) from None
 
 
