@@ -16,8 +16,8 @@ from temporalio import workflow as temporal_workflow
 
 from bot.listeners.home import may_decide
 from signoff.contracts.workflow_io import (
-    MAX_WAIT,
     MAX_NOTES_CHARS,
+    MAX_WAIT,
     TERMINAL_PHASES,
     ApprovalPolicy,
     DecisionKind,
