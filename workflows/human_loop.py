@@ -851,7 +851,7 @@ class _ThreadHooks:
             f"has been waiting {waited} for your decision."
         )
         view = owner._view(owner._revision, DraftState.OPEN)
-        await durable().gather(*(owner.thread.remind_by_dm(person, text, view) for person in waiting))
+        await durable().gather(*(owner.thread.remind_by_dm(person, text, view, reminder_number) for person in waiting))
 
 
 def _quoted(text: str) -> str:
