@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel
+from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel, pool_of
 from signoff.contracts.mrkdwn import mention
 from signoff.contracts.workflow_io import (
     MAX_ESCALATIONS,
@@ -205,7 +205,7 @@ class ApprovalGate:
     @property
     def pool_id(self) -> str | None:
         """Where the pool's members are checked: the user group, else the request's channel."""
-        return self.pool_group or self.channel_id
+        return pool_of(self.channel_id, self.pool_group)
 
     @property
     def deciders(self) -> list[str]:

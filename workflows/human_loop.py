@@ -190,6 +190,7 @@ class HumanReviewedWorkflow:
             deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
             handoffs=tuple(gate.handoffs) if gate else (),
             deadline=gate.deadline if gate else None,
+            pool_group=gate.pool_group if gate else None,
         )
 
     def api_key(self) -> str | None:
