@@ -82,6 +82,13 @@ def checked_channel(decision: object, request_channel: str | None) -> str | None
     return member_of if isinstance(member_of, str) else None
 
 
+def pool_group_of(policy: ApprovalPolicy) -> str | None:
+    """The user group whose members are a policy's pool (SIGNOFF_APPROVER_GROUP), when it names nobody."""
+    # getattr: a policy pickled before the field (a DBOS run's input) has none.
+    group = getattr(policy, "approver_group", None)
+    return group if group and not policy.approvers else None
+
+
 class DecisionRefused(ValueError):
     """Raised by update validators; the message is shown to the clicker as is."""
 
@@ -199,8 +206,7 @@ class ApprovalGate:
     @property
     def pool_group(self) -> str | None:
         """The user group whose members are the pool (SIGNOFF_APPROVER_GROUP), when nobody is named."""
-        group = getattr(self.policy, "approver_group", None)
-        return group if group and not self.policy.approvers else None
+        return pool_group_of(self.policy)
 
     @property
     def pool_id(self) -> str | None:

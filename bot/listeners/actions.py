@@ -293,7 +293,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 tool = record.tool if record else tool
         except (TimeoutError, GatewayError) as err:
             log.info("tool lookup for the deny modal skipped: %s", err)
-        view = tool_deny_modal(where.modal_metadata(value.workflow_id, value.revision), tool)
+        view = tool_deny_modal(where.modal_metadata(value.workflow_id, value.revision, value.pool), tool)
         await _open_view(client, where, body, view)
 
     @app.action(action_ids.TOOL_SHOW_ARGUMENTS)
