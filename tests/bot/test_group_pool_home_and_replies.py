@@ -1,12 +1,14 @@
 """A user group as the pool (SIGNOFF_APPROVER_GROUP) everywhere a decision is made, by the one rule
 (signoff/contracts/access.py): a member of the group who is not in the request's channel finds it in
 their App Home and decides there; a member types ``approve`` in the thread; a channel member outside
-the group is offered nothing. On DBOS (SQLite): the Home lists without Temporal's visibility, which the
+the group is offered nothing; a claimer going away hands it to another member. On DBOS (SQLite): the Home lists without Temporal's visibility, which the
 time-skipping server has not; the rule is the engines' same."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,16 @@ from tests.support.bot import RunningBot, bot_settings, worker_and_bot
 from tests.support.engines import phase_of, running_stack
 from tests.support.flows import start_via_slack, thread_of
 from tests.support.forged import deliver, home_actions
-from tests.support.slack import APPROVALS_CHANNEL, APPROVER_1, APPROVER_2, LEADS, OUTSIDER, button_pairs, told
+from tests.support.slack import (
+    APPROVALS_CHANNEL,
+    APPROVER_1,
+    APPROVER_2,
+    LEADS,
+    OUTSIDER,
+    button_pairs,
+    draft_messages,
+    told,
+)
 from tests.support.waiting import eventually
 
 # @leads: Avery (in #approvals) and Oscar (not in #approvals). Blake is in #approvals, not in @leads.
@@ -43,6 +54,14 @@ async def stack(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Pa
     async with running_stack("dbos-sqlite", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
         yield bot
     assert_valid_everything(slack)
+
+
+@pytest.fixture
+async def claimable(time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    settings = bot_settings(slack, approver_group=LEADS, decision_deadline=None)
+    settings = dataclasses.replace(settings, preferences=str(tmp_path / "preferences.sqlite"))
+    async with running_stack("dbos-sqlite", slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+        yield bot
 
 
 async def home_buttons(slack: SlackSandbox, user: str, workflow_id: str) -> list[tuple[str, str]]:
@@ -100,3 +119,19 @@ async def test_on_temporal_visibility_a_group_member_s_home_keeps_pooled_drafts_
         # Visibility may lag a moment behind the start.
         buttons = await eventually(lambda: home_buttons(slack, OUTSIDER, workflow_id), interval=0.2)
         assert ButtonValue.decode(buttons[0][1]).pool == LEADS
+
+
+async def test_a_claimer_going_away_hands_it_to_another_member_of_the_group(
+    claimable: RunningBot, slack: SlackSandbox
+) -> None:
+    workflow_id = (await start_via_slack(slack, claimable.client, "Firewall change", channel=APPROVALS_CHANNEL)).id
+    ts = thread_of(await phase_of(claimable, workflow_id, Phase.PENDING_APPROVAL))
+    [draft] = await slack.wait_for(lambda: draft_messages(slack, ts, APPROVALS_CHANNEL) or None)
+    await slack.click_button(APPROVER_1, APPROVALS_CHANNEL, draft["ts"], action_ids.CLAIM)
+    await told(slack, APPROVER_1, "You claimed revision 1")
+
+    # Oscar is in @leads (not in #approvals): the delegation is checked against the group.
+    until = datetime.now(UTC).date() + timedelta(days=3)
+    await slack.send_slash_command(APPROVER_1, "/signoff", f"away until {until} to <@{OUTSIDER}|oscar>")
+    await told(slack, APPROVER_1, "1 waiting request(s) handed over")
+    assert (await claimable.deps.gateway.progress(workflow_id)).deciders == [OUTSIDER]
