@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel
+from signoff.contracts.access import NOT_A_MEMBER, decision_refusal, member_of_channel, pool_of
 from signoff.contracts.mrkdwn import mention
 from signoff.contracts.workflow_io import (
     MAX_ESCALATIONS,
@@ -80,6 +80,13 @@ def checked_channel(decision: object, request_channel: str | None) -> str | None
         return request_channel
     member_of = getattr(decision, "member_of", None)
     return member_of if isinstance(member_of, str) else None
+
+
+def pool_group_of(policy: ApprovalPolicy) -> str | None:
+    """The user group whose members are a policy's pool (SIGNOFF_APPROVER_GROUP), when it names nobody."""
+    # getattr: a policy pickled before the field (a DBOS run's input) has none.
+    group = getattr(policy, "approver_group", None)
+    return group if group and not policy.approvers else None
 
 
 class DecisionRefused(ValueError):
@@ -199,13 +206,12 @@ class ApprovalGate:
     @property
     def pool_group(self) -> str | None:
         """The user group whose members are the pool (SIGNOFF_APPROVER_GROUP), when nobody is named."""
-        group = getattr(self.policy, "approver_group", None)
-        return group if group and not self.policy.approvers else None
+        return pool_group_of(self.policy)
 
     @property
     def pool_id(self) -> str | None:
         """Where the pool's members are checked: the user group, else the request's channel."""
-        return self.pool_group or self.channel_id
+        return pool_of(self.channel_id, self.pool_group)
 
     @property
     def deciders(self) -> list[str]:

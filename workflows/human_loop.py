@@ -190,6 +190,7 @@ class HumanReviewedWorkflow:
             deciders=gate.deciders if gate and gate.deciders != policy.approvers else None,
             handoffs=tuple(gate.handoffs) if gate else (),
             deadline=gate.deadline if gate else None,
+            pool_group=gate.pool_group if gate else None,
         )
 
     def api_key(self) -> str | None:
@@ -851,7 +852,7 @@ class _ThreadHooks:
             f"has been waiting {waited} for your decision."
         )
         view = owner._view(owner._revision, DraftState.OPEN)
-        await durable().gather(*(owner.thread.remind_by_dm(person, text, view) for person in waiting))
+        await durable().gather(*(owner.thread.remind_by_dm(person, text, view, reminder_number) for person in waiting))
 
 
 def _quoted(text: str) -> str:

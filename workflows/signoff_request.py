@@ -364,6 +364,10 @@ class SignoffRequestWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
         policy = settings.policy
         if request.approvers is not None:
             policy = dataclasses.replace(policy, approvers=list(request.approvers))
+        if request.approver_group is not None:
+            # The request's group is its pool: nobody named, whatever the worker's SIGNOFF_APPROVERS.
+            # (Only requests made since the field can name one: a run from before replays as it was.)
+            policy = dataclasses.replace(policy, approvers=[], approver_group=request.approver_group)
         policy = dataclasses.replace(policy, required_approvals=request.required_approvals)
         if request.reminder_interval is not None:
             policy = dataclasses.replace(policy, reminder_interval=request.reminder_interval)

@@ -206,15 +206,24 @@ class SlackThread:
             )
         )
 
-    async def remind_by_dm(self, user_id: str, text: str, view: DraftView) -> None:
-        """Remind ``user_id`` in their DM with the app, with the draft's buttons (Slack refusing it is no failure)."""
+    async def remind_by_dm(self, user_id: str, text: str, view: DraftView, reminder_number: int) -> None:
+        """Remind ``user_id`` in their DM with the app, with the draft's buttons (Slack refusing it is no failure).
+
+        Its key names the person and the round (revision, reminder number), not the thread's counter: a
+        run that reminded before the keys existed keeps its thread's keys when it replays."""
         if self.parent is None or self.channel_id is None:
             return
+        key = f"{durable().run_id()}:dm:{view.revision}:{reminder_number}:{user_id}"
         await finish_even_if_cancelled(
             durable().execute_activity(
                 SLACK_POST_DM_REMINDER,
                 DmReminderInput(
-                    user_id=user_id, text=text, view=view, thread=self.parent, channel_id=self.parent.channel_id
+                    user_id=user_id,
+                    text=text,
+                    view=view,
+                    thread=self.parent,
+                    channel_id=self.parent.channel_id,
+                    idempotency_key=key,
                 ),
                 start_to_close_timeout=SLACK_START_TO_CLOSE,
                 result_type=str,

@@ -58,6 +58,7 @@ from workflows.approval import (
     GateResult,
     GateWords,
     checked_channel,
+    pool_group_of,
 )
 from workflows.human_loop import DecisionHandlers
 from workflows.patches import ACTION_FIRST_PATCH, TOOL_TARGETS_PATCH
@@ -411,6 +412,7 @@ class ToolApprovals:
             required_approvals=self._host.settings.policy.required_approvals,
             status_note=note,
             always_allow_target=self._scope(record),
+            pool_group=pool_group_of(self._host.settings.policy),
         )
 
     def _scope(self, record: ToolCallRecord) -> str | None:

@@ -143,7 +143,8 @@ async def send_decision(
 async def may_see_request(deps: Deps, client: AsyncWebClient, progress: Progress, user_id: str) -> bool:
     """Whether ``user_id`` may see the request ``progress`` describes (signoff/contracts/access.py)."""
     member = await deps.membership.is_member(client, progress.channel_id, user_id)
-    return may_see(user_id, progress.requester_id, progress.approvers, channel_member=member)
+    pool_member = not member and await deps.membership.is_member(client, progress.pool_group, user_id)
+    return may_see(user_id, progress.requester_id, progress.approvers, channel_member=member, pool_member=pool_member)
 
 
 def _team(body: dict[str, Any]) -> str | None:
@@ -292,7 +293,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 tool = record.tool if record else tool
         except (TimeoutError, GatewayError) as err:
             log.info("tool lookup for the deny modal skipped: %s", err)
-        view = tool_deny_modal(where.modal_metadata(value.workflow_id, value.revision), tool)
+        view = tool_deny_modal(where.modal_metadata(value.workflow_id, value.revision, value.pool), tool)
         await _open_view(client, where, body, view)
 
     @app.action(action_ids.TOOL_SHOW_ARGUMENTS)

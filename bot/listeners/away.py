@@ -22,6 +22,7 @@ from bot.gateway import MAX_LISTED, GatewayError
 from bot.membership import Members
 from signoff.activities.preference_store import PreferencesUnavailable
 from signoff.activities.settings import Away
+from signoff.contracts.access import pool_of
 from signoff.contracts.mrkdwn import escape, mention
 from signoff.contracts.workflow_io import Phase
 
@@ -114,9 +115,10 @@ async def _hand_over(deps: Deps, client: AsyncWebClient, away: Away, team_id: st
     progress = await gateway.progress(workflow_id)
     if progress.phase is not Phase.PENDING_APPROVAL or user not in progress.decide_now or user in progress.approvals:
         return False
-    channel = progress.channel_id
-    members = await deps.membership.members(client, channel) if channel else Members(None)
-    member_of = channel if user in members else None
+    # Where membership counts (signoff/contracts/access.py): the request's user group, else its channel.
+    pool = pool_of(progress.channel_id, progress.pool_group)
+    members = await deps.membership.members(client, pool) if pool else Members(None)
+    member_of = pool if user in members else None
     reason = f"Away until {away.until.isoformat()}."
     if away.delegate is None:
         await gateway.step_aside(workflow_id, progress.revision, user, team_id, reason, member_of=member_of)
@@ -129,7 +131,7 @@ async def _hand_over(deps: Deps, client: AsyncWebClient, away: Away, team_id: st
         away.delegate,
         reason,
         member_of=member_of,
-        to_member_of=channel if away.delegate in members else None,
+        to_member_of=pool if away.delegate in members else None,
     )
     return True
 

@@ -91,16 +91,18 @@ async def build_home(deps: Deps, client: AsyncWebClient, user_id: str) -> View:
     states = await gateway.progress_of_many([item.workflow_id for item in candidates], deps.listing_wait)
     if len(states) < len(candidates) and note is None:
         note = f":hourglass: {len(candidates) - len(states)} workflow(s) did not answer in time and are not shown."
-    member_of = await deps.membership.channels_with(client, (state.channel_id for state in states), user_id)
+    # Each request's pool (signoff/contracts/access.py): its user group's members decide, else its channel's.
+    pools = {state.workflow_id: access.pool_of(state.channel_id, state.pool_group) for state in states}
+    member_of = await deps.membership.channels_with(client, pools.values(), user_id)
     pending = [
         (state, _draft(gateway, state))
         for state in states
-        if may_decide(state, user_id, channel_member=state.channel_id in member_of)
+        if may_decide(state, user_id, channel_member=pools[state.workflow_id] in member_of)
     ]
     tool_calls = [
         waiting
         for state in states
-        for waiting in tool_calls_for(state, user_id, channel_member=state.channel_id in member_of)
+        for waiting in tool_calls_for(state, user_id, channel_member=pools[state.workflow_id] in member_of)
     ]
     waiting = {state.workflow_id: state for state, _ in pending} | {
         t.progress.workflow_id: t.progress for t in tool_calls
@@ -143,7 +145,15 @@ async def _by_search_attributes(
     member_of = await deps.membership.channels_with(
         client, (item.channel_id for item in waiting if user_id not in item.approvers), user_id
     )
-    waiting = [item for item in waiting if user_id in item.approvers or item.channel_id in member_of]
+    # Visibility does not say which pooled drafts have a user group for their pool: a member of the
+    # deployment's (SIGNOFF_APPROVER_GROUP) keeps them all, and the rule is applied to each one's progress.
+    group = deps.settings.workflow.policy.approver_group
+    in_group = bool(group) and await deps.membership.is_member(client, group, user_id)
+    waiting = [
+        item
+        for item in waiting
+        if user_id in item.approvers or item.channel_id in member_of or (in_group and not item.approvers)
+    ]
     mine = [row for row in (item.as_row() for item in requested) if row is not None]
     return waiting[:MAX_HOME_QUERIES], mine
 
@@ -165,6 +175,8 @@ def _draft(gateway: Gateway, state: Progress) -> DraftView:
         approvals=list(state.approvals),
         required_approvals=state.required_approvals,
         workflow_url=gateway.ui_url(state.workflow_id),
+        # Its buttons name the pool, so a click is checked against the group, as in the thread.
+        pool_group=state.pool_group,
     )
 
 

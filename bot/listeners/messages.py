@@ -148,6 +148,8 @@ async def answer(
         where,
         workflow_id,
         lambda member_of: _decide(gateway, workflow_id, progress.revision, reply, decision, member_of),
+        # A pooled request's user group is where the typist's membership counts, as for its buttons.
+        pool=progress.pool_group,
     )
 
 

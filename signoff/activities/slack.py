@@ -461,11 +461,13 @@ class SlackActivities:
         """Remind one decider in their DM with the app, with the draft's buttons: "dm", or "undelivered"
         when Slack refuses it for good (the workflow goes on: the thread has the reminder too).
 
-        Like the DMs of ``post_ephemeral``, it is not looked up on a retry (finding a DM by the user's
-        id needs im:write's conversations.open, which the app does not ask for): a retry after a post
-        whose answer was lost may show the same reminder twice. A person who turned DM reminders off
-        (``/signoff dm off``) is not sent one: "off"; nor is one whose choice cannot be read now (the
-        preference store is unavailable): "undelivered", since the thread has the reminder anyway."""
+        Posted once per key like the thread's posts: a retry opens the DM (``conversations.open``, the
+        im:write scope: a user id names the DM for posting, but reading its history takes the ``D…`` id)
+        and looks there for the reminder an earlier attempt may have posted before its answer was lost.
+        An install from before im:write (missing_scope) posts again without looking, as it did then:
+        the reminder still goes, at worst twice after a lost answer. A person who turned DM reminders
+        off (``/signoff dm off``) is not sent one: "off"; nor is one whose choice cannot be read now
+        (the preference store is unavailable): "undelivered", since the thread has the reminder anyway."""
         if self._preferences is not None:
             try:
                 wanted = await asyncio.to_thread(self._preferences.dm_reminders, input.user_id)
@@ -480,23 +482,44 @@ class SlackActivities:
         where = f"<{link}|the thread in <#{input.channel_id}>>" if link else f"the thread in <#{input.channel_id}>"
         text = f"{input.text} Decide here or in {where}."
         view = self._with_url(input.view)
+        key = input.idempotency_key
+        # A user id as the channel posts in the app's DM with that user (chat:write is enough).
+        channel = input.user_id
         try:
-            await call_slack(
-                "chat.postMessage",
-                self._client.chat_postMessage(
-                    channel=input.user_id,
-                    text=fallback_text(text),
-                    blocks=dm_reminder_blocks(text, view),
-                    unfurl_links=False,
-                    unfurl_media=False,
-                ),
-            )
+            if key is not None and current_step().attempt > 1:
+                dm = await self._open_dm(input.user_id)
+                if dm is not None:
+                    if key in await self._find_posted(dm, None, [key]):
+                        current_step().logger.info("DM reminder %s was posted by an earlier attempt", key)
+                        return "dm"
+                    channel = dm
+            # Without a key (a run from before them): posted without looking, under a key no lookup asks for.
+            key = key or f"dm-reminder:{input.view.workflow_id}"
+            await self._post(channel, key, text=fallback_text(text), blocks=dm_reminder_blocks(text, view))
         except ApplicationError as err:
             if err.type != SLACK_PERMANENT_ERROR:
                 raise
             current_step().logger.warning("Could not remind %s by DM: %s", input.user_id, err)
             return "undelivered"
         return "dm"
+
+    async def _open_dm(self, user_id: str) -> str | None:
+        """The id of the app's DM with ``user_id`` (conversations.open, Tier 3); None when the token lacks
+        im:write (an install from before it asked for the scope). Other refusals raise."""
+        try:
+            response = await call_slack("conversations.open", self._client.conversations_open(users=[user_id]))
+        except ApplicationError as err:
+            if slack_error_code(err) != "missing_scope":
+                raise
+            current_step().logger.warning(
+                "DM reminder to %s posted without looking for an earlier attempt's: the app lacks im:write "
+                "(add it and reinstall the app)",
+                user_id,
+            )
+            return None
+        channel = response.get("channel") or {}
+        dm = channel.get("id") if isinstance(channel, Mapping) else None
+        return dm if isinstance(dm, str) and dm else None
 
     async def post_once(self, channel_id: str, key: str, *, text: str, thread_ts: str | None = None) -> MessageRef:
         """Post ``text`` once per ``key``, however often the calling activity is retried."""

@@ -144,6 +144,9 @@ class DmReminderInput:
     view: DraftView
     thread: MessageRef
     channel_id: str
+    # One per person and reminder round (the DM carries it as metadata): a retry finds its earlier post.
+    # None: scheduled by a run from before the keys, posted without that lookup.
+    idempotency_key: str | None = None
 
 
 @dataclass

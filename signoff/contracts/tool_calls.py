@@ -71,6 +71,8 @@ class ToolCallView:
     # What "Always allow" covers besides this tool: the channel as the model wrote it (shown
     # escaped). None: the whole tool, as in runs started before Always allow was scoped.
     always_allow_target: str | None = None
+    # The user group whose members decide (the pool), carried by the buttons so the bot checks it.
+    pool_group: str | None = None
 
 
 @dataclass

@@ -395,6 +395,9 @@ class Progress:
     handoffs: tuple[HandoffRecord, ...] = ()
     # When the open draft expires unless someone decides (None: no draft open, or no deadline).
     deadline: datetime | None = None
+    # The user group whose members decide when nobody is named (signoff/contracts/access.py ``pool_of``);
+    # None: the channel's members. An immutable default: a Progress pickled before this field reads it too.
+    pool_group: str | None = None
 
     @property
     def decide_now(self) -> list[str]:

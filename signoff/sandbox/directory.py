@@ -102,6 +102,7 @@ DEFAULT_BOT_SCOPES = frozenset(
         "channels:history",
         "groups:history",
         "im:history",
+        "im:write",
         "channels:read",
         "groups:read",
         "channels:write.topic",

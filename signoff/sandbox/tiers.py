@@ -28,6 +28,7 @@ TIER_BY_METHOD = {
     "conversations.list": 2,
     "conversations.setTopic": 2,
     "conversations.members": 4,
+    "conversations.open": 3,
     "chat.startStream": 2,
     "chat.appendStream": 4,
     "chat.stopStream": 2,

@@ -109,6 +109,7 @@ class WebApi:
             "conversations.replies": self.conversations_replies,
             "conversations.list": self.conversations_list,
             "conversations.members": self.conversations_members,
+            "conversations.open": self.conversations_open,
             "conversations.setTopic": self.conversations_set_topic,
             "usergroups.users.list": self.usergroups_users_list,
             "views.open": lambda p: {"view": self.workspace.open_view(p.get("trigger_id"), p.get("view"))},
@@ -332,6 +333,37 @@ class WebApi:
         rest = members[start + limit :]
         return {"members": page, "response_metadata": {"next_cursor": _encode_user_cursor(rest[0]) if rest else ""}}
 
+    def conversations_open(self, p: Params) -> dict[str, Any]:
+        """Slack's, for the app's DMs: ``users`` (one id: the DM with the app; needs im:write) or ``channel``
+        (a DM's id, resumed). Several users would be a group DM (mpim:write), which the sandbox has not."""
+        users = [user.strip() for user in (p.text("users") or "").split(",") if user.strip()]
+        if p.text("channel") is None and not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > MAX_OPEN_USERS:
+            raise SlackError("too_many_users")
+        if len(users) > 1:
+            self._require_scope("mpim:write")
+            raise SlackError("method_not_supported_for_channel_type")
+        self._require_scope("im:write")
+        if users:
+            user = self.workspace.user(users[0])
+            if user.is_bot:
+                raise SlackError("user_not_found")
+            im_id = "D" + user.id[1:]
+        else:
+            channel = self.workspace.directory.by_id(p.text("channel") or "")
+            if channel is None:
+                raise SlackError("channel_not_found")
+            if not channel.is_im:
+                raise SlackError("method_not_supported_for_channel_type")
+            im_id = channel.id
+        already_open = im_id in self.workspace.directory.channels
+        im = self.workspace.directory.im_with("U" + im_id[1:])
+        opened: dict[str, Any] = {"channel": im.to_slack(BOT_USER_ID) if p.flag("return_im") else {"id": im.id}}
+        if already_open:
+            opened |= {"no_op": True, "already_open": True}
+        return opened
+
     def _require_scope(self, scope: str) -> None:
         if scope not in self.bot_scopes:
             raise SlackError("missing_scope", needed=scope, provided=",".join(sorted(self.bot_scopes)))
@@ -380,6 +412,8 @@ class WebApi:
         return {"files": files}
 
 
+# conversations.open's users: "1 to 8 user IDs".
+MAX_OPEN_USERS = 8
 # The scope a bot token needs to read a conversation of each kind (conversations.members and kin).
 _READ_SCOPE = {"public_channel": "channels:read", "private_channel": "groups:read", "im": "im:read"}
 

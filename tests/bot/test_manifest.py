@@ -58,6 +58,8 @@ SCOPES_BY_METHOD: dict[str, set[str]] = {
     # does not ask for: nobody but named approvers decides on a request in a DM.
     "conversations.members": {"channels:read", "groups:read"},
     "conversations.setTopic": {"channels:write.topic", "groups:write.topic"},
+    # A retried DM reminder finds the DM it may have posted in (signoff/activities/slack.py): a 1:1 DM's scope.
+    "conversations.open": {"im:write"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     # With SIGNOFF_APPROVER_GROUP: who is in the user group that decides (bot/membership.py).

@@ -36,6 +36,7 @@ _TIMEDELTA_MAX_SECONDS = timedelta.max.days * 86400
 
 _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 Outcome = Literal["approved", "rejected", "revision_requested", "expired"]
 
@@ -54,6 +55,9 @@ class SignoffRequestInput(BaseModel):
     requester: str | None = None
     # Slack user ids; default: the worker's SIGNOFF_APPROVERS.
     approvers: list[str] | None = Field(default=None, max_length=MAX_APPROVERS)
+    # A Slack user group id (S…) whose members decide, nobody being named (one of them may claim it);
+    # default: the worker's SIGNOFF_APPROVER_GROUP when no approvers are named, else the channel's members.
+    approver_group: str | None = None
     required_approvals: int = Field(default=1, ge=1)
     # From 1 second to ten years (MAX_WAIT): a longer wait would overflow the workflow's timer.
     reminder_interval_seconds: int | None = Field(default=None, ge=MIN_WAIT_SECONDS)
@@ -96,6 +100,13 @@ class SignoffRequestInput(BaseModel):
         # Listed twice is still one person: counted once towards the quorum.
         return list(dict.fromkeys(value))
 
+    @field_validator("approver_group")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _USER_GROUP_ID.match(value):
+            raise ValueError(f"{value!r} is not a Slack user group id like S0123ABCD (a @handle is not accepted)")
+        return value
+
     @field_validator("reminder_interval_seconds", "decision_deadline_seconds")
     @classmethod
     def _at_most_the_longest_wait(cls, value: int | None, info: ValidationInfo) -> int | None:
@@ -116,6 +127,8 @@ class SignoffRequestInput(BaseModel):
                     f"required_approvals is {self.required_approvals} but only {len(others)} of the approvers "
                     "can approve: the requester may not approve their own request"
                 )
+        if self.approver_group is not None and self.approvers:
+            raise ValueError("approvers and approver_group contradict each other: a group decides when nobody is named")
         if self.never_expires and self.decision_deadline_seconds is not None:
             raise ValueError("never_expires and decision_deadline_seconds contradict each other")
         return self

@@ -159,9 +159,12 @@ def always_allow_words(tool: str, target: str | None) -> str:
     )
 
 
-def tool_call_buttons(workflow_id: str, call_number: int, tool: str = "", target: str | None = None) -> ActionsBlock:
-    """Allow / Always allow / Deny, each carrying which call of which workflow it decides."""
-    value = ButtonValue(workflow_id=workflow_id, revision=call_number).encode()
+def tool_call_buttons(
+    workflow_id: str, call_number: int, tool: str = "", target: str | None = None, pool: str | None = None
+) -> ActionsBlock:
+    """Allow / Always allow / Deny, each carrying which call of which workflow it decides (and ``pool``,
+    the user group whose members decide, so the bot checks membership there)."""
+    value = ButtonValue(workflow_id=workflow_id, revision=call_number, pool=pool).encode()
     title = f"Always allow in {truncate(target, 60)}?" if target else "Always allow this tool?"
     return ActionsBlock(
         block_id=f"{action_ids.TOOL_DECISION_BLOCK}_{call_number}",
@@ -229,7 +232,9 @@ def tool_call_message(view: ToolCallView) -> tuple[str, list[Block]]:
     blocks.append(context_block(*context))
     elements: list[ButtonElement] = []
     if pending:
-        blocks.append(tool_call_buttons(view.workflow_id, view.call_number, view.tool, view.always_allow_target))
+        blocks.append(
+            tool_call_buttons(view.workflow_id, view.call_number, view.tool, view.always_allow_target, view.pool_group)
+        )
     if cut:
         elements.append(_show_arguments_button(view.workflow_id, view.call_number))
         blocks.append(ActionsBlock(block_id=f"signoff_tool_more_{view.call_number}", elements=elements))
