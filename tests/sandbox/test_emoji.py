@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, requires_chromium]
 PRODUCT = ("bot", "signoff", "workflows")
 SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 # Matches that are not emoji: Sphinx roles in docstrings, and ids with a word between colons.
-NOT_EMOJI = {"func", "class", "home", "tool", "memory"}  # memory: SQLite's ":memory:"
+NOT_EMOJI = {"func", "class", "home", "tool", "dm", "memory"}  # memory: SQLite's ":memory:"
 
 
 def product_shortcodes() -> set[str]:
