@@ -96,6 +96,9 @@ DEFAULT_UPDATE_TIMEOUT = timedelta(seconds=10)
 SERVER_PROBE_TIMEOUT = timedelta(seconds=1)
 # Visibility listings are cut at this many workflows.
 MAX_LISTED = 50
+# A request's memo key for the user group it named as its pool (``approver_group``): visibility lists
+# it without asking the workflow, so the Home finds the request for that group's members.
+MEMO_POOL_GROUP = "approver_group"
 # Workflow starts in flight at once from one bot process. /report waits for its start only a
 # bounded time before acking, so a burst of commands would otherwise send every start at once; the
 # server starts ~50-110 a second here, the rest queue inside it past the RPC timeout (benchmarks:
@@ -240,6 +243,8 @@ class Listed:
     phase: Phase | None = None
     # From the SignoffApprovers search attribute (empty where none are named, or it is not set).
     approvers: tuple[str, ...] = ()
+    # The user group an API request named as its pool (its memo; None: the channel, or the setting's).
+    pool_group: str | None = None
 
     def as_row(self) -> WorkflowRow | None:
         """A list line from visibility alone (None without a phase attribute: the workflow must be asked)."""
@@ -1213,6 +1218,7 @@ async def _listed(execution: WorkflowExecution) -> Listed:
         started_at=execution.start_time,
         phase=_phase(phase),
         approvers=tuple(attributes.get(search_attributes.APPROVERS) or ()),
+        pool_group=memo.get(MEMO_POOL_GROUP) or None,
     )
 
 

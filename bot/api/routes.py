@@ -31,6 +31,7 @@ from bot.api.models import IDEMPOTENCY_KEY_PATTERN, CreateRequest, RequestError,
 from bot.api.problems import ProblemError, invalid_body
 from bot.api.ratelimit import RateLimiter
 from bot.gateway import (
+    MEMO_POOL_GROUP,
     AlreadyRunning,
     Gateway,
     GatewayError,
@@ -189,6 +190,8 @@ class RequestsApi:
             MEMO_KEY: key.name,
             MEMO_HASH: digest,
         }
+        if body.approver_group:
+            memo[MEMO_POOL_GROUP] = body.approver_group
         replayed = False
         request_json = started.model_dump(mode="json", exclude_none=True)
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -366,14 +366,26 @@ async def _running_by_search_attributes(
     search attribute, subject from the memo): no workflow is asked, and the total is counted by the
     server. Returns the rows, how many were looked at, and the total."""
     running, total = await deps.gateway.running(MAX_LISTED)
-    member_of = await deps.membership.channels_with(client, (item.channel_id for item in running), user_id)
+    member_of = await deps.membership.channels_with(client, _pools(running), user_id)
     seen = [item for item in running if _visible(item, user_id, member_of)]
     rows = [row for row in (item.as_row() for item in seen) if row is not None]
     return rows[:MAX_LIST_QUERIES], len(running), total
 
 
+def _pools(items: Iterable[Listed | Progress]) -> list[str | None]:
+    """The channels and user groups whose members may see ``items`` (asked once each, through the cache)."""
+    return [where for item in items for where in (item.channel_id, item.pool_group)]
+
+
 def _visible(item: Listed | Progress, user_id: str, member_of: set[str]) -> bool:
-    return may_see(user_id, item.requester_id, item.approvers, channel_member=item.channel_id in member_of)
+    """``member_of``: which of the items' channels and user groups ``user_id`` is in (``_pools``)."""
+    return may_see(
+        user_id,
+        item.requester_id,
+        item.approvers,
+        channel_member=item.channel_id in member_of,
+        pool_member=item.pool_group is not None and item.pool_group in member_of,
+    )
 
 
 async def _running_newest(deps: Deps, client: AsyncWebClient, user_id: str) -> tuple[list[WorkflowRow], int]:
@@ -385,7 +397,7 @@ async def _running_newest(deps: Deps, client: AsyncWebClient, user_id: str) -> t
     answered = {
         p.workflow_id: p for p in await gateway.progress_of_many([w.workflow_id for w in asked], deps.listing_wait)
     }
-    member_of = await deps.membership.channels_with(client, (p.channel_id for p in answered.values()), user_id)
+    member_of = await deps.membership.channels_with(client, _pools(answered.values()), user_id)
     rows: list[WorkflowRow] = []
     missing = 0
     for item in asked:

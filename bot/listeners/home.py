@@ -142,17 +142,20 @@ async def _by_search_attributes(
         and item.requester_id != user_id
         and (not item.approvers or user_id in item.approvers)
     ][:MAX_HOME_TOOL_PLANS]
+    # A pooled draft's pool: the user group an API request named (from its memo), else its channel. A
+    # member of the deployment's group (SIGNOFF_APPROVER_GROUP) keeps every pooled draft, since
+    # visibility does not say which the setting's group decides; the rule is applied to each one's progress.
     member_of = await deps.membership.channels_with(
-        client, (item.channel_id for item in waiting if user_id not in item.approvers), user_id
+        client, (item.pool_group or item.channel_id for item in waiting if user_id not in item.approvers), user_id
     )
-    # Visibility does not say which pooled drafts have a user group for their pool: a member of the
-    # deployment's (SIGNOFF_APPROVER_GROUP) keeps them all, and the rule is applied to each one's progress.
     group = deps.settings.workflow.policy.approver_group
     in_group = bool(group) and await deps.membership.is_member(client, group, user_id)
     waiting = [
         item
         for item in waiting
-        if user_id in item.approvers or item.channel_id in member_of or (in_group and not item.approvers)
+        if user_id in item.approvers
+        or (item.pool_group or item.channel_id) in member_of
+        or (in_group and not item.approvers)
     ]
     mine = [row for row in (item.as_row() for item in requested) if row is not None]
     return waiting[:MAX_HOME_QUERIES], mine

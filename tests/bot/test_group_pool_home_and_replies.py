@@ -11,16 +11,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from bot.server import EVENTS_PATH
 from signoff.contracts.workflow_io import Phase
 from signoff.sandbox import SlackSandbox
 from signoff.sandbox.directory import UserGroup
 from signoff.slack import action_ids
 from signoff.slack.action_ids import ButtonValue
 from signoff.temporal.devserver import DevServer
+from tests.support.api import KEYS, ApiCaller
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings, worker_and_bot
 from tests.support.engines import phase_of, running_stack
@@ -32,6 +35,8 @@ from tests.support.slack import (
     APPROVER_2,
     LEADS,
     OUTSIDER,
+    REQUESTER,
+    answer_to,
     button_pairs,
     draft_messages,
     told,
@@ -86,6 +91,8 @@ async def test_a_group_member_decides_from_the_home_and_by_a_typed_reply(
     assert ButtonValue.decode(buttons[0][1]).pool == LEADS
     # Blake is in #approvals but not in @leads: nothing for him to decide.
     assert await home_buttons(slack, APPROVER_2, workflow_id) == []
+    # And /report list shows it to Oscar: a member of its pool may see it, as a channel member may.
+    assert "Firewall change" in await answer_to(slack, OUTSIDER, "list")
 
     # A group member may see it too: Approve with comment opens its form, named for the request.
     opened = len(slack.calls_to("views.open"))
@@ -135,3 +142,34 @@ async def test_a_claimer_going_away_hands_it_to_another_member_of_the_group(
     await slack.send_slash_command(APPROVER_1, "/signoff", f"away until {until} to <@{OUTSIDER}|oscar>")
     await told(slack, APPROVER_1, "1 waiting request(s) handed over")
     assert (await claimable.deps.gateway.progress(workflow_id)).deciders == [OUTSIDER]
+
+
+@pytest.mark.process
+async def test_on_temporal_visibility_a_group_an_api_request_names_finds_its_members_homes(
+    dev_server: DevServer, slack: SlackSandbox, tmp_path: Path
+) -> None:
+    """A group named by the request alone (not the deployment's): visibility lists it from the memo the
+    API sets, so Oscar, in @leads and not in #approvals, finds it in his Home and decides there."""
+    settings = dataclasses.replace(bot_settings(slack, decision_deadline=None), api_keys=KEYS)
+    client = await Client.connect(dev_server.address)
+    async with (
+        running_stack("temporal", slack, settings, temporal_client=client, tmp_path=tmp_path) as bot,
+        aiohttp.ClientSession() as session,
+    ):
+        assert await bot.deps.gateway.lists_by_search_attributes()
+        caller = ApiCaller(session, bot.url.removesuffix(EVENTS_PATH))
+        created = await caller.create(
+            {
+                "title": "Rotate the keys",
+                "body": "Old keys stop in 24 h.",
+                "channel": APPROVALS_CHANNEL,
+                "requester": REQUESTER,
+                "approver_group": LEADS,
+            }
+        )
+        assert created.status == 201, created.body
+        # Visibility may lag a moment behind the start.
+        buttons = await eventually(lambda: home_buttons(slack, OUTSIDER, created.body["id"]), interval=0.2)
+        assert ButtonValue.decode(buttons[0][1]).pool == LEADS
+        # /report list from visibility alone: the memo's group lets him see it there too.
+        assert "Rotate the keys" in await answer_to(slack, OUTSIDER, "list")

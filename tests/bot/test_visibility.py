@@ -18,7 +18,7 @@ from signoff.temporal.devserver import DevServer
 from tests.support.bot import bot_settings, worker_and_bot
 from tests.support.flows import start_via_slack, waiting_draft
 from tests.support.forged import block_actions, deliver, home_actions
-from tests.support.slack import APPROVER_1, CHANNEL, OUTSIDER, REQUESTER, button_pairs, ephemeral_texts, told
+from tests.support.slack import APPROVER_1, OUTSIDER, REQUESTER, answer_to, button_pairs, ephemeral_texts, told
 from tests.support.waiting import eventually
 from workflows.human_loop import HumanReviewedWorkflow
 
@@ -37,13 +37,6 @@ async def home_of(slack: SlackSandbox, user: str) -> str:
         timeout=15,
     )
     return json.dumps(slack.home_view(user))
-
-
-async def answer_to(slack: SlackSandbox, user: str, text: str) -> str:
-    """What ``user`` is told, only them, when they type ``/report text`` in #general."""
-    before = len(ephemeral_texts(slack, user))
-    await slack.send_slash_command(user, "/report", text, channel_id=CHANNEL)
-    return await slack.wait_for(lambda: next(iter(ephemeral_texts(slack, user)[before:]), None), timeout=15)
 
 
 def dm_texts(slack: SlackSandbox, user: str) -> list[str]:

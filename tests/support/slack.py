@@ -167,6 +167,13 @@ def ephemeral_texts(slack: SlackSandbox, user: str) -> list[str]:
     return [str(e.get("text") or "") + json.dumps(e.get("blocks") or []) for e in slack.ephemerals(user)]
 
 
+async def answer_to(slack: SlackSandbox, user: str, text: str) -> str:
+    """What ``user`` is told, only them, when they type ``/report text`` in #general."""
+    before = len(ephemeral_texts(slack, user))
+    await slack.send_slash_command(user, "/report", text, channel_id=CHANNEL)
+    return await slack.wait_for(lambda: next(iter(ephemeral_texts(slack, user)[before:]), None), timeout=15)
+
+
 async def told(slack: SlackSandbox, user: str, fragment: str, after: int = 0, timeout: float = 15) -> str:
     """Wait until ``user`` was shown (ephemerally) something containing ``fragment``, among messages after ``after``."""
 
