@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import ClientSession
-from temporalio.testing import WorkflowEnvironment
 
 from bot.api import requests_api
 from bot.api.mcp_proxy import ToolProxy
@@ -36,9 +34,8 @@ from signoff.contracts.tool_call_log import (
 )
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
-from tests.support.api import KEYS
-from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import running_stack
+from tests.support.bot import RunningBot
+from tests.support.engines import api_bot_on_temporal_and_dbos  # noqa: F401 (the bot fixture)
 from tests.support.mcp import in_memory_session, pending_tool_call, text_of
 from tests.support.slack import APPROVER_1, CHANNEL
 from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, DYING_TOOL, READ_TOOL, runs, upstream_server
@@ -52,18 +49,6 @@ LOG_ID = tool_call_log_id(KEY.name, IDENTITY)
 POLICY = Policy(
     rules=(Rule(tools=[DYING_TOOL], action="deny"),), defaults=Defaults(channel=CHANNEL, wait_seconds=LOADED)
 )
-
-
-@pytest.fixture(params=["temporal", pytest.param("dbos-sqlite", marks=pytest.mark.timeout(180))])
-async def bot(
-    request: pytest.FixtureRequest, time_env: WorkflowEnvironment, slack: SlackSandbox, tmp_path: Path
-) -> AsyncIterator[RunningBot]:
-    settings = replace(bot_settings(slack), api_keys=KEYS)
-    with time_env.auto_time_skipping_disabled():
-        async with running_stack(
-            str(request.param), slack, settings, temporal_client=time_env.client, tmp_path=tmp_path
-        ) as running:
-            yield running
 
 
 @contextlib.asynccontextmanager

@@ -201,11 +201,11 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         os.kill(int(pid), signal.SIGKILL)
     # SIGKILLed and started again: the Always allow holds (kept in the proxy's tool-call log).
     asked = len(slack.messages(CHANNEL))
-    again = {"channel": "#ops", "text": "after the restart"}
+    restarted = {"channel": "#ops", "text": "after the restart"}
     async with proxy_session(server, errlog) as session:
-        assert not (await session.call_tool(DESTRUCTIVE_TOOL, again)).is_error
+        assert not (await session.call_tool(DESTRUCTIVE_TOOL, restarted)).is_error
     assert len(slack.messages(CHANNEL)) == asked
-    assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later, again]
+    assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later, restarted]
     # The log the proxy named at start holds every call (the last flushed as the proxy closed).
     [log_id, *_] = re.findall(r"tool-call log: (toolcalls-[0-9a-f]+)", errlog.read_text())
     log = await bot.deps.gateway.tool_call_log(log_id)
