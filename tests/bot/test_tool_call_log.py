@@ -52,19 +52,28 @@ POLICY = Policy(
 
 
 @contextlib.asynccontextmanager
-async def proxied(bot: RunningBot, runs_file: Path) -> AsyncIterator[tuple[ClientSession, ToolCallJournal]]:
-    """An agent's MCP session with a proxy (as ``serve_proxy`` sets it up) in front of the upstream."""
+async def proxied(bot: RunningBot, runs_file: Path) -> AsyncIterator[tuple[ClientSession, list[None]]]:
+    """An agent's MCP session with a proxy (as ``serve_proxy`` sets it up) in front of the upstream,
+    and the pings the proxy sent the upstream."""
     api = requests_api(bot.deps.settings, bot.deps.gateway)
     gate = ToolCallGate(api, KEY, IDENTITY, "an agent through signoff mcp-proxy")
     journal = ToolCallJournal(bot.deps.gateway, LOG_ID, "mcp-stdio: upstream_mcp")
     grants = await journal.grants()
     async with in_memory_session(upstream_server(runs_file)) as upstream:
+        pings: list[None] = []
+        ping = upstream.send_ping
+
+        async def counted_ping() -> Any:
+            pings.append(None)
+            return await ping()
+
+        upstream.send_ping = counted_ping  # type: ignore[method-assign]
         proxy = ToolProxy(upstream, POLICY, gate, journal=journal)
         proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
         journal.start()
         try:
             async with in_memory_session(proxy.server()) as agent:
-                yield agent, journal
+                yield agent, pings
         finally:
             await journal.close()
 
@@ -78,7 +87,7 @@ async def test_every_call_is_logged_and_always_allow_survives_a_restart(
 ) -> None:
     runs_file = tmp_path / "runs.jsonl"
     first, later, after_restart = ({"channel": "#ops", "text": text} for text in ("1", "2", "3"))
-    async with proxied(bot, runs_file) as (agent, _):
+    async with proxied(bot, runs_file) as (agent, pings):
         assert not (await agent.call_tool(READ_TOOL, {"topic": "launch"})).is_error
         assert "denied by this server's approval policy" in text_of(await agent.call_tool(DYING_TOOL, {}))
         assert "has no tool" in text_of(await agent.call_tool("drop_everything", {}))
@@ -87,6 +96,8 @@ async def test_every_call_is_logged_and_always_allow_survives_a_restart(
         await slack.click_button(APPROVER_1, CHANNEL, ask["ts"], action_ids.TOOL_ALWAYS_ALLOW)
         assert text_of(await calling) == "posted to #ops"
         assert not (await agent.call_tool(DESTRUCTIVE_TOOL, later)).is_error
+        # The upstream is pinged only before a person is asked: the forward reports a dead one.
+        assert len(pings) == 1
     assert tool_messages(slack) == 1
 
     # Started again with the same identity: the grant is read back, the call runs unasked.
