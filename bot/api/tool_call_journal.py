@@ -72,11 +72,14 @@ class ToolCallJournal:
     flush_seconds: float = FLUSH_SECONDS
     _buffer: list[ToolCallEntry] = field(default_factory=list)
     _grants: list[AlwaysAllowGrant] = field(default_factory=list)
+    # Grants not yet in the log (the engine did not answer): sent with the next batch.
+    _unsent_grants: list[AlwaysAllowGrant] = field(default_factory=list)
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)
     _full: asyncio.Event = field(default_factory=asyncio.Event)
     _sending: asyncio.Lock = field(default_factory=asyncio.Lock)
     _flusher: asyncio.Task[None] | None = None
     _warned: bool = False
+    _dropping: bool = False
 
     async def grants(self) -> list[AlwaysAllowGrant]:
         """The grants the log holds (none when it does not exist yet, or cannot be read: then the
@@ -97,24 +100,26 @@ class ToolCallJournal:
         """Keep ``logged`` for the next batch (never waits)."""
         if len(self._buffer) >= MAX_BUFFERED:
             del self._buffer[0]
-            log.warning("tool-call log %s: over %d entries unsent; the oldest dropped", self.log_id, MAX_BUFFERED)
+            if not self._dropping:
+                log.warning("tool-call log %s: over %d entries unsent; dropping the oldest", self.log_id, MAX_BUFFERED)
+                self._dropping = True
         self._buffer.append(logged)
         self._waiting.set()
         if len(self._buffer) >= MAX_BATCH_ENTRIES:
             self._full.set()
 
     async def grant(self, granted: AlwaysAllowGrant) -> None:
-        """Append ``granted`` now, with whatever entries wait (a failure is logged: the grant then lasts
-        while this proxy runs, as it is kept here too)."""
+        """Append ``granted`` now, with whatever entries wait (not answered: logged, kept here, and sent
+        with the next batch; meanwhile it lasts while this proxy runs)."""
         self._grants.append(granted)
-        await self.flush(ToolCallBatch(grants=[granted]))
+        self._unsent_grants.append(granted)
+        await self.flush()
 
-    async def flush(self, extra: ToolCallBatch | None = None) -> None:
-        """Send what is buffered (and ``extra``'s grants), in batches of at most ``MAX_BATCH_ENTRIES``."""
+    async def flush(self) -> None:
+        """Send what is buffered and the grants not yet sent, in batches of at most ``MAX_BATCH_ENTRIES``."""
         async with self._sending:
-            grants = list(extra.grants) if extra else []
-            while self._buffer or grants:
-                batch = ToolCallBatch(entries=self._buffer[:MAX_BATCH_ENTRIES], grants=grants)
+            while self._buffer or self._unsent_grants:
+                batch = ToolCallBatch(entries=self._buffer[:MAX_BATCH_ENTRIES], grants=list(self._unsent_grants))
                 try:
                     await self.gateway.append_tool_calls(self.log_id, self._start(), batch)
                 except GatewayError as err:
@@ -123,8 +128,8 @@ class ToolCallJournal:
                         self._warned = True
                     return
                 del self._buffer[: len(batch.entries)]
-                grants = []
-            self._warned = False
+                del self._unsent_grants[: len(batch.grants)]
+            self._warned = self._dropping = False
 
     def _start(self) -> ToolCallLogStart:
         # Were the log's run gone (terminated), a new one starts with the grants this proxy knows.

@@ -179,7 +179,10 @@ class ToolCallGate:
         except GatewayError as err:
             log.warning("could not close %s: %s", decision.request_id, err)
             return
-        await self._until_ended(decision.request_id)
+        # A run that says its call is closed is never joined again; one from before it said so
+        # (TOOL_CALL_CLOSED_PATCH) is joined while it runs, so it is waited for.
+        if not await self._closed(decision.request_id):
+            await self._until_ended(decision.request_id)
 
     async def _until_ended(self, request_id: str) -> None:
         """Wait (a bounded while) for a closed request's run to end: until it does, the same call made

@@ -67,7 +67,7 @@ async def proxied(bot: RunningBot, runs_file: Path) -> AsyncIterator[tuple[Clien
             pings.append(None)
             return await ping()
 
-        upstream.send_ping = counted_ping  # type: ignore[method-assign]
+        upstream.send_ping = counted_ping  # type: ignore[method-assign,assignment]
         proxy = ToolProxy(upstream, POLICY, gate, journal=journal)
         proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
         journal.start()
