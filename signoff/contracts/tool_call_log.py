@@ -4,7 +4,9 @@ Always allow grants, which a restarted proxy reads back.
 
 Temporal runs it as the workflow ``SignoffToolCallLog`` (``workflows.tool_call_log``: a signal
 appends, signal-with-start; a query reads; continued as new past a bound), DBOS as the workflow of
-the same name (``signoff.dbos.engine``: a message appends; an event reads).
+the same name (``signoff.dbos.engine``: a message appends; an event reads), Restate as the virtual
+object of that name (``signoff.restate.engine``: ``append``, sent without waiting; ``read``), the
+entries kept in pages on each engine but Temporal's.
 """
 
 from __future__ import annotations
@@ -113,6 +115,14 @@ class ToolCallLogStart:
     previous_run_id: str | None = None
     # Temporal: entries before the run continues as new.
     max_entries: int = MAX_ENTRIES_PER_RUN
+
+
+@dataclass
+class ToolCallAppend:
+    """Restate: what the log object's ``append`` handler takes (the start is used when it has no state)."""
+
+    start: ToolCallLogStart
+    batch: ToolCallBatch
 
 
 @dataclass

@@ -35,7 +35,7 @@ from signoff.contracts.tool_call_log import (
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.bot import RunningBot
-from tests.support.engines import api_bot_on_temporal_and_dbos  # noqa: F401 (the bot fixture)
+from tests.support.engines import DBOS_FLOW, api_bot_on_temporal_and_dbos  # noqa: F401 (the bot fixture)
 from tests.support.mcp import in_memory_session, pending_tool_call, text_of
 from tests.support.slack import APPROVER_1, CHANNEL
 from tests.support.upstream_mcp import DESTRUCTIVE_TOOL, DYING_TOOL, READ_TOOL, runs, upstream_server
@@ -82,6 +82,15 @@ def tool_messages(slack: SlackSandbox) -> int:
     return len([m for m in slack.messages(CHANNEL) if "Tool call:" in (m.get("text") or "")])
 
 
+@pytest.mark.parametrize(
+    "bot",
+    [
+        "temporal",
+        pytest.param("dbos-sqlite", marks=DBOS_FLOW),
+        pytest.param("restate", marks=[pytest.mark.process, DBOS_FLOW]),
+    ],
+    indirect=True,
+)
 async def test_every_call_is_logged_and_always_allow_survives_a_restart(
     bot: RunningBot, slack: SlackSandbox, tmp_path: Path
 ) -> None:
@@ -159,6 +168,12 @@ async def test_a_long_log_continues_as_new_and_the_audit_reads_every_run(bot: Ru
         return None
 
     await eventually(continued, timeout=LOADED)
-    record = await tool_call_log_record(gateway, log_id)
+
+    async def audited() -> dict[str, Any] | None:
+        with contextlib.suppress(GatewayError):
+            return await tool_call_log_record(gateway, log_id)
+        return None
+
+    record = await eventually(audited, timeout=LOADED)
     assert [call["tool"] for call in record["calls"]] == [f"tool_{number}" for number in range(5)]
     assert record["entries_not_shown"] == 0
