@@ -120,7 +120,6 @@ class EventReader(Protocol):
 
 class DbosGateway(Gateway):
     call_seconds = metrics.DBOS_CALL_SECONDS
-    keeps_tool_call_logs = True
     engine_name = "The workflow database"
 
     def __init__(

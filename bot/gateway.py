@@ -738,9 +738,7 @@ class Gateway(ABC):
     @abstractmethod
     async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
 
-    # The MCP proxy's tool-call logs (``signoff.contracts.tool_call_log``): an engine that keeps them
-    # says so and overrides both.
-    keeps_tool_call_logs: ClassVar[bool] = False
+    # The MCP proxy's tool-call logs (``signoff.contracts.tool_call_log``): each engine overrides both.
 
     async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
         """Append ``batch`` to the log ``log_id``, starting it with ``start`` if it is not running; it
@@ -754,7 +752,6 @@ class Gateway(ABC):
 
 class TemporalGateway(Gateway):
     call_seconds = metrics.TEMPORAL_CALL_SECONDS
-    keeps_tool_call_logs = True
     engine_name = "Temporal"
 
     def __init__(

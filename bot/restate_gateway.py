@@ -130,7 +130,6 @@ def _sql_string(value: str) -> str:
 class RestateGateway(Gateway):
     call_seconds = metrics.RESTATE_CALL_SECONDS
     engine_name = "Restate"
-    keeps_tool_call_logs = True
 
     def __init__(
         self,

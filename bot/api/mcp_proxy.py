@@ -306,29 +306,20 @@ async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: U
         # Named without the command's arguments or the URL's query, which may carry a token.
         shown = Path(upstream.command[0]).name if upstream.command else (upstream.url or "").partition("?")[0]
         gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
-        proxy = ToolProxy(session, policy, gate)
-        if api.gateway.keeps_tool_call_logs:
-            proxy.journal = journal = ToolCallJournal(
-                api.gateway, tool_call_log_id(key.name, upstream.identity), f"{key.name}: {shown}"
-            )
-            grants = await journal.grants()
-            proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
-            log.info(
-                "tool-call log: %s (signoff audit %s); %d Always allow grant(s) kept",
-                journal.log_id,
-                journal.log_id,
-                len(grants),
-            )
-            journal.start()
-        else:
-            log.warning(
-                "%s keeps no tool-call log: calls are in this log only, Always allow lasts while this proxy runs",
-                api.gateway.engine_name,
-            )
+        journal = ToolCallJournal(api.gateway, tool_call_log_id(key.name, upstream.identity), f"{key.name}: {shown}")
+        grants = await journal.grants()
+        log.info(
+            "tool-call log: %s (signoff audit %s); %d Always allow grant(s) kept",
+            journal.log_id,
+            journal.log_id,
+            len(grants),
+        )
+        proxy = ToolProxy(session, policy, gate, journal=journal)
+        proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
+        journal.start()
         try:
             server = proxy.server()
             async with stdio_server() as (read_stream, write_stream):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
         finally:
-            if proxy.journal is not None:
-                await proxy.journal.close()
+            await journal.close()
