@@ -8,6 +8,11 @@ answers "pending, call again with the same arguments"; a Deny is a tool error ca
 an Allow runs the call once, exactly as shown. The upstream is a child process (``-- COMMAND ARGS``)
 or a Streamable HTTP URL. Like ``signoff mcp`` it reads the bot's settings and reaches the engine
 through the bot's gateway; its requests are the key's (``--key``) or ``mcp-stdio``'s.
+
+Every call, however decided, goes to the identity's tool-call log in the engine
+(``bot.api.tool_call_journal``: buffered, flushed in the background), which also keeps the Always
+allow grants a restarted proxy reads back; ``signoff audit <log id>`` shows it (the id is logged at start).
+The upstream is pinged only before a person is asked: an allowed call's forward reports a dead one.
 """
 
 from __future__ import annotations
