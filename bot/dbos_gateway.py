@@ -56,6 +56,18 @@ from signoff.contracts.engine_messages import (
     EngineReply,
     reply_event,
 )
+from signoff.contracts.tool_call_log import (
+    TOOL_CALL_LOG,
+    TOOL_CALL_LOG_EVENT,
+    TOOL_CALL_LOG_PAGE,
+    TOOL_CALLS_TOPIC,
+    ToolCallBatch,
+    ToolCallEntry,
+    ToolCallLogHead,
+    ToolCallLogStart,
+    ToolCallLogView,
+    tool_call_log_page_event,
+)
 from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.contracts.workflow_io import (
     DecisionReceipt,
@@ -126,6 +138,8 @@ class DbosGateway(Gateway):
         self.workflow_settings = workflow_settings
         self.call_timeout = call_timeout
         self.reply_timeout = reply_timeout
+        # The tool-call logs this gateway has made sure are enqueued (a message needs its workflow).
+        self._logs: set[str] = set()
 
     def not_found(self, workflow_id: str) -> NotFound:
         return NotFound(f"There is no workflow `{workflow_id}`.")
@@ -232,6 +246,34 @@ class DbosGateway(Gateway):
     async def _started(self, workflow_id: str) -> bool:
         found = await self._bounded(lambda: self.client.list_workflows_async(workflow_ids=[workflow_id]))
         return bool(found)
+
+    # ------------------------------------------------------------------ the MCP proxy's tool-call logs
+
+    async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
+        if log_id not in self._logs:
+            options: EnqueueOptions = {"queue_name": QUEUE, "workflow_name": TOOL_CALL_LOG, "workflow_id": log_id}
+            # Enqueueing an id that exists changes nothing (the log keeps its first input).
+            await self._bounded(lambda: self.client.enqueue_async(options, start))
+            self._logs.add(log_id)
+        message_id = uuid.uuid4().hex
+        await self._bounded(lambda: self.client.send_async(log_id, batch, TOOL_CALLS_TOPIC, idempotency_key=message_id))
+
+    async def tool_call_log(self, log_id: str, run_id: str | None = None) -> ToolCallLogView:
+        found = await self._bounded(
+            lambda: self.client.list_workflows_async(workflow_ids=[log_id], load_input=True, load_output=False)
+        )
+        if not found or found[0].name != TOOL_CALL_LOG:
+            raise self.not_found(log_id)
+        head = await self._event(log_id, TOOL_CALL_LOG_EVENT)
+        if not isinstance(head, ToolCallLogHead):
+            # Enqueued and not run yet: what it was started with.
+            args = (found[0].input or {}).get("args", ()) if found[0].input else ()
+            start = args[0] if args and isinstance(args[0], ToolCallLogStart) else ToolCallLogStart(label=log_id)
+            return ToolCallLogView(label=start.label, entries=[], grants=list(start.grants))
+        entries: list[ToolCallEntry] = []
+        for page in range(-(-head.entries // TOOL_CALL_LOG_PAGE)):
+            entries += await self._event(log_id, tool_call_log_page_event(page)) or []
+        return ToolCallLogView(label=head.label, entries=entries, grants=list(head.grants))
 
     # ------------------------------------------------------------------ status
 

@@ -57,6 +57,14 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from bot import metrics
 from signoff.contracts import search_attributes
+from signoff.contracts.tool_call_log import (
+    APPEND_TOOL_CALLS,
+    READ_TOOL_CALL_LOG,
+    TOOL_CALL_LOG,
+    ToolCallBatch,
+    ToolCallLogStart,
+    ToolCallLogView,
+)
 from signoff.contracts.tool_calls import ForwardInput, ToolCallRecord, ToolDecisionInput
 from signoff.contracts.workflow_io import (
     WORKFLOW_TYPES,
@@ -735,6 +743,17 @@ class Gateway(ABC):
     @abstractmethod
     async def progress_of_many(self, workflow_ids: list[str], within: float) -> list[Progress]: ...
 
+    # The MCP proxy's tool-call logs (``signoff.contracts.tool_call_log``): each engine overrides both.
+
+    async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
+        """Append ``batch`` to the log ``log_id``, starting it with ``start`` if it is not running; it
+        returns once the engine has the batch, not once the log has taken it."""
+        raise GatewayError(f"{self.engine_name} keeps no MCP proxy tool-call logs")
+
+    async def tool_call_log(self, log_id: str, run_id: str | None = None) -> ToolCallLogView:
+        """The log ``log_id`` (Temporal: its run ``run_id``, else the latest; ``NotFound``: no such log)."""
+        raise GatewayError(f"{self.engine_name} keeps no MCP proxy tool-call logs")
+
 
 class TemporalGateway(Gateway):
     call_seconds = metrics.TEMPORAL_CALL_SECONDS
@@ -1022,17 +1041,7 @@ class TemporalGateway(Gateway):
             # Every signoff workflow type answers the same query (workflows/human_loop.py).
             return await handle.query(ReportGenerationWorkflow.progress, rpc_timeout=self.rpc_timeout)
 
-        try:
-            progress = await self._bounded(query)
-        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
-            raise GatewayError(f"{workflow_id!r} could not answer its progress query: {err}") from None
-        except (Unreachable, Finished):
-            # Temporal answered the describe: a query nobody picks up ends at its RPC timeout.
-            raise NoWorker(
-                f"no worker answered {workflow_id!r}'s progress query within "
-                f"{self.rpc_timeout.total_seconds():g} s: is a signoff worker running on task queue "
-                f"{description.task_queue!r}?"
-            ) from None
+        progress = await self._described_query(query, workflow_id, description, "progress query")
         status = description.status
         return AuditRecord(
             workflow_id=workflow_id,
@@ -1111,6 +1120,53 @@ class TemporalGateway(Gateway):
             elif task in done:
                 log.info("progress query failed: %s", task.exception())
         return results
+
+    # ------------------------------------------------------------------ the MCP proxy's tool-call logs
+
+    async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
+        async def signal_with_start() -> None:
+            await self.client.start_workflow(
+                TOOL_CALL_LOG,
+                start,
+                id=log_id,
+                task_queue=self.task_queue,
+                start_signal=APPEND_TOOL_CALLS,
+                start_signal_args=[batch],
+                rpc_timeout=self.rpc_timeout,
+            )
+
+        await self._bounded(signal_with_start)
+
+    async def tool_call_log(self, log_id: str, run_id: str | None = None) -> ToolCallLogView:
+        handle = self.client.get_workflow_handle(log_id, run_id=run_id)
+
+        async def describe() -> WorkflowExecutionDescription:
+            return await handle.describe(rpc_timeout=self.rpc_timeout)
+
+        description = await self._bounded(describe)
+        if description.workflow_type != TOOL_CALL_LOG:
+            raise NotFound(f"{log_id!r} is a {description.workflow_type} workflow, not a tool-call log")
+
+        async def query() -> ToolCallLogView:
+            return await handle.query(READ_TOOL_CALL_LOG, result_type=ToolCallLogView, rpc_timeout=self.rpc_timeout)
+
+        return await self._described_query(query, log_id, description, "query")
+
+    async def _described_query(
+        self, query: Callable[[], Awaitable[T]], workflow_id: str, description: WorkflowExecutionDescription, what: str
+    ) -> T:
+        """``query``'s answer, for a workflow Temporal has just described (``NoWorker``: none answered)."""
+        try:
+            return await self._bounded(query)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+            raise GatewayError(f"{workflow_id!r} could not answer its {what}: {err}") from None
+        except (Unreachable, Finished):
+            # Temporal answered the describe: a query nobody picks up ends at its RPC timeout.
+            raise NoWorker(
+                f"no worker answered {workflow_id!r}'s {what} within "
+                f"{self.rpc_timeout.total_seconds():g} s: is a signoff worker running on task queue "
+                f"{description.task_queue!r}?"
+            ) from None
 
     # ------------------------------------------------------------------ the HTTP API's requests
 

@@ -52,6 +52,13 @@ from signoff.contracts.engine_messages import (
     StatusView,
     WireMessage,
 )
+from signoff.contracts.tool_call_log import (
+    TOOL_CALL_LOG,
+    ToolCallAppend,
+    ToolCallBatch,
+    ToolCallLogStart,
+    ToolCallLogView,
+)
 from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.contracts.workflow_io import (
     DecisionReceipt,
@@ -75,6 +82,8 @@ _KIND_OF_SERVICE = {name: kind for kind, name in WORKFLOW_NAMES.items()}
 _STATUS = TypeAdapter(StatusView)
 _REPLY = TypeAdapter(EngineReply)
 _MESSAGE = TypeAdapter(WireMessage)
+_LOG_APPEND = TypeAdapter(ToolCallAppend)
+_LOG_VIEW = TypeAdapter(ToolCallLogView | None)
 _REQUEST_RUN = TypeAdapter(RequestRun)
 # How often a long-poll looks at a request's answer (Restate has no wait on a workflow's state).
 ANSWER_POLL_SECONDS = 0.5
@@ -398,6 +407,26 @@ class RestateGateway(Gateway):
         message = WireMessage(id=f"cancel-{workflow_id}", name=CANCEL)
         url = self._handler_url(workflow_id, "decide/send")
         await self._bounded(lambda: self._post(url, _MESSAGE.dump_json(message), {"idempotency-key": message.id}))
+
+    # ------------------------------------------------------------------ the MCP proxy's tool-call logs
+
+    async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
+        # Sent, not awaited: Restate has it once it answers; the object applies batches in order.
+        url = f"{self.ingress_url}/{TOOL_CALL_LOG}/{log_id}/append/send"
+        body = _LOG_APPEND.dump_json(ToolCallAppend(start, batch))
+        status, _ = await self._bounded(lambda: self._post(url, body, {"idempotency-key": uuid.uuid4().hex}))
+        if status >= 300:
+            raise GatewayError(f"Restate refused the tool-call log's batch ({status})")
+
+    async def tool_call_log(self, log_id: str, run_id: str | None = None) -> ToolCallLogView:
+        url = f"{self.ingress_url}/{TOOL_CALL_LOG}/{log_id}/read"
+        status, answer = await self._bounded(lambda: self._post(url, b""))
+        if status >= 300:
+            raise GatewayError(f"Restate could not read the tool-call log {log_id!r} ({status})")
+        view = _LOG_VIEW.validate_json(answer)
+        if view is None:
+            raise self.not_found(log_id)
+        return view
 
     # ------------------------------------------------------------------ listing
 

@@ -120,9 +120,12 @@ async def audit(settings: Settings, workflow_id: str, timeout: float = AUDIT_TIM
     ``AuditError`` for an unknown or foreign workflow and ``SettingsError`` when the engine, or a
     worker to answer, cannot be reached within ``timeout`` seconds."""
     from bot.gateway import GatewayError, NotFound, NoWorker, Unreachable
+    from signoff.contracts.tool_call_log import LOG_ID_PREFIX
 
     async with _audit_gateway(settings, timeout) as (gateway, where, within):
         try:
+            if workflow_id.startswith(LOG_ID_PREFIX):
+                return await tool_call_log_record(gateway, workflow_id)
             record = await gateway.audit(workflow_id)
         except NotFound:
             raise AuditError(f"no workflow {workflow_id!r} in {within}") from None
@@ -180,6 +183,42 @@ async def _audit_gateway(settings: Settings, timeout: float) -> AsyncIterator[tu
         rpc_timeout=timedelta(seconds=timeout),
     )
     yield gateway, where, f"namespace {settings.temporal_namespace!r} of {where}"
+
+
+# How many of a tool-call log's runs `signoff audit` reads back (Temporal continues it as new every
+# couple of thousand entries).
+MAX_LOG_RUNS = 50
+
+
+async def tool_call_log_record(gateway: Gateway, log_id: str) -> dict[str, Any]:
+    """An MCP proxy's tool-call log: every call (oldest first) and the Always allow grants, its
+    earlier runs (Temporal) read back too, at most ``MAX_LOG_RUNS``."""
+    from dataclasses import asdict
+
+    from signoff.contracts.tool_call_log import TOOL_CALL_LOG
+
+    view = await gateway.tool_call_log(log_id)
+    entries = list(view.entries)
+    earlier, previous = view.earlier_entries, view.previous_run_id
+    for _ in range(MAX_LOG_RUNS - 1):
+        if previous is None:
+            break
+        older = await gateway.tool_call_log(log_id, previous)
+        entries[:0] = older.entries
+        earlier, previous = older.earlier_entries, older.previous_run_id
+    return {
+        "workflow_id": log_id,
+        "workflow_type": TOOL_CALL_LOG,
+        "proxy": view.label,
+        # Entries in runs older than the ones read (only past MAX_LOG_RUNS runs).
+        "entries_not_shown": earlier,
+        "calls": [_jsonable(asdict(entry)) for entry in entries],
+        "always_allowed": [_jsonable(asdict(grant)) for grant in view.grants],
+    }
+
+
+def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: _iso(value) if isinstance(value, datetime) else value for name, value in fields.items()}
 
 
 def _audit_json(record: AuditRecord) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import retry_policy
 from workflows.signoff_request import SignoffRequestWorkflow
+from workflows.tool_call_log import ToolCallLogWorkflow
 
 if TYPE_CHECKING:
     # Annotations only: the otel extra is imported by a process that traces (signoff/temporal/tracing.py).
@@ -216,7 +217,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow],
+        workflows=[ReportGenerationWorkflow, ApprovalWorkflow, SignoffRequestWorkflow, ToolCallLogWorkflow],
         activities=worker_activities(
             settings,
             slack,

@@ -51,6 +51,9 @@ WORKFLOW_STEP_PATCH = "workflow-step-completion"
 # A request asking about one tool call (signoff mcp-proxy, signoff hook) shows the tool-call message
 # and its gate, and waits for its caller to run the allowed call once.
 PROXIED_TOOL_CALL_PATCH = "proxied-tool-call"
+# ... and once its caller has closed it (finish_tool_call), its tool call says so (``closed``), so the
+# same call from another proxy process asks anew instead of joining it while it posts its last notes.
+TOOL_CALL_CLOSED_PATCH = "proxied-tool-call-closed"
 
 # A report's agent steps show as one streamed message per draft (chat.startStream …), phase notes where
 # Slack won't stream; runs started before post the notes.

@@ -239,3 +239,20 @@ def step_failed(step: str, cause: BaseException | None) -> StepFailed:
         message=str(cause),
         cancelled=isinstance(cause, CancelledError | asyncio.CancelledError),
     )
+
+
+# Temporal only: a run that lives as long as its id (the MCP proxy's tool-call log) starts afresh,
+# its state carried over as input, before its history grows past what the server keeps. The DBOS
+# engine runs such a workflow as a loop of its own (``signoff.dbos.engine``).
+
+
+def history_is_long() -> bool:
+    """Whether Temporal suggests continuing the current run as new (its history is getting large)."""
+    return workflow.info().is_continue_as_new_suggested()
+
+
+async def continue_as_new(next_input: Callable[[], Any]) -> None:
+    """Once every signal and update handler has finished, end this run and start the next with
+    ``next_input()`` (read then, so nothing handled meanwhile is left behind)."""
+    await workflow.wait_condition(workflow.all_handlers_finished)
+    workflow.continue_as_new(next_input())

@@ -66,6 +66,7 @@ from workflows.patches import (
     BOUNDED_REQUEST_PATCH,
     FAILED_WEBHOOK_PATCH,
     PROXIED_TOOL_CALL_PATCH,
+    TOOL_CALL_CLOSED_PATCH,
     WEBHOOK_PATCH,
     WORKFLOW_STEP_PATCH,
 )
@@ -316,6 +317,9 @@ class SignoffRequestWorkflow(ToolCallDecisions, HumanReviewedWorkflow):
     @workflow.update
     async def finish_tool_call(self, report: ForwardInput) -> DecisionReceipt:
         self._tool_call_report = report
+        record = self._tools.record(report.call_number)
+        if record is not None and await durable().patched_async(TOOL_CALL_CLOSED_PATCH):
+            record.closed = True
         return self._forward_receipt(report)
 
     @finish_tool_call.validator

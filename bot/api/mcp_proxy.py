@@ -8,6 +8,11 @@ answers "pending, call again with the same arguments"; a Deny is a tool error ca
 an Allow runs the call once, exactly as shown. The upstream is a child process (``-- COMMAND ARGS``)
 or a Streamable HTTP URL. Like ``signoff mcp`` it reads the bot's settings and reaches the engine
 through the bot's gateway; its requests are the key's (``--key``) or ``mcp-stdio``'s.
+
+Every call, however decided, goes to the identity's tool-call log in the engine
+(``bot.api.tool_call_journal``: buffered, flushed in the background), which also keeps the Always
+allow grants a restarted proxy reads back; ``signoff audit <log id>`` shows it (the id is logged at start).
+The upstream is pinged only before a person is asked: an allowed call's forward reports a dead one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +36,12 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from bot.api.routes import RequestsApi
-from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused
+from bot.api.tool_call_journal import ToolCallJournal, entry
+from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused, canonical
 from bot.api.tool_policy import Policy
 from signoff.config.api_keys import ApiKey
 from signoff.config.setting_types import SettingsError
+from signoff.contracts.tool_call_log import AlwaysAllowGrant, UpstreamStatus, Verdict, tool_call_log_id
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +118,27 @@ def _summary(result: types.CallToolResult) -> str:
 
 
 @dataclass
+class _Call:
+    """One call on its way through the proxy, and what its log entry will say."""
+
+    tool: str
+    arguments: dict[str, Any]
+    canonical: str
+    verdict: Verdict = Verdict.REFUSED
+    # Set when the upstream was not called; else the forward's result says how it ended.
+    upstream: UpstreamStatus | None = None
+    request_id: str | None = None
+    decision: str | None = None
+    decided_by: tuple[str, ...] = ()
+    note: str = ""
+
+    def refused(self, result: types.CallToolResult) -> types.CallToolResult:
+        self.verdict, self.upstream = Verdict.REFUSED, UpstreamStatus.NOT_RUN
+        self.note = _summary(result).removeprefix("failed: ")
+        return result
+
+
+@dataclass
 class ToolProxy:
     """The proxy's MCP handlers over one upstream session."""
 
@@ -119,8 +148,11 @@ class ToolProxy:
     tools: dict[str, types.Tool] = field(default_factory=dict)
     # Each tool's input-schema validator, built once per listing (or why its schema is unusable).
     validators: dict[str, Any] = field(default_factory=dict)
-    # (tool, target) a person chose Always allow for: later such calls run unasked while this proxy runs.
-    always_allowed: set[tuple[str, str | None]] = field(default_factory=set)
+    # (tool, target) a person chose Always allow for, and the request they chose it in: later such
+    # calls run unasked (read back from the tool-call log at start, so a restart keeps them).
+    always_allowed: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    # Where every call goes for the audit (None: nowhere, the proxy's own log only).
+    journal: ToolCallJournal | None = None
 
     def server(self) -> Server[Any]:
         return Server(SERVER_NAME, on_list_tools=self.list_tools, on_call_tool=self.call_tool)
@@ -149,45 +181,73 @@ class ToolProxy:
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         name, arguments = params.name, dict(params.arguments or {})
+        call = _Call(name, arguments, canonical(arguments))
+        result = await self._call(ctx, call)
+        if self.journal is not None:
+            upstream = call.upstream or (UpstreamStatus.ERROR if result.is_error else UpstreamStatus.OK)
+            self.journal.record(
+                entry(
+                    name,
+                    call.canonical,
+                    call.verdict,
+                    upstream,
+                    request_id=call.request_id,
+                    decision=call.decision,
+                    decided_by=call.decided_by,
+                    note=call.note or (_summary(result) if upstream is UpstreamStatus.ERROR else ""),
+                )
+            )
+        return result
+
+    async def _call(self, ctx: ServerRequestContext[Any, Any], call: _Call) -> types.CallToolResult:
+        name, arguments = call.tool, call.arguments
         try:
             tool = await self._listed(name)
-            # Alive before anyone is asked: a call that cannot run is never put to a person.
-            await self.upstream.send_ping()
         except Exception as err:  # the upstream died or broke the protocol: nothing is asked
-            return _error(
-                f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called."
-            )
+            return call.refused(_unanswered(name, err))
         if tool is None:
-            return _error(f"The upstream MCP server has no tool {name!r}; nothing was asked or run.")
+            return call.refused(_error(f"The upstream MCP server has no tool {name!r}; nothing was asked or run."))
         problem = _schema_problem(self.validators[name], arguments)
         if problem:
-            return _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
+            return call.refused(
+                _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
+            )
         hints = tool.annotations
         verdict = self.policy.verdict(
             name,
             read_only=hints.read_only_hint if hints else None,
             destructive=hints.destructive_hint if hints else None,
         )
+        call.note = verdict.because
         if verdict.action == "deny":
             log.info("denied by policy: %s (%s)", name, verdict.because)
+            call.verdict, call.upstream = Verdict.DENIED_BY_POLICY, UpstreamStatus.NOT_RUN
             return _error(f"{name} is denied by this server's approval policy ({verdict.because}). It was not run.")
         if verdict.action == "allow":
+            # No ping first: the forward itself reports an upstream that is gone.
             log.info("allowed by policy: %s (%s)", name, verdict.because)
+            call.verdict = Verdict.ALLOWED_BY_POLICY
             return await self._forward(name, arguments)
-        if (name, target_of(arguments)) in self.always_allowed:
-            log.info("allowed by an earlier Always allow: %s", name)
+        granted_in = self.always_allowed.get((name, target_of(arguments)))
+        if granted_in is not None:
+            log.info("allowed by an earlier Always allow (%s): %s", granted_in, name)
+            call.verdict, call.request_id, call.note = Verdict.ALWAYS_ALLOWED, granted_in, ""
             return await self._forward(name, arguments)
         try:
             # Alive before anyone is asked: a call that cannot run is never put to a person.
             await self.upstream.send_ping()
         except Exception as err:
-            return _unanswered(name, err)
+            return call.refused(_unanswered(name, err))
         try:
             decision = await self.gate.decide(
                 name, arguments, verdict.ask, self.policy.wait_seconds, ctx.session.report_progress
             )
         except ToolCallRefused as err:
-            return _error(str(err))
+            return call.refused(_error(str(err)))
+        call.verdict, call.request_id, call.decision = Verdict.ASKED, decision.request_id, decision.outcome
+        call.decided_by, call.note = decision.decided_by, decision.reason
+        if decision.outcome != "allowed":
+            call.upstream = UpstreamStatus.NOT_RUN
         return await self._decided(name, arguments, decision)
 
     async def _decided(self, name: str, arguments: dict[str, Any], decision: Decision) -> types.CallToolResult:
@@ -199,7 +259,13 @@ class ToolProxy:
             by = f" by {who}" if who else ""
             return _error(f"A person denied this call{by} in Slack; {name} was not run. Reason: {decision.reason}")
         if decision.always:
-            self.always_allowed.add((name, target_of(arguments)))
+            target = target_of(arguments)
+            self.always_allowed[(name, target)] = decision.request_id
+            if self.journal is not None:
+                grant = AlwaysAllowGrant(
+                    name, target, decision.request_id, list(decision.decided_by), datetime.now(UTC)
+                )
+                await self.journal.grant(grant)
         result = await self._forward(name, arguments)
         await self.gate.finish(decision, ok=not result.is_error, summary=_summary(result))
         return result
@@ -242,8 +308,23 @@ async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: U
     """Serve the upstream's tools on stdio, through the policy, as ``key``, until the client closes them."""
     log.info("signoff mcp-proxy (pid %d) in front of %s", os.getpid(), upstream.url or upstream.command[0])
     async with upstream.session() as session:
-        shown = Path(upstream.command[0]).name if upstream.command else upstream.url
+        # Named without the command's arguments or the URL's query, which may carry a token.
+        shown = Path(upstream.command[0]).name if upstream.command else (upstream.url or "").partition("?")[0]
         gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
-        server = ToolProxy(session, policy, gate).server()
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
+        journal = ToolCallJournal(api.gateway, tool_call_log_id(key.name, upstream.identity), f"{key.name}: {shown}")
+        grants = await journal.grants()
+        log.info(
+            "tool-call log: %s (signoff audit %s); %d Always allow grant(s) kept",
+            journal.log_id,
+            journal.log_id,
+            len(grants),
+        )
+        proxy = ToolProxy(session, policy, gate, journal=journal)
+        proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
+        journal.start()
+        try:
+            server = proxy.server()
+            async with stdio_server() as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+        finally:
+            await journal.close()

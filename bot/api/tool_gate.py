@@ -26,6 +26,7 @@ from bot.api.tool_policy import Ask
 from bot.gateway import Finished, GatewayError, NotFound, Refused, RunStatus
 from signoff.config.api_keys import ApiKey
 from signoff.contracts.api import ProxiedToolCall
+from signoff.contracts.tool_calls import ToolCallRecord
 from signoff.slack.rendering.tool_calls import arguments_fit_modal
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,16 @@ class ToolCallGate:
             return replace(decision, always=await self._always_allowed(decision.request_id))
 
     async def _always_allowed(self, request_id: str) -> bool:
+        record = await self._tool_call(request_id)
+        return record is not None and record.always_allowed
+
+    async def _tool_call(self, request_id: str) -> ToolCallRecord | None:
+        """The request's tool call as its run has it (None, logged, when it cannot be read)."""
         try:
-            record = await self.api.gateway.tool_call(request_id, 1)
+            return await self.api.gateway.tool_call(request_id, 1)
         except GatewayError as err:
             log.info("could not read %s's tool call: %s", request_id, err)
-            return False
-        return record is not None and record.always_allowed
+            return None
 
     async def _waited(
         self, view: RequestView, tool: str, deadline: float, wait: float, progress: Progress | None
@@ -174,7 +179,10 @@ class ToolCallGate:
         except GatewayError as err:
             log.warning("could not close %s: %s", decision.request_id, err)
             return
-        await self._until_ended(decision.request_id)
+        # A run that says its call is closed is never joined again; one from before it said so
+        # (TOOL_CALL_CLOSED_PATCH) is joined while it runs, so it is waited for.
+        if not await self._closed(decision.request_id):
+            await self._until_ended(decision.request_id)
 
     async def _until_ended(self, request_id: str) -> None:
         """Wait (a bounded while) for a closed request's run to end: until it does, the same call made
@@ -203,9 +211,15 @@ class ToolCallGate:
                 log.info("asked about %s: %s", call.tool, view.id)
                 return view, generation
             record = await self._call(self.api.record(self.key, view.id))
-            if record.status is RunStatus.RUNNING:
+            # Running but closed (posting its last notes): its decision was this call's twin's.
+            if record.status is RunStatus.RUNNING and not await self._closed(view.id):
                 return view, generation
         raise ToolCallRefused(f"{call.tool} was asked about {MAX_GENERATIONS} times with these arguments; not again.")
+
+    async def _closed(self, request_id: str) -> bool:
+        """Whether the request's caller has closed its tool call (unreadable: taken as open, as before)."""
+        record = await self._tool_call(request_id)
+        return record is not None and record.closed
 
     async def _call(self, work: Awaitable[Any]) -> Any:
         try:

@@ -123,6 +123,9 @@ class ToolCallRecord:
     asked: bool = True
     # Allowed with Always allow: later calls of the tool (on the same target) run without asking.
     always_allowed: bool = False
+    # A proxied call whose caller has said how it ended (or that it was told the denial): its
+    # request takes no more of that call, even while its run posts its last notes.
+    closed: bool = False
 
 
 # --- activity inputs and results ---------------------------------------------------

@@ -48,6 +48,16 @@ from signoff.contracts.engine_messages import (
     reply_event,
 )
 from signoff.contracts.steps import StepFailed, StepPolicy
+from signoff.contracts.tool_call_log import (
+    TOOL_CALL_LOG,
+    TOOL_CALL_LOG_EVENT,
+    TOOL_CALL_LOG_PAGE,
+    TOOL_CALLS_TOPIC,
+    ToolCallBatch,
+    ToolCallLogHead,
+    ToolCallLogStart,
+    tool_call_log_page_event,
+)
 from signoff.contracts.workflow_io import PlanRequest, ReportRequest, WorkflowKind
 from signoff.dbos import legacy_names
 from workflows.approval import DecisionRefused
@@ -57,6 +67,7 @@ from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import StepsInOrder, step_failed, use
 from workflows.signoff_request import SignoffRequestWorkflow
+from workflows.tool_call_log import ToolCallLog
 
 # Runs recorded before the move to one package name their classes by the old modules.
 legacy_names.install()
@@ -347,6 +358,43 @@ class DbosEngine:
     def stopping(self) -> bool:
         return self._stopping
 
+    async def keep_log(self, start: ToolCallLogStart) -> None:
+        """The MCP proxy's tool-call log for as long as its id lives: each batch a message, the log
+        read through events (a head, and the entries in pages: a page's event is set again until
+        it is full, then never). One run per id (DBOS has no continue-as-new): recovering it
+        replays its messages, each a recorded step."""
+        if self._stopping:
+            raise asyncio.CancelledError("the engine is stopping")
+        run = asyncio.current_task()
+        assert run is not None
+        self._runs.add(run)
+        log = ToolCallLog(start)
+        total = 0
+        try:
+            await DBOS.set_event_async(TOOL_CALL_LOG_EVENT, ToolCallLogHead(start.label, log.grants, total))
+            while True:
+                batch = await DBOS.recv_async(TOOL_CALLS_TOPIC, timeout_seconds=IDLE_RECV_SECONDS)
+                if self._stopping:
+                    raise asyncio.CancelledError("the engine is stopping")
+                if not isinstance(batch, ToolCallBatch):
+                    continue
+                # log.entries holds the current page only.
+                page = total // TOOL_CALL_LOG_PAGE
+                log.append(batch)
+                total += len(batch.entries)
+                while log.entries:
+                    await DBOS.set_event_async(tool_call_log_page_event(page), log.entries[:TOOL_CALL_LOG_PAGE])
+                    if len(log.entries) < TOOL_CALL_LOG_PAGE:
+                        break
+                    log.entries = log.entries[TOOL_CALL_LOG_PAGE:]
+                    page += 1
+                await DBOS.set_event_async(TOOL_CALL_LOG_EVENT, ToolCallLogHead(start.label, log.grants, total))
+        except asyncio.CancelledError:
+            if self._stopping:
+                raise  # the process stops, not the log: recovered at the next launch
+        finally:
+            self._runs.discard(run)
+
     async def drive(self, instance: HumanReviewedWorkflow, request: Any) -> Any:
         if self._stopping:
             raise asyncio.CancelledError("the engine is stopping")  # dequeued as it stopped: not started
@@ -394,6 +442,11 @@ async def request_workflow(request: dict[str, Any], memo: dict[str, Any] | None 
     (the HTTP API's key and body hash), kept here as the run's second input; the workflow ignores it."""
     result: Any = await _current_engine().drive(SignoffRequestWorkflow(), request)
     return result
+
+
+@DBOS.workflow(name=TOOL_CALL_LOG)
+async def tool_call_log_workflow(start: ToolCallLogStart) -> None:
+    await _current_engine().keep_log(start)
 
 
 __all__ = ["DbosDurable", "DbosEngine"]

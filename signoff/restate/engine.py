@@ -74,6 +74,17 @@ from signoff.contracts.engine_messages import (
     WireMessage,
 )
 from signoff.contracts.steps import StepFailed, StepPolicy
+from signoff.contracts.tool_call_log import (
+    TOOL_CALL_LOG,
+    TOOL_CALL_LOG_PAGE,
+    ToolCallAppend,
+    ToolCallBatch,
+    ToolCallEntry,
+    ToolCallLogHead,
+    ToolCallLogStart,
+    ToolCallLogView,
+    tool_call_log_page_event,
+)
 from signoff.contracts.workflow_io import PlanRequest, Progress, ReportRequest, WorkflowKind
 from workflows.approval import DecisionRefused
 from workflows.human_loop import HumanReviewedWorkflow
@@ -82,6 +93,7 @@ from workflows.plan import ApprovalWorkflow
 from workflows.report import ReportGenerationWorkflow
 from workflows.runtime import StepsInOrder, step_failed, use
 from workflows.signoff_request import SignoffRequestWorkflow
+from workflows.tool_call_log import ToolCallLog
 
 log = logging.getLogger(__name__)
 
@@ -442,10 +454,11 @@ class RestateEngine:
     def __init__(self, activities: Mapping[str, Activity], models: ModelProvider) -> None:
         self.activities = dict(activities)
         self.models = models
-        self.services = [
+        self.services: list[restate.Workflow | restate.VirtualObject] = [
             _workflow_service(self, WorkflowKind.REPORT, ReportRequest, ReportGenerationWorkflow),
             _workflow_service(self, WorkflowKind.PLAN, PlanRequest, ApprovalWorkflow),
             _request_service(self),
+            _tool_call_log_object(),
         ]
 
     def app(self) -> Any:
@@ -542,6 +555,50 @@ def _service_of(kind: WorkflowKind) -> restate.Workflow:
         return StatusView(progress=progress, draft=draft or "", answer=answer)
 
     return service
+
+
+_LOG_HEAD = JsonSerde[ToolCallLogHead](ToolCallLogHead)
+_LOG_PAGE = JsonSerde[list[ToolCallEntry]](list[ToolCallEntry])
+_LOG_APPEND = JsonSerde[ToolCallAppend](ToolCallAppend)
+_LOG_VIEW = JsonSerde[ToolCallLogView | None](ToolCallLogView | None)
+_LOG_HEAD_STATE = "head"
+
+
+def _tool_call_log_object() -> restate.VirtualObject:
+    """The MCP proxy's tool-call log, one object per log id: ``append`` (exclusive, so batches apply
+    in order) keeps a head (label, grants, count) and the entries in pages of TOOL_CALL_LOG_PAGE;
+    ``read`` (shared) answers the whole log, or None for a log never appended to."""
+    log_object = restate.VirtualObject(TOOL_CALL_LOG)
+
+    @log_object.handler(name="append", input_serde=_LOG_APPEND)
+    async def append(ctx: restate.ObjectContext, appended: ToolCallAppend) -> None:
+        head = await ctx.get(_LOG_HEAD_STATE, serde=_LOG_HEAD)
+        if head is None:
+            head = ToolCallLogHead(appended.start.label, list(appended.start.grants), 0)
+        kept = ToolCallLog(ToolCallLogStart(head.label, head.grants))
+        kept.append(ToolCallBatch(grants=appended.batch.grants))
+        entries = appended.batch.entries
+        while entries:
+            page = head.entries // TOOL_CALL_LOG_PAGE
+            stored = await ctx.get(tool_call_log_page_event(page), serde=_LOG_PAGE) or []
+            room = TOOL_CALL_LOG_PAGE - len(stored)
+            ctx.set(tool_call_log_page_event(page), stored + entries[:room], serde=_LOG_PAGE)
+            head.entries += len(entries[:room])
+            entries = entries[room:]
+        ctx.set(_LOG_HEAD_STATE, ToolCallLogHead(head.label, kept.grants, head.entries), serde=_LOG_HEAD)
+
+    @log_object.handler(name="read", kind="shared", output_serde=_LOG_VIEW)
+    async def read(ctx: restate.ObjectSharedContext) -> ToolCallLogView | None:
+        head = await ctx.get(_LOG_HEAD_STATE, serde=_LOG_HEAD)
+        if head is None:
+            return None
+        entries: list[ToolCallEntry] = []
+        for page in range(-(-head.entries // TOOL_CALL_LOG_PAGE)):
+            stored: list[ToolCallEntry] | None = await ctx.get(tool_call_log_page_event(page), serde=_LOG_PAGE)
+            entries.extend(stored or [])
+        return ToolCallLogView(label=head.label, entries=entries, grants=head.grants)
+
+    return log_object
 
 
 __all__ = ["RestateDurable", "RestateEngine", "StatusView", "WireMessage"]

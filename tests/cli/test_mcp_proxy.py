@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bot.api.mcp import GET_SIGNOFF, REQUEST_SIGNOFF
 from bot.server import EVENTS_PATH
+from signoff.contracts.tool_call_log import Verdict
 from signoff.contracts.tool_calls import ToolCallState
 from signoff.contracts.workflow_io import Progress
 from signoff.models.offline import OfflineModelProvider
@@ -182,8 +183,8 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         assert not allowed.is_error, text_of(allowed)
         assert runs(runs_file) == [{"tool": DESTRUCTIVE_TOOL, "arguments": POST}]
 
-        # Always allow: later calls of the tool to the same channel run unasked (for this proxy's
-        # life); another channel still asks.
+        # Always allow: later calls of the tool to the same channel run unasked (also once the proxy
+        # is started again); another channel still asks.
         first, later, elsewhere = (
             {"channel": where, "text": text} for where, text in (("#ops", "1"), ("#ops", "2"), ("#dev", "3"))
         )
@@ -196,7 +197,19 @@ async def test_pending_past_the_bound_then_repeated_runs_once_and_survives_sigki
         assert not (await session.call_tool(DESTRUCTIVE_TOOL, later)).is_error
         assert len(slack.messages(CHANNEL)) == asked
         assert "Approval pending" in text_of(await session.call_tool(DESTRUCTIVE_TOOL, elsewhere))
-    assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later]
+        *_, pid = re.findall(r"signoff mcp-proxy \(pid (\d+)\)", errlog.read_text())
+        os.kill(int(pid), signal.SIGKILL)
+    # SIGKILLed and started again: the Always allow holds (kept in the proxy's tool-call log).
+    asked = len(slack.messages(CHANNEL))
+    restarted = {"channel": "#ops", "text": "after the restart"}
+    async with proxy_session(server, errlog) as session:
+        assert not (await session.call_tool(DESTRUCTIVE_TOOL, restarted)).is_error
+    assert len(slack.messages(CHANNEL)) == asked
+    assert [run["arguments"] for run in runs(runs_file)] == [POST, first, later, restarted]
+    # The log the proxy named at start holds every call (the last flushed as the proxy closed).
+    [log_id, *_] = re.findall(r"tool-call log: (toolcalls-[0-9a-f]+)", errlog.read_text())
+    log = await bot.deps.gateway.tool_call_log(log_id)
+    assert [entry.verdict for entry in log.entries][-1] == Verdict.ALWAYS_ALLOWED
     # The audit: the call, who allowed it, and how the upstream call ended.
     progress = await eventually(lambda: _closed(bot, request_id), timeout=LOADED)
     [call] = progress.tool_calls

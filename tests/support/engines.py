@@ -24,7 +24,7 @@ from signoff.dbos.stack import engine_with_gateway
 from signoff.restate.server import RestateServer
 from signoff.restate.stack import engine_with_gateway as restate_engine_with_gateway
 from signoff.sandbox import SlackSandbox
-from tests.support.bot import RunningBot, bot_client, running_bot, worker_and_bot
+from tests.support.bot import RunningBot, bot_client, bot_settings, running_bot, worker_and_bot
 from tests.support.postgres import database_url
 from tests.support.waiting import eventually
 
@@ -94,6 +94,26 @@ async def running_stack(
         running_bot(slack, settings, bot_client(temporal_client), gateway=gateway) as bot,  # type: ignore[arg-type]
     ):
         yield bot
+
+
+@contextlib.asynccontextmanager
+async def api_stack(engine: str, slack: SlackSandbox, time_env: Any, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """``running_stack(engine, …)`` with the API's test keys, Temporal's clock running as the wall's."""
+    from tests.support.api import KEYS  # here: tests.support.api imports this module
+
+    settings = replace(bot_settings(slack), api_keys=KEYS)
+    with time_env.auto_time_skipping_disabled():
+        async with running_stack(engine, slack, settings, temporal_client=time_env.client, tmp_path=tmp_path) as bot:
+            yield bot
+
+
+@pytest.fixture(name="bot", params=["temporal", pytest.param("dbos-sqlite", marks=pytest.mark.timeout(180))])
+async def api_bot_on_temporal_and_dbos(
+    request: pytest.FixtureRequest, time_env: Any, slack: SlackSandbox, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    """``bot`` for a test module that imports it: ``api_stack`` on Temporal and on DBOS (SQLite)."""
+    async with api_stack(str(request.param), slack, time_env, tmp_path) as running:
+        yield running
 
 
 @contextlib.asynccontextmanager

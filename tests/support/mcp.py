@@ -10,10 +10,13 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx2
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.lowlevel import Server
+from mcp.shared.memory import create_client_server_memory_streams
 
 from signoff.config.api_keys import ApiKey
 from signoff.config.settings import Engine, Settings
@@ -46,6 +49,26 @@ async def http_session(
     ):
         await session.initialize()
         yield session
+
+
+@contextlib.asynccontextmanager
+async def in_memory_session(server: Server[Any]) -> AsyncIterator[ClientSession]:
+    """An initialised ``ClientSession`` (as ``signoff mcp-proxy`` opens its upstream's) with ``server``
+    run in this process over the SDK's memory streams. (The SDK's own ``Client(server)`` negotiates a
+    protocol version on which ``ping`` is not a method.)"""
+    async with (
+        create_client_server_memory_streams() as (client_streams, server_streams),
+        anyio.create_task_group() as tasks,
+    ):
+
+        async def serve() -> None:
+            await server.run(server_streams[0], server_streams[1], server.create_initialization_options())
+
+        tasks.start_soon(serve)
+        async with ClientSession(*client_streams) as session:
+            await session.initialize()
+            yield session
+        tasks.cancel_scope.cancel()
 
 
 def answer_of(result: types.CallToolResult) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from signoff.config.settings import Settings
-from signoff.contracts.tool_calls import ToolCallState, ToolDecisionInput
+from signoff.contracts.tool_calls import ForwardInput, ToolCallState, ToolDecisionInput
 from signoff.contracts.workflow_io import (
     ApprovalPolicy,
     ApproveInput,
@@ -228,6 +228,21 @@ async def request_api_webhook(client, env, settings, queue):
     return handle
 
 
+async def request_tool_call_denied(client, env, settings, queue):
+    # A call of signoff mcp-proxy's: its tool-call message, denied, then closed by the proxy (told).
+    call = {"tool": "post_message", "arguments": {"channel": "#ops", "text": "1"}, "agent": "an agent"}
+    handle = await _request(client, queue, api_key=CI_KEY.name, tool_call=call)
+    await _call_waiting(handle, 1)
+    await handle.execute_update(
+        SignoffRequestWorkflow.deny_tool_call, ToolDecisionInput(1, APPROVER_1, reason="No", member_of=CHANNEL)
+    )
+    await eventually(lambda: handle.query(SignoffRequestWorkflow.answer))
+    await handle.execute_update(
+        SignoffRequestWorkflow.finish_tool_call, ForwardInput(1, CI_KEY.name, ok=False, summary="the caller was told")
+    )
+    return handle
+
+
 async def _plan(client: Client, settings: WorkflowSettings, queue: str) -> WorkflowHandle:
     request = PlanRequest(task="Rotate the API keys", origin=ORIGIN, settings=settings)
     return await _pending(client, ApprovalWorkflow.run, request, queue)
@@ -373,6 +388,7 @@ SCENARIOS: dict[str, tuple[Scenario, ApprovalPolicy]] = {
     "request_cancel": (request_cancel, ApprovalPolicy()),
     "request_api_webhook": (request_api_webhook, ApprovalPolicy()),
     "request_workflow_step": (request_workflow_step, ApprovalPolicy()),
+    "request_tool_call_denied": (request_tool_call_denied, ApprovalPolicy()),
 }
 
 

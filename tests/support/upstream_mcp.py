@@ -56,7 +56,9 @@ def runs(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def main(runs_file: str) -> None:
+def upstream_server(runs_file: str | Path) -> Server[Any]:
+    """The upstream server, appending each call it runs to ``runs_file``."""
+
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
@@ -77,7 +79,11 @@ def main(runs_file: str) -> None:
             text = f"posted to {arguments.get('channel')}"
         return types.CallToolResult(content=[types.TextContent(text=text)])
 
-    server = Server("upstream-test", on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server("upstream-test", on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+def main(runs_file: str) -> None:
+    server = upstream_server(runs_file)
 
     async def serve() -> None:
         async with stdio_server() as (read_stream, write_stream):

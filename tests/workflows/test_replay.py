@@ -25,6 +25,7 @@ from workflows.patches import (
     EXECUTOR_TOOLS_PATCH,
     TELL_REQUESTER_PATCH,
     TIMER_DRIVEN_GATE_PATCH,
+    TOOL_CALL_CLOSED_PATCH,
     TOOL_TARGETS_PATCH,
 )
 
@@ -50,6 +51,7 @@ def test_histories_from_before_each_patch_are_kept() -> None:
             BOUNDED_GATE_PATCH,
             BOUNDED_REQUEST_PATCH,
             TOOL_TARGETS_PATCH,
+            TOOL_CALL_CLOSED_PATCH,
         )
     }
 
