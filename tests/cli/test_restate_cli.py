@@ -187,6 +187,10 @@ async def _running_dev(tmp_path: Path) -> tuple[ChildProcess, Path]:
     try:
         await eventually(lambda: READY in dev.output(), timeout=90)
         assert len(_restate_servers_on(restate_data)) == 1, dev.output()
+    except AssertionError as err:
+        dev.stop()
+        # What it printed says where it stopped (the log goes with the test's directory).
+        raise AssertionError(f"{err}\n--- signoff dev printed:\n{dev.output()}") from None
     except BaseException:
         dev.stop()
         raise
@@ -270,6 +274,7 @@ async def test_worker_serves_and_registers_the_endpoint_once_whatever_its_starts
         "ReportGenerationWorkflow",
         "ApprovalWorkflow",
         "SignoffRequest",
+        "SignoffToolCallLog",
     }
     assert "Traceback" not in worker.output()
 
