@@ -25,6 +25,7 @@ from signoff.sandbox.tiers import add_tiers_option
 # name -> module; run in this order.
 BENCHMARKS = {
     "ack": "benchmarks.ack_latency",
+    "ack-paused": "benchmarks.ack_engine_elsewhere",
     "click": "benchmarks.click_applied",
     "dm": "benchmarks.dm_click",
     "tool": "benchmarks.tool_allow",

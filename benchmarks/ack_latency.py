@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -67,7 +68,11 @@ ACKED_ID = re.compile(r"report-[A-Za-z0-9]+-[A-Za-z0-9]+-[0-9a-f]{16}")
 STARTED_WAIT_SECONDS = 180
 
 
-async def run(tmp: Path, quick: bool) -> list[Figure]:
+async def run(tmp: Path, quick: bool, *, worker_paused: bool = False) -> list[Figure]:
+    """The figures; ``worker_paused``: the worker stopped (SIGSTOP) while the acks are measured, so the
+    workflows the acked reports start wait instead of sharing the machine's cores with the acks
+    (``benchmarks.ack_engine_elsewhere``)."""
+    bench = f"{NAME}-paused" if worker_paused else NAME
     n1 = 20 if quick else 100  # per (kind, app) at concurrency 1
     n50 = 100 if quick else 500  # per (kind, app) at concurrency 50
     pending = 3 if quick else 8
@@ -109,6 +114,9 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 await wait_pending(client, ids, timeout=180)
                 drafts = [await draft_of(client, api_url, workflow_id) for workflow_id in ids]
                 log(f"ack: {len(drafts)} drafts pending; measuring")
+                if worker_paused:
+                    assert worker.process is not None
+                    worker.process.send_signal(signal.SIGSTOP)
 
                 stop = asyncio.Event()
                 stream_sent = [0]
@@ -222,10 +230,15 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                     f"ack: concurrency 50 done in {time.monotonic() - started:.1f} s; {stream_sent[0]} stream reports sent"
                 )
                 stop.set()
+                if worker_paused:
+                    assert worker.process is not None
+                    worker.process.send_signal(signal.SIGCONT)
                 await stream_task
                 started_after = await _started(client, acked_ids)
                 log(f"ack: {started_after} of {len(acked_ids)} acknowledged /report started")
             finally:
+                if worker_paused and worker.process is not None:
+                    worker.process.send_signal(signal.SIGCONT)  # a failed run's stop() must reach it
                 await http.close()
 
     figures = []
@@ -263,7 +276,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 extra["paths"] = {path: n for (c, path), n in paths.items() if c == concurrency}
             figures.append(
                 compared(
-                    NAME,
+                    bench,
                     f"{label} ack, concurrency {concurrency}",
                     bot_stats,
                     base_stats,
@@ -284,7 +297,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
         )
         figures.append(
             compared(
-                NAME,
+                bench,
                 f"/report ack vs raw start_workflow, concurrency {concurrency}",
                 report_stats,
                 raw_stats,
