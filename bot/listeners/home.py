@@ -146,7 +146,9 @@ async def _by_search_attributes(
     # member of the deployment's group (SIGNOFF_APPROVER_GROUP) keeps every pooled draft, since
     # visibility does not say which the setting's group decides; the rule is applied to each one's progress.
     member_of = await deps.membership.channels_with(
-        client, (item.pool_group or item.channel_id for item in waiting if user_id not in item.approvers), user_id
+        client,
+        (access.pool_of(item.channel_id, item.pool_group) for item in waiting if user_id not in item.approvers),
+        user_id,
     )
     group = deps.settings.workflow.policy.approver_group
     in_group = bool(group) and await deps.membership.is_member(client, group, user_id)
@@ -154,7 +156,7 @@ async def _by_search_attributes(
         item
         for item in waiting
         if user_id in item.approvers
-        or (item.pool_group or item.channel_id) in member_of
+        or access.pool_of(item.channel_id, item.pool_group) in member_of
         or (in_group and not item.approvers)
     ]
     mine = [row for row in (item.as_row() for item in requested) if row is not None]
