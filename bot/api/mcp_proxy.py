@@ -18,6 +18,7 @@ The upstream is pinged only before a person is asked: an allowed call's forward 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -26,19 +27,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import jsonschema  # type: ignore[import-untyped]  # no stubs
-from mcp import ClientSession, StdioServerParameters, types
-from mcp.client.stdio import stdio_client
+from anyio.abc import TaskGroup
+from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
-from mcp.server.stdio import stdio_server
 
+from bot.api.mcp_relay import LineRelay, Relayed, Sides, UpstreamProcess, agent_stdio, failed_text
 from bot.api.routes import RequestsApi
 from bot.api.tool_call_journal import ToolCallJournal, entry
 from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused, canonical
 from bot.api.tool_policy import Policy
+from bot.api.tool_policy import Verdict as PolicyVerdict
 from signoff.config.api_keys import ApiKey
 from signoff.config.setting_types import SettingsError
 from signoff.contracts.tool_call_log import AlwaysAllowGrant, UpstreamStatus, Verdict, tool_call_log_id
@@ -66,7 +69,9 @@ class Upstream:
         return self.url or "\0".join(self.command)
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[ClientSession]:
+    async def session(self, relay: LineRelay, tasks: TaskGroup) -> AsyncIterator[ClientSession]:
+        """The proxy's initialised client session with the upstream: over Streamable HTTP, the SDK's
+        transport; a command, run as a child process whose stdio ``relay`` carries (its tasks in ``tasks``)."""
         if self.url is not None:
             async with (
                 httpx2.AsyncClient(headers=self.headers, timeout=httpx2.Timeout(30, read=300)) as http,
@@ -76,13 +81,13 @@ class Upstream:
                 await session.initialize()
                 yield session
             return
-        server = StdioServerParameters(command=self.command[0], args=list(self.command[1:]))
-        async with (
-            stdio_client(server) as (read_stream, write_stream),
-            ClientSession(read_stream, write_stream) as session,
-        ):
-            await session.initialize()
-            yield session
+        async with UpstreamProcess.run(self.command) as process:
+            relay.upstream_in, relay.upstream_out = process.stdin, process.stdout
+            tasks.start_soon(relay.from_upstream)
+            tasks.start_soon(relay.from_session)
+            async with ClientSession(*relay.sides.session_streams) as session:
+                await session.initialize()
+                yield session
 
 
 def parse_headers(raw: list[str]) -> dict[str, str]:
@@ -110,6 +115,18 @@ def _unanswered(name: str, err: Exception) -> types.CallToolResult:
     return _error(f"The upstream MCP server did not answer ({type(err).__name__}: {err}); {name} was not called.")
 
 
+def _relayed_result(result: dict[str, Any] | None, name: str, why: str) -> types.CallToolResult:
+    """A relayed call's answer as the SDK path would have had it (None: the upstream failed, ``why``)."""
+    if result is None:
+        return _error(failed_text(name, why))
+    if result.get("isError") is not True:
+        return types.CallToolResult(content=[])
+    try:
+        return types.CallToolResult.model_validate(result)
+    except ValueError:
+        return _error("the upstream's result is not a tool result")
+
+
 def _summary(result: types.CallToolResult) -> str:
     """A forwarded call's result in a line, for the thread and the audit (its first text part)."""
     text = next((part.text for part in result.content if isinstance(part, types.TextContent)), "")
@@ -123,7 +140,6 @@ class _Call:
 
     tool: str
     arguments: dict[str, Any]
-    canonical: str
     verdict: Verdict = Verdict.REFUSED
     # Set when the upstream was not called; else the forward's result says how it ended.
     upstream: UpstreamStatus | None = None
@@ -131,6 +147,11 @@ class _Call:
     decision: str | None = None
     decided_by: tuple[str, ...] = ()
     note: str = ""
+
+    @functools.cached_property
+    def canonical(self) -> str:
+        # Worked out when the entry is written, after a relayed call's answer is on its way.
+        return canonical(self.arguments)
 
     def refused(self, result: types.CallToolResult) -> types.CallToolResult:
         self.verdict, self.upstream = Verdict.REFUSED, UpstreamStatus.NOT_RUN
@@ -148,6 +169,7 @@ class ToolProxy:
     tools: dict[str, types.Tool] = field(default_factory=dict)
     # Each tool's input-schema validator, built once per listing (or why its schema is unusable).
     validators: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, PolicyVerdict] = field(default_factory=dict)
     # (tool, target) a person chose Always allow for, and the request they chose it in: later such
     # calls run unasked (read back from the tool-call log at start, so a restart keeps them).
     always_allowed: dict[tuple[str, str | None], str] = field(default_factory=dict)
@@ -170,6 +192,7 @@ class ToolProxy:
                 break
         self.tools = {tool.name: tool for tool in listed}
         self.validators = {tool.name: _validator(tool) for tool in listed}
+        self.verdicts = {tool.name: self._verdict_of(tool) for tool in listed}
         return listed
 
     async def list_tools(
@@ -181,23 +204,69 @@ class ToolProxy:
         self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         name, arguments = params.name, dict(params.arguments or {})
-        call = _Call(name, arguments, canonical(arguments))
+        call = _Call(name, arguments)
         result = await self._call(ctx, call)
-        if self.journal is not None:
-            upstream = call.upstream or (UpstreamStatus.ERROR if result.is_error else UpstreamStatus.OK)
-            self.journal.record(
-                entry(
-                    name,
-                    call.canonical,
-                    call.verdict,
-                    upstream,
-                    request_id=call.request_id,
-                    decision=call.decision,
-                    decided_by=call.decided_by,
-                    note=call.note or (_summary(result) if upstream is UpstreamStatus.ERROR else ""),
-                )
-            )
+        self._record(call, result)
         return result
+
+    def relay_unasked(self, name: str, arguments: dict[str, Any]) -> Relayed | None:
+        """The call as the wire relays it, when it runs without anyone asked (a listed tool, arguments
+        its schema takes, allowed by the policy or an earlier Always allow); None: ``call_tool`` decides,
+        and says why it refuses."""
+        tool = self.tools.get(name)
+        if tool is None or _schema_problem(self.validators[name], arguments):
+            return None
+        call = _Call(name, arguments)
+        if not self._runs_unasked(call, self._verdict(tool)):
+            return None
+
+        def done(result: dict[str, Any] | None, why: str) -> None:
+            self._record(call, _relayed_result(result, name, why))
+
+        return Relayed(name, None, done)
+
+    def _record(self, call: _Call, result: types.CallToolResult) -> None:
+        if self.journal is None:
+            return
+        upstream = call.upstream or (UpstreamStatus.ERROR if result.is_error else UpstreamStatus.OK)
+        self.journal.record(
+            entry(
+                call.tool,
+                call.canonical,
+                call.verdict,
+                upstream,
+                request_id=call.request_id,
+                decision=call.decision,
+                decided_by=call.decided_by,
+                note=call.note or (_summary(result) if upstream is UpstreamStatus.ERROR else ""),
+            )
+        )
+
+    def _verdict(self, tool: types.Tool) -> PolicyVerdict:
+        # The policy reads only the tool's name and hints: worked out once per listing.
+        return self.verdicts.get(tool.name) or self._verdict_of(tool)
+
+    def _verdict_of(self, tool: types.Tool) -> PolicyVerdict:
+        hints = tool.annotations
+        return self.policy.verdict(
+            tool.name,
+            read_only=hints.read_only_hint if hints else None,
+            destructive=hints.destructive_hint if hints else None,
+        )
+
+    def _runs_unasked(self, call: _Call, verdict: PolicyVerdict) -> bool:
+        """Whether ``call`` runs without a person asked (its log entry says why)."""
+        call.note = verdict.because
+        if verdict.action == "allow":
+            log.info("allowed by policy: %s (%s)", call.tool, verdict.because)
+            call.verdict = Verdict.ALLOWED_BY_POLICY
+            return True
+        granted_in = self.always_allowed.get((call.tool, target_of(call.arguments)))
+        if verdict.action == "ask" and granted_in is not None:
+            log.info("allowed by an earlier Always allow (%s): %s", granted_in, call.tool)
+            call.verdict, call.request_id, call.note = Verdict.ALWAYS_ALLOWED, granted_in, ""
+            return True
+        return False
 
     async def _call(self, ctx: ServerRequestContext[Any, Any], call: _Call) -> types.CallToolResult:
         name, arguments = call.tool, call.arguments
@@ -212,26 +281,13 @@ class ToolProxy:
             return call.refused(
                 _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
             )
-        hints = tool.annotations
-        verdict = self.policy.verdict(
-            name,
-            read_only=hints.read_only_hint if hints else None,
-            destructive=hints.destructive_hint if hints else None,
-        )
-        call.note = verdict.because
+        verdict = self._verdict(tool)
         if verdict.action == "deny":
             log.info("denied by policy: %s (%s)", name, verdict.because)
-            call.verdict, call.upstream = Verdict.DENIED_BY_POLICY, UpstreamStatus.NOT_RUN
+            call.verdict, call.upstream, call.note = Verdict.DENIED_BY_POLICY, UpstreamStatus.NOT_RUN, verdict.because
             return _error(f"{name} is denied by this server's approval policy ({verdict.because}). It was not run.")
-        if verdict.action == "allow":
+        if self._runs_unasked(call, verdict):
             # No ping first: the forward itself reports an upstream that is gone.
-            log.info("allowed by policy: %s (%s)", name, verdict.because)
-            call.verdict = Verdict.ALLOWED_BY_POLICY
-            return await self._forward(name, arguments)
-        granted_in = self.always_allowed.get((name, target_of(arguments)))
-        if granted_in is not None:
-            log.info("allowed by an earlier Always allow (%s): %s", granted_in, name)
-            call.verdict, call.request_id, call.note = Verdict.ALWAYS_ALLOWED, granted_in, ""
             return await self._forward(name, arguments)
         try:
             # Alive before anyone is asked: a call that cannot run is never put to a person.
@@ -280,7 +336,7 @@ class ToolProxy:
         try:
             return await self.upstream.call_tool(name, arguments)
         except Exception as err:  # the upstream died mid-call: the model hears it, the proxy goes on
-            return _error(f"The upstream MCP server failed on {name} ({type(err).__name__}: {err}).")
+            return _error(failed_text(name, f"{type(err).__name__}: {err}"))
 
 
 def _validator(tool: types.Tool) -> Any:
@@ -297,6 +353,8 @@ def _validator(tool: types.Tool) -> Any:
 def _schema_problem(validator: Any, arguments: dict[str, Any]) -> str | None:
     if isinstance(validator, str):
         return validator
+    if validator.is_valid(arguments):
+        return None
     error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
     if error is None:
         return None
@@ -307,24 +365,31 @@ def _schema_problem(validator: Any, arguments: dict[str, Any]) -> str | None:
 async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: Upstream) -> None:
     """Serve the upstream's tools on stdio, through the policy, as ``key``, until the client closes them."""
     log.info("signoff mcp-proxy (pid %d) in front of %s", os.getpid(), upstream.url or upstream.command[0])
-    async with upstream.session() as session:
-        # Named without the command's arguments or the URL's query, which may carry a token.
-        shown = Path(upstream.command[0]).name if upstream.command else (upstream.url or "").partition("?")[0]
-        gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
-        journal = ToolCallJournal(api.gateway, tool_call_log_id(key.name, upstream.identity), f"{key.name}: {shown}")
-        grants = await journal.grants()
-        log.info(
-            "tool-call log: %s (signoff audit %s); %d Always allow grant(s) kept",
-            journal.log_id,
-            journal.log_id,
-            len(grants),
-        )
-        proxy = ToolProxy(session, policy, gate, journal=journal)
-        proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
-        journal.start()
-        try:
-            server = proxy.server()
-            async with stdio_server() as (read_stream, write_stream):
-                await server.run(read_stream, write_stream, server.create_initialization_options())
-        finally:
-            await journal.close()
+    async with agent_stdio() as (agent_in, agent_out), anyio.create_task_group() as tasks:
+        relay = LineRelay(agent_in, agent_out, Sides.open())
+        async with upstream.session(relay, tasks) as session:
+            # Named without the command's arguments or the URL's query, which may carry a token.
+            shown = Path(upstream.command[0]).name if upstream.command else (upstream.url or "").partition("?")[0]
+            gate = ToolCallGate(api, key, upstream.identity, f"an agent through signoff mcp-proxy ({shown})")
+            journal = ToolCallJournal(
+                api.gateway, tool_call_log_id(key.name, upstream.identity), f"{key.name}: {shown}"
+            )
+            grants = await journal.grants()
+            log.info(
+                "tool-call log: %s (signoff audit %s); %d Always allow grant(s) kept",
+                journal.log_id,
+                journal.log_id,
+                len(grants),
+            )
+            proxy = ToolProxy(session, policy, gate, journal=journal)
+            proxy.always_allowed = {(grant.tool, grant.target): grant.request_id for grant in grants}
+            relay.unasked = proxy.relay_unasked
+            journal.start()
+            try:
+                server = proxy.server()
+                tasks.start_soon(relay.from_server)
+                tasks.start_soon(relay.from_agent)
+                await server.run(*relay.sides.server_streams, server.create_initialization_options())
+            finally:
+                await journal.close()
+        tasks.cancel_scope.cancel()

@@ -118,8 +118,13 @@ class ToolCallJournal:
     async def flush(self) -> None:
         """Send what is buffered and the grants not yet sent, in batches of at most ``MAX_BATCH_ENTRIES``."""
         async with self._sending:
-            while self._buffer or self._unsent_grants:
-                batch = ToolCallBatch(entries=self._buffer[:MAX_BATCH_ENTRIES], grants=list(self._unsent_grants))
+            # What is buffered now, not what comes in while it is sent: that waits for the next batch,
+            # or a busy proxy would send one small batch after another.
+            due = len(self._buffer)
+            while due > 0 or self._unsent_grants:
+                batch = ToolCallBatch(
+                    entries=self._buffer[: min(due, MAX_BATCH_ENTRIES)], grants=list(self._unsent_grants)
+                )
                 try:
                     await self.gateway.append_tool_calls(self.log_id, self._start(), batch)
                 except GatewayError as err:
@@ -129,6 +134,7 @@ class ToolCallJournal:
                     return
                 del self._buffer[: len(batch.entries)]
                 del self._unsent_grants[: len(batch.grants)]
+                due -= len(batch.entries)
             self._warned = self._dropping = False
 
     def _start(self) -> ToolCallLogStart:
