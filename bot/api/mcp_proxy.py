@@ -36,7 +36,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
-from bot.api.mcp_relay import LineRelay, Relayed, Sides, UpstreamProcess, agent_stdio, failed_text
+from bot.api.mcp_relay import LineRelay, Relayed, Sides, agent_stdio, failed_text, upstream_process
 from bot.api.routes import RequestsApi
 from bot.api.tool_call_journal import ToolCallJournal, entry
 from bot.api.tool_gate import PENDING_WORDS, Decision, ToolCallGate, ToolCallRefused, canonical
@@ -81,9 +81,7 @@ class Upstream:
                 await session.initialize()
                 yield session
             return
-        async with UpstreamProcess.run(self.command) as process:
-            relay.upstream_in, relay.upstream_out = process.stdin, process.stdout
-            tasks.start_soon(relay.from_upstream)
+        async with upstream_process(self.command, relay):
             tasks.start_soon(relay.from_session)
             async with ClientSession(*relay.sides.session_streams) as session:
                 await session.initialize()
@@ -365,8 +363,8 @@ def _schema_problem(validator: Any, arguments: dict[str, Any]) -> str | None:
 async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: Upstream) -> None:
     """Serve the upstream's tools on stdio, through the policy, as ``key``, until the client closes them."""
     log.info("signoff mcp-proxy (pid %d) in front of %s", os.getpid(), upstream.url or upstream.command[0])
-    async with agent_stdio() as (agent_in, agent_out), anyio.create_task_group() as tasks:
-        relay = LineRelay(agent_in, agent_out, Sides.open())
+    async with agent_stdio() as (agent_out, read_agent), anyio.create_task_group() as tasks:
+        relay = LineRelay(agent_out, Sides.open())
         async with upstream.session(relay, tasks) as session:
             # Named without the command's arguments or the URL's query, which may carry a token.
             shown = Path(upstream.command[0]).name if upstream.command else (upstream.url or "").partition("?")[0]
@@ -388,7 +386,7 @@ async def serve_proxy(api: RequestsApi, key: ApiKey, policy: Policy, upstream: U
             try:
                 server = proxy.server()
                 tasks.start_soon(relay.from_server)
-                tasks.start_soon(relay.from_agent)
+                await read_agent(relay.agent_lines())
                 await server.run(*relay.sides.server_streams, server.create_initialization_options())
             finally:
                 await journal.close()

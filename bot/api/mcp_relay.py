@@ -44,8 +44,6 @@ from mcp_types import CONNECTION_CLOSED
 
 log = logging.getLogger(__name__)
 
-# One line is one JSON-RPC message: a tool's result can be large.
-LINE_LIMIT = 64 * 1024 * 1024
 # The upstream's time to exit once its stdin is closed, then once terminated, before it is killed.
 UPSTREAM_EXIT_SECONDS = 2.0
 
@@ -135,18 +133,62 @@ def _request_id(message: Message) -> str | int | None:
     return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
+class LineSplitter:
+    """Splits what a pipe or socket delivers into lines (JSON-RPC over stdio: one message a line)."""
+
+    def __init__(self, on_line: Callable[[bytes], None], on_end: Callable[[], None]) -> None:
+        self._on_line, self._on_end = on_line, on_end
+        self._held: list[bytes] = []
+        self._ended = False
+
+    def feed(self, data: bytes) -> None:
+        if b"\n" not in data:
+            self._held.append(data)
+            return
+        if self._held:
+            data = b"".join([*self._held, data])
+            self._held.clear()
+        *lines, rest = data.split(b"\n")
+        if rest:
+            self._held.append(rest)
+        for line in lines:
+            if line.strip():
+                self._on_line(line)
+
+    def end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._on_end()
+
+
+class LineProtocol(asyncio.Protocol):
+    """A read pipe (or, in tests, a socket) feeding a ``LineSplitter``."""
+
+    def __init__(self, lines: LineSplitter) -> None:
+        self.lines = lines
+
+    def data_received(self, data: bytes) -> None:
+        self.lines.feed(data)
+
+    def eof_received(self) -> bool:
+        self.lines.end()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lines.end()
+
+
 @dataclass
 class LineRelay:
     """Relays the agent's lines and the upstream's, handing what it does not relay to the SDK's sessions.
 
-    Without an upstream process (one over Streamable HTTP: the client session has its own transport)
-    every line of the agent's goes to the proxy's server."""
+    Lines are handled in the transports' callbacks, without a task switch: a relayed call costs a
+    parse and a write each way. Without an upstream process (one over Streamable HTTP: the client
+    session has its own transport) every line of the agent's goes to the proxy's server."""
 
-    agent_in: asyncio.StreamReader
-    agent_out: asyncio.StreamWriter
+    agent_out: asyncio.WriteTransport
     sides: Sides
-    upstream_in: asyncio.StreamWriter | None = None
-    upstream_out: asyncio.StreamReader | None = None
+    upstream_in: asyncio.WriteTransport | None = None
     # Whether a call may run unasked, and what to do with its answer: ``ToolProxy.relay_unasked``.
     unasked: Callable[[str, dict[str, Any]], Relayed | None] = lambda name, arguments: None
     relayed: dict[str | int, Relayed] = field(default_factory=dict)
@@ -155,44 +197,34 @@ class LineRelay:
     own_prefix: str = field(default_factory=lambda: f"signoff-{uuid.uuid4().hex[:8]}-")
     upstream_gone: bool = False
 
-    async def _send_agent(self, data: bytes) -> None:
-        self.agent_out.write(data)
-        with contextlib.suppress(ConnectionError):
-            await self.agent_out.drain()
+    def agent_lines(self) -> LineSplitter:
+        return LineSplitter(self.agent_line, self.agent_ended)
 
-    async def _send_upstream(self, data: bytes) -> bool:
-        if self.upstream_gone or self.upstream_in is None:
+    def upstream_lines(self) -> LineSplitter:
+        return LineSplitter(self.upstream_line, self.upstream_ended)
+
+    def _send_agent(self, data: bytes) -> None:
+        if not self.agent_out.is_closing():
+            self.agent_out.write(data)
+
+    def _send_upstream(self, data: bytes) -> bool:
+        if self.upstream_gone or self.upstream_in is None or self.upstream_in.is_closing():
             return False
-        try:
-            self.upstream_in.write(data)
-            await self.upstream_in.drain()
-        except (ConnectionError, RuntimeError):  # its stdin closed under us: it died
-            return False
+        self.upstream_in.write(data)
         return True
 
     @staticmethod
-    async def _hand(
-        stream: MemoryObjectSendStream[SessionMessage | Exception], item: SessionMessage | Exception
-    ) -> None:
+    def _hand(stream: MemoryObjectSendStream[SessionMessage | Exception], item: SessionMessage | Exception) -> None:
         # A session that has ended takes nothing more; what it would have read has nobody to read it.
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-            await stream.send(item)
+            stream.send_nowait(item)
 
     # ------------------------------------------------------------------ agent → upstream
 
-    async def from_agent(self) -> None:
-        """Until the agent closes its side (then the proxy's server hears the end)."""
-        try:
-            while line := await self.agent_in.readline():
-                if line.strip():
-                    await self._agent_line(line)
-        finally:
-            self.sides.to_server.close()
-
-    async def _agent_line(self, line: bytes) -> None:
+    def agent_line(self, line: bytes) -> None:
         message = _json(line)
         if isinstance(message, dict) and self.upstream_in is not None and not self.upstream_gone:
-            if await self._relay_call(message):
+            if self._relay_call(message):
                 return
             if message.get("method") == "notifications/cancelled":
                 params = message.get("params")
@@ -200,11 +232,15 @@ class LineRelay:
                 if isinstance(cancelled, str | int) and cancelled in self.relayed:
                     # The upstream may not answer a cancelled call: its log entry is written now.
                     self.relayed.pop(cancelled).done(None, "the agent cancelled it")
-                    await self._send_upstream(_line(message))
+                    self._send_upstream(_line(message))
                     return
-        await self._hand(self.sides.to_server, _parsed(message if isinstance(message, dict) else line))
+        self._hand(self.sides.to_server, _parsed(message if isinstance(message, dict) else line))
 
-    async def _relay_call(self, message: Message) -> bool:
+    def agent_ended(self) -> None:
+        """The agent closed its side: the proxy's server hears the end."""
+        self.sides.to_server.close()
+
+    def _relay_call(self, message: Message) -> bool:
         """Relays ``message`` when it is a call that runs unasked; False: not one."""
         request_id = _request_id(message)
         params = message.get("params")
@@ -221,54 +257,46 @@ class LineRelay:
         self.relayed[request_id] = relayed
         # Written out again from what was checked, not the line as it came: a line with a key twice
         # might be read one way here and another way upstream.
-        if not await self._send_upstream(_line(message)):
-            self.relayed.pop(request_id, None)
+        if not self._send_upstream(_line(message)):
+            del self.relayed[request_id]
+            self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited")))
             relayed.done(None, "it exited")
-            await self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited")))
         return True
 
     # ------------------------------------------------------------------ upstream → agent
 
-    async def from_upstream(self) -> None:
-        """Until the upstream closes its stdout (it exited): then every relayed call still out is
-        answered as failed, and the proxy's client session hears the end."""
-        assert self.upstream_out is not None
-        try:
-            while line := await self.upstream_out.readline():
-                if line.strip():
-                    await self._upstream_line(line)
-        except (ConnectionError, ValueError) as err:  # a line over LINE_LIMIT, a pipe gone bad
-            log.warning("reading the upstream MCP server failed: %s", err)
-        finally:
-            self.upstream_gone = True
-            for request_id, relayed in list(self.relayed.items()):
-                del self.relayed[request_id]
-                relayed.done(None, "it exited before answering")
-                await self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited before answering")))
-            self.sides.to_session.close()
-
-    async def _upstream_line(self, line: bytes) -> None:
+    def upstream_line(self, line: bytes) -> None:
         message = _json(line)
         if not isinstance(message, dict):
-            await self._hand(self.sides.to_session, _parsed(line))
+            self._hand(self.sides.to_session, _parsed(line))
             return
         if "method" not in message and ("result" in message or "error" in message):
-            await self._answer(message, line)
+            self._answer(message, line)
             return
         if message.get("method") == "notifications/progress":
             params = message.get("params")
             token = params.get("progressToken") if isinstance(params, dict) else None
             if token is not None and any(relayed.progress_token == token for relayed in self.relayed.values()):
-                await self._send_agent(_line(message))
+                self._send_agent(line + b"\n")
                 return
         # The upstream's own requests (sampling, roots, ping) and notifications: the client session's.
-        await self._hand(self.sides.to_session, _parsed(message))
+        self._hand(self.sides.to_session, _parsed(message))
 
-    async def _answer(self, message: Message, line: bytes) -> None:
+    def upstream_ended(self) -> None:
+        """The upstream closed its stdout (it exited): every relayed call still out is answered as
+        failed, and the proxy's client session hears the end."""
+        self.upstream_gone = True
+        for request_id, relayed in list(self.relayed.items()):
+            del self.relayed[request_id]
+            self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited before answering")))
+            relayed.done(None, "it exited before answering")
+        self.sides.to_session.close()
+
+    def _answer(self, message: Message, line: bytes) -> None:
         request_id = _request_id(message)
         if isinstance(request_id, str) and request_id in self.own_requests:
             message["id"] = self.own_requests.pop(request_id)
-            await self._hand(self.sides.to_session, _parsed(message))
+            self._hand(self.sides.to_session, _parsed(message))
             return
         relayed = self.relayed.pop(request_id, None) if request_id is not None else None
         if relayed is None or request_id is None:
@@ -279,33 +307,34 @@ class LineRelay:
         if "error" in message or not isinstance(result, dict):
             error = message.get("error")
             why = f"McpError: {error.get('message') if isinstance(error, dict) else error}"
+            self._send_agent(tool_error(request_id, failed_text(relayed.tool, why)))
             relayed.done(None, why)
-            await self._send_agent(tool_error(request_id, failed_text(relayed.tool, why)))
             return
         # As it came: what the agent is given is the upstream's answer (the call was checked on its way in).
-        await self._send_agent(line)
+        self._send_agent(line + b"\n")
         relayed.done(result, "")
 
     # ------------------------------------------------------------------ the SDK's sessions
 
     async def from_server(self) -> None:
         async for message in self.sides.from_server:
-            await self._send_agent(_model_line(message))
+            self._send_agent(_model_line(message))
 
     async def from_session(self) -> None:
         async for message in self.sides.from_session:
-            if isinstance(message.message, mcp_types.JSONRPCRequest):
-                data = message.message.model_dump(by_alias=True, mode="json", exclude_unset=True)
-                own_id = f"{self.own_prefix}{data['id']}"
-                self.own_requests[own_id], data["id"] = data["id"], own_id
-                if not await self._send_upstream(_line(data)):
-                    # The upstream is gone: the request is answered so, not left waiting.
-                    del self.own_requests[own_id]
-                    closed = {"code": CONNECTION_CLOSED, "message": "Connection closed"}
-                    gone = {"jsonrpc": "2.0", "id": message.message.id, "error": closed}
-                    await self._hand(self.sides.to_session, _parsed(gone))
-            else:
-                await self._send_upstream(_model_line(message))
+            if not isinstance(message.message, mcp_types.JSONRPCRequest):
+                self._send_upstream(_model_line(message))
+                continue
+            data = message.message.model_dump(by_alias=True, mode="json", exclude_unset=True)
+            own_id = f"{self.own_prefix}{data['id']}"
+            self.own_requests[own_id], data["id"] = data["id"], own_id
+            if not self._send_upstream(_line(data)):
+                # The upstream is gone: the request is answered so, not left waiting.
+                del self.own_requests[own_id]
+                closed = {"code": CONNECTION_CLOSED, "message": "Connection closed"}
+                self._hand(
+                    self.sides.to_session, _parsed({"jsonrpc": "2.0", "id": message.message.id, "error": closed})
+                )
 
 
 def failed_text(name: str, why: str) -> str:
@@ -313,54 +342,59 @@ def failed_text(name: str, why: str) -> str:
     return f"The upstream MCP server failed on {name} ({why})."
 
 
-@dataclass
-class UpstreamProcess:
-    """The upstream server, a child process whose stdin and stdout are the relay's."""
+class _UpstreamPipes(asyncio.SubprocessProtocol):
+    def __init__(self, exited: asyncio.Future[None]) -> None:
+        self.exited = exited
+        self.lines: LineSplitter | None = None
 
-    process: asyncio.subprocess.Process
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 1 and self.lines is not None:
+            self.lines.feed(data)
 
-    @property
-    def stdin(self) -> asyncio.StreamWriter:
-        assert self.process.stdin is not None
-        return self.process.stdin
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1 and self.lines is not None:
+            self.lines.end()
 
-    @property
-    def stdout(self) -> asyncio.StreamReader:
-        assert self.process.stdout is not None
-        return self.process.stdout
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
 
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def run(cls, command: tuple[str, ...]) -> AsyncIterator[UpstreamProcess]:
-        """Runs ``command`` (its stderr the proxy's, where clients log it); on the way out closes its
-        stdin, as the MCP stdio transport's shutdown says, then terminates and at last kills it."""
-        process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=LINE_LIMIT
-        )
-        try:
-            yield cls(process)
-        finally:
-            await cls._stop(process)
 
-    @staticmethod
-    async def _stop(process: asyncio.subprocess.Process) -> None:
-        if process.returncode is not None:
-            return
-        if process.stdin is not None:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                process.stdin.close()
-        for stop in (None, process.terminate, process.kill):
+@contextlib.asynccontextmanager
+async def upstream_process(command: tuple[str, ...], relay: LineRelay) -> AsyncIterator[None]:
+    """Runs ``command`` with its stdin and stdout the relay's (its stderr the proxy's, where clients
+    log it). On the way out it closes the upstream's stdin, as the MCP stdio transport's shutdown says,
+    then terminates it, and at last kills it."""
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+    pipes = _UpstreamPipes(exited)
+    # The relay reads the upstream from the start: nothing it says is lost before the session is built.
+    pipes.lines = relay.upstream_lines()
+    transport, _ = await loop.subprocess_exec(
+        lambda: pipes, *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None
+    )
+    stdin = transport.get_pipe_transport(0)
+    assert isinstance(stdin, asyncio.WriteTransport)
+    relay.upstream_in = stdin
+    try:
+        yield
+    finally:
+        stdin.close()
+        for stop in (None, transport.terminate, transport.kill):
+            if exited.done():
+                break
             if stop is not None:
                 with contextlib.suppress(ProcessLookupError):
                     stop()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), UPSTREAM_EXIT_SECONDS)
-                return
+                await asyncio.wait_for(asyncio.shield(exited), UPSTREAM_EXIT_SECONDS)
+        transport.close()
 
 
 @contextlib.asynccontextmanager
-async def agent_stdio() -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """The agent's side: the process's stdin and stdout as asyncio pipes (no worker threads).
+async def agent_stdio() -> AsyncIterator[tuple[asyncio.WriteTransport, Callable[[LineSplitter], Awaitable[None]]]]:
+    """The agent's side: the process's stdout as a write pipe, and how to start reading its stdin
+    into a ``LineSplitter`` (both asyncio pipes: no worker threads).
 
     While the proxy runs, fd 0 reads the null device and fd 1 writes to stderr (as the SDK's stdio
     server arranges), so nothing else in the process, a library's stray print included, can write
@@ -370,24 +404,22 @@ async def agent_stdio() -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.Str
     wire_in, wire_out = os.dup(0), os.dup(1)
     saved_in, saved_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
+    readers: list[asyncio.BaseTransport] = []
+
+    async def read_into(lines: LineSplitter) -> None:
+        transport, _ = await loop.connect_read_pipe(lambda: LineProtocol(lines), os.fdopen(wire_in, "rb", buffering=0))
+        readers.append(transport)
+
     try:
         os.dup2(null, 0)
         os.dup2(2, 1)
-        reader = asyncio.StreamReader(limit=LINE_LIMIT)
-        read_transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(wire_in, "rb", buffering=0)
-        )
-        write_transport, protocol = await loop.connect_write_pipe(
-            lambda: asyncio.streams.FlowControlMixin(loop=loop), os.fdopen(wire_out, "wb", buffering=0)
-        )
-        writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
+        out, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(wire_out, "wb", buffering=0))
         try:
-            yield reader, writer
+            yield out, read_into
         finally:
-            read_transport.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.drain()
-            write_transport.close()
+            for reader in readers:
+                reader.close()
+            out.close()
     finally:
         os.close(null)
         os.dup2(saved_in, 0)
@@ -395,14 +427,3 @@ async def agent_stdio() -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.Str
         os.close(saved_in)
         os.close(saved_out)
         sys.stdout.flush()
-
-
-async def run_relay(relay: LineRelay, serve: Callable[[], Awaitable[None]]) -> None:
-    """Relays until the agent closes its side and ``serve`` (the proxy's server) has ended."""
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(relay.from_upstream)
-        tasks.start_soon(relay.from_session)
-        tasks.start_soon(relay.from_server)
-        tasks.start_soon(relay.from_agent)
-        await serve()
-        tasks.cancel_scope.cancel()

@@ -19,7 +19,7 @@ import mcp_types
 import pytest
 from mcp.shared.message import SessionMessage
 
-from bot.api.mcp_relay import LineRelay, Relayed, Sides
+from bot.api.mcp_relay import LineProtocol, LineRelay, LineSplitter, Relayed, Sides
 
 ALLOWED = "read_notes"
 ASKED = "post_message"
@@ -43,13 +43,13 @@ class Wire:
 
     async def agent_reads(self) -> dict[str, Any]:
         line = await asyncio.wait_for(self.agent[0].readline(), SECONDS)
-        return json.loads(line)  # type: ignore[no-any-return]
+        return json.loads(line)
 
     async def upstream_reads_line(self) -> bytes:
         return await asyncio.wait_for(self.upstream[0].readline(), SECONDS)
 
     async def upstream_reads(self) -> dict[str, Any]:
-        return json.loads(await self.upstream_reads_line())  # type: ignore[no-any-return]
+        return json.loads(await self.upstream_reads_line())
 
     async def server_gets(self) -> mcp_types.JSONRPCMessage:
         with anyio.fail_after(SECONDS):
@@ -64,15 +64,19 @@ class Wire:
         return item.message
 
 
-async def _pair() -> tuple[tuple[asyncio.StreamReader, asyncio.StreamWriter], ...]:
-    one, other = socket.socketpair()
-    return await asyncio.open_connection(sock=one), await asyncio.open_connection(sock=other)
+async def _relay_end(
+    lines: LineSplitter,
+) -> tuple[asyncio.WriteTransport, tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A socket pair: the relay's end (read into ``lines``, written through the transport) and the test's."""
+    loop = asyncio.get_running_loop()
+    relays, tests = socket.socketpair()
+    transport, _ = await loop.connect_accepted_socket(lambda: LineProtocol(lines), relays)
+    assert isinstance(transport, asyncio.WriteTransport)
+    return transport, await asyncio.open_connection(sock=tests)
 
 
 @contextlib.asynccontextmanager
 async def running_wire() -> AsyncIterator[Wire]:
-    relay_agent, agent = await _pair()
-    relay_upstream, upstream = await _pair()
     ended: list[tuple[str, dict[str, Any] | None, str]] = []
 
     def unasked(name: str, arguments: dict[str, Any]) -> Relayed | None:
@@ -80,11 +84,11 @@ async def running_wire() -> AsyncIterator[Wire]:
             return None
         return Relayed(name, None, lambda result, why: ended.append((name, result, why)))
 
-    relay = LineRelay(
-        *relay_agent, Sides.open(), upstream_in=relay_upstream[1], upstream_out=relay_upstream[0], unasked=unasked
-    )
+    relay = LineRelay(None, Sides.open(), unasked=unasked)  # type: ignore[arg-type]  # set below
+    relay.agent_out, agent = await _relay_end(relay.agent_lines())
+    relay.upstream_in, upstream = await _relay_end(relay.upstream_lines())
     async with anyio.create_task_group() as tasks:
-        for run in (relay.from_agent, relay.from_upstream, relay.from_server, relay.from_session):
+        for run in (relay.from_server, relay.from_session):
             tasks.start_soon(run)
         yield Wire(relay, agent, upstream, ended)
         tasks.cancel_scope.cancel()

@@ -19,13 +19,13 @@ class HeldAppends(TemporalGateway):
 
     appended: list[int]
     held: asyncio.Event
-    release: asyncio.Event
+    go_on: asyncio.Event
 
     async def append_tool_calls(self, log_id: str, start: ToolCallLogStart, batch: ToolCallBatch) -> None:
         self.appended.append(len(batch.entries))
         if len(self.appended) == 1:
             self.held.set()
-            await self.release.wait()
+            await self.go_on.wait()
         await super().append_tool_calls(log_id, start, batch)
 
 
@@ -35,7 +35,7 @@ def _call(number: int) -> ToolCallEntry:
 
 async def test_calls_recorded_while_a_batch_is_sent_wait_for_the_next(time_env: WorkflowEnvironment) -> None:
     gateway = HeldAppends(time_env.client, task_queue="journal-test")
-    gateway.appended, gateway.held, gateway.release = [], asyncio.Event(), asyncio.Event()
+    gateway.appended, gateway.held, gateway.go_on = [], asyncio.Event(), asyncio.Event()
     journal = ToolCallJournal(gateway, "toolcalls-journal-test", "test")
     for number in range(3):
         journal.record(_call(number))
@@ -43,7 +43,7 @@ async def test_calls_recorded_while_a_batch_is_sent_wait_for_the_next(time_env: 
     await eventually(gateway.held.is_set)
     for number in range(3, 7):
         journal.record(_call(number))
-    gateway.release.set()
+    gateway.go_on.set()
     await flushing
     assert gateway.appended == [3]
     await journal.flush()
