@@ -6,7 +6,8 @@ Two figures, each against a baseline measured in the same run:
   through without asking) through the proxy, against the same call on the upstream directly; the
   ``mcp`` SDK's client over stdio for both, one call at a time, alternating. The upstream is a
   real MCP server over stdio (this module, ``--upstream``) whose tools return at once, so the
-  figure is the proxy's own cost (one more MCP hop, the policy, the schema check).
+  figure is the proxy's own cost (one more process on the path, the policy, the schema check); a bare
+  relay (``--bare-relay``), measured in turn with both, shows what any process in between costs.
 * **ask → Allow → result**: a destructive call through the proxy waits in Slack; the sandbox
   delivers a signed Allow click to the bot; measured from the click to the upstream's result back
   at the client. The baseline is /plan's tool-approval path in the same run (benchmarks/tool_allow.py's
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 import uuid
@@ -109,6 +111,58 @@ def serve_upstream() -> None:
 UPSTREAM = [sys.executable, "-m", "benchmarks.proxy", "--upstream"]
 
 
+def serve_bare_relay(command: list[str]) -> None:
+    """The floor of any stdio proxy: a process in between that reads each line and writes it on (a JSON
+    parse each way, as anything that routes by id must), with nothing else (no policy, no log, no SDK)."""
+
+    class Lines(asyncio.Protocol):
+        def __init__(self, on_line: Any) -> None:
+            self.held, self.on_line = b"", on_line
+
+        def data_received(self, data: bytes) -> None:
+            *lines, self.held = (self.held + data).split(b"\n")
+            for line in lines:
+                self.on_line(line)
+
+    class Upstream(asyncio.SubprocessProtocol):
+        def __init__(self, lines: Lines, exited: asyncio.Future[None]) -> None:
+            self.lines, self.exited = lines, exited
+
+        def pipe_data_received(self, fd: int, data: bytes) -> None:
+            self.lines.data_received(data)
+
+        def process_exited(self) -> None:
+            self.exited.set_result(None)
+
+    async def relay() -> None:
+        loop = asyncio.get_running_loop()
+        out, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
+
+        def answered(line: bytes) -> None:
+            json.loads(line)
+            out.write(line + b"\n")  # type: ignore[attr-defined]
+
+        exited: asyncio.Future[None] = loop.create_future()
+        process, _ = await loop.subprocess_exec(
+            lambda: Upstream(Lines(answered), exited),
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        upstream_in = process.get_pipe_transport(0)
+
+        def asked(line: bytes) -> None:
+            upstream_in.write(json.dumps(json.loads(line)).encode() + b"\n")  # type: ignore[attr-defined]
+
+        await loop.connect_read_pipe(lambda: Lines(asked), sys.stdin.buffer)
+        await exited
+
+    asyncio.run(relay())
+
+
+BARE_RELAY = [sys.executable, "-m", "benchmarks.proxy", "--bare-relay", "--", *UPSTREAM]
+
+
 @contextlib.asynccontextmanager
 async def session(command: list[str], env: dict[str, str] | None, errlog: Path) -> AsyncIterator[ClientSession]:
     server = StdioServerParameters(command=command[0], args=command[1:], env=env)
@@ -145,6 +199,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
     [proxy_channel] = bench_channels(1, prefix="C0PROXYBE")
     proxied: list[float] = []
     direct: list[float] = []
+    relayed: list[float] = []
     remote_proxied: list[float] = []
     remote_direct: list[float] = []
     asked: list[float] = []
@@ -171,17 +226,20 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             async with (
                 session(proxy_command, env, tmp / "proxy.log") as through_proxy,
                 session(UPSTREAM, None, tmp / "upstream.log") as upstream,
+                session(BARE_RELAY, None, tmp / "relay.log") as through_relay,
             ):
                 await through_proxy.list_tools()
-                # Allowed calls, alternating; the first ten of each warm up.
-                for i in range(2 * calls + 20):
-                    target = through_proxy if i % 2 == 0 else upstream
+                # Allowed calls, in turn through the proxy, direct and through the bare relay; the first
+                # ten of each warm up.
+                paths = [(through_proxy, proxied), (upstream, direct), (through_relay, relayed)]
+                for i in range(3 * calls + 30):
+                    target, samples = paths[i % 3]
                     sent = time.perf_counter()
                     result = await target.call_tool(READ_TOOL, {"key": f"k{i}"})
                     elapsed = (time.perf_counter() - sent) * 1000
                     assert not result.is_error, result
-                    if i >= 20:
-                        (proxied if i % 2 == 0 else direct).append(elapsed)
+                    if i >= 30:
+                        samples.append(elapsed)
                 for i in range(2 * (calls // 3) + 10):
                     target = through_proxy if i % 2 == 0 else upstream
                     sent = time.perf_counter()
@@ -231,7 +289,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                         await asyncio.wait_for(client.get_workflow_handle(call.workflow_id).result(), timeout=60)
                 log(f"proxy: {len(asked)} asked calls allowed, {len(planned)} plan tool calls allowed")
 
-    allowed, base = summary(proxied), summary(direct)
+    allowed, base, bare = summary(proxied), summary(direct), summary(relayed)
     ask, plan = summary(asked), summary(planned)
     remote, remote_base = summary(remote_proxied), summary(remote_direct)
     allowed_ratio = ratio(allowed["p50"], base["p50"])
@@ -247,11 +305,25 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
             met=allowed_ratio <= 1.2,
             note=(
                 f"{allowed['n']} calls through signoff mcp-proxy and {base['n']} to the upstream directly, alternating, "
-                f"one at a time, the mcp SDK's client over stdio; the upstream's tool returns at once, so the "
-                f"difference ({allowed['p50'] - base['p50']:.2f} ms at the median) is the proxy's own: one more MCP hop "
-                f"over stdio, the policy and the input-schema check. p99 ratio {ratio(allowed['p99'], base['p99']):.2f}×."
+                f"one at a time, in turn with the bare relay, the mcp SDK's client over stdio; the upstream's tool returns at once, so the "
+                f"difference ({allowed['p50'] - base['p50']:.2f} ms at the median) is the proxy's own: one more process on the path "
+                f"(the proxy's relay), the policy and the input-schema check. p99 ratio {ratio(allowed['p99'], base['p99']):.2f}×. "
+                f"The floor of any process in between, the bare relay below: {ratio(bare['p50'], base['p50']):.2f}×."
             ),
-            extra={"proxy": allowed, "direct": base},
+            extra={"proxy": allowed, "direct": base, "bare_relay": bare},
+        ),
+        compared(
+            NAME,
+            "the same call through a bare relay (the floor of any stdio proxy)",
+            bare,
+            base,
+            ratio_of="p50",
+            note=(
+                f"{bare['n']} calls through a process that only reads each line, parses it and writes it on "
+                "(benchmarks/proxy.py's --bare-relay: no policy, no log, no SDK), in turn with the two above: "
+                "what one more process on the path costs on this machine, whatever it does."
+            ),
+            extra={"bare_relay": bare},
         ),
         compared(
             NAME,
@@ -290,6 +362,8 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--upstream"]:
         serve_upstream()
+    elif sys.argv[1:3] == ["--bare-relay", "--"]:
+        serve_bare_relay(sys.argv[3:])
     else:
         sys.exit(
             "python -m benchmarks.proxy --upstream: the benchmark's upstream MCP server (run python -m benchmarks --only proxy)"

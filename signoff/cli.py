@@ -529,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
         "--wait", type=float, help="seconds to wait for a decision (default 50; Claude Code's hook timeout is 60)"
     )
     hook.add_argument("--key", help="act as this configured API key (default: the identity mcp-stdio)")
+    hook.add_argument(
+        "--log-id",
+        action="store_true",
+        help="print the id of the key's hook tool-call log (for signoff audit) and exit",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "sandbox":
@@ -602,8 +607,11 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_proxy(settings, *_proxy_options(args), args.key))
             _exit_now(0)
         elif args.command == "hook":
-            from signoff.mcp_stdio import run_hook
+            from signoff.mcp_stdio import hook_log_id, run_hook, stdio_key_of
 
+            if args.log_id:
+                print(hook_log_id(stdio_key_of(settings, args.key).name))
+                _exit_now(0)
             policy = _policy_of(args)
             code, out, problem = asyncio.run(run_hook(settings, policy, args.key, sys.stdin.read()))
             if out:

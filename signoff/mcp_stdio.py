@@ -12,7 +12,9 @@ key's (then that key's channel limits apply and its secret signs the webhooks).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator
 
@@ -20,15 +22,23 @@ from bot.api import requests_api
 from bot.api.hook import HookInput, answer_hook
 from bot.api.mcp import serve_stdio, stdio_key
 from bot.api.mcp_proxy import Upstream, serve_proxy
+from bot.api.tool_call_journal import ToolCallJournal
 from bot.api.tool_gate import ToolCallGate
 from bot.api.tool_policy import Policy
 from bot.app import build_gateway
 from bot.gateway import Gateway
 from signoff.config.api_keys import ApiKey
 from signoff.config.settings import Engine, Settings, SettingsError
+from signoff.contracts.tool_call_log import ToolCallEntry, tool_call_log_id
 from signoff.temporal.connection import connect_client
 
+log = logging.getLogger(__name__)
+
 SERVICE_NAME = "signoff-mcp"
+# What the hook's tool-call log is kept under, beside the key (as the proxy's is under its upstream).
+HOOK_IDENTITY = "Claude Code hook"
+# How long an answered hook call waits for its log entry to reach the engine.
+HOOK_LOG_SECONDS = 3.0
 
 
 @contextlib.asynccontextmanager
@@ -53,7 +63,7 @@ async def engine_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     yield build_gateway(settings, client)
 
 
-def _key(settings: Settings, key_name: str | None) -> ApiKey:
+def stdio_key_of(settings: Settings, key_name: str | None) -> ApiKey:
     try:
         return stdio_key(settings.api_keys, key_name)
     except LookupError as err:
@@ -62,14 +72,14 @@ def _key(settings: Settings, key_name: str | None) -> ApiKey:
 
 async def run_stdio(settings: Settings, key_name: str | None) -> None:
     """Serve the MCP tools on stdio until the client closes them (``SettingsError``: ``--key`` unknown)."""
-    key = _key(settings, key_name)
+    key = stdio_key_of(settings, key_name)
     async with engine_gateway(settings) as gateway:
         await serve_stdio(requests_api(settings, gateway), key)
 
 
 async def run_proxy(settings: Settings, policy: Policy, upstream: Upstream, key_name: str | None) -> None:
     """``signoff mcp-proxy``: the upstream's tools on stdio, through the policy, until the client closes them."""
-    key = _key(settings, key_name)
+    key = stdio_key_of(settings, key_name)
     for warning in policy.warnings():
         print(f"signoff mcp-proxy: warning: {warning}", file=sys.stderr)
     async with engine_gateway(settings) as gateway:
@@ -77,14 +87,48 @@ async def run_proxy(settings: Settings, policy: Policy, upstream: Upstream, key_
 
 
 async def run_hook(settings: Settings, policy: Policy, key_name: str | None, raw: str) -> tuple[int, str, str]:
-    """``signoff hook``: (exit code, stdout, stderr) for the hook's input ``raw``; the engine is reached
-    only for a call that asks. "The same call" is the same tool and input in the same Claude Code session."""
-    key = _key(settings, key_name)
+    """``signoff hook``: (exit code, stdout, stderr) for the hook's input ``raw``. "The same call" is the
+    same tool and input in the same Claude Code session.
 
-    @contextlib.asynccontextmanager
-    async def gate_for(hook: HookInput) -> AsyncIterator[ToolCallGate]:
-        async with engine_gateway(settings) as gateway:
-            api = requests_api(settings, gateway)
+    The engine is needed for a call that asks; the answered call then goes to the key's hook tool-call
+    log within ``HOOK_LOG_SECONDS``. Logging never changes an answer: an engine out of reach (or a
+    DBOS database that is not there) delays it by at most that, and loses only the entry, said on
+    stderr."""
+    key = stdio_key_of(settings, key_name)
+    unlogged: list[str] = []
+    async with contextlib.AsyncExitStack() as opened:
+        gateways: list[Gateway] = []
+
+        async def gateway() -> Gateway:
+            if not gateways:
+                gateways.append(await opened.enter_async_context(engine_gateway(settings)))
+            return gateways[0]
+
+        @contextlib.asynccontextmanager
+        async def gate_for(hook: HookInput) -> AsyncIterator[ToolCallGate]:
+            api = requests_api(settings, await gateway())
             yield ToolCallGate(api, key, f"claude-code\0{hook.session_id}", "Claude Code")
 
-    return await answer_hook(raw, policy, gate_for)
+        async def record(logged: ToolCallEntry) -> None:
+            log_id = hook_log_id(key.name)
+            try:
+                async with asyncio.timeout(HOOK_LOG_SECONDS):
+                    journal = ToolCallJournal(await gateway(), log_id, f"{key.name}: {HOOK_IDENTITY}")
+                    journal.record(logged)
+                    await journal.flush()
+                    sent = not journal.unsent
+            except Exception as err:  # the answer stands whatever the log's engine did
+                log.debug("hook tool-call log %s: %s", log_id, err)
+                sent = False
+            if not sent:
+                unlogged.append(
+                    f"signoff hook: the call was answered, not logged in {log_id} (the engine did not answer)"
+                )
+
+        code, out, problem = await answer_hook(raw, policy, gate_for, record)
+    return code, out, "\n".join(filter(None, [problem, *unlogged]))
+
+
+def hook_log_id(key_name: str) -> str:
+    """The tool-call log of the hook's calls as the key ``key_name`` (``signoff hook --log-id`` prints it)."""
+    return tool_call_log_id(key_name, HOOK_IDENTITY)

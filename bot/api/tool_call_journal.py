@@ -92,6 +92,11 @@ class ToolCallJournal:
             log.warning("could not read the Always allow grants of %s: %s", self.log_id, err)
         return list(self._grants)
 
+    @property
+    def unsent(self) -> int:
+        """Entries not yet in the log."""
+        return len(self._buffer)
+
     def start(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_in_background(), name=f"flush {self.log_id}")

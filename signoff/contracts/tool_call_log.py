@@ -1,6 +1,7 @@
 """What ``signoff mcp-proxy`` and the engines agree on about its tool-call log: one long-lived run per
 proxy identity (the key and the upstream) holding every call the proxy saw and how it went, and the
-Always allow grants, which a restarted proxy reads back.
+Always allow grants, which a restarted proxy reads back. ``signoff hook`` keeps one too, per key,
+of every call Claude Code put to it.
 
 Temporal runs it as the workflow ``SignoffToolCallLog`` (``workflows.tool_call_log``: a signal
 appends, signal-with-start; a query reads; continued as new past a bound), DBOS as the workflow of
@@ -65,6 +66,9 @@ class UpstreamStatus(StrEnum):
     ERROR = "error"
     # The upstream was not called (denied, pending, refused before asking).
     NOT_RUN = "not-run"
+    # Let through to an agent that runs the tool itself (``signoff hook``: Claude Code does, and signoff
+    # does not see how it ends).
+    LET_THROUGH = "let-through"
 
 
 @dataclass

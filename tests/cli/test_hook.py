@@ -28,6 +28,7 @@ from bot.api.hook import HookInput, answer_hook
 from bot.api.mcp import APPROVAL_PROMPT
 from bot.api.tool_gate import ToolCallGate
 from bot.api.tool_policy import load_policy
+from signoff.config.ports import free_port
 from signoff.sandbox import SlackSandbox
 from signoff.slack import action_ids
 from tests.support.api import KEYS
@@ -133,6 +134,35 @@ async def test_the_pre_tool_use_hook(environment: dict[str, str], slack: SlackSa
     asked = [m for m in slack.messages(CHANNEL) if "Tool call:" in (m.get("text") or "")]
     assert len(asked) == 2
 
+    # A read the policy leaves to Claude Code; then every call the hook answered is in the key's
+    # hook tool-call log, as signoff audit prints it.
+    code, out, _ = await hook(environment, json.dumps(payload("Read", {"file_path": "/home/dev/app/README.md"})))
+    assert (code, out) == (0, "")
+    code, log_id, _ = await hook(environment, "", "--log-id")
+    assert code == 0 and log_id.startswith("toolcalls-")
+    record = json.loads(await audit(environment, log_id.strip()))
+    calls = [(c["tool"], c["verdict"], c["upstream"], c["decision"]) for c in record["calls"]]
+    assert calls == [
+        ("Bash", "asked", "let-through", "allowed"),
+        ("Bash", "asked", "not-run", "pending"),
+        ("Bash", "asked", "not-run", "denied"),
+        ("Read", "allowed-by-policy", "let-through", None),
+    ]
+    assert record["calls"][2]["decided_by"] == [APPROVER_1] and "Never force-push main" in record["calls"][2]["note"]
+
+
+async def audit(environment: dict[str, str], record_id: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "signoff.cli", "--env-file", "/dev/null", "audit", record_id),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
 
 async def test_the_permission_prompt_tool(environment: dict[str, str], slack: SlackSandbox) -> None:
     async with stdio_session(environment) as session:
@@ -177,3 +207,24 @@ async def test_the_hook_answers_read_only_tools_and_bad_input_without_the_engine
     ):
         code, out, err = await answer_hook(wrong, policy, no_engine)
         assert (code, out) == (2, "") and err.startswith("signoff hook: ") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("engine", ["temporal", "dbos"])
+async def test_the_hook_answers_when_the_engine_cannot_log_it(engine: str, tmp_path: Path) -> None:
+    """An engine out of reach (Temporal on a closed port; DBOS without its database) delays no answer
+    past the log's bound and changes none: the read is still left to Claude Code, a policy deny is
+    still the documented deny, and stderr says the entry was not logged."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SIGNOFF_DEFAULT_CHANNEL": CHANNEL,
+        "SIGNOFF_PREFERENCES": str(tmp_path / "preferences.sqlite"),
+    }
+    if engine == "temporal":
+        environment["TEMPORAL_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    else:
+        environment |= {"SIGNOFF_ENGINE": "dbos", "SIGNOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite'}"}
+    code, out, err = await hook(environment, json.dumps(payload("Read", {"file_path": "README.md"})))
+    assert (code, out) == (0, "") and "not logged" in err, err
+    delete = json.dumps(payload("mcp__github__delete_repo", {"repo": "app"}))
+    code, out, err = await hook(environment, delete, "--deny", "mcp__github__delete_*")
+    assert code == 0 and decision_of(out)["permissionDecision"] == "deny" and "not logged" in err, err
