@@ -6,7 +6,7 @@ Two figures, each against a baseline measured in the same run:
   through without asking) through the proxy, against the same call on the upstream directly; the
   ``mcp`` SDK's client over stdio for both, one call at a time, alternating. The upstream is a
   real MCP server over stdio (this module, ``--upstream``) whose tools return at once, so the
-  figure is the proxy's own cost (one more process on the path, the policy, the schema check); a bare
+  figure is the proxy's own cost (one more process on the path, the policy); a bare
   relay (``--bare-relay``), measured in turn with both, shows what any process in between costs.
 * **ask → Allow → result**: a destructive call through the proxy waits in Slack; the sandbox
   delivers a signed Allow click to the bot; measured from the click to the upstream's result back
@@ -307,7 +307,7 @@ async def run(tmp: Path, quick: bool) -> list[Figure]:
                 f"{allowed['n']} calls through signoff mcp-proxy and {base['n']} to the upstream directly, alternating, "
                 f"one at a time, in turn with the bare relay, the mcp SDK's client over stdio; the upstream's tool returns at once, so the "
                 f"difference ({allowed['p50'] - base['p50']:.2f} ms at the median) is the proxy's own: one more process on the path "
-                f"(the proxy's relay), the policy and the input-schema check. p99 ratio {ratio(allowed['p99'], base['p99']):.2f}×. "
+                f"(the proxy's relay) and the policy. p99 ratio {ratio(allowed['p99'], base['p99']):.2f}×. "
                 f"The floor of any process in between, the bare relay below: {ratio(bare['p50'], base['p50']):.2f}×."
             ),
             extra={"proxy": allowed, "direct": base, "bare_relay": bare},

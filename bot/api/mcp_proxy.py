@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,7 @@ from bot.api.tool_policy import Policy
 from bot.api.tool_policy import Verdict as PolicyVerdict
 from signoff.config.api_keys import ApiKey
 from signoff.config.setting_types import SettingsError
-from signoff.contracts.tool_call_log import AlwaysAllowGrant, UpstreamStatus, Verdict, tool_call_log_id
+from signoff.contracts.tool_call_log import AlwaysAllowGrant, ToolCallEntry, UpstreamStatus, Verdict, tool_call_log_id
 
 log = logging.getLogger(__name__)
 
@@ -204,31 +204,35 @@ class ToolProxy:
         name, arguments = params.name, dict(params.arguments or {})
         call = _Call(name, arguments)
         result = await self._call(ctx, call)
-        self._record(call, result)
+        self._record(call, lambda: result)
         return result
 
     def relay_unasked(self, name: str, arguments: dict[str, Any]) -> Relayed | None:
-        """The call as the wire relays it, when it runs without anyone asked (a listed tool, arguments
-        its schema takes, allowed by the policy or an earlier Always allow); None: ``call_tool`` decides,
-        and says why it refuses."""
+        """The call as the wire relays it, when it runs without anyone asked (a listed tool allowed by the
+        policy or an earlier Always allow: the upstream answers for its arguments); None: ``call_tool``
+        decides, and says why it refuses."""
         tool = self.tools.get(name)
-        if tool is None or _schema_problem(self.validators[name], arguments):
+        if tool is None:
             return None
         call = _Call(name, arguments)
         if not self._runs_unasked(call, self._verdict(tool)):
             return None
 
         def done(result: dict[str, Any] | None, why: str) -> None:
-            self._record(call, _relayed_result(result, name, why))
+            self._record(call, lambda: _relayed_result(result, name, why))
 
         return Relayed(name, None, done)
 
-    def _record(self, call: _Call, result: types.CallToolResult) -> None:
+    def _record(self, call: _Call, result: Callable[[], types.CallToolResult]) -> None:
+        """Log ``call``, its entry made when the journal sends it (off a relayed call's path)."""
         if self.journal is None:
             return
-        upstream = call.upstream or (UpstreamStatus.ERROR if result.is_error else UpstreamStatus.OK)
-        self.journal.record(
-            entry(
+        at = datetime.now(UTC)
+
+        def logged() -> ToolCallEntry:
+            ended = result()
+            upstream = call.upstream or (UpstreamStatus.ERROR if ended.is_error else UpstreamStatus.OK)
+            return entry(
                 call.tool,
                 call.canonical,
                 call.verdict,
@@ -236,9 +240,11 @@ class ToolProxy:
                 request_id=call.request_id,
                 decision=call.decision,
                 decided_by=call.decided_by,
-                note=call.note or (_summary(result) if upstream is UpstreamStatus.ERROR else ""),
+                note=call.note or (_summary(ended) if upstream is UpstreamStatus.ERROR else ""),
+                at=at,
             )
-        )
+
+        self.journal.record(logged)
 
     def _verdict(self, tool: types.Tool) -> PolicyVerdict:
         # The policy reads only the tool's name and hints: worked out once per listing.
@@ -274,19 +280,21 @@ class ToolProxy:
             return call.refused(_unanswered(name, err))
         if tool is None:
             return call.refused(_error(f"The upstream MCP server has no tool {name!r}; nothing was asked or run."))
-        problem = _schema_problem(self.validators[name], arguments)
-        if problem:
-            return call.refused(
-                _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
-            )
         verdict = self._verdict(tool)
         if verdict.action == "deny":
             log.info("denied by policy: %s (%s)", name, verdict.because)
             call.verdict, call.upstream, call.note = Verdict.DENIED_BY_POLICY, UpstreamStatus.NOT_RUN, verdict.because
             return _error(f"{name} is denied by this server's approval policy ({verdict.because}). It was not run.")
         if self._runs_unasked(call, verdict):
-            # No ping first: the forward itself reports an upstream that is gone.
+            # No ping and no schema check first: the upstream answers for a call nobody is asked about
+            # (it is gone, or it refuses the arguments), as it would without the proxy.
             return await self._forward(name, arguments)
+        # A person is asked only about a call that can run: arguments the tool's schema takes, an upstream that answers.
+        problem = _schema_problem(self.validators[name], arguments)
+        if problem:
+            return call.refused(
+                _error(f"The arguments do not match {name}'s input schema: {problem}. Nothing was asked or run.")
+            )
         try:
             # Alive before anyone is asked: a call that cannot run is never put to a person.
             await self.upstream.send_ping()

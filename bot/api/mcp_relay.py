@@ -1,10 +1,9 @@
 """The wire of ``signoff mcp-proxy``: JSON-RPC lines between the agent (the proxy's stdin/stdout) and an
 upstream server run as a child process, with the proxy's MCP handlers (``bot.api.mcp_proxy``) on the side.
 
-A call the policy lets through unasked (``ToolProxy.relay_unasked``: a listed tool, arguments its
-schema takes, allowed by a rule or an earlier Always allow) is relayed here under the agent's own id,
-and its answer goes back as the upstream wrote it: the proxy's whole cost for it is reading two lines
-and writing them on. The SDK's server and client sessions would cost an allowed call about what the
+A call the policy lets through unasked (``ToolProxy.relay_unasked``: a listed tool allowed by a rule
+or an earlier Always allow) is relayed here under the agent's own id, and its answer goes back as the
+upstream wrote it: the proxy's whole cost for it is reading two lines and writing them on. The SDK's server and client sessions would cost an allowed call about what the
 upstream does (a message model, memory streams and a task per request each way, and the SDK's stdio
 server reads and writes through worker threads), which is why that path does not go through them.
 The call is written upstream from what was checked, not as the line came: a line naming a key twice
@@ -116,16 +115,20 @@ def tool_error(request_id: str | int, text: str) -> bytes:
     )
 
 
-def _json(line: bytes | str) -> Any:
-    """A line's JSON value, None when it is not JSON (NaN and Infinity are not)."""
-    try:
-        return json.loads(line, parse_constant=_not_json)
-    except ValueError:
-        return None
-
-
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+# One decoder for every line (``json.loads`` with an option builds one per call).
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _json(line: bytes) -> Any:
+    """A line's JSON value (MCP's stdio is UTF-8), None when it is not JSON (NaN and Infinity are not)."""
+    try:
+        return _DECODER.decode(line.decode())
+    except ValueError:  # UnicodeDecodeError too
+        return None
 
 
 def _request_id(message: Message) -> str | int | None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -46,10 +47,11 @@ def entry(
     decision: str | None = None,
     decided_by: tuple[str, ...] | list[str] = (),
     note: str = "",
+    at: datetime | None = None,
 ) -> ToolCallEntry:
-    """One call as the log keeps it: its arguments as a digest and a short preview."""
+    """One call as the log keeps it (made ``at``, default now): its arguments as a digest and a short preview."""
     return ToolCallEntry(
-        at=datetime.now(UTC),
+        at=at or datetime.now(UTC),
         tool=tool,
         arguments_digest=hashlib.sha256(canonical_arguments.encode()).hexdigest(),
         arguments_preview=canonical_arguments[:PREVIEW_CHARS],
@@ -70,7 +72,8 @@ class ToolCallJournal:
     log_id: str
     label: str
     flush_seconds: float = FLUSH_SECONDS
-    _buffer: list[ToolCallEntry] = field(default_factory=list)
+    # Entries, or how to make one: a relayed call's entry is made when it is sent, off the call's path.
+    _buffer: list[ToolCallEntry | Callable[[], ToolCallEntry]] = field(default_factory=list)
     _grants: list[AlwaysAllowGrant] = field(default_factory=list)
     # Grants not yet in the log (the engine did not answer): sent with the next batch.
     _unsent_grants: list[AlwaysAllowGrant] = field(default_factory=list)
@@ -101,7 +104,7 @@ class ToolCallJournal:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_in_background(), name=f"flush {self.log_id}")
 
-    def record(self, logged: ToolCallEntry) -> None:
+    def record(self, logged: ToolCallEntry | Callable[[], ToolCallEntry]) -> None:
         """Keep ``logged`` for the next batch (never waits)."""
         if len(self._buffer) >= MAX_BUFFERED:
             del self._buffer[0]
@@ -127,9 +130,11 @@ class ToolCallJournal:
             # or a busy proxy would send one small batch after another.
             due = len(self._buffer)
             while due > 0 or self._unsent_grants:
-                batch = ToolCallBatch(
-                    entries=self._buffer[: min(due, MAX_BATCH_ENTRIES)], grants=list(self._unsent_grants)
-                )
+                count = min(due, MAX_BATCH_ENTRIES)
+                # Made once: a batch the engine refused is sent again as it was.
+                made = [_made(logged) for logged in self._buffer[:count]]
+                self._buffer[:count] = made
+                batch = ToolCallBatch(entries=made, grants=list(self._unsent_grants))
                 try:
                     await self.gateway.append_tool_calls(self.log_id, self._start(), batch)
                 except GatewayError as err:
@@ -167,3 +172,7 @@ class ToolCallJournal:
                 await self._flusher
             self._flusher = None
         await self.flush()
+
+
+def _made(logged: ToolCallEntry | Callable[[], ToolCallEntry]) -> ToolCallEntry:
+    return logged() if callable(logged) else logged

@@ -1,7 +1,7 @@
 """An upstream that changes under the proxy or lies in its listing (issue 22's bad input): a tool that
-appears after the agent listed runs (the proxy lists again before refusing it); a tool whose input
-schema is itself invalid, or one gone since the listing, is a clear tool error; nobody is asked and
-the upstream runs nothing it should not. The proxy's handlers run between two real MCP sessions (the
+appears after the agent listed runs (the proxy lists again before refusing it); a tool that would ask
+with an input schema that is itself invalid, or one gone since the listing, is a clear tool error;
+nobody is asked and the upstream runs nothing it should not. The proxy's handlers run between two real MCP sessions (the
 ``mcp`` SDK's in-memory transport); no call here asks, so the gate is one that fails the test if asked."""
 
 from __future__ import annotations
@@ -75,12 +75,13 @@ async def test_a_tool_that_appears_after_the_listing_runs() -> None:
     assert upstream.ran == ["read_more"]
 
 
-async def test_a_tool_whose_schema_is_invalid_is_refused_unasked() -> None:
+async def test_a_tool_that_asks_with_an_invalid_schema_is_refused_before_anyone_is_asked() -> None:
     broken = {"type": "object", "properties": {"topic": {"type": 12}}}
-    upstream = ChangingUpstream([types.Tool(name="read_notes", input_schema=broken, annotations=READ_ONLY)])
+    destructive = types.ToolAnnotations(destructive_hint=True)
+    upstream = ChangingUpstream([types.Tool(name="drop_notes", input_schema=broken, annotations=destructive)])
     async with agent_through_proxy(upstream) as agent:
         await agent.list_tools()
-        result = await agent.call_tool("read_notes", {"topic": "launch"})
+        result = await agent.call_tool("drop_notes", {"topic": "launch"})
         assert result.is_error and "the upstream's schema is invalid" in text_of(result), text_of(result)
     assert upstream.ran == []
 
