@@ -1,7 +1,7 @@
 """The Slack flow on both engines: the same clicks get the same answers on Temporal and on DBOS.
 
 Each test runs once per engine (``engine`` fixture): Temporal on the time-skipping server, DBOS
-on SQLite (and on a real PostgreSQL where one is available). The tests speak only through the
+on SQLite and on a real PostgreSQL (the revision and tool-call flows; the rest on SQLite only), Restate. The tests speak only through the
 sandbox and the bot's gateway, so what they prove is what a person in Slack sees.
 """
 
@@ -26,7 +26,7 @@ from signoff.slack import action_ids
 from signoff.slack.action_ids import ButtonValue
 from tests.support.block_checks import assert_valid_everything
 from tests.support.bot import RunningBot, bot_settings
-from tests.support.engines import ENGINES, phase_of, running_stack
+from tests.support.engines import ENGINES, REQUEST_ENGINES, phase_of, running_stack
 from tests.support.flows import start_via_slack
 from tests.support.postgres import database_url
 from tests.support.slack import (
@@ -42,6 +42,10 @@ from tests.support.slack import (
 )
 
 APPROVERS = [APPROVER_1, APPROVER_2]
+# The flows whose steps the other tests already walk on DBOS-on-PostgreSQL (one gateway class and one
+# engine for both DBOS databases; the revision and tool-call flows below run there too): every engine
+# but that one, four runs of several seconds each of make test's 10 minutes covering no new database path.
+DETAIL_ENGINES = REQUEST_ENGINES
 RANDOM = "C0RANDOM0"
 
 
@@ -156,6 +160,7 @@ async def test_revise_refusals_and_approve(stack: RunningBot, slack: SlackSandbo
     assert [d.user_id for d in (await stack.deps.gateway.progress(workflow_id)).decisions] == [APPROVER_1, APPROVER_2]
 
 
+@pytest.mark.parametrize("engine", DETAIL_ENGINES, indirect=True)
 async def test_reject_with_a_reason(stack: RunningBot, slack: SlackSandbox) -> None:
     workflow_id = await _started(slack, stack, "Wind farms")
     _, draft = await _waiting(slack, stack, workflow_id)
@@ -169,6 +174,7 @@ async def test_reject_with_a_reason(stack: RunningBot, slack: SlackSandbox) -> N
     assert final.decisions[-1].notes == "Out of scope"
 
 
+@pytest.mark.parametrize("engine", DETAIL_ENGINES, indirect=True)
 async def test_cancel_by_requester_but_not_by_an_outsider(stack: RunningBot, slack: SlackSandbox) -> None:
     workflow_id = await _started(slack, stack, "Tidal power")
     thread_ts, _ = await _waiting(slack, stack, workflow_id)
@@ -184,6 +190,7 @@ async def test_cancel_by_requester_but_not_by_an_outsider(stack: RunningBot, sla
     assert buttons(draft) == []
 
 
+@pytest.mark.parametrize("engine", DETAIL_ENGINES, indirect=True)
 async def test_plan_approved_and_executed(stack: RunningBot, slack: SlackSandbox) -> None:
     workflow_id = await _started(slack, stack, "Migrate the billing database", "/plan")
     _, draft = await _waiting(slack, stack, workflow_id)
@@ -192,6 +199,7 @@ async def test_plan_approved_and_executed(stack: RunningBot, slack: SlackSandbox
     await phase_of(stack, workflow_id, Phase.COMPLETED)
 
 
+@pytest.mark.parametrize("engine", DETAIL_ENGINES, indirect=True)
 async def test_reminder_then_expiry(stack: RunningBot, slack: SlackSandbox) -> None:
     """Reminders and the deadline come from the engine's durable timers (skipped time on Temporal,
     recv's timeout on DBOS)."""
