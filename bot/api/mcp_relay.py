@@ -3,9 +3,10 @@ upstream server run as a child process, with the proxy's MCP handlers (``bot.api
 
 A call the policy lets through unasked (``ToolProxy.relay_unasked``: a listed tool allowed by a rule
 or an earlier Always allow) is relayed here under the agent's own id, and its answer goes back as the
-upstream wrote it: the proxy's whole cost for it is reading two lines and writing them on. The SDK's server and client sessions would cost an allowed call about what the
-upstream does (a message model, memory streams and a task per request each way, and the SDK's stdio
-server reads and writes through worker threads), which is why that path does not go through them.
+upstream wrote it: the proxy's whole cost for it is reading two lines and writing them on. The SDK's
+server and client sessions would cost an allowed call about what the upstream does (a message model,
+memory streams and a task per request each way, and the SDK's stdio server reads and writes through
+worker threads), which is why that path does not go through them.
 The call is written upstream from what was checked, not as the line came: a line naming a key twice
 could be read one way here and another way upstream.
 
@@ -131,9 +132,9 @@ def _json(line: bytes) -> Any:
         return None
 
 
-def _request_id(message: Message) -> str | int | None:
-    request_id = message.get("id")
-    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+def _as_id(value: Any) -> str | int | None:
+    """``value`` as a JSON-RPC request id (a string or an integer; not ``true``, which Python counts as 1)."""
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 class LineSplitter:
@@ -231,8 +232,8 @@ class LineRelay:
                 return
             if message.get("method") == "notifications/cancelled":
                 params = message.get("params")
-                cancelled = params.get("requestId") if isinstance(params, dict) else None
-                if isinstance(cancelled, str | int) and cancelled in self.relayed:
+                cancelled = _as_id(params.get("requestId")) if isinstance(params, dict) else None
+                if cancelled is not None and cancelled in self.relayed:
                     # The upstream may not answer a cancelled call: its log entry is written now.
                     self.relayed.pop(cancelled).done(None, "the agent cancelled it")
                     self._send_upstream(_line(message))
@@ -245,7 +246,7 @@ class LineRelay:
 
     def _relay_call(self, message: Message) -> bool:
         """Relays ``message`` when it is a call that runs unasked; False: not one."""
-        request_id = _request_id(message)
+        request_id = _as_id(message.get("id"))
         params = message.get("params")
         if message.get("method") != "tools/call" or request_id is None or request_id in self.relayed:
             return False
@@ -262,9 +263,13 @@ class LineRelay:
         # might be read one way here and another way upstream.
         if not self._send_upstream(_line(message)):
             del self.relayed[request_id]
-            self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited")))
-            relayed.done(None, "it exited")
+            self._failed(request_id, relayed, "it exited")
         return True
+
+    def _failed(self, request_id: str | int, relayed: Relayed, why: str) -> None:
+        """The agent told that the upstream failed on ``relayed``, as a tool error its model reads; logged."""
+        self._send_agent(tool_error(request_id, failed_text(relayed.tool, why)))
+        relayed.done(None, why)
 
     # ------------------------------------------------------------------ upstream → agent
 
@@ -291,12 +296,11 @@ class LineRelay:
         self.upstream_gone = True
         for request_id, relayed in list(self.relayed.items()):
             del self.relayed[request_id]
-            self._send_agent(tool_error(request_id, failed_text(relayed.tool, "it exited before answering")))
-            relayed.done(None, "it exited before answering")
+            self._failed(request_id, relayed, "it exited before answering")
         self.sides.to_session.close()
 
     def _answer(self, message: Message, line: bytes) -> None:
-        request_id = _request_id(message)
+        request_id = _as_id(message.get("id"))
         if isinstance(request_id, str) and request_id in self.own_requests:
             message["id"] = self.own_requests.pop(request_id)
             self._hand(self.sides.to_session, _parsed(message))
@@ -309,9 +313,7 @@ class LineRelay:
         result = message.get("result")
         if "error" in message or not isinstance(result, dict):
             error = message.get("error")
-            why = f"McpError: {error.get('message') if isinstance(error, dict) else error}"
-            self._send_agent(tool_error(request_id, failed_text(relayed.tool, why)))
-            relayed.done(None, why)
+            self._failed(request_id, relayed, f"McpError: {error.get('message') if isinstance(error, dict) else error}")
             return
         # As it came: what the agent is given is the upstream's answer (the call was checked on its way in).
         self._send_agent(line + b"\n")

@@ -219,3 +219,17 @@ async def test_the_upstreams_progress_on_a_relayed_call_reaches_the_agent() -> N
         wire.send_upstream({**progress, "params": {"progressToken": "other", "progress": 1}})
         handed = await wire.session_gets()
         assert isinstance(handed, mcp_types.JSONRPCNotification) and handed.method == "notifications/progress"
+
+
+async def test_a_cancel_naming_true_does_not_cancel_the_call_with_id_1() -> None:
+    """``true`` is not a JSON-RPC id, though Python counts it as 1: the call with id 1 is still answered
+    and logged once, with its answer."""
+    async with running_wire() as wire:
+        wire.send_agent(call(1, ALLOWED))
+        await wire.upstream_reads()
+        wire.send_agent({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": True}})
+        handed = await wire.server_gets()
+        assert isinstance(handed, mcp_types.JSONRPCNotification) and handed.method == "notifications/cancelled"
+        wire.send_upstream(answer(1, "notes"))
+        assert await wire.agent_reads() == answer(1, "notes")
+        assert wire.ended == [(ALLOWED, answer(1, "notes")["result"], "")]
